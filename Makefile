@@ -1,0 +1,58 @@
+# Markets Operations pipelines: one command for each thing a developer does.
+#   make demo    install, start the stack, run the nightly pipeline for one business date, print a summary
+#   make test    install, start the stack, run every test against the real services
+#   make up | down | status | lint | bench | lock | clean
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+UV := var/cache/uv/bin/uv
+export PYTHONPATH := $(CURDIR):$(CURDIR)/model_pod
+export NO_PROXY := 127.0.0.1,localhost
+
+.PHONY: help install up down status demo test test-unit lint lock lock-check bench clean
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+
+install:  ## Debian packages, .venv from the lock, Kafka jars (cached; skipped when unchanged)
+	@scripts/bootstrap.sh
+
+up: install  ## start PostgreSQL, S3, Kafka, MLflow, Airflow and wait for their health checks
+	@$(PY) -m devstack up
+
+down:  ## stop the stack's processes (by their recorded pids)
+	@if [ -x $(PY) ]; then $(PY) -m devstack down; else echo "nothing installed"; fi
+
+status:
+	@$(PY) -m devstack status
+
+demo: up  ## the nightly pipeline for one business date, end to end, and what it produced
+	@$(PY) -m devstack.demo
+
+test: up  ## unit, integration and acceptance tests against the running stack
+	@$(PY) -m pytest
+
+test-unit: install
+	@$(PY) -m pytest -m "not integration"
+
+lint: install lock-check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m bandit -q -c pyproject.toml -r include plugins dags model_pod/settlement_model devstack
+	git ls-files -z | xargs -0 $(PY) -m detect_secrets.pre_commit_hook --baseline .secrets.baseline
+
+LOCK_ARGS := --python-version 3.11 --quiet --no-header
+lock: install  ## regenerate the pinned lock files from their .in inputs
+	$(UV) pip compile $(LOCK_ARGS) requirements.in -o requirements.txt
+	$(UV) pip compile $(LOCK_ARGS) requirements-dev.in -c requirements.txt -o requirements-dev.txt
+	$(UV) pip compile $(LOCK_ARGS) model_pod/requirements.in -c requirements.txt -o model_pod/requirements.txt
+
+lock-check:  ## fail when a lock file drifts from its inputs
+	@scripts/lock_check.sh
+
+bench: up  ## throughput and latency measurements (prints a table; see docs/benchmarks.md)
+	@$(PY) -m benchmarks
+
+clean: down  ## remove the stack's state (keeps the downloaded caches)
+	rm -rf var/airflow var/kafka var/s3 var/postgres var/log var/run var/stack.env var/secrets.json

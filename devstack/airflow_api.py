@@ -1,0 +1,92 @@
+"""A small client for Airflow's public REST API (v2), used by the demo, the settings loader and tests."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+TERMINAL_RUN_STATES = {"success", "failed"}
+
+
+class AirflowApiError(RuntimeError):
+    pass
+
+
+@dataclass
+class AirflowApi:
+    base_url: str
+    username: str
+    password: str
+    _session: requests.Session = field(default_factory=requests.Session, repr=False)
+    _token_expires: float = 0.0
+
+    def _authorize(self) -> None:
+        if time.monotonic() < self._token_expires:
+            return
+        response = requests.post(
+            f"{self.base_url}/auth/token",
+            json={"username": self.username, "password": self.password},
+            timeout=30,
+        )
+        if response.status_code >= 400:
+            raise AirflowApiError(f"login as {self.username} refused: {response.status_code} {response.text}")
+        self._session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        self._token_expires = time.monotonic() + 600  # tokens live 24 h by default; renew well before
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        self._authorize()
+        response = self._session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
+        if response.status_code >= 400:
+            raise AirflowApiError(f"{method} {path} -> {response.status_code}: {response.text[:2000]}")
+        return response.json() if response.content else None
+
+    # --- DAGs and runs -------------------------------------------------------------------
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> dict[str, Any]:
+        """Wait until the dag-processor has parsed ``dag_id``; fail with its import errors if any."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return self.request("GET", f"/dags/{dag_id}")  # type: ignore[no-any-return]
+            except AirflowApiError as error:
+                if "404" not in str(error):
+                    raise
+            time.sleep(2)
+        errors = self.request("GET", "/importErrors")
+        raise AirflowApiError(f"DAG {dag_id} did not appear within {timeout:.0f}s; import errors: {errors}")
+
+    def unpause(self, dag_id: str) -> None:
+        self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, logical_date: str | None, conf: dict[str, Any] | None = None, run_id: str | None = None) -> str:
+        body: dict[str, Any] = {"logical_date": logical_date, "conf": conf or {}}
+        if run_id:
+            body["dag_run_id"] = run_id
+        return str(self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 900) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+            if run["state"] in TERMINAL_RUN_STATES:
+                return run  # type: ignore[no-any-return]
+            time.sleep(2)
+        raise AirflowApiError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]  # type: ignore[no-any-return]
+
+    def failed_tasks_summary(self, dag_id: str, run_id: str) -> str:
+        failed = [ti for ti in self.task_instances(dag_id, run_id) if ti["state"] not in ("success", "skipped")]
+        return ", ".join(f"{ti['task_id']}[{ti.get('map_index', -1)}]={ti['state']}" for ti in failed)
+
+    # --- connections, variables, pools ---------------------------------------------------
+    def bulk_upsert(self, collection: str, entities: list[dict[str, Any]]) -> dict[str, Any]:
+        body = {"actions": [{"action": "create", "entities": entities, "action_on_existence": "overwrite"}]}
+        result = self.request("PATCH", f"/{collection}", json=body)
+        errors = result.get("create", {}).get("errors") or []
+        if errors:
+            raise AirflowApiError(f"could not apply {collection}: {errors}")
+        return result  # type: ignore[no-any-return]

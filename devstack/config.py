@@ -1,0 +1,145 @@
+"""Where the local stack lives, which ports it uses, and its generated secrets.
+
+Everything the stack writes stays under the git-ignored ``var/`` folder of the checkout.
+Ports have defaults that avoid the services' standard ports (so a developer's own
+PostgreSQL or Kafka keeps working) and can be overridden with ``STACK_<NAME>_PORT``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VAR = REPO / "var"
+RUN_DIR = VAR / "run"
+LOG_DIR = VAR / "log"
+CACHE_DIR = VAR / "cache"
+STACK_ENV_FILE = VAR / "stack.env"
+SECRETS_FILE = VAR / "secrets.json"
+
+HOST = "127.0.0.1"
+S3_BUCKET = "markets-ops"
+S3_REGION = "us-east-1"
+
+# name -> default port. Every port a stack process listens on is declared here, so that
+# `make up` can check them all before starting anything.
+DEFAULT_PORTS: dict[str, int] = {
+    "postgres": 45432,
+    "kafka": 49092,
+    "kafka_controller": 49093,
+    "s3": 48333,
+    "s3_grpc": 48433,
+    "seaweed_master": 49333,
+    "seaweed_master_grpc": 49433,
+    "seaweed_volume": 48380,
+    "seaweed_volume_grpc": 48480,
+    "seaweed_filer": 48888,
+    "seaweed_filer_grpc": 48988,
+    "seaweed_admin": 43646,
+    "seaweed_admin_grpc": 43746,
+    "mlflow": 45500,
+    "airflow_api": 48800,
+    "airflow_worker_log": 48793,
+    "airflow_trigger_log": 48794,
+}
+
+# Database roles: (role, database it belongs to). Passwords are generated per checkout.
+ROLES = (
+    "airflow",  # Airflow metadata database owner
+    "mlflow",  # MLflow backend store owner
+    "warehouse_owner",  # owns the warehouse schemas; runs the Alembic migrations
+    "warehouse_writer",  # what the pipelines write with
+    "reporting_reader",  # read-only: reports, alerts, the dashboard
+)
+
+
+def port(name: str) -> int:
+    override = os.environ.get(f"STACK_{name.upper()}_PORT")
+    return int(override) if override else DEFAULT_PORTS[name]
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Random credentials, generated once per checkout into var/secrets.json (0600)."""
+
+    values: dict[str, str]
+
+    @classmethod
+    def load_or_create(cls) -> StackSecrets:
+        wanted = [f"pg_{role}" for role in ROLES] + [
+            "s3_access_key",
+            "s3_secret_key",
+            "airflow_admin_password",
+            "airflow_fernet_key",
+            "airflow_api_secret_key",
+            "airflow_jwt_secret",
+        ]
+        values: dict[str, str] = {}
+        if SECRETS_FILE.exists():
+            values = json.loads(SECRETS_FILE.read_text())
+        missing = [name for name in wanted if name not in values]
+        if missing:
+            for name in missing:
+                values[name] = _generate(name)
+            VAR.mkdir(parents=True, exist_ok=True)
+            SECRETS_FILE.touch(mode=0o600)
+            SECRETS_FILE.write_text(json.dumps(values, indent=2))
+        return cls(values)
+
+    def __getitem__(self, name: str) -> str:
+        return self.values[name]
+
+
+def _generate(name: str) -> str:
+    if name == "airflow_fernet_key":
+        import base64
+
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    if name == "s3_access_key":
+        return "mo" + secrets.token_hex(8)
+    # URL-safe so the value can sit in a connection URI without quoting.
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The resolved addresses and credentials of the local stack."""
+
+    secrets: StackSecrets
+
+    @classmethod
+    def load(cls) -> Stack:
+        return cls(StackSecrets.load_or_create())
+
+    @cached_property
+    def ports(self) -> dict[str, int]:
+        return {name: port(name) for name in DEFAULT_PORTS}
+
+    def pg_url(self, role: str, database: str, driver: str = "postgresql") -> str:
+        password = self.secrets[f"pg_{role}"]
+        return f"{driver}://{role}:{password}@{HOST}:{self.ports['postgres']}/{database}"
+
+    @property
+    def warehouse_url(self) -> str:
+        return self.pg_url("warehouse_writer", "warehouse")
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{HOST}:{self.ports['kafka']}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://{HOST}:{self.ports['s3']}"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return f"http://{HOST}:{self.ports['mlflow']}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://{HOST}:{self.ports['airflow_api']}"

@@ -1,0 +1,139 @@
+"""Start, find and stop the stack's processes by the pid they recorded: never by name."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from devstack.config import HOST, LOG_DIR, RUN_DIR
+
+
+class StackError(RuntimeError):
+    """A service did not come up, or the machine is not ready for it. The message says which."""
+
+
+def pid_file(name: str) -> Path:
+    return RUN_DIR / f"{name}.pid"
+
+
+def log_file(name: str) -> Path:
+    return LOG_DIR / f"{name}.log"
+
+
+def recorded_pid(name: str) -> int | None:
+    """The pid this service recorded, if that process is still alive."""
+    path = pid_file(name)
+    if not path.exists():
+        return None
+    try:
+        pid = int(path.read_text().split()[0])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        path.unlink(missing_ok=True)
+        return None
+    except PermissionError:
+        return pid  # alive, owned by another user (the postgres server when run as root)
+    return pid
+
+
+def start_detached(
+    name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None
+) -> int:
+    """Start a long-running service in its own session, output appended to var/log/<name>.log."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with log_file(name).open("ab") as log:
+        log.write(f"\n===== {time.strftime('%F %T')} starting: {' '.join(argv)}\n".encode())
+        log.flush()
+        # A new session makes the service the leader of its own process group, so `down`
+        # can stop it with all its children (gunicorn/uvicorn workers, executors) and
+        # nothing else.
+        process = subprocess.Popen(  # noqa: S603 - argv is built by the stack, not user input
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid_file(name).write_text(f"{process.pid}\n")
+    return process.pid
+
+
+def stop_group(name: str, timeout: float = 30.0) -> bool:
+    """Stop the process group a service recorded; True when something was stopped."""
+    pid = recorded_pid(name)
+    if pid is None:
+        return False
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _group_alive(pid):
+        time.sleep(0.2)
+    if _group_alive(pid):
+        _signal_group(pid, signal.SIGKILL)
+        time.sleep(0.5)
+    pid_file(name).unlink(missing_ok=True)
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def port_is_free(port_number: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port_number))
+        except OSError:
+            return False
+    return True
+
+
+def wait_until(
+    name: str, check: Callable[[], bool], timeout: float, pid: int | None = None
+) -> None:
+    """Poll ``check`` until it passes; fail naming the service and its log file."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if pid is not None and not _group_alive(pid):
+            raise StackError(
+                f"{name} exited during start-up; see its log: {log_file(name)}\n"
+                + tail(log_file(name))
+            )
+        try:
+            if check():
+                return
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready yet"
+            last_error = error
+        time.sleep(0.5)
+    detail = f" (last error: {last_error})" if last_error else ""
+    raise StackError(
+        f"{name} did not become healthy within {timeout:.0f}s{detail}; "
+        f"see its log: {log_file(name)}\n" + tail(log_file(name))
+    )
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    if not path.exists():
+        return ""
+    content = path.read_text(errors="replace").splitlines()[-lines:]
+    return "\n".join(f"    | {line}" for line in content)

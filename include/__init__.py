@@ -1,0 +1,1 @@
+"""Project code the DAGs call (Astronomer layout: importable as ``include.<package>``)."""

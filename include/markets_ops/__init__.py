@@ -1,0 +1,1 @@
+"""Markets Operations pipelines: the logic behind the DAGs, plain Python with unit tests."""

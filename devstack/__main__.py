@@ -17,9 +17,19 @@ from include.markets_ops.topics import ALL_TOPICS
 SERVICE_PORTS: dict[str, tuple[str, ...]] = {
     "postgres": ("postgres",),
     "s3": tuple(
-        name for name in ("s3", "s3_grpc", "seaweed_master", "seaweed_master_grpc", "seaweed_volume",
-                          "seaweed_volume_grpc", "seaweed_filer", "seaweed_filer_grpc",
-                          "seaweed_admin", "seaweed_admin_grpc")
+        name
+        for name in (
+            "s3",
+            "s3_grpc",
+            "seaweed_master",
+            "seaweed_master_grpc",
+            "seaweed_volume",
+            "seaweed_volume_grpc",
+            "seaweed_filer",
+            "seaweed_filer_grpc",
+            "seaweed_admin",
+            "seaweed_admin_grpc",
+        )
     ),
     "kafka": ("kafka", "kafka_controller"),
     "mlflow": ("mlflow",),
@@ -93,7 +103,13 @@ def down() -> None:
 
 
 def status(stack: Stack) -> int:
-    rows = [("postgres", "running" if postgres.is_running() else "stopped", f"127.0.0.1:{stack.ports['postgres']}")]
+    rows = [
+        (
+            "postgres",
+            "running" if postgres.is_running() else "stopped",
+            f"127.0.0.1:{stack.ports['postgres']}",
+        )
+    ]
     for service, names in SERVICE_PORTS.items():
         if service == "postgres":
             continue
@@ -112,11 +128,11 @@ def print_where_to_look(stack: Stack) -> None:
     topics = ", ".join(topic.name for topic in ALL_TOPICS)
     print(
         f"""
-  Airflow UI     {stack.airflow_url}   login: {values['AIRFLOW_USERNAME']} / {values['AIRFLOW_PASSWORD']}
+  Airflow UI     {stack.airflow_url}   login: {values["AIRFLOW_USERNAME"]} / {values["AIRFLOW_PASSWORD"]}
   MLflow UI      {stack.mlflow_uri}
   S3             {stack.s3_endpoint}   bucket: s3://{S3_BUCKET}
   Kafka          {stack.kafka_bootstrap}   topics: {topics}
-  PostgreSQL     127.0.0.1:{stack.ports['postgres']}   databases: warehouse, airflow, mlflow
+  PostgreSQL     127.0.0.1:{stack.ports["postgres"]}   databases: warehouse, airflow, mlflow
   Everything     {STACK_ENV_FILE}   (set -a; . var/stack.env; set +a)
 """,
         flush=True,

@@ -86,7 +86,7 @@ def _airflow_bin() -> str:
 
 
 def run_cli(stack: Stack, *args: str, timeout: float = 600) -> str:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [_airflow_bin(), *args],
         env=process_env(stack),
         capture_output=True,
@@ -95,7 +95,9 @@ def run_cli(stack: Stack, *args: str, timeout: float = 600) -> str:
         check=False,
     )
     if result.returncode != 0:
-        raise StackError(f"`airflow {' '.join(args)}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+        raise StackError(
+            f"`airflow {' '.join(args)}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+        )
     return result.stdout
 
 
@@ -117,7 +119,9 @@ def start(stack: Stack) -> None:
         if recorded_pid(name):
             continue
         start_detached(name, [_airflow_bin(), component], env=process_env(stack), cwd=AIRFLOW_HOME)
-    wait_until("airflow-api-server", lambda: _api_answers(stack), timeout=180, pid=recorded_pid("airflow-api-server"))
+    wait_until(
+        "airflow-api-server", lambda: _api_answers(stack), timeout=180, pid=recorded_pid("airflow-api-server")
+    )
     wait_until("airflow-scheduler", lambda: _component_healthy(stack, "scheduler"), timeout=120)
     wait_until("airflow-triggerer", lambda: _component_healthy(stack, "triggerer"), timeout=120)
     wait_until("airflow-dag-processor", lambda: _component_healthy(stack, "dag_processor"), timeout=120)
@@ -128,7 +132,7 @@ def _health(stack: Stack) -> dict[str, dict[str, str]]:
 
     response = requests.get(f"{stack.airflow_url}/api/v2/monitor/health", timeout=5)
     response.raise_for_status()
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _api_answers(stack: Stack) -> bool:

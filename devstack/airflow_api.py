@@ -49,7 +49,7 @@ class AirflowApi:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                return self.request("GET", f"/dags/{dag_id}")  # type: ignore[no-any-return]
+                return self.request("GET", f"/dags/{dag_id}")
             except AirflowApiError as error:
                 if "404" not in str(error):
                     raise
@@ -60,7 +60,13 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
-    def trigger(self, dag_id: str, logical_date: str | None, conf: dict[str, Any] | None = None, run_id: str | None = None) -> str:
+    def trigger(
+        self,
+        dag_id: str,
+        logical_date: str | None,
+        conf: dict[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> str:
         body: dict[str, Any] = {"logical_date": logical_date, "conf": conf or {}}
         if run_id:
             body["dag_run_id"] = run_id
@@ -71,15 +77,17 @@ class AirflowApi:
         while time.monotonic() < deadline:
             run = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
             if run["state"] in TERMINAL_RUN_STATES:
-                return run  # type: ignore[no-any-return]
+                return run
             time.sleep(2)
         raise AirflowApiError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]  # type: ignore[no-any-return]
+        return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
     def failed_tasks_summary(self, dag_id: str, run_id: str) -> str:
-        failed = [ti for ti in self.task_instances(dag_id, run_id) if ti["state"] not in ("success", "skipped")]
+        failed = [
+            ti for ti in self.task_instances(dag_id, run_id) if ti["state"] not in ("success", "skipped")
+        ]
         return ", ".join(f"{ti['task_id']}[{ti.get('map_index', -1)}]={ti['state']}" for ti in failed)
 
     # --- connections, variables, pools ---------------------------------------------------
@@ -89,4 +97,4 @@ class AirflowApi:
         errors = result.get("create", {}).get("errors") or []
         if errors:
             raise AirflowApiError(f"could not apply {collection}: {errors}")
-        return result  # type: ignore[no-any-return]
+        return result

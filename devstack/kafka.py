@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 from devstack.config import CACHE_DIR, HOST, REPO, VAR, Stack
 from devstack.process import StackError, port_is_free, recorded_pid, start_detached, stop_group, wait_until
@@ -69,8 +68,10 @@ def _format_storage() -> None:
         return
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     cluster_id = _cluster_id()
-    argv = _java_argv("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(CONFIG_FILE), "--standalone")
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+    argv = _java_argv(
+        "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(CONFIG_FILE), "--standalone"
+    )
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise StackError(f"kafka storage format failed:\n{result.stdout}\n{result.stderr}")
 
@@ -114,13 +115,16 @@ def ensure_topics(stack: Stack) -> None:
 
     admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
     existing = set(admin.list_topics(timeout=10).topics)
-    wanted = [NewTopic(t.name, num_partitions=t.partitions, replication_factor=1) for t in ALL_TOPICS if t.name not in existing]
+    wanted = [
+        NewTopic(t.name, num_partitions=t.partitions, replication_factor=1)
+        for t in ALL_TOPICS
+        if t.name not in existing
+    ]
     if not wanted:
         return
     for topic, future in admin.create_topics(wanted, operation_timeout=30).items():
         try:
             future.result()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             if "TOPIC_ALREADY_EXISTS" not in str(error):
                 raise StackError(f"could not create Kafka topic {topic}: {error}") from error
-

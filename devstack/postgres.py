@@ -48,13 +48,13 @@ def root_dir() -> Path:
     preferred = VAR / "postgres"
     if not _as_root() or _postgres_user_can_traverse(VAR):
         return preferred
-    digest = hashlib.sha1(str(VAR).encode()).hexdigest()[:10]  # noqa: S324 - a folder name
+    digest = hashlib.sha1(str(VAR).encode(), usedforsecurity=False).hexdigest()[:10]
     return Path(tempfile.gettempdir()) / f"markets-ops-pg-{digest}"
 
 
 def _postgres_user_can_traverse(path: Path) -> bool:
     path.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         ["/usr/sbin/runuser", "-u", "postgres", "--", "test", "-x", str(path)],
         capture_output=True,
         check=False,
@@ -73,7 +73,7 @@ def socket_dir() -> Path:
 def _run_as_server_user(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     if _as_root():
         argv = ["/usr/sbin/runuser", "-u", "postgres", "--", *argv]
-    return subprocess.run(argv, text=True, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+    return subprocess.run(argv, text=True, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload]
 
 
 def ensure_installed() -> None:
@@ -211,4 +211,3 @@ def ensure_roles_and_databases(stack: Stack) -> None:
             database=database,
             variables={"owner": owner},
         )
-

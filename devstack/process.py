@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -41,9 +42,7 @@ def recorded_pid(name: str) -> int | None:
     return pid
 
 
-def start_detached(
-    name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None
-) -> int:
+def start_detached(name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> int:
     """Start a long-running service in its own session, output appended to var/log/<name>.log."""
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -53,7 +52,7 @@ def start_detached(
         # A new session makes the service the leader of its own process group, so `down`
         # can stop it with all its children (gunicorn/uvicorn workers, executors) and
         # nothing else.
-        process = subprocess.Popen(  # noqa: S603 - argv is built by the stack, not user input
+        process = subprocess.Popen(
             list(argv),
             env=dict(env),
             cwd=cwd,
@@ -83,10 +82,8 @@ def stop_group(name: str, timeout: float = 30.0) -> bool:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _group_alive(pgid: int) -> bool:
@@ -107,17 +104,14 @@ def port_is_free(port_number: int) -> bool:
     return True
 
 
-def wait_until(
-    name: str, check: Callable[[], bool], timeout: float, pid: int | None = None
-) -> None:
+def wait_until(name: str, check: Callable[[], bool], timeout: float, pid: int | None = None) -> None:
     """Poll ``check`` until it passes; fail naming the service and its log file."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         if pid is not None and not _group_alive(pid):
             raise StackError(
-                f"{name} exited during start-up; see its log: {log_file(name)}\n"
-                + tail(log_file(name))
+                f"{name} exited during start-up; see its log: {log_file(name)}\n" + tail(log_file(name))
             )
         try:
             if check():

@@ -25,7 +25,9 @@ def fill_placeholders(value: Any, values: dict[str, str]) -> Any:
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in values:
-                raise SettingsError(f"airflow_settings.yaml uses ${{{name}}}, which var/stack.env does not define")
+                raise SettingsError(
+                    f"airflow_settings.yaml uses ${{{name}}}, which var/stack.env does not define"
+                )
             return values[name]
 
         return PLACEHOLDER.sub(replace, value)

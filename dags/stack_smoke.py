@@ -1,0 +1,74 @@
+"""
+### Stack smoke check
+
+**Owner:** data-platform
+
+**What it does.** One round trip through every service the pipelines use, with the same
+connections and clients: a query on the warehouse (writer and read-only roles), an object
+written to and read back from S3, a Kafka message produced and consumed, and an MLflow run
+with an artifact (stored in S3 through the tracking server).
+
+**Inputs / outputs.** Connections `warehouse_postgres`, `warehouse_reporting`, `s3_markets`,
+`kafka_markets`, `mlflow_tracking`; writes `s3://<bucket>/stack-checks/<run id>.json`, one message
+on `ops.stack.checks`, one run in the MLflow experiment `stack-checks`.
+
+**How to triage.** The failing task names the service; its log has the client's error. Check
+`make status` and the service's log under `var/log/`.
+
+**How to rerun.** Trigger it again (no parameters); every run writes only its own objects.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+from include.markets_ops import connections
+from include.markets_ops.dag_defaults import Owner, Tag, default_args
+
+
+@dag(
+    schedule=None,
+    catchup=False,
+    doc_md=__doc__,
+    tags=[Tag.PLATFORM],
+    default_args=default_args(Owner.DATA_PLATFORM),
+    max_active_runs=1,
+)
+def stack_smoke() -> None:
+    @task
+    def warehouse_as_writer() -> dict:
+        from include.markets_ops.stack_checks import check_postgres
+
+        return check_postgres(connections.WAREHOUSE_CONN_ID)
+
+    @task
+    def warehouse_as_reader() -> dict:
+        from include.markets_ops.stack_checks import check_postgres
+
+        return check_postgres(connections.REPORTING_CONN_ID)
+
+    @task
+    def s3_round_trip(run_id: str | None = None) -> dict:
+        from include.markets_ops.stack_checks import check_s3
+
+        return check_s3(connections.S3_CONN_ID, connections.s3_bucket(), str(run_id))
+
+    @task
+    def kafka_round_trip(run_id: str | None = None) -> dict:
+        from include.markets_ops.stack_checks import check_kafka
+
+        return check_kafka(connections.kafka_config(), str(run_id))
+
+    @task
+    def mlflow_round_trip(run_id: str | None = None) -> dict:
+        from include.markets_ops.stack_checks import check_mlflow
+
+        return check_mlflow(connections.mlflow_tracking_uri(), str(run_id))
+
+    warehouse_as_writer()
+    warehouse_as_reader()
+    s3_round_trip()
+    kafka_round_trip()
+    mlflow_round_trip()
+
+
+stack_smoke()

@@ -1,0 +1,92 @@
+"""Round trips through each service, with the same clients the pipelines use.
+
+Run by the ``stack_smoke`` DAG and by the stack tests: a query, an S3 put/get, a Kafka
+produce-and-consume, an MLflow run with an artifact. Each returns what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from include.markets_ops.topics import STACK_CHECKS
+
+
+def check_postgres(conn_id: str) -> dict[str, Any]:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    row = PostgresHook(postgres_conn_id=conn_id).get_first(
+        "SELECT current_user, current_database(), current_setting('server_version')"
+    )
+    return {"user": row[0], "database": row[1], "server_version": row[2]}
+
+
+def check_s3(conn_id: str, bucket: str, run_id: str) -> dict[str, Any]:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    hook = S3Hook(aws_conn_id=conn_id)
+    key = f"stack-checks/{run_id}.json"
+    body = json.dumps({"run_id": run_id, "nonce": uuid.uuid4().hex})
+    hook.load_string(body, key=key, bucket_name=bucket, replace=True)
+    read_back = hook.read_key(key, bucket_name=bucket)
+    if read_back != body:
+        raise RuntimeError(f"s3://{bucket}/{key} read back different content")
+    return {"object": f"s3://{bucket}/{key}", "bytes": len(body)}
+
+
+def check_kafka(config: dict[str, Any], run_id: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
+    """Produce one message with a unique key and consume the topic until it comes back."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from include.markets_ops.kafka_io import publish
+
+    key = f"{run_id}:{uuid.uuid4().hex}"
+    publish(config, STACK_CHECKS.name, [(key, {"run_id": run_id})])
+    consumer = Consumer(
+        {**config, "group.id": f"stack-check-{uuid.uuid4().hex}", "enable.auto.commit": False}
+    )
+    try:
+        partitions = consumer.list_topics(STACK_CHECKS.name, timeout=10).topics[STACK_CHECKS.name].partitions
+        # Read each partition from its beginning: the message is in one of them.
+        consumer.assign([TopicPartition(STACK_CHECKS.name, p, 0) for p in partitions])
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            if message.key() == key.encode():
+                return {
+                    "topic": STACK_CHECKS.name,
+                    "partition": message.partition(),
+                    "offset": message.offset(),
+                }
+    finally:
+        consumer.close()
+    raise RuntimeError(
+        f"message {key} produced to {STACK_CHECKS.name} was not consumed within {timeout_seconds}s"
+    )
+
+
+def check_mlflow(tracking_uri: str, run_id: str) -> dict[str, Any]:
+    """An MLflow run with a metric and an artifact (which the server stores in S3)."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name("stack-checks")
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment("stack-checks")
+    run = client.create_run(experiment_id, run_name=run_id)
+    client.log_metric(run.info.run_id, "round_trip", 1.0)
+    with tempfile.TemporaryDirectory() as folder:
+        note = Path(folder) / "check.json"
+        note.write_text(json.dumps({"run_id": run_id}))
+        client.log_artifact(run.info.run_id, str(note))
+        downloaded = Path(client.download_artifacts(run.info.run_id, "check.json", folder + "/out"))
+        if json.loads(downloaded.read_text()) != {"run_id": run_id}:
+            raise RuntimeError("MLflow artifact read back different content")
+    client.set_terminated(run.info.run_id)
+    return {"experiment_id": experiment_id, "run_id": run.info.run_id, "artifact_uri": run.info.artifact_uri}

@@ -1,0 +1,70 @@
+"""Shared test set-up.
+
+Unit tests need nothing running. Tests marked ``integration`` or ``acceptance`` talk to the
+real local stack that `make up` starts (make test starts it first); without it they fail
+with a message saying so, they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+STACK_ENV = REPO / "var" / "stack.env"
+
+# Airflow reads its configuration when first imported: give the test process its own
+# AIRFLOW_HOME (no examples, a throwaway SQLite metadata DB), never the stack's.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-tests-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ.pop("AIRFLOW_CONFIG", None)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
+os.environ.setdefault("NO_PROXY", "*")
+
+
+def read_stack_env() -> dict[str, str]:
+    if not STACK_ENV.exists():
+        raise RuntimeError(f"{STACK_ENV} is missing: start the local stack with `make up` (make test does).")
+    values: dict[str, str] = {}
+    for line in STACK_ENV.read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, _, raw = line.partition("=")
+            values[key] = shlex.split(raw)[0] if raw else ""
+    return values
+
+
+@pytest.fixture(scope="session")
+def stack() -> dict[str, str]:
+    """The running stack's URLs and credentials; also exposes the project's Airflow
+    connections and variables to this process, as the workers see them."""
+    values = read_stack_env()
+    for key, value in values.items():
+        if key.startswith("AIRFLOW_CONN_"):
+            os.environ[key] = value
+    os.environ["AIRFLOW_VAR_S3_BUCKET"] = values["S3_BUCKET"]
+    return values
+
+
+@pytest.fixture(scope="session")
+def airflow_api(stack: dict[str, str]):
+    from devstack.airflow_api import AirflowApi
+
+    return AirflowApi(stack["AIRFLOW_API_URL"], stack["AIRFLOW_USERNAME"], stack["AIRFLOW_PASSWORD"])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Everything under tests/integration and tests/acceptance needs the stack.
+    for item in items:
+        path = str(item.path)
+        if "/tests/integration/" in path:
+            item.add_marker(pytest.mark.integration)
+        if "/tests/acceptance/" in path:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.acceptance)

@@ -1,0 +1,85 @@
+"""Each service of the local stack, reached through the client the DAGs use, and a DAG run
+through Airflow's REST API."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from include.markets_ops import connections, stack_checks
+
+
+@pytest.fixture
+def check_id() -> str:
+    return f"pytest-{uuid.uuid4().hex[:12]}"
+
+
+def test_warehouse_answers_as_the_writer_role(stack: dict[str, str]) -> None:
+    seen = stack_checks.check_postgres(connections.WAREHOUSE_CONN_ID)
+    assert seen["user"] == "warehouse_writer"
+    assert seen["database"] == "warehouse"
+    assert seen["server_version"].startswith("15.")
+
+
+def test_warehouse_answers_as_the_read_only_role(stack: dict[str, str]) -> None:
+    assert stack_checks.check_postgres(connections.REPORTING_CONN_ID)["user"] == "reporting_reader"
+
+
+def test_s3_put_then_get(stack: dict[str, str], check_id: str) -> None:
+    seen = stack_checks.check_s3(connections.S3_CONN_ID, stack["S3_BUCKET"], check_id)
+    assert seen["object"] == f"s3://{stack['S3_BUCKET']}/stack-checks/{check_id}.json"
+
+
+def test_s3_rejects_a_wrong_secret_key(stack: dict[str, str]) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=stack["S3_ENDPOINT_URL"],
+        aws_access_key_id=stack["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key="not-the-secret",
+        region_name=stack["AWS_DEFAULT_REGION"],
+    )
+    with pytest.raises(ClientError, match=r"SignatureDoesNotMatch|AccessDenied|InvalidAccessKeyId"):
+        client.put_object(Bucket=stack["S3_BUCKET"], Key="should-not-exist", Body=b"x")
+
+
+def test_kafka_produce_then_consume(stack: dict[str, str], check_id: str) -> None:
+    seen = stack_checks.check_kafka(connections.kafka_config(), check_id)
+    assert seen["topic"] == "ops.stack.checks"
+    assert seen["offset"] >= 0
+
+
+def test_mlflow_run_with_an_artifact_stored_in_s3(stack: dict[str, str], check_id: str) -> None:
+    import boto3
+
+    seen = stack_checks.check_mlflow(stack["MLFLOW_TRACKING_URI"], check_id)
+    assert seen["artifact_uri"].startswith("mlflow-artifacts:/")
+    # The server proxies artifacts to the S3 bucket: the object is really there.
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack["S3_ENDPOINT_URL"],
+        aws_access_key_id=stack["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack["AWS_SECRET_ACCESS_KEY"],
+        region_name=stack["AWS_DEFAULT_REGION"],
+    )
+    key = f"mlflow-artifacts/{seen['experiment_id']}/{seen['run_id']}/artifacts/check.json"
+    assert s3.head_object(Bucket=stack["S3_BUCKET"], Key=key)["ContentLength"] > 0
+
+
+def test_stack_smoke_dag_runs_to_success_through_the_rest_api(airflow_api) -> None:
+    airflow_api.wait_for_dag("stack_smoke")
+    airflow_api.unpause("stack_smoke")
+    run_id = airflow_api.trigger("stack_smoke", logical_date=None)
+    run = airflow_api.wait_for_run("stack_smoke", run_id, timeout=300)
+    assert run["state"] == "success", airflow_api.failed_tasks_summary("stack_smoke", run_id)
+    states = {ti["task_id"]: ti["state"] for ti in airflow_api.task_instances("stack_smoke", run_id)}
+    assert states == {
+        "warehouse_as_writer": "success",
+        "warehouse_as_reader": "success",
+        "s3_round_trip": "success",
+        "kafka_round_trip": "success",
+        "mlflow_round_trip": "success",
+    }

@@ -74,10 +74,8 @@ def up(stack: Stack) -> None:
 
 def migrate_warehouse(stack: Stack) -> None:
     """Bring the warehouse schema to the latest Alembic revision (as the owner role)."""
-    try:
-        from include.markets_ops.warehouse.migrate import upgrade_to_head
-    except ModuleNotFoundError:
-        return  # the warehouse schema arrives with its own package
+    from include.markets_ops.warehouse.migrate import upgrade_to_head
+
     upgrade_to_head(stack.pg_url("warehouse_owner", "warehouse", driver="postgresql+psycopg"))
 
 

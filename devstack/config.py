@@ -55,6 +55,7 @@ ROLES = (
     "warehouse_owner",  # owns the warehouse schemas; runs the Alembic migrations
     "warehouse_writer",  # what the pipelines write with
     "reporting_reader",  # read-only: reports, alerts, the dashboard
+    "upstream_feed",  # the synthetic upstream systems: writes the ground truth (synthetic schema)
 )
 
 

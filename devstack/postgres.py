@@ -199,7 +199,7 @@ def ensure_roles_and_databases(stack: Stack) -> None:
         )
     # The pipeline and reporting roles may connect to the warehouse; what they may touch
     # inside it is granted by the warehouse migrations.
-    for role in ("warehouse_writer", "reporting_reader"):
+    for role in ("warehouse_writer", "reporting_reader", "upstream_feed"):
         _psql(
             "SELECT format('GRANT CONNECT ON DATABASE warehouse TO %I', :'role') \\gexec\n",
             variables={"role": role},

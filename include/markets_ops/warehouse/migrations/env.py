@@ -1,0 +1,39 @@
+"""Alembic environment for the warehouse (online mode only: migrations need the database)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from include.markets_ops.warehouse.models import Base
+
+target_metadata = Base.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # Only the project's schemas are managed here.
+    if type_ == "schema":
+        return name in {"ops", "ml", "reporting", "staging", "synthetic"}
+    return True
+
+
+def run_migrations_online() -> None:
+    url = context.config.get_main_option("sqlalchemy.url")
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            include_schemas=True,
+            include_name=include_name,
+            version_table_schema="public",
+            transaction_per_migration=True,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            # A migration waiting on a lock must not stall the nightly pipelines for long.
+            connection.exec_driver_sql("SET lock_timeout = '30s'")
+            context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,391 @@
+"""The warehouse schema: SQLAlchemy 2.0 declarative models, the source of truth for Alembic.
+
+Schemas:
+  ops        what the bank's systems book and receive: reference data, trades, custodian
+             confirmations, settlement outcomes.
+  ml         model outputs and the audit trail of model promotions.
+  reporting  alerts, reconciliation breaks, quarantined input rows.
+  staging    work tables of the bulk loads (COPY targets), swapped into place atomically.
+  synthetic  the generator's ground truth. No DAG or model reads it (the pipeline roles
+             have no privilege on it); tests and the data generator do.
+
+Column comments say what a value means for operations staff, because they read these
+tables through the reporting role.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic")
+
+ASSET_CLASSES = ("equity", "government_bond", "corporate_bond", "fx")
+TRADE_STATUSES = ("pending", "settled", "failed", "cancelled")
+SSI_STATUSES = ("matched", "mismatched", "missing")
+SIDES = ("BUY", "SELL")
+OUTCOMES = ("settled", "failed")
+RISK_BANDS = ("low", "medium", "high")
+BREAK_TYPES = (
+    "missing_at_custodian",
+    "missing_internal",
+    "quantity_mismatch",
+    "price_mismatch",
+    "settle_date_mismatch",
+    "counterparty_mismatch",
+)
+BREAK_STATUSES = ("open", "resolved")
+PROMOTION_DECISIONS = ("promoted", "bootstrapped", "rejected", "rolled_back", "evaluated_only")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSONB}
+
+
+# --------------------------------------------------------------------------- ops: reference
+
+
+class Currency(Base):
+    __tablename__ = "currencies"
+    __table_args__ = {"schema": "ops", "comment": "ISO 4217 currencies the bank settles in"}
+
+    currency_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    minor_units: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Counterparty(Base):
+    __tablename__ = "counterparties"
+    __table_args__ = (
+        CheckConstraint("length(lei) = 20", name="lei_length"),
+        {"schema": "ops", "comment": "Legal entities the bank trades with"},
+    )
+
+    counterparty_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    legal_name: Mapped[str] = mapped_column(String(128))
+    lei: Mapped[str] = mapped_column(String(20), unique=True, comment="Legal Entity Identifier")
+    country_code: Mapped[str] = mapped_column(String(2))
+    sector: Mapped[str] = mapped_column(String(32), comment="bank, broker_dealer, asset_manager, ...")
+
+
+class Instrument(Base):
+    __tablename__ = "instruments"
+    __table_args__ = (
+        CheckConstraint(_in("asset_class", ASSET_CLASSES), name="asset_class"),
+        CheckConstraint("liquidity_tier BETWEEN 1 AND 3", name="liquidity_tier"),
+        CheckConstraint("settlement_cycle_days BETWEEN 0 AND 5", name="settlement_cycle"),
+        {"schema": "ops", "comment": "Securities and FX pairs; instrument_id is an ISIN-like code"},
+    )
+
+    instrument_id: Mapped[str] = mapped_column(String(12), primary_key=True, comment="ISIN-like id")
+    description: Mapped[str] = mapped_column(String(128))
+    asset_class: Mapped[str] = mapped_column(String(24))
+    market: Mapped[str] = mapped_column(String(8), comment="market code (MIC) whose calendar applies")
+    currency: Mapped[str] = mapped_column(ForeignKey("ops.currencies.currency_code"))
+    settlement_location: Mapped[str] = mapped_column(String(16), comment="DTC, FED, Euroclear, ...")
+    settlement_cycle_days: Mapped[int] = mapped_column(SmallInteger, comment="T+n, in market business days")
+    liquidity_tier: Mapped[int] = mapped_column(SmallInteger, comment="1 = most liquid, 3 = least")
+
+
+class SettlementInstruction(Base):
+    __tablename__ = "settlement_instructions"
+    __table_args__ = (
+        Index(None, "counterparty_id", "settlement_location", "currency", "valid_from", unique=True),
+        {"schema": "ops", "comment": "Standing settlement instructions (SSIs) per counterparty and market"},
+    )
+
+    ssi_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    counterparty_id: Mapped[str] = mapped_column(ForeignKey("ops.counterparties.counterparty_id"))
+    settlement_location: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(ForeignKey("ops.currencies.currency_code"))
+    custodian_bic: Mapped[str] = mapped_column(String(11))
+    safekeeping_account: Mapped[str] = mapped_column(String(34))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+# --------------------------------------------------------------------------- ops: daily feeds
+
+
+class Trade(Base):
+    __tablename__ = "trades"
+    __table_args__ = (
+        CheckConstraint(_in("side", SIDES), name="side"),
+        CheckConstraint(_in("status", TRADE_STATUSES), name="status"),
+        CheckConstraint(_in("ssi_status", SSI_STATUSES), name="ssi_status"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("price > 0", name="price_positive"),
+        CheckConstraint("settle_date >= trade_date", name="settles_after_trade"),
+        CheckConstraint("trade_date <= business_date", name="booked_on_or_after_trade"),
+        Index(None, "business_date"),
+        Index(None, "settle_date"),
+        Index(None, "counterparty_id", "trade_date"),
+        {"schema": "ops", "comment": "One row per trade booked by the bank"},
+    )
+
+    trade_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    business_date: Mapped[dt.date] = mapped_column(Date, comment="feed date the trade was booked in")
+    trade_date: Mapped[dt.date] = mapped_column(Date, comment="execution date (earlier if booked late)")
+    settle_date: Mapped[dt.date] = mapped_column(Date, comment="contractual settlement date")
+    desk: Mapped[str] = mapped_column(String(32))
+    book: Mapped[str] = mapped_column(String(32))
+    instrument_id: Mapped[str] = mapped_column(ForeignKey("ops.instruments.instrument_id"))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    price: Mapped[Decimal] = mapped_column(Numeric(20, 8))
+    notional: Mapped[Decimal] = mapped_column(Numeric(22, 2), comment="quantity x price, trade currency")
+    currency: Mapped[str] = mapped_column(ForeignKey("ops.currencies.currency_code"))
+    counterparty_id: Mapped[str] = mapped_column(ForeignKey("ops.counterparties.counterparty_id"))
+    settlement_location: Mapped[str] = mapped_column(String(16))
+    ssi_status: Mapped[str] = mapped_column(String(12), comment="SSI enrichment: matched/mismatched/missing")
+    booked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="counterparty confirmation; null if not confirmed by end of day"
+    )
+    allocated_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="block allocation; null if not allocated by end of day"
+    )
+    status: Mapped[str] = mapped_column(String(12), comment="latest known: pending/settled/failed/cancelled")
+
+
+class CustodianConfirmation(Base):
+    __tablename__ = "custodian_confirmations"
+    __table_args__ = (
+        Index(None, "trade_ref"),
+        {
+            "schema": "ops",
+            "comment": "The custodians' daily statement of the bank's open trades: the external "
+            "side of reconciliation. trade_ref is the bank's trade_id as the custodian knows it.",
+        },
+    )
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    trade_ref: Mapped[str] = mapped_column(String(24), primary_key=True)
+    custodian: Mapped[str] = mapped_column(String(24))
+    instrument_id: Mapped[str] = mapped_column(String(12))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    price: Mapped[Decimal] = mapped_column(Numeric(20, 8))
+    settle_date: Mapped[dt.date] = mapped_column(Date)
+    counterparty_id: Mapped[str] = mapped_column(String(16))
+    settlement_location: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SettlementOutcome(Base):
+    __tablename__ = "settlement_outcomes"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+        CheckConstraint("(outcome = 'failed') = (fail_reason IS NOT NULL)", name="fail_reason_iff_failed"),
+        Index(None, "business_date"),
+        {
+            "schema": "ops",
+            "comment": "Settlement events per trade: 'settled' (on time, or late with days_late > 0) "
+            "or 'failed' on the settle date with its reason. A failed trade later gets a 'settled' row.",
+        },
+    )
+
+    trade_id: Mapped[str] = mapped_column(ForeignKey("ops.trades.trade_id"), primary_key=True)
+    business_date: Mapped[dt.date] = mapped_column(
+        Date, primary_key=True, comment="date the event was reported"
+    )
+    outcome: Mapped[str] = mapped_column(String(8))
+    settled_date: Mapped[dt.date | None] = mapped_column(Date)
+    days_late: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    fail_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+# --------------------------------------------------------------------------- ml
+
+
+class TradeScore(Base):
+    __tablename__ = "trade_scores"
+    __table_args__ = (
+        CheckConstraint(_in("risk_band", RISK_BANDS), name="risk_band"),
+        CheckConstraint("score >= 0 AND score <= 1", name="score_is_probability"),
+        Index(None, "trade_id"),
+        {"schema": "ml", "comment": "Nightly settlement-fail risk scores of pending trades"},
+    )
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    trade_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Double)
+    risk_band: Mapped[str] = mapped_column(String(8))
+    scoring_run_id: Mapped[str] = mapped_column(String(250))
+    scored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ModelPromotion(Base):
+    __tablename__ = "model_promotions"
+    __table_args__ = (
+        CheckConstraint(_in("decision", PROMOTION_DECISIONS), name="decision"),
+        Index(None, "model_name", "decided_at"),
+        {"schema": "ml", "comment": "Audit trail of every promotion-gate decision and rollback"},
+    )
+
+    promotion_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    model_name: Mapped[str] = mapped_column(String(64))
+    candidate_version: Mapped[str] = mapped_column(String(16))
+    previous_champion_version: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    metrics: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    thresholds: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    evaluation_window: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    dag_id: Mapped[str] = mapped_column(String(250))
+    dag_run_id: Mapped[str] = mapped_column(String(250))
+    triggered_by: Mapped[str] = mapped_column(String(250))
+    is_backfill: Mapped[bool] = mapped_column(Boolean, server_default="false")
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(None, "rule_id", "business_date", "entity_key", unique=True),
+        Index(None, "business_date"),
+        {"schema": "reporting", "comment": "Alerts raised by the SQL rules, one per rule, date and entity"},
+    )
+
+    alert_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    entity_key: Mapped[str] = mapped_column(String(128))
+    severity: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    first_raised_date: Mapped[dt.date] = mapped_column(
+        Date,
+        comment="first business date this condition was raised; earlier than business_date if still open",
+    )
+    is_new: Mapped[bool] = mapped_column(Boolean, comment="raised for the first time on this business date")
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReconBreak(Base):
+    __tablename__ = "recon_breaks"
+    __table_args__ = (
+        CheckConstraint(_in("break_type", BREAK_TYPES), name="break_type"),
+        CheckConstraint(_in("status", BREAK_STATUSES), name="status"),
+        Index(None, "business_date", "status"),
+        Index(None, "trade_ref"),
+        {
+            "schema": "reporting",
+            "comment": "Reconciliation breaks between ops.trades and the custodian statement, per business "
+            "date: open breaks with their age, and breaks resolved on that date",
+        },
+    )
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    trade_ref: Mapped[str] = mapped_column(String(24), primary_key=True)
+    break_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))
+    first_seen_date: Mapped[dt.date] = mapped_column(Date)
+    age_business_days: Mapped[int] = mapped_column(SmallInteger, comment="0 on the day it first appears")
+    resolved_date: Mapped[dt.date | None] = mapped_column(Date)
+    counterparty_id: Mapped[str | None] = mapped_column(String(16))
+    instrument_id: Mapped[str | None] = mapped_column(String(12))
+    internal_value: Mapped[str | None] = mapped_column(Text, comment="the bank's value of the field in break")
+    custodian_value: Mapped[str | None] = mapped_column(Text, comment="the custodian's value")
+    notional: Mapped[Decimal | None] = mapped_column(Numeric(22, 2))
+
+
+class QuarantinedRow(Base):
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        Index(None, "business_date", "source"),
+        {"schema": "reporting", "comment": "Input rows rejected by a validation rule, kept whole"},
+    )
+
+    quarantine_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(32), comment="trades, custodian_confirmations, ...")
+    rule: Mapped[str] = mapped_column(String(64), comment="the validation rule the row broke")
+    record_key: Mapped[str | None] = mapped_column(String(64))
+    raw_record: Mapped[dict[str, Any]] = mapped_column()
+    dag_run_id: Mapped[str | None] = mapped_column(String(250))
+    quarantined_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --------------------------------------------------------------------------- synthetic (ground truth)
+
+
+class CounterpartyProfile(Base):
+    __tablename__ = "counterparty_profiles"
+    __table_args__ = {"schema": "synthetic", "comment": "Hidden fail propensity of each counterparty"}
+
+    counterparty_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fail_propensity: Mapped[float] = mapped_column(Double, comment="additive log-odds of failing")
+
+
+class TradeFailProbability(Base):
+    __tablename__ = "trade_fail_probability"
+    __table_args__ = (
+        Index(None, "business_date"),
+        {"schema": "synthetic", "comment": "True probability that each trade fails to settle on time"},
+    )
+
+    trade_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    p_fail: Mapped[float] = mapped_column(Double)
+    failed: Mapped[bool] = mapped_column(Boolean, comment="the drawn outcome")
+
+
+class InjectedBreak(Base):
+    __tablename__ = "injected_breaks"
+    __table_args__ = {
+        "schema": "synthetic",
+        "comment": "Breaks injected into the custodian statement, per day",
+    }
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    trade_ref: Mapped[str] = mapped_column(String(24), primary_key=True)
+    break_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+
+
+class InjectedBadRow(Base):
+    __tablename__ = "injected_bad_rows"
+    __table_args__ = {"schema": "synthetic", "comment": "Malformed rows injected into the feeds, by rule"}
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))

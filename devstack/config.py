@@ -60,8 +60,11 @@ ROLES = (
 
 
 def port(name: str) -> int:
+    """STACK_<NAME>_PORT overrides one port; STACK_PORT_OFFSET shifts them all (a second checkout)."""
     override = os.environ.get(f"STACK_{name.upper()}_PORT")
-    return int(override) if override else DEFAULT_PORTS[name]
+    if override:
+        return int(override)
+    return DEFAULT_PORTS[name] + int(os.environ.get("STACK_PORT_OFFSET", "0"))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,27 @@
+"""The Airflow Assets the DAGs produce and are scheduled on, declared once.
+
+URIs name the logical warehouse (``warehouse-db``), not a local port, so they are the same in
+every environment. Every asset event carries ``{"business_date": "YYYY-MM-DD"}`` in its extra:
+that is how a DAG scheduled on an asset knows which business date to process.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+WAREHOUSE = "postgres://warehouse-db:5432/warehouse"
+
+
+def _table(schema: str, table: str) -> Asset:
+    return Asset(name=f"{schema}.{table}", uri=f"{WAREHOUSE}/{schema}/{table}", group="warehouse")
+
+
+TRADES = _table("ops", "trades")
+CUSTODIAN_CONFIRMATIONS = _table("ops", "custodian_confirmations")
+SETTLEMENT_OUTCOMES = _table("ops", "settlement_outcomes")
+TRADE_SCORES = _table("ml", "trade_scores")
+RECON_BREAKS = _table("reporting", "recon_breaks")
+ALERTS = _table("reporting", "alerts")
+CHAMPION_MODEL = Asset(
+    name="settlement_fail_risk@champion", uri="mlflow://models/settlement_fail_risk/champion"
+)

@@ -1,0 +1,112 @@
+"""Business-day calendars of the markets the bank trades, from the maintained ``holidays`` package.
+
+A market's calendar is its exchange's (or settlement system's) holiday list plus weekends.
+Settlement dates are counted in business days of the market's settlement calendar; the
+bank's operations calendar (the nightly business date) is configurable, NYSE by default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Calendar codes understood by holidays.financial_holidays(); see list_supported_financial().
+KNOWN_CALENDARS = ("XNYS", "XFED", "XLON", "XETR", "XPAR", "XECB", "XJPX")
+
+
+@dataclass(frozen=True)
+class Market:
+    """Where and how a kind of instrument settles."""
+
+    code: str
+    calendar: str  # the holidays calendar trading and settlement follow
+    currency: str
+    settlement_location: str
+    settlement_cycle_days: int  # T+n in this market's business days
+    country_code: str
+
+
+# The markets of the synthetic Markets Operations data (and of the demo). US equities moved
+# to T+1 in May 2024; UK and EU equities are still T+2 in 2026.
+MARKETS: dict[str, Market] = {
+    "XNYS": Market("XNYS", "XNYS", "USD", "DTC", 1, "US"),
+    "USGOV": Market("USGOV", "XFED", "USD", "FED", 1, "US"),
+    "XLON": Market("XLON", "XLON", "GBP", "CREST", 2, "GB"),
+    "XETR": Market("XETR", "XETR", "EUR", "Clearstream", 2, "DE"),
+    "XPAR": Market("XPAR", "XPAR", "EUR", "Euroclear", 2, "FR"),
+    "XICSD": Market("XICSD", "XECB", "EUR", "Euroclear", 2, "XS"),  # Eurobonds at the ICSDs
+    "FXSPOT": Market("FXSPOT", "XFED", "USD", "CLS", 2, "XX"),  # spot FX: USD and EUR calendars
+}
+# FX spot settles only on days both currencies' systems are open.
+JOINT_CALENDARS: dict[str, tuple[str, ...]] = {"FXSPOT": ("XFED", "XECB")}
+
+
+@lru_cache(maxsize=64)
+def _holidays(calendar: str, year: int) -> frozenset[dt.date]:
+    import holidays
+
+    if calendar not in KNOWN_CALENDARS:
+        raise ValueError(f"unknown calendar {calendar!r}; known: {', '.join(KNOWN_CALENDARS)}")
+    return frozenset(holidays.financial_holidays(calendar, years=year).keys())
+
+
+def _calendars_of(market_or_calendar: str) -> tuple[str, ...]:
+    if market_or_calendar in JOINT_CALENDARS:
+        return JOINT_CALENDARS[market_or_calendar]
+    if market_or_calendar in MARKETS:
+        return (MARKETS[market_or_calendar].calendar,)
+    return (market_or_calendar,)
+
+
+def is_business_day(day: dt.date, market_or_calendar: str) -> bool:
+    """Monday to Friday and not a holiday of the market (or calendar code) given."""
+    if day.weekday() >= 5:
+        return False
+    return all(day not in _holidays(code, day.year) for code in _calendars_of(market_or_calendar))
+
+
+def add_business_days(day: dt.date, count: int, market_or_calendar: str) -> dt.date:
+    """The business day ``count`` business days after (count > 0) or before (count < 0) ``day``.
+
+    ``count == 0`` rolls a non-business day forward to the next business day.
+    """
+    step = 1 if count >= 0 else -1
+    remaining = abs(count)
+    current = day
+    if remaining == 0:
+        while not is_business_day(current, market_or_calendar):
+            current += dt.timedelta(days=1)
+        return current
+    while remaining:
+        current += dt.timedelta(days=step)
+        if is_business_day(current, market_or_calendar):
+            remaining -= 1
+    return current
+
+
+def business_days(start: dt.date, end: dt.date, market_or_calendar: str) -> Iterator[dt.date]:
+    """Business days in [start, end], in order."""
+    current = start
+    while current <= end:
+        if is_business_day(current, market_or_calendar):
+            yield current
+        current += dt.timedelta(days=1)
+
+
+def business_days_between(earlier: dt.date, later: dt.date, market_or_calendar: str) -> int:
+    """How many business days after ``earlier`` ``later`` is (0 when the same day)."""
+    if later < earlier:
+        return -business_days_between(later, earlier, market_or_calendar)
+    return sum(1 for _ in business_days(earlier + dt.timedelta(days=1), later, market_or_calendar))
+
+
+def previous_business_day(day: dt.date, market_or_calendar: str) -> dt.date:
+    return add_business_days(day, -1, market_or_calendar)
+
+
+def settle_date(trade_date: dt.date, market_code: str) -> dt.date:
+    """Contractual settlement date: T + the market's cycle, in its settlement business days."""
+    market = MARKETS[market_code]
+    return add_business_days(trade_date, market.settlement_cycle_days, market_code)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from include.markets_ops import calendars
+
+D = dt.date
+
+
+def test_weekends_and_exchange_holidays_are_not_business_days() -> None:
+    assert not calendars.is_business_day(D(2026, 11, 28), "XNYS")  # Saturday
+    assert not calendars.is_business_day(D(2026, 11, 26), "XNYS")  # Thanksgiving
+    assert calendars.is_business_day(D(2026, 11, 26), "XLON")  # London is open
+    assert not calendars.is_business_day(D(2026, 12, 28), "XLON")  # Boxing Day observed
+
+
+def test_us_equities_settle_t_plus_one_over_thanksgiving() -> None:
+    assert calendars.settle_date(D(2026, 11, 25), "XNYS") == D(2026, 11, 27)
+
+
+def test_uk_equities_settle_t_plus_two_over_the_easter_weekend() -> None:
+    # Thu 2 Apr 2026 + 2 London business days: Good Friday and Easter Monday are closed.
+    assert calendars.settle_date(D(2026, 4, 2), "XLON") == D(2026, 4, 8)
+
+
+def test_fx_spot_needs_both_currencies_open() -> None:
+    # Easter Monday: the Fed is open, TARGET2 is closed; 2 Apr (Thu) + 2 joint days.
+    assert not calendars.is_business_day(D(2026, 4, 6), "FXSPOT")
+    assert calendars.settle_date(D(2026, 4, 2), "FXSPOT") == D(2026, 4, 8)
+
+
+def test_add_business_days_backwards_and_rolling_forward() -> None:
+    assert calendars.add_business_days(D(2026, 11, 30), -1, "XNYS") == D(2026, 11, 27)
+    assert calendars.add_business_days(D(2026, 11, 26), 0, "XNYS") == D(2026, 11, 27)
+    assert calendars.business_days_between(D(2026, 11, 25), D(2026, 11, 30), "XNYS") == 2
+
+
+def test_unknown_calendar_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown calendar"):
+        calendars.is_business_day(D(2026, 11, 25), "XXXX")

@@ -25,6 +25,7 @@ def stack_values(stack: Stack) -> dict[str, str]:
         "REPORTING_READER_URL": stack.pg_url("reporting_reader", "warehouse"),
         "WAREHOUSE_WRITER_PASSWORD": s["pg_warehouse_writer"],
         "REPORTING_READER_PASSWORD": s["pg_reporting_reader"],
+        "UPSTREAM_FEED_PASSWORD": s["pg_upstream_feed"],
         "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
         "S3_ENDPOINT_URL": stack.s3_endpoint,
         "AWS_ACCESS_KEY_ID": s["s3_access_key"],
@@ -55,6 +56,7 @@ def connection_env(stack: Stack) -> dict[str, str]:
     return {
         "AIRFLOW_CONN_WAREHOUSE_POSTGRES": stack.warehouse_url,
         "AIRFLOW_CONN_WAREHOUSE_REPORTING": stack.pg_url("reporting_reader", "warehouse"),
+        "AIRFLOW_CONN_UPSTREAM_SIMULATOR": stack.pg_url("upstream_feed", "warehouse"),
         "AIRFLOW_CONN_S3_MARKETS": json.dumps(aws),
         "AIRFLOW_CONN_KAFKA_MARKETS": json.dumps(kafka),
         "AIRFLOW_CONN_MLFLOW_TRACKING": json.dumps(mlflow),

@@ -12,6 +12,7 @@ from typing import Any
 
 WAREHOUSE_CONN_ID = "warehouse_postgres"  # pipelines: the writer role
 REPORTING_CONN_ID = "warehouse_reporting"  # reports, alerts, dashboard: the read-only role
+UPSTREAM_CONN_ID = "upstream_simulator"  # the synthetic upstream systems: ground truth only
 S3_CONN_ID = "s3_markets"
 KAFKA_CONN_ID = "kafka_markets"
 MLFLOW_CONN_ID = "mlflow_tracking"

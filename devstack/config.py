@@ -27,25 +27,27 @@ S3_BUCKET = "markets-ops"
 S3_REGION = "us-east-1"
 
 # name -> default port. Every port a stack process listens on is declared here, so that
-# `make up` can check them all before starting anything.
+# `make up` can check them all before starting anything. All sit below Linux's ephemeral
+# range (32768+), so an outgoing connection never takes one; a STACK_PORT_OFFSET of 10, 20,
+# 30, ... shifts a second checkout's stack clear of this one.
 DEFAULT_PORTS: dict[str, int] = {
-    "postgres": 45432,
-    "kafka": 49092,
-    "kafka_controller": 49093,
-    "s3": 48333,
-    "s3_grpc": 48433,
-    "seaweed_master": 49333,
-    "seaweed_master_grpc": 49433,
-    "seaweed_volume": 48380,
-    "seaweed_volume_grpc": 48480,
-    "seaweed_filer": 48888,
-    "seaweed_filer_grpc": 48988,
-    "seaweed_admin": 43646,
-    "seaweed_admin_grpc": 43746,
-    "mlflow": 45500,
-    "airflow_api": 48800,
-    "airflow_worker_log": 48793,
-    "airflow_trigger_log": 48794,
+    "postgres": 25432,
+    "kafka": 29092,
+    "kafka_controller": 29093,
+    "s3": 28333,
+    "s3_grpc": 28433,
+    "seaweed_master": 29333,
+    "seaweed_master_grpc": 29433,
+    "seaweed_volume": 28380,
+    "seaweed_volume_grpc": 28480,
+    "seaweed_filer": 28888,
+    "seaweed_filer_grpc": 28988,
+    "seaweed_admin": 23646,
+    "seaweed_admin_grpc": 23746,
+    "mlflow": 25500,
+    "airflow_api": 28800,
+    "airflow_worker_log": 28793,
+    "airflow_trigger_log": 28794,
 }
 
 # Database roles: (role, database it belongs to). Passwords are generated per checkout.

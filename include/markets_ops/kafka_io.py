@@ -82,3 +82,39 @@ def publish(
             f"First errors: {'; '.join(report.first_errors) or 'timeout'}"
         )
     return report.delivered
+
+
+def find_messages(
+    config: dict[str, Any], topic: str, keys: set[str], timeout_seconds: float = 30.0
+) -> dict[str, dict[str, Any]]:
+    """Read ``topic`` from the beginning until every key in ``keys`` is seen; {key: decoded value}.
+
+    For checks and tests (a throwaway consumer group, nothing committed). Raises TimeoutError
+    naming the keys still missing.
+    """
+    import time
+    import uuid
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({**config, "group.id": f"check-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, partition, 0) for partition in partitions])
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline and len(found) < len(keys):
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            key = (message.key() or b"").decode()
+            if key in keys:
+                found[key] = json.loads(message.value() or b"null")
+    finally:
+        consumer.close()
+    missing = keys - found.keys()
+    if missing:
+        raise TimeoutError(
+            f"{len(missing)} keys not found on {topic} within {timeout_seconds}s: {sorted(missing)[:5]}"
+        )
+    return found

@@ -7,7 +7,6 @@ produce-and-consume, an MLflow run with an artifact. Each returns what it saw.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -38,35 +37,12 @@ def check_s3(conn_id: str, bucket: str, run_id: str) -> dict[str, Any]:
 
 def check_kafka(config: dict[str, Any], run_id: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
     """Produce one message with a unique key and consume the topic until it comes back."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    from include.markets_ops.kafka_io import publish
+    from include.markets_ops.kafka_io import find_messages, publish
 
     key = f"{run_id}:{uuid.uuid4().hex}"
     publish(config, STACK_CHECKS.name, [(key, {"run_id": run_id})])
-    consumer = Consumer(
-        {**config, "group.id": f"stack-check-{uuid.uuid4().hex}", "enable.auto.commit": False}
-    )
-    try:
-        partitions = consumer.list_topics(STACK_CHECKS.name, timeout=10).topics[STACK_CHECKS.name].partitions
-        # Read each partition from its beginning: the message is in one of them.
-        consumer.assign([TopicPartition(STACK_CHECKS.name, p, 0) for p in partitions])
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            if message.key() == key.encode():
-                return {
-                    "topic": STACK_CHECKS.name,
-                    "partition": message.partition(),
-                    "offset": message.offset(),
-                }
-    finally:
-        consumer.close()
-    raise RuntimeError(
-        f"message {key} produced to {STACK_CHECKS.name} was not consumed within {timeout_seconds}s"
-    )
+    found = find_messages(config, STACK_CHECKS.name, {key}, timeout_seconds)
+    return {"topic": STACK_CHECKS.name, "key": key, "value": found[key]}
 
 
 def check_mlflow(tracking_uri: str, run_id: str) -> dict[str, Any]:

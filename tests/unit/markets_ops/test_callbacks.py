@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from unittest import mock
+
+from include.markets_ops import callbacks
+
+
+def _context(**extra):
+    ti = SimpleNamespace(
+        dag_id="trade_reconciliation",
+        task_id="classify_breaks",
+        run_id="scheduled__2026-10-30T04:00:00+00:00",
+        map_index=-1,
+        try_number=3,
+        max_tries=2,
+        log_url="http://127.0.0.1:28800/dags/trade_reconciliation/runs/x/tasks/classify_breaks?try_number=3",
+    )
+    return {
+        "ti": ti,
+        "params": {},
+        "data_interval_start": dt.datetime(2026, 10, 30, 4, tzinfo=dt.UTC),
+        **extra,
+    }
+
+
+def test_failure_event_names_the_run_task_attempt_and_business_date() -> None:
+    key, event = callbacks.task_failure_event(_context(exception=ValueError("negative quantity in 3 rows")))
+    assert key == "trade_reconciliation/scheduled__2026-10-30T04:00:00+00:00/classify_breaks/-1/3"
+    assert event["event_type"] == "task_failed"
+    assert event["business_date"] == "2026-10-30"
+    assert event["try_number"] == 3
+    assert event["exception_type"] == "ValueError"
+    assert event["exception"] == "negative quantity in 3 rows"
+    assert event["log_url"].endswith("try_number=3")
+
+
+def test_failure_event_truncates_huge_exceptions() -> None:
+    _, event = callbacks.task_failure_event(_context(exception=RuntimeError("x" * 10_000)))
+    assert len(event["exception"]) == callbacks.MAX_EXCEPTION_CHARS
+
+
+def test_publishing_errors_never_escape_the_callback() -> None:
+    with mock.patch("include.markets_ops.connections.kafka_config", side_effect=RuntimeError("kafka down")):
+        callbacks.on_task_failure(_context(exception=ValueError("boom")))  # must not raise

@@ -67,3 +67,35 @@ def publish_event(key: str, value: dict[str, Any]) -> None:
 def on_task_failure(context: Mapping[str, Any]) -> None:
     """Task ``on_failure_callback``: publish a task_failed event."""
     publish_event(*task_failure_event(context))
+
+
+def deadline_missed_event(context: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The (key, value) lateness event for a DAG run that missed its deadline.
+
+    ``context`` is what Airflow gives deadline callbacks: the run (``dag_run``, as the REST API
+    shows it) and the ``deadline`` (id, deadline_time).
+    """
+    run = context.get("dag_run") or {}
+    deadline = context.get("deadline") or {}
+    conf = run.get("conf") or {}
+    logical_date = run.get("logical_date")
+    business_date = conf.get("business_date") or (str(logical_date)[:10] if logical_date else None)
+    key = f"{run.get('dag_id')}/{run.get('dag_run_id')}/deadline/{deadline.get('id')}"
+    value = {
+        "schema_version": EVENT_SCHEMA_VERSION,
+        "event_type": "deadline_missed",
+        "dag_id": run.get("dag_id"),
+        "run_id": run.get("dag_run_id"),
+        "run_type": run.get("run_type"),
+        "business_date": business_date,
+        "queued_at": run.get("queued_at"),
+        "deadline_time": str(deadline.get("deadline_time")),
+        "state_at_deadline": run.get("state"),
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    return key, value
+
+
+async def on_deadline_missed(context: Mapping[str, Any] | None = None, **_: Any) -> None:
+    """Deadline callback (runs in the triggerer): publish a deadline_missed event."""
+    publish_event(*deadline_missed_event(context or {}))

@@ -44,3 +44,24 @@ def test_failure_event_truncates_huge_exceptions() -> None:
 def test_publishing_errors_never_escape_the_callback() -> None:
     with mock.patch("include.markets_ops.connections.kafka_config", side_effect=RuntimeError("kafka down")):
         callbacks.on_task_failure(_context(exception=ValueError("boom")))  # must not raise
+
+
+def test_deadline_event_names_the_run_its_business_date_and_the_deadline() -> None:
+    context = {
+        "dag_run": {
+            "dag_id": "ops_sql_alerts",
+            "dag_run_id": "asset_triggered__2026-10-30T23:40:00+00:00",
+            "run_type": "asset_triggered",
+            "logical_date": None,
+            "conf": {"business_date": "2026-10-30"},
+            "queued_at": "2026-10-30T23:40:00+00:00",
+            "state": "running",
+        },
+        "deadline": {"id": "0193", "deadline_time": "2026-10-31T10:00:00+00:00"},
+    }
+    key, event = callbacks.deadline_missed_event(context)
+    assert key == "ops_sql_alerts/asset_triggered__2026-10-30T23:40:00+00:00/deadline/0193"
+    assert event["event_type"] == "deadline_missed"
+    assert event["business_date"] == "2026-10-30"
+    assert event["state_at_deadline"] == "running"
+    assert event["deadline_time"] == "2026-10-31T10:00:00+00:00"

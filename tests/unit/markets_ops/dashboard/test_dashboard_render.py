@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+from fastapi import HTTPException
+from fastapi.testclient import TestClient
+
+from include.markets_ops.dashboard import charts
+from include.markets_ops.dashboard.app import create_app
+from include.markets_ops.dashboard.data import Dashboard, _champion_and_challenger
+from include.markets_ops.dashboard.render import render_dashboard
+
+
+def _board() -> Dashboard:
+    promotions = [
+        {
+            "decided_at": "2026-10-30T20:00:00",
+            "candidate_version": "4",
+            "previous_champion_version": "3",
+            "decision": "rejected",
+            "reasons": ["roc_auc below champion by 0.04"],
+            "metrics": {"roc_auc": 0.71},
+            "dag_run_id": "manual__x",
+            "triggered_by": "admin",
+            "is_backfill": False,
+            "model_name": "m",
+        },
+        {
+            "decided_at": "2026-10-23T20:00:00",
+            "candidate_version": "3",
+            "previous_champion_version": "2",
+            "decision": "promoted",
+            "reasons": [],
+            "metrics": {"roc_auc": 0.81, "pr_auc": 0.2, "calibration_error": 0.01},
+            "dag_run_id": "scheduled__y",
+            "triggered_by": "scheduler",
+            "is_backfill": False,
+            "model_name": "m",
+        },
+    ]
+    champion, challenger = _champion_and_challenger(promotions)
+    return Dashboard(
+        business_date=dt.date(2026, 10, 30),
+        champion=champion,
+        challenger=challenger,
+        promotions=promotions,
+        scoring=[
+            {
+                "business_date": "2026-10-30",
+                "pending": 1000,
+                "scored": 990,
+                "band_low": 900,
+                "band_medium": 70,
+                "band_high": 20,
+                "model_version": "3",
+            }
+        ],
+        breaks_by_type=[
+            {
+                "break_type": "price_mismatch",
+                "age_new": 3,
+                "age_1d": 1,
+                "age_2_4d": 1,
+                "age_5d_plus": 0,
+                "total": 5,
+                "notional": 1.5e6,
+            }
+        ],
+        breaks_trend=[
+            {"business_date": "2026-10-29", "open_breaks": 4, "resolved_breaks": 1},
+            {"business_date": "2026-10-30", "open_breaks": 5, "resolved_breaks": 2},
+        ],
+        alerts=[
+            {
+                "rule_id": "aged_breaks",
+                "severity": "high",
+                "entity_key": "CP0007",
+                "details": {"n": 2},
+                "is_new": True,
+                "first_raised_date": "2026-10-30",
+            }
+        ],
+    )
+
+
+def test_champion_is_the_last_promotion_and_challenger_the_later_rejection() -> None:
+    board = _board()
+    assert board.champion["candidate_version"] == "3"
+    assert board.challenger["candidate_version"] == "4"
+
+
+def test_page_shows_the_numbers_and_both_charts() -> None:
+    html = render_dashboard(_board())
+    assert "v3" in html
+    assert "99.0%" in html
+    assert "price_mismatch" in html
+    assert "aged_breaks" in html
+    assert html.count("<svg") == 2
+
+
+def test_svg_charts_are_well_formed_and_escape_labels() -> None:
+    svg = charts.line(["<script>", "b"], [1, 2], title="a & b")
+    ET.fromstring(svg)  # parses as XML: well formed
+    assert "<script>" not in svg
+
+
+def test_every_route_requires_a_user() -> None:
+    def refuse() -> None:
+        raise HTTPException(status_code=401, detail="Not authenticated")
+
+    client = TestClient(create_app(connect=lambda: None, require_user=refuse))
+    assert client.get("/").status_code == 401
+    assert client.get("/api/summary").status_code == 401
+
+
+def test_a_malformed_date_is_refused_with_a_message() -> None:
+    client = TestClient(create_app(connect=lambda: None, require_user=lambda: None))
+    response = client.get("/api/summary", params={"business_date": "30/10/2026"})
+    assert response.status_code == 422
+    assert "YYYY-MM-DD" in response.text

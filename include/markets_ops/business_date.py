@@ -2,7 +2,7 @@
 
 In order: the ``business_date`` param of a manual trigger; the business date carried by the
 asset event that triggered the run; the run's data interval (the business-day timetable
-makes the data interval the business date); the logical date.
+makes the data interval the business date), read in the timetable's timezone; the logical date.
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ def resolve_business_date(context: Mapping[str, Any]) -> dt.date:
     from_assets = _from_triggering_asset_events(context)
     if from_assets is not None:
         return from_assets
+    business_timezone = _timetable_timezone(context)
     interval_start = context.get("data_interval_start")
     if interval_start is not None:
-        return parse_business_date(interval_start)
+        return parse_business_date(_in_timezone(interval_start, business_timezone))
     logical_date = context.get("logical_date")
     if logical_date is not None:
-        return parse_business_date(logical_date)
+        return parse_business_date(_in_timezone(logical_date, business_timezone))
     raise ValueError(
         "cannot tell which business date to process: trigger with the business_date param "
         "or from an asset event that carries one"
@@ -55,3 +56,21 @@ def _from_triggering_asset_events(context: Mapping[str, Any]) -> dt.date | None:
     # Several upstream dates queued into one run: process the latest; earlier dates were
     # (or will be) processed by their own runs or a backfill.
     return max(dates) if dates else None
+
+
+def _timetable_timezone(context: Mapping[str, Any]) -> dt.tzinfo | None:
+    """The timezone the DAG's timetable counts business days in, when it has one.
+
+    The business-day timetable's data interval starts at local midnight of the business date;
+    the context holds it in UTC, where for calendars east of UTC (London, Frankfurt, Tokyo)
+    that instant falls on the day before.
+    """
+    timetable = getattr(context.get("dag"), "timetable", None)
+    timezone = getattr(timetable, "timezone", None)
+    return timezone if isinstance(timezone, dt.tzinfo) else None
+
+
+def _in_timezone(value: Any, timezone: dt.tzinfo | None) -> Any:
+    if timezone is not None and isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone)
+    return value

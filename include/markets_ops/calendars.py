@@ -52,6 +52,15 @@ def _holidays(calendar: str, year: int) -> frozenset[dt.date]:
     return frozenset(holidays.financial_holidays(calendar, years=year).keys())
 
 
+def check_known(market_or_calendar: str) -> None:
+    """Refuse a code that is neither a market nor a calendar of this module, naming the known ones."""
+    if market_or_calendar in MARKETS or market_or_calendar in JOINT_CALENDARS:
+        return
+    if market_or_calendar not in KNOWN_CALENDARS:
+        known = sorted({*KNOWN_CALENDARS, *MARKETS})
+        raise ValueError(f"unknown calendar {market_or_calendar!r}; known: {', '.join(known)}")
+
+
 def _calendars_of(market_or_calendar: str) -> tuple[str, ...]:
     if market_or_calendar in JOINT_CALENDARS:
         return JOINT_CALENDARS[market_or_calendar]
@@ -110,3 +119,17 @@ def settle_date(trade_date: dt.date, market_code: str) -> dt.date:
     """Contractual settlement date: T + the market's cycle, in its settlement business days."""
     market = MARKETS[market_code]
     return add_business_days(trade_date, market.settlement_cycle_days, market_code)
+
+
+def holidays_between(start: dt.date, end: dt.date, market_or_calendar: str) -> list[tuple[dt.date, str]]:
+    """The holidays in [start, end] (weekends included), each named with its calendar, in order."""
+    import holidays
+
+    check_known(market_or_calendar)
+    found: dict[dt.date, list[str]] = {}
+    years = range(start.year, end.year + 1)
+    for code in _calendars_of(market_or_calendar):
+        for day, name in holidays.financial_holidays(code, years=years).items():
+            if start <= day <= end:
+                found.setdefault(day, []).append(f"{name} ({code})")
+    return [(day, ", ".join(found[day])) for day in sorted(found)]

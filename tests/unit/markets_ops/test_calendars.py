@@ -40,3 +40,21 @@ def test_add_business_days_backwards_and_rolling_forward() -> None:
 def test_unknown_calendar_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown calendar"):
         calendars.is_business_day(D(2026, 11, 25), "XXXX")
+
+
+def test_check_known_accepts_calendars_and_markets_and_names_the_known_ones() -> None:
+    for code in ("XNYS", "XLON", "XECB", "FXSPOT", "XICSD"):
+        calendars.check_known(code)
+    with pytest.raises(ValueError, match=r"unknown calendar 'NYSE'; known: .*XNYS"):
+        calendars.check_known("NYSE")
+
+
+def test_holidays_between_lists_named_closures_in_order() -> None:
+    assert calendars.holidays_between(D(2026, 11, 20), D(2027, 1, 5), "XNYS") == [
+        (D(2026, 11, 26), "Thanksgiving Day (XNYS)"),
+        (D(2026, 12, 25), "Christmas Day (XNYS)"),
+        (D(2027, 1, 1), "New Year's Day (XNYS)"),
+    ]
+    # A joint calendar names each calendar's closure.
+    easter = calendars.holidays_between(D(2026, 4, 3), D(2026, 4, 6), "FXSPOT")
+    assert easter == [(D(2026, 4, 3), "Good Friday (XECB)"), (D(2026, 4, 6), "Easter Monday (XECB)")]

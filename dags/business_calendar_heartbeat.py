@@ -52,7 +52,7 @@ def business_calendar_heartbeat() -> None:
         business_date = resolve_business_date(context)
         try:
             return schedules.check_business_date(business_date, schedules.OPERATIONS_CALENDAR)
-        except schedules.NotABusinessDate as error:
+        except schedules.NotABusinessDateError as error:
             raise AirflowFailException(str(error)) from error  # a retry cannot change the calendar
 
     check_business_date()

@@ -25,7 +25,6 @@ import pendulum
 from airflow.exceptions import AirflowTimetableInvalid
 from airflow.plugins_manager import AirflowPlugin
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
-from airflow.utils.types import DagRunType
 
 from include.markets_ops import calendars, schedules
 
@@ -221,21 +220,6 @@ class BusinessDayTimetable(Timetable):
         if self._local_midnight(day) < bound:
             day += dt.timedelta(days=1)
         return self.run_date_on_or_after(day)
-
-    def generate_run_id(
-        self,
-        *,
-        run_type: DagRunType,
-        run_after: DateTime,
-        data_interval: DataInterval | None,
-        **extra: Any,
-    ) -> str:
-        """Scheduled and backfill runs are named by their business date (``scheduled__2026-11-25``);
-        manual runs keep Airflow's trigger-time ids, so a date can be rerun many times."""
-        if run_type in (DagRunType.SCHEDULED, DagRunType.BACKFILL_JOB) and data_interval is not None:
-            business_date = self.business_date_of(pendulum.instance(data_interval.start))
-            return run_type.generate_run_id(suffix=business_date.isoformat())
-        return super().generate_run_id(run_type=run_type, run_after=run_after, data_interval=data_interval)
 
     def serialize(self) -> dict[str, Any]:
         return {"calendar": self.calendar, "timezone": self.timezone.name, "run_time": self._run_time_text()}

@@ -31,7 +31,7 @@ RUN_AFTER_CLOSE = dt.time(18, 30)
 START_DATE = pendulum.datetime(2026, 1, 1, tz=OPERATIONS_TIMEZONE)
 
 
-class NotABusinessDate(ValueError):
+class NotABusinessDateError(ValueError):
     """A run's business date is not a business day of its calendar: the schedule is wrong."""
 
 
@@ -50,7 +50,7 @@ def check_business_date(
     if not calendars.is_business_day(business_date, calendar):
         closure = calendars.holidays_between(business_date, business_date, calendar)
         reason = closure[0][1] if closure else business_date.strftime("%A")
-        raise NotABusinessDate(
+        raise NotABusinessDateError(
             f"rule business-date-is-a-business-day: 1 date is not a {calendar} business day, "
             f"e.g. {business_date.isoformat()} ({reason})"
         )

@@ -43,5 +43,6 @@ def test_weekend_holidays_are_not_listed_as_closures() -> None:
     ],
 )
 def test_a_date_that_is_not_a_business_day_fails_naming_the_rule_and_why(day, calendar, reason) -> None:
-    with pytest.raises(schedules.NotABusinessDate, match=rf"business-date-is-a-business-day: 1 date .*{reason}"):
+    rule = "business-date-is-a-business-day"
+    with pytest.raises(schedules.NotABusinessDateError, match=rf"{rule}: 1 date .*{reason}"):
         schedules.check_business_date(day, calendar)

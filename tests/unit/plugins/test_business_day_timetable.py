@@ -11,7 +11,6 @@ import pendulum
 import pytest
 from airflow.exceptions import AirflowTimetableInvalid
 from airflow.timetables.base import DataInterval, TimeRestriction
-from airflow.utils.types import DagRunType
 from business_day_timetable import BusinessDayTimetable, WeeklyBusinessDayTimetable
 
 from include.markets_ops import schedules
@@ -249,20 +248,7 @@ def test_rerunning_a_scheduled_runs_logical_date_gives_the_same_interval() -> No
         assert timetable.infer_manual_data_interval(run_after=info.logical_date) == info.data_interval
 
 
-# --- run ids, UI texts, validation ----------------------------------------------------------
-
-
-def test_scheduled_and_backfill_run_ids_name_the_business_date() -> None:
-    timetable = BusinessDayTimetable()
-    interval = timetable.data_interval_for(D(2026, 11, 25))
-    run_after = timetable.run_after_for(D(2026, 11, 25))
-    ids = {
-        run_type: timetable.generate_run_id(run_type=run_type, run_after=run_after, data_interval=interval)
-        for run_type in (DagRunType.SCHEDULED, DagRunType.BACKFILL_JOB, DagRunType.MANUAL)
-    }
-    assert ids[DagRunType.SCHEDULED] == "scheduled__2026-11-25"
-    assert ids[DagRunType.BACKFILL_JOB] == "backfill__2026-11-25"
-    assert ids[DagRunType.MANUAL] == f"manual__{run_after.isoformat()}"  # many reruns of one date
+# --- UI texts, validation ----------------------------------------------------------
 
 
 def test_summary_and_description_read_in_business_terms() -> None:

@@ -285,4 +285,4 @@ class BusinessDayTimetablePlugin(AirflowPlugin):
     """Registers the timetables so the scheduler can deserialize DAGs that use them."""
 
     name = "business_day_timetable"
-    timetables = [BusinessDayTimetable, WeeklyBusinessDayTimetable]  # noqa: RUF012  (AirflowPlugin's idiom)
+    timetables = [BusinessDayTimetable, WeeklyBusinessDayTimetable]

@@ -86,6 +86,9 @@ class Currency(Base):
     currency_code: Mapped[str] = mapped_column(String(3), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     minor_units: Mapped[int] = mapped_column(SmallInteger)
+    usd_rate: Mapped[Decimal | None] = mapped_column(
+        Numeric(18, 8), comment="indicative USD value of one unit: sizes notionals across currencies"
+    )
 
 
 class Counterparty(Base):
@@ -379,6 +382,21 @@ class InjectedBreak(Base):
     business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     trade_ref: Mapped[str] = mapped_column(String(24), primary_key=True)
     break_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+
+
+class SimulationConfig(Base):
+    __tablename__ = "simulation_config"
+    __table_args__ = {
+        "schema": "synthetic",
+        "comment": "The synthetic world the generator seeded: every day's data is a function of it",
+    }
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    epoch: Mapped[dt.date] = mapped_column(Date, comment="first business date with bookings")
+    trades_per_day: Mapped[int] = mapped_column(BigInteger)
+    parameters: Mapped[dict[str, Any]] = mapped_column(comment="the full GeneratorConfig")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class InjectedBadRow(Base):

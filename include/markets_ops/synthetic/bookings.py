@@ -1,0 +1,371 @@
+"""The trades booked on one business date, with their whole lifecycle decided up front.
+
+Everything about a trade is drawn when it is booked, from the random stream of its booking
+date: its attributes, its true fail probability and outcome, when it settles, and how the
+custodian will report it (breaks, rounding). Later days read these facts back by
+regenerating the booking day (a pure function), never from state kept in memory, which is
+what lets the feed generate any single day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from include.markets_ops import calendars
+from include.markets_ops.synthetic import fail_model, reference, timeline
+from include.markets_ops.synthetic.config import (
+    PRICE_MISMATCH_MAX_BP,
+    PRICE_MISMATCH_MIN_BP,
+    GeneratorConfig,
+)
+from include.markets_ops.synthetic.random import rng_for
+
+# Operations days from booking to the last event of any trade (settlement reported after the
+# longest fail). Checked for every trade generated: a day's statement and outcomes are built
+# from the bookings of this many previous days.
+LIFECYCLE_WINDOW = 20
+MAX_DAYS_LATE = 8
+PRICE_SCALE = 10**8  # prices carry 8 decimals (ops.trades.price is numeric(20, 8))
+QUANTITY_SCALE = 10**4
+CUSTODIAN_PRICE_ROUNDING = 100  # the custodians that round report 6 decimals: 10**8 / 10**6
+
+# Share of the day's trades per market (renormalised over the markets open that day).
+MARKET_ACTIVITY = {
+    "XNYS": 0.35,
+    "USGOV": 0.13,
+    "XLON": 0.12,
+    "XETR": 0.10,
+    "XPAR": 0.10,
+    "XICSD": 0.10,
+    "FXSPOT": 0.10,
+}
+# Quantity: (median, log-sd, lot) per asset class; bonds in units of 100 face, FX in base currency.
+QUANTITY_MODEL = {
+    "equity": (2_000.0, 1.1, 100),
+    "government_bond": (20_000.0, 1.0, 100),
+    "corporate_bond": (10_000.0, 1.0, 100),
+    "fx": (5_000_000.0, 0.9, 1_000),
+}
+PRICE_NOISE = {"equity": 0.015, "government_bond": 0.003, "corporate_bond": 0.005, "fx": 0.004}
+TRADE_BREAK_TYPES = (
+    "missing_at_custodian",
+    "quantity_mismatch",
+    "price_mismatch",
+    "settle_date_mismatch",
+    "counterparty_mismatch",
+)
+SIDES = ("BUY", "SELL")
+STATUS_PENDING, STATUS_CANCELLED = "pending", "cancelled"
+
+
+@dataclass(frozen=True)
+class Bookings:
+    """The trades booked on ``business_date``; arrays indexed by the trade's position that day."""
+
+    config: GeneratorConfig
+    business_date: dt.date
+    booking_index: int  # operations-day number of the business date
+    # what the bank books
+    instrument: np.ndarray
+    counterparty: np.ndarray
+    market: np.ndarray
+    side: np.ndarray  # 0 BUY, 1 SELL
+    trade_day: np.ndarray  # day numbers
+    settle_day: np.ndarray
+    quantity_units: np.ndarray  # quantity x 10**4
+    price_units: np.ndarray  # price x 10**8
+    notional_cents: np.ndarray
+    ssi_status: np.ndarray  # index into fail_model.SSI_STATUSES
+    booked_at_us: np.ndarray  # microseconds since 1970, UTC
+    confirmed_at_us: np.ndarray  # -1: not confirmed by the end of the booking day
+    allocated_at_us: np.ndarray  # -1: not allocated by the end of the booking day
+    book: np.ndarray  # book number within the desk
+    cancelled: np.ndarray
+    late: np.ndarray
+    # the truth
+    p_fail: np.ndarray
+    failed: np.ndarray
+    fail_reason: np.ndarray  # index into fail_model.FAIL_REASONS, -1 when it settles on time
+    days_late: np.ndarray
+    settled_day: np.ndarray
+    fail_report_index: np.ndarray  # operations day of the 'failed' event (failed trades)
+    settle_report_index: np.ndarray  # operations day of the 'settled' event
+    # how the custodian reports it
+    break_type: np.ndarray  # index into TRADE_BREAK_TYPES, -1 none
+    break_days: np.ndarray
+    custodian_quantity_units: np.ndarray  # the custodian's values while a break is open
+    custodian_price_units: np.ndarray
+    custodian_settle_day: np.ndarray
+    custodian_counterparty: np.ndarray
+    custodian_rounds_price: np.ndarray  # below-tolerance difference: price rounded to 6 decimals
+
+    def __len__(self) -> int:
+        return len(self.instrument)
+
+    def trade_ids(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """Trade ids (T + booking date + 7-digit sequence), for all or some positions."""
+        if positions is None:
+            positions = np.arange(len(self))
+        return trade_ids(self.business_date, positions)
+
+    def on_statement(self, index: int) -> np.ndarray:
+        """Which trades are open (on the custodian's statement) on operations day ``index``:
+        booked by then, not cancelled, settlement not yet reported."""
+        return (~self.cancelled) & (self.booking_index <= index) & (index < self.settle_report_index)
+
+    def break_active(self, index: int) -> np.ndarray:
+        return (self.break_type >= 0) & (index < self.booking_index + self.break_days.astype(np.int32))
+
+
+def trade_ids(business_date: dt.date, positions: np.ndarray) -> np.ndarray:
+    """T<booking date><7-digit sequence from 1>, e.g. T202610300000042."""
+    return prefixed_sequence(f"T{business_date:%Y%m%d}", positions + 1, 7)
+
+
+def prefixed_sequence(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    if len(numbers) == 0:
+        return np.array([], dtype=f"<U{len(prefix) + width}")
+    return np.strings.add(prefix, np.strings.zfill(np.asarray(numbers).astype(str), width))
+
+
+def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
+    """The trades booked on ``business_date``: a pure function of the config and the date."""
+    if business_date < config.epoch:
+        raise ValueError(f"{business_date} is before the world's epoch {config.epoch}: nothing is booked")
+    booking_index = timeline.operations_index(business_date)
+    ref = reference.of(config)
+    rng = rng_for(config.seed, "bookings", timeline.day_number(business_date))
+    n = config.trades_per_day
+    day = timeline.day_number(business_date)
+
+    instrument = _draw_instruments(rng, ref, business_date, n)
+    market = ref.instrument_market[instrument]
+    asset_class = ref.instrument_asset_class[instrument]
+    counterparty = rng.choice(
+        ref.counterparty_count, size=n, p=ref.counterparty_weight / ref.counterparty_weight.sum()
+    ).astype(np.int16)
+    market_codes = np.array(reference.MARKET_CODES)[market]
+
+    late = rng.random(n) < config.late_booking_share
+    lag = np.where(late, np.where(rng.random(n) < 0.8, 1, 2), 0)
+    trade_day = timeline.per_distinct(
+        lambda lag_days, code: timeline.shift_business_days(day, -lag_days, code) if lag_days else day,
+        lag,
+        market_codes,
+    )
+    settle = timeline.per_distinct(timeline.settle_day, trade_day, market_codes)
+    holiday = timeline.per_distinct(timeline.holiday_between, trade_day, settle, market_codes, dtype=bool)
+
+    side = (rng.random(n) < 0.5).astype(np.int8)
+    quantity_units, lot_units = _draw_quantities(rng, asset_class)
+    price_units = _draw_prices(rng, ref, instrument, asset_class)
+    notional_cents = np.round(quantity_units.astype(float) * price_units / (QUANTITY_SCALE * 10**6))
+    currency = ref.instrument_currency[instrument]
+    notional_usd = notional_cents / 100.0 * reference.USD_RATES[currency]
+
+    sector = ref.counterparty_sector[counterparty]
+    has_ssi = ref.counterparty_has_ssi[counterparty, ref.market_ssi_key[market]]
+    ssi_status = np.where(~has_ssi, 2, np.where(rng.random(n) < 0.03, 1, 0)).astype(np.int8)
+    booked_at, confirmed_at, allocated_at = _draw_timestamps(rng, day, sector)
+    book = rng.integers(1, 7, size=n).astype(np.int8)
+    cancelled = rng.random(n) < config.cancel_share
+
+    cross_border = ref.market_country[market] != ref.counterparty_country[counterparty]
+    cross_border &= ref.market_country[market] != "XX"  # CLS settles FX payment-versus-payment
+    drivers = fail_model.Drivers(
+        counterparty_propensity=ref.counterparty_propensity[counterparty],
+        liquidity_tier=ref.instrument_tier[instrument],
+        ssi_status=ssi_status,
+        not_confirmed=confirmed_at < 0,
+        not_allocated=allocated_at < 0,
+        cross_border=cross_border,
+        notional_usd=notional_usd,
+        holiday_in_window=holiday,
+        late_booking=late,
+        asset_class=asset_class,
+    )
+    p_fail = fail_model.fail_probability(drivers)
+    failed = (rng.random(n) < p_fail) & ~cancelled
+    reasons = fail_model.draw_fail_reasons(rng, drivers)
+    fail_reason = np.where(failed, reasons, -1).astype(np.int8)
+    days_late = np.where(failed, np.minimum(rng.geometric(0.5, size=n), MAX_DAYS_LATE), 0).astype(np.int8)
+    settled_day = timeline.per_distinct(
+        timeline.shift_business_days, settle, days_late.astype(np.int64), market_codes
+    )
+    fail_report = np.maximum(timeline.reporting_index(settle), booking_index)
+    settle_report = np.maximum(timeline.reporting_index(settled_day), booking_index)
+    settle_report = np.where(failed, np.maximum(settle_report, fail_report + 1), settle_report)
+    last_event = np.where(cancelled, booking_index, settle_report)
+    if int(last_event.max()) - booking_index > LIFECYCLE_WINDOW:
+        raise AssertionError(f"a trade of {business_date} outlives the lifecycle window")
+
+    breaks = _draw_breaks(rng, config, ref, n, quantity_units, lot_units, price_units, counterparty)
+    custodian_settle = timeline.per_distinct(
+        _custodian_settle_day, settle, trade_day, market_codes, rng.random(n) < 0.5
+    )
+    return Bookings(
+        config=config,
+        business_date=business_date,
+        booking_index=booking_index,
+        instrument=instrument.astype(np.int16),
+        counterparty=counterparty,
+        market=market.astype(np.int8),
+        side=side,
+        trade_day=trade_day,
+        settle_day=settle,
+        quantity_units=quantity_units,
+        price_units=price_units,
+        notional_cents=notional_cents.astype(np.int64),
+        ssi_status=ssi_status,
+        booked_at_us=booked_at,
+        confirmed_at_us=confirmed_at,
+        allocated_at_us=allocated_at,
+        book=book,
+        cancelled=cancelled,
+        late=late,
+        p_fail=p_fail,
+        failed=failed,
+        fail_reason=fail_reason,
+        days_late=days_late,
+        settled_day=settled_day,
+        fail_report_index=fail_report.astype(np.int32),
+        settle_report_index=settle_report.astype(np.int32),
+        custodian_settle_day=custodian_settle,
+        **breaks,
+    )
+
+
+def _draw_instruments(
+    rng: np.random.Generator, ref: reference.ReferenceData, business_date: dt.date, n: int
+) -> np.ndarray:
+    """Markets by their share of activity among those open today, then instruments by weight."""
+    open_markets = [
+        i for i, code in enumerate(reference.MARKET_CODES) if calendars.is_business_day(business_date, code)
+    ]
+    shares = np.array([MARKET_ACTIVITY[reference.MARKET_CODES[i]] for i in open_markets])
+    chosen_market = np.array(open_markets)[rng.choice(len(open_markets), size=n, p=shares / shares.sum())]
+    instrument = np.empty(n, dtype=np.int64)
+    for market_index in range(len(reference.MARKET_CODES)):
+        rows = np.flatnonzero(chosen_market == market_index)
+        candidates = np.flatnonzero(ref.instrument_market == market_index)
+        weights = ref.instrument_weight[candidates]
+        instrument[rows] = candidates[rng.choice(len(candidates), size=len(rows), p=weights / weights.sum())]
+    return instrument
+
+
+def _draw_quantities(rng: np.random.Generator, asset_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = len(asset_class)
+    quantity = np.empty(n, dtype=np.int64)
+    lots = np.empty(n, dtype=np.int64)
+    raw = rng.standard_normal(n)
+    for index, name in enumerate(fail_model.ASSET_CLASS_ORDER):
+        rows = asset_class == index
+        median, sigma, lot = QUANTITY_MODEL[name]
+        amount = np.exp(np.log(median) + sigma * raw[rows])
+        quantity[rows] = np.maximum(np.round(amount / lot), 1).astype(np.int64) * lot
+        lots[rows] = lot
+    return quantity * QUANTITY_SCALE, lots * QUANTITY_SCALE
+
+
+def _draw_prices(
+    rng: np.random.Generator, ref: reference.ReferenceData, instrument: np.ndarray, asset_class: np.ndarray
+) -> np.ndarray:
+    noise = np.array([PRICE_NOISE[name] for name in fail_model.ASSET_CLASS_ORDER])[asset_class]
+    price = ref.instrument_base_price[instrument] * np.exp(noise * rng.standard_normal(len(instrument)))
+    return np.round(price * PRICE_SCALE).astype(np.int64)
+
+
+def _draw_timestamps(
+    rng: np.random.Generator, day: int, sector: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Booking between 13:30 and 21:00 UTC; confirmation and allocation minutes later, unless
+    they miss the end of the day (then -1, i.e. null)."""
+    n = len(sector)
+    second = 10**6
+    midnight = day * 86_400 * second
+    end_of_day = midnight + 86_400 * second - 1
+    booked = midnight + ((13.5 + 7.5 * rng.random(n)) * 3600 * second).astype(np.int64)
+    slow_confirmers = np.isin(sector, ("hedge_fund", "corporate"))
+    unconfirmed = rng.random(n) < np.where(slow_confirmers, 0.12, 0.05)
+    confirmed = booked + (rng.exponential(25 * 60, n) * second).astype(np.int64)
+    confirmed = np.where(unconfirmed, -1, np.minimum(confirmed, end_of_day))
+    block_allocators = np.isin(sector, ("asset_manager", "pension_fund"))
+    unallocated = rng.random(n) < np.where(block_allocators, 0.10, 0.02)
+    allocated = booked + (rng.exponential(40 * 60, n) * second).astype(np.int64)
+    allocated = np.where(unallocated, -1, np.minimum(allocated, end_of_day))
+    return booked, confirmed, allocated
+
+
+def _draw_breaks(
+    rng: np.random.Generator,
+    config: GeneratorConfig,
+    ref: reference.ReferenceData,
+    n: int,
+    quantity_units: np.ndarray,
+    lot_units: np.ndarray,
+    price_units: np.ndarray,
+    counterparty: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """At most one break episode per trade, starting on its first statement day."""
+    rates = np.array([config.break_rate[name] for name in TRADE_BREAK_TYPES])
+    draw = rng.random(n)
+    break_type = np.searchsorted(np.cumsum(rates), draw, side="right")
+    break_type = np.where(break_type < len(TRADE_BREAK_TYPES), break_type, -1).astype(np.int8)
+    break_days = np.minimum(rng.geometric(1.0 / config.break_mean_days, size=n), config.break_max_days)
+
+    # quantity off by 5-50% of the quantity (at least one lot), in either direction
+    step = np.maximum(np.round(quantity_units * rng.uniform(0.05, 0.5, n) / lot_units), 1) * lot_units
+    direction = np.where(rng.random(n) < 0.5, -1, 1)
+    direction = np.where(quantity_units - step <= 0, 1, direction)
+    # price off by 5-50 basis points: far beyond the 1 bp tolerance
+    basis_points = rng.uniform(PRICE_MISMATCH_MIN_BP, PRICE_MISMATCH_MAX_BP, n) * np.where(
+        rng.random(n) < 0.5, -1, 1
+    )
+    other_counterparty = (counterparty + rng.integers(1, ref.counterparty_count, size=n)) % ref.counterparty_count
+    rounds = rng.random(n) < config.below_tolerance_share
+    return {
+        "break_type": break_type,
+        "break_days": break_days.astype(np.int8),
+        "custodian_quantity_units": quantity_units + direction * step.astype(np.int64),
+        "custodian_price_units": np.round(price_units * (1 + basis_points / 10_000)).astype(np.int64),
+        "custodian_counterparty": other_counterparty.astype(np.int16),
+        "custodian_rounds_price": rounds,
+    }
+
+
+def _custodian_settle_day(settle: int, trade_day: int, market: str, later: bool) -> int:
+    """A settle date one market business day off (never before the trade date)."""
+    earlier = timeline.shift_business_days(settle, -1, market)
+    if later or earlier < trade_day:
+        return timeline.shift_business_days(settle, 1, market)
+    return earlier
+
+
+class BookingsCache:
+    """Keeps the last few booking days generated (a pure function, so caching is only speed)."""
+
+    def __init__(self, config: GeneratorConfig, capacity: int = LIFECYCLE_WINDOW + 2) -> None:
+        self.config = config
+        self.capacity = capacity
+        self._days: OrderedDict[dt.date, Bookings] = OrderedDict()
+
+    def get(self, business_date: dt.date) -> Bookings:
+        if business_date in self._days:
+            self._days.move_to_end(business_date)
+            return self._days[business_date]
+        bookings = generate(self.config, business_date)
+        self._days[business_date] = bookings
+        while len(self._days) > self.capacity:
+            self._days.popitem(last=False)
+        return bookings
+
+    def window(self, business_date: dt.date) -> list[Bookings]:
+        """The bookings of every day whose trades can still have events on ``business_date``."""
+        index = timeline.operations_index(business_date)
+        days = [timeline.operations_date(i) for i in range(index - LIFECYCLE_WINDOW, index + 1)]
+        return [self.get(day) for day in days if day >= self.config.epoch]
+

@@ -1,0 +1,314 @@
+"""One business date of the synthetic world: the upstream files and the ground truth.
+
+- trades: the trades booked that day (ops.trades columns; status 'pending' or 'cancelled').
+- custodian_confirmations: the custodians' statement of the bank's open trades that day,
+  with the breaks active that day applied, price rounding below the tolerance on some rows,
+  and phantom rows (missing_internal) for trades the bank never booked.
+- settlement_outcomes: the settlement events reported that day ('failed' on the settle date,
+  'settled' on time or days later).
+- trade_fail_probability, injected_breaks: the truth for the synthetic schema.
+
+All of it is rebuilt from the bookings of the last LIFECYCLE_WINDOW days (a pure function).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from include.markets_ops.synthetic import bookings as booking_days
+from include.markets_ops.synthetic import fail_model, reference, tables, timeline
+from include.markets_ops.synthetic.bookings import (
+    PRICE_SCALE,
+    QUANTITY_SCALE,
+    SIDES,
+    TRADE_BREAK_TYPES,
+    Bookings,
+    BookingsCache,
+)
+from include.markets_ops.synthetic.config import GeneratorConfig
+from include.markets_ops.synthetic.random import rng_for
+
+QUANTITY_DIGITS = 4  # ops.trades.quantity numeric(20, 4)
+PRICE_DIGITS = 8
+STATEMENT_HOUR_UTC = 22  # custodian statements arrive after the close, 22:00-23:00 UTC
+
+
+@dataclass(frozen=True)
+class DayData:
+    business_date: dt.date
+    trades: pa.Table
+    custodian_confirmations: pa.Table
+    settlement_outcomes: pa.Table
+    trade_fail_probability: pa.Table
+    injected_breaks: pa.Table
+
+    def row_counts(self) -> dict[str, int]:
+        return {
+            "trades": self.trades.num_rows,
+            "custodian_confirmations": self.custodian_confirmations.num_rows,
+            "settlement_outcomes": self.settlement_outcomes.num_rows,
+            "trade_fail_probability": self.trade_fail_probability.num_rows,
+            "injected_breaks": self.injected_breaks.num_rows,
+        }
+
+
+def build_day(config: GeneratorConfig, business_date: dt.date, cache: BookingsCache | None = None) -> DayData:
+    """Everything the upstream systems deliver for ``business_date``, and its truth."""
+    cache = cache or BookingsCache(config)
+    if cache.config != config:
+        raise ValueError("the bookings cache belongs to another world")
+    window = cache.window(business_date)
+    today = window[-1]
+    statement, breaks = _statement(config, business_date, window)
+    return DayData(
+        business_date=business_date,
+        trades=trades_table(today),
+        custodian_confirmations=statement,
+        settlement_outcomes=_outcomes(business_date, window),
+        trade_fail_probability=_fail_truth(today),
+        injected_breaks=breaks,
+    )
+
+
+# --------------------------------------------------------------------------- trades
+
+
+def trades_table(day: Bookings) -> pa.Table:
+    ref = reference.of(day.config)
+    instrument = day.instrument.astype(np.int64)
+    market = day.market.astype(np.int64)
+    desks = np.array([reference.DESK_OF_MARKET[code] for code in reference.MARKET_CODES])[market]
+    book_prefix = np.array([reference.BOOK_PREFIX[code] for code in reference.MARKET_CODES])[market]
+    books = np.strings.add(np.strings.add(book_prefix, "-0"), day.book.astype(str))
+    currencies = np.array(reference.CURRENCY_CODES)[ref.instrument_currency[instrument]]
+    n = len(day)
+    return pa.table(
+        {
+            "trade_id": tables.strings(day.trade_ids()),
+            "business_date": tables.dates(np.full(n, timeline.day_number(day.business_date))),
+            "trade_date": tables.dates(day.trade_day),
+            "settle_date": tables.dates(day.settle_day),
+            "desk": tables.strings(desks),
+            "book": tables.strings(books),
+            "instrument_id": tables.strings(ref.instrument_id[instrument]),
+            "side": tables.strings(np.array(SIDES)[day.side]),
+            "quantity": tables.decimals(day.quantity_units, QUANTITY_DIGITS),
+            "price": tables.decimals(day.price_units, PRICE_DIGITS),
+            "notional": tables.decimals(day.notional_cents, 2),
+            "currency": tables.strings(currencies),
+            "counterparty_id": tables.strings(ref.counterparty_id[day.counterparty]),
+            "settlement_location": tables.strings(ref.market_location[market]),
+            "ssi_status": tables.strings(np.array(fail_model.SSI_STATUSES)[day.ssi_status]),
+            "booked_at": tables.timestamps(day.booked_at_us),
+            "confirmed_at": tables.timestamps(day.confirmed_at_us),
+            "allocated_at": tables.timestamps(day.allocated_at_us),
+            "status": tables.strings(
+                np.where(day.cancelled, booking_days.STATUS_CANCELLED, booking_days.STATUS_PENDING)
+            ),
+        }
+    )
+
+
+def _fail_truth(day: Bookings) -> pa.Table:
+    """p_fail and the drawn outcome of every trade that can settle (cancelled ones cannot)."""
+    keep = np.flatnonzero(~day.cancelled)
+    return pa.table(
+        {
+            "trade_id": tables.strings(day.trade_ids(keep)),
+            "business_date": tables.dates(np.full(len(keep), timeline.day_number(day.business_date))),
+            "p_fail": pa.array(day.p_fail[keep], type=pa.float64()),
+            "failed": pa.array(day.failed[keep], type=pa.bool_()),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def _outcomes(business_date: dt.date, window: list[Bookings]) -> pa.Table:
+    index = timeline.operations_index(business_date)
+    ids, outcome, settled, days_late, reason = [], [], [], [], []
+    for day in window:
+        failing = np.flatnonzero(day.failed & (day.fail_report_index == index))
+        settling = np.flatnonzero(~day.cancelled & (day.settle_report_index == index))
+        ids += [day.trade_ids(failing), day.trade_ids(settling)]
+        outcome += [np.full(len(failing), "failed"), np.full(len(settling), "settled")]
+        settled += [np.full(len(failing), -1), day.settled_day[settling]]
+        days_late += [np.zeros(len(failing), dtype=np.int16), day.days_late[settling].astype(np.int16)]
+        reason += [np.array(fail_model.FAIL_REASONS)[day.fail_reason[failing]], np.full(len(settling), "")]
+    settled_days = np.concatenate(settled) if settled else np.array([], dtype=np.int64)
+    reasons = np.concatenate(reason) if reason else np.array([], dtype=str)
+    return pa.table(
+        {
+            "trade_id": tables.strings(np.concatenate(ids) if ids else []),
+            "business_date": tables.dates(np.full(len(settled_days), timeline.day_number(business_date))),
+            "outcome": tables.strings(np.concatenate(outcome) if outcome else []),
+            "settled_date": pa.array(
+                settled_days.astype(np.int32), type=pa.date32(), mask=settled_days < 0
+            ),
+            "days_late": pa.array(np.concatenate(days_late) if days_late else [], type=pa.int16()),
+            "fail_reason": pa.array(reasons.astype(str), type=pa.string(), mask=reasons == ""),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- custodian statement
+
+
+@dataclass
+class _StatementPart:
+    trade_ref: np.ndarray
+    instrument: np.ndarray
+    side: np.ndarray
+    quantity_units: np.ndarray
+    price_units: np.ndarray
+    settle_day: np.ndarray
+    counterparty: np.ndarray
+    market: np.ndarray
+
+
+def _statement(config: GeneratorConfig, business_date: dt.date, window: list[Bookings]) -> tuple[pa.Table, pa.Table]:
+    index = timeline.operations_index(business_date)
+    parts: list[_StatementPart] = []
+    break_refs: list[np.ndarray] = []
+    break_names: list[np.ndarray] = []
+    for day in window:
+        part, refs, names = _open_trades(day, index)
+        parts.append(part)
+        break_refs.append(refs)
+        break_names.append(names)
+    phantom_part = _phantom_rows(config, business_date)
+    parts.append(phantom_part)
+    break_refs.append(phantom_part.trade_ref)
+    break_names.append(np.full(len(phantom_part.trade_ref), "missing_internal"))
+    return _statement_table(config, business_date, parts), _breaks_table(business_date, break_refs, break_names)
+
+
+def _open_trades(day: Bookings, index: int) -> tuple[_StatementPart, np.ndarray, np.ndarray]:
+    """The day's trades on the statement of operations day ``index``, as the custodian has them."""
+    open_rows = np.flatnonzero(day.on_statement(index))
+    active = day.break_active(index)[open_rows]
+    kind = np.where(active, day.break_type[open_rows], -1)
+    named_kind = {name: kind == TRADE_BREAK_TYPES.index(name) for name in TRADE_BREAK_TYPES}
+
+    price = day.price_units[open_rows]
+    rounding = booking_days.CUSTODIAN_PRICE_ROUNDING
+    rounded = np.round(price / rounding).astype(np.int64) * rounding
+    price = np.where(day.custodian_rounds_price[open_rows], rounded, price)
+    price = np.where(named_kind["price_mismatch"], day.custodian_price_units[open_rows], price)
+    quantity = np.where(
+        named_kind["quantity_mismatch"], day.custodian_quantity_units[open_rows], day.quantity_units[open_rows]
+    )
+    settle = np.where(
+        named_kind["settle_date_mismatch"], day.custodian_settle_day[open_rows], day.settle_day[open_rows]
+    )
+    counterparty = np.where(
+        named_kind["counterparty_mismatch"], day.custodian_counterparty[open_rows], day.counterparty[open_rows]
+    )
+    refs = day.trade_ids(open_rows)
+    reported = ~named_kind["missing_at_custodian"]
+    part = _StatementPart(
+        trade_ref=refs[reported],
+        instrument=day.instrument[open_rows][reported],
+        side=day.side[open_rows][reported],
+        quantity_units=quantity[reported],
+        price_units=price[reported],
+        settle_day=settle[reported],
+        counterparty=counterparty[reported],
+        market=day.market[open_rows][reported],
+    )
+    with_break = kind >= 0
+    names = np.array(TRADE_BREAK_TYPES)[kind[with_break]]
+    return part, refs[with_break], names
+
+
+def phantom_episodes(config: GeneratorConfig, start: dt.date) -> dict[str, np.ndarray]:
+    """Custodian rows for trades the bank never booked (missing_internal), starting on ``start``.
+
+    Their number is a binomial draw over the day's bookings; each lasts a geometric number of
+    business days. Ref format T<start date>X<sequence>: never a bank trade id.
+    """
+    ref = reference.of(config)
+    rng = rng_for(config.seed, "phantoms", timeline.day_number(start))
+    count = int(rng.binomial(config.trades_per_day, config.break_rate["missing_internal"]))
+    instrument = rng.choice(ref.instrument_count, size=count, p=ref.instrument_weight / ref.instrument_weight.sum())
+    market = ref.instrument_market[instrument]
+    codes = np.array(reference.MARKET_CODES)[market]
+    start_day = timeline.day_number(start)
+    quantity = (np.round(rng.lognormal(np.log(2000.0), 1.0, count) / 100) + 1) * 100 * QUANTITY_SCALE
+    price = ref.instrument_base_price[instrument] * np.exp(0.01 * rng.standard_normal(count))
+    return {
+        "trade_ref": booking_days.prefixed_sequence(f"T{start:%Y%m%d}X", np.arange(count) + 1, 6),
+        "instrument": instrument,
+        "side": (rng.random(count) < 0.5).astype(np.int8),
+        "quantity_units": quantity.astype(np.int64),
+        "price_units": np.round(price * PRICE_SCALE).astype(np.int64),
+        "settle_day": timeline.per_distinct(
+            lambda code: timeline.settle_day(start_day, code), codes
+        ) if count else np.array([], dtype=np.int64),
+        "counterparty": rng.integers(ref.counterparty_count, size=count),
+        "market": market,
+        "days": np.minimum(rng.geometric(1.0 / config.break_mean_days, size=count), config.break_max_days),
+    }
+
+
+def _phantom_rows(config: GeneratorConfig, business_date: dt.date) -> _StatementPart:
+    index = timeline.operations_index(business_date)
+    collected: list[dict[str, np.ndarray]] = []
+    for start_index in range(index - config.break_max_days + 1, index + 1):
+        start = timeline.operations_date(start_index)
+        if start < config.epoch:
+            continue
+        episodes = phantom_episodes(config, start)
+        active = index < start_index + episodes["days"]
+        collected.append({key: values[active] for key, values in episodes.items()})
+    return _StatementPart(
+        **{
+            field: np.concatenate([c[field] for c in collected]) if collected else np.array([], dtype=np.int64)
+            for field in _StatementPart.__dataclass_fields__
+        }
+    )
+
+
+def _statement_table(config: GeneratorConfig, business_date: dt.date, parts: list[_StatementPart]) -> pa.Table:
+    ref = reference.of(config)
+    merged = {field: np.concatenate([getattr(p, field) for p in parts]) for field in _StatementPart.__dataclass_fields__}
+    n = len(merged["trade_ref"])
+    instrument = merged["instrument"].astype(np.int64)
+    market = merged["market"].astype(np.int64)
+    locations = ref.market_location[market]
+    custodians = np.array([reference.CUSTODIAN_OF_LOCATION[str(loc)] for loc in ref.market_location])[market]
+    rng = rng_for(config.seed, "statement", timeline.day_number(business_date))
+    midnight_us = timeline.day_number(business_date) * 86_400 * 10**6
+    received = midnight_us + ((STATEMENT_HOUR_UTC + rng.random(n)) * 3600 * 10**6).astype(np.int64)
+    return pa.table(
+        {
+            "business_date": tables.dates(np.full(n, timeline.day_number(business_date))),
+            "trade_ref": tables.strings(merged["trade_ref"]),
+            "custodian": tables.strings(custodians),
+            "instrument_id": tables.strings(ref.instrument_id[instrument]),
+            "side": tables.strings(np.array(SIDES)[merged["side"].astype(np.int64)]),
+            "quantity": tables.decimals(merged["quantity_units"], QUANTITY_DIGITS),
+            "price": tables.decimals(merged["price_units"], PRICE_DIGITS),
+            "settle_date": tables.dates(merged["settle_day"]),
+            "counterparty_id": tables.strings(ref.counterparty_id[merged["counterparty"].astype(np.int64)]),
+            "settlement_location": tables.strings(locations),
+            "received_at": tables.timestamps(received),
+        }
+    )
+
+
+def _breaks_table(business_date: dt.date, refs: list[np.ndarray], names: list[np.ndarray]) -> pa.Table:
+    all_refs = np.concatenate(refs)
+    return pa.table(
+        {
+            "business_date": tables.dates(np.full(len(all_refs), timeline.day_number(business_date))),
+            "trade_ref": tables.strings(all_refs),
+            "break_type": tables.strings(np.concatenate(names)),
+        }
+    )
+

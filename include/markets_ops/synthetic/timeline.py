@@ -1,0 +1,92 @@
+"""Calendar arithmetic over numpy arrays of dates, for whole days of trades at once.
+
+Operations days (the bank's business dates, NYSE) are numbered consecutively so that "two
+business days later" is ``index + 2``; a calendar date maps to the first operations day on or
+after it, which is the business date on which an event of that date is reported. Market
+calendar functions are evaluated once per distinct (date, market) and cached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import numpy as np
+
+from include.markets_ops import calendars
+from include.markets_ops.synthetic.config import OPERATIONS_CALENDAR
+
+YEARS = range(2015, 2046)  # the span the synthetic worlds may live in
+EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+def day_number(day: dt.date) -> int:
+    """Days since 1970-01-01: the integer behind numpy's datetime64[D]."""
+    return (day - EPOCH_DAY).days
+
+
+def to_date(number: int | np.integer) -> dt.date:
+    return EPOCH_DAY + dt.timedelta(days=int(number))
+
+
+@lru_cache(maxsize=1)
+def _operations_days() -> np.ndarray:
+    days = [
+        day_number(day)
+        for day in calendars.business_days(
+            dt.date(YEARS.start, 1, 1), dt.date(YEARS.stop - 1, 12, 31), OPERATIONS_CALENDAR
+        )
+    ]
+    return np.array(days, dtype=np.int64)
+
+
+def operations_index(day: dt.date) -> int:
+    """The number of an operations business day; refuses a date that is not one."""
+    _check_span(day)
+    days = _operations_days()
+    position = int(np.searchsorted(days, day_number(day)))
+    if position >= len(days) or days[position] != day_number(day):
+        raise ValueError(f"{day} is not a {OPERATIONS_CALENDAR} business day")
+    return position
+
+
+def reporting_index(day_numbers: np.ndarray) -> np.ndarray:
+    """For each date (day numbers), the number of the first operations day on or after it."""
+    return np.searchsorted(_operations_days(), day_numbers).astype(np.int32)
+
+
+def operations_date(index: int) -> dt.date:
+    return to_date(_operations_days()[index])
+
+
+def _check_span(day: dt.date) -> None:
+    if day.year not in YEARS:
+        raise ValueError(f"{day} is outside the synthetic calendar span {YEARS.start}-{YEARS.stop - 1}")
+
+
+@lru_cache(maxsize=65536)
+def settle_day(trade_day: int, market: str) -> int:
+    return day_number(calendars.settle_date(to_date(trade_day), market))
+
+
+@lru_cache(maxsize=65536)
+def shift_business_days(day: int, count: int, market: str) -> int:
+    return day_number(calendars.add_business_days(to_date(day), count, market))
+
+
+@lru_cache(maxsize=65536)
+def holiday_between(trade_day: int, settle: int, market: str) -> bool:
+    """A weekday strictly between trade and settlement on which the market is closed."""
+    for number in range(trade_day + 1, settle):
+        day = to_date(number)
+        if day.weekday() < 5 and not calendars.is_business_day(day, market):
+            return True
+    return False
+
+
+def per_distinct(function, *columns: np.ndarray, dtype: type = np.int64) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Apply a scalar function once per distinct row of ``columns`` and spread the results back."""
+    stacked = np.rec.fromarrays(columns)
+    distinct, inverse = np.unique(stacked, return_inverse=True)
+    values = np.array([function(*(item.item() for item in row)) for row in distinct], dtype=dtype)
+    return values[inverse.reshape(-1)]

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
 
 from include.markets_ops import calendars
+from include.markets_ops.synthetic import tables
 from include.markets_ops.synthetic.config import GeneratorConfig
 from include.markets_ops.synthetic.identifiers import ALPHANUMERIC, isin_check_digit, lei_check_digits
 from include.markets_ops.synthetic.random import rng_for
@@ -319,3 +321,59 @@ def _counterparties(rng: np.random.Generator, n: int, ssi_key_count: int) -> dic
 
 def _normalise(weights: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
+
+
+def ops_tables(config: GeneratorConfig) -> dict[str, pa.Table]:
+    """The reference files the upstream systems deliver (ops.* columns), by source name."""
+    ref = of(config)
+    market = ref.instrument_market
+    codes = np.array(MARKET_CODES)
+    cycles = np.array([calendars.MARKETS[c].settlement_cycle_days for c in MARKET_CODES])
+    has_ssi = np.argwhere(ref.counterparty_has_ssi)  # (counterparty, ssi key) pairs, row-major
+    ssi_cp, ssi_key = has_ssi[:, 0], has_ssi[:, 1]
+    return {
+        "currencies": pa.table(
+            {
+                "currency_code": tables.strings([c[0] for c in CURRENCIES]),
+                "name": tables.strings([c[1] for c in CURRENCIES]),
+                "minor_units": pa.array([c[2] for c in CURRENCIES], type=pa.int16()),
+                "usd_rate": tables.decimals(np.round(USD_RATES * 10**8).astype(np.int64), 8),
+            }
+        ),
+        "counterparties": pa.table(
+            {
+                "counterparty_id": tables.strings(ref.counterparty_id),
+                "legal_name": tables.strings(ref.counterparty_name),
+                "lei": tables.strings(ref.counterparty_lei),
+                "country_code": tables.strings(ref.counterparty_country),
+                "sector": tables.strings(ref.counterparty_sector),
+            }
+        ),
+        "instruments": pa.table(
+            {
+                "instrument_id": tables.strings(ref.instrument_id),
+                "description": tables.strings(ref.instrument_description),
+                "asset_class": tables.strings(np.array(ASSET_CLASSES)[ref.instrument_asset_class]),
+                "market": tables.strings(codes[market]),
+                "currency": tables.strings(np.array(CURRENCY_CODES)[ref.instrument_currency]),
+                "settlement_location": tables.strings(ref.market_location[market]),
+                "settlement_cycle_days": pa.array(cycles[market], type=pa.int16()),
+                "liquidity_tier": pa.array(ref.instrument_tier, type=pa.int16()),
+            }
+        ),
+        "settlement_instructions": pa.table(
+            {
+                "ssi_id": tables.strings(
+                    [f"SSI-{ref.counterparty_id[c]}-{k + 1}" for c, k in zip(ssi_cp, ssi_key, strict=True)]
+                ),
+                "counterparty_id": tables.strings(ref.counterparty_id[ssi_cp]),
+                "settlement_location": tables.strings([ref.ssi_keys[k][0] for k in ssi_key]),
+                "currency": tables.strings([ref.ssi_keys[k][1] for k in ssi_key]),
+                "custodian_bic": tables.strings(ref.ssi_bic[ssi_cp, ssi_key]),
+                "safekeeping_account": tables.strings(ref.ssi_account[ssi_cp, ssi_key]),
+                "valid_from": tables.dates(np.full(len(ssi_cp), (SSI_VALID_FROM - dt.date(1970, 1, 1)).days)),
+                "valid_to": pa.nulls(len(ssi_cp), type=pa.date32()),
+            }
+        ),
+    }
+

@@ -1,0 +1,206 @@
+"""The landing area: where the upstream systems drop a business date's files, and how they are read.
+
+Layout (deterministic names, one folder per source and date):
+
+    landing/<source>/business_date=YYYY-MM-DD/<source>.csv.gz
+    landing/<source>/business_date=YYYY-MM-DD/_manifest.json     written last
+
+A file counts as delivered only once its manifest exists; the manifest holds the row count,
+size and SHA-256 of the object, which the loader checks while it streams the object into
+COPY (a mismatch aborts the load's transaction). Gzip headers carry no timestamp, so the same
+rows always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import pyarrow as pa
+
+from include.markets_ops.synthetic import tables
+
+PREFIX = "landing"
+READ_CHUNK_BYTES = 1 << 20
+GZIP_LEVEL = 3  # the files are written once and read once: favour speed over size
+
+
+class FileNotDelivered(RuntimeError):
+    """No manifest for the file yet: upstream has not delivered it (worth retrying later)."""
+
+
+class CorruptFile(RuntimeError):
+    """The object does not match its manifest (size or checksum): retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    source: str
+    business_date: str
+    object_key: str
+    rows: int
+    bytes: int
+    sha256: str
+    format: str = "csv.gz"
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, indent=2).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Manifest:
+        return cls(**json.loads(data))
+
+
+def folder(source: str, business_date: dt.date) -> str:
+    return f"{PREFIX}/{source}/business_date={business_date.isoformat()}"
+
+
+def object_key(source: str, business_date: dt.date) -> str:
+    return f"{folder(source, business_date)}/{source}.csv.gz"
+
+
+def manifest_key(source: str, business_date: dt.date) -> str:
+    return f"{folder(source, business_date)}/_manifest.json"
+
+
+class ObjectStore(Protocol):
+    def put_file(self, key: str, path: Path) -> None: ...
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+    def get_bytes(self, key: str) -> bytes | None: ...
+    def open(self, key: str) -> IO[bytes]: ...
+
+
+class S3Store:
+    """A bucket through a boto3 S3 client (S3Hook(...).get_conn() in tasks)."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def put_file(self, key: str, path: Path) -> None:
+        self.client.upload_file(str(path), self.bucket, key)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        try:
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except self.client.exceptions.NoSuchKey:
+            return None
+
+    def open(self, key: str) -> IO[bytes]:
+        body: IO[bytes] = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        return body
+
+
+class LocalStore:
+    """The same layout in a local folder (benchmarks, debugging)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put_file(self, key: str, path: Path) -> None:
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        path = self.root / key
+        return path.read_bytes() if path.exists() else None
+
+    def open(self, key: str) -> IO[bytes]:
+        return (self.root / key).open("rb")
+
+
+def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.Table) -> Manifest:
+    """Write the table as the source's file of the date, then its manifest."""
+    with tempfile.TemporaryDirectory(prefix="landing-") as scratch:
+        path = Path(scratch) / f"{source}.csv.gz"
+        digest = hashlib.sha256()
+        with path.open("wb") as raw, _HashingWriter(raw, digest) as hashed:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=hashed, mtime=0, compresslevel=GZIP_LEVEL) as gz:
+                for chunk in tables.csv_chunks(table):
+                    gz.write(chunk)
+        manifest = Manifest(
+            source=source,
+            business_date=business_date.isoformat(),
+            object_key=object_key(source, business_date),
+            rows=table.num_rows,
+            bytes=path.stat().st_size,
+            sha256=digest.hexdigest(),
+        )
+        store.put_file(manifest.object_key, path)
+    store.put_bytes(manifest_key(source, business_date), manifest.to_json())
+    return manifest
+
+
+def read_manifest(store: ObjectStore, source: str, business_date: dt.date) -> Manifest:
+    data = store.get_bytes(manifest_key(source, business_date))
+    if data is None:
+        raise FileNotDelivered(
+            f"{source} for {business_date} is not delivered: no {manifest_key(source, business_date)}"
+        )
+    return Manifest.from_json(data)
+
+
+def stream(store: ObjectStore, manifest: Manifest) -> Iterator[bytes]:
+    """The file's CSV bytes, decompressed chunk by chunk; checks size and SHA-256 at the end."""
+    digest = hashlib.sha256()
+    received = 0
+    inflate = zlib.decompressobj(wbits=31)  # gzip container
+    body = store.open(manifest.object_key)
+    try:
+        while True:
+            compressed = body.read(READ_CHUNK_BYTES)
+            if not compressed:
+                break
+            digest.update(compressed)
+            received += len(compressed)
+            data = inflate.decompress(compressed)
+            if data:
+                yield data
+        tail = inflate.flush()
+        if tail:
+            yield tail
+    finally:
+        body.close()
+    if received != manifest.bytes or digest.hexdigest() != manifest.sha256:
+        raise CorruptFile(
+            f"{manifest.object_key}: {received} bytes with SHA-256 {digest.hexdigest()}, "
+            f"but the manifest says {manifest.bytes} bytes, {manifest.sha256}"
+        )
+
+
+class _HashingWriter:
+    """A write-only file object that hashes what passes through it."""
+
+    def __init__(self, target: IO[bytes], digest: Any) -> None:
+        self.target = target
+        self.digest = digest
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.target.write(data)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def __enter__(self) -> _HashingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()

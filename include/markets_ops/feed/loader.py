@@ -1,0 +1,150 @@
+"""Loading one upstream file: COPY into a work table, validate in SQL, quarantine, merge.
+
+All in one transaction per file:
+  1. land.sql   a work table of text columns in the staging schema, dropped before the
+                transaction ends (nothing malformed can fail the COPY)
+  2. copy.sql   the file streamed in with COPY (chunks from S3 or from memory: bounded memory)
+  3. check.sql  the validation rules, each a named check; rejected rows with their first rule
+  4. the date's quarantined rows of this source are replaced by this run's
+  5. the merge steps: good rows into ops.*, idempotently (a rerun gives the same rows)
+If the rejected share exceeds ``max_bad_share`` the quarantine is still recorded (so the
+rows can be inspected) but nothing is merged, and TooManyBadRows is raised after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from include.markets_ops.feed.sources import Source
+from include.markets_ops.sql_files import read_sql
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BAD_SHARE = 0.05
+DEFAULT_STATEMENT_TIMEOUT = "15min"
+
+
+@dataclass
+class RuleCount:
+    rule: str
+    rejected: int
+    example_key: str
+    example_row: dict[str, Any]
+
+
+@dataclass
+class LoadReport:
+    source: str
+    business_date: dt.date
+    received: int = 0
+    loaded: int = 0  # good rows merged (inserted, updated or already identical)
+    written: int = 0  # rows the merge actually inserted or changed
+    rejected: list[RuleCount] = field(default_factory=list)
+    merged: bool = False
+
+    @property
+    def quarantined(self) -> int:
+        return sum(count.rejected for count in self.rejected)
+
+    @property
+    def rejected_share(self) -> float:
+        return self.quarantined / self.received if self.received else 0.0
+
+    def quarantined_by_rule(self) -> dict[str, int]:
+        return {count.rule: count.rejected for count in self.rejected}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "business_date": self.business_date.isoformat(),
+            "received": self.received,
+            "loaded": self.loaded,
+            "written": self.written,
+            "quarantined": self.quarantined,
+            "quarantined_by_rule": self.quarantined_by_rule(),
+            "merged": self.merged,
+        }
+
+    def describe_rejections(self) -> str:
+        return "; ".join(
+            f"{count.rule}: {count.rejected} row(s), e.g. {count.example_key} {count.example_row}"
+            for count in self.rejected
+        )
+
+
+class TooManyBadRows(RuntimeError):
+    """More of the file broke the rules than the configured maximum: nothing was merged."""
+
+    def __init__(self, report: LoadReport, max_bad_share: float) -> None:
+        self.report = report
+        super().__init__(
+            f"{report.source} of {report.business_date}: {report.quarantined} of {report.received} rows "
+            f"({report.rejected_share:.1%}) broke validation rules, above the maximum of {max_bad_share:.1%}; "
+            f"nothing was loaded, the rejected rows are in reporting.quarantine. "
+            f"{report.describe_rejections()}"
+        )
+
+
+def load_file(
+    connection: Any,
+    source: Source,
+    business_date: dt.date,
+    chunks: Iterable[bytes],
+    *,
+    dag_run_id: str | None = None,
+    max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
+    statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT,
+) -> LoadReport:
+    """Load one file of ``source`` for ``business_date`` (a psycopg 3 connection, autocommit off)."""
+    report = LoadReport(source=source.name, business_date=business_date)
+    parameters = {
+        "business_date": business_date,
+        "source": source.name,
+        "dag_run_id": dag_run_id,
+        "statement_timeout": statement_timeout,
+    }
+    with connection.transaction(), connection.cursor() as cursor:
+        cursor.execute(read_sql("feed/prepare_load.sql"), parameters)
+        cursor.execute(source.sql("land.sql"))
+        with cursor.copy(source.sql("copy.sql")) as copy:
+            for chunk in chunks:
+                copy.write(chunk)
+        report.received = max(cursor.rowcount, 0)
+        cursor.execute(source.sql("check.sql"), parameters)
+        cursor.execute(read_sql("feed/rule_counts.sql"))
+        report.rejected = [RuleCount(*row) for row in cursor.fetchall()]
+        cursor.execute(read_sql("feed/delete_quarantine.sql"), parameters)
+        cursor.execute(read_sql("feed/insert_quarantine.sql"), parameters)
+        if report.rejected_share <= max_bad_share:
+            for step in source.merge_steps:
+                cursor.execute(source.sql(step), parameters)
+                if step == "merge.sql":
+                    report.written = max(cursor.rowcount, 0)
+            report.loaded = report.received - report.quarantined
+            report.merged = True
+        cursor.execute(read_sql("feed/drop_work_tables.sql"))
+    if report.rejected:
+        log.warning(
+            "%s of %s: quarantined %d of %d rows. %s",
+            source.name,
+            business_date,
+            report.quarantined,
+            report.received,
+            report.describe_rejections(),
+        )
+    if not report.merged:
+        raise TooManyBadRows(report, max_bad_share)
+    log.info(
+        "%s of %s: %d rows received, %d loaded (%d written), %d quarantined",
+        source.name,
+        business_date,
+        report.received,
+        report.loaded,
+        report.written,
+        report.quarantined,
+    )
+    return report

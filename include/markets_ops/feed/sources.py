@@ -1,0 +1,205 @@
+"""The upstream sources the feed loads: file layout, validation rules and the SQL of each.
+
+Each source's SQL is in include/sql/feed/<source>/: land.sql (the text work table), copy.sql,
+check.sql (the validation rules, in order) and its merge steps. The names here are the
+allow-list: nothing from outside (a file name, a parameter) ever becomes an identifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from include.markets_ops.sql_files import read_sql
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    target_table: str
+    key_column: str
+    columns: tuple[str, ...]  # the file's header, in order
+    rules: tuple[str, ...]  # validation rules, in the order check.sql evaluates them
+    merge_steps: tuple[str, ...]  # SQL files run in order after the checks, in the same transaction
+    daily: bool  # True: a file per business date, whose rows carry that date
+
+    def sql(self, step: str) -> str:
+        return read_sql(f"feed/{self.name}/{step}")
+
+
+def _merge(*steps: str) -> tuple[str, ...]:
+    return tuple(f"{step}.sql" for step in steps)
+
+
+TRADES = Source(
+    name="trades",
+    target_table="ops.trades",
+    key_column="trade_id",
+    columns=(
+        "trade_id",
+        "business_date",
+        "trade_date",
+        "settle_date",
+        "desk",
+        "book",
+        "instrument_id",
+        "side",
+        "quantity",
+        "price",
+        "notional",
+        "currency",
+        "counterparty_id",
+        "settlement_location",
+        "ssi_status",
+        "booked_at",
+        "confirmed_at",
+        "allocated_at",
+        "status",
+    ),
+    rules=(
+        "trade_id_missing",
+        "trade_id_duplicated",
+        "malformed_value",
+        "business_date_mismatch",
+        "quantity_not_positive",
+        "price_not_positive",
+        "currency_unknown",
+        "counterparty_unknown",
+        "instrument_unknown",
+        "settle_date_before_trade_date",
+        "trade_date_after_business_date",
+        "value_not_allowed",
+    ),
+    merge_steps=_merge("merge"),
+    daily=True,
+)
+
+CUSTODIAN_CONFIRMATIONS = Source(
+    name="custodian_confirmations",
+    target_table="ops.custodian_confirmations",
+    key_column="trade_ref",
+    columns=(
+        "business_date",
+        "trade_ref",
+        "custodian",
+        "instrument_id",
+        "side",
+        "quantity",
+        "price",
+        "settle_date",
+        "counterparty_id",
+        "settlement_location",
+        "received_at",
+    ),
+    rules=(
+        "trade_ref_missing",
+        "trade_ref_duplicated",
+        "malformed_value",
+        "business_date_mismatch",
+        "quantity_not_positive",
+        "price_not_positive",
+        "counterparty_unknown",
+        "value_not_allowed",
+    ),
+    merge_steps=_merge("delete_day", "merge"),
+    daily=True,
+)
+
+SETTLEMENT_OUTCOMES = Source(
+    name="settlement_outcomes",
+    target_table="ops.settlement_outcomes",
+    key_column="trade_id",
+    columns=("trade_id", "business_date", "outcome", "settled_date", "days_late", "fail_reason"),
+    rules=(
+        "trade_id_missing",
+        "trade_id_duplicated",
+        "malformed_value",
+        "business_date_mismatch",
+        "trade_unknown",
+        "value_not_allowed",
+        "outcome_inconsistent",
+    ),
+    merge_steps=_merge("delete_day", "merge", "refresh_trade_status"),
+    daily=True,
+)
+
+CURRENCIES = Source(
+    name="currencies",
+    target_table="ops.currencies",
+    key_column="currency_code",
+    columns=("currency_code", "name", "minor_units", "usd_rate"),
+    rules=("currency_code_missing", "currency_code_duplicated", "malformed_value"),
+    merge_steps=_merge("merge"),
+    daily=False,
+)
+
+COUNTERPARTIES = Source(
+    name="counterparties",
+    target_table="ops.counterparties",
+    key_column="counterparty_id",
+    columns=("counterparty_id", "legal_name", "lei", "country_code", "sector"),
+    rules=("counterparty_id_missing", "counterparty_id_duplicated", "malformed_value"),
+    merge_steps=_merge("merge"),
+    daily=False,
+)
+
+INSTRUMENTS = Source(
+    name="instruments",
+    target_table="ops.instruments",
+    key_column="instrument_id",
+    columns=(
+        "instrument_id",
+        "description",
+        "asset_class",
+        "market",
+        "currency",
+        "settlement_location",
+        "settlement_cycle_days",
+        "liquidity_tier",
+    ),
+    rules=(
+        "instrument_id_missing",
+        "instrument_id_duplicated",
+        "malformed_value",
+        "currency_unknown",
+        "value_not_allowed",
+    ),
+    merge_steps=_merge("merge"),
+    daily=False,
+)
+
+SETTLEMENT_INSTRUCTIONS = Source(
+    name="settlement_instructions",
+    target_table="ops.settlement_instructions",
+    key_column="ssi_id",
+    columns=(
+        "ssi_id",
+        "counterparty_id",
+        "settlement_location",
+        "currency",
+        "custodian_bic",
+        "safekeeping_account",
+        "valid_from",
+        "valid_to",
+    ),
+    rules=(
+        "ssi_id_missing",
+        "ssi_id_duplicated",
+        "malformed_value",
+        "counterparty_unknown",
+        "currency_unknown",
+    ),
+    merge_steps=_merge("merge"),
+    daily=False,
+)
+
+# Load order matters: reference data first (the daily checks look keys up in it), trades
+# before the outcomes that reference them.
+REFERENCE_SOURCES: tuple[Source, ...] = (CURRENCIES, COUNTERPARTIES, INSTRUMENTS, SETTLEMENT_INSTRUCTIONS)
+DAILY_SOURCES: tuple[Source, ...] = (TRADES, CUSTODIAN_CONFIRMATIONS, SETTLEMENT_OUTCOMES)
+SOURCES: dict[str, Source] = {source.name: source for source in REFERENCE_SOURCES + DAILY_SOURCES}
+
+
+def source(name: str) -> Source:
+    if name not in SOURCES:
+        raise ValueError(f"unknown source {name!r}; known: {', '.join(SOURCES)}")
+    return SOURCES[name]

@@ -1,0 +1,15 @@
+-- The custodians' statement as landed, every value as text (see trades/land.sql).
+CREATE UNLOGGED TABLE landed_rows (
+    line_no bigint GENERATED ALWAYS AS IDENTITY,
+    business_date text,
+    trade_ref text,
+    custodian text,
+    instrument_id text,
+    side text,
+    quantity text,
+    price text,
+    settle_date text,
+    counterparty_id text,
+    settlement_location text,
+    received_at text
+)

@@ -1,0 +1,2 @@
+-- The load's work tables (staging schema: see prepare_load.sql), before the commit.
+DROP TABLE IF EXISTS landed_rows, rejected_rows, affected_trades

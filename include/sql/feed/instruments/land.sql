@@ -1,0 +1,11 @@
+CREATE UNLOGGED TABLE landed_rows (
+    line_no bigint GENERATED ALWAYS AS IDENTITY,
+    instrument_id text,
+    description text,
+    asset_class text,
+    market text,
+    currency text,
+    settlement_location text,
+    settlement_cycle_days text,
+    liquidity_tier text
+)

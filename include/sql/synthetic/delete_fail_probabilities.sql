@@ -1,0 +1,1 @@
+DELETE FROM synthetic.trade_fail_probability WHERE business_date = %(business_date)s

@@ -1,0 +1,1 @@
+DELETE FROM synthetic.injected_bad_rows WHERE business_date = %(business_date)s

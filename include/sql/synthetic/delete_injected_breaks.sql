@@ -1,0 +1,1 @@
+DELETE FROM synthetic.injected_breaks WHERE business_date = %(business_date)s

@@ -1,0 +1,1 @@
+SELECT parameters FROM synthetic.simulation_config WHERE name = %(name)s

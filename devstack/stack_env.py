@@ -23,6 +23,7 @@ def stack_values(stack: Stack) -> dict[str, str]:
         "POSTGRES_URL": stack.warehouse_url,
         "WAREHOUSE_OWNER_URL": stack.pg_url("warehouse_owner", "warehouse"),
         "REPORTING_READER_URL": stack.pg_url("reporting_reader", "warehouse"),
+        "UPSTREAM_FEED_URL": stack.pg_url("upstream_feed", "warehouse"),
         "WAREHOUSE_WRITER_PASSWORD": s["pg_warehouse_writer"],
         "REPORTING_READER_PASSWORD": s["pg_reporting_reader"],
         "UPSTREAM_FEED_PASSWORD": s["pg_upstream_feed"],

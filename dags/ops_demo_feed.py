@@ -1,0 +1,131 @@
+"""
+### Upstream feed: trades, custodian statement and settlement outcomes of one business date
+
+**Owner:** data-platform
+
+**What it does.** Stands in for the bank's booking, custody and settlement systems. For the
+business date it (1) simulates the upstream systems: they write the day's files to S3
+(`landing/<source>/business_date=YYYY-MM-DD/<source>.csv.gz`, a `_manifest.json` last) and
+record the ground truth in the `synthetic` schema; (2) loads each file like a real feed:
+streamed from S3 with COPY into a staging work table, checked by named SQL rules
+(`include/sql/feed/<source>/check.sql`), bad rows to `reporting.quarantine` with their rule,
+good rows merged into `ops.*` in one transaction per file. Reruns give the same rows.
+
+**Inputs and outputs.** Connections `upstream_simulator` (synthetic truth),
+`warehouse_postgres` (ops, reporting), `s3_markets` and the `s3_bucket` variable. Writes
+`ops.currencies`, `ops.counterparties`, `ops.instruments`, `ops.settlement_instructions`,
+`ops.trades`, `ops.custodian_confirmations`, `ops.settlement_outcomes`, `reporting.quarantine`.
+Emits the assets `ops.trades`, `ops.custodian_confirmations` and `ops.settlement_outcomes`
+with `{"business_date": "YYYY-MM-DD"}` in the event's extra. The last task's return value
+holds the counts (received, loaded, quarantined per rule) of every file.
+
+**How to triage.**
+- A load task failed at once (no retry) with *"broke validation rules, above the maximum"*:
+  the file is mostly bad. The message names each rule, its count and an example row; all the
+  rejected rows are in `reporting.quarantine` (business_date, source). Nothing of that file
+  was loaded. Fix upstream, then rerun.
+- *"is not delivered"*: the file's manifest is missing in S3; the task retries with backoff.
+- *"does not match its manifest"*: the object was altered or truncated; have it redelivered.
+- *"holds no synthetic world"*: seed one (`make demo`, or
+  `python -m include.markets_ops.synthetic seed ...`).
+- A few quarantined rows only warn (see the load task's log): the run still succeeds.
+
+**How to rerun.** Trigger with the `business_date` param (YYYY-MM-DD, a NYSE business day),
+or clear the run: every step replaces the date's rows (files, truth, quarantine, ops.* rows),
+so a rerun or a backfill never duplicates anything. The history before the demo date is
+seeded by `python -m include.markets_ops.synthetic seed` (what `make demo` runs).
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+from include.markets_ops import assets
+from include.markets_ops.dag_defaults import Owner, Tag, default_args
+
+PARAMS = {
+    "business_date": Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        title="Business date",
+        description="YYYY-MM-DD, a NYSE business day. Empty: the date of the triggering asset event "
+        "or of the run's data interval.",
+    ),
+    "bad_row_rate": Param(
+        0.002,
+        type="number",
+        minimum=0,
+        maximum=0.5,
+        title="Malformed row rate",
+        description="Share of malformed rows the simulated upstream systems put in each daily file.",
+    ),
+    "max_bad_row_share": Param(
+        0.05,
+        type="number",
+        minimum=0,
+        maximum=1,
+        title="Maximum bad-row share",
+        description="Above this share of rows breaking the rules, a file is not loaded and its task "
+        "fails without retry; below it, good rows load and bad ones are quarantined.",
+    ),
+}
+
+
+@dag(
+    schedule=None,  # the business-day timetable replaces this (issue 6)
+    catchup=False,
+    doc_md=__doc__,
+    tags=[Tag.UPSTREAM_FEED, Tag.NIGHTLY],
+    default_args=default_args(Owner.DATA_PLATFORM),
+    params=PARAMS,
+    max_active_runs=1,
+)
+def ops_demo_feed() -> None:
+    @task
+    def simulate_upstream_systems(**context) -> dict:
+        from include.markets_ops.feed import tasks
+
+        return tasks.simulate_upstream(context)
+
+    @task
+    def load_reference_data(**context) -> list[dict]:
+        from include.markets_ops.feed import sources, tasks
+
+        return tasks.load_sources(context, tuple(s.name for s in sources.REFERENCE_SOURCES))
+
+    @task(outlets=[assets.TRADES])
+    def load_trades(*, outlet_events=None, **context) -> dict:
+        from include.markets_ops.feed import tasks
+
+        return tasks.load_daily_source(context, "trades", outlet_events, assets.TRADES)
+
+    @task(outlets=[assets.CUSTODIAN_CONFIRMATIONS])
+    def load_custodian_confirmations(*, outlet_events=None, **context) -> dict:
+        from include.markets_ops.feed import tasks
+
+        return tasks.load_daily_source(
+            context, "custodian_confirmations", outlet_events, assets.CUSTODIAN_CONFIRMATIONS
+        )
+
+    @task(outlets=[assets.SETTLEMENT_OUTCOMES])
+    def load_settlement_outcomes(*, outlet_events=None, **context) -> dict:
+        from include.markets_ops.feed import tasks
+
+        return tasks.load_daily_source(context, "settlement_outcomes", outlet_events, assets.SETTLEMENT_OUTCOMES)
+
+    @task
+    def report_counts(reference: list[dict], trades: dict, confirmations: dict, outcomes: dict) -> dict:
+        from include.markets_ops.feed import tasks
+
+        return tasks.summarize([*reference, trades, confirmations, outcomes])
+
+    delivered = simulate_upstream_systems()
+    reference = load_reference_data()
+    trades = load_trades()
+    confirmations = load_custodian_confirmations()
+    outcomes = load_settlement_outcomes()
+    delivered >> reference >> trades >> [confirmations, outcomes]
+    report_counts(reference, trades, confirmations, outcomes)
+
+
+ops_demo_feed()

@@ -1,0 +1,131 @@
+"""What the ops_demo_feed tasks do, in plain functions the DAG file only calls.
+
+Failure policy:
+  - an upstream file not delivered yet (no manifest): an ordinary error, retried per the
+    DAG's retries (upstream may be late);
+  - bad input (too many rows breaking the rules, a file that does not match its manifest, a
+    date that is not a business date, no synthetic world): AirflowFailException, which fails
+    the task at once without retries, with the rule, the count and an example in the message;
+  - a few bad rows: loaded without them, each quarantined with its rule, and a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from include.markets_ops import business_date as business_dates
+from include.markets_ops import calendars, connections
+from include.markets_ops.feed import landing, loader, sources
+from include.markets_ops.synthetic.config import OPERATIONS_CALENDAR
+
+log = logging.getLogger(__name__)
+
+
+def feed_business_date(context: Mapping[str, Any]) -> dt.date:
+    """The run's business date, which must be a business day of the operations calendar."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        day = business_dates.resolve_business_date(context)
+    except ValueError as error:
+        raise AirflowFailException(str(error)) from error
+    if not calendars.is_business_day(day, OPERATIONS_CALENDAR):
+        raise AirflowFailException(f"{day} is not a {OPERATIONS_CALENDAR} business day: there is no feed for it")
+    return day
+
+
+def _connect(conn_id: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(connections.postgres_url(conn_id), application_name="ops_demo_feed")
+
+
+def _store() -> landing.S3Store:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return landing.S3Store(S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn(), connections.s3_bucket())
+
+
+def simulate_upstream(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The upstream systems deliver the business date: truth to synthetic.*, files to S3."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from include.markets_ops.feed import upstream
+
+    day = feed_business_date(context)
+    rate = float(context["params"]["bad_row_rate"])
+    try:
+        with _connect(connections.UPSTREAM_CONN_ID) as connection:
+            result = upstream.simulate_day(connection, _store(), day, bad_row_rate=rate)
+    except (upstream.NoWorld, ValueError) as error:
+        raise AirflowFailException(str(error)) from error
+    for name, file in result["files"].items():
+        log.info("delivered %s: %s rows -> s3://%s", name, f"{file['rows']:,}", file["object"])
+    log.info("ground truth written: %s", result["truth"])
+    return result
+
+
+def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Load each named source's file of the business date, in order, one transaction each."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    day = feed_business_date(context)
+    max_bad_share = float(context["params"]["max_bad_row_share"])
+    store = _store()
+    reports = []
+    with _connect(connections.WAREHOUSE_CONN_ID) as connection:
+        for name in names:
+            source = sources.source(name)
+            manifest = landing.read_manifest(store, name, day)  # FileNotDelivered: retried
+            try:
+                report = loader.load_file(
+                    connection,
+                    source,
+                    day,
+                    landing.stream(store, manifest),
+                    dag_run_id=str(context.get("run_id")),
+                    max_bad_share=max_bad_share,
+                )
+            except (loader.TooManyBadRows, landing.CorruptFile) as error:
+                raise AirflowFailException(str(error)) from error
+            if report.received != manifest.rows:
+                raise AirflowFailException(
+                    f"{manifest.object_key}: the manifest announces {manifest.rows} rows, "
+                    f"the file held {report.received}"
+                )
+            reports.append(report.as_dict())
+    for report_dict in reports:
+        log.info("%s", _one_line(report_dict))
+    return reports
+
+
+def load_daily_source(context: Mapping[str, Any], name: str, outlet_events: Any, asset: Any) -> dict[str, Any]:
+    """Load one daily source and stamp its asset event with the business date."""
+    (report,) = load_sources(context, (name,))
+    outlet_events[asset].extra = {business_dates.BUSINESS_DATE_KEY: report["business_date"]}
+    return report
+
+
+def summarize(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per source (received, loaded, quarantined by rule) for the log and the XCom."""
+    summary = {
+        "business_date": reports[0]["business_date"] if reports else None,
+        "sources": {r["source"]: r for r in reports},
+        "loaded": sum(r["loaded"] for r in reports),
+        "quarantined": sum(r["quarantined"] for r in reports),
+    }
+    for report in reports:
+        log.info("%s", _one_line(report))
+    log.info("total: %s rows loaded, %s quarantined", f"{summary['loaded']:,}", f"{summary['quarantined']:,}")
+    return summary
+
+
+def _one_line(report: Mapping[str, Any]) -> str:
+    rules = ", ".join(f"{rule}={count}" for rule, count in report["quarantined_by_rule"].items()) or "none"
+    return (
+        f"{report['source']:<24} received {report['received']:>9,}  loaded {report['loaded']:>9,}  "
+        f"quarantined {report['quarantined']:>6,} ({rules})"
+    )

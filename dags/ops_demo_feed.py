@@ -111,7 +111,9 @@ def ops_demo_feed() -> None:
     def load_settlement_outcomes(*, outlet_events=None, **context) -> dict:
         from include.markets_ops.feed import tasks
 
-        return tasks.load_daily_source(context, "settlement_outcomes", outlet_events, assets.SETTLEMENT_OUTCOMES)
+        return tasks.load_daily_source(
+            context, "settlement_outcomes", outlet_events, assets.SETTLEMENT_OUTCOMES
+        )
 
     @task
     def report_counts(reference: list[dict], trades: dict, confirmations: dict, outcomes: dict) -> dict:

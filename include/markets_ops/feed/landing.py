@@ -33,11 +33,11 @@ READ_CHUNK_BYTES = 1 << 20
 GZIP_LEVEL = 3  # the files are written once and read once: favour speed over size
 
 
-class FileNotDelivered(RuntimeError):
+class FileNotDeliveredError(RuntimeError):
     """No manifest for the file yet: upstream has not delivered it (worth retrying later)."""
 
 
-class CorruptFile(RuntimeError):
+class CorruptFileError(RuntimeError):
     """The object does not match its manifest (size or checksum): retrying will not help."""
 
 
@@ -47,7 +47,7 @@ class Manifest:
     business_date: str
     object_key: str
     rows: int
-    bytes: int
+    size_bytes: int
     sha256: str
     format: str = "csv.gz"
 
@@ -131,16 +131,19 @@ def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.T
     with tempfile.TemporaryDirectory(prefix="landing-") as scratch:
         path = Path(scratch) / f"{source}.csv.gz"
         digest = hashlib.sha256()
-        with path.open("wb") as raw, _HashingWriter(raw, digest) as hashed:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=hashed, mtime=0, compresslevel=GZIP_LEVEL) as gz:
-                for chunk in tables.csv_chunks(table):
-                    gz.write(chunk)
+        with (
+            path.open("wb") as raw,
+            _HashingWriter(raw, digest) as hashed,
+            gzip.GzipFile(filename="", mode="wb", fileobj=hashed, mtime=0, compresslevel=GZIP_LEVEL) as gz,
+        ):
+            for chunk in tables.csv_chunks(table):
+                gz.write(chunk)
         manifest = Manifest(
             source=source,
             business_date=business_date.isoformat(),
             object_key=object_key(source, business_date),
             rows=table.num_rows,
-            bytes=path.stat().st_size,
+            size_bytes=path.stat().st_size,
             sha256=digest.hexdigest(),
         )
         store.put_file(manifest.object_key, path)
@@ -151,7 +154,7 @@ def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.T
 def read_manifest(store: ObjectStore, source: str, business_date: dt.date) -> Manifest:
     data = store.get_bytes(manifest_key(source, business_date))
     if data is None:
-        raise FileNotDelivered(
+        raise FileNotDeliveredError(
             f"{source} for {business_date} is not delivered: no {manifest_key(source, business_date)}"
         )
     return Manifest.from_json(data)
@@ -178,10 +181,10 @@ def stream(store: ObjectStore, manifest: Manifest) -> Iterator[bytes]:
             yield tail
     finally:
         body.close()
-    if received != manifest.bytes or digest.hexdigest() != manifest.sha256:
-        raise CorruptFile(
+    if received != manifest.size_bytes or digest.hexdigest() != manifest.sha256:
+        raise CorruptFileError(
             f"{manifest.object_key}: {received} bytes with SHA-256 {digest.hexdigest()}, "
-            f"but the manifest says {manifest.bytes} bytes, {manifest.sha256}"
+            f"but the manifest says {manifest.size_bytes} bytes, {manifest.sha256}"
         )
 
 

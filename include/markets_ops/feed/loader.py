@@ -8,7 +8,7 @@ All in one transaction per file:
   4. the date's quarantined rows of this source are replaced by this run's
   5. the merge steps: good rows into ops.*, idempotently (a rerun gives the same rows)
 If the rejected share exceeds ``max_bad_share`` the quarantine is still recorded (so the
-rows can be inspected) but nothing is merged, and TooManyBadRows is raised after commit.
+rows can be inspected) but nothing is merged, and TooManyBadRowsError is raised after commit.
 """
 
 from __future__ import annotations
@@ -76,14 +76,15 @@ class LoadReport:
         )
 
 
-class TooManyBadRows(RuntimeError):
+class TooManyBadRowsError(RuntimeError):
     """More of the file broke the rules than the configured maximum: nothing was merged."""
 
     def __init__(self, report: LoadReport, max_bad_share: float) -> None:
         self.report = report
         super().__init__(
             f"{report.source} of {report.business_date}: {report.quarantined} of {report.received} rows "
-            f"({report.rejected_share:.1%}) broke validation rules, above the maximum of {max_bad_share:.1%}; "
+            f"({report.rejected_share:.1%}) broke validation rules, above the maximum "
+            f"of {max_bad_share:.1%}; "
             f"nothing was loaded, the rejected rows are in reporting.quarantine. "
             f"{report.describe_rejections()}"
         )
@@ -137,7 +138,7 @@ def load_file(
             report.describe_rejections(),
         )
     if not report.merged:
-        raise TooManyBadRows(report, max_bad_share)
+        raise TooManyBadRowsError(report, max_bad_share)
     log.info(
         "%s of %s: %d rows received, %d loaded (%d written), %d quarantined",
         source.name,

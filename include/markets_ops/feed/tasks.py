@@ -33,7 +33,9 @@ def feed_business_date(context: Mapping[str, Any]) -> dt.date:
     except ValueError as error:
         raise AirflowFailException(str(error)) from error
     if not calendars.is_business_day(day, OPERATIONS_CALENDAR):
-        raise AirflowFailException(f"{day} is not a {OPERATIONS_CALENDAR} business day: there is no feed for it")
+        raise AirflowFailException(
+            f"{day} is not a {OPERATIONS_CALENDAR} business day: there is no feed for it"
+        )
     return day
 
 
@@ -60,7 +62,7 @@ def simulate_upstream(context: Mapping[str, Any]) -> dict[str, Any]:
     try:
         with _connect(connections.UPSTREAM_CONN_ID) as connection:
             result = upstream.simulate_day(connection, _store(), day, bad_row_rate=rate)
-    except (upstream.NoWorld, ValueError) as error:
+    except (upstream.NoWorldError, ValueError) as error:
         raise AirflowFailException(str(error)) from error
     for name, file in result["files"].items():
         log.info("delivered %s: %s rows -> s3://%s", name, f"{file['rows']:,}", file["object"])
@@ -79,7 +81,7 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
     with _connect(connections.WAREHOUSE_CONN_ID) as connection:
         for name in names:
             source = sources.source(name)
-            manifest = landing.read_manifest(store, name, day)  # FileNotDelivered: retried
+            manifest = landing.read_manifest(store, name, day)  # FileNotDeliveredError: retried
             try:
                 report = loader.load_file(
                     connection,
@@ -89,7 +91,7 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
                     dag_run_id=str(context.get("run_id")),
                     max_bad_share=max_bad_share,
                 )
-            except (loader.TooManyBadRows, landing.CorruptFile) as error:
+            except (loader.TooManyBadRowsError, landing.CorruptFileError) as error:
                 raise AirflowFailException(str(error)) from error
             if report.received != manifest.rows:
                 raise AirflowFailException(
@@ -102,7 +104,9 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
     return reports
 
 
-def load_daily_source(context: Mapping[str, Any], name: str, outlet_events: Any, asset: Any) -> dict[str, Any]:
+def load_daily_source(
+    context: Mapping[str, Any], name: str, outlet_events: Any, asset: Any
+) -> dict[str, Any]:
     """Load one daily source and stamp its asset event with the business date."""
     (report,) = load_sources(context, (name,))
     outlet_events[asset].extra = {business_dates.BUSINESS_DATE_KEY: report["business_date"]}

@@ -23,7 +23,7 @@ from include.markets_ops.synthetic.config import GeneratorConfig
 DEFAULT_BAD_ROW_RATE = 0.002
 
 
-class NoWorld(RuntimeError):
+class NoWorldError(RuntimeError):
     """The warehouse holds no synthetic world: seed one first."""
 
 
@@ -45,7 +45,9 @@ def upstream_day(
     files = dict(reference.ops_tables(config))
     injected = []
     for source in sources.DAILY_SOURCES:
-        result = bad_rows.inject(config.seed, business_date, source.name, getattr(day, source.name), bad_row_rate)
+        result = bad_rows.inject(
+            config.seed, business_date, source.name, getattr(day, source.name), bad_row_rate
+        )
         files[source.name] = result.table
         injected.append(result.bad_rows)
     return UpstreamDay(business_date, files, pa.concat_tables(injected), day)
@@ -66,7 +68,7 @@ def simulate_day(
     """The upstream systems' night for ``business_date``: truth recorded, then files delivered."""
     config = truth.load_config(upstream_connection)
     if config is None:
-        raise NoWorld(
+        raise NoWorldError(
             "the warehouse holds no synthetic world: seed one first "
             "(python -m include.markets_ops.synthetic seed ..., or make demo)"
         )
@@ -85,7 +87,9 @@ def simulate_day(
     return {
         "business_date": business_date.isoformat(),
         "world": truth.describe(config),
-        "files": {m.source: {"object": m.object_key, "rows": m.rows, "bytes": m.bytes} for m in manifests},
+        "files": {
+            m.source: {"object": m.object_key, "rows": m.rows, "bytes": m.size_bytes} for m in manifests
+        },
         "truth": written,
     }
 

@@ -41,12 +41,17 @@ def _break_rate(value: str) -> tuple[str, float]:
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="python -m include.markets_ops.synthetic", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    main = argparse.ArgumentParser(
+        prog="python -m include.markets_ops.synthetic",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = main.add_subparsers(dest="command", required=True)
 
     seed = commands.add_parser("seed", help="seed a clean history into the warehouse")
-    seed.add_argument("--start", type=_date, required=True, help="first business date (the world's epoch if new)")
+    seed.add_argument(
+        "--start", type=_date, required=True, help="first business date (the world's epoch if new)"
+    )
     seed.add_argument("--business-days", type=int, required=True)
     _world_arguments(seed)
 
@@ -69,7 +74,11 @@ def _world_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--seed", type=int, default=DEFAULT_SEED)
     command.add_argument("--trades-per-day", type=int, default=DEFAULT_TRADES_PER_DAY)
     command.add_argument(
-        "--break-rate", type=_break_rate, action="append", default=[], metavar="TYPE=RATE",
+        "--break-rate",
+        type=_break_rate,
+        action="append",
+        default=[],
+        metavar="TYPE=RATE",
         help="override one break rate (repeatable)",
     )
 
@@ -106,7 +115,7 @@ def _seed(args: argparse.Namespace) -> int:
         print(f"seeding {len(dates)} business days {dates[0]} .. {dates[-1]} ({truth.describe(config)})")
         try:
             report = seed.seed_history(writer, upstream, config, dates)
-        except truth.WorldMismatch as error:
+        except truth.WorldMismatchError as error:
             print(f"ERROR: {error}", file=sys.stderr)
             return 2
     print(
@@ -138,7 +147,7 @@ def _write_day(args: argparse.Namespace) -> int:
     ).with_break_rates(**dict(args.break_rate))
     written = upstream.write_day_files(config, args.date, args.out, bad_row_rate=args.bad_row_rate)
     for manifest in written:
-        print(f"  {manifest.object_key}  {manifest.rows:>9,} rows  {manifest.bytes:>11,} bytes")
+        print(f"  {manifest.object_key}  {manifest.rows:>9,} rows  {manifest.size_bytes:>11,} bytes")
     return 0
 
 

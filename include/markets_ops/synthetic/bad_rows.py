@@ -82,9 +82,11 @@ class Injected:
 
 
 def inject(seed: int, business_date: dt.date, source: str, table: pa.Table, rate: float) -> Injected:
-    """Insert about ``rate`` x rows bad rows at random positions; deterministic per (seed, date, source, rate)."""
+    """Insert about ``rate`` x rows bad rows at random positions.
+
+    Deterministic per (seed, date, source, rate): a rerun delivers the same file."""
     key_column, corruptions = CORRUPTIONS[source]
-    rng = rng_for(seed, f"bad_rows:{source}", timeline.day_number(business_date), int(round(rate * 1e9)))
+    rng = rng_for(seed, f"bad_rows:{source}", timeline.day_number(business_date), round(rate * 1e9))
     good = table.num_rows
     count = int(rng.binomial(good, rate)) if good and rate > 0 else 0
     rules = list(corruptions)

@@ -203,7 +203,15 @@ def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
     if int(last_event.max()) - booking_index > LIFECYCLE_WINDOW:
         raise AssertionError(f"a trade of {business_date} outlives the lifecycle window")
 
-    breaks = _draw_breaks(rng, config, ref, n, quantity_units, lot_units, price_units, counterparty)
+    breaks = _draw_breaks(
+        rng,
+        config,
+        ref=ref,
+        quantity_units=quantity_units,
+        lot_units=lot_units,
+        price_units=price_units,
+        counterparty=counterparty,
+    )
     custodian_settle = timeline.per_distinct(
         _custodian_settle_day, settle, trade_day, market_codes, rng.random(n) < 0.5
     )
@@ -303,14 +311,15 @@ def _draw_timestamps(
 def _draw_breaks(
     rng: np.random.Generator,
     config: GeneratorConfig,
+    *,
     ref: reference.ReferenceData,
-    n: int,
     quantity_units: np.ndarray,
     lot_units: np.ndarray,
     price_units: np.ndarray,
     counterparty: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """At most one break episode per trade, starting on its first statement day."""
+    n = len(quantity_units)
     rates = np.array([config.break_rate[name] for name in TRADE_BREAK_TYPES])
     draw = rng.random(n)
     break_type = np.searchsorted(np.cumsum(rates), draw, side="right")
@@ -325,7 +334,9 @@ def _draw_breaks(
     basis_points = rng.uniform(PRICE_MISMATCH_MIN_BP, PRICE_MISMATCH_MAX_BP, n) * np.where(
         rng.random(n) < 0.5, -1, 1
     )
-    other_counterparty = (counterparty + rng.integers(1, ref.counterparty_count, size=n)) % ref.counterparty_count
+    other_counterparty = (
+        counterparty + rng.integers(1, ref.counterparty_count, size=n)
+    ) % ref.counterparty_count
     rounds = rng.random(n) < config.below_tolerance_share
     return {
         "break_type": break_type,
@@ -368,4 +379,3 @@ class BookingsCache:
         index = timeline.operations_index(business_date)
         days = [timeline.operations_date(i) for i in range(index - LIFECYCLE_WINDOW, index + 1)]
         return [self.get(day) for day in days if day >= self.config.epoch]
-

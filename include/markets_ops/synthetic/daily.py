@@ -147,9 +147,7 @@ def _outcomes(business_date: dt.date, window: list[Bookings]) -> pa.Table:
             "trade_id": tables.strings(np.concatenate(ids) if ids else []),
             "business_date": tables.dates(np.full(len(settled_days), timeline.day_number(business_date))),
             "outcome": tables.strings(np.concatenate(outcome) if outcome else []),
-            "settled_date": pa.array(
-                settled_days.astype(np.int32), type=pa.date32(), mask=settled_days < 0
-            ),
+            "settled_date": pa.array(settled_days.astype(np.int32), type=pa.date32(), mask=settled_days < 0),
             "days_late": pa.array(np.concatenate(days_late) if days_late else [], type=pa.int16()),
             "fail_reason": pa.array(reasons.astype(str), type=pa.string(), mask=reasons == ""),
         }
@@ -171,7 +169,9 @@ class _StatementPart:
     market: np.ndarray
 
 
-def _statement(config: GeneratorConfig, business_date: dt.date, window: list[Bookings]) -> tuple[pa.Table, pa.Table]:
+def _statement(
+    config: GeneratorConfig, business_date: dt.date, window: list[Bookings]
+) -> tuple[pa.Table, pa.Table]:
     index = timeline.operations_index(business_date)
     parts: list[_StatementPart] = []
     break_refs: list[np.ndarray] = []
@@ -185,7 +185,9 @@ def _statement(config: GeneratorConfig, business_date: dt.date, window: list[Boo
     parts.append(phantom_part)
     break_refs.append(phantom_part.trade_ref)
     break_names.append(np.full(len(phantom_part.trade_ref), "missing_internal"))
-    return _statement_table(config, business_date, parts), _breaks_table(business_date, break_refs, break_names)
+    return _statement_table(config, business_date, parts), _breaks_table(
+        business_date, break_refs, break_names
+    )
 
 
 def _open_trades(day: Bookings, index: int) -> tuple[_StatementPart, np.ndarray, np.ndarray]:
@@ -201,13 +203,17 @@ def _open_trades(day: Bookings, index: int) -> tuple[_StatementPart, np.ndarray,
     price = np.where(day.custodian_rounds_price[open_rows], rounded, price)
     price = np.where(named_kind["price_mismatch"], day.custodian_price_units[open_rows], price)
     quantity = np.where(
-        named_kind["quantity_mismatch"], day.custodian_quantity_units[open_rows], day.quantity_units[open_rows]
+        named_kind["quantity_mismatch"],
+        day.custodian_quantity_units[open_rows],
+        day.quantity_units[open_rows],
     )
     settle = np.where(
         named_kind["settle_date_mismatch"], day.custodian_settle_day[open_rows], day.settle_day[open_rows]
     )
     counterparty = np.where(
-        named_kind["counterparty_mismatch"], day.custodian_counterparty[open_rows], day.counterparty[open_rows]
+        named_kind["counterparty_mismatch"],
+        day.custodian_counterparty[open_rows],
+        day.counterparty[open_rows],
     )
     refs = day.trade_ids(open_rows)
     reported = ~named_kind["missing_at_custodian"]
@@ -235,7 +241,9 @@ def phantom_episodes(config: GeneratorConfig, start: dt.date) -> dict[str, np.nd
     ref = reference.of(config)
     rng = rng_for(config.seed, "phantoms", timeline.day_number(start))
     count = int(rng.binomial(config.trades_per_day, config.break_rate["missing_internal"]))
-    instrument = rng.choice(ref.instrument_count, size=count, p=ref.instrument_weight / ref.instrument_weight.sum())
+    instrument = rng.choice(
+        ref.instrument_count, size=count, p=ref.instrument_weight / ref.instrument_weight.sum()
+    )
     market = ref.instrument_market[instrument]
     codes = np.array(reference.MARKET_CODES)[market]
     start_day = timeline.day_number(start)
@@ -247,9 +255,9 @@ def phantom_episodes(config: GeneratorConfig, start: dt.date) -> dict[str, np.nd
         "side": (rng.random(count) < 0.5).astype(np.int8),
         "quantity_units": quantity.astype(np.int64),
         "price_units": np.round(price * PRICE_SCALE).astype(np.int64),
-        "settle_day": timeline.per_distinct(
-            lambda code: timeline.settle_day(start_day, code), codes
-        ) if count else np.array([], dtype=np.int64),
+        "settle_day": timeline.per_distinct(lambda code: timeline.settle_day(start_day, code), codes)
+        if count
+        else np.array([], dtype=np.int64),
         "counterparty": rng.integers(ref.counterparty_count, size=count),
         "market": market,
         "days": np.minimum(rng.geometric(1.0 / config.break_mean_days, size=count), config.break_max_days),
@@ -268,15 +276,22 @@ def _phantom_rows(config: GeneratorConfig, business_date: dt.date) -> _Statement
         collected.append({key: values[active] for key, values in episodes.items()})
     return _StatementPart(
         **{
-            field: np.concatenate([c[field] for c in collected]) if collected else np.array([], dtype=np.int64)
+            field: np.concatenate([c[field] for c in collected])
+            if collected
+            else np.array([], dtype=np.int64)
             for field in _StatementPart.__dataclass_fields__
         }
     )
 
 
-def _statement_table(config: GeneratorConfig, business_date: dt.date, parts: list[_StatementPart]) -> pa.Table:
+def _statement_table(
+    config: GeneratorConfig, business_date: dt.date, parts: list[_StatementPart]
+) -> pa.Table:
     ref = reference.of(config)
-    merged = {field: np.concatenate([getattr(p, field) for p in parts]) for field in _StatementPart.__dataclass_fields__}
+    merged = {
+        field: np.concatenate([getattr(p, field) for p in parts])
+        for field in _StatementPart.__dataclass_fields__
+    }
     n = len(merged["trade_ref"])
     instrument = merged["instrument"].astype(np.int64)
     market = merged["market"].astype(np.int64)
@@ -311,4 +326,3 @@ def _breaks_table(business_date: dt.date, refs: list[np.ndarray], names: list[np
             "break_type": tables.strings(np.concatenate(names)),
         }
     )
-

@@ -226,7 +226,7 @@ def of(config: GeneratorConfig) -> ReferenceData:
 def _instruments(rng: np.random.Generator, total: int) -> dict[str, np.ndarray]:
     fx_count = len(FX_PAIRS)
     others = total - fx_count
-    counts = {code: int(round(share * others)) for code, share in INSTRUMENT_SHARE.items()}
+    counts = {code: round(share * others) for code, share in INSTRUMENT_SHARE.items()}
     counts["XNYS"] += others - sum(counts.values())  # rounding remainder
     counts["FXSPOT"] = fx_count
     market, asset, currency, tier, price, weight, ids, descriptions = [], [], [], [], [], [], [], []
@@ -376,4 +376,3 @@ def ops_tables(config: GeneratorConfig) -> dict[str, pa.Table]:
             }
         ),
     }
-

@@ -86,7 +86,8 @@ def seed_history(
         report.add(counts)
         report.days += 1
         progress(
-            f"  {business_date}  trades {counts['trades']:>8,}  statement {counts['custodian_confirmations']:>8,}"
+            f"  {business_date}  trades {counts['trades']:>8,}"
+            f"  statement {counts['custodian_confirmations']:>8,}"
             f"  outcomes {counts['settlement_outcomes']:>8,}  breaks {counts['injected_breaks']:>6,}"
             f"  ({time.monotonic() - day_started:.1f}s)"
         )

@@ -25,7 +25,9 @@ def decimals(units: np.ndarray, scale: int) -> pa.Array:
     if scale == 0:
         text = whole
     else:
-        fraction = pc.utf8_lpad(pc.cast(pa.array(magnitude % 10**scale), pa.string()), width=scale, padding="0")
+        fraction = pc.utf8_lpad(
+            pc.cast(pa.array(magnitude % 10**scale), pa.string()), width=scale, padding="0"
+        )
         text = pc.binary_join_element_wise(whole, fraction, ".")
     return pc.if_else(pa.array(units < 0), pc.binary_join_element_wise("-", text, ""), text)
 

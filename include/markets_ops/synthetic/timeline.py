@@ -9,7 +9,9 @@ calendar functions are evaluated once per distinct (date, market) and cached.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -84,9 +86,12 @@ def holiday_between(trade_day: int, settle: int, market: str) -> bool:
     return False
 
 
-def per_distinct(function, *columns: np.ndarray, dtype: type = np.int64) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Apply a scalar function once per distinct row of ``columns`` and spread the results back."""
+def per_distinct(function: Callable[..., Any], *columns: np.ndarray, dtype: type = np.int64) -> np.ndarray:
+    """Apply a scalar function once per distinct row of ``columns`` and spread the results back.
+
+    A day's trades have only a few dozen distinct (trade date, market) pairs, so calendar
+    arithmetic runs a few dozen times per day instead of once per trade."""
     stacked = np.rec.fromarrays(columns)
     distinct, inverse = np.unique(stacked, return_inverse=True)
-    values = np.array([function(*(item.item() for item in row)) for row in distinct], dtype=dtype)
+    values: np.ndarray = np.array([function(*(item.item() for item in row)) for row in distinct], dtype=dtype)
     return values[inverse.reshape(-1)]

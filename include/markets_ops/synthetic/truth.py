@@ -22,7 +22,7 @@ WORLD_NAME = "default"
 STATEMENT_TIMEOUT = "10min"
 
 
-class WorldMismatch(RuntimeError):
+class WorldMismatchError(RuntimeError):
     """The warehouse already holds a different synthetic world."""
 
 
@@ -59,7 +59,7 @@ def ensure_world(connection: Any, requested: GeneratorConfig) -> GeneratorConfig
         save_config(connection, requested)
         return requested
     if stored != requested:
-        raise WorldMismatch(
+        raise WorldMismatchError(
             f"the warehouse holds another synthetic world ({describe(stored)}) than the one requested "
             f"({describe(requested)}). Reset it first: python -m include.markets_ops.synthetic reset --yes"
         )
@@ -73,7 +73,9 @@ def describe(config: GeneratorConfig) -> str:
 def write_profiles(connection: Any, config: GeneratorConfig) -> int:
     ref = reference.of(config)
     with connection.transaction(), connection.cursor() as cursor:
-        cursor.execute(read_sql("synthetic/set_statement_timeout.sql"), {"statement_timeout": STATEMENT_TIMEOUT})
+        cursor.execute(
+            read_sql("synthetic/set_statement_timeout.sql"), {"statement_timeout": STATEMENT_TIMEOUT}
+        )
         cursor.execute(
             read_sql("synthetic/upsert_profiles.sql"),
             {

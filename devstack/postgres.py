@@ -7,6 +7,7 @@ Run as an ordinary user, it runs as that user.
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 import shutil
 import subprocess
@@ -211,3 +212,37 @@ def ensure_roles_and_databases(stack: Stack) -> None:
             database=database,
             variables={"owner": owner},
         )
+
+
+# Throwaway databases for tests (migrations up/down/up, loads), shaped like the warehouse.
+SCRATCH_NAME = re.compile(r"^[a-z][a-z0-9_]{2,62}$")
+WAREHOUSE_ROLES = ("warehouse_owner", "warehouse_writer", "reporting_reader", "upstream_feed")
+
+
+def create_scratch_database(name: str) -> None:
+    """(Re)create database ``name`` owned by warehouse_owner, which the warehouse roles may
+    connect to: an empty warehouse for the migrations to build. Only the superuser can
+    create databases, hence here."""
+    _check_scratch_name(name)
+    drop_scratch_database(name)
+    _psql(
+        "SELECT format('CREATE DATABASE %I OWNER warehouse_owner', :'db') \\gexec\n"
+        "SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'db') \\gexec\n",
+        variables={"db": name},
+    )
+    for role in WAREHOUSE_ROLES:
+        _psql(
+            "SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'db', :'role') \\gexec\n",
+            variables={"db": name, "role": role},
+        )
+    _psql("ALTER SCHEMA public OWNER TO warehouse_owner;\n", database=name)
+
+
+def drop_scratch_database(name: str) -> None:
+    _check_scratch_name(name)
+    _psql("SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'db') \\gexec\n", variables={"db": name})
+
+
+def _check_scratch_name(name: str) -> None:
+    if not SCRATCH_NAME.match(name) or name in DATABASES or name == "postgres":
+        raise StackError(f"{name!r} cannot be a scratch database")

@@ -1,0 +1,93 @@
+"""The nightly access paths use their indexes, on enough data that the planner has a choice:
+a seeded scratch warehouse (15 business days x 4,000 trades, analysed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from include.markets_ops.sql_files import read_sql
+from tests.integration.conftest import SCRATCH_CONFIG, Warehouse
+
+DAY = dt.date(2026, 9, 15)  # inside the seeded range
+
+# (what the nightly DAGs do, query, parameters, the index it must use)
+ACCESS_PATHS: list[tuple[str, str, dict[str, Any], str]] = [
+    (
+        "trades booked on a business date (scoring, feed checks)",
+        "SELECT trade_id, status FROM ops.trades WHERE business_date = %(day)s",
+        {"day": DAY},
+        "ix_trades_business_date",
+    ),
+    (
+        "trades settling on a date (settlement outlook)",
+        "SELECT trade_id FROM ops.trades WHERE settle_date = %(day)s",
+        {"day": DAY},
+        "ix_trades_settle_date",
+    ),
+    (
+        "a counterparty's recent trades (fail history features)",
+        "SELECT count(*) FROM ops.trades WHERE counterparty_id = %(cp)s AND trade_date BETWEEN %(start)s AND %(day)s",
+        {"cp": "CP00042", "start": DAY - dt.timedelta(days=5), "day": DAY},
+        "ix_trades_counterparty_id_trade_date",
+    ),
+    (
+        "a trade's custodian history by trade ref (break ageing)",
+        "SELECT business_date, quantity FROM ops.custodian_confirmations WHERE trade_ref = %(ref)s",
+        {"ref": "T202609140000042"},
+        "ix_custodian_confirmations_trade_ref",
+    ),
+    (
+        "the custodian statement of a business date (reconciliation)",
+        "SELECT trade_ref, quantity, price FROM ops.custodian_confirmations WHERE business_date = %(day)s",
+        {"day": DAY},
+        "pk_custodian_confirmations",
+    ),
+    (
+        "settlement events reported on a business date (feed, training labels)",
+        "SELECT trade_id, outcome FROM ops.settlement_outcomes WHERE business_date = %(day)s",
+        {"day": DAY},
+        "ix_settlement_outcomes_business_date",
+    ),
+]
+
+
+def index_names(plan: dict[str, Any]) -> set[str]:
+    names = {plan["Index Name"]} if "Index Name" in plan else set()
+    for child in plan.get("Plans", []):
+        names |= index_names(child)
+    return names
+
+
+def explain(warehouse: Warehouse, query: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    with warehouse.connect("reader") as reader:
+        (plan,) = reader.execute("EXPLAIN (FORMAT JSON) " + query, parameters).fetchone()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return plan[0]["Plan"]
+
+
+@pytest.mark.parametrize(("purpose", "query", "parameters", "index"), ACCESS_PATHS, ids=[p[3] for p in ACCESS_PATHS])
+def test_the_access_path_uses_its_index(
+    seeded_scratch_warehouse: Warehouse, purpose: str, query: str, parameters: dict[str, Any], index: str
+) -> None:
+    with seeded_scratch_warehouse.connect("reader") as reader:
+        trades = reader.execute("SELECT count(*) FROM ops.trades").fetchone()[0]
+    assert trades >= 15 * SCRATCH_CONFIG.trades_per_day  # enough rows for the planner to choose
+    plan = explain(seeded_scratch_warehouse, query, parameters)
+    assert index in index_names(plan), f"{purpose}: {json.dumps(plan, indent=1)}"
+
+
+def test_the_feeds_status_refresh_looks_outcomes_up_by_trade(seeded_scratch_warehouse: Warehouse) -> None:
+    # The subquery of settlement_outcomes/refresh_trade_status.sql, per affected trade.
+    sql = read_sql("feed/settlement_outcomes/refresh_trade_status.sql")
+    assert "ORDER BY o.business_date DESC" in sql
+    plan = explain(
+        seeded_scratch_warehouse,
+        "SELECT o.outcome FROM ops.settlement_outcomes AS o WHERE o.trade_id = %(trade)s "
+        "ORDER BY o.business_date DESC LIMIT 1",
+        {"trade": "T202609140000042"},
+    )
+    assert "pk_settlement_outcomes" in index_names(plan)

@@ -7,8 +7,8 @@ Run as an ordinary user, it runs as that user.
 from __future__ import annotations
 
 import hashlib
-import re
 import os
+import re
 import shutil
 import subprocess
 import tempfile

@@ -58,7 +58,7 @@ def good_rows_loaded(stack: dict[str, str], day: Day) -> None:
             loaded = {
                 row[0]
                 for row in reader.execute(
-                    f"SELECT {key} FROM ops.{table} WHERE business_date = %s",  # noqa: S608 - fixed names
+                    f"SELECT {key} FROM ops.{table} WHERE business_date = %s",
                     (day.business_date,),
                 )
             }
@@ -71,8 +71,13 @@ def bad_rows_quarantined(stack: dict[str, str], day: Day) -> None:
     assert len(state["injected_bad_rows"]) > 100
     assert state["quarantine"] == state["injected_bad_rows"]
     rules = {rule for _, _, rule in state["quarantine"]}
-    assert {"trade_id_missing", "quantity_not_positive", "currency_unknown", "counterparty_unknown",
-            "settle_date_before_trade_date"} <= rules
+    assert {
+        "trade_id_missing",
+        "quantity_not_positive",
+        "currency_unknown",
+        "counterparty_unknown",
+        "settle_date_before_trade_date",
+    } <= rules
 
 
 @then("the trades, confirmations and outcomes assets carry the business date")

@@ -16,7 +16,10 @@ FEED_DAG = "ops_demo_feed"
 def ensure_history(stack: dict[str, str]) -> tuple[GeneratorConfig, dt.date]:
     """The stored synthetic world (else the demo's), with its first two business days seeded;
     returns the world and its third business day, which the feed can then load."""
-    with psycopg.connect(stack["UPSTREAM_FEED_URL"]) as upstream, psycopg.connect(stack["POSTGRES_URL"]) as writer:
+    with (
+        psycopg.connect(stack["UPSTREAM_FEED_URL"]) as upstream,
+        psycopg.connect(stack["POSTGRES_URL"]) as writer,
+    ):
         world = truth.load_config(upstream) or GeneratorConfig()
         dates = seed.business_dates(world.epoch, 3)
         seeded = {
@@ -33,7 +36,9 @@ def ensure_history(stack: dict[str, str]) -> tuple[GeneratorConfig, dt.date]:
 def run_feed(api: Any, business_date: dt.date, **params: Any) -> dict[str, Any]:
     api.wait_for_dag(FEED_DAG)
     api.unpause(FEED_DAG)
-    run_id = api.trigger(FEED_DAG, logical_date=None, conf={"business_date": business_date.isoformat(), **params})
+    run_id = api.trigger(
+        FEED_DAG, logical_date=None, conf={"business_date": business_date.isoformat(), **params}
+    )
     run = api.wait_for_run(FEED_DAG, run_id, timeout=600)
     assert run["state"] == "success", api.failed_tasks_summary(FEED_DAG, run_id)
     return run
@@ -63,7 +68,8 @@ def day_state(stack: dict[str, str], business_date: dt.date) -> dict[str, Any]:
     }
     with psycopg.connect(stack["WAREHOUSE_OWNER_URL"]) as owner:
         state: dict[str, Any] = {
-            name: owner.execute(query, {"day": business_date}).fetchone() for name, query in fingerprints.items()
+            name: owner.execute(query, {"day": business_date}).fetchone()
+            for name, query in fingerprints.items()
         }
         state["quarantine"] = sorted(
             owner.execute(

@@ -44,7 +44,9 @@ def good_rows(name: str, day: daily.DayData) -> list[Row]:
         return _rows(reference.ops_tables(SCRATCH_CONFIG)[name])[:GOOD_ROWS]
     rows = _rows(getattr(day, name))
     if name == "settlement_outcomes":  # events of trades already loaded (booked before today)
-        rows = [r for r in rows if SEEDED[1].strftime("%Y%m%d") <= r["trade_id"][1:9] < NEW_DAY.strftime("%Y%m%d")]
+        rows = [
+            r for r in rows if SEEDED[1].strftime("%Y%m%d") <= r["trade_id"][1:9] < NEW_DAY.strftime("%Y%m%d")
+        ]
     return rows[:GOOD_ROWS]
 
 
@@ -63,7 +65,11 @@ BREAKERS: dict[str, dict[str, Callable[[Row], Row]]] = {
         "currency_unknown": _set(currency="ZZZ"),
         "counterparty_unknown": _set(counterparty_id="CP99999"),
         "instrument_unknown": _set(instrument_id="XX0000000000"),
-        "settle_date_before_trade_date": lambda r: {**r, "settle_date": YESTERDAY, "trade_date": r["business_date"]},
+        "settle_date_before_trade_date": lambda r: {
+            **r,
+            "settle_date": YESTERDAY,
+            "trade_date": r["business_date"],
+        },
         "trade_date_after_business_date": lambda r: {
             **r,
             "trade_date": (NEW_DAY + dt.timedelta(days=1)).isoformat(),
@@ -132,7 +138,10 @@ def crafted_file(source: sources.Source, day: daily.DayData) -> tuple[list[Row],
             expected_key = good[0][key]
             expected[expected_key] = rule
         else:
-            fresh_key = FRESH_KEYS.get(source.name, lambda n, _: f"{template[key][:14]}-BAD{n:02d}")(number, rule)
+            if source.name in FRESH_KEYS:
+                fresh_key = FRESH_KEYS[source.name](number, rule)
+            else:
+                fresh_key = f"{template[key][:14]}-BAD{number:02d}"
             rows.append(BREAKERS[source.name][rule]({**template, key: fresh_key}))
             expected[fresh_key] = rule
     return good, rows, expected
@@ -151,7 +160,7 @@ def fingerprint(warehouse: Warehouse, table: str, where: str = "true") -> tuple[
     assert table in {f"ops.{name}" for name in sources.SOURCES} | {"reporting.quarantine"}
     with warehouse.connect("owner") as owner:
         count, digest = owner.execute(
-            f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t WHERE {where}"  # noqa: S608 - fixed names
+            f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t WHERE {where}"
         ).fetchone()
     return count, digest
 
@@ -170,14 +179,16 @@ def test_each_rule_quarantines_its_bad_row_and_good_rows_load_untouched(
     )
     good, rows, expected = crafted_file(source, new_day)
     with seeded_scratch_warehouse.connect("writer") as writer:
-        report = loader.load_file(writer, source, NEW_DAY, [_csv(source, rows)], dag_run_id="test", max_bad_share=0.5)
+        report = loader.load_file(
+            writer, source, NEW_DAY, lambda: [_csv(source, rows)], dag_run_id="test", max_bad_share=0.5
+        )
 
     assert report.received == len(rows)
     assert report.quarantined_by_rule() == dict.fromkeys(source.rules, 1)
     assert report.loaded == len(good)
     recorded = quarantined(seeded_scratch_warehouse, name)
     assert {key: rule for key, rule, _ in recorded} == expected
-    for key, rule, raw in recorded:  # the row is kept whole, as received (text values)
+    for _, rule, raw in recorded:  # the row is kept whole, as received (text values)
         assert set(raw) == set(source.columns), rule
     # Good rows are loaded exactly as sent (timestamps aside: their text form differs).
     compared = [c for c in source.columns if not c.endswith("_at")]
@@ -185,7 +196,7 @@ def test_each_rule_quarantines_its_bad_row_and_good_rows_load_untouched(
     day_filter = "AND business_date = %s" if source.daily else "AND %s IS NOT NULL"
     with seeded_scratch_warehouse.connect("reader") as reader:
         loaded = reader.execute(
-            f"SELECT {selected} FROM {source.target_table} WHERE {source.key_column} = ANY(%s) {day_filter}",  # noqa: S608 - allow-listed names
+            f"SELECT {selected} FROM {source.target_table} WHERE {source.key_column} = ANY(%s) {day_filter}",
             ([row[source.key_column] for row in good], NEW_DAY),
         ).fetchall()
     sent = {tuple(row[c] or None for c in compared) for row in good}
@@ -201,10 +212,18 @@ def test_a_rerun_gives_the_same_rows_and_does_not_duplicate_the_quarantine(
     where = f"business_date = '{NEW_DAY}'" if source.daily else "true"
     for attempt in range(2):
         with seeded_scratch_warehouse.connect("writer") as writer:
-            loader.load_file(writer, source, NEW_DAY, [_csv(source, rows)], dag_run_id=f"run-{attempt}", max_bad_share=0.5)
-        state = (fingerprint(seeded_scratch_warehouse, source.target_table, where), sorted(
-            (key, rule) for key, rule, _ in quarantined(seeded_scratch_warehouse, name)
-        ))
+            loader.load_file(
+                writer,
+                source,
+                NEW_DAY,
+                lambda: [_csv(source, rows)],
+                dag_run_id=f"run-{attempt}",
+                max_bad_share=0.5,
+            )
+        state = (
+            fingerprint(seeded_scratch_warehouse, source.target_table, where),
+            sorted((key, rule) for key, rule, _ in quarantined(seeded_scratch_warehouse, name)),
+        )
         if attempt == 0:
             first = state
     assert state == first
@@ -220,8 +239,11 @@ def test_a_mostly_bad_file_is_refused_with_rule_count_and_example(
     good = [{**r, "trade_id": "X" + r["trade_id"][1:]} for r in good]
     bad = [{**r, "trade_id": r["trade_id"] + "-Q", "currency": "ZZZ"} for r in good[:5]]
     before = fingerprint(seeded_scratch_warehouse, "ops.trades")
-    with seeded_scratch_warehouse.connect("writer") as writer, pytest.raises(loader.TooManyBadRowsError) as raised:
-        loader.load_file(writer, source, later_day, [_csv(source, good + bad)], max_bad_share=0.05)
+    with (
+        seeded_scratch_warehouse.connect("writer") as writer,
+        pytest.raises(loader.TooManyBadRowsError) as raised,
+    ):
+        loader.load_file(writer, source, later_day, lambda: [_csv(source, good + bad)], max_bad_share=0.05)
     message = str(raised.value)
     assert "5 of 15 rows" in message
     assert "currency_unknown: 5 row(s)" in message
@@ -229,7 +251,8 @@ def test_a_mostly_bad_file_is_refused_with_rule_count_and_example(
     assert fingerprint(seeded_scratch_warehouse, "ops.trades") == before  # nothing merged
     with seeded_scratch_warehouse.connect("reader") as reader:
         (count,) = reader.execute(
-            "SELECT count(*) FROM reporting.quarantine WHERE business_date = %s AND source = 'trades'", (later_day,)
+            "SELECT count(*) FROM reporting.quarantine WHERE business_date = %s AND source = 'trades'",
+            (later_day,),
         ).fetchone()
     assert count == 5  # but the rejected rows are kept for triage
 
@@ -242,14 +265,21 @@ def test_reseeding_a_day_changes_nothing(seeded_scratch_warehouse: Warehouse) ->
         # A trade that failed on this day and settled later: reloading the day must not
         # send its status back to 'failed'.
         settled_later = reader.execute(
-            "SELECT f.trade_id FROM ops.settlement_outcomes f JOIN ops.settlement_outcomes s USING (trade_id) "
-            "WHERE f.business_date = %s AND f.outcome = 'failed' AND s.business_date > f.business_date LIMIT 1",
+            "SELECT f.trade_id FROM ops.settlement_outcomes f "
+            "JOIN ops.settlement_outcomes s USING (trade_id) "
+            "WHERE f.business_date = %s AND f.outcome = 'failed' AND s.business_date > f.business_date "
+            "LIMIT 1",
             (day,),
         ).fetchone()
     assert settled_later is not None
-    with seeded_scratch_warehouse.connect("writer") as writer, seeded_scratch_warehouse.connect("upstream") as upstream:
+    with (
+        seeded_scratch_warehouse.connect("writer") as writer,
+        seeded_scratch_warehouse.connect("upstream") as upstream,
+    ):
         seed.seed_history(writer, upstream, SCRATCH_CONFIG, [day], progress=lambda line: None)
     assert {table: fingerprint(seeded_scratch_warehouse, table) for table in tables_to_compare} == before
     with seeded_scratch_warehouse.connect("reader") as reader:
-        (status,) = reader.execute("SELECT status FROM ops.trades WHERE trade_id = %s", settled_later).fetchone()
+        (status,) = reader.execute(
+            "SELECT status FROM ops.trades WHERE trade_id = %s", settled_later
+        ).fetchone()
     assert status == "settled"

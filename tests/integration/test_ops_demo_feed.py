@@ -15,7 +15,8 @@ def test_the_feed_runs_and_a_rerun_changes_nothing(stack: dict[str, str], airflo
     second = day_state(stack, day)
 
     assert first["trades"][0] == world.trades_per_day
-    assert first["custodian_confirmations"][0] > 0 and first["settlement_outcomes"][0] > 0
+    assert first["custodian_confirmations"][0] > 0
+    assert first["settlement_outcomes"][0] > 0
     assert second == first  # same rows, same quarantine: nothing duplicated
     assert first["quarantine"] == first["injected_bad_rows"] != []
 

@@ -31,7 +31,9 @@ def privileges(stack: dict[str, str], role: str, schemas: list[str]) -> dict[str
 
 def schema_privilege(stack: dict[str, str], role: str, schema: str, privilege: str) -> bool:
     with psycopg.connect(stack["WAREHOUSE_OWNER_URL"]) as owner:
-        return bool(owner.execute("SELECT has_schema_privilege(%s, %s, %s)", (role, schema, privilege)).fetchone()[0])
+        return bool(
+            owner.execute("SELECT has_schema_privilege(%s, %s, %s)", (role, schema, privilege)).fetchone()[0]
+        )
 
 
 def test_the_reporting_reader_reads_the_pipeline_schemas_and_writes_nothing(stack: dict[str, str]) -> None:
@@ -54,7 +56,10 @@ def test_the_reporting_reader_reads_the_pipeline_schemas_and_writes_nothing(stac
     ],
 )
 def test_the_reporting_reader_is_refused(stack: dict[str, str], statement: str) -> None:
-    with psycopg.connect(stack["REPORTING_READER_URL"]) as reader, pytest.raises(psycopg.errors.InsufficientPrivilege):
+    with (
+        psycopg.connect(stack["REPORTING_READER_URL"]) as reader,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
         reader.execute(statement)
 
 
@@ -62,10 +67,13 @@ def test_the_writer_writes_the_pipeline_schemas_and_cannot_read_the_truth(stack:
     for table, (can_select, can_insert, can_update, can_delete, _) in privileges(
         stack, "warehouse_writer", PIPELINE_SCHEMAS
     ).items():
-        assert can_select and can_insert and can_update and can_delete, table
+        assert all((can_select, can_insert, can_update, can_delete)), table
     assert not any(any(p) for p in privileges(stack, "warehouse_writer", ["synthetic"]).values())
     assert schema_privilege(stack, "warehouse_writer", "staging", "CREATE")
-    with psycopg.connect(stack["POSTGRES_URL"]) as writer, pytest.raises(psycopg.errors.InsufficientPrivilege):
+    with (
+        psycopg.connect(stack["POSTGRES_URL"]) as writer,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
         writer.execute("SELECT p_fail FROM synthetic.trade_fail_probability LIMIT 1")
 
 
@@ -73,9 +81,12 @@ def test_the_upstream_feed_touches_only_the_synthetic_schema(stack: dict[str, st
     for table, (can_select, can_insert, can_update, can_delete, _) in privileges(
         stack, "upstream_feed", ["synthetic"]
     ).items():
-        assert can_select and can_insert and can_update and can_delete, table
+        assert all((can_select, can_insert, can_update, can_delete)), table
     assert not any(any(p) for p in privileges(stack, "upstream_feed", PIPELINE_SCHEMAS).values())
     for schema in ("ops", "ml", "reporting", "staging"):
         assert not schema_privilege(stack, "upstream_feed", schema, "USAGE"), schema
-    with psycopg.connect(stack["UPSTREAM_FEED_URL"]) as upstream, pytest.raises(psycopg.errors.InsufficientPrivilege):
+    with (
+        psycopg.connect(stack["UPSTREAM_FEED_URL"]) as upstream,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
         upstream.execute("SELECT count(*) FROM ops.trades")

@@ -30,7 +30,8 @@ ACCESS_PATHS: list[tuple[str, str, dict[str, Any], str]] = [
     ),
     (
         "a counterparty's recent trades (fail history features)",
-        "SELECT count(*) FROM ops.trades WHERE counterparty_id = %(cp)s AND trade_date BETWEEN %(start)s AND %(day)s",
+        "SELECT count(*) FROM ops.trades "
+        "WHERE counterparty_id = %(cp)s AND trade_date BETWEEN %(start)s AND %(day)s",
         {"cp": "CP00042", "start": DAY - dt.timedelta(days=5), "day": DAY},
         "ix_trades_counterparty_id_trade_date",
     ),
@@ -69,7 +70,9 @@ def explain(warehouse: Warehouse, query: str, parameters: dict[str, Any]) -> dic
     return plan[0]["Plan"]
 
 
-@pytest.mark.parametrize(("purpose", "query", "parameters", "index"), ACCESS_PATHS, ids=[p[3] for p in ACCESS_PATHS])
+@pytest.mark.parametrize(
+    ("purpose", "query", "parameters", "index"), ACCESS_PATHS, ids=[p[3] for p in ACCESS_PATHS]
+)
 def test_the_access_path_uses_its_index(
     seeded_scratch_warehouse: Warehouse, purpose: str, query: str, parameters: dict[str, Any], index: str
 ) -> None:

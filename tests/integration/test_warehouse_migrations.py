@@ -55,7 +55,8 @@ def test_migrations_go_up_down_and_up_again_to_the_same_schema(migration_databas
     assert migrate.current_revision(migration_database.owner) == "0003"
     assert {row[0] for row in first["schemas"]} == set(PROJECT_SCHEMAS)
     assert len({(row[0], row[1]) for row in first["columns"]}) >= 17  # every table of the models
-    assert first["grants"] and first["default_privileges"]
+    assert first["grants"]
+    assert first["default_privileges"]
 
     migrate.downgrade(migration_database.owner, "base")
     emptied = snapshot(migration_database)

@@ -1,12 +1,16 @@
 """Loading one upstream file: COPY into a work table, validate in SQL, quarantine, merge.
 
-All in one transaction per file:
-  1. land.sql   a work table of text columns in the staging schema, dropped before the
-                transaction ends (nothing malformed can fail the COPY)
-  2. copy.sql   the file streamed in with COPY (chunks from S3 or from memory: bounded memory)
-  3. check.sql  the validation rules, each a named check; rejected rows with their first rule
-  4. the date's quarantined rows of this source are replaced by this run's
-  5. the merge steps: good rows into ops.*, idempotently (a rerun gives the same rows)
+All in one transaction per file, with work tables in the staging schema that are dropped
+before it ends (include/sql/feed/prepare_load.sql):
+  1. land.sql + copy.sql   the file streamed with COPY into a work table with the target's
+     types (chunks from S3 or memory: bounded memory). If a value cannot be parsed, that COPY
+     is rolled back to a savepoint and the file is read again as text (land_text.sql,
+     copy_text.sql): check_text.sql rejects the malformed rows as malformed_value and
+     typed_from_text.sql casts the rest into the typed work table. Parsing in COPY keeps the
+     common case fast; the text path keeps a bad value from failing the whole file.
+  2. check.sql  the validation rules, each a named check; rejected rows with their first rule
+  3. the date's quarantined rows of this source are replaced by this run's
+  4. the merge steps: good rows into ops.*, idempotently (a rerun gives the same rows)
 If the rejected share exceeds ``max_bad_share`` the quarantine is still recorded (so the
 rows can be inspected) but nothing is merged, and TooManyBadRowsError is raised after commit.
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +49,7 @@ class LoadReport:
     written: int = 0  # rows the merge actually inserted or changed
     rejected: list[RuleCount] = field(default_factory=list)
     merged: bool = False
+    parse_error: str | None = None  # the first unparseable value, when the text fallback ran
 
     @property
     def quarantined(self) -> int:
@@ -67,6 +72,7 @@ class LoadReport:
             "quarantined": self.quarantined,
             "quarantined_by_rule": self.quarantined_by_rule(),
             "merged": self.merged,
+            "parse_error": self.parse_error,
         }
 
     def describe_rejections(self) -> str:
@@ -74,6 +80,10 @@ class LoadReport:
             f"{count.rule}: {count.rejected} row(s), e.g. {count.example_key} {count.example_row}"
             for count in self.rejected
         )
+
+
+class MalformedFileError(RuntimeError):
+    """The file itself is unreadable (wrong header, wrong number of fields): nothing loaded."""
 
 
 class TooManyBadRowsError(RuntimeError):
@@ -94,13 +104,17 @@ def load_file(
     connection: Any,
     source: Source,
     business_date: dt.date,
-    chunks: Iterable[bytes],
+    open_file: Callable[[], Iterable[bytes]],
     *,
     dag_run_id: str | None = None,
     max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
     statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT,
 ) -> LoadReport:
-    """Load one file of ``source`` for ``business_date`` (a psycopg 3 connection, autocommit off)."""
+    """Load one file of ``source`` for ``business_date`` (a psycopg 3 connection, autocommit off).
+
+    ``open_file`` returns the file's CSV bytes in chunks; it is called a second time only if
+    a value of the file cannot be parsed (the fallback reads it again as text).
+    """
     report = LoadReport(source=source.name, business_date=business_date)
     parameters = {
         "business_date": business_date,
@@ -110,11 +124,8 @@ def load_file(
     }
     with connection.transaction(), connection.cursor() as cursor:
         cursor.execute(read_sql("feed/prepare_load.sql"), parameters)
-        cursor.execute(source.sql("land.sql"))
-        with cursor.copy(source.sql("copy.sql")) as copy:
-            for chunk in chunks:
-                copy.write(chunk)
-        report.received = max(cursor.rowcount, 0)
+        cursor.execute(read_sql("feed/create_rejected_rows.sql"))
+        report.received = _land(connection, cursor, source, open_file, report)
         cursor.execute(source.sql("check.sql"), parameters)
         cursor.execute(read_sql("feed/rule_counts.sql"))
         report.rejected = [RuleCount(*row) for row in cursor.fetchall()]
@@ -149,3 +160,35 @@ def load_file(
         report.quarantined,
     )
     return report
+
+
+def _land(
+    connection: Any, cursor: Any, source: Source, open_file: Callable[[], Iterable[bytes]], report: LoadReport
+) -> int:
+    """COPY the file into landed_rows (typed); on an unparseable value, land it as text, reject
+    the malformed rows (check_text.sql) and cast the others into landed_rows. Returns the rows read."""
+    from psycopg import errors
+
+    try:
+        with connection.transaction():  # a savepoint: a failed COPY leaves nothing behind
+            cursor.execute(source.sql("land.sql"))
+            return _copy(cursor, source.sql("copy.sql"), open_file())
+    except errors.DataError as error:
+        report.parse_error = str(error).splitlines()[0]
+        log.warning("%s: %s; checking the file as text", source.name, report.parse_error)
+    cursor.execute(source.sql("land.sql"))
+    cursor.execute(source.sql("land_text.sql"))
+    try:
+        received = _copy(cursor, source.sql("copy_text.sql"), open_file())
+        cursor.execute(source.sql("check_text.sql"))
+        cursor.execute(source.sql("typed_from_text.sql"))
+    except errors.DataError as error:
+        raise MalformedFileError(f"{source.name}: the file cannot be read: {error}") from error
+    return received
+
+
+def _copy(cursor: Any, statement: str, chunks: Iterable[bytes]) -> int:
+    with cursor.copy(statement) as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+    return max(cursor.rowcount, 0)

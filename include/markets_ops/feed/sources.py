@@ -1,8 +1,10 @@
 """The upstream sources the feed loads: file layout, validation rules and the SQL of each.
 
-Each source's SQL is in include/sql/feed/<source>/: land.sql (the text work table), copy.sql,
-check.sql (the validation rules, in order) and its merge steps. The names here are the
-allow-list: nothing from outside (a file name, a parameter) ever becomes an identifier.
+Each source's SQL is in include/sql/feed/<source>/: land.sql + copy.sql (the typed work
+table), land_text.sql + copy_text.sql + check_text.sql + typed_from_text.sql (the fallback
+for unparseable values), check.sql (the validation rules, in order) and its merge steps.
+The names here are the allow-list: nothing from outside (a file name, a parameter) ever
+becomes an identifier.
 """
 
 from __future__ import annotations

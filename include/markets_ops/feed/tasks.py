@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from include.markets_ops import business_date as business_dates
@@ -87,11 +88,11 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
                     connection,
                     source,
                     day,
-                    landing.stream(store, manifest),
+                    partial(landing.stream, store, manifest),
                     dag_run_id=str(context.get("run_id")),
                     max_bad_share=max_bad_share,
                 )
-            except (loader.TooManyBadRowsError, landing.CorruptFileError) as error:
+            except (loader.TooManyBadRowsError, loader.MalformedFileError, landing.CorruptFileError) as error:
                 raise AirflowFailException(str(error)) from error
             if report.received != manifest.rows:
                 raise AirflowFailException(

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from include.markets_ops import calendars
@@ -56,7 +57,7 @@ def load_reference(writer: Any, config: GeneratorConfig, dag_run_id: str = SEED_
             writer,
             source,
             config.epoch,
-            tables.csv_chunks(files[source.name]),
+            partial(tables.csv_chunks, files[source.name]),
             dag_run_id=dag_run_id,
             max_bad_share=0.0,
         )
@@ -101,17 +102,14 @@ def seed_day(
     day = daily.build_day(config, business_date, cache)
     counts = truth.write_day(upstream, business_date, day.trade_fail_probability, day.injected_breaks, None)
     for source in sources.DAILY_SOURCES:
+        table = getattr(day, source.name)
         report = loader.load_file(
             writer,
             source,
             business_date,
-            _chunks(getattr(day, source.name)),
+            partial(tables.csv_chunks, table),
             dag_run_id=SEED_RUN_ID,
             max_bad_share=0.0,  # clean history: any rejected row is a generator bug
         )
         counts[source.name] = report.loaded
     return counts
-
-
-def _chunks(table: Any) -> Iterator[bytes]:
-    return tables.csv_chunks(table)

@@ -2,8 +2,8 @@
 --  * every statement is bounded: a lock wait or a runaway plan fails the task instead of
 --    stalling the night;
 --  * unqualified names are the load's work tables in the staging schema (landed_rows,
---    rejected_rows, ...): created and dropped inside this transaction, so they never outlive
---    it, even when it fails;
+--    landed_text, rejected_rows, ...): created and dropped inside this transaction, so they
+--    never outlive it, even when it fails; unlogged, since a work table needs no crash safety;
 --  * loads take turns (one transaction-scoped advisory lock), since their work tables share
 --    these names.
 SELECT

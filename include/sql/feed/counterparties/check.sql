@@ -1,28 +1,25 @@
 -- Validation of the counterparty reference file, rules in order (see trades/check.sql).
-CREATE UNLOGGED TABLE rejected_rows AS
-SELECT line_no, record_key, broken_rule
+INSERT INTO rejected_rows (line_no, record_key, broken_rule, raw_record)
+SELECT
+    checked.line_no,
+    checked.record_key,
+    checked.broken_rule,
+    (SELECT jsonb_object_agg(key, value) FROM jsonb_each_text(to_jsonb(checked.l) - 'line_no'))
 FROM (
     SELECT
         l.line_no,
+        l,
         coalesce(nullif(l.counterparty_id, ''), 'line:' || l.line_no) AS record_key,
         CASE
             WHEN nullif(l.counterparty_id, '') IS NULL THEN 'counterparty_id_missing'
             WHEN l.line_no > duplicate.first_line THEN 'counterparty_id_duplicated'
-            WHEN NOT coalesce(
-                length(l.counterparty_id) <= 16
-                AND length(l.legal_name) <= 128
-                AND l.lei ~ '^[0-9A-Z]{20}$'
-                AND l.country_code ~ '^[A-Z]{2}$'
-                AND length(l.sector) <= 32,
-                false
-            ) THEN 'malformed_value'
+            WHEN l.legal_name IS NULL OR l.sector IS NULL
+                OR NOT coalesce(l.lei ~ '^[0-9A-Z]{20}$' AND l.country_code ~ '^[A-Z]{2}$', false)
+                THEN 'malformed_value'
         END AS broken_rule
     FROM landed_rows AS l
     LEFT JOIN (
-        SELECT counterparty_id, min(line_no) AS first_line
-        FROM landed_rows
-        GROUP BY counterparty_id
-        HAVING count(*) > 1
+        SELECT counterparty_id, min(line_no) AS first_line FROM landed_rows GROUP BY counterparty_id HAVING count(*) > 1
     ) AS duplicate ON duplicate.counterparty_id = l.counterparty_id
 ) AS checked
-WHERE broken_rule IS NOT NULL
+WHERE checked.broken_rule IS NOT NULL

@@ -1,5 +1,5 @@
 INSERT INTO ops.currencies AS c (currency_code, name, minor_units, usd_rate)
-SELECT l.currency_code, l.name, l.minor_units::smallint, l.usd_rate::numeric
+SELECT l.currency_code, l.name, l.minor_units, l.usd_rate
 FROM landed_rows AS l
 WHERE NOT EXISTS (SELECT FROM rejected_rows AS r WHERE r.line_no = l.line_no)
 ON CONFLICT (currency_code) DO UPDATE SET

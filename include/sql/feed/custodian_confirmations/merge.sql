@@ -3,8 +3,7 @@ INSERT INTO ops.custodian_confirmations (
     counterparty_id, settlement_location, received_at
 )
 SELECT
-    l.business_date::date, l.trade_ref, l.custodian, l.instrument_id, l.side, l.quantity::numeric,
-    l.price::numeric, l.settle_date::date, l.counterparty_id, l.settlement_location,
-    l.received_at::timestamptz
+    l.business_date, l.trade_ref, l.custodian, l.instrument_id, l.side, l.quantity, l.price,
+    l.settle_date, l.counterparty_id, l.settlement_location, l.received_at
 FROM landed_rows AS l
 WHERE NOT EXISTS (SELECT FROM rejected_rows AS r WHERE r.line_no = l.line_no)

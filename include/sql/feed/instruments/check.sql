@@ -1,34 +1,30 @@
 -- Validation of the instrument reference file, rules in order (see trades/check.sql).
-CREATE UNLOGGED TABLE rejected_rows AS
-SELECT line_no, record_key, broken_rule
+INSERT INTO rejected_rows (line_no, record_key, broken_rule, raw_record)
+SELECT
+    checked.line_no,
+    checked.record_key,
+    checked.broken_rule,
+    (SELECT jsonb_object_agg(key, value) FROM jsonb_each_text(to_jsonb(checked.l) - 'line_no'))
 FROM (
     SELECT
         l.line_no,
+        l,
         coalesce(nullif(l.instrument_id, ''), 'line:' || l.line_no) AS record_key,
         CASE
             WHEN nullif(l.instrument_id, '') IS NULL THEN 'instrument_id_missing'
             WHEN l.line_no > duplicate.first_line THEN 'instrument_id_duplicated'
-            WHEN NOT coalesce(
-                l.instrument_id ~ '^[A-Z]{2}[0-9A-Z]{9}[0-9]$'
-                AND length(l.description) <= 128
-                AND length(l.market) <= 8
-                AND length(l.settlement_location) <= 16
-                AND l.settlement_cycle_days ~ '^\d{1,2}$'
-                AND l.liquidity_tier ~ '^\d{1,2}$',
-                false
-            ) THEN 'malformed_value'
+            WHEN l.instrument_id !~ '^[A-Z]{2}[0-9A-Z]{9}[0-9]$' OR l.description IS NULL
+                OR l.asset_class IS NULL OR l.market IS NULL OR l.settlement_location IS NULL
+                OR l.settlement_cycle_days IS NULL OR l.liquidity_tier IS NULL THEN 'malformed_value'
             WHEN currency.currency_code IS NULL THEN 'currency_unknown'
             WHEN l.asset_class NOT IN ('equity', 'government_bond', 'corporate_bond', 'fx')
-                OR l.settlement_cycle_days::smallint NOT BETWEEN 0 AND 5
-                OR l.liquidity_tier::smallint NOT BETWEEN 1 AND 3 THEN 'value_not_allowed'
+                OR l.settlement_cycle_days NOT BETWEEN 0 AND 5
+                OR l.liquidity_tier NOT BETWEEN 1 AND 3 THEN 'value_not_allowed'
         END AS broken_rule
     FROM landed_rows AS l
     LEFT JOIN (
-        SELECT instrument_id, min(line_no) AS first_line
-        FROM landed_rows
-        GROUP BY instrument_id
-        HAVING count(*) > 1
+        SELECT instrument_id, min(line_no) AS first_line FROM landed_rows GROUP BY instrument_id HAVING count(*) > 1
     ) AS duplicate ON duplicate.instrument_id = l.instrument_id
     LEFT JOIN ops.currencies AS currency ON currency.currency_code = l.currency
 ) AS checked
-WHERE broken_rule IS NOT NULL
+WHERE checked.broken_rule IS NOT NULL

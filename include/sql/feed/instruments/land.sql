@@ -1,11 +1,12 @@
+-- The instrument reference file as landed, with the target's types (see trades/land.sql).
 CREATE UNLOGGED TABLE landed_rows (
     line_no bigint GENERATED ALWAYS AS IDENTITY,
     instrument_id text,
-    description text,
+    description varchar(128),
     asset_class text,
-    market text,
+    market varchar(8),
     currency text,
-    settlement_location text,
-    settlement_cycle_days text,
-    liquidity_tier text
+    settlement_location varchar(16),
+    settlement_cycle_days smallint,
+    liquidity_tier smallint
 )

@@ -4,7 +4,7 @@ INSERT INTO ops.instruments AS i (
 )
 SELECT
     l.instrument_id, l.description, l.asset_class, l.market, l.currency, l.settlement_location,
-    l.settlement_cycle_days::smallint, l.liquidity_tier::smallint
+    l.settlement_cycle_days, l.liquidity_tier
 FROM landed_rows AS l
 WHERE NOT EXISTS (SELECT FROM rejected_rows AS r WHERE r.line_no = l.line_no)
 ON CONFLICT (instrument_id) DO UPDATE SET

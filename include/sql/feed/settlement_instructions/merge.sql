@@ -4,7 +4,7 @@ INSERT INTO ops.settlement_instructions AS s (
 )
 SELECT
     l.ssi_id, l.counterparty_id, l.settlement_location, l.currency, l.custodian_bic,
-    l.safekeeping_account, l.valid_from::date, l.valid_to::date
+    l.safekeeping_account, l.valid_from, l.valid_to
 FROM landed_rows AS l
 WHERE NOT EXISTS (SELECT FROM rejected_rows AS r WHERE r.line_no = l.line_no)
 ON CONFLICT (ssi_id) DO UPDATE SET

@@ -1,23 +1,22 @@
 -- Validation of the settlement outcomes, rules in order (see trades/check.sql).
-CREATE UNLOGGED TABLE rejected_rows AS
-SELECT line_no, record_key, broken_rule
+INSERT INTO rejected_rows (line_no, record_key, broken_rule, raw_record)
+SELECT
+    checked.line_no,
+    checked.record_key,
+    checked.broken_rule,
+    (SELECT jsonb_object_agg(key, value) FROM jsonb_each_text(to_jsonb(checked.l) - 'line_no'))
 FROM (
     SELECT
         l.line_no,
+        l,
         coalesce(nullif(l.trade_id, ''), 'line:' || l.line_no) AS record_key,
         CASE
             WHEN nullif(l.trade_id, '') IS NULL THEN 'trade_id_missing'
             WHEN l.line_no > duplicate.first_line THEN 'trade_id_duplicated'
-            WHEN NOT coalesce(
-                length(l.trade_id) <= 24
-                AND l.business_date ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$'
-                AND coalesce(l.settled_date ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$', true)
-                AND l.days_late ~ '^\d{1,4}$'
-                AND l.outcome IS NOT NULL
-                AND coalesce(length(l.fail_reason) <= 32, true),
-                false
-            ) THEN 'malformed_value'
-            WHEN l.business_date::date <> %(business_date)s THEN 'business_date_mismatch'
+            WHEN l.business_date IS NULL OR l.outcome IS NULL OR l.days_late IS NULL OR l.days_late < 0
+                OR NOT (isfinite(l.business_date) AND coalesce(isfinite(l.settled_date), true))
+                THEN 'malformed_value'
+            WHEN l.business_date <> %(business_date)s THEN 'business_date_mismatch'
             WHEN trade.trade_id IS NULL THEN 'trade_unknown'
             WHEN l.outcome NOT IN ('settled', 'failed') THEN 'value_not_allowed'
             WHEN (l.outcome = 'failed') <> (l.fail_reason IS NOT NULL)
@@ -32,4 +31,4 @@ FROM (
     ) AS duplicate ON duplicate.trade_id = l.trade_id
     LEFT JOIN ops.trades AS trade ON trade.trade_id = l.trade_id
 ) AS checked
-WHERE broken_rule IS NOT NULL
+WHERE checked.broken_rule IS NOT NULL

@@ -1,40 +1,38 @@
 -- Validation of the trades file: each rule is a named check, evaluated in this order; a row
--- is rejected under the first rule it breaks. Later checks may cast, because malformed
--- values were rejected before them (CASE evaluates its branches in order).
-CREATE UNLOGGED TABLE rejected_rows AS
-SELECT line_no, record_key, broken_rule
+-- is rejected under the first rule it breaks (CASE evaluates its branches in order). The
+-- values are typed already (land.sql), so malformed_value here is a missing required value
+-- or a non-finite one; unparseable values were caught by the COPY (see check_text.sql).
+INSERT INTO rejected_rows (line_no, record_key, broken_rule, raw_record)
+SELECT
+    checked.line_no,
+    checked.record_key,
+    checked.broken_rule,
+    (SELECT jsonb_object_agg(key, value) FROM jsonb_each_text(to_jsonb(checked.l) - 'line_no'))
 FROM (
     SELECT
         l.line_no,
+        l,
         coalesce(nullif(l.trade_id, ''), 'line:' || l.line_no) AS record_key,
         CASE
             WHEN nullif(l.trade_id, '') IS NULL THEN 'trade_id_missing'
             WHEN l.line_no > duplicate.first_line THEN 'trade_id_duplicated'
-            WHEN NOT coalesce(
-                length(l.trade_id) <= 24
-                AND l.business_date ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$'
-                AND l.trade_date ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$'
-                AND l.settle_date ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$'
-                AND length(l.desk) <= 32 AND length(l.book) <= 32
-                AND l.instrument_id IS NOT NULL AND l.currency IS NOT NULL AND l.counterparty_id IS NOT NULL
-                AND l.side IS NOT NULL AND l.ssi_status IS NOT NULL AND l.status IS NOT NULL
-                AND length(l.settlement_location) <= 16
-                AND l.quantity ~ '^-?\d{1,16}(\.\d+)?$'
-                AND l.price ~ '^-?\d{1,12}(\.\d+)?$'
-                AND l.notional ~ '^-?\d{1,20}(\.\d+)?$'
-                AND l.booked_at ~ '^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)$'
-                AND coalesce(l.confirmed_at ~ '^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)$', true)
-                AND coalesce(l.allocated_at ~ '^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)$', true),
-                false
-            ) THEN 'malformed_value'
-            WHEN l.business_date::date <> %(business_date)s THEN 'business_date_mismatch'
-            WHEN l.quantity::numeric <= 0 THEN 'quantity_not_positive'
-            WHEN l.price::numeric <= 0 THEN 'price_not_positive'
+            WHEN l.business_date IS NULL OR l.trade_date IS NULL OR l.settle_date IS NULL
+                OR l.desk IS NULL OR l.book IS NULL OR l.instrument_id IS NULL OR l.side IS NULL
+                OR l.quantity IS NULL OR l.price IS NULL OR l.notional IS NULL OR l.currency IS NULL
+                OR l.counterparty_id IS NULL OR l.settlement_location IS NULL OR l.ssi_status IS NULL
+                OR l.booked_at IS NULL OR l.status IS NULL
+                OR 'NaN' IN (l.quantity, l.price, l.notional)
+                OR NOT (isfinite(l.business_date) AND isfinite(l.trade_date) AND isfinite(l.settle_date)
+                        AND isfinite(l.booked_at) AND coalesce(isfinite(l.confirmed_at), true)
+                        AND coalesce(isfinite(l.allocated_at), true)) THEN 'malformed_value'
+            WHEN l.business_date <> %(business_date)s THEN 'business_date_mismatch'
+            WHEN l.quantity <= 0 THEN 'quantity_not_positive'
+            WHEN l.price <= 0 THEN 'price_not_positive'
             WHEN currency.currency_code IS NULL THEN 'currency_unknown'
             WHEN counterparty.counterparty_id IS NULL THEN 'counterparty_unknown'
             WHEN instrument.instrument_id IS NULL THEN 'instrument_unknown'
-            WHEN l.settle_date::date < l.trade_date::date THEN 'settle_date_before_trade_date'
-            WHEN l.trade_date::date > l.business_date::date THEN 'trade_date_after_business_date'
+            WHEN l.settle_date < l.trade_date THEN 'settle_date_before_trade_date'
+            WHEN l.trade_date > l.business_date THEN 'trade_date_after_business_date'
             WHEN l.side NOT IN ('BUY', 'SELL')
                 OR l.ssi_status NOT IN ('matched', 'mismatched', 'missing')
                 OR l.status NOT IN ('pending', 'cancelled') THEN 'value_not_allowed'
@@ -50,4 +48,4 @@ FROM (
     LEFT JOIN ops.counterparties AS counterparty ON counterparty.counterparty_id = l.counterparty_id
     LEFT JOIN ops.instruments AS instrument ON instrument.instrument_id = l.instrument_id
 ) AS checked
-WHERE broken_rule IS NOT NULL
+WHERE checked.broken_rule IS NOT NULL

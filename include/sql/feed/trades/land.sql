@@ -1,26 +1,27 @@
--- The landed file in a work table (staging schema, this transaction only: prepare_load.sql),
--- every value as text, so that no malformed value can fail the COPY: the checks decide what
--- is loaded. line_no is the row's position in the file (1 = first data row). Unlogged: a
--- work table needs no crash safety, and skipping the WAL makes the COPY cheaper.
+-- The landed file in a work table with the target's types, so the COPY itself parses every
+-- value (fast). If a value cannot be parsed, the COPY fails and the load falls back to
+-- land_text.sql (every value as text) to find and quarantine the malformed rows.
+-- Enumerations and reference keys stay text: their rules (check.sql) name what is wrong.
+-- line_no is the row's position in the file (1 = the first data row).
 CREATE UNLOGGED TABLE landed_rows (
     line_no bigint GENERATED ALWAYS AS IDENTITY,
-    trade_id text,
-    business_date text,
-    trade_date text,
-    settle_date text,
-    desk text,
-    book text,
+    trade_id varchar(24),
+    business_date date,
+    trade_date date,
+    settle_date date,
+    desk varchar(32),
+    book varchar(32),
     instrument_id text,
     side text,
-    quantity text,
-    price text,
-    notional text,
+    quantity numeric(20, 4),
+    price numeric(20, 8),
+    notional numeric(22, 2),
     currency text,
     counterparty_id text,
-    settlement_location text,
+    settlement_location varchar(16),
     ssi_status text,
-    booked_at text,
-    confirmed_at text,
-    allocated_at text,
+    booked_at timestamptz,
+    confirmed_at timestamptz,
+    allocated_at timestamptz,
     status text
 )

@@ -8,10 +8,9 @@ INSERT INTO ops.trades AS t (
     confirmed_at, allocated_at, status
 )
 SELECT
-    l.trade_id, l.business_date::date, l.trade_date::date, l.settle_date::date, l.desk, l.book,
-    l.instrument_id, l.side, l.quantity::numeric, l.price::numeric, l.notional::numeric, l.currency,
-    l.counterparty_id, l.settlement_location, l.ssi_status, l.booked_at::timestamptz,
-    l.confirmed_at::timestamptz, l.allocated_at::timestamptz, l.status
+    l.trade_id, l.business_date, l.trade_date, l.settle_date, l.desk, l.book, l.instrument_id,
+    l.side, l.quantity, l.price, l.notional, l.currency, l.counterparty_id, l.settlement_location,
+    l.ssi_status, l.booked_at, l.confirmed_at, l.allocated_at, l.status
 FROM landed_rows AS l
 WHERE NOT EXISTS (SELECT FROM rejected_rows AS r WHERE r.line_no = l.line_no)
 ON CONFLICT (trade_id) DO UPDATE SET

@@ -24,7 +24,9 @@ def test_publishing_the_same_rows_twice_gives_the_same_bytes(tmp_path: Path) -> 
     first = landing.publish(landing.LocalStore(tmp_path / "a"), "trades", DAY, TABLE)
     second = landing.publish(landing.LocalStore(tmp_path / "b"), "trades", DAY, TABLE)
     assert first == second
-    assert (tmp_path / "a" / first.object_key).read_bytes() == (tmp_path / "b" / first.object_key).read_bytes()
+    assert (tmp_path / "a" / first.object_key).read_bytes() == (
+        tmp_path / "b" / first.object_key
+    ).read_bytes()
     assert first.rows == 3
 
 

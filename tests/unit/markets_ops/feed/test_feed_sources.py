@@ -14,15 +14,33 @@ from include.markets_ops.synthetic.config import GeneratorConfig
 ALL = sorted(sources.SOURCES)
 
 
+COLUMN = re.compile(
+    r"^\s+(\w+) (?:text|varchar\(\d+\)|date|numeric\(\d+, \d+\)|smallint|timestamptz),?$", re.MULTILINE
+)
+
+
 @pytest.mark.parametrize("name", ALL)
-def test_the_work_table_and_copy_have_the_file_columns_in_order(name: str) -> None:
+@pytest.mark.parametrize(
+    ("land", "copy", "table"),
+    [("land.sql", "copy.sql", "landed_rows"), ("land_text.sql", "copy_text.sql", "landed_text")],
+)
+def test_the_work_tables_and_copies_have_the_file_columns_in_order(
+    name: str, land: str, copy: str, table: str
+) -> None:
     source = sources.source(name)
-    land = re.findall(r"^\s+(\w+) text,?$", source.sql("land.sql"), flags=re.MULTILINE)
-    assert tuple(land) == source.columns
-    copy_columns = re.search(r"COPY landed_rows \((.*?)\)", source.sql("copy.sql"), flags=re.DOTALL)
+    assert tuple(COLUMN.findall(source.sql(land))) == source.columns
+    copy_columns = re.search(rf"COPY {table} \((.*?)\)", source.sql(copy), flags=re.DOTALL)
     assert copy_columns is not None
     assert tuple(c.strip() for c in copy_columns.group(1).split(",")) == source.columns
-    assert "HEADER match" in source.sql("copy.sql")
+    assert "HEADER match" in source.sql(copy)
+
+
+def test_the_text_work_tables_hold_every_value_as_text() -> None:
+    for source in sources.SOURCES.values():
+        assert set(re.findall(r"^\s+\w+ (\w+)", source.sql("land_text.sql"), flags=re.MULTILINE)) == {
+            "bigint",
+            "text",
+        }
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -30,12 +48,23 @@ def test_check_sql_names_exactly_the_declared_rules_in_order(name: str) -> None:
     source = sources.source(name)
     named = re.findall(r"THEN '(\w+)'", source.sql("check.sql"))
     assert tuple(named) == source.rules
+    # The text fallback decides only the first three: a missing or duplicated key, malformed.
+    assert tuple(re.findall(r"THEN '(\w+)'", source.sql("check_text.sql"))) == source.rules[:3]
+    assert source.rules[2] == "malformed_value"
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_merge_steps_exist_and_use_bind_parameters_only(name: str) -> None:
     source = sources.source(name)
-    for step in ("land.sql", "copy.sql", "check.sql", *source.merge_steps):
+    steps = (
+        "land.sql",
+        "copy.sql",
+        "land_text.sql",
+        "copy_text.sql",
+        "check_text.sql",
+        "typed_from_text.sql",
+    )
+    for step in (*steps, "check.sql", *source.merge_steps):
         text = source.sql(step)
         assert not re.search(r"\{[a-z_]+\}", text)  # no Python formatting: values are bound
         assert "%s" not in text  # named bind parameters only
@@ -56,5 +85,6 @@ def test_unknown_sources_are_refused() -> None:
 
 
 def test_shared_sql_files_are_there() -> None:
-    for name in ("prepare_load", "rule_counts", "delete_quarantine", "insert_quarantine", "drop_work_tables"):
+    shared = ("prepare_load", "create_rejected_rows", "rule_counts", "delete_quarantine", "insert_quarantine")
+    for name in (*shared, "drop_work_tables"):
         assert read_sql(f"feed/{name}.sql").strip()

@@ -19,7 +19,9 @@ def day() -> daily.DayData:
 
 
 @pytest.mark.parametrize("source", sorted(bad_rows.CORRUPTIONS))
-def test_bad_rows_are_extra_rows_each_recorded_with_a_rule_the_feed_checks(day: daily.DayData, source: str) -> None:
+def test_bad_rows_are_extra_rows_each_recorded_with_a_rule_the_feed_checks(
+    day: daily.DayData, source: str
+) -> None:
     clean: pa.Table = getattr(day, source)
     injected = bad_rows.inject(CONFIG.seed, DAY, source, clean, rate=0.02)
     bad = injected.bad_rows.to_pylist()

@@ -14,7 +14,7 @@ def test_config_round_trips_through_json() -> None:
 
 
 def test_the_demo_world_starts_thirty_business_days_before_the_demo_date() -> None:
-    assert DEMO_DATE == dt.date(2026, 10, 30)
+    assert dt.date(2026, 10, 30) == DEMO_DATE
     assert default_epoch() == dt.date(2026, 9, 18)  # history: Sep 18 .. Oct 29, 30 NYSE days
 
 

@@ -21,15 +21,22 @@ class Source:
     key_column: str
     columns: tuple[str, ...]  # the file's header, in order
     rules: tuple[str, ...]  # validation rules, in the order check.sql evaluates them
-    merge_steps: tuple[str, ...]  # SQL files run in order after the checks, in the same transaction
+    # Run in order after the checks, in the same transaction: SQL files, or COPY_GOOD_ROWS
+    # (copy_out.sql then copy_in.sql: the good rows into the target with COPY).
+    merge_steps: tuple[str, ...]
     daily: bool  # True: a file per business date, whose rows carry that date
+    # When COPY_GOOD_ROWS meets a key already in the target (a rerun): the merge to run instead.
+    on_existing_keys: str | None = None
 
     def sql(self, step: str) -> str:
         return read_sql(f"feed/{self.name}/{step}")
 
 
+COPY_GOOD_ROWS = "copy_good_rows"
+
+
 def _merge(*steps: str) -> tuple[str, ...]:
-    return tuple(f"{step}.sql" for step in steps)
+    return tuple(step if step == COPY_GOOD_ROWS else f"{step}.sql" for step in steps)
 
 
 TRADES = Source(
@@ -71,7 +78,8 @@ TRADES = Source(
         "trade_date_after_business_date",
         "value_not_allowed",
     ),
-    merge_steps=_merge("merge"),
+    merge_steps=_merge(COPY_GOOD_ROWS),
+    on_existing_keys="merge.sql",  # the upsert, keyed by trade_id
     daily=True,
 )
 
@@ -102,7 +110,7 @@ CUSTODIAN_CONFIRMATIONS = Source(
         "counterparty_unknown",
         "value_not_allowed",
     ),
-    merge_steps=_merge("delete_day", "merge"),
+    merge_steps=_merge("delete_day", COPY_GOOD_ROWS),
     daily=True,
 )
 
@@ -120,7 +128,7 @@ SETTLEMENT_OUTCOMES = Source(
         "value_not_allowed",
         "outcome_inconsistent",
     ),
-    merge_steps=_merge("delete_day", "merge", "refresh_trade_status"),
+    merge_steps=_merge("delete_day", COPY_GOOD_ROWS, "remember_loaded", "refresh_trade_status"),
     daily=True,
 )
 

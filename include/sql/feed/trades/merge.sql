@@ -1,4 +1,5 @@
--- Good rows into ops.trades, keyed by trade_id: a rerun rewrites nothing that did not change.
+-- Good rows into ops.trades, keyed by trade_id, when some of them are there already (a rerun;
+-- the first load of a day is a plain COPY: copy_in.sql): a rerun rewrites nothing that did not change.
 -- The file's status is the booking system's ('pending' or 'cancelled'); a trade's settlement
 -- status comes from its outcomes (settlement_outcomes/refresh_trade_status.sql), so an
 -- existing status is kept unless the trade is (or was) cancelled.

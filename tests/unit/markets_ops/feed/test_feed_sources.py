@@ -64,7 +64,12 @@ def test_merge_steps_exist_and_use_bind_parameters_only(name: str) -> None:
         "check_text.sql",
         "typed_from_text.sql",
     )
-    for step in (*steps, "check.sql", *source.merge_steps):
+    merge = [s for s in source.merge_steps if s != sources.COPY_GOOD_ROWS]
+    if sources.COPY_GOOD_ROWS in source.merge_steps:
+        merge += ["copy_out.sql", "copy_in.sql"]
+    if source.on_existing_keys:
+        merge.append(source.on_existing_keys)
+    for step in (*steps, "check.sql", *merge):
         text = source.sql(step)
         assert not re.search(r"\{[a-z_]+\}", text)  # no Python formatting: values are bound
         assert "%s" not in text  # named bind parameters only
@@ -88,3 +93,16 @@ def test_shared_sql_files_are_there() -> None:
     shared = ("prepare_load", "create_rejected_rows", "rule_counts", "delete_quarantine", "insert_quarantine")
     for name in (*shared, "drop_work_tables"):
         assert read_sql(f"feed/{name}.sql").strip()
+
+
+@pytest.mark.parametrize("name", [s.name for s in sources.DAILY_SOURCES])
+def test_good_rows_are_copied_column_for_column_into_the_target(name: str) -> None:
+    source = sources.source(name)
+    assert sources.COPY_GOOD_ROWS in source.merge_steps
+    selected = re.search(r"SELECT\n(.*?)\n\s+FROM landed_rows", source.sql("copy_out.sql"), flags=re.DOTALL)
+    assert selected is not None
+    assert tuple(c.strip().removeprefix("l.") for c in selected.group(1).split(",")) == source.columns
+    target = re.search(rf"COPY {source.target_table} \((.*?)\)", source.sql("copy_in.sql"), flags=re.DOTALL)
+    assert target is not None
+    assert tuple(c.strip() for c in target.group(1).split(",")) == source.columns
+    assert "FORMAT binary" in source.sql("copy_in.sql")

@@ -1,0 +1,10 @@
+-- The rows that passed every check, in file order, in binary: copied back in with
+-- copy_in.sql, since COPY writes to the target in batches (INSERT ... SELECT row by row).
+COPY (
+    SELECT
+        l.business_date, l.trade_ref, l.custodian, l.instrument_id, l.side, l.quantity, l.price,
+        l.settle_date, l.counterparty_id, l.settlement_location, l.received_at
+    FROM landed_rows AS l
+    WHERE NOT EXISTS (SELECT FROM rejected_rows AS r WHERE r.line_no = l.line_no)
+    ORDER BY l.line_no
+) TO STDOUT WITH (FORMAT binary)

@@ -13,6 +13,7 @@ from include.markets_ops.sql_files import read_sql
 from tests.integration.conftest import SCRATCH_CONFIG, Warehouse
 
 DAY = dt.date(2026, 9, 15)  # inside the seeded range
+SEEDED_LAST = dt.date(2026, 9, 22)
 
 # (what the nightly DAGs do, query, parameters, the index it must use)
 ACCESS_PATHS: list[tuple[str, str, dict[str, Any], str]] = [
@@ -83,10 +84,15 @@ def test_the_access_path_uses_its_index(
     assert index in index_names(plan), f"{purpose}: {json.dumps(plan, indent=1)}"
 
 
-def test_the_feeds_status_refresh_looks_outcomes_up_by_trade(seeded_scratch_warehouse: Warehouse) -> None:
-    # The subquery of settlement_outcomes/refresh_trade_status.sql, per affected trade.
-    sql = read_sql("feed/settlement_outcomes/refresh_trade_status.sql")
-    assert "ORDER BY o.business_date DESC" in sql
+def test_the_feeds_status_refresh_looks_outcomes_up_by_trade_and_date(
+    seeded_scratch_warehouse: Warehouse,
+) -> None:
+    # settlement_outcomes/find_later_events.sql: the events after the date being loaded.
+    later = read_sql("feed/settlement_outcomes/find_later_events.sql").split("AS\n", 1)[1]
+    plan = explain(seeded_scratch_warehouse, later, {"business_date": SEEDED_LAST})
+    assert "ix_settlement_outcomes_business_date" in index_names(plan), json.dumps(plan, indent=1)
+    # settlement_outcomes/refresh_other_status.sql: a trade's latest event.
+    assert "ORDER BY o.business_date DESC" in read_sql("feed/settlement_outcomes/refresh_other_status.sql")
     plan = explain(
         seeded_scratch_warehouse,
         "SELECT o.outcome FROM ops.settlement_outcomes AS o WHERE o.trade_id = %(trade)s "

@@ -128,7 +128,9 @@ SETTLEMENT_OUTCOMES = Source(
         "value_not_allowed",
         "outcome_inconsistent",
     ),
-    merge_steps=_merge("delete_day", COPY_GOOD_ROWS, "remember_loaded", "refresh_trade_status"),
+    merge_steps=_merge(
+        "delete_day", COPY_GOOD_ROWS, "find_later_events", "refresh_loaded_status", "refresh_other_status"
+    ),
     daily=True,
 )
 

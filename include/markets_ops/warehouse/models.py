@@ -157,7 +157,14 @@ class Trade(Base):
         Index(None, "business_date"),
         Index(None, "settle_date"),
         Index(None, "counterparty_id", "trade_date"),
-        {"schema": "ops", "comment": "One row per trade booked by the bank"},
+        {
+            "schema": "ops",
+            "comment": "One row per trade booked by the bank",
+            # Each trade's status is rewritten once or twice after it is loaded (settled, or
+            # failed then settled): free space in its page lets those be HOT updates, which
+            # skip the writes to the table's four indexes.
+            "postgresql_with": {"fillfactor": 70},
+        },
     )
 
     trade_id: Mapped[str] = mapped_column(String(24), primary_key=True)

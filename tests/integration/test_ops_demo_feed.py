@@ -1,9 +1,17 @@
 """ops_demo_feed through Airflow's REST API on the stack: success, asset events carrying the
-business date, and a rerun that leaves exactly the same rows (quarantine not duplicated)."""
+business date, a rerun that leaves exactly the same rows (quarantine not duplicated), and a
+mostly bad file that fails its task at once, loads nothing and keeps its bad rows."""
 
 from __future__ import annotations
 
-from tests.integration.feed_stack import asset_events, day_state, ensure_history, return_value, run_feed
+from tests.integration.feed_stack import (
+    FEED_DAG,
+    asset_events,
+    day_state,
+    ensure_history,
+    return_value,
+    run_feed,
+)
 
 
 def test_the_feed_runs_and_a_rerun_changes_nothing(stack: dict[str, str], airflow_api) -> None:
@@ -34,3 +42,30 @@ def test_the_feed_runs_and_a_rerun_changes_nothing(stack: dict[str, str], airflo
             "ops.custodian_confirmations",
             "ops.settlement_outcomes",
         }
+
+
+def test_a_mostly_bad_file_fails_its_task_at_once_and_loads_nothing(
+    stack: dict[str, str], airflow_api
+) -> None:
+    _, day = ensure_history(stack)
+    run_feed(airflow_api, day)  # a good state of the date to compare with
+    before = day_state(stack, day)
+
+    run_id = airflow_api.trigger(
+        FEED_DAG,
+        logical_date=None,
+        conf={"business_date": day.isoformat(), "bad_row_rate": 0.2, "max_bad_row_share": 0.05},
+    )
+    run = airflow_api.wait_for_run(FEED_DAG, run_id, timeout=600)
+    assert run["state"] == "failed"
+    tasks = {ti["task_id"]: ti for ti in airflow_api.task_instances(FEED_DAG, run_id)}
+    assert tasks["load_trades"]["state"] == "failed"
+    assert tasks["load_trades"]["try_number"] == 1  # AirflowFailException: no retry
+    assert tasks["load_custodian_confirmations"]["state"] == "upstream_failed"
+    after = day_state(stack, day)
+    assert after["trades"] == before["trades"]  # nothing of the bad file was merged
+    quarantined_trades = [row for row in after["quarantine"] if row[0] == "trades"]
+    assert len(quarantined_trades) > 0.1 * before["trades"][0]  # but its bad rows are kept for triage
+
+    run_feed(airflow_api, day)  # and a good rerun restores the date
+    assert day_state(stack, day) == before

@@ -106,16 +106,17 @@ def main(argv: list[str] | None = None) -> int:
 def _seed(args: argparse.Namespace) -> int:
     from include.markets_ops.synthetic import seed, truth
 
+    dates = seed.business_dates(args.start, args.business_days)
     with _connect("UPSTREAM_FEED_URL") as upstream, _connect("POSTGRES_URL") as writer:
         stored = truth.load_config(upstream)
-        epoch = stored.epoch if stored else args.start
+        # A new world starts on the first date seeded; an existing one keeps its epoch.
+        epoch = stored.epoch if stored else dates[0]
         config = GeneratorConfig(seed=args.seed, epoch=epoch, trades_per_day=args.trades_per_day)
         config = config.with_break_rates(**dict(args.break_rate))
-        dates = seed.business_dates(args.start, args.business_days)
         print(f"seeding {len(dates)} business days {dates[0]} .. {dates[-1]} ({truth.describe(config)})")
         try:
             report = seed.seed_history(writer, upstream, config, dates)
-        except truth.WorldMismatchError as error:
+        except (truth.WorldMismatchError, ValueError) as error:
             print(f"ERROR: {error}", file=sys.stderr)
             return 2
     print(
@@ -142,10 +143,14 @@ def _show() -> int:
 def _write_day(args: argparse.Namespace) -> int:
     from include.markets_ops.feed import upstream
 
-    config = GeneratorConfig(
-        seed=args.seed, epoch=args.epoch or args.date, trades_per_day=args.trades_per_day
-    ).with_break_rates(**dict(args.break_rate))
-    written = upstream.write_day_files(config, args.date, args.out, bad_row_rate=args.bad_row_rate)
+    try:
+        config = GeneratorConfig(
+            seed=args.seed, epoch=args.epoch or args.date, trades_per_day=args.trades_per_day
+        ).with_break_rates(**dict(args.break_rate))
+        written = upstream.write_day_files(config, args.date, args.out, bad_row_rate=args.bad_row_rate)
+    except ValueError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 2
     for manifest in written:
         print(f"  {manifest.object_key}  {manifest.rows:>9,} rows  {manifest.size_bytes:>11,} bytes")
     return 0

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from include.markets_ops.synthetic import tables, timeline
-from include.markets_ops.synthetic.random import rng_for
+from include.markets_ops.synthetic.random_streams import rng_for
 
 Row = dict[str, Any]
 

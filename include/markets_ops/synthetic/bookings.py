@@ -22,7 +22,7 @@ from include.markets_ops.synthetic.config import (
     PRICE_MISMATCH_MIN_BP,
     GeneratorConfig,
 )
-from include.markets_ops.synthetic.random import rng_for
+from include.markets_ops.synthetic.random_streams import rng_for
 
 # Operations days from booking to the last event of any trade (settlement reported after the
 # longest fail). Checked for every trade generated: a day's statement and outcomes are built

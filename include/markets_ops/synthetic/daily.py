@@ -30,7 +30,7 @@ from include.markets_ops.synthetic.bookings import (
     BookingsCache,
 )
 from include.markets_ops.synthetic.config import GeneratorConfig
-from include.markets_ops.synthetic.random import rng_for
+from include.markets_ops.synthetic.random_streams import rng_for
 
 QUANTITY_DIGITS = 4  # ops.trades.quantity numeric(20, 4)
 PRICE_DIGITS = 8

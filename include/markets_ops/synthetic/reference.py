@@ -19,7 +19,7 @@ from include.markets_ops import calendars
 from include.markets_ops.synthetic import tables
 from include.markets_ops.synthetic.config import GeneratorConfig
 from include.markets_ops.synthetic.identifiers import ALPHANUMERIC, isin_check_digit, lei_check_digits
-from include.markets_ops.synthetic.random import rng_for
+from include.markets_ops.synthetic.random_streams import rng_for
 
 # code, name, minor units, indicative USD value of one unit (sizing trades in USD)
 CURRENCIES: tuple[tuple[str, str, int, float], ...] = (

@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -64,6 +65,7 @@ BREAK_TYPES = (
     "counterparty_mismatch",
 )
 BREAK_STATUSES = ("open", "resolved")
+RULE_RUN_STATUSES = ("succeeded", "failed")
 PROMOTION_DECISIONS = ("promoted", "bootstrapped", "rejected", "rolled_back", "evaluated_only")
 
 
@@ -222,6 +224,14 @@ class SettlementOutcome(Base):
         CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
         CheckConstraint("(outcome = 'failed') = (fail_reason IS NOT NULL)", name="fail_reason_iff_failed"),
         Index(None, "business_date"),
+        # Fails are a few percent of the outcomes: reconciliation (trades still open after a
+        # fail) and the fail-spike alert read them by date without touching the settled history.
+        Index(
+            "ix_settlement_outcomes_failed_business_date",
+            "business_date",
+            "trade_id",
+            postgresql_where=text("outcome = 'failed'"),
+        ),
         {
             "schema": "ops",
             "comment": "Settlement events per trade: 'settled' (on time, or late with days_late > 0) "
@@ -336,6 +346,30 @@ class ReconBreak(Base):
     internal_value: Mapped[str | None] = mapped_column(Text, comment="the bank's value of the field in break")
     custodian_value: Mapped[str | None] = mapped_column(Text, comment="the custodian's value")
     notional: Mapped[Decimal | None] = mapped_column(Numeric(22, 2))
+
+
+class AlertRuleRun(Base):
+    __tablename__ = "alert_rule_runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", RULE_RUN_STATUSES), name="status"),
+        {
+            "schema": "reporting",
+            "comment": "The last evaluation of each SQL alert rule per business date: what it found or why "
+            "it failed, and the parameter values it was bound with",
+        },
+    )
+
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True, comment="the rule file's name")
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(64))
+    hits: Mapped[int | None] = mapped_column(BigInteger, comment="rows the rule returned")
+    new_alerts: Mapped[int | None] = mapped_column(BigInteger, comment="hits not raised on the previous run")
+    parameters: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    error: Mapped[str | None] = mapped_column(Text)
+    dag_run_id: Mapped[str | None] = mapped_column(String(250))
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class QuarantinedRow(Base):

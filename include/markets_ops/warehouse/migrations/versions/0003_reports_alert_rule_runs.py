@@ -1,0 +1,64 @@
+"""Reporting: the alert rules' run record, and the index on failed settlements.
+
+- reporting.alert_rule_runs: one row per (rule, business date), the rule's last evaluation
+  (hits, new alerts, bound parameters, or the error). It tells which previous run an alert is
+  compared with (is_new / first_raised_date) and lets the nightly summary name failed rules.
+  Its grants come from the default privileges of 0002 (writer: read/write, reader: read).
+- ops.settlement_outcomes: a partial index on the fails. Reconciliation finds the trades still
+  open after a fail, and the fail-spike alert counts fails per day, without reading the
+  settled history (fails are a few percent of the outcomes).
+
+Revision ID: 0003_reports
+Revises: 0002
+Create Date: 2026-11-27
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0003_reports"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "alert_rule_runs",
+        sa.Column("rule_id", sa.String(length=64), nullable=False, comment="the rule file's name"),
+        sa.Column("business_date", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=True),
+        sa.Column("owner", sa.String(length=64), nullable=True),
+        sa.Column("hits", sa.BigInteger(), nullable=True, comment="rows the rule returned"),
+        sa.Column("new_alerts", sa.BigInteger(), nullable=True, comment="hits not raised on the previous run"),
+        sa.Column("parameters", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("dag_run_id", sa.String(length=250), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint("status IN ('succeeded', 'failed')", name=op.f("ck_alert_rule_runs_status")),
+        sa.PrimaryKeyConstraint("rule_id", "business_date", name=op.f("pk_alert_rule_runs")),
+        schema="reporting",
+        comment="The last evaluation of each SQL alert rule per business date: what it found or why it failed, and the parameter values it was bound with",
+    )
+    op.create_index(
+        "ix_settlement_outcomes_failed_business_date",
+        "settlement_outcomes",
+        ["business_date", "trade_id"],
+        unique=False,
+        schema="ops",
+        postgresql_where=sa.text("outcome = 'failed'"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(
+        "ix_settlement_outcomes_failed_business_date",
+        table_name="settlement_outcomes",
+        schema="ops",
+        postgresql_where=sa.text("outcome = 'failed'"),
+    )
+    op.drop_table("alert_rule_runs", schema="reporting")

@@ -1,0 +1,164 @@
+-- Reconcile business date D = %(business_date)s: the bank's open trades against the custodians'
+-- statement of D (ops.custodian_confirmations), matched on the trade reference; classify every
+-- break, age it against the previous reconciled date, and insert D's rows into
+-- reporting.recon_breaks (delete_breaks.sql removed them first, in the same transaction).
+--
+-- Bind parameters
+--   business_date                 date     the statement date D
+--   due_from                      date     D minus the fail lookback (see "open trades" below)
+--   previous_date                 date     latest earlier reconciled date (previous_reconciled_date.sql), or NULL
+--   business_days_since_previous  integer  operations business days from previous_date to D
+--   price_tolerance_bp            numeric  price differences up to this many basis points of the bank's price are not breaks
+--   quantity_tolerance            numeric  absolute quantity difference that is not a break (0: exact)
+--
+-- The bank's open trades as of D (the population the custodian statement lists): booked on or
+-- before D (business_date <= D), not cancelled, and no 'settled' outcome reported before D.
+-- A trade whose settlement is reported on D is still on D's statement.
+-- Written so that indexes serve it instead of a scan of the whole trade history: a trade still
+-- open on D either settles on or after due_from (ix_trades_settle_date), or is past its settle
+-- date with a reported fail (ix_settlement_outcomes_failed_business_date). A trade more than the
+-- lookback past its settle date with no outcome at all (a gap in the outcome feed) is not in it.
+--
+-- One row per (trade_ref, break_type): a trade can break on several fields at once.
+WITH candidate_trades AS (
+    SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
+    FROM ops.trades AS t
+    WHERE t.settle_date >= %(due_from)s
+      AND t.business_date <= %(business_date)s
+      AND t.status <> 'cancelled'
+    UNION ALL
+    SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
+    FROM ops.trades AS t
+    WHERE t.trade_id IN (
+            SELECT f.trade_id
+            FROM ops.settlement_outcomes AS f
+            WHERE f.outcome = 'failed' AND f.business_date <= %(business_date)s
+        )
+      AND t.settle_date < %(due_from)s
+      AND t.business_date <= %(business_date)s
+      AND t.status <> 'cancelled'
+),
+open_trades AS (
+    SELECT c.*
+    FROM candidate_trades AS c
+    WHERE NOT EXISTS (
+        SELECT 1
+        FROM ops.settlement_outcomes AS s
+        WHERE s.trade_id = c.trade_id
+          AND s.outcome = 'settled'
+          AND s.business_date < %(business_date)s
+    )
+),
+statement AS (
+    SELECT s.trade_ref, s.instrument_id, s.quantity, s.price, s.settle_date, s.counterparty_id
+    FROM ops.custodian_confirmations AS s
+    WHERE s.business_date = %(business_date)s
+),
+paired AS (
+    SELECT
+        o.trade_id,
+        s.trade_ref AS statement_ref,
+        o.instrument_id AS bank_instrument,
+        s.instrument_id AS custodian_instrument,
+        o.quantity AS bank_quantity,
+        s.quantity AS custodian_quantity,
+        o.price AS bank_price,
+        s.price AS custodian_price,
+        o.settle_date AS bank_settle_date,
+        s.settle_date AS custodian_settle_date,
+        o.counterparty_id AS bank_counterparty,
+        s.counterparty_id AS custodian_counterparty,
+        o.notional AS bank_notional
+    FROM open_trades AS o
+    FULL OUTER JOIN statement AS s ON s.trade_ref = o.trade_id
+),
+found AS (
+    SELECT
+        coalesce(p.trade_id, p.statement_ref) AS trade_ref,
+        b.break_type,
+        coalesce(p.bank_counterparty, p.custodian_counterparty) AS counterparty_id,
+        coalesce(p.bank_instrument, p.custodian_instrument) AS instrument_id,
+        b.internal_value,
+        b.custodian_value,
+        coalesce(p.bank_notional, round(p.custodian_quantity * p.custodian_price, 2)) AS notional
+    FROM paired AS p
+    CROSS JOIN LATERAL (
+        VALUES
+            (
+                'missing_at_custodian',
+                p.statement_ref IS NULL,
+                p.bank_quantity::text || ' @ ' || p.bank_price::text || ' settling ' || p.bank_settle_date::text,
+                NULL::text
+            ),
+            (
+                'missing_internal',
+                p.trade_id IS NULL,
+                NULL::text,
+                p.custodian_quantity::text || ' @ ' || p.custodian_price::text
+                    || ' settling ' || p.custodian_settle_date::text
+            ),
+            (
+                'quantity_mismatch',
+                abs(p.bank_quantity - p.custodian_quantity) > %(quantity_tolerance)s,
+                p.bank_quantity::text,
+                p.custodian_quantity::text
+            ),
+            (
+                'price_mismatch',
+                -- |custodian - bank| / bank > tolerance / 10^4, without a division
+                abs(p.custodian_price - p.bank_price) * 10000 > %(price_tolerance_bp)s * p.bank_price,
+                p.bank_price::text,
+                p.custodian_price::text
+            ),
+            (
+                'settle_date_mismatch',
+                p.bank_settle_date <> p.custodian_settle_date,
+                p.bank_settle_date::text,
+                p.custodian_settle_date::text
+            ),
+            (
+                'counterparty_mismatch',
+                p.bank_counterparty <> p.custodian_counterparty,
+                p.bank_counterparty::text,
+                p.custodian_counterparty::text
+            )
+    ) AS b (break_type, is_break, internal_value, custodian_value)
+    -- Only pairs that differ at all reach the classification (a few percent of them).
+    WHERE (
+        p.statement_ref IS NULL
+        OR p.trade_id IS NULL
+        OR p.bank_quantity <> p.custodian_quantity
+        OR p.bank_price <> p.custodian_price
+        OR p.bank_settle_date <> p.custodian_settle_date
+        OR p.bank_counterparty <> p.custodian_counterparty
+    )
+      AND b.is_break
+),
+previous AS (
+    SELECT r.*
+    FROM reporting.recon_breaks AS r
+    WHERE r.business_date = %(previous_date)s
+      AND r.status = 'open'
+)
+INSERT INTO reporting.recon_breaks (
+    business_date, trade_ref, break_type, status, first_seen_date, age_business_days, resolved_date,
+    counterparty_id, instrument_id, internal_value, custodian_value, notional
+)
+SELECT
+    %(business_date)s,
+    coalesce(f.trade_ref, p.trade_ref),
+    coalesce(f.break_type, p.break_type),
+    CASE WHEN f.trade_ref IS NULL THEN 'resolved' ELSE 'open' END,
+    coalesce(p.first_seen_date, %(business_date)s),
+    CASE WHEN p.trade_ref IS NULL THEN 0 ELSE p.age_business_days + %(business_days_since_previous)s END,
+    CASE WHEN f.trade_ref IS NULL THEN %(business_date)s END,
+    -- A resolved break keeps the values it was last seen with.
+    CASE WHEN f.trade_ref IS NULL THEN p.counterparty_id ELSE f.counterparty_id END,
+    CASE WHEN f.trade_ref IS NULL THEN p.instrument_id ELSE f.instrument_id END,
+    CASE WHEN f.trade_ref IS NULL THEN p.internal_value ELSE f.internal_value END,
+    CASE WHEN f.trade_ref IS NULL THEN p.custodian_value ELSE f.custodian_value END,
+    CASE WHEN f.trade_ref IS NULL THEN p.notional ELSE f.notional END
+FROM found AS f
+FULL OUTER JOIN previous AS p
+    ON p.trade_ref = f.trade_ref
+   AND p.break_type = f.break_type

@@ -30,7 +30,7 @@ DEFAULT_STATEMENT_TIMEOUT = "15min"
 MAX_AGING_GAP_BUSINESS_DAYS = 5
 
 
-class NotABusinessDay(ValueError):
+class NotABusinessDayError(ValueError):
     """Reconciliation only runs for business dates of the operations calendar."""
 
 
@@ -87,7 +87,7 @@ class ReconSummary:
 
 def check_business_date(business_date: dt.date) -> None:
     if not calendars.is_business_day(business_date, OPERATIONS_CALENDAR):
-        raise NotABusinessDay(
+        raise NotABusinessDayError(
             f"{business_date} is not a business day of the {OPERATIONS_CALENDAR} operations calendar: "
             "custodian statements are only reconciled on business days"
         )
@@ -158,12 +158,16 @@ def summarize(cur: Any, business_date: dt.date, previous_date: dt.date | None = 
         open_by_type[break_type] = open_breaks
         new_by_type[break_type] = new_breaks
         resolved_by_type[break_type] = resolved_breaks
-    cur.execute(read_sql("recon/oldest_open_break.sql"), day)
+    cur.execute(read_sql("recon/oldest_open_breaks.sql"), {**day, "limit": 1})
     row = cur.fetchone()
     oldest = None
     if row:
         columns = [column.name for column in cur.description]
-        oldest = dict(zip(columns, row, strict=True))
+        oldest = {
+            key: value
+            for key, value in zip(columns, row, strict=True)
+            if key in ("trade_ref", "break_type", "first_seen_date", "age_business_days", "counterparty_id")
+        }
     return ReconSummary(
         business_date=business_date,
         previous_date=previous_date,

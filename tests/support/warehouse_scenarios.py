@@ -152,8 +152,8 @@ def ensure_reference_data(conn: Any) -> None:
             )
         for instrument in INSTRUMENTS:
             cur.execute(
-                "INSERT INTO ops.instruments VALUES (%s, 'Test equity', 'equity', 'XNYS', 'USD', 'DTC', 1, 1) "
-                "ON CONFLICT (instrument_id) DO NOTHING",
+                "INSERT INTO ops.instruments VALUES (%s, 'Test equity', 'equity', 'XNYS', 'USD', 'DTC', 1, 1)"
+                " ON CONFLICT (instrument_id) DO NOTHING",
                 [instrument],
             )
 
@@ -182,7 +182,8 @@ class Scenario:
             copy_rows(
                 conn,
                 "ml.trade_scores",
-                "business_date, trade_id, model_name, model_version, score, risk_band, scoring_run_id, scored_at",
+                "business_date, trade_id, model_name, model_version, score, risk_band, scoring_run_id, "
+                "scored_at",
                 (
                     (
                         day,

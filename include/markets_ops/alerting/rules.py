@@ -225,20 +225,25 @@ def _check_header(file_name: str, header: dict[str, Any]) -> str:
         raise RuleError(file_name, f"malformed header: id {rule_id!r} must be the file's name ({file_name})")
     if header["severity"] not in SEVERITIES:
         raise RuleError(
-            file_name, f"malformed header: severity {header['severity']!r} is not one of {', '.join(SEVERITIES)}"
+            file_name,
+            f"malformed header: severity {header['severity']!r} is not one of {', '.join(SEVERITIES)}",
         )
     return rule_id
 
 
 def _parse_parameters(file_name: str, raw: Any) -> tuple[RuleParameter, ...]:
     if not isinstance(raw, dict):
-        raise RuleError(file_name, "malformed header: parameters must be a mapping of name to {type, default, ...}")
+        raise RuleError(
+            file_name, "malformed header: parameters must be a mapping of name to {type, default, ...}"
+        )
     parameters = []
     for name, spec in raw.items():
         if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise RuleError(file_name, f"malformed header: parameter name {name!r} must be lower_snake_case")
         if name in BUILTIN_PARAMETERS:
-            raise RuleError(file_name, f"malformed header: parameter {name!r} is built in and cannot be declared")
+            raise RuleError(
+                file_name, f"malformed header: parameter {name!r} is built in and cannot be declared"
+            )
         if not isinstance(spec, dict) or set(spec) - set(PARAMETER_KEYS) or "type" not in spec:
             raise RuleError(
                 file_name, f"malformed header: parameter {name!r} needs type, default and description only"
@@ -250,12 +255,16 @@ def _parse_parameters(file_name: str, raw: Any) -> tuple[RuleParameter, ...]:
                 f"types are {', '.join(PARAMETER_TYPES)}",
             )
         if "default" not in spec or not spec.get("description"):
-            raise RuleError(file_name, f"malformed header: parameter {name!r} needs a default and a description")
+            raise RuleError(
+                file_name, f"malformed header: parameter {name!r} needs a default and a description"
+            )
         try:
             default = PARAMETER_TYPES[spec["type"]](spec["default"])
         except (TypeError, ValueError) as error:
             raise RuleError(file_name, f"malformed header: default of {name!r}: {error}") from error
-        parameters.append(RuleParameter(name, spec["type"], default, " ".join(str(spec["description"]).split())))
+        parameters.append(
+            RuleParameter(name, spec["type"], default, " ".join(str(spec["description"]).split()))
+        )
     return tuple(parameters)
 
 

@@ -103,12 +103,14 @@ def _check_rows(rule: Rule, rows: list[Any]) -> None:
     if long_keys:
         raise RuleError(
             rule.file_name,
-            f"{len(long_keys)} entity keys are longer than {ENTITY_KEY_MAX_LENGTH}, e.g. {long_keys[0][:40]!r}...",
+            f"{len(long_keys)} entity keys are longer than {ENTITY_KEY_MAX_LENGTH}, "
+            f"e.g. {long_keys[0][:40]!r}...",
         )
     not_objects = [row for row in rows if not isinstance(row[1], dict)]
     if not_objects:
         raise RuleError(
-            rule.file_name, f"{len(not_objects)} rows have details that are not a JSON object, e.g. {not_objects[0]!r}"
+            rule.file_name,
+            f"{len(not_objects)} rows have details that are not a JSON object, e.g. {not_objects[0]!r}",
         )
     counts = Counter(str(row[0]) for row in rows)
     duplicates = sorted(key for key, count in counts.items() if count > 1)
@@ -131,6 +133,7 @@ def merge(
     rule: Rule,
     business_date: dt.date,
     hits: list[Hit],
+    *,
     values: Mapping[str, Any],
     dag_run_id: str | None,
 ) -> RuleOutcome:
@@ -142,7 +145,9 @@ def merge(
     key = {"rule_id": rule.rule_id, "business_date": business_date}
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SELECT set_config('statement_timeout', %s, true)", [MERGE_STATEMENT_TIMEOUT])
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", [rule.rule_id, business_date.toordinal()])
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s), %s)", [rule.rule_id, business_date.toordinal()]
+        )
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
         cur.execute(
             sql.SQL("CREATE TABLE {} (entity_key text PRIMARY KEY, details jsonb NOT NULL)").format(table)
@@ -156,10 +161,10 @@ def merge(
         )
         previous_run_date = cur.fetchone()[0]
         cur.execute(
-            sql.SQL(read_sql("alerting/merge_alerts.sql")).format(hits=table),  # type: ignore[arg-type]
+            sql.SQL(read_sql("alerting/merge_alerts.sql")).format(hits=table),
             {**key, "severity": rule.severity, "previous_run_date": previous_run_date},
         )
-        cur.execute(sql.SQL(read_sql("alerting/delete_cleared_alerts.sql")).format(hits=table), key)  # type: ignore[arg-type]
+        cur.execute(sql.SQL(read_sql("alerting/delete_cleared_alerts.sql")).format(hits=table), key)
         cur.execute(sql.SQL("DROP TABLE {}").format(table))
         cur.execute(read_sql("alerting/count_new_alerts.sql"), key)
         new_alerts = int(cur.fetchone()[0])
@@ -185,6 +190,7 @@ def record_failure(
     rule_id: str,
     business_date: dt.date,
     error: str,
+    *,
     dag_run_id: str | None,
     rule: Rule | None = None,
 ) -> None:
@@ -241,13 +247,23 @@ def run_rule_file(
     try:
         rule = load_rule(file_name, rules_dir or RULES_DIR)
         values = rule.bind(business_date, overrides)
-        log.info("rule %s (%s) for %s with %s", rule.rule_id, file_name, business_date, rule.declared_values(values))
+        log.info(
+            "rule %s (%s) for %s with %s",
+            rule.rule_id,
+            file_name,
+            business_date,
+            rule.declared_values(values),
+        )
         hits = evaluate(reporting, rule, values)
-        return merge(writer_conn, rule, business_date, hits, values, dag_run_id)
+        return merge(writer_conn, rule, business_date, hits, values=values, dag_run_id=dag_run_id)
     except Exception as error:
-        message = str(error) if isinstance(error, RuleError) else f"{file_name}: {type(error).__name__}: {error}"
+        message = (
+            str(error) if isinstance(error, RuleError) else f"{file_name}: {type(error).__name__}: {error}"
+        )
         try:
-            record_failure(writer_conn, rule_id[:64], business_date, message, dag_run_id, rule)
+            record_failure(
+                writer_conn, rule_id[:64], business_date, message, dag_run_id=dag_run_id, rule=rule
+            )
         except psycopg.Error as record_error:
             # The rule's own error is the one to report; the missing record shows in the summary.
             log.warning("could not record the failure of %s: %s", file_name, record_error)

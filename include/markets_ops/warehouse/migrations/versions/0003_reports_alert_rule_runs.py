@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.Column("severity", sa.String(length=16), nullable=True),
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column("hits", sa.BigInteger(), nullable=True, comment="rows the rule returned"),
-        sa.Column("new_alerts", sa.BigInteger(), nullable=True, comment="hits not raised on the previous run"),
+        sa.Column(
+            "new_alerts", sa.BigInteger(), nullable=True, comment="hits not raised on the previous run"
+        ),
         sa.Column("parameters", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("dag_run_id", sa.String(length=250), nullable=True),

@@ -1,0 +1,120 @@
+"""
+### Operations SQL alerts
+
+**Owner:** ops-reporting (each rule names the team that acts on it)
+
+**What it does.** Runs every alert rule in `include/sql/alerts/` for one business date, one
+mapped task per rule file: the rule's query runs on the read-only `warehouse_reporting`
+connection with a statement timeout, its parameters always bound. Each rule returns one row
+per thing to act on; the rows are merged into `reporting.alerts`, unique on (rule, business
+date, entity), so a rerun never duplicates and a condition still open from the rule's previous
+run is not raised again (`is_new` false, `first_raised_date` kept). Rules shipped: high fail-risk
+trades settling next business day with an unmatched confirmation, scoring coverage, score
+drift (PSI), stale champion, aged reconciliation breaks, failed-settlement spike. Adding a rule
+is adding a file (see `include/markets_ops/alerting/rules.py` for the header).
+
+**Inputs and outputs.** Reads `ops.*`, `ml.trade_scores`, `ml.model_promotions`,
+`reporting.recon_breaks`. Writes `reporting.alerts` and `reporting.alert_rule_runs` (asset
+`reporting.alerts`); the new alerts to the Kafka topic `ops.alerts` (key `rule_id:entity_key`,
+JSON with severity, owner and details); `s3://<bucket>/reports/alerts/business_date=D/`
+(`alerts.jsonl`, then `manifest.json` with the night's summary).
+
+**How to triage.** A failed `run_rule` task (its map index is the rule file) has the file and
+the error in its log, and in `reporting.alert_rule_runs.error`; `check_rules` fails the run
+listing every failed rule once the others have been published. A malformed header, an unknown
+parameter or a SQL error fail at once (no retries); a timeout or a lost connection is retried.
+
+**How to rerun.** Trigger with `{"business_date": "YYYY-MM-DD"}`; override a rule's
+parameters with `{"rule_parameters": {"rule_id": {"name": value}}}`. A rerun updates the date's
+alerts in place and republishes the same Kafka keys and S3 objects.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, TriggerRule, dag, task
+from include.markets_ops import connections
+from include.markets_ops.assets import ALERTS
+from include.markets_ops.dag_defaults import Owner, Tag, default_args
+
+
+@dag(
+    schedule=None,
+    catchup=False,
+    doc_md=__doc__,
+    tags=[Tag.NIGHTLY, Tag.ALERTING, Tag.REPORTING],
+    default_args=default_args(Owner.OPS_REPORTING),
+    max_active_runs=1,
+    params={
+        "business_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Business date to run the rules for (YYYY-MM-DD); empty: the date of the "
+            "triggering asset event or of the run",
+        ),
+        "rule_parameters": Param(
+            {},
+            type="object",
+            description='Parameter overrides per rule: {"aged_recon_breaks": {"min_age_business_days": 3}}',
+        ),
+    },
+)
+def ops_sql_alerts() -> None:
+    @task
+    def list_rules() -> list[str]:
+        from include.markets_ops.alerting.rules import rule_files
+
+        return rule_files()
+
+    @task(map_index_template="{{ task.op_kwargs['rule_file'] }}")
+    def run_rule(rule_file: str, params: dict | None = None, run_id: str | None = None) -> dict:
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowFailException
+        from include.markets_ops.alerting import tasks
+        from include.markets_ops.alerting.runner import is_permanent
+        from include.markets_ops.business_date import resolve_business_date
+
+        overrides = (params or {}).get("rule_parameters") or {}
+        business_date = resolve_business_date(get_current_context())
+        try:
+            return tasks.run_rule(
+                rule_file, business_date, overrides.get(rule_file.removesuffix(".sql")), run_id
+            )
+        except Exception as error:
+            if is_permanent(error):
+                raise AirflowFailException(str(error)) from error
+            raise
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[ALERTS])
+    def publish_alerts(outlet_events=None) -> dict:
+        from airflow.sdk import get_current_context
+        from include.markets_ops.alerting import tasks
+        from include.markets_ops.business_date import resolve_business_date
+
+        business_date = resolve_business_date(get_current_context())
+        summary = tasks.publish_night(business_date, connections.s3_bucket())
+        outlet_events[ALERTS].extra = {"business_date": business_date.isoformat()}
+        return summary
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def check_rules(rule_files: list[str], params: dict | None = None, run_id: str | None = None) -> None:
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowFailException
+        from include.markets_ops.alerting import tasks
+        from include.markets_ops.business_date import resolve_business_date
+
+        business_date = resolve_business_date(get_current_context())
+        overrides = (params or {}).get("rule_parameters") or {}
+        try:
+            tasks.check_rules(business_date, rule_files, run_id, overrides)
+        except tasks.RulesFailedError as error:
+            raise AirflowFailException(str(error)) from error
+
+    rule_files = list_rules()
+    rule_results = run_rule.expand(rule_file=rule_files)
+    published = publish_alerts()
+    rule_results >> published
+    published >> check_rules(rule_files)
+
+
+ops_sql_alerts()

@@ -1,0 +1,102 @@
+"""
+### Trade reconciliation
+
+**Owner:** ops-reporting (break investigation: settlement-ops)
+
+**What it does.** For one business date D, matches the bank's open trades as of D with the
+custodians' statement of D (`ops.custodian_confirmations`) on the trade reference, in raw SQL
+(`include/sql/recon/`), and classifies every break: `missing_at_custodian`,
+`missing_internal`, `quantity_mismatch`, `price_mismatch` (beyond `price_tolerance_bp`),
+`settle_date_mismatch`, `counterparty_mismatch`. A break still there keeps its first-seen date
+and ages in XNYS business days; a break that is gone is written as `resolved` on D. Open trades
+as of D: booked on or before D, not cancelled, no `settled` outcome reported before D
+(details in `include/sql/recon/insert_breaks.sql`).
+
+**Inputs and outputs.** Reads `ops.trades`, `ops.settlement_outcomes`,
+`ops.custodian_confirmations` and the previous date's breaks. Replaces D's rows of
+`reporting.recon_breaks` (asset `reporting.recon_breaks`, event extra `business_date`); writes
+`s3://<bucket>/reports/recon/business_date=D/` (`breaks.parquet`, `breaks.csv`, `report.html`,
+then `manifest.json`); one event keyed by D on the Kafka topic `ops.recon.summary`.
+
+**How to triage.** `reconcile` failing with "not a business day": the date is a weekend or an
+XNYS holiday. A statement timeout: look at the plan of `insert_breaks.sql` (the
+`make bench` plans under `var/bench/` show the expected one). Too many breaks of one type
+overnight usually means a feed problem (a custodian file missing: `missing_at_custodian`
+everywhere), not real breaks: check the day's feed run and `reporting.quarantine`.
+`publish_report` / `publish_summary` failing: S3 or Kafka; the breaks are already in the table.
+
+**How to rerun.** Trigger with `{"business_date": "YYYY-MM-DD"}` (a rerun replaces the date's
+rows, objects and event key). To backfill several dates, run them in date order: each date ages
+its breaks from the previous reconciled date.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+from include.markets_ops import connections
+from include.markets_ops.assets import RECON_BREAKS
+from include.markets_ops.dag_defaults import Owner, Tag, default_args
+
+
+@dag(
+    schedule=None,
+    catchup=False,
+    doc_md=__doc__,
+    tags=[Tag.NIGHTLY, Tag.RECONCILIATION, Tag.REPORTING],
+    default_args=default_args(Owner.OPS_REPORTING),
+    max_active_runs=1,
+    params={
+        "business_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Business date to reconcile (YYYY-MM-DD); empty: the date of the triggering "
+            "asset event or of the run",
+        ),
+        "price_tolerance_bp": Param(
+            1.0, type="number", minimum=0, description="price differences up to this many bp are not breaks"
+        ),
+        "quantity_tolerance": Param(
+            0, type="number", minimum=0, description="quantity differences up to this are not breaks"
+        ),
+    },
+)
+def trade_reconciliation() -> None:
+    @task(outlets=[RECON_BREAKS])
+    def reconcile(params: dict | None = None, outlet_events=None) -> dict:
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowFailException
+        from include.markets_ops import recon_tasks
+        from include.markets_ops.business_date import resolve_business_date
+        from include.markets_ops.reconciliation import NotABusinessDayError
+
+        params = params or {}
+        business_date = resolve_business_date(get_current_context())
+        try:
+            summary = recon_tasks.reconcile_business_date(
+                business_date, params["price_tolerance_bp"], params["quantity_tolerance"]
+            )
+        except NotABusinessDayError as error:
+            raise AirflowFailException(str(error)) from error
+        outlet_events[RECON_BREAKS].extra = {"business_date": business_date.isoformat()}
+        return summary
+
+    @task
+    def publish_report(summary: dict) -> list[str]:
+        from include.markets_ops import recon_tasks
+        from include.markets_ops.business_date import parse_business_date
+
+        business_date = parse_business_date(summary["business_date"])
+        return recon_tasks.publish_report(business_date, summary, connections.s3_bucket())
+
+    @task
+    def publish_summary(summary: dict, keys: list[str]) -> int:
+        from include.markets_ops import recon_tasks
+
+        return recon_tasks.publish_summary(summary, connections.s3_bucket(), keys)
+
+    summary = reconcile()
+    publish_summary(summary, publish_report(summary))
+
+
+trade_reconciliation()

@@ -1,0 +1,187 @@
+"""What the ``ops_sql_alerts`` DAG's tasks do, with the connections they use.
+
+- ``run_rule``: one mapped task per rule file (read-only role for the query, writer role for the
+  merge).
+- ``publish_night``: the new alerts of the date to Kafka ``ops.alerts`` (key = rule and entity),
+  the night's alerts and summary to ``s3://<bucket>/reports/alerts/business_date=D/``.
+- ``check_rules``: fails the run, naming each failed rule file and its error, when any rule of
+  this run failed or left no record (the other rules have run and been published by then).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from include.markets_ops import connections
+from include.markets_ops.sql_files import read_sql
+from include.markets_ops.topics import OPS_ALERTS
+
+PREFIX_TEMPLATE = "reports/alerts/business_date={business_date}/"
+MESSAGE_SCHEMA_VERSION = 1
+
+
+class RulesFailedError(RuntimeError):
+    """Some rules of the run failed; the message lists each file with its error."""
+
+
+def _postgres(conn_id: str) -> Any:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    return PostgresHook(postgres_conn_id=conn_id).get_conn()
+
+
+def run_rule(
+    rule_file: str, business_date: dt.date, overrides: Mapping[str, Any] | None, dag_run_id: str | None
+) -> dict[str, Any]:
+    from include.markets_ops.alerting.runner import reporting_hook, run_rule_file
+
+    with _postgres(connections.WAREHOUSE_CONN_ID) as writer:
+        outcome = run_rule_file(
+            rule_file,
+            business_date,
+            overrides,
+            reporting=reporting_hook(connections.REPORTING_CONN_ID),
+            writer_conn=writer,
+            dag_run_id=dag_run_id,
+        )
+    return outcome.as_dict()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def read_night(conn: Any, business_date: dt.date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(alerts of the date, rule runs of the date), as JSON-ready dicts in a stable order."""
+    day = {"business_date": business_date}
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(read_sql("alerting/alerts_of_day.sql"), day)
+        columns = [c.name for c in cur.description]
+        alerts = [{k: _jsonable(v) for k, v in zip(columns, row, strict=True)} for row in cur.fetchall()]
+        cur.execute(read_sql("alerting/rule_runs_of_day.sql"), day)
+        columns = [c.name for c in cur.description]
+        runs = [{k: _jsonable(v) for k, v in zip(columns, row, strict=True)} for row in cur.fetchall()]
+    return alerts, runs
+
+
+def alert_messages(alerts: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Kafka (key, value) of each new alert: key = rule and entity, so a consumer (or a compacted
+    topic) keeps one record per open condition and a rerun repeats the same keys."""
+    return [
+        (
+            f"{alert['rule_id']}:{alert['entity_key']}",
+            {
+                "schema_version": MESSAGE_SCHEMA_VERSION,
+                "rule_id": alert["rule_id"],
+                "business_date": alert["business_date"],
+                "entity_key": alert["entity_key"],
+                "severity": alert["severity"],
+                "owner": alert["owner"],
+                "first_raised_date": alert["first_raised_date"],
+                "details": alert["details"],
+            },
+        )
+        for alert in alerts
+        if alert["is_new"]
+    ]
+
+
+def night_summary(
+    business_date: dt.date, alerts: list[dict[str, Any]], runs: list[dict[str, Any]], messages: int
+) -> dict[str, Any]:
+    """The night at a glance; no run ids or clocks, so a rerun writes the same summary."""
+    return {
+        "business_date": business_date.isoformat(),
+        "alerts": len(alerts),
+        "new_alerts": sum(1 for a in alerts if a["is_new"]),
+        "alerts_by_severity": dict(sorted(Counter(a["severity"] for a in alerts).items())),
+        "kafka_topic": OPS_ALERTS.name,
+        "kafka_messages": messages,
+        "rules": [
+            {
+                "rule_id": r["rule_id"],
+                "status": r["status"],
+                "severity": r["severity"],
+                "owner": r["owner"],
+                "hits": r["hits"],
+                "new_alerts": r["new_alerts"],
+                "parameters": r["parameters"],
+                "error": r["error"],
+            }
+            for r in runs
+        ],
+    }
+
+
+def publish_night(business_date: dt.date, bucket: str) -> dict[str, Any]:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from include.markets_ops.kafka_io import publish
+    from include.markets_ops.s3_publish import ReportObject, publish_folder
+
+    with _postgres(connections.REPORTING_CONN_ID) as conn:
+        alerts, runs = read_night(conn, business_date)
+    messages = alert_messages(alerts)
+    sent = publish(connections.kafka_config(), OPS_ALERTS.name, messages) if messages else 0
+    summary = night_summary(business_date, alerts, runs, sent)
+    with tempfile.TemporaryDirectory(prefix="alerts-") as folder:
+        lines = Path(folder) / "alerts.jsonl"
+        with lines.open("w", encoding="utf-8") as handle:
+            for alert in alerts:
+                handle.write(json.dumps(alert, sort_keys=True, default=str) + "\n")
+        keys = publish_folder(
+            S3Hook(aws_conn_id=connections.S3_CONN_ID),
+            bucket,
+            PREFIX_TEMPLATE.format(business_date=business_date.isoformat()),
+            [ReportObject("alerts.jsonl", lines, "application/x-ndjson")],
+            summary,
+        )
+    return {**summary, "s3_keys": keys}
+
+
+def rule_failures(
+    rule_files: list[str],
+    runs: list[dict[str, Any]],
+    dag_run_id: str | None,
+    overrides: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """One line per problem: a rule that failed in this run (its error names the file), a rule
+    that left no record of this run, an override for a rule that does not exist."""
+    by_rule = {r["rule_id"]: r for r in runs}
+    problems = []
+    for rule_file in rule_files:
+        run = by_rule.get(rule_file.removesuffix(".sql")[:64])
+        if run is None or run["dag_run_id"] != dag_run_id:
+            problems.append(
+                f"{rule_file}: no result recorded for this run (the task failed before recording)"
+            )
+        elif run["status"] != "succeeded":
+            problems.append(run["error"] or f"{rule_file}: failed")
+    known = {f.removesuffix(".sql") for f in rule_files}
+    problems += [
+        f"rule_parameters: no rule named {rule_id!r} (rules: {', '.join(sorted(known))})"
+        for rule_id in sorted(overrides or {})
+        if rule_id not in known
+    ]
+    return problems
+
+
+def check_rules(
+    business_date: dt.date, rule_files: list[str], dag_run_id: str | None, overrides: Mapping[str, Any] | None
+) -> None:
+    with _postgres(connections.REPORTING_CONN_ID) as conn:
+        _, runs = read_night(conn, business_date)
+    problems = rule_failures(rule_files, runs, dag_run_id, overrides)
+    if problems:
+        raise RulesFailedError(
+            f"{len(problems)} of {len(rule_files)} alert rules failed for {business_date}:\n"
+            + "\n".join(problems)
+        )

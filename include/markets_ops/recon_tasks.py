@@ -1,0 +1,65 @@
+"""What the ``trade_reconciliation`` DAG's tasks do, with the connections they use.
+
+Each function is one task: reconcile (writer role), publish the report to S3 (read-only role),
+publish the summary event to Kafka. They take plain values so the DAG file only wires them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from include.markets_ops import connections
+from include.markets_ops.topics import RECON_SUMMARY
+
+
+def _postgres(conn_id: str) -> Any:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    return PostgresHook(postgres_conn_id=conn_id).get_conn()
+
+
+def reconcile_business_date(
+    business_date: dt.date, price_tolerance_bp: float | str, quantity_tolerance: float | str
+) -> dict[str, Any]:
+    from include.markets_ops.reconciliation import Tolerances, reconcile
+
+    tolerances = Tolerances(
+        price_bp=Decimal(str(price_tolerance_bp)), quantity=Decimal(str(quantity_tolerance))
+    )
+    with _postgres(connections.WAREHOUSE_CONN_ID) as conn:
+        return reconcile(conn, business_date, tolerances).as_dict()
+
+
+def publish_report(business_date: dt.date, summary: dict[str, Any], bucket: str) -> list[str]:
+    """Build the report files from reporting.recon_breaks and publish them; return the keys."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from include.markets_ops.recon_report import build_report, prefix_for
+    from include.markets_ops.s3_publish import publish_folder
+
+    with (
+        tempfile.TemporaryDirectory(prefix="recon-report-") as folder,
+        _postgres(connections.REPORTING_CONN_ID) as conn,
+    ):
+        objects, data = build_report(conn, business_date, summary, Path(folder))
+        manifest_summary = {**summary, "break_rows": data.export_rows}
+        return publish_folder(
+            S3Hook(aws_conn_id=connections.S3_CONN_ID),
+            bucket,
+            prefix_for(business_date),
+            objects,
+            manifest_summary,
+        )
+
+
+def publish_summary(summary: dict[str, Any], bucket: str, keys: list[str]) -> int:
+    """One event per business date on ops.recon.summary, keyed by the date."""
+    from include.markets_ops.kafka_io import publish
+    from include.markets_ops.recon_report import summary_event
+
+    event = summary_event(summary, bucket, keys)
+    return publish(connections.kafka_config(), RECON_SUMMARY.name, [(summary["business_date"], event)])

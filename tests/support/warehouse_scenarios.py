@@ -220,9 +220,10 @@ class Scenario:
             )
 
 
-def clear_dates(conn: Any, first: dt.date, last: dt.date, trade_prefix: str | None = None) -> None:
-    """Delete every row of [first, last] the reconciliation and alert tests read or write."""
-    window = {"first": first, "last": last, "prefix": (trade_prefix or "") + "%"}
+def clear_dates(conn: Any, first: dt.date, last: dt.date, model_prefix: str | None = None) -> None:
+    """Delete every row of [first, last] the reconciliation and alert tests read or write, and
+    the model promotions of models named ``model_prefix...``."""
+    window = {"first": first, "last": last, "prefix": (model_prefix or "") + "%"}
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "DELETE FROM ops.settlement_outcomes WHERE trade_id IN ("
@@ -238,7 +239,7 @@ def clear_dates(conn: Any, first: dt.date, last: dt.date, trade_prefix: str | No
         cur.execute("DELETE FROM ops.trades WHERE business_date BETWEEN %(first)s AND %(last)s", window)
         for table in ("reporting.recon_breaks", "reporting.alerts", "reporting.alert_rule_runs"):
             cur.execute(f"DELETE FROM {table} WHERE business_date BETWEEN %(first)s AND %(last)s", window)
-        if trade_prefix:
+        if model_prefix:
             cur.execute(
                 "DELETE FROM ml.model_promotions WHERE model_name LIKE %(prefix)s",
                 window,

@@ -164,15 +164,16 @@ def builtin_values(business_date: dt.date) -> dict[str, Any]:
     }
 
 
-def rule_files(rules_dir: Path = RULES_DIR) -> list[str]:
+def rule_files(rules_dir: Path | None = None) -> list[str]:
     """The rule files' names, sorted (one mapped task each)."""
-    return sorted(path.name for path in rules_dir.glob("*.sql"))
+    return sorted(path.name for path in (rules_dir or RULES_DIR).glob("*.sql"))
 
 
-def load_rule(file_name: str, rules_dir: Path = RULES_DIR) -> Rule:
+def load_rule(file_name: str, rules_dir: Path | None = None) -> Rule:
     """Read and validate one rule file; RuleError says what is wrong with it."""
     if Path(file_name).name != file_name or not file_name.endswith(".sql"):
         raise RuleError(file_name, "a rule is a file name ending in .sql inside the rules folder")
+    rules_dir = rules_dir or RULES_DIR
     path = rules_dir / file_name
     if not path.is_file():
         raise RuleError(file_name, f"no such rule file in {rules_dir}")

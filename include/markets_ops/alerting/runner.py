@@ -18,6 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from include.markets_ops import calendars
@@ -31,9 +32,11 @@ MERGE_STATEMENT_TIMEOUT = "5min"
 ENTITY_KEY_MAX_LENGTH = 128  # reporting.alerts.entity_key
 # A condition raised on a run at most this many business days back is still the same alert.
 MAX_GAP_BUSINESS_DAYS = 5
-# SQLSTATE classes that mean the rule itself is wrong (bad SQL, bad data types, missing
-# privilege): retrying cannot help. Others (a timeout, a lost connection) may be transient.
+# SQLSTATEs that mean the rule itself is wrong (bad SQL, bad data types, missing privilege,
+# a write attempted on the read-only connection): retrying cannot help. Others (a statement
+# timeout, a lost connection) may be transient and are retried.
 PERMANENT_SQLSTATE_CLASSES = ("0A", "21", "22", "42")
+PERMANENT_SQLSTATES = ("25006",)  # read_only_sql_transaction
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ def is_permanent(error: BaseException) -> bool:
     """True when retrying the rule cannot help (RuleError, or a SQL error of the rule's making)."""
     if isinstance(error, RuleError):
         return True
-    sqlstate = getattr(error, "sqlstate", None)
-    return bool(sqlstate) and str(sqlstate)[:2] in PERMANENT_SQLSTATE_CLASSES
+    sqlstate = str(getattr(error, "sqlstate", None) or "")
+    return sqlstate[:2] in PERMANENT_SQLSTATE_CLASSES or sqlstate in PERMANENT_SQLSTATES
 
 
 def reporting_hook(conn_id: str, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> Any:
@@ -231,7 +234,7 @@ def run_rule_file(
     reporting: Any,
     writer_conn: Any,
     dag_run_id: str | None,
-    rules_dir: Any = None,
+    rules_dir: Path | None = None,
 ) -> RuleOutcome:
     """Load, bind, evaluate and merge one rule file; on any error record it, then re-raise.
 
@@ -240,12 +243,12 @@ def run_rule_file(
     """
     import psycopg
 
-    from include.markets_ops.alerting.rules import RULES_DIR, load_rule
+    from include.markets_ops.alerting.rules import load_rule
 
     rule_id = file_name.removesuffix(".sql")
     rule: Rule | None = None
     try:
-        rule = load_rule(file_name, rules_dir or RULES_DIR)
+        rule = load_rule(file_name, rules_dir)
         values = rule.bind(business_date, overrides)
         log.info(
             "rule %s (%s) for %s with %s",

@@ -63,6 +63,7 @@ def run(
     rule_file: str,
     day: dt.date,
     overrides: dict[str, Any] | None = None,
+    *,
     rules_dir: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run one rule for ``day``; return its alerts of the day by entity key."""

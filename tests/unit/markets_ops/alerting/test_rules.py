@@ -10,6 +10,7 @@ import pytest
 from include.markets_ops.alerting import rules
 from include.markets_ops.alerting.rules import RuleError, load_rule, parse_rule, rule_files
 
+HEAD = "/*\nid: my_rule\nseverity: high\nowner: x\ndescription: d\n"
 GOOD = """/*
 id: my_rule
 severity: high
@@ -67,25 +68,22 @@ def test_a_good_rule_parses_with_typed_defaults() -> None:
             "must be the file's name",
         ),
         ("/*\nid: my_rule\nseverity: urgent\nowner: x\ndescription: d\n*/\nSELECT 1", "severity 'urgent'"),
-        ("/*\nid: my_rule\nseverity: high\nowner: x\ndescription: d\n*/\n", "no query"),
+        (HEAD + "*/\n", "no query"),
         (
-            "/*\nid: my_rule\nseverity: high\nowner: x\ndescription: d\n"
-            "parameters:\n  n: {type: decimal, default: 1, description: d}\n*/\nSELECT %(n)s",
+            HEAD + "parameters:\n  n: {type: decimal, default: 1, description: d}\n*/\nSELECT %(n)s",
             "type 'decimal'",
         ),
         (
-            "/*\nid: my_rule\nseverity: high\nowner: x\ndescription: d\n"
-            "parameters:\n  n: {type: int, default: many, description: d}\n*/\nSELECT %(n)s",
+            HEAD + "parameters:\n  n: {type: int, default: many, description: d}\n*/\nSELECT %(n)s",
             "default of 'n'",
         ),
         (
-            "/*\nid: my_rule\nseverity: high\nowner: x\ndescription: d\n"
-            "parameters:\n  n: {type: int, description: d}\n*/\nSELECT %(n)s",
+            HEAD + "parameters:\n  n: {type: int, description: d}\n*/\nSELECT %(n)s",
             "needs a default",
         ),
         (
-            "/*\nid: my_rule\nseverity: high\nowner: x\ndescription: d\n"
-            "parameters:\n  business_date: {type: date, default: 2026-01-02, description: d}\n*/\nSELECT 1",
+            HEAD
+            + "parameters:\n  business_date: {type: date, default: 2026-01-02, description: d}\n*/\nSELECT 1",
             "built in",
         ),
         (
@@ -93,8 +91,7 @@ def test_a_good_rule_parses_with_typed_defaults() -> None:
             "unknown parameter",
         ),
         (
-            "/*\nid: my_rule\nseverity: high\nowner: x\ndescription: d\n"
-            "parameters:\n  n: {type: int, default: 1, description: d}\n*/\nSELECT 1",
+            HEAD + "parameters:\n  n: {type: int, default: 1, description: d}\n*/\nSELECT 1",
             "not used by the query",
         ),
     ],

@@ -18,7 +18,7 @@ from typing import Any
 
 # Per test module: [first, last] calendar dates it owns. Ranges must not overlap.
 DATE_RANGES: dict[str, tuple[dt.date, dt.date]] = {
-    "recon_scenarios": (dt.date(2031, 3, 1), dt.date(2031, 3, 31)),
+    "recon_scenarios": (dt.date(2031, 2, 1), dt.date(2031, 3, 31)),
     "recon_aging": (dt.date(2031, 5, 1), dt.date(2031, 5, 31)),
     "recon_dag": (dt.date(2031, 7, 1), dt.date(2031, 7, 31)),
     "alert_rules": (dt.date(2032, 1, 1), dt.date(2032, 12, 31)),

@@ -71,7 +71,8 @@ def summary_of(conn: Any, day: dt.date) -> dict[str, Any]:
         counts = {(status, kind): n for status, kind, n in cur.fetchall()}
         cur.execute(
             "SELECT trade_ref, break_type FROM reporting.recon_breaks "
-            "WHERE business_date = %s AND status = 'open' ORDER BY age_business_days DESC, first_seen_date, trade_ref, break_type LIMIT 1",
+            "WHERE business_date = %s AND status = 'open' "
+            "ORDER BY age_business_days DESC, first_seen_date, trade_ref, break_type LIMIT 1",
             [day],
         )
         oldest = cur.fetchone()

@@ -182,6 +182,6 @@ def check_rules(
     problems = rule_failures(rule_files, runs, dag_run_id, overrides)
     if problems:
         raise RulesFailedError(
-            f"{len(problems)} of {len(rule_files)} alert rules failed for {business_date}:\n"
-            + "\n".join(problems)
+            f"alert rules for {business_date}: {len(problems)} problem(s) among "
+            f"{len(rule_files)} rule files\n" + "\n".join(problems)
         )

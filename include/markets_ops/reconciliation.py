@@ -21,9 +21,9 @@ from include.markets_ops.sql_files import read_sql
 from include.markets_ops.warehouse.models import BREAK_TYPES
 
 OPERATIONS_CALENDAR = "XNYS"
-# A trade more than this many calendar days past its settle date is only in the open
-# population when a fail was reported for it (see insert_breaks.sql).
-DEFAULT_FAIL_LOOKBACK_DAYS = 14
+# A trade due this many operations business days before the business date, or earlier, is only
+# in the open population when a fail was reported for it (see insert_breaks.sql).
+DEFAULT_OUTCOME_LAG_BUSINESS_DAYS = 1
 DEFAULT_STATEMENT_TIMEOUT = "15min"
 # Breaks age across a short outage (the previous reconciled date may be up to this many
 # business days back); after a longer one they start again as new.
@@ -98,7 +98,7 @@ def reconcile(
     business_date: dt.date,
     tolerances: Tolerances | None = None,
     *,
-    fail_lookback_days: int = DEFAULT_FAIL_LOOKBACK_DAYS,
+    outcome_lag_business_days: int = DEFAULT_OUTCOME_LAG_BUSINESS_DAYS,
     statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT,
 ) -> ReconSummary:
     """Replace ``reporting.recon_breaks`` for ``business_date`` in one transaction.
@@ -134,7 +134,9 @@ def reconcile(
             read_sql("recon/insert_breaks.sql"),
             {
                 "business_date": business_date,
-                "due_from": business_date - dt.timedelta(days=fail_lookback_days),
+                "due_after": calendars.add_business_days(
+                    business_date, -outcome_lag_business_days, OPERATIONS_CALENDAR
+                ),
                 "previous_date": previous_date,
                 "business_days_since_previous": gap,
                 "price_tolerance_bp": tolerances.price_bp,

@@ -89,7 +89,7 @@ def break_scenario(writer: Any) -> None:
     """One trade per case on DAY; settle dates after DAY unless the case says otherwise."""
     day, settle = DAY, DAY + dt.timedelta(days=1)
     previous_day = calendars.previous_business_day(day, "XNYS")
-    old_settle = day - dt.timedelta(days=20)  # beyond the 14-day lookback
+    old_settle = day - dt.timedelta(days=20)
     t = {
         "matched": Trade("RC-MATCHED", day, settle),
         "half_bp": Trade("RC-HALFBP", day, settle, price=Decimal("200")),
@@ -109,6 +109,9 @@ def break_scenario(writer: Any) -> None:
         "booked_later_listed": Trade("RC-LATER", day + dt.timedelta(days=1), settle + dt.timedelta(days=1)),
         "failed_long_ago": Trade("RC-FAILED-OLD", old_settle, old_settle, status="failed"),
         "failed_long_ago_unlisted": Trade("RC-FAILED-OLD2", old_settle, old_settle, status="failed"),
+        # Due the previous business day and no outcome reported: a gap in the outcome feed, not
+        # an open trade (insert_breaks.sql), so its absence from the statement is no break.
+        "due_without_outcome": Trade("RC-NO-OUTCOME", previous_day, previous_day),
     }
     c = t
     confirmations = [

@@ -5,7 +5,7 @@
 --
 -- Bind parameters
 --   business_date                 date     the statement date D
---   due_from                      date     D minus the fail lookback (see "open trades" below)
+--   due_after                     date     the operations business day before D (see "open trades" below)
 --   previous_date                 date     latest earlier reconciled date (previous_reconciled_date.sql), or NULL
 --   business_days_since_previous  integer  operations business days from previous_date to D
 --   price_tolerance_bp            numeric  price differences up to this many basis points of the bank's price are not breaks
@@ -14,16 +14,19 @@
 -- The bank's open trades as of D (the population the custodian statement lists): booked on or
 -- before D (business_date <= D), not cancelled, and no 'settled' outcome reported before D.
 -- A trade whose settlement is reported on D is still on D's statement.
--- Written so that indexes serve it instead of a scan of the whole trade history: a trade still
--- open on D either settles on or after due_from (ix_trades_settle_date), or is past its settle
--- date with a reported fail (ix_settlement_outcomes_failed_business_date). A trade more than the
--- lookback past its settle date with no outcome at all (a gap in the outcome feed) is not in it.
+-- Written so that indexes serve it instead of a scan of the whole trade history: outcomes are
+-- reported with the feed of the settle date (or of the next operations business day when the
+-- market settles on a US holiday), so a trade still open on D either settles after the previous
+-- operations business day (ix_trades_settle_date: about a day or two of bookings), or is past
+-- its settle date with a reported fail (ix_settlement_outcomes_failed_business_date: a few
+-- percent of the history). A trade due on or before the previous business day with no outcome
+-- at all is a gap in the outcome feed, not an open trade, and is left out.
 --
 -- One row per (trade_ref, break_type): a trade can break on several fields at once.
 WITH candidate_trades AS (
     SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
     FROM ops.trades AS t
-    WHERE t.settle_date >= %(due_from)s
+    WHERE t.settle_date > %(due_after)s
       AND t.business_date <= %(business_date)s
       AND t.status <> 'cancelled'
     UNION ALL
@@ -34,7 +37,7 @@ WITH candidate_trades AS (
             FROM ops.settlement_outcomes AS f
             WHERE f.outcome = 'failed' AND f.business_date <= %(business_date)s
         )
-      AND t.settle_date < %(due_from)s
+      AND t.settle_date <= %(due_after)s
       AND t.business_date <= %(business_date)s
       AND t.status <> 'cancelled'
 ),

@@ -35,6 +35,7 @@ from airflow.sdk import Param, TriggerRule, dag, task
 from include.markets_ops import connections
 from include.markets_ops.assets import ALERTS
 from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.params import BUSINESS_DATE, business_date_param
 
 
 @dag(
@@ -45,17 +46,13 @@ from include.markets_ops.dag_defaults import Owner, Tag, default_args
     default_args=default_args(Owner.OPS_REPORTING),
     max_active_runs=1,
     params={
-        "business_date": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            description="Business date to run the rules for (YYYY-MM-DD); empty: the date of the "
-            "triggering asset event or of the run",
-        ),
+        BUSINESS_DATE: business_date_param(),
         "rule_parameters": Param(
             {},
             type="object",
-            description='Parameter overrides per rule: {"aged_recon_breaks": {"min_age_business_days": 3}}',
+            title="Rule parameters",
+            description="Overrides of the rules' parameters, by rule: "
+            '{"aged_recon_breaks": {"min_age_business_days": 3}}. An unknown rule or parameter fails the run.',
         ),
     },
 )

@@ -36,6 +36,7 @@ from airflow.sdk import Param, dag, task
 from include.markets_ops import connections
 from include.markets_ops.assets import RECON_BREAKS
 from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.params import BUSINESS_DATE, business_date_param
 
 
 @dag(
@@ -46,18 +47,20 @@ from include.markets_ops.dag_defaults import Owner, Tag, default_args
     default_args=default_args(Owner.OPS_REPORTING),
     max_active_runs=1,
     params={
-        "business_date": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            description="Business date to reconcile (YYYY-MM-DD); empty: the date of the triggering "
-            "asset event or of the run",
-        ),
+        BUSINESS_DATE: business_date_param(),
         "price_tolerance_bp": Param(
-            1.0, type="number", minimum=0, description="price differences up to this many bp are not breaks"
+            1.0,
+            type="number",
+            minimum=0,
+            title="Price tolerance (bp)",
+            description="Price differences up to this many basis points of the bank's price are not breaks.",
         ),
         "quantity_tolerance": Param(
-            0, type="number", minimum=0, description="quantity differences up to this are not breaks"
+            0,
+            type="number",
+            minimum=0,
+            title="Quantity tolerance",
+            description="Quantity differences up to this many units are not breaks (0: exact).",
         ),
     },
 )

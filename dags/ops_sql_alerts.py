@@ -52,7 +52,8 @@ from include.markets_ops.params import BUSINESS_DATE, business_date_param
             type="object",
             title="Rule parameters",
             description="Overrides of the rules' parameters, by rule: "
-            '{"aged_recon_breaks": {"min_age_business_days": 3}}. An unknown rule or parameter fails the run.',
+            '{"aged_recon_breaks": {"min_age_business_days": 3}}. '
+            "An unknown rule or parameter fails the run.",
         ),
     },
 )

@@ -44,15 +44,17 @@ def writer(stack: dict[str, str]):
             clear_dates(conn, *DATE_RANGES[name])
 
 
-def breaks_of(conn: Any, day: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
+def breaks_of(
+    conn: Any, day: dt.date, prefixes: tuple[str, ...] = ("RC-", "AGE-")
+) -> dict[tuple[str, str], dict[str, Any]]:
     """The date's break rows of this module's trades, by (trade_ref, break_type). Rows of other
     data are left out: a fail loaded by the data generator and never settled is open on every
     later date. Summaries are checked against all the date's rows (summary_of)."""
     with conn.cursor() as cur:
         cur.execute(
-            f"SELECT {BREAK_COLUMNS} FROM reporting.recon_breaks WHERE business_date = %s "
-            "AND (trade_ref LIKE 'RC-%%' OR trade_ref LIKE 'AGE-%%') ORDER BY 1, 2",
-            [day],
+            f"SELECT {BREAK_COLUMNS} FROM reporting.recon_breaks "
+            "WHERE business_date = %s AND trade_ref LIKE ANY(%s) ORDER BY 1, 2",
+            [day, [f"{prefix}%" for prefix in prefixes]],
         )
         columns = [c.name for c in cur.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
@@ -271,6 +273,28 @@ def test_breaks_age_in_business_days_and_resolve(writer: Any, aging_scenario: No
     assert summary3.oldest_open_break is not None
     oldest = summary3.oldest_open_break
     assert (oldest["trade_ref"], oldest["break_type"]) == counted["oldest"]
+
+
+def test_a_trade_due_on_a_us_holiday_is_open_until_its_settlement_is_reported(writer: Any) -> None:
+    # Due Monday 26 May 2031 (Memorial Day: no US business day, a UK one), reconciled on DAY2.
+    holiday = dt.date(2031, 5, 26)
+    pending, settled, listed = (
+        Trade(f"HOL-{n}", dt.date(2031, 5, 22), holiday) for n in ("PENDING", "SETTLED", "LISTED")
+    )
+    Scenario(
+        trades=[pending, settled, listed],
+        confirmations=[t.confirmation(DAY1) for t in (pending, settled, listed)]
+        + [listed.confirmation(DAY2)],
+        outcomes=[Outcome("HOL-SETTLED", holiday, "settled"), Outcome("HOL-LISTED", holiday, "settled")],
+    ).load(writer)
+    reconcile(writer, DAY1)
+    reconcile(writer, DAY2)
+    assert _ages(breaks_of(writer, DAY2, ("HOL-",))) == {
+        # No outcome reported yet: still open, and the custodian no longer lists it.
+        ("HOL-PENDING", "missing_at_custodian"): ("open", DAY2, 0, None),
+        # Settled on the holiday: the bank no longer holds it open, the custodian still lists it.
+        ("HOL-LISTED", "missing_internal"): ("open", DAY2, 0, None),
+    }
 
 
 def test_rerunning_an_earlier_date_changes_nothing(writer: Any, aging_scenario: None) -> None:

@@ -67,6 +67,23 @@ def _timed(action: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, An
     return statistics.median(times), result
 
 
+def _timed_pair(
+    anchor: Callable[[], Any], target: Callable[[], Any], repeats: int = REPEATS
+) -> tuple[float, Any, float, Any]:
+    """Medians of ``anchor`` and ``target`` run alternately, so that a change in the machine's
+    load (it is shared) weighs on both alike."""
+    anchor_times, target_times = [], []
+    anchor_result = target_result = None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        anchor_result = anchor()
+        anchor_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        target_result = target()
+        target_times.append(time.perf_counter() - started)
+    return statistics.median(anchor_times), anchor_result, statistics.median(target_times), target_result
+
+
 def _seq_scans(plan: str) -> list[str]:
     return sorted({m for m in re.findall(r"Seq Scan on (\w+)", plan) if m in BIG_TABLES})
 
@@ -87,13 +104,15 @@ def _reference_data(conn: Any) -> None:
     conn.execute("INSERT INTO ops.currencies VALUES ('USD', 'US Dollar', 2) ON CONFLICT DO NOTHING")
     conn.execute(
         "INSERT INTO ops.counterparties "
-        "SELECT 'BCP-' || lpad(n::text, 4, '0'), 'Bench counterparty ' || n, 'BENCHLEI' || lpad(n::text, 12, '0'),"
+        "SELECT 'BCP-' || lpad(n::text, 4, '0'), 'Bench counterparty ' || n,"
+        " 'BENCHLEI' || lpad(n::text, 12, '0'),"
         " 'US', 'broker_dealer' FROM generate_series(0, %(n)s - 1) AS n ON CONFLICT DO NOTHING",
         {"n": COUNTERPARTIES},
     )
     conn.execute(
         "INSERT INTO ops.instruments "
-        "SELECT 'BN' || lpad(n::text, 10, '0'), 'Bench equity ' || n, 'equity', 'XNYS', 'USD', 'DTC', 1, 1 + n %% 3"
+        "SELECT 'BN' || lpad(n::text, 10, '0'), 'Bench equity ' || n, 'equity', 'XNYS', 'USD', 'DTC', 1,"
+        " 1 + n %% 3"
         " FROM generate_series(0, %(n)s - 1) AS n ON CONFLICT DO NOTHING",
         {"n": INSTRUMENTS},
     )
@@ -149,16 +168,16 @@ def recon_data(conn: Any, owner_url: str) -> None:
     expected = RECON_TRADES + HISTORY_TRADES + OLD_FAILS
     have = _count(
         conn,
-        "SELECT count(*) FROM ops.trades WHERE business_date BETWEEN %(a)s AND %(b)s AND trade_id LIKE 'BR%%'",
+        "SELECT count(*) FROM ops.trades "
+        "WHERE business_date BETWEEN %(a)s AND %(b)s AND trade_id LIKE 'BR%%'",
         {"a": bd(day, -12), "b": day},
     )
-    if (
-        have == expected
-        and _count(
-            conn, "SELECT count(*) FROM ops.custodian_confirmations WHERE business_date = %(d)s", {"d": day}
-        )
-        >= RECON_TRADES
-    ):
+    statements = _count(
+        conn,
+        "SELECT count(*) FROM ops.custodian_confirmations WHERE business_date BETWEEN %(a)s AND %(d)s",
+        {"a": bd(day, -2), "d": day},
+    )
+    if have == expected and statements >= 3 * RECON_TRADES:
         return
     print(f"    generating reconciliation data for {day} (once)", flush=True)
     drop_recon(conn)
@@ -227,6 +246,15 @@ def recon_data(conn: Any, owner_url: str) -> None:
             """,
             {"d": day, "every": INJECTED_EVERY, "settle": settle_days[0], "n": RECON_TRADES},
         )
+        # The two previous statements (history the date's statement is read out of by index).
+        for back in (1, 2):
+            conn.execute(
+                "INSERT INTO ops.custodian_confirmations SELECT %(p)s, trade_ref, custodian, instrument_id, "
+                "side, quantity, price, settle_date, counterparty_id, settlement_location, "
+                "received_at - %(days)s "
+                "FROM ops.custodian_confirmations WHERE business_date = %(d)s",
+                {"p": bd(day, -back), "d": day, "days": dt.timedelta(days=back)},
+            )
         conn.execute(
             "INSERT INTO ops.counterparties VALUES ('BCP-9999', 'Bench other', 'BENCHLEI999999999999', 'US', "
             "'bank') ON CONFLICT DO NOTHING"
@@ -238,13 +266,15 @@ def recon_data(conn: Any, owner_url: str) -> None:
             """
             INSERT INTO reporting.recon_breaks (business_date, trade_ref, break_type, status, first_seen_date,
                                                 age_business_days, counterparty_id, instrument_id, notional)
-            SELECT %(p)s, trade_id, CASE WHEN k = 1 THEN 'quantity_mismatch' ELSE 'price_mismatch' END, 'open',
+            SELECT %(p)s, trade_id,
+                   CASE WHEN k = 1 THEN 'quantity_mismatch' ELSE 'price_mismatch' END, 'open',
                    %(p)s - (n %% 7)::int, (n %% 7)::int, counterparty_id, instrument_id, notional
             FROM (SELECT t.*, substr(trade_id, 4)::bigint AS n, substr(trade_id, 4)::bigint %% %(every)s AS k
                   FROM ops.trades AS t WHERE trade_id LIKE 'BRO%%') AS t
             WHERE k IN (1, 2) AND n %% 10 < 7
             UNION ALL
-            SELECT %(p)s, 'BRG' || lpad(n::text, 9, '0'), 'missing_internal', 'open', %(p)s, 0, 'BCP-0002', NULL, 100
+            SELECT %(p)s, 'BRG' || lpad(n::text, 9, '0'), 'missing_internal', 'open', %(p)s, 0,
+                   'BCP-0002', NULL, 100
             FROM generate_series(0, 2999) AS n
             """,
             {"p": previous, "every": INJECTED_EVERY},
@@ -258,7 +288,10 @@ def drop_recon(conn: Any) -> None:
             "DELETE FROM reporting.recon_breaks WHERE business_date BETWEEN %(a)s AND %(b)s",
             {"a": bd(RECON_DAY, -12), "b": RECON_DAY},
         )
-        conn.execute("DELETE FROM ops.custodian_confirmations WHERE business_date = %(d)s", {"d": RECON_DAY})
+        conn.execute(
+            "DELETE FROM ops.custodian_confirmations WHERE business_date BETWEEN %(a)s AND %(d)s",
+            {"a": bd(RECON_DAY, -2), "d": RECON_DAY},
+        )
         conn.execute("DELETE FROM ops.settlement_outcomes WHERE trade_id LIKE 'BR%%'")
         conn.execute("DELETE FROM ops.trades WHERE trade_id LIKE 'BR%%'")
 
@@ -318,12 +351,14 @@ def alert_data(conn: Any, owner_url: str) -> None:
                 # 3 % fail on their settle date (more for a few counterparties), settled otherwise.
                 conn.execute(
                     """
-                    INSERT INTO ops.settlement_outcomes (trade_id, business_date, outcome, settled_date, fail_reason)
+                    INSERT INTO ops.settlement_outcomes
+                        (trade_id, business_date, outcome, settled_date, fail_reason)
                     SELECT trade_id, %(settle)s, CASE WHEN failed THEN 'failed' ELSE 'settled' END,
                            CASE WHEN failed THEN NULL ELSE %(settle)s::date END,
                            CASE WHEN failed THEN 'insufficient_securities' END
                     FROM (SELECT 'BAT' || lpad(n::text, 9, '0') AS trade_id,
-                                 ((n * 48271) %% 100) < 3 OR (n %% 997 = 0 AND %(settle)s = %(last_day)s) AS failed
+                                 ((n * 48271) %% 100) < 3
+                                 OR (n %% 997 = 0 AND %(settle)s = %(last_day)s) AS failed
                           FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n) AS o
                     """,
                     {"settle": settle_day, "first": first, "last": last, "last_day": ALERT_LAST_DAY},
@@ -331,9 +366,11 @@ def alert_data(conn: Any, owner_url: str) -> None:
             # About 1 % of the day's trades in break, aged by their number.
             conn.execute(
                 """
-                INSERT INTO reporting.recon_breaks (business_date, trade_ref, break_type, status, first_seen_date,
+                INSERT INTO reporting.recon_breaks (business_date, trade_ref, break_type, status,
+                                                    first_seen_date,
                                                     age_business_days, counterparty_id, notional)
-                SELECT %(day)s, 'BAT' || lpad(n::text, 9, '0'), 'price_mismatch', 'open', %(day)s, (n %% 13)::int,
+                SELECT %(day)s, 'BAT' || lpad(n::text, 9, '0'), 'price_mismatch', 'open', %(day)s,
+                       (n %% 13)::int,
                        'BCP-' || lpad(((n * 7919) %% %(cps)s)::text, 4, '0'), 1000
                 FROM generate_series(%(first)s::bigint, %(last)s::bigint, 100) AS n
                 """,
@@ -379,20 +416,20 @@ FULL OUTER JOIN (SELECT * FROM ops.custodian_confirmations WHERE business_date =
 
 
 def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
+    import psycopg
+
     from include.markets_ops.reconciliation import reconcile, summarize
     from include.markets_ops.sql_files import read_sql
 
-    with _connect(url) as conn:
-        recon_data(conn, owner_url)
-        params = {"first": bd(RECON_DAY, -2), "business_date": RECON_DAY}
-        anchor_plan = _explain(conn, ANCHOR_SQL, params, "recon_anchor_full_outer_join")
-        anchor_seconds, joined = _timed(lambda: conn.execute(ANCHOR_SQL, params).fetchone()[0])
-
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        reconcile(conn, RECON_DAY)  # warm-up: the same cache state as the anchor
-        recon_seconds, summary = _timed(lambda: reconcile(conn, RECON_DAY))
+    params = {"first": bd(RECON_DAY, -2), "business_date": RECON_DAY}
+    with _connect(url) as anchor_conn, psycopg.connect(url) as conn:
+        recon_data(anchor_conn, owner_url)
+        anchor_plan = _explain(anchor_conn, ANCHOR_SQL, params, "recon_anchor_full_outer_join")
+        reconcile(conn, RECON_DAY)  # warm-up: the same cache state for both
+        anchor_seconds, joined, recon_seconds, summary = _timed_pair(
+            lambda: anchor_conn.execute(ANCHOR_SQL, params).fetchone()[0],
+            lambda: reconcile(conn, RECON_DAY),
+        )
         conn.execute("DELETE FROM reporting.recon_breaks WHERE business_date = %s", [RECON_DAY])
         insert_params = {
             "business_date": RECON_DAY,

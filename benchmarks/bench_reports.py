@@ -1,9 +1,10 @@
 """Reconciliation and the SQL alert suite at volume (``python -m benchmarks reports``).
 
 1. Reconciliation of one business date with 1,000,000 open trades against 1,000,000 custodian
-   confirmations (with a settled history of 1,000,000 earlier trades around them, and the
-   previous date's open breaks to age), against the anchor measured in the same run: a bare
-   FULL OUTER JOIN of the same trades and confirmations on the trade reference. Target: the
+   confirmations (plus 200,000 trades due that day, settled off the statement or failed on it,
+   a settled history of 1,000,000 earlier trades, older fails, the two previous statements and
+   the previous date's open breaks to age), against the anchor measured in the same run: a bare
+   FULL OUTER JOIN of the date's trades and confirmations on the trade reference. Target: the
    whole reconciliation (population, classification, aging, the date replaced in one
    transaction) within 2x the anchor. The breaks found are checked against the injected ones.
 2. The whole alert suite (every rule file, query and merge) for the last of 60 business days of
@@ -38,6 +39,8 @@ RECON_DAY = dt.date(2035, 3, 14)
 RECON_TRADES = 1_000_000
 HISTORY_TRADES = 1_000_000  # settled in the 10 business days before
 OLD_FAILS = 5_000  # failed 10 business days before, still open
+DUE_TODAY = 200_000  # due on the date: settled that day (off the statement) but one in 33 failed
+FAIL_EVERY = 33
 INJECTED_EVERY = 200  # one trade in 200 of each break type (0.5 %)
 ALERT_LAST_DAY = dt.date(2036, 6, 13)
 ALERT_DAYS = 60
@@ -159,13 +162,15 @@ def _count(conn: Any, sql: str, params: dict[str, Any]) -> int:
 
 
 def recon_data(conn: Any, owner_url: str) -> None:
-    """1M open trades booked over the 3 business days to RECON_DAY, 1M settled before, 5k old
-    fails, the statement of RECON_DAY with injected breaks, and the previous date's breaks."""
+    """1M open trades booked over the 3 business days to RECON_DAY and due after it, 200k due on
+    it (settled that day but 3 % failed), 1M settled before, 5k old fails still open; the
+    statements of RECON_DAY (with injected breaks) and of the two days before; the previous
+    date's open breaks."""
     day = RECON_DAY
     booking_days = [bd(day, -2), bd(day, -1), day]
     settle_days = [bd(day, 1), bd(day, 2)]
     history_days = [bd(day, -n) for n in range(12, 2, -1)]  # 10 business days, settled before D
-    expected = RECON_TRADES + HISTORY_TRADES + OLD_FAILS
+    expected = RECON_TRADES + HISTORY_TRADES + OLD_FAILS + DUE_TODAY
     have = _count(
         conn,
         "SELECT count(*) FROM ops.trades "
@@ -195,6 +200,27 @@ def recon_data(conn: Any, owner_url: str) -> None:
                 booking_days=booking_days,
                 settle_days=settle_days,
             )
+        _insert_trades(
+            conn,
+            "BRD",
+            0,
+            DUE_TODAY - 1,
+            booking="(%(booking_days)s::date[])[1 + n %% 2]",
+            settle="%(day)s::date",
+            status="'pending'",
+            booking_days=booking_days,
+            day=day,
+        )
+        conn.execute(
+            "INSERT INTO ops.settlement_outcomes "
+            "(trade_id, business_date, outcome, settled_date, fail_reason) "
+            "SELECT trade_id, settle_date, CASE WHEN failed THEN 'failed' ELSE 'settled' END, "
+            "CASE WHEN failed THEN NULL ELSE settle_date END, "
+            "CASE WHEN failed THEN 'counterparty_lacks_cash' END "
+            "FROM (SELECT trade_id, settle_date, substr(trade_id, 4)::bigint %% %(every)s = 0 AS failed "
+            "FROM ops.trades WHERE trade_id LIKE 'BRD%%') AS t",
+            {"every": FAIL_EVERY},
+        )
         _insert_trades(
             conn,
             "BRH",
@@ -235,16 +261,25 @@ def recon_data(conn: Any, owner_url: str) -> None:
                    CASE WHEN k = 5 THEN 'BCP-9999' ELSE t.counterparty_id END,
                    'DTC', %(d)s::timestamp AT TIME ZONE 'UTC' + interval '22 hours'
             FROM (SELECT t.*,
-                         CASE WHEN t.trade_id LIKE 'BRF%%' THEN -1
+                         CASE WHEN t.trade_id NOT LIKE 'BRO%%' THEN -1
                               ELSE substr(t.trade_id, 4)::bigint %% %(every)s END AS k
-                  FROM ops.trades AS t WHERE t.trade_id LIKE 'BRO%%' OR t.trade_id LIKE 'BRF%%') AS t
+                  FROM ops.trades AS t
+                  WHERE t.trade_id LIKE 'BRO%%' OR t.trade_id LIKE 'BRF%%'
+                     OR (t.trade_id LIKE 'BRD%%'
+                         AND substr(t.trade_id, 4)::bigint %% %(fail_every)s = 0)) AS t
             WHERE t.k <> 0
             UNION ALL
             SELECT %(d)s, 'BRX' || lpad(n::text, 9, '0'), 'BENCH-CUSTODIAN', 'BN0000000001', 'BUY', 10, 10,
                    %(settle)s, 'BCP-0001', 'DTC', %(d)s::timestamp AT TIME ZONE 'UTC' + interval '22 hours'
             FROM generate_series(0, %(n)s / %(every)s - 1) AS n
             """,
-            {"d": day, "every": INJECTED_EVERY, "settle": settle_days[0], "n": RECON_TRADES},
+            {
+                "d": day,
+                "every": INJECTED_EVERY,
+                "settle": settle_days[0],
+                "n": RECON_TRADES,
+                "fail_every": FAIL_EVERY,
+            },
         )
         # The two previous statements (history the date's statement is read out of by index).
         for back in (1, 2):

@@ -108,6 +108,7 @@ def break_scenario(writer: Any) -> None:
         "settled_before_unlisted": Trade("RC-SETB", previous_day, previous_day, status="settled"),
         "settles_today_listed": Trade("RC-SETD-LISTED", previous_day, day, status="settled"),
         "settles_today_unlisted": Trade("RC-SETD", previous_day, day, status="settled"),
+        "fails_today": Trade("RC-FAILD", previous_day, day, status="failed"),
         "booked_later_listed": Trade("RC-LATER", day + dt.timedelta(days=1), settle + dt.timedelta(days=1)),
         "failed_long_ago": Trade("RC-FAILED-OLD", old_settle, old_settle, status="failed"),
         "failed_long_ago_unlisted": Trade("RC-FAILED-OLD2", old_settle, old_settle, status="failed"),
@@ -130,6 +131,7 @@ def break_scenario(writer: Any) -> None:
         c["settles_today_listed"].confirmation(day),
         c["booked_later_listed"].confirmation(day),
         c["failed_long_ago"].confirmation(day),
+        c["fails_today"].confirmation(day),  # failed, so still open: matched
         Confirmation(day, "RC-UNKNOWN", Decimal("10"), Decimal("50"), settle, "TCP-DELTA"),
     ]
     outcomes = [
@@ -137,11 +139,13 @@ def break_scenario(writer: Any) -> None:
         Outcome("RC-SETB", previous_day, "settled"),
         Outcome("RC-SETD-LISTED", day, "settled"),
         Outcome("RC-SETD", day, "settled"),
+        Outcome("RC-FAILD", day, "failed", "insufficient_securities"),
         Outcome("RC-FAILED-OLD", old_settle, "failed", "insufficient_securities"),
         Outcome("RC-FAILED-OLD2", old_settle, "failed", "insufficient_securities"),
         # They settle the day after: later dates (and other tests) no longer hold them open.
         Outcome("RC-FAILED-OLD", DAY + dt.timedelta(days=1), "settled"),
         Outcome("RC-FAILED-OLD2", DAY + dt.timedelta(days=1), "settled"),
+        Outcome("RC-FAILD", DAY + dt.timedelta(days=1), "settled"),
     ]
     Scenario(trades=list(t.values()), confirmations=confirmations, outcomes=outcomes).load(writer)
 
@@ -159,8 +163,8 @@ EXPECTED_BREAKS = {
     ("RC-CXL-LISTED", "missing_internal"),
     ("RC-SETB-LISTED", "missing_internal"),
     ("RC-LATER", "missing_internal"),
-    # Settled on the statement date: still open on that date's statement.
-    ("RC-SETD", "missing_at_custodian"),
+    # Settled on the statement date: off that date's statement, but the custodian still lists it.
+    ("RC-SETD-LISTED", "missing_internal"),
     # Failed 20 days ago and not settled since: still open.
     ("RC-FAILED-OLD2", "missing_at_custodian"),
 }

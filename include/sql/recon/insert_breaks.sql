@@ -11,37 +11,51 @@
 --   price_tolerance_bp            numeric  price differences up to this many basis points of the bank's price are not breaks
 --   quantity_tolerance            numeric  absolute quantity difference that is not a break (0: exact)
 --
--- The bank's open trades as of D (the population the custodian statement lists): booked on or
--- before D (business_date <= D), not cancelled, and no 'settled' outcome reported before D.
--- A trade whose settlement is reported on D is still on D's statement.
+-- The bank's open trades as of D (exactly the population the custodians' statement of D lists):
+-- booked on or before D (business_date <= D), not cancelled, and no 'settled' outcome reported
+-- on or before D. A trade whose settlement is reported on D is off D's statement; a failed trade
+-- stays on it until its settlement is reported.
 -- Written so that indexes serve it instead of a scan of the whole trade history or of all the
 -- settled outcomes, in three disjoint parts:
---   due on or after D: open. Settlement never happens before the intended settlement date (a
---     CSD settles on or after it), so no outcome can have been reported yet (ix_trades_settle_date:
---     about a day or two of bookings).
---   due after the previous operations business day but before D (the market settled on a US
---     weekend day or holiday): open unless a 'settled' outcome was reported before D.
---   due on or before the previous business day with a reported fail: open unless settled since
---     (ix_settlement_outcomes_failed_business_date: a few percent of the history).
--- Outcomes are reported with the feed of their settle date, so a trade due on or before the
--- previous business day with no outcome at all is a gap in the outcome feed and is left out.
+--   due after D: open. Settlement never happens before the intended settlement date (a CSD
+--     settles on or after it), so no settlement can have been reported yet
+--     (ix_trades_settle_date: about a day or two of bookings).
+--   due after the previous operations business day and on or before D: open unless a
+--     'settled' outcome was reported since that day (ix_trades_settle_date, and
+--     ix_settlement_outcomes_business_date for one day of outcomes).
+--   due on or before the previous business day with a reported fail: open until its
+--     settlement is reported (ix_settlement_outcomes_failed_business_date: a few percent of the
+--     history, then primary-key lookups).
+-- Outcomes are reported with the feed of their settle date (the next operations business day
+-- when the market settles on a US holiday), so a trade due on or before the previous business
+-- day with no outcome at all is a gap in the outcome feed and is left out.
 --
 -- One row per (trade_ref, break_type): a trade can break on several fields at once.
 WITH not_yet_due AS (
     SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
     FROM ops.trades AS t
-    WHERE t.settle_date >= %(business_date)s
+    WHERE t.settle_date > %(business_date)s
       AND t.business_date <= %(business_date)s
       AND t.status <> 'cancelled'
 ),
-due_before AS (
+due_since_previous_day AS (
     SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
     FROM ops.trades AS t
     WHERE t.settle_date > %(due_after)s
-      AND t.settle_date < %(business_date)s
+      AND t.settle_date <= %(business_date)s
       AND t.business_date <= %(business_date)s
       AND t.status <> 'cancelled'
-    UNION ALL
+      AND NOT EXISTS (
+          SELECT 1
+          FROM ops.settlement_outcomes AS s
+          WHERE s.trade_id = t.trade_id
+            AND s.outcome = 'settled'
+            -- reported on or after the settle date, so after the previous business day
+            AND s.business_date > %(due_after)s
+            AND s.business_date <= %(business_date)s
+      )
+),
+failed_earlier AS (
     SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
     FROM ops.trades AS t
     WHERE t.trade_id IN (
@@ -52,19 +66,20 @@ due_before AS (
       AND t.settle_date <= %(due_after)s
       AND t.business_date <= %(business_date)s
       AND t.status <> 'cancelled'
+      AND NOT EXISTS (
+          SELECT 1
+          FROM ops.settlement_outcomes AS s
+          WHERE s.trade_id = t.trade_id
+            AND s.outcome = 'settled'
+            AND s.business_date <= %(business_date)s
+      )
 ),
 open_trades AS (
     SELECT * FROM not_yet_due
     UNION ALL
-    SELECT d.*
-    FROM due_before AS d
-    WHERE NOT EXISTS (
-        SELECT 1
-        FROM ops.settlement_outcomes AS s
-        WHERE s.trade_id = d.trade_id
-          AND s.outcome = 'settled'
-          AND s.business_date < %(business_date)s
-    )
+    SELECT * FROM due_since_previous_day
+    UNION ALL
+    SELECT * FROM failed_earlier
 ),
 statement AS (
     SELECT s.trade_ref, s.instrument_id, s.quantity, s.price, s.settle_date, s.counterparty_id

@@ -174,7 +174,7 @@ COVERAGE_DAY = business_day(2032, 2, 3)
 def coverage_scenario(writer: Any) -> list[str]:
     day = COVERAGE_DAY
     pending = [Trade(f"COV-P{i:03d}", day, next_bd(day)) for i in range(100)]
-    # Not pending, so never counted: settled or failed already, cancelled, booked after the date.
+    # Not pending, so never counted: due on the date (and settled), cancelled, booked after the date.
     reported = Trade("COV-SETTLED", day, day)
     others = [
         reported,

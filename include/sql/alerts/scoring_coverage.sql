@@ -5,9 +5,9 @@ owner: mlops
 description: >
   Tonight's scores cover too few of the pending trades: the share of the business date's
   pending trades with a score in ml.trade_scores is below min_share (no scores at all counts).
-  Pending here: booked on or before the business date, not cancelled, settling on or after
-  it, and no settlement outcome (settled or failed) reported yet. Check the scoring DAG's run
-  for the date and rerun it.
+  Pending here is what the scoring job scores: booked on or before the business date, not
+  cancelled, contractual settle date after it. Check the scoring DAG's run for the date and
+  rerun it.
 parameters:
   min_share:
     type: float
@@ -15,17 +15,13 @@ parameters:
     description: smallest acceptable share of pending trades that have a score (0 to 1)
 */
 WITH pending AS (
+    -- The scoring job's population (model_pod features.sql): settle_date > D keeps it to the
+    -- last few days of bookings (ix_trades_settle_date).
     SELECT t.trade_id
     FROM ops.trades AS t
-    WHERE t.settle_date >= %(business_date)s
+    WHERE t.settle_date > %(business_date)s
       AND t.business_date <= %(business_date)s
       AND t.status <> 'cancelled'
-      AND NOT EXISTS (
-          SELECT 1
-          FROM ops.settlement_outcomes AS o
-          WHERE o.trade_id = t.trade_id
-            AND o.business_date <= %(business_date)s
-      )
 ),
 coverage AS (
     SELECT count(*) AS pending_trades, count(s.trade_id) AS scored_trades

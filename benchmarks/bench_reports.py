@@ -466,6 +466,7 @@ def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
             lambda: reconcile(conn, RECON_DAY),
         )
         conn.execute("DELETE FROM reporting.recon_breaks WHERE business_date = %s", [RECON_DAY])
+        conn.execute("SELECT set_config('jit', 'off', true)")  # as reconcile() runs it
         insert_params = {
             "business_date": RECON_DAY,
             "due_after": bd(RECON_DAY, -1),
@@ -538,7 +539,7 @@ def bench_alerts(url: str, stack: dict[str, str]) -> list[Result]:
     total = 0.0
     with (
         psycopg.connect(url) as writer,
-        psycopg.connect(stack["REPORTING_READER_URL"], autocommit=True) as reader,
+        psycopg.connect(stack["REPORTING_READER_URL"], autocommit=True, options="-c jit=off") as reader,
     ):
         for file_name in rules.rule_files():
             rule = rules.load_rule(file_name)

@@ -78,7 +78,11 @@ def reporting_hook(conn_id: str, statement_timeout_ms: int = DEFAULT_STATEMENT_T
         # The runner logs the rule and its own parameters; the hook would log the whole query
         # and the built-in calendar arrays on every run.
         log_sql=False,
-        options=f"-c statement_timeout={int(statement_timeout_ms)} -c default_transaction_read_only=on",
+        # jit off: the rules are short queries whose estimates can cross the JIT thresholds,
+        # and compiling then costs more than it saves (make bench: seconds on score_drift_psi).
+        options=(
+            f"-c statement_timeout={int(statement_timeout_ms)} -c default_transaction_read_only=on -c jit=off"
+        ),
     )
 
 

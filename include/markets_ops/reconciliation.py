@@ -24,6 +24,9 @@ OPERATIONS_CALENDAR = "XNYS"
 # A trade due this many operations business days before the business date, or earlier, is only
 # in the open population when a fail was reported for it (see insert_breaks.sql).
 DEFAULT_OUTCOME_LAG_BUSINESS_DAYS = 1
+# A trade due after the business date was booked within this many days (settlement cycles are
+# at most T+5 business days, ops.instruments): bounds the index range a backfill reads.
+NOT_YET_DUE_BOOKED_WITHIN_DAYS = 31
 DEFAULT_STATEMENT_TIMEOUT = "15min"
 # Breaks age across a short outage (the previous reconciled date may be up to this many
 # business days back); after a longer one they start again as new.
@@ -141,6 +144,7 @@ def reconcile(
                 "due_after": calendars.add_business_days(
                     business_date, -outcome_lag_business_days, OPERATIONS_CALENDAR
                 ),
+                "booked_since": business_date - dt.timedelta(days=NOT_YET_DUE_BOOKED_WITHIN_DAYS),
                 "previous_date": previous_date,
                 "business_days_since_previous": gap,
                 "price_tolerance_bp": tolerances.price_bp,

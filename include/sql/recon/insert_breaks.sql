@@ -6,6 +6,7 @@
 -- Bind parameters
 --   business_date                 date     the statement date D
 --   due_after                     date     the operations business day before D (see "open trades" below)
+--   booked_since                  date     D minus 31 days: a trade not yet due was booked after it
 --   previous_date                 date     latest earlier reconciled date (previous_reconciled_date.sql), or NULL
 --   business_days_since_previous  integer  operations business days from previous_date to D
 --   price_tolerance_bp            numeric  price differences up to this many basis points of the bank's price are not breaks
@@ -19,7 +20,9 @@
 -- settled outcomes, in three disjoint parts:
 --   due after D: open. Settlement never happens before the intended settlement date (a CSD
 --     settles on or after it), so no settlement can have been reported yet
---     (ix_trades_settle_date: about a day or two of bookings).
+--     (ix_trades_settle_date: about a day or two of bookings). Settlement cycles are at most
+--     T+5 business days (ops.instruments), so such a trade was booked within the last 31 days:
+--     that bound keeps a backfill of an old date to a month of the business_date index.
 --   due after the previous operations business day and on or before D: open unless a
 --     'settled' outcome was reported since that day (ix_trades_settle_date, and
 --     ix_settlement_outcomes_business_date for one day of outcomes).
@@ -36,6 +39,7 @@ WITH not_yet_due AS (
     FROM ops.trades AS t
     WHERE t.settle_date > %(business_date)s
       AND t.business_date <= %(business_date)s
+      AND t.business_date > %(booked_since)s
       AND t.status <> 'cancelled'
 ),
 due_since_previous_day AS (
@@ -44,6 +48,7 @@ due_since_previous_day AS (
     WHERE t.settle_date > %(due_after)s
       AND t.settle_date <= %(business_date)s
       AND t.business_date <= %(business_date)s
+      AND t.business_date > %(booked_since)s
       AND t.status <> 'cancelled'
       AND NOT EXISTS (
           SELECT 1

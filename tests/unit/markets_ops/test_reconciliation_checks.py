@@ -54,7 +54,14 @@ def test_the_summary_totals_and_its_json_form() -> None:
 
 def test_the_classification_sql_binds_every_tolerance_and_formats_nothing() -> None:
     sql = read_sql("recon/insert_breaks.sql")
-    for name in ("price_tolerance_bp", "quantity_tolerance", "business_date", "previous_date", "due_after"):
+    for name in (
+        "price_tolerance_bp",
+        "quantity_tolerance",
+        "business_date",
+        "previous_date",
+        "due_after",
+        "booked_since",
+    ):
         assert f"%({name})s" in sql
     assert "{" not in sql  # no str.format placeholders
     for break_type in BREAK_TYPES:

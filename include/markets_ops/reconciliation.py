@@ -25,8 +25,9 @@ OPERATIONS_CALENDAR = "XNYS"
 # in the open population when a fail was reported for it (see insert_breaks.sql).
 DEFAULT_OUTCOME_LAG_BUSINESS_DAYS = 1
 # A trade due after the business date was booked within this many days (settlement cycles are
-# at most T+5 business days, ops.instruments): bounds the index range a backfill reads.
-NOT_YET_DUE_BOOKED_WITHIN_DAYS = 31
+# at most T+5 business days, ops.instruments), and a fail older than this is the buy-in
+# process's: bounds the index ranges the population reads (insert_breaks.sql).
+RECENT_DAYS = 31
 DEFAULT_STATEMENT_TIMEOUT = "15min"
 # Breaks age across a short outage (the previous reconciled date may be up to this many
 # business days back); after a longer one they start again as new.
@@ -144,7 +145,7 @@ def reconcile(
                 "due_after": calendars.add_business_days(
                     business_date, -outcome_lag_business_days, OPERATIONS_CALENDAR
                 ),
-                "booked_since": business_date - dt.timedelta(days=NOT_YET_DUE_BOOKED_WITHIN_DAYS),
+                "recent_since": business_date - dt.timedelta(days=RECENT_DAYS),
                 "previous_date": previous_date,
                 "business_days_since_previous": gap,
                 "price_tolerance_bp": tolerances.price_bp,

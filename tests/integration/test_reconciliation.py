@@ -115,6 +115,10 @@ def break_scenario(writer: Any) -> None:
         # Due the previous business day and no outcome reported: a gap in the outcome feed, not
         # an open trade (insert_breaks.sql), so its absence from the statement is no break.
         "due_without_outcome": Trade("RC-NO-OUTCOME", previous_day, previous_day),
+        # Failed 43 days before and never settled: the buy-in process's, out of the match.
+        "failed_too_long_ago": Trade(
+            "RC-FAIL-ANCIENT", day - dt.timedelta(days=43), day - dt.timedelta(days=43)
+        ),
     }
     c = t
     confirmations = [
@@ -132,6 +136,7 @@ def break_scenario(writer: Any) -> None:
         c["booked_later_listed"].confirmation(day),
         c["failed_long_ago"].confirmation(day),
         c["fails_today"].confirmation(day),  # failed, so still open: matched
+        c["failed_too_long_ago"].confirmation(day),
         Confirmation(day, "RC-UNKNOWN", Decimal("10"), Decimal("50"), settle, "TCP-DELTA"),
     ]
     outcomes = [
@@ -140,12 +145,14 @@ def break_scenario(writer: Any) -> None:
         Outcome("RC-SETD-LISTED", day, "settled"),
         Outcome("RC-SETD", day, "settled"),
         Outcome("RC-FAILD", day, "failed", "insufficient_securities"),
+        Outcome("RC-FAIL-ANCIENT", day - dt.timedelta(days=43), "failed", "insufficient_securities"),
         Outcome("RC-FAILED-OLD", old_settle, "failed", "insufficient_securities"),
         Outcome("RC-FAILED-OLD2", old_settle, "failed", "insufficient_securities"),
         # They settle the day after: later dates (and other tests) no longer hold them open.
-        Outcome("RC-FAILED-OLD", DAY + dt.timedelta(days=1), "settled"),
-        Outcome("RC-FAILED-OLD2", DAY + dt.timedelta(days=1), "settled"),
-        Outcome("RC-FAILD", DAY + dt.timedelta(days=1), "settled"),
+        Outcome("RC-FAILED-OLD", DAY + dt.timedelta(days=1), "settled", days_late=1),
+        Outcome("RC-FAILED-OLD2", DAY + dt.timedelta(days=1), "settled", days_late=1),
+        Outcome("RC-FAILD", DAY + dt.timedelta(days=1), "settled", days_late=1),
+        Outcome("RC-FAIL-ANCIENT", DAY + dt.timedelta(days=1), "settled", days_late=30),
     ]
     Scenario(trades=list(t.values()), confirmations=confirmations, outcomes=outcomes).load(writer)
 
@@ -167,6 +174,8 @@ EXPECTED_BREAKS = {
     ("RC-SETD-LISTED", "missing_internal"),
     # Failed 20 days ago and not settled since: still open.
     ("RC-FAILED-OLD2", "missing_at_custodian"),
+    # Failed more than 31 days ago: out of the match, so the custodian's line stays visible.
+    ("RC-FAIL-ANCIENT", "missing_internal"),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 # Per test module: [first, last] calendar dates it owns. Ranges must not overlap.
 DATE_RANGES: dict[str, tuple[dt.date, dt.date]] = {
-    "recon_scenarios": (dt.date(2031, 2, 1), dt.date(2031, 3, 31)),
+    "recon_scenarios": (dt.date(2031, 1, 1), dt.date(2031, 3, 31)),
     "recon_aging": (dt.date(2031, 5, 1), dt.date(2031, 5, 31)),
     "recon_dag": (dt.date(2031, 7, 1), dt.date(2031, 7, 31)),
     "alert_rules": (dt.date(2032, 1, 1), dt.date(2032, 12, 31)),
@@ -115,10 +115,11 @@ class Outcome:
     business_date: dt.date
     outcome: str  # settled | failed
     fail_reason: str | None = None
+    days_late: int = 0  # a settlement after a fail is late (> 0)
 
     def row(self) -> tuple[Any, ...]:
         settled = self.business_date if self.outcome == "settled" else None
-        return (self.trade_id, self.business_date, self.outcome, settled, 0, self.fail_reason)
+        return (self.trade_id, self.business_date, self.outcome, settled, self.days_late, self.fail_reason)
 
 
 TRADE_COLUMNS = (

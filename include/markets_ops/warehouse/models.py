@@ -232,6 +232,13 @@ class SettlementOutcome(Base):
             "trade_id",
             postgresql_where=text("outcome = 'failed'"),
         ),
+        # A failed trade's settlement (late: days_late > 0), to tell the fails still open.
+        Index(
+            "ix_settlement_outcomes_late_business_date",
+            "business_date",
+            "trade_id",
+            postgresql_where=text("outcome = 'settled' AND days_late > 0"),
+        ),
         {
             "schema": "ops",
             "comment": "Settlement events per trade: 'settled' (on time, or late with days_late > 0) "

@@ -6,7 +6,7 @@
 -- Bind parameters
 --   business_date                 date     the statement date D
 --   due_after                     date     the operations business day before D (see "open trades" below)
---   booked_since                  date     D minus 31 days: a trade not yet due was booked after it
+--   recent_since                  date     D minus 31 days: open trades were booked, and open fails reported, after it
 --   previous_date                 date     latest earlier reconciled date (previous_reconciled_date.sql), or NULL
 --   business_days_since_previous  integer  operations business days from previous_date to D
 --   price_tolerance_bp            numeric  price differences up to this many basis points of the bank's price are not breaks
@@ -17,7 +17,7 @@
 -- on or before D. A trade whose settlement is reported on D is off D's statement; a failed trade
 -- stays on it until its settlement is reported.
 -- Written so that indexes serve it instead of a scan of the whole trade history or of all the
--- settled outcomes, in three disjoint parts:
+-- outcomes, in three disjoint parts:
 --   due after D: open. Settlement never happens before the intended settlement date (a CSD
 --     settles on or after it), so no settlement can have been reported yet
 --     (ix_trades_settle_date: about a day or two of bookings). Settlement cycles are at most
@@ -26,9 +26,12 @@
 --   due after the previous operations business day and on or before D: open unless a
 --     'settled' outcome was reported since that day (ix_trades_settle_date, and
 --     ix_settlement_outcomes_business_date for one day of outcomes).
---   due on or before the previous business day with a reported fail: open until its
---     settlement is reported (ix_settlement_outcomes_failed_business_date: a few percent of the
---     history, then primary-key lookups).
+--   due on or before the previous business day and failed: open until its settlement (late,
+--     days_late > 0) is reported. Fails reported in the last 31 days minus the late settlements
+--     reported since (the partial indexes ix_settlement_outcomes_failed_business_date and
+--     ix_settlement_outcomes_late_business_date: a few percent of a month of outcomes). A fail
+--     outstanding for more than 31 days is the buy-in process's, not this match's: if the
+--     custodian still lists it, it shows as missing_internal, so it stays visible.
 -- Outcomes are reported with the feed of their settle date (the next operations business day
 -- when the market settles on a US holiday), so a trade due on or before the previous business
 -- day with no outcome at all is a gap in the outcome feed and is left out.
@@ -39,7 +42,7 @@ WITH not_yet_due AS (
     FROM ops.trades AS t
     WHERE t.settle_date > %(business_date)s
       AND t.business_date <= %(business_date)s
-      AND t.business_date > %(booked_since)s
+      AND t.business_date > %(recent_since)s
       AND t.status <> 'cancelled'
 ),
 due_since_previous_day AS (
@@ -48,7 +51,7 @@ due_since_previous_day AS (
     WHERE t.settle_date > %(due_after)s
       AND t.settle_date <= %(business_date)s
       AND t.business_date <= %(business_date)s
-      AND t.business_date > %(booked_since)s
+      AND t.business_date > %(recent_since)s
       AND t.status <> 'cancelled'
       AND NOT EXISTS (
           SELECT 1
@@ -60,24 +63,28 @@ due_since_previous_day AS (
             AND s.business_date <= %(business_date)s
       )
 ),
+open_fails AS (
+    SELECT f.trade_id
+    FROM ops.settlement_outcomes AS f
+    WHERE f.outcome = 'failed'
+      AND f.business_date > %(recent_since)s
+      AND f.business_date <= %(business_date)s
+    EXCEPT
+    -- The settlement of a fail of the window is reported after it, so within the window too.
+    SELECT s.trade_id
+    FROM ops.settlement_outcomes AS s
+    WHERE s.outcome = 'settled'
+      AND s.days_late > 0
+      AND s.business_date > %(recent_since)s
+      AND s.business_date <= %(business_date)s
+),
 failed_earlier AS (
     SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
-    FROM ops.trades AS t
-    WHERE t.trade_id IN (
-            SELECT f.trade_id
-            FROM ops.settlement_outcomes AS f
-            WHERE f.outcome = 'failed' AND f.business_date <= %(business_date)s
-        )
-      AND t.settle_date <= %(due_after)s
+    FROM open_fails AS f
+    JOIN ops.trades AS t ON t.trade_id = f.trade_id
+    WHERE t.settle_date <= %(due_after)s
       AND t.business_date <= %(business_date)s
       AND t.status <> 'cancelled'
-      AND NOT EXISTS (
-          SELECT 1
-          FROM ops.settlement_outcomes AS s
-          WHERE s.trade_id = t.trade_id
-            AND s.outcome = 'settled'
-            AND s.business_date <= %(business_date)s
-      )
 ),
 open_trades AS (
     SELECT * FROM not_yet_due

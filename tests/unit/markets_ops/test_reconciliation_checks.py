@@ -60,7 +60,7 @@ def test_the_classification_sql_binds_every_tolerance_and_formats_nothing() -> N
         "business_date",
         "previous_date",
         "due_after",
-        "booked_since",
+        "recent_since",
     ):
         assert f"%({name})s" in sql
     assert "{" not in sql  # no str.format placeholders

@@ -4,9 +4,10 @@
   (hits, new alerts, bound parameters, or the error). It tells which previous run an alert is
   compared with (is_new / first_raised_date) and lets the nightly summary name failed rules.
   Its grants come from the default privileges of 0002 (writer: read/write, reader: read).
-- ops.settlement_outcomes: a partial index on the fails. Reconciliation finds the trades still
-  open after a fail, and the fail-spike alert counts fails per day, without reading the
-  settled history (fails are a few percent of the outcomes).
+- ops.settlement_outcomes: partial indexes on the fails and on the late settlements that
+  follow them. Reconciliation finds the trades still open after a fail (fails minus late
+  settlements), and the fail-spike alert counts fails per day, without reading the settled
+  history (fails are a few percent of the outcomes).
 
 Revision ID: 0003_reports
 Revises: 0002
@@ -54,9 +55,23 @@ def upgrade() -> None:
         schema="ops",
         postgresql_where=sa.text("outcome = 'failed'"),
     )
+    op.create_index(
+        "ix_settlement_outcomes_late_business_date",
+        "settlement_outcomes",
+        ["business_date", "trade_id"],
+        unique=False,
+        schema="ops",
+        postgresql_where=sa.text("outcome = 'settled' AND days_late > 0"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_settlement_outcomes_late_business_date",
+        table_name="settlement_outcomes",
+        schema="ops",
+        postgresql_where=sa.text("outcome = 'settled' AND days_late > 0"),
+    )
     op.drop_index(
         "ix_settlement_outcomes_failed_business_date",
         table_name="settlement_outcomes",

@@ -78,10 +78,12 @@ def reporting_hook(conn_id: str, statement_timeout_ms: int = DEFAULT_STATEMENT_T
         # The runner logs the rule and its own parameters; the hook would log the whole query
         # and the built-in calendar arrays on every run.
         log_sql=False,
-        # jit off: the rules are short queries whose estimates can cross the JIT thresholds,
-        # and compiling then costs more than it saves (make bench: seconds on score_drift_psi).
+        # jit off and random_page_cost 1.1: as for reconciliation (reconciliation.PLANNER_SETTINGS);
+        # JIT compiling cost seconds on score_drift_psi, and with the spinning-disk default the
+        # planner read the whole score history sequentially for a 20-day window (make bench).
         options=(
-            f"-c statement_timeout={int(statement_timeout_ms)} -c default_transaction_read_only=on -c jit=off"
+            f"-c statement_timeout={int(statement_timeout_ms)} -c default_transaction_read_only=on "
+            "-c jit=off -c random_page_cost=1.1"
         ),
     )
 

@@ -38,7 +38,7 @@
 --
 -- One row per (trade_ref, break_type): a trade can break on several fields at once.
 WITH not_yet_due AS (
-    SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
+    SELECT t.trade_id, t.quantity, t.price, t.settle_date, t.counterparty_id
     FROM ops.trades AS t
     WHERE t.settle_date > %(business_date)s
       AND t.business_date <= %(business_date)s
@@ -46,7 +46,7 @@ WITH not_yet_due AS (
       AND t.status <> 'cancelled'
 ),
 due_since_previous_day AS (
-    SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
+    SELECT t.trade_id, t.quantity, t.price, t.settle_date, t.counterparty_id
     FROM ops.trades AS t
     WHERE t.settle_date > %(due_after)s
       AND t.settle_date <= %(business_date)s
@@ -79,7 +79,7 @@ open_fails AS (
       AND s.business_date <= %(business_date)s
 ),
 failed_earlier AS (
-    SELECT t.trade_id, t.instrument_id, t.quantity, t.price, t.settle_date, t.counterparty_id, t.notional
+    SELECT t.trade_id, t.quantity, t.price, t.settle_date, t.counterparty_id
     FROM open_fails AS f
     JOIN ops.trades AS t ON t.trade_id = f.trade_id
     WHERE t.settle_date <= %(due_after)s
@@ -94,16 +94,17 @@ open_trades AS (
     SELECT * FROM failed_earlier
 ),
 statement AS (
-    SELECT s.trade_ref, s.instrument_id, s.quantity, s.price, s.settle_date, s.counterparty_id
+    SELECT s.trade_ref, s.quantity, s.price, s.settle_date, s.counterparty_id
     FROM ops.custodian_confirmations AS s
     WHERE s.business_date = %(business_date)s
 ),
-paired AS (
+-- Both sides are matched on the reference with only the compared fields: the join is the bulk
+-- of the work, and its width is what it costs (make bench). The few pairs that differ get the
+-- rest of their columns by primary key afterwards.
+differing AS (
     SELECT
         o.trade_id,
         s.trade_ref AS statement_ref,
-        o.instrument_id AS bank_instrument,
-        s.instrument_id AS custodian_instrument,
         o.quantity AS bank_quantity,
         s.quantity AS custodian_quantity,
         o.price AS bank_price,
@@ -111,72 +112,70 @@ paired AS (
         o.settle_date AS bank_settle_date,
         s.settle_date AS custodian_settle_date,
         o.counterparty_id AS bank_counterparty,
-        s.counterparty_id AS custodian_counterparty,
-        o.notional AS bank_notional
+        s.counterparty_id AS custodian_counterparty
     FROM open_trades AS o
     FULL OUTER JOIN statement AS s ON s.trade_ref = o.trade_id
+    WHERE s.trade_ref IS NULL
+       OR o.trade_id IS NULL
+       OR o.quantity <> s.quantity
+       OR o.price <> s.price
+       OR o.settle_date <> s.settle_date
+       OR o.counterparty_id <> s.counterparty_id
+),
+classified AS (
+    SELECT p.*, b.break_type
+    FROM differing AS p
+    CROSS JOIN LATERAL (
+        VALUES
+            ('missing_at_custodian', p.statement_ref IS NULL),
+            ('missing_internal', p.trade_id IS NULL),
+            ('quantity_mismatch', abs(p.bank_quantity - p.custodian_quantity) > %(quantity_tolerance)s),
+            -- |custodian - bank| / bank > tolerance / 10^4, without a division
+            ('price_mismatch', abs(p.custodian_price - p.bank_price) * 10000 > %(price_tolerance_bp)s * p.bank_price),
+            ('settle_date_mismatch', p.bank_settle_date <> p.custodian_settle_date),
+            ('counterparty_mismatch', p.bank_counterparty <> p.custodian_counterparty)
+    ) AS b (break_type, is_break)
+    WHERE b.is_break
 ),
 found AS (
     SELECT
-        coalesce(p.trade_id, p.statement_ref) AS trade_ref,
-        b.break_type,
-        coalesce(p.bank_counterparty, p.custodian_counterparty) AS counterparty_id,
-        coalesce(p.bank_instrument, p.custodian_instrument) AS instrument_id,
-        b.internal_value,
-        b.custodian_value,
-        coalesce(p.bank_notional, round(p.custodian_quantity * p.custodian_price, 2)) AS notional
-    FROM paired AS p
-    CROSS JOIN LATERAL (
-        VALUES
-            (
-                'missing_at_custodian',
-                p.statement_ref IS NULL,
-                p.bank_quantity::text || ' @ ' || p.bank_price::text || ' settling ' || p.bank_settle_date::text,
-                NULL::text
-            ),
-            (
-                'missing_internal',
-                p.trade_id IS NULL,
-                NULL::text,
-                p.custodian_quantity::text || ' @ ' || p.custodian_price::text
-                    || ' settling ' || p.custodian_settle_date::text
-            ),
-            (
-                'quantity_mismatch',
-                abs(p.bank_quantity - p.custodian_quantity) > %(quantity_tolerance)s,
-                p.bank_quantity::text,
-                p.custodian_quantity::text
-            ),
-            (
-                'price_mismatch',
-                -- |custodian - bank| / bank > tolerance / 10^4, without a division
-                abs(p.custodian_price - p.bank_price) * 10000 > %(price_tolerance_bp)s * p.bank_price,
-                p.bank_price::text,
-                p.custodian_price::text
-            ),
-            (
-                'settle_date_mismatch',
-                p.bank_settle_date <> p.custodian_settle_date,
-                p.bank_settle_date::text,
-                p.custodian_settle_date::text
-            ),
-            (
-                'counterparty_mismatch',
-                p.bank_counterparty <> p.custodian_counterparty,
-                p.bank_counterparty::text,
-                p.custodian_counterparty::text
-            )
-    ) AS b (break_type, is_break, internal_value, custodian_value)
-    -- Only pairs that differ at all reach the classification (a few percent of them).
-    WHERE (
-        p.statement_ref IS NULL
-        OR p.trade_id IS NULL
-        OR p.bank_quantity <> p.custodian_quantity
-        OR p.bank_price <> p.custodian_price
-        OR p.bank_settle_date <> p.custodian_settle_date
-        OR p.bank_counterparty <> p.custodian_counterparty
-    )
-      AND b.is_break
+        coalesce(c.trade_id, c.statement_ref) AS trade_ref,
+        c.break_type,
+        coalesce(c.bank_counterparty, c.custodian_counterparty) AS counterparty_id,
+        coalesce(bank.instrument_id, custodian.instrument_id) AS instrument_id,
+        CASE c.break_type
+            WHEN 'missing_at_custodian' THEN
+                c.bank_quantity::text || ' @ ' || c.bank_price::text || ' settling ' || c.bank_settle_date::text
+            WHEN 'quantity_mismatch' THEN c.bank_quantity::text
+            WHEN 'price_mismatch' THEN c.bank_price::text
+            WHEN 'settle_date_mismatch' THEN c.bank_settle_date::text
+            WHEN 'counterparty_mismatch' THEN c.bank_counterparty::text
+        END AS internal_value,
+        CASE c.break_type
+            WHEN 'missing_internal' THEN
+                c.custodian_quantity::text || ' @ ' || c.custodian_price::text
+                    || ' settling ' || c.custodian_settle_date::text
+            WHEN 'quantity_mismatch' THEN c.custodian_quantity::text
+            WHEN 'price_mismatch' THEN c.custodian_price::text
+            WHEN 'settle_date_mismatch' THEN c.custodian_settle_date::text
+            WHEN 'counterparty_mismatch' THEN c.custodian_counterparty::text
+        END AS custodian_value,
+        coalesce(bank.notional, round(c.custodian_quantity * c.custodian_price, 2)) AS notional
+    FROM classified AS c
+    -- LIMIT 1 (the keys are unique anyway) keeps these as primary-key lookups per break: pulled
+    -- up into joins, the planner would merge the whole trade history with them.
+    LEFT JOIN LATERAL (
+        SELECT t.instrument_id, t.notional
+        FROM ops.trades AS t
+        WHERE c.trade_id IS NOT NULL AND t.trade_id = c.trade_id
+        LIMIT 1
+    ) AS bank ON true
+    LEFT JOIN LATERAL (
+        SELECT s.instrument_id
+        FROM ops.custodian_confirmations AS s
+        WHERE c.trade_id IS NULL AND s.business_date = %(business_date)s AND s.trade_ref = c.statement_ref
+        LIMIT 1
+    ) AS custodian ON true
 ),
 previous AS (
     SELECT r.*

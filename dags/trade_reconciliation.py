@@ -71,7 +71,7 @@ def trade_reconciliation() -> None:
         from airflow.sdk.exceptions import AirflowFailException
         from include.markets_ops import recon_tasks
         from include.markets_ops.business_date import resolve_business_date
-        from include.markets_ops.reconciliation import NotABusinessDayError
+        from include.markets_ops.schedules import NotABusinessDateError
 
         params = params or {}
         business_date = resolve_business_date(get_current_context())
@@ -79,7 +79,7 @@ def trade_reconciliation() -> None:
             summary = recon_tasks.reconcile_business_date(
                 business_date, params["price_tolerance_bp"], params["quantity_tolerance"]
             )
-        except NotABusinessDayError as error:
+        except NotABusinessDateError as error:
             raise AirflowFailException(str(error)) from error
         outlet_events[RECON_BREAKS].extra = {"business_date": business_date.isoformat()}
         return summary

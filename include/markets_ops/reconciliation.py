@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from include.markets_ops import calendars
+from include.markets_ops.schedules import OPERATIONS_CALENDAR, check_business_date
 from include.markets_ops.sql_files import read_sql
 from include.markets_ops.warehouse.models import BREAK_TYPES
 
-OPERATIONS_CALENDAR = "XNYS"
 # A trade due this many operations business days before the business date, or earlier, is only
 # in the open population when a fail was reported for it (see insert_breaks.sql).
 DEFAULT_OUTCOME_LAG_BUSINESS_DAYS = 1
@@ -32,10 +32,6 @@ DEFAULT_STATEMENT_TIMEOUT = "15min"
 # Breaks age across a short outage (the previous reconciled date may be up to this many
 # business days back); after a longer one they start again as new.
 MAX_AGING_GAP_BUSINESS_DAYS = 5
-
-
-class NotABusinessDayError(ValueError):
-    """Reconciliation only runs for business dates of the operations calendar."""
 
 
 @dataclass(frozen=True)
@@ -105,14 +101,6 @@ def apply_planner_settings(cur: Any) -> None:
         cur.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
-def check_business_date(business_date: dt.date) -> None:
-    if not calendars.is_business_day(business_date, OPERATIONS_CALENDAR):
-        raise NotABusinessDayError(
-            f"{business_date} is not a business day of the {OPERATIONS_CALENDAR} operations calendar: "
-            "custodian statements are only reconciled on business days"
-        )
-
-
 def reconcile(
     conn: Any,
     business_date: dt.date,
@@ -125,7 +113,8 @@ def reconcile(
 
     ``conn`` is a psycopg 3 connection of the writer role, not in a transaction.
     """
-    check_business_date(business_date)
+    # Custodian statements exist only for business days: anything else is a wrong trigger.
+    check_business_date(business_date, OPERATIONS_CALENDAR)
     tolerances = tolerances or Tolerances()
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SELECT set_config('statement_timeout', %s, true)", [statement_timeout])

@@ -15,8 +15,9 @@ import pytest
 
 from include.markets_ops import calendars
 from include.markets_ops.recon_report import build_report, load_report_data, prefix_for, summary_event
-from include.markets_ops.reconciliation import NotABusinessDayError, Tolerances, reconcile
+from include.markets_ops.reconciliation import Tolerances, reconcile
 from include.markets_ops.s3_publish import MANIFEST_NAME, publish_folder
+from include.markets_ops.schedules import NotABusinessDateError
 from tests.support.warehouse_scenarios import (
     DATE_RANGES,
     Confirmation,
@@ -223,9 +224,9 @@ def test_a_rerun_gives_the_same_rows(writer: Any, break_scenario: None) -> None:
 
 
 def test_a_weekend_or_holiday_is_refused(writer: Any) -> None:
-    with pytest.raises(NotABusinessDayError, match="2031-03-08 is not a business day"):
+    with pytest.raises(NotABusinessDateError, match=r"not a XNYS business day, e.g. 2031-03-08 \(Saturday\)"):
         reconcile(writer, dt.date(2031, 3, 8))
-    with pytest.raises(NotABusinessDayError):
+    with pytest.raises(NotABusinessDateError):
         reconcile(writer, dt.date(2031, 5, 26))  # Memorial Day
 
 

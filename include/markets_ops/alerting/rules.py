@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from include.markets_ops import calendars
+from include.markets_ops.schedules import OPERATIONS_CALENDAR
 from include.markets_ops.sql_files import SQL_ROOT
 
 RULES_DIR = SQL_ROOT / "alerts"
-OPERATIONS_CALENDAR = "XNYS"
 SEVERITIES = ("critical", "high", "medium", "low")
 HEADER_KEYS_REQUIRED = ("id", "severity", "owner", "description")
 HEADER_KEYS_OPTIONAL = ("parameters",)

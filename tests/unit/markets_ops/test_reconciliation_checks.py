@@ -7,24 +7,16 @@ from decimal import Decimal
 
 import pytest
 
-from include.markets_ops.reconciliation import (
-    NotABusinessDayError,
-    ReconSummary,
-    Tolerances,
-    check_business_date,
-)
+from include.markets_ops.reconciliation import ReconSummary, Tolerances, reconcile
+from include.markets_ops.schedules import NotABusinessDateError
 from include.markets_ops.sql_files import read_sql
 from include.markets_ops.warehouse.models import BREAK_TYPES
 
 
 @pytest.mark.parametrize("day", [dt.date(2026, 11, 28), dt.date(2026, 11, 26), dt.date(2026, 12, 25)])
-def test_weekends_and_exchange_holidays_are_refused(day: dt.date) -> None:
-    with pytest.raises(NotABusinessDayError, match=f"{day} is not a business day of the XNYS"):
-        check_business_date(day)
-
-
-def test_a_business_day_passes() -> None:
-    check_business_date(dt.date(2026, 11, 27))
+def test_weekends_and_exchange_holidays_are_refused_before_touching_the_database(day: dt.date) -> None:
+    with pytest.raises(NotABusinessDateError, match=f"not a XNYS business day, e.g. {day}"):
+        reconcile(None, day)  # no connection needed: refused first
 
 
 def test_negative_tolerances_are_refused() -> None:

@@ -8,6 +8,7 @@ import pytest
 from tests.integration.conftest import Warehouse, drop_database, scratch_database
 
 PROJECT_SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic")
+HEAD = "0004_reports"  # the latest revision
 
 CATALOG_QUERIES = {
     "columns": """
@@ -52,7 +53,7 @@ def test_migrations_go_up_down_and_up_again_to_the_same_schema(migration_databas
 
     migrate.upgrade_to_head(migration_database.owner)
     first = snapshot(migration_database)
-    assert migrate.current_revision(migration_database.owner) == "0003"
+    assert migrate.current_revision(migration_database.owner) == HEAD
     assert {row[0] for row in first["schemas"]} == set(PROJECT_SCHEMAS)
     assert len({(row[0], row[1]) for row in first["columns"]}) >= 17  # every table of the models
     assert first["grants"]
@@ -73,11 +74,11 @@ def test_each_revision_downgrades_cleanly(migration_database: Warehouse) -> None
     from include.markets_ops.warehouse import migrate
 
     migrate.upgrade_to_head(migration_database.owner)
-    for target in ("0002", "0001", "base"):
+    for target in ("0003", "0002", "0001", "base"):
         migrate.downgrade(migration_database.owner, target)
         assert migrate.current_revision(migration_database.owner) == (None if target == "base" else target)
     migrate.upgrade_to_head(migration_database.owner)
-    assert migrate.current_revision(migration_database.owner) == "0003"
+    assert migrate.current_revision(migration_database.owner) == HEAD
 
 
 def test_the_models_match_the_migrations(scratch_warehouse: Warehouse) -> None:

@@ -9,8 +9,8 @@
   settlements), and the fail-spike alert counts fails per day, without reading the settled
   history (fails are a few percent of the outcomes).
 
-Revision ID: 0003_reports
-Revises: 0002
+Revision ID: 0004_reports
+Revises: 0003
 Create Date: 2026-11-27
 """
 
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003_reports"
-down_revision: str | None = "0002"
+revision: str = "0004_reports"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

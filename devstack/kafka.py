@@ -77,10 +77,14 @@ def _format_storage() -> None:
 
 
 def _cluster_id() -> str:
-    # Kafka cluster ids are base64url-encoded UUIDs (what `StorageTool random-uuid` prints).
+    """A base64url-encoded UUID, as `StorageTool random-uuid` prints. One starting with "-"
+    would be read as a command-line flag by the storage tool: draw again."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def start(stack: Stack) -> None:

@@ -71,13 +71,29 @@ def scratch_warehouse(stack: dict[str, str]) -> Iterator[Warehouse]:
     drop_database(warehouse.name)
 
 
-@pytest.fixture(scope="session")
-def seeded_scratch_warehouse(scratch_warehouse: Warehouse) -> Warehouse:
+def seed_scratch_history(warehouse: Warehouse) -> Warehouse:
     from include.markets_ops.synthetic import seed
 
     dates = seed.business_dates(SCRATCH_CONFIG.epoch, SCRATCH_DAYS)
-    with scratch_warehouse.connect("writer") as writer, scratch_warehouse.connect("upstream") as upstream:
+    with warehouse.connect("writer") as writer, warehouse.connect("upstream") as upstream:
         seed.seed_history(writer, upstream, SCRATCH_CONFIG, dates, progress=lambda line: None)
-    with scratch_warehouse.connect("owner") as owner:
+    with warehouse.connect("owner") as owner:
         owner.execute("ANALYZE")
-    return scratch_warehouse
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def seeded_scratch_warehouse(scratch_warehouse: Warehouse) -> Warehouse:
+    """Seeded history shared by tests that may add days to it (the feed loader's tests do)."""
+    return seed_scratch_history(scratch_warehouse)
+
+
+@pytest.fixture(scope="module")
+def pristine_seeded_warehouse(stack: dict[str, str]) -> Iterator[Warehouse]:
+    """Seeded history no other test touches: for comparisons with the whole ground truth."""
+    from include.markets_ops.warehouse.migrate import upgrade_to_head
+
+    warehouse = scratch_database(stack, f"warehouse_truth_{os.getpid()}")
+    upgrade_to_head(warehouse.owner)
+    yield seed_scratch_history(warehouse)
+    drop_database(warehouse.name)

@@ -1,7 +1,8 @@
 """Reconciliation against the synthetic world's ground truth.
 
-A scratch warehouse seeded by the generator (tests/integration/conftest.py,
-``seeded_scratch_warehouse``) is reconciled date by date, in order, as the nightly DAG does.
+A scratch warehouse seeded by the generator and touched by no other test
+(tests/integration/conftest.py, ``pristine_seeded_warehouse``) is reconciled date by date,
+in order, as the nightly DAG does.
 On every date the open breaks must be exactly the injected ones (synthetic.injected_breaks,
 read as the owner role: the pipeline roles cannot read the truth), each with its type: no
 break missed, none invented, the custodians' below-tolerance price roundings included. A break
@@ -22,8 +23,8 @@ from include.markets_ops.reconciliation import reconcile
 
 
 @pytest.fixture(scope="module")
-def reconciled(seeded_scratch_warehouse: Any) -> dict[str, Any]:
-    warehouse = seeded_scratch_warehouse
+def reconciled(pristine_seeded_warehouse: Any) -> dict[str, Any]:
+    warehouse = pristine_seeded_warehouse
     with warehouse.connect("owner") as owner:
         dates = [
             row[0]

@@ -1,21 +1,210 @@
-"""``settlement-model <job> [options]``: the pods' single entry point."""
+"""``settlement-model <job> [options]``: the model pods' single entry point.
+
+Jobs: build-training-set, train, evaluate, score (and version). The arguments say what to
+do (dates, shard, model); the environment says where the services are (contract.py). The
+full contract, with exit codes, is docs/pod-contract.md.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import logging
 import sys
+from collections.abc import Callable
+from typing import Any
+
+from settlement_model import contract
+
+log = logging.getLogger("settlement_model")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from error
+
+
+def _probability(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value}")
+    return number
+
+
+def _features(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+def _add_model_choice(parser: argparse.ArgumentParser, what: str, alias_flag: str, version_flag: str) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(alias_flag, default=None, help=f"registry alias of {what} (default: champion)")
+    group.add_argument(version_flag, default=None, help=f"explicit version of {what}")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="settlement-model", description=__doc__)
     sub = parser.add_subparsers(dest="job", required=True)
     sub.add_parser("version", help="print the package version")
-    args = parser.parse_args(argv)
-    if args.job == "version":
-        from importlib.metadata import version
 
-        print(version("settlement-model"))
-    return 0
+    build = sub.add_parser("build-training-set", help="point-in-time training snapshot to S3 + MLflow run")
+    build.add_argument("--training-date", type=_date, required=True)
+    build.add_argument("--train-days", type=int, default=60, help="calendar days of training as-of dates")
+    build.add_argument("--holdout-days", type=int, default=10, help="calendar days of evaluation as-of dates")
+    build.add_argument(
+        "--label-lag-days",
+        type=int,
+        default=7,
+        help="days between a window's last as-of date and the date its labels are read",
+    )
+    build.add_argument("--run-id", default="manual", help="the orchestrator's run id (audit)")
+
+    train = sub.add_parser("train", help="fit, log and register a new model version")
+    train.add_argument("--training-date", type=_date, required=True)
+    train.add_argument("--run-id", default="manual")
+    train.add_argument("--learning-rate", type=float, default=0.08)
+    train.add_argument("--max-iter", type=int, default=300)
+    train.add_argument("--max-leaf-nodes", type=int, default=31)
+    train.add_argument("--min-samples-leaf", type=int, default=200)
+    train.add_argument("--seed", type=int, default=7)
+    train.add_argument(
+        "--ignore-features",
+        type=_features,
+        default=(),
+        help="comma-separated features the model leaves out (ablation)",
+    )
+
+    evaluate = sub.add_parser("evaluate", help="challenger vs champion on the snapshot's evaluation window")
+    evaluate.add_argument("--training-date", type=_date, required=True)
+    _add_model_choice(evaluate, "the model to compare with", "--against-alias", "--against-version")
+    evaluate.add_argument("--top-k-fraction", type=_probability, default=0.05)
+
+    score = sub.add_parser("score", help="score one shard of a business date's pending trades")
+    score.add_argument("--business-date", type=_date, required=True)
+    score.add_argument("--shard-index", type=int, default=0)
+    score.add_argument("--shard-count", type=int, default=1)
+    _add_model_choice(score, "the scoring model", "--model-alias", "--model-version")
+    score.add_argument("--run-id", required=True, help="recorded on every row as scoring_run_id")
+    score.add_argument("--high-risk-threshold", type=_probability, required=True)
+    score.add_argument("--medium-risk-threshold", type=_probability, required=True)
+    score.add_argument("--topic", default="settlement-risk.high")
+    score.add_argument("--dry-run", action="store_true", help="staging table only: no S3 object, no messages")
+    return parser
+
+
+def _validated(factory: Callable[..., Any], **kwargs: Any) -> Any:
+    """Build a job's request; a value the job cannot accept is a contract (usage) error."""
+    try:
+        return factory(**kwargs)
+    except ValueError as error:
+        raise contract.ContractError(str(error)) from error
+
+
+def _run_build(args: argparse.Namespace) -> Any:
+    from settlement_model import training_set
+
+    env = contract.JobEnvironment.from_environ(("database", "s3", "mlflow"))
+    _validated(
+        training_set.Windows.for_training_date,
+        training_date=args.training_date,
+        train_days=args.train_days,
+        holdout_days=args.holdout_days,
+        label_lag_days=args.label_lag_days,
+    )
+    return training_set.build(
+        env,
+        args.training_date,
+        train_days=args.train_days,
+        holdout_days=args.holdout_days,
+        label_lag_days=args.label_lag_days,
+        airflow_run_id=args.run_id,
+    )
+
+
+def _run_train(args: argparse.Namespace) -> Any:
+    from settlement_model import training
+
+    env = contract.JobEnvironment.from_environ(("s3", "mlflow"))
+    params = _validated(
+        training.Hyperparameters,
+        learning_rate=args.learning_rate,
+        max_iter=args.max_iter,
+        max_leaf_nodes=args.max_leaf_nodes,
+        min_samples_leaf=args.min_samples_leaf,
+        seed=args.seed,
+        ignore_features=args.ignore_features,
+    )
+    return training.train(env, args.training_date, params, args.run_id)
+
+
+def _run_evaluate(args: argparse.Namespace) -> Any:
+    from settlement_model import evaluation, registry
+
+    env = contract.JobEnvironment.from_environ(("s3", "mlflow"))
+    alias = None if args.against_version else (args.against_alias or registry.CHAMPION)
+    return evaluation.evaluate(env, args.training_date, alias, args.against_version, args.top_k_fraction)
+
+
+def _run_score(args: argparse.Namespace) -> Any:
+    from settlement_model import registry, scoring
+
+    services = ("database", "mlflow") if args.dry_run else ("database", "s3", "mlflow", "kafka")
+    env = contract.JobEnvironment.from_environ(services)
+    request = _validated(
+        scoring.ScoreRequest,
+        business_date=args.business_date,
+        shard_index=args.shard_index,
+        shard_count=args.shard_count,
+        scoring_run_id=args.run_id,
+        high_risk_threshold=args.high_risk_threshold,
+        medium_risk_threshold=args.medium_risk_threshold,
+        model_alias=None if args.model_version else (args.model_alias or registry.CHAMPION),
+        model_version=args.model_version,
+        dry_run=args.dry_run,
+        topic=args.topic,
+    )
+    return scoring.score_shard(env, request).__dict__
+
+
+def _run_version(_: argparse.Namespace) -> Any:
+    from importlib.metadata import version
+
+    return version("settlement-model")
+
+
+JOBS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "version": _run_version,
+    "build-training-set": _run_build,
+    "train": _run_train,
+    "evaluate": _run_evaluate,
+    "score": _run_score,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    # The MLflow and HTTP clients are chatty at INFO: their warnings are enough.
+    for noisy in ("urllib3", "botocore", "mlflow", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        result = JOBS[args.job](args)
+    except contract.ContractError as error:
+        log.error("contract error: %s", error)
+        return contract.EXIT_USAGE
+    except contract.RefusedError as error:
+        log.error("refused: %s", error)
+        return contract.EXIT_REFUSED
+    # One machine-readable line at the end, for people and log searches.
+    print(f"RESULT {json.dumps(result, sort_keys=True, default=str)}", flush=True)
+    return contract.EXIT_OK
 
 
 if __name__ == "__main__":

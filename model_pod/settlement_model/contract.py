@@ -1,0 +1,108 @@
+"""The environment half of the job contract (docs/pod-contract.md), and the exit codes.
+
+A job reads its services' addresses and credentials from environment variables only: in
+Kubernetes they come from a ConfigMap and Secrets, locally the Airflow operator builds them
+from the Airflow connections. Arguments (business date, shard, model) come on the command
+line. A missing variable is reported by name before any work starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Exit codes the callers (Airflow, a person at a shell) can tell apart.
+EXIT_OK = 0
+EXIT_FAILED = 1  # unexpected error (a service down, a bug): worth a retry
+EXIT_USAGE = 2  # bad arguments or environment: argparse's own code; fix the deployment
+EXIT_REFUSED = 3  # a precondition does not hold (no champion, schema mismatch, no data)
+
+
+class ContractError(Exception):
+    """The job was started without what the contract requires (argument or variable)."""
+
+
+class RefusedError(Exception):
+    """The job will not run on this input: the message says which rule and why."""
+
+
+# Which variables each service needs; a job names the services it uses.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "database": ("DATABASE_URL",),
+    "s3": ("S3_BUCKET",),
+    "mlflow": ("MLFLOW_TRACKING_URI",),
+    "kafka": ("KAFKA_BOOTSTRAP_SERVERS",),
+}
+
+# Names of every variable the contract defines (the local runtime passes exactly these).
+CONTRACT_VARIABLES = (
+    "DATABASE_URL",
+    "S3_ENDPOINT_URL",
+    "S3_BUCKET",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "MLFLOW_TRACKING_URI",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_CONFIG_JSON",
+    "MLFLOW_MODEL_NAME",
+    "WORK_DIR",
+)
+DEFAULT_MODEL_NAME = "settlement_fail_risk"
+
+
+@dataclass(frozen=True)
+class JobEnvironment:
+    database_url: str = ""
+    s3_bucket: str = ""
+    s3_endpoint_url: str | None = None
+    aws_region: str | None = None
+    mlflow_tracking_uri: str = ""
+    model_name: str = DEFAULT_MODEL_NAME
+    kafka_config: dict[str, Any] = field(default_factory=dict)
+    work_dir: Path = Path("/tmp")  # noqa: S108  (the pod's emptyDir; WORK_DIR overrides)
+
+    @classmethod
+    def from_environ(
+        cls, services: tuple[str, ...], environ: Mapping[str, str] | None = None
+    ) -> JobEnvironment:
+        env = os.environ if environ is None else environ
+        missing = [name for service in services for name in REQUIRED[service] if not env.get(name)]
+        if missing:
+            raise ContractError(
+                f"missing environment variable(s) {', '.join(missing)}: see docs/pod-contract.md"
+            )
+        kafka_config: dict[str, Any] = {}
+        if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+            kafka_config = {
+                **_kafka_extra(env.get("KAFKA_CONFIG_JSON")),
+                "bootstrap.servers": env["KAFKA_BOOTSTRAP_SERVERS"],
+            }
+        work_dir = Path(env.get("WORK_DIR") or env.get("TMPDIR") or "/tmp")  # noqa: S108
+        return cls(
+            database_url=env.get("DATABASE_URL", ""),
+            s3_bucket=env.get("S3_BUCKET", ""),
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            aws_region=env.get("AWS_DEFAULT_REGION") or None,
+            mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI", ""),
+            model_name=env.get("MLFLOW_MODEL_NAME") or DEFAULT_MODEL_NAME,
+            kafka_config=kafka_config,
+            work_dir=work_dir,
+        )
+
+
+def _kafka_extra(raw: str | None) -> dict[str, Any]:
+    """Extra confluent-kafka settings (security protocol, SASL, ...) as a JSON object."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ContractError(f"KAFKA_CONFIG_JSON is not valid JSON: {error.msg}") from error
+    if not isinstance(value, dict):
+        raise ContractError("KAFKA_CONFIG_JSON must be a JSON object of confluent-kafka settings")
+    return value

@@ -1,0 +1,98 @@
+"""The registered model in MLflow (``settlement_fail_risk`` unless MLFLOW_MODEL_NAME says
+otherwise, e.g. in tests): aliases, versions, input schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from settlement_model.contract import RefusedError
+from settlement_model.features import signature_problems
+
+EXPERIMENT_NAME = "settlement_fail_risk"
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS_CHAMPION = "previous_champion"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    version: str
+    uri: str  # models:/name/version: pinned, whatever the alias points to later
+    run_id: str | None
+
+
+def client(tracking_uri: str) -> Any:
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def resolve(
+    mlflow_client: Any, name: str, alias: str | None = None, version: str | None = None
+) -> ResolvedModel:
+    """The version an alias points to (or the explicit version), refused if absent."""
+    from mlflow.exceptions import MlflowException
+
+    if bool(alias) == bool(version):
+        raise ValueError("give exactly one of a model alias or a model version")
+    try:
+        if version:
+            found = mlflow_client.get_model_version(name, str(version))
+        else:
+            found = mlflow_client.get_model_version_by_alias(name, alias)
+    except MlflowException as error:
+        what = f"version {version}" if version else f"alias '{alias}'"
+        hint = " (train and promote one with the settlement_risk_training DAG)" if alias == CHAMPION else ""
+        raise RefusedError(f"model {name} has no {what}{hint}: {error.message}") from error
+    return pinned(name, str(found.version), found.run_id)
+
+
+def pinned(name: str, version: str, run_id: str | None) -> ResolvedModel:
+    return ResolvedModel(name, version, f"models:/{name}/{version}", run_id)
+
+
+def input_schema(model_uri: str) -> dict[str, str]:
+    """{column: MLflow type} of the model's signature; refused when it has none."""
+    import mlflow
+
+    signature = mlflow.models.get_model_info(model_uri).signature
+    if signature is None or signature.inputs is None:
+        raise RefusedError(f"{model_uri} was logged without an input signature: it cannot be checked")
+    return {spec.name: spec.type.name for spec in signature.inputs.inputs}
+
+
+def check_input_schema(model: ResolvedModel) -> None:
+    problems = signature_problems(input_schema(model.uri))
+    if problems:
+        raise RefusedError(
+            f"the input schema of {model.name} version {model.version} does not match the features "
+            f"this job computes: {'; '.join(problems)}"
+        )
+
+
+def load(model: ResolvedModel) -> Any:
+    """The scikit-learn pipeline itself (predict_proba), loaded by its pinned version.
+
+    MLflow refuses to deserialise any model unless MLFLOW_ALLOW_PICKLE_DESERIALIZATION is
+    true, because a model file can run code. The models loaded here come only from this
+    project's registry, written only by its own training job, and are saved with skops and
+    an explicit list of trusted types (training.SKOPS_TRUSTED_TYPES): so the jobs opt in.
+    """
+    import os
+
+    import mlflow.sklearn
+
+    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
+    return mlflow.sklearn.load_model(model.uri)
+
+
+def versions_of_run(mlflow_client: Any, name: str, run_id: str) -> list[Any]:
+    """The READY versions of ``name`` registered from an MLflow run, newest first."""
+    if not run_id.isalnum():
+        raise ValueError(f"unexpected MLflow run id {run_id!r}")
+    found = mlflow_client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    return sorted((v for v in found if v.status == "READY"), key=lambda v: int(v.version), reverse=True)

@@ -1,0 +1,279 @@
+"""``score``: one shard of a business date's pending trades, scored by a pinned model version.
+
+Per shard, streamed in Arrow batches (memory does not grow with the shard):
+  read point-in-time features (COPY) -> predict -> append to the shard's staging work table
+  (COPY) + the shard's Parquet part (a row group at a time) + Kafka for high-risk trades.
+Then the Parquet part is uploaded, every Kafka delivery is confirmed, and only then is the
+staging table committed: a shard's work table exists only when the whole shard succeeded.
+
+Names are deterministic (docs/pod-contract.md): the Airflow DAG swaps the shards' work
+tables into ml.trade_scores in one transaction and writes the manifest last. A rerun
+rebuilds the same work table, overwrites the same object with the same bytes and produces
+the same message keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from settlement_model import features, registry, storage, warehouse
+from settlement_model.contract import JobEnvironment
+from settlement_model.messaging import ReliablePublisher
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+HIGH_RISK_TOPIC = "settlement-risk.high"
+MESSAGE_SCHEMA_VERSION = 1
+PARQUET_ROW_GROUP_ROWS = 262_144  # fixed row groups: the same rows always give the same bytes
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    business_date: dt.date
+    shard_index: int
+    shard_count: int
+    scoring_run_id: str
+    high_risk_threshold: float
+    medium_risk_threshold: float
+    model_alias: str | None = registry.CHAMPION
+    model_version: str | None = None
+    dry_run: bool = False
+    topic: str = HIGH_RISK_TOPIC
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.medium_risk_threshold <= self.high_risk_threshold <= 1:
+            raise ValueError(
+                "need 0 <= medium-risk threshold <= high-risk threshold <= 1, got "
+                f"{self.medium_risk_threshold} and {self.high_risk_threshold}"
+            )
+        features.feature_parameters([self.business_date], self.shard_index, self.shard_count)
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    business_date: str
+    shard_index: int
+    shard_count: int
+    model_version: str
+    rows: int
+    high_risk: int
+    staging_table: str
+    object_uri: str | None
+    sha256: str | None
+
+
+def staging_table_name(business_date: dt.date, shard_index: int, shard_count: int) -> str:
+    return f"trade_scores_{business_date:%Y%m%d}_s{shard_index:03d}_of_{shard_count:03d}"
+
+
+def part_key(business_date: dt.date, shard_index: int, shard_count: int) -> str:
+    return (
+        f"scores/business_date={business_date:%Y-%m-%d}/part-{shard_index:05d}-of-{shard_count:05d}.parquet"
+    )
+
+
+def risk_bands(scores: Any, medium: float, high: float) -> Any:
+    import numpy as np
+
+    return np.where(scores > high, "high", np.where(scores > medium, "medium", "low"))
+
+
+def parquet_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("business_date", pa.date32()),
+            ("trade_id", pa.string()),
+            ("counterparty_id", pa.string()),
+            ("instrument_id", pa.string()),
+            ("settle_date", pa.date32()),
+            ("model_name", pa.string()),
+            ("model_version", pa.string()),
+            ("score", pa.float64()),
+            ("risk_band", pa.string()),
+        ]
+    )
+
+
+def scored_rows(
+    batch: pa.RecordBatch, scores: Any, request: ScoreRequest, model: registry.ResolvedModel
+) -> pa.Table:
+    """The Parquet columns for a scored batch: only deterministic values (no run id, no clock)."""
+    import pyarrow as pa
+
+    n = batch.num_rows
+    return pa.table(
+        {
+            "business_date": pa.array([request.business_date] * n, pa.date32()),
+            "trade_id": batch.column("trade_id"),
+            "counterparty_id": batch.column("counterparty_id"),
+            "instrument_id": batch.column("instrument_id"),
+            "settle_date": batch.column("settle_date"),
+            "model_name": pa.array([model.name] * n, pa.string()),
+            "model_version": pa.array([model.version] * n, pa.string()),
+            "score": pa.array(scores, pa.float64()),
+            "risk_band": pa.array(
+                risk_bands(scores, request.medium_risk_threshold, request.high_risk_threshold), pa.string()
+            ),
+        },
+        schema=parquet_schema(),
+    )
+
+
+def staging_rows(rows: pa.Table, scoring_run_id: str, scored_at: dt.datetime) -> pa.Table:
+    """The ml.trade_scores columns (the table the staging work table copies)."""
+    import pyarrow as pa
+
+    n = rows.num_rows
+    return pa.table(
+        {
+            "business_date": rows.column("business_date"),
+            "trade_id": rows.column("trade_id"),
+            "model_name": rows.column("model_name"),
+            "model_version": rows.column("model_version"),
+            "score": rows.column("score"),
+            "risk_band": rows.column("risk_band"),
+            "scoring_run_id": pa.array([scoring_run_id] * n, pa.string()),
+            "scored_at": pa.array([scored_at] * n, pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+
+def high_risk_messages(rows: pa.Table, request: ScoreRequest) -> list[tuple[str, dict[str, Any]]]:
+    """(key, value) for every high-risk row: key = trade id, value with its schema version."""
+    import pyarrow.compute as pc
+
+    flagged = rows.filter(pc.equal(rows.column("risk_band"), "high")).to_pylist()
+    return [
+        (
+            row["trade_id"],
+            {
+                "schema_version": MESSAGE_SCHEMA_VERSION,
+                "trade_id": row["trade_id"],
+                "business_date": row["business_date"].isoformat(),
+                "model_name": row["model_name"],
+                "model_version": row["model_version"],
+                "score": row["score"],
+                "risk_band": row["risk_band"],
+                "high_risk_threshold": request.high_risk_threshold,
+                "counterparty_id": row["counterparty_id"],
+                "instrument_id": row["instrument_id"],
+                "settle_date": row["settle_date"].isoformat(),
+            },
+        )
+        for row in flagged
+    ]
+
+
+class RowGroupWriter:
+    """A Parquet file written in fixed-size row groups, whatever the input batch sizes."""
+
+    def __init__(self, path: Path, schema: pa.Schema, row_group_rows: int = PARQUET_ROW_GROUP_ROWS) -> None:
+        import pyarrow.parquet as pq
+
+        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._row_group_rows = row_group_rows
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        import pyarrow as pa
+
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        while self._pending_rows >= self._row_group_rows:
+            combined = pa.concat_tables(self._pending)
+            self._write_group(combined.slice(0, self._row_group_rows))
+            rest = combined.slice(self._row_group_rows)
+            self._pending, self._pending_rows = [rest], rest.num_rows
+
+    def close(self) -> int:
+        import pyarrow as pa
+
+        if self._pending_rows:
+            self._write_group(pa.concat_tables(self._pending))
+        self._writer.close()
+        return self.rows
+
+    def _write_group(self, table: pa.Table) -> None:
+        self._writer.write_table(table, row_group_size=self._row_group_rows)
+        self.rows += table.num_rows
+
+
+def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
+    mlflow_client = registry.client(env.mlflow_tracking_uri)
+    model = registry.resolve(
+        mlflow_client,
+        env.model_name,
+        None if request.model_version else request.model_alias,
+        request.model_version,
+    )
+    registry.check_input_schema(model)
+    pipeline = registry.load(model)
+    log.info(
+        "scoring %s shard %d/%d with %s version %s",
+        request.business_date,
+        request.shard_index,
+        request.shard_count,
+        model.name,
+        model.version,
+    )
+
+    table = staging_table_name(request.business_date, request.shard_index, request.shard_count)
+    key = part_key(request.business_date, request.shard_index, request.shard_count)
+    part_path = env.work_dir / Path(key).name
+    scored_at = dt.datetime.now(dt.UTC)
+    publisher = None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic)
+    parquet = RowGroupWriter(part_path, parquet_schema())
+    rows = high = 0
+    with warehouse.connect(env.database_url) as reader, warehouse.connect(env.database_url) as writer:
+        warehouse.set_parameters(
+            reader,
+            features.feature_parameters([request.business_date], request.shard_index, request.shard_count),
+        )
+        for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
+            warehouse.execute(writer, statement)
+        for batch in warehouse.stream(reader, features.features_sql()):
+            scores = pipeline.predict_proba(features.model_input(batch))[:, 1]
+            scored = scored_rows(batch, scores, request, model)
+            warehouse.ingest(writer, table, staging_rows(scored, request.scoring_run_id, scored_at))
+            parquet.write(scored)
+            messages = high_risk_messages(scored, request)
+            if publisher is not None:
+                for message_key, value in messages:
+                    publisher.send(message_key, value)
+            rows += batch.num_rows
+            high += len(messages)
+            log.info("scored %d rows so far (%d high risk)", rows, high)
+        parquet.close()
+        stored = None
+        if not request.dry_run:
+            stored = storage.upload(env, part_path, key, rows, "application/vnd.apache.parquet")
+        if publisher is not None:
+            delivered = publisher.close()
+            log.info("%d high-risk messages acknowledged on %s", delivered, request.topic)
+        writer.commit()  # last: the work table exists only when everything above succeeded
+    part_path.unlink(missing_ok=True)
+    result = ShardResult(
+        business_date=request.business_date.isoformat(),
+        shard_index=request.shard_index,
+        shard_count=request.shard_count,
+        model_version=model.version,
+        rows=rows,
+        high_risk=high,
+        staging_table=f"{warehouse.STAGING_SCHEMA}.{table}",
+        object_uri=stored.uri if stored else None,
+        sha256=stored.sha256 if stored else None,
+    )
+    log.info("shard done: %s", json.dumps(result.__dict__))
+    return result

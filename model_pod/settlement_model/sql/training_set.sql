@@ -1,0 +1,22 @@
+-- Labelled point-in-time rows for training and evaluation: the features of every trade
+-- pending at the end of each as-of date (features.sql, inlined where the marker below is),
+-- with whether it failed to settle, as far as was known at the labels_known_by date.
+--
+-- No leakage: a row enters only if its trade's contractual settle date is on or before
+-- labels_known_by and its outcome was reported by then; the features themselves only use
+-- what was known at the end of the row's as-of date.
+--
+-- Parameters (set_config): those of features.sql, and
+--   settlement_model.labels_known_by  the date whose knowledge of outcomes is used
+SELECT f.*, l.failed
+FROM (
+    /* features.sql */
+) AS f
+JOIN (
+    SELECT o.trade_id, bool_or(o.outcome = 'failed') AS failed
+    FROM ops.settlement_outcomes AS o
+    WHERE o.business_date <= current_setting('settlement_model.labels_known_by')::date
+    GROUP BY o.trade_id
+) AS l ON l.trade_id = f.trade_id
+WHERE f.settle_date <= current_setting('settlement_model.labels_known_by')::date
+ORDER BY f.as_of_date, f.trade_id

@@ -1,0 +1,233 @@
+"""``train``: fit the settlement-fail classifier on a training snapshot, log it, register it.
+
+scikit-learn's HistGradientBoostingClassifier behind an ordinal encoder for the categorical
+features (unknown categories at scoring time become "missing", never an error). Logged to
+the training's MLflow run: parameters, holdout metrics, signature, input example, feature
+importance and calibration plots; registered as a new version of ``settlement_fail_risk``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from settlement_model import features, metrics, registry, training_set
+from settlement_model.contract import JobEnvironment
+
+log = logging.getLogger(__name__)
+
+PERMUTATION_SAMPLE_ROWS = 50_000
+MODEL_RUNTIME_PACKAGES = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+SKOPS_TRUSTED_TYPES = (
+    "functools.partial",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+)
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    learning_rate: float = 0.08
+    max_iter: int = 300
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 200
+    l2_regularization: float = 1.0
+    seed: int = 7
+    # Features the pipeline drops (ablation experiments); the model's signature still takes
+    # every feature, so the scoring job's contract does not change.
+    ignore_features: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.ignore_features if name not in features.FEATURES]
+        if unknown:
+            raise ValueError(f"cannot ignore unknown feature(s) {unknown}; features: {features.FEATURES}")
+        if len(self.ignore_features) == len(features.FEATURES):
+            raise ValueError("cannot ignore every feature")
+
+
+def build_pipeline(params: Hyperparameters) -> Any:
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    categorical = [name for name in features.CATEGORICAL if name not in params.ignore_features]
+    numeric = [name for name in features.NUMERIC if name not in params.ignore_features]
+    encoder = ColumnTransformer(
+        [
+            (
+                "categorical",
+                # Unknown or missing categories map to NaN, which the trees treat as missing.
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
+                ),
+                categorical,
+            ),
+            ("numeric", "passthrough", numeric),
+        ],
+        remainder="drop",
+        verbose_feature_names_out=False,
+    )
+    classifier = HistGradientBoostingClassifier(
+        learning_rate=params.learning_rate,
+        max_iter=params.max_iter,
+        max_leaf_nodes=params.max_leaf_nodes,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        categorical_features=list(range(len(categorical))),
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        scoring="loss",
+        random_state=params.seed,
+    )
+    return Pipeline([("encode", encoder), ("classify", classifier)])
+
+
+def train(
+    env: JobEnvironment, training_date: dt.date, params: Hyperparameters, airflow_run_id: str
+) -> dict[str, Any]:
+    import mlflow
+
+    manifest = training_set.read_manifest(env, training_date)
+    run_id = manifest["mlflow_run_id"]
+    client = registry.client(env.mlflow_tracking_uri)
+    existing = registry.versions_of_run(client, env.model_name, run_id)
+    if existing:
+        # A retry after the version was registered: the same snapshot gives the same model.
+        version = existing[0]
+        log.info("run %s already registered version %s: nothing to do", run_id, version.version)
+        return {"model_version": str(version.version), "mlflow_run_id": run_id, "reused": True}
+
+    train_frame = training_set.load_part(env, manifest, "train")
+    eval_frame = training_set.load_part(env, manifest, "evaluation")
+    x_train, y_train = train_frame[list(features.FEATURES)], train_frame[features.LABEL].astype("int8")
+    x_eval, y_eval = eval_frame[list(features.FEATURES)], eval_frame[features.LABEL].astype("int8")
+    x_train, x_eval = _as_model_input(x_train), _as_model_input(x_eval)
+    log.info(
+        "training on %d rows (%d failed), evaluating on %d rows",
+        len(x_train),
+        int(y_train.sum()),
+        len(x_eval),
+    )
+
+    pipeline = build_pipeline(params)
+    pipeline.fit(x_train, y_train)
+    eval_scores = pipeline.predict_proba(x_eval)[:, 1]
+    holdout = metrics.quality(y_eval, eval_scores)
+    log.info("holdout quality: %s", json.dumps(holdout, sort_keys=True))
+
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_params({f"model.{key}": value for key, value in asdict(params).items()})
+        mlflow.log_param("model.iterations_used", int(pipeline.named_steps["classify"].n_iter_))
+        mlflow.log_metrics({f"holdout_{key}": value for key, value in holdout.items()})
+        train_scores = pipeline.predict_proba(x_train)[:, 1]
+        mlflow.log_metrics(
+            {f"train_{key}": value for key, value in metrics.quality(y_train, train_scores).items()}
+        )
+        _log_plots(pipeline, x_eval, y_eval, eval_scores, params.seed)
+        info = _log_model(
+            pipeline,
+            x_train,
+            model_name=env.model_name,
+            training_date=training_date,
+            manifest=manifest,
+            airflow_run_id=airflow_run_id,
+        )
+    version = str(info.registered_model_version)
+    client.set_model_version_tag(env.model_name, version, "training_date", training_date.isoformat())
+    client.set_model_version_tag(env.model_name, version, "airflow_run_id", airflow_run_id)
+    client.set_model_version_tag(env.model_name, version, "holdout_roc_auc", f"{holdout['roc_auc']:.6f}")
+    log.info("registered %s version %s from run %s", env.model_name, version, run_id)
+    return {"model_version": version, "mlflow_run_id": run_id, "reused": False, "holdout": holdout}
+
+
+def _as_model_input(frame: Any) -> Any:
+    """The training frame with the same dtypes the scoring job feeds the model."""
+    import pandas as pd
+
+    out = pd.DataFrame(index=frame.index)
+    for name in features.CATEGORICAL:
+        out[name] = pd.array(frame[name].to_numpy(dtype=object), dtype=object)
+    for name in features.NUMERIC:
+        out[name] = frame[name].astype("float64")
+    return out.reset_index(drop=True)
+
+
+def _pinned_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{package}=={version(package)}" for package in MODEL_RUNTIME_PACKAGES]
+
+
+def _log_model(
+    pipeline: Any,
+    x_train: Any,
+    *,
+    model_name: str,
+    training_date: dt.date,
+    manifest: dict[str, Any],
+    airflow_run_id: str,
+) -> Any:
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    example = x_train.head(5)
+    signature = infer_signature(example, pipeline.predict_proba(example))
+    return mlflow.sklearn.log_model(
+        pipeline,
+        name="model",
+        signature=signature,
+        input_example=example,
+        registered_model_name=model_name,
+        # Scoring needs the fail probability, not the 0/1 class.
+        pyfunc_predict_fn="predict_proba",
+        # skops, not pickle: loading can only build the types listed (reviewed: scikit-learn's
+        # own tree predictor and input validation function, wrapped in functools.partial).
+        serialization_format="skops",
+        skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
+        # Pinned from this image instead of inferred (inference reloads the model in a
+        # subprocess: a minute and a half here, for the same answer).
+        pip_requirements=_pinned_requirements(),
+        tags={"training_date": training_date.isoformat(), "airflow_run_id": airflow_run_id},
+        metadata={"features": list(features.FEATURES), "training_set": manifest["parts"]["train"]["uri"]},
+    )
+
+
+def _log_plots(pipeline: Any, x_eval: Any, y_eval: Any, scores: Any, seed: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display in a pod
+    import matplotlib.pyplot as plt
+    import mlflow
+    from sklearn.inspection import permutation_importance
+
+    mean_score, observed = metrics.calibration_curve(y_eval, scores)
+    figure, axis = plt.subplots(figsize=(5, 5))
+    limit = max(float(mean_score.max()), float(observed.max())) * 1.05
+    axis.plot([0, limit], [0, limit], linestyle="--", color="grey", label="perfect calibration")
+    axis.plot(mean_score, observed, marker="o", label="model (equal-count bins)")
+    axis.set_xlabel("mean predicted fail probability")
+    axis.set_ylabel("observed fail rate")
+    axis.legend()
+    mlflow.log_figure(figure, "plots/calibration.png")
+    plt.close(figure)
+
+    sample = x_eval.sample(n=min(PERMUTATION_SAMPLE_ROWS, len(x_eval)), random_state=seed)
+    importance = permutation_importance(
+        pipeline, sample, y_eval.loc[sample.index], scoring="roc_auc", n_repeats=3, random_state=seed
+    )
+    ranked = sorted(
+        zip(features.FEATURES, importance.importances_mean, strict=True), key=lambda item: item[1]
+    )
+    figure, axis = plt.subplots(figsize=(6, 7))
+    axis.barh([name for name, _ in ranked], [value for _, value in ranked])
+    axis.set_xlabel("ROC AUC lost when the feature is shuffled (holdout sample)")
+    figure.tight_layout()
+    mlflow.log_figure(figure, "plots/feature_importance.png")
+    plt.close(figure)
+    mlflow.log_dict({name: float(value) for name, value in ranked}, "feature_importance.json")

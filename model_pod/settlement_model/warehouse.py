@@ -1,0 +1,117 @@
+"""Bulk reads and writes against the warehouse, through Arrow (ADBC's PostgreSQL driver).
+
+Reads stream: ADBC runs a query without bind parameters as ``COPY (query) TO STDOUT
+(FORMAT binary)`` and hands back Arrow record batches of bounded size, so memory does not
+grow with the result. With bind parameters it would materialise the whole result instead,
+so the values go in first as session settings (``set_config`` with a bind parameter) and
+the query reads them with ``current_setting``: values are still never formatted into SQL.
+
+Writes use ADBC bulk ingestion, which is ``COPY ... FROM STDIN (FORMAT binary)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from settlement_model.features import SQL_PARAMETERS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+BATCH_BYTES = 16 << 20  # ~16 MB Arrow batches: large enough for speed, small for memory
+STATEMENT_TIMEOUT = "30min"
+APPLICATION_NAME = "settlement-model"
+STAGING_SCHEMA = "staging"
+_STAGING_TABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@contextmanager
+def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    conn = adbc.connect(database_url, autocommit=autocommit)
+    try:
+        cursor = conn.cursor()
+        for name, value in (("application_name", APPLICATION_NAME), ("statement_timeout", STATEMENT_TIMEOUT)):
+            cursor.execute("SELECT set_config($1, $2, false)", parameters=(name, value))
+            cursor.fetchall()
+        cursor.close()
+        if not autocommit:
+            conn.commit()  # keep the settings: they are session-level, set outside the work
+        yield conn
+    finally:
+        conn.close()
+
+
+def set_parameters(conn: Any, parameters: dict[str, str]) -> None:
+    """Session settings the SQL files read with current_setting(); names from a fixed list."""
+    unknown = set(parameters) - set(SQL_PARAMETERS)
+    if unknown:
+        raise ValueError(f"unknown SQL parameter(s): {sorted(unknown)}")
+    cursor = conn.cursor()
+    try:
+        for name, value in parameters.items():
+            cursor.execute("SELECT set_config($1, $2, false)", parameters=(name, value))
+            cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def stream(conn: Any, sql: str, batch_bytes: int = BATCH_BYTES) -> Iterator[pa.RecordBatch]:
+    """The query's rows as Arrow record batches, read with COPY, a batch at a time."""
+    cursor = conn.cursor()
+    try:
+        cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)})
+        cursor.execute(sql)
+        reader = cursor.fetch_record_batch()
+        yield from reader
+    finally:
+        cursor.close()
+
+
+def fetch_all(conn: Any, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A small query's rows (bind parameters allowed: the result is small)."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(sql, parameters=parameters or None)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def staging_table_ddl(table: str, like: str) -> tuple[str, str]:
+    """DROP + CREATE of an unlogged work table shaped like ``like`` (e.g. ml.trade_scores).
+
+    Identifiers come from this package's own fixed names and validated numbers, checked
+    against a strict pattern here; they are never user input.
+    """
+    if not _STAGING_TABLE.match(table):
+        raise ValueError(f"invalid staging table name {table!r}")
+    if like not in ("ml.trade_scores",):
+        raise ValueError(f"{like!r} is not a table staging tables may copy")
+    qualified = f'{STAGING_SCHEMA}."{table}"'
+    return (
+        f"DROP TABLE IF EXISTS {qualified}",  # nosec B608: identifier checked above
+        # UNLOGGED: a work table rebuilt from scratch on retry needs no WAL.
+        f"CREATE UNLOGGED TABLE {qualified} (LIKE {like} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
+    )
+
+
+def ingest(conn: Any, table: str, data: pa.Table | pa.RecordBatch) -> int:
+    """Append rows to staging.<table> with COPY (binary); returns the row count."""
+    cursor = conn.cursor()
+    try:
+        return int(cursor.adbc_ingest(table, data, mode="append", db_schema_name=STAGING_SCHEMA))
+    finally:
+        cursor.close()
+
+
+def execute(conn: Any, sql: str) -> None:
+    cursor = conn.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,7 @@ class JobEnvironment:
     mlflow_tracking_uri: str = ""
     model_name: str = DEFAULT_MODEL_NAME
     kafka_config: dict[str, Any] = field(default_factory=dict)
-    work_dir: Path = Path("/tmp")  # noqa: S108  (the pod's emptyDir; WORK_DIR overrides)
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
 
     @classmethod
     def from_environ(
@@ -82,7 +83,8 @@ class JobEnvironment:
                 **_kafka_extra(env.get("KAFKA_CONFIG_JSON")),
                 "bootstrap.servers": env["KAFKA_BOOTSTRAP_SERVERS"],
             }
-        work_dir = Path(env.get("WORK_DIR") or env.get("TMPDIR") or "/tmp")  # noqa: S108
+        # In a pod, WORK_DIR is an emptyDir mount (the root filesystem is read-only).
+        work_dir = Path(env.get("WORK_DIR") or tempfile.gettempdir())
         return cls(
             database_url=env.get("DATABASE_URL", ""),
             s3_bucket=env.get("S3_BUCKET", ""),

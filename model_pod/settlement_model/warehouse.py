@@ -94,7 +94,7 @@ def staging_table_ddl(table: str, like: str) -> tuple[str, str]:
         raise ValueError(f"{like!r} is not a table staging tables may copy")
     qualified = f'{STAGING_SCHEMA}."{table}"'
     return (
-        f"DROP TABLE IF EXISTS {qualified}",  # nosec B608: identifier checked above
+        f"DROP TABLE IF EXISTS {qualified}",
         # UNLOGGED: a work table rebuilt from scratch on retry needs no WAL.
         f"CREATE UNLOGGED TABLE {qualified} (LIKE {like} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
     )

@@ -7,7 +7,7 @@ that is how a DAG scheduled on an asset knows which business date to process.
 
 from __future__ import annotations
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetAlias
 
 WAREHOUSE = "postgres://warehouse-db:5432/warehouse"
 
@@ -25,3 +25,6 @@ ALERTS = _table("reporting", "alerts")
 CHAMPION_MODEL = Asset(
     name="settlement_fail_risk@champion", uri="mlflow://models/settlement_fail_risk/champion"
 )
+# The training DAG emits CHAMPION_MODEL events through this alias, only when the champion
+# actually changes (a rejected challenger must not wake up consumers of the champion).
+CHAMPION_CHANGES = AssetAlias("settlement_fail_risk_champion_changes")

@@ -38,14 +38,16 @@ def dry_run_param() -> Param:
     )
 
 
-def shards_param(default: int) -> Param:
+def shards_param(default: int | None) -> Param:
+    """``default=None``: empty unless set, and the DAG falls back to its configured count."""
     return Param(
         default,
-        type="integer",
+        type="integer" if default is not None else ["null", "integer"],
         minimum=1,
         maximum=64,
         title="Shards",
-        description="How many parallel scoring pods split the business date's pending trades.",
+        description="How many parallel scoring pods split the business date's pending trades."
+        + ("" if default is not None else " Leave empty for the configured count (Airflow Variable)."),
     )
 
 

@@ -1,0 +1,104 @@
+"""
+### Settlement risk scoring
+
+**Owner:** mlops
+
+**What it does.** Scores every trade pending at the end of the business date (booked, not yet
+at its settle date, not cancelled) with the champion settlement-fail model, in parallel shards:
+one model job per shard (a pod with `JOB_RUNTIME=kubernetes`, a local process otherwise).
+All shards use the same model version, pinned by `check_champion`. Each shard writes a staging
+work table, a Parquet part in S3 and a Kafka message per high-risk trade; then `swap_scores`
+replaces the date's rows of `ml.trade_scores` in one transaction and `write_manifest` writes the
+S3 manifest last, and emits the `ml.trade_scores` asset with the business date.
+
+**Inputs and outputs.** Reads `ops.*` (point-in-time features) and the MLflow registry
+(`settlement_fail_risk@champion`). Writes `ml.trade_scores` (the date's rows, replaced),
+`s3://<bucket>/scores/business_date=YYYY-MM-DD/` (one part per shard, `_manifest.json` last) and
+Kafka `settlement-risk.high` (key = trade id). Variables: `settlement_risk_scoring_shards`,
+`settlement_risk_high_threshold`, `settlement_risk_medium_threshold`. Job contract:
+`docs/pod-contract.md`.
+
+**How to triage.**
+- `check_champion` failed: no champion yet (run `settlement_risk_training`) or the requested
+  version does not exist: the log says which.
+- A `score_shard` instance failed: its log is the job's output. "refused: ... input schema"
+  means the champion was trained on other features than the job computes (retrain); a Kafka
+  delivery error or a database error is transient (the task retries). With Kubernetes, a
+  failed pod is kept for its events (`kubectl -n <namespace> get pods -l dag=settlement_risk_scoring`).
+- `swap_scores` failed: the message lists the shards whose work tables are missing or
+  inconsistent; nothing was changed in `ml.trade_scores`.
+- `write_manifest` failed: the rows are in place, the manifest is not; clear the task.
+
+**How to rerun.** Trigger with the `business_date` param (or clear the run). A rerun replaces
+the date's rows, rewrites the same objects with the same content and republishes the same
+message keys. `model_version` scores with a given version instead of the champion; `shards`
+overrides the configured shard count; `dry_run` scores into the staging work tables only (no
+swap, no S3, no Kafka).
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, get_current_context, task
+from include.markets_ops import assets, params
+from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.jobs import mapped_model_job
+
+
+@dag(
+    schedule=None,
+    catchup=False,
+    doc_md=__doc__,
+    tags=[Tag.ML, Tag.NIGHTLY],
+    default_args=default_args(Owner.MLOPS),
+    max_active_runs=1,  # one writer per business date; shards of one run share staging names
+    params=params.common_params(
+        shards=params.shards_param(None),
+        model_version=params.model_version_param(
+            "Score with this registered version of settlement_fail_risk instead of the champion."
+        ),
+    ),
+)
+def settlement_risk_scoring() -> None:
+    @task
+    def check_champion() -> dict:
+        from include.markets_ops.scoring import check_champion as resolve
+
+        return resolve(get_current_context())
+
+    @task
+    def plan_shards(champion: dict) -> list:
+        """Returns one argument list per shard (mapped over); the plan goes to XCom key "plan"."""
+        from include.markets_ops.scoring import plan_run
+
+        context = get_current_context()
+        planned = plan_run(context, champion)
+        context["ti"].xcom_push(key="plan", value=planned["plan"])
+        return planned["shard_arguments"]
+
+    @task
+    def swap_scores(plan: dict) -> dict:
+        from include.markets_ops.scoring import swap
+
+        return swap(plan)
+
+    @task(outlets=[assets.TRADE_SCORES])
+    def write_manifest(plan: dict, swapped: dict) -> dict:
+        from include.markets_ops.scoring import publish_manifest
+
+        manifest = publish_manifest(plan, swapped)
+        outlet_events = get_current_context()["outlet_events"]
+        outlet_events[assets.TRADE_SCORES].extra = {
+            "business_date": manifest["business_date"],
+            "model_version": manifest["model_version"],
+            "row_count": manifest["row_count"],
+        }
+        return manifest
+
+    planned = plan_shards(check_champion())
+    score_shard = mapped_model_job("score_shard", "score", arguments=planned)
+    swapped = swap_scores(planned["plan"])
+    score_shard >> swapped
+    write_manifest(planned["plan"], swapped)
+
+
+settlement_risk_scoring()

@@ -1,0 +1,116 @@
+"""
+### Settlement risk training
+
+**Owner:** mlops
+
+**What it does.** Retrains the settlement-fail risk model and promotes it only when it is proven
+better. Three model jobs (pods with `JOB_RUNTIME=kubernetes`, local processes otherwise):
+`build_training_set` (point-in-time snapshot of labelled trades, split in time: train on older
+as-of dates, evaluate on later ones), `train_model` (registers a new version of
+`settlement_fail_risk` in MLflow with its metrics, plots, signature and dataset) and
+`evaluate_challenger` (challenger and champion on the same held-out window). Then
+`promotion_gate` applies the gate (minimum ROC AUC, maximum regression against the champion,
+maximum calibration error, minimum positives; Variables `model_gate_*`): pass moves the `champion`
+alias (the old one keeps `previous_champion`), fail sets `challenger`; every decision is audited in
+`ml.model_promotions`, tagged on the version and published to Kafka `mlops.model-events`.
+`report_ground_truth_quality` compares the challenger's ROC AUC with the Bayes-optimal one from the
+synthetic ground truth and logs both in MLflow.
+
+**Inputs and outputs.** Reads `ops.trades`, `ops.settlement_outcomes`, reference tables (read-only
+role). Writes `s3://<bucket>/training-sets/training_date=YYYY-MM-DD/`, MLflow runs, versions,
+aliases and tags, `ml.model_promotions`, Kafka `mlops.model-events`; emits the
+`settlement_fail_risk@champion` asset when the champion changes.
+
+**How to triage.**
+- `build_training_set` "refused": a window has no trades or no fails; load more history or pick a
+  later `business_date`.
+- `train_model` / `evaluate_challenger`: the task log is the job's output; MLflow has the run.
+- `promotion_gate`: a rejection is not a failure (the task succeeds; reasons are in the audit row,
+  the version's `gate.reasons` tag and the Kafka event, flagged `alert: true`).
+- `rollback_champion` fails when there is no `previous_champion` to return to.
+
+**How to rerun.** Trigger with `business_date` = the training date. A rerun rebuilds the same
+snapshot and registers a new version from it; a retried gate task finishes the decision it took
+(never decides twice). Manual params: `evaluate_against_version` compares with a chosen version
+(evaluation only: no alias moves unless it is the champion); `rollback_to_previous_champion` points
+`champion` back at `previous_champion` (audited; nothing is trained); `ignore_features` trains
+without some features (an ablation; the model still takes every input). Backfill runs never promote.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, get_current_context, task
+from include.markets_ops import assets, params
+from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.jobs import model_job
+
+
+@dag(
+    schedule=None,
+    catchup=False,
+    doc_md=__doc__,
+    tags=[Tag.ML],
+    default_args=default_args(Owner.MLOPS),
+    max_active_runs=1,  # one gate decision at a time
+    params={
+        params.BUSINESS_DATE: params.business_date_param(),
+        "evaluate_against_version": params.model_version_param(
+            "Compare the challenger with this version instead of the champion (evaluation only)."
+        ),
+        "rollback_to_previous_champion": Param(
+            False,
+            type="boolean",
+            title="Roll back the champion",
+            description="Point the champion alias back at previous_champion instead of training (audited).",
+        ),
+        "ignore_features": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Features to leave out",
+            description="Train without these features (an ablation experiment). Empty: all features.",
+        ),
+        "train_days": Param(60, type="integer", minimum=5, maximum=730, title="Training window (days)"),
+        "holdout_days": Param(10, type="integer", minimum=1, maximum=90, title="Evaluation window (days)"),
+    },
+)
+def settlement_risk_training() -> None:
+    @task(multiple_outputs=True)
+    def plan_training() -> dict:
+        from include.markets_ops.training import plan
+
+        return plan(get_current_context())
+
+    @task.branch
+    def choose_path(mode: str) -> str:
+        return "rollback_champion" if mode == "rollback" else "build_training_set"
+
+    @task(outlets=[assets.CHAMPION_CHANGES])
+    def promotion_gate(training_date: str) -> dict:
+        from include.markets_ops.training import gate
+
+        return gate(get_current_context(), training_date)
+
+    @task
+    def report_ground_truth_quality(gated: dict, training_date: str) -> dict:
+        from include.markets_ops.training import report_quality
+
+        return report_quality(gated, training_date)
+
+    @task(outlets=[assets.CHAMPION_CHANGES])
+    def rollback_champion() -> dict:
+        from include.markets_ops.training import rollback
+
+        return rollback(get_current_context())
+
+    planned = plan_training()
+    build_training_set = model_job("build_training_set", "build-training-set", planned["build_arguments"])
+    train_model = model_job("train_model", "train", planned["train_arguments"])
+    evaluate_challenger = model_job("evaluate_challenger", "evaluate", planned["evaluate_arguments"])
+    gated = promotion_gate(planned["training_date"])
+    choose_path(planned["mode"]) >> [build_training_set, rollback_champion()]
+    build_training_set >> train_model >> evaluate_challenger >> gated
+    report_ground_truth_quality(gated, planned["training_date"])
+
+
+settlement_risk_training()

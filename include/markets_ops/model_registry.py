@@ -1,0 +1,59 @@
+"""The MLflow model registry as the DAGs see it: which version is champion, and reading its tags.
+
+The model jobs have their own copy of the names (model_pod/settlement_model/registry.py):
+the pod package cannot import this project. tests/unit check that the two agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODEL_NAME = "settlement_fail_risk"
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS_CHAMPION = "previous_champion"
+
+
+class ModelNotFoundError(LookupError):
+    """The alias or version asked for does not exist (the message says which)."""
+
+
+def client(tracking_uri: str | None = None) -> Any:
+    import mlflow
+
+    from include.markets_ops import connections
+
+    uri = tracking_uri or connections.mlflow_tracking_uri()
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def alias_version(mlflow_client: Any, alias: str, model_name: str = MODEL_NAME) -> str | None:
+    """The version an alias points to, or None when the alias (or the model) does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(mlflow_client.get_model_version_by_alias(model_name, alias).version)
+    except MlflowException:
+        return None
+
+
+def existing_version(mlflow_client: Any, version: str, model_name: str = MODEL_NAME) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow_client.get_model_version(model_name, str(version))
+    except MlflowException as error:
+        raise ModelNotFoundError(f"model {model_name} has no version {version}") from error
+
+
+def scoring_version(mlflow_client: Any, requested: str | None, model_name: str = MODEL_NAME) -> str:
+    """The version a scoring run pins for all its shards: the one asked for, or the champion."""
+    if requested:
+        return str(existing_version(mlflow_client, requested, model_name).version)
+    version = alias_version(mlflow_client, CHAMPION, model_name)
+    if version is None:
+        raise ModelNotFoundError(
+            f"model {model_name} has no '{CHAMPION}' alias: train and promote a model first "
+            "(trigger settlement_risk_training), or pass an explicit model_version"
+        )
+    return version

@@ -1,0 +1,6 @@
+-- One shard's scores into place (inside the swap transaction).
+INSERT INTO ml.trade_scores
+    (business_date, trade_id, model_name, model_version, score, risk_band, scoring_run_id, scored_at)
+SELECT business_date, trade_id, model_name, model_version, score, risk_band, scoring_run_id, scored_at
+FROM {staging_table}
+WHERE business_date = %(business_date)s

@@ -12,6 +12,9 @@ MODEL_NAME = "settlement_fail_risk"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
+# What MLflow answers for a missing version or alias. Anything else (the server down, a 500)
+# is raised: an outage must never read as "there is no champion".
+NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
 class ModelNotFoundError(LookupError):
@@ -33,8 +36,10 @@ def alias_version(mlflow_client: Any, alias: str, model_name: str = MODEL_NAME) 
 
     try:
         return str(mlflow_client.get_model_version_by_alias(model_name, alias).version)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if error.error_code in NOT_FOUND_CODES:
+            return None
+        raise
 
 
 def existing_version(mlflow_client: Any, version: str, model_name: str = MODEL_NAME) -> Any:
@@ -43,6 +48,8 @@ def existing_version(mlflow_client: Any, version: str, model_name: str = MODEL_N
     try:
         return mlflow_client.get_model_version(model_name, str(version))
     except MlflowException as error:
+        if error.error_code not in NOT_FOUND_CODES:
+            raise
         raise ModelNotFoundError(f"model {model_name} has no version {version}") from error
 
 

@@ -63,9 +63,7 @@ def evaluate(
 
     frame = training_set.load_part(env, manifest, "evaluation")
     labels = frame[features.LABEL].astype("int8").to_numpy()
-    model_input = features.model_input(
-        pa.Table.from_pandas(frame[list(features.FEATURES)], preserve_index=False)
-    )
+    model_input = features.model_frame(frame)
     challenger_scores = registry.load(challenger).predict_proba(model_input)[:, 1]
     result: dict[str, Any] = {
         "training_date": training_date.isoformat(),

@@ -93,17 +93,18 @@ def feature_parameters(as_of_dates: list[Any], shard_index: int = 0, shard_count
 
 
 def model_input(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
-    """The model's input frame, in the signature's column order and types."""
-    import numpy as np
+    """The model's input frame from an Arrow batch of feature rows."""
+    return model_frame(table.select(list(FEATURES)).to_pandas())
+
+
+def model_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's input, in the signature's column order: categoricals as pandas strings
+    (missing = NaN), numerics as float64. Training, evaluation and scoring all go through here."""
     import pandas as pd
 
-    frame = pd.DataFrame(index=range(table.num_rows))
-    for name in CATEGORICAL:
-        values = table.column(name).to_numpy(zero_copy_only=False)
-        frame[name] = pd.array(values, dtype=object)
-    for name in NUMERIC:
-        frame[name] = np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype="float64")
-    return frame
+    columns = {name: frame[name].astype("str") for name in CATEGORICAL}
+    columns.update({name: frame[name].astype("float64") for name in NUMERIC})
+    return pd.DataFrame(columns).reset_index(drop=True)
 
 
 def signature_problems(signature_inputs: dict[str, str]) -> list[str]:

@@ -13,6 +13,8 @@ EXPERIMENT_NAME = "settlement_fail_risk"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
+# What MLflow answers for a missing version or alias (anything else is a service problem).
+NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def resolve(
         else:
             found = mlflow_client.get_model_version_by_alias(name, alias)
     except MlflowException as error:
+        if error.error_code not in NOT_FOUND_CODES:
+            raise  # the registry is unreachable or failing: a retry may help, a refusal would not
         what = f"version {version}" if version else f"alias '{alias}'"
         hint = " (train and promote one with the settlement_risk_training DAG)" if alias == CHAMPION else ""
         raise RefusedError(f"model {name} has no {what}{hint}: {error.message}") from error

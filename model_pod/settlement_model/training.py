@@ -107,7 +107,7 @@ def train(
     eval_frame = training_set.load_part(env, manifest, "evaluation")
     x_train, y_train = train_frame[list(features.FEATURES)], train_frame[features.LABEL].astype("int8")
     x_eval, y_eval = eval_frame[list(features.FEATURES)], eval_frame[features.LABEL].astype("int8")
-    x_train, x_eval = _as_model_input(x_train), _as_model_input(x_eval)
+    x_train, x_eval = features.model_frame(x_train), features.model_frame(x_eval)
     log.info(
         "training on %d rows (%d failed), evaluating on %d rows",
         len(x_train),
@@ -144,18 +144,6 @@ def train(
     client.set_model_version_tag(env.model_name, version, "holdout_roc_auc", f"{holdout['roc_auc']:.6f}")
     log.info("registered %s version %s from run %s", env.model_name, version, run_id)
     return {"model_version": version, "mlflow_run_id": run_id, "reused": False, "holdout": holdout}
-
-
-def _as_model_input(frame: Any) -> Any:
-    """The training frame with the same dtypes the scoring job feeds the model."""
-    import pandas as pd
-
-    out = pd.DataFrame(index=frame.index)
-    for name in features.CATEGORICAL:
-        out[name] = pd.array(frame[name].to_numpy(dtype=object), dtype=object)
-    for name in features.NUMERIC:
-        out[name] = frame[name].astype("float64")
-    return out.reset_index(drop=True)
 
 
 def _pinned_requirements() -> list[str]:

@@ -1,0 +1,51 @@
+"""Quality metrics, checked on cases whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from settlement_model import metrics
+from sklearn.metrics import roc_auc_score
+
+
+def test_a_perfectly_calibrated_model_has_no_calibration_error() -> None:
+    scores = np.repeat([0.1, 0.5], 10)
+    labels = np.array([1] + [0] * 9 + [1] * 5 + [0] * 5)
+    assert metrics.expected_calibration_error(labels, scores, bins=2) == pytest.approx(0.0)
+
+
+def test_calibration_error_is_the_size_weighted_gap_per_bin() -> None:
+    scores = np.repeat([0.2, 0.6], 10)  # two bins of ten rows
+    labels = np.array([0] * 10 + [1] * 10)  # observed 0.0 and 1.0
+    assert metrics.expected_calibration_error(labels, scores, bins=2) == pytest.approx((0.2 + 0.4) / 2)
+
+
+def test_top_k_precision_and_recall() -> None:
+    scores = np.array([0.9, 0.8, 0.7, 0.1, 0.2, 0.3, 0.05, 0.04, 0.03, 0.02])
+    labels = np.array([1, 0, 1, 1, 0, 0, 0, 0, 0, 0])
+    precision, recall, k = metrics.top_k(labels, scores, fraction=0.3)
+    assert k == 3
+    assert precision == pytest.approx(2 / 3)
+    assert recall == pytest.approx(2 / 3)
+
+
+def test_quality_reports_every_metric_and_agrees_with_scikit_learn() -> None:
+    rng = np.random.default_rng(5)
+    scores = rng.random(2000)
+    labels = (rng.random(2000) < scores * 0.2).astype(int)
+    quality = metrics.quality(labels, scores)
+    assert quality["roc_auc"] == pytest.approx(roc_auc_score(labels, scores))
+    assert quality["positives"] == labels.sum()
+    assert set(quality) >= {
+        "roc_auc",
+        "pr_auc",
+        "brier",
+        "calibration_error",
+        "precision_at_top_k",
+        "recall_at_top_k",
+    }
+
+
+def test_quality_needs_both_outcomes() -> None:
+    with pytest.raises(ValueError, match="need both outcomes"):
+        metrics.quality(np.zeros(10), np.linspace(0, 1, 10))

@@ -19,6 +19,7 @@ IGNORE_FEATURES_PARAM = "ignore_features"
 TRAIN_DAYS_PARAM = "train_days"
 HOLDOUT_DAYS_PARAM = "holdout_days"
 BACKFILL_RUN_TYPE = "backfill"
+TRAINING_SET_TAG = "training_set_run_id"  # set by the train job on every version it registers
 
 
 def manifest_key(training_date: dt.date) -> str:
@@ -101,13 +102,19 @@ def candidate_version(
 
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key(training_date))["Body"].read())
     run_id = manifest["mlflow_run_id"]
+    if not run_id.isalnum():
+        raise GateError(f"unexpected MLflow run id {run_id!r} in {manifest_key(training_date)}")
     versions = [
         v
-        for v in mlflow_client.search_model_versions(f"name = '{model_name}' and run_id = '{run_id}'")
+        for v in mlflow_client.search_model_versions(
+            f"name = '{model_name}' and tags.{TRAINING_SET_TAG} = '{run_id}'"
+        )
         if v.status == "READY"
     ]
     if not versions:
-        raise GateError(f"the training run {run_id} of {training_date} registered no version of {model_name}")
+        raise GateError(
+            f"no version of {model_name} was trained on the snapshot of {training_date} (run {run_id})"
+        )
     return str(max(int(v.version) for v in versions))
 
 

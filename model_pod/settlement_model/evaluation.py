@@ -24,11 +24,13 @@ EVALUATION_TAG = "evaluation"
 
 
 def challenger_of(client: Any, name: str, manifest: dict[str, Any]) -> registry.ResolvedModel:
-    run_id = manifest["mlflow_run_id"]
-    versions = registry.versions_of_run(client, name, run_id)
+    snapshot_run_id = manifest["mlflow_run_id"]
+    versions = registry.versions_of_training_set(client, name, snapshot_run_id)
     if not versions:
-        raise RefusedError(f"MLflow run {run_id} registered no version of {name}: run `train` first")
-    return registry.pinned(name, str(versions[0].version), run_id)
+        raise RefusedError(
+            f"no version of {name} was trained on the snapshot of run {snapshot_run_id}: run `train` first"
+        )
+    return registry.pinned(name, str(versions[0].version), versions[0].run_id)
 
 
 def _baseline(

@@ -102,7 +102,7 @@ def model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     (missing = NaN), numerics as float64. Training, evaluation and scoring all go through here."""
     import pandas as pd
 
-    columns = {name: frame[name].astype("str") for name in CATEGORICAL}
+    columns: dict[str, pd.Series] = {name: frame[name].astype("str") for name in CATEGORICAL}
     columns.update({name: frame[name].astype("float64") for name in NUMERIC})
     return pd.DataFrame(columns).reset_index(drop=True)
 

@@ -14,6 +14,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
 # What MLflow answers for a missing version or alias (anything else is a service problem).
+# Tag on every trained version: the MLflow run of the snapshot it was trained on.
+TRAINING_SET_TAG = "training_set_run_id"
 NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
@@ -94,9 +96,11 @@ def load(model: ResolvedModel) -> Any:
     return mlflow.sklearn.load_model(model.uri)
 
 
-def versions_of_run(mlflow_client: Any, name: str, run_id: str) -> list[Any]:
-    """The READY versions of ``name`` registered from an MLflow run, newest first."""
-    if not run_id.isalnum():
-        raise ValueError(f"unexpected MLflow run id {run_id!r}")
-    found = mlflow_client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+def versions_of_training_set(mlflow_client: Any, name: str, snapshot_run_id: str) -> list[Any]:
+    """The READY versions of ``name`` trained on a snapshot (tag training_set_run_id), newest first."""
+    if not snapshot_run_id.isalnum():
+        raise ValueError(f"unexpected MLflow run id {snapshot_run_id!r}")
+    found = mlflow_client.search_model_versions(
+        f"name = '{name}' and tags.{TRAINING_SET_TAG} = '{snapshot_run_id}'"
+    )
     return sorted((v for v in found if v.status == "READY"), key=lambda v: int(v.version), reverse=True)

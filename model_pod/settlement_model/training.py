@@ -94,14 +94,20 @@ def train(
     import mlflow
 
     manifest = training_set.read_manifest(env, training_date)
-    run_id = manifest["mlflow_run_id"]
+    snapshot_run_id = manifest["mlflow_run_id"]
     client = registry.client(env.mlflow_tracking_uri)
-    existing = registry.versions_of_run(client, env.model_name, run_id)
+    fingerprint = json.dumps(asdict(params), sort_keys=True)
+    existing = [
+        v
+        for v in registry.versions_of_training_set(client, env.model_name, snapshot_run_id)
+        if (v.tags or {}).get("training_params") == fingerprint
+    ]
     if existing:
-        # A retry after the version was registered: the same snapshot gives the same model.
+        # A retry after the version was registered: the same snapshot and parameters give the
+        # same model, so the version is reused instead of registered twice.
         version = existing[0]
-        log.info("run %s already registered version %s: nothing to do", run_id, version.version)
-        return {"model_version": str(version.version), "mlflow_run_id": run_id, "reused": True}
+        log.info("version %s was already trained on this snapshot with these parameters", version.version)
+        return {"model_version": str(version.version), "mlflow_run_id": version.run_id, "reused": True}
 
     train_frame = training_set.load_part(env, manifest, "train")
     eval_frame = training_set.load_part(env, manifest, "evaluation")
@@ -121,7 +127,15 @@ def train(
     holdout = metrics.quality(y_eval, eval_scores)
     log.info("holdout quality: %s", json.dumps(holdout, sort_keys=True))
 
-    with mlflow.start_run(run_id=run_id):
+    parent = client.get_run(snapshot_run_id)
+    # One child run per model trained on the snapshot (its parameters may differ).
+    with mlflow.start_run(
+        experiment_id=parent.info.experiment_id,
+        run_name=f"model-{training_date:%Y-%m-%d}",
+        tags={"mlflow.parentRunId": snapshot_run_id, "airflow_run_id": airflow_run_id},
+    ) as run:
+        run_id = run.info.run_id
+        _log_datasets(manifest, train_frame, eval_frame, training_date)
         mlflow.log_params({f"model.{key}": value for key, value in asdict(params).items()})
         mlflow.log_param("model.iterations_used", int(pipeline.named_steps["classify"].n_iter_))
         mlflow.log_metrics({f"holdout_{key}": value for key, value in holdout.items()})
@@ -142,8 +156,32 @@ def train(
     client.set_model_version_tag(env.model_name, version, "training_date", training_date.isoformat())
     client.set_model_version_tag(env.model_name, version, "airflow_run_id", airflow_run_id)
     client.set_model_version_tag(env.model_name, version, "holdout_roc_auc", f"{holdout['roc_auc']:.6f}")
+    client.set_model_version_tag(env.model_name, version, "training_params", fingerprint)
+    client.set_model_version_tag(env.model_name, version, registry.TRAINING_SET_TAG, snapshot_run_id)
     log.info("registered %s version %s from run %s", env.model_name, version, run_id)
     return {"model_version": version, "mlflow_run_id": run_id, "reused": False, "holdout": holdout}
+
+
+def _log_datasets(
+    manifest: dict[str, Any], train_frame: Any, eval_frame: Any, training_date: dt.date
+) -> None:
+    """The snapshot's two files as the run's inputs (a sample for the schema, the S3 object as source)."""
+    import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
+
+    for name, frame, context in (
+        ("train", train_frame, "training"),
+        ("evaluation", eval_frame, "evaluation"),
+    ):
+        part = manifest["parts"][name]
+        dataset = from_pandas(
+            frame.head(10_000),
+            source=part["uri"],
+            targets=features.LABEL,
+            name=f"settlement-{name}-{training_date}",
+            digest=part["sha256"][:16],
+        )
+        mlflow.log_input(dataset, context=context)
 
 
 def _pinned_requirements() -> list[str]:

@@ -75,3 +75,4 @@ def test_registry_names_agree() -> None:
     )
     assert promotion.EVALUATION_TAG == evaluation.EVALUATION_TAG
     assert model_registry.NOT_FOUND_CODES == registry.NOT_FOUND_CODES
+    assert training.TRAINING_SET_TAG == registry.TRAINING_SET_TAG

@@ -1,0 +1,77 @@
+"""Fixtures of the model tests against the real stack: hand-made rows, a model name and a Kafka
+topic of their own, and the job environment the pods would get."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from settlement_model import registry, training_set
+from settlement_model.contract import JobEnvironment
+
+from tests.support import settlement_fixture
+from tests.support.model_stack import TRAINING_DATE, WINDOWS, job_environment
+
+
+@pytest.fixture(scope="session")
+def fixture_data(stack: dict[str, str]) -> Iterator[settlement_fixture.Fixture]:
+    data = settlement_fixture.build()
+    settlement_fixture.load(stack["POSTGRES_URL"], data)
+    yield data
+    settlement_fixture.remove(stack["POSTGRES_URL"])
+
+
+@pytest.fixture(scope="session")
+def aws_credentials(stack: dict[str, str]) -> None:
+    """The standard AWS variables, as the pods get them (boto3 reads them itself)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        os.environ[name] = stack[name]
+
+
+@pytest.fixture(scope="module")
+def model_name() -> str:
+    """A registered model of the test module's own: its aliases are nobody else's."""
+    return f"settlement_fail_risk_test_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def reader_env(
+    stack: dict[str, str], aws_credentials: None, tmp_path_factory: pytest.TempPathFactory, model_name: str
+) -> JobEnvironment:
+    return job_environment(
+        stack, tmp_path_factory.mktemp("reader"), model_name, stack["REPORTING_READER_URL"]
+    )
+
+
+@pytest.fixture(scope="module")
+def writer_env(
+    stack: dict[str, str], aws_credentials: None, tmp_path_factory: pytest.TempPathFactory, model_name: str
+) -> JobEnvironment:
+    return job_environment(stack, tmp_path_factory.mktemp("writer"), model_name, stack["POSTGRES_URL"])
+
+
+@pytest.fixture(scope="module")
+def snapshot(fixture_data: settlement_fixture.Fixture, reader_env: JobEnvironment) -> dict[str, Any]:
+    """The training snapshot of TRAINING_DATE, built by the real job from the fixture rows."""
+    return training_set.build(reader_env, TRAINING_DATE, airflow_run_id="pytest", **WINDOWS)
+
+
+@pytest.fixture(scope="module")
+def mlflow_client(stack: dict[str, str]) -> Any:
+    return registry.client(stack["MLFLOW_TRACKING_URI"])
+
+
+@pytest.fixture(scope="module")
+def kafka_topic(stack: dict[str, str]) -> Iterator[str]:
+    """A topic of the test module's own (the broker does not auto-create topics)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    name = f"test.settlement-risk.high.{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]})
+    for future in admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)]).values():
+        future.result(timeout=30)
+    yield name
+    admin.delete_topics([name])

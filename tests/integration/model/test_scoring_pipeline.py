@@ -1,0 +1,316 @@
+"""Scoring a business date on the real stack: the shard jobs, the swap and the manifest.
+
+A rerun gives identical rows, objects and message keys; a failure in the middle of the swap
+leaves the previous rows; a Kafka delivery failure fails the job (and the Airflow task) and
+leaves no committed work table; a missing champion or a model with another input schema is
+refused with a message that says which."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+import psycopg
+import pytest
+from settlement_model import contract, registry, scoring
+from settlement_model.messaging import DeliveryError
+
+from include.markets_ops import scoring as dag_scoring
+from tests.support.model_stack import read_topic, train
+
+BUSINESS_DATE = dt.date(2023, 4, 10)  # a fixture date with pending trades and history behind it
+SHARDS = 2
+HIGH, MEDIUM = 0.25, 0.1
+ROW_COLUMNS = "business_date, trade_id, model_name, model_version, score, risk_band"
+
+
+@pytest.fixture(scope="module")
+def champion(snapshot: dict, reader_env: Any, mlflow_client: Any, model_name: str) -> str:
+    version = train(reader_env)
+    mlflow_client.set_registered_model_alias(model_name, registry.CHAMPION, version)
+    return version
+
+
+@pytest.fixture(scope="module")
+def s3(stack: dict[str, str]) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=stack["S3_ENDPOINT_URL"],
+        aws_access_key_id=stack["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack["AWS_SECRET_ACCESS_KEY"],
+        region_name=stack["AWS_DEFAULT_REGION"],
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What every test here uses: the stack, the job environment, S3, the champion, a topic."""
+
+    stack: dict[str, str]
+    env: Any
+    s3: Any
+    champion: str
+    model_name: str
+    topic: str
+
+    @property
+    def bucket(self) -> str:
+        return self.stack["S3_BUCKET"]
+
+    @property
+    def database_url(self) -> str:
+        return self.stack["POSTGRES_URL"]
+
+
+@pytest.fixture(scope="module")
+def setup(request: pytest.FixtureRequest, champion: str, model_name: str, kafka_topic: str) -> Setup:
+    value = request.getfixturevalue
+    return Setup(value("stack"), value("writer_env"), value("s3"), champion, model_name, kafka_topic)
+
+
+def plan(model_name: str, version: str, run_id: str) -> dag_scoring.ScoringPlan:
+    return dag_scoring.ScoringPlan(BUSINESS_DATE, model_name, version, SHARDS, HIGH, MEDIUM, run_id)
+
+
+def score_shards(env: Any, scoring_plan: dag_scoring.ScoringPlan, topic: str) -> list[scoring.ShardResult]:
+    """Each shard's job, with the arguments the DAG gives it (parsed by the job's own CLI)."""
+    from settlement_model.cli import build_parser
+
+    results = []
+    for arguments in scoring_plan.shard_arguments():
+        args = build_parser().parse_args(["score", *arguments, "--topic", topic])
+        request = scoring.ScoreRequest(
+            business_date=args.business_date,
+            shard_index=args.shard_index,
+            shard_count=args.shard_count,
+            scoring_run_id=args.run_id,
+            high_risk_threshold=args.high_risk_threshold,
+            medium_risk_threshold=args.medium_risk_threshold,
+            model_alias=None,
+            model_version=args.model_version,
+            topic=args.topic,
+        )
+        results.append(scoring.score_shard(env, request))
+    return results
+
+
+def score_date(
+    env: Any, s3: Any, bucket: str, scoring_plan: dag_scoring.ScoringPlan, topic: str
+) -> dict[str, Any]:
+    """The DAG's steps after check_champion: retract, shards, swap, manifest."""
+    dag_scoring.retract_manifest(s3, bucket, BUSINESS_DATE)
+    shards = score_shards(env, scoring_plan, topic)
+    swapped = dag_scoring.swap_into_trade_scores(env.database_url, scoring_plan)
+    manifest = dag_scoring.write_manifest(s3, bucket, scoring_plan, swapped)
+    return {"shards": shards, "swapped": swapped, "manifest": manifest}
+
+
+def date_rows(database_url: str) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            f"SELECT {ROW_COLUMNS} FROM ml.trade_scores WHERE business_date = %s ORDER BY trade_id",
+            (BUSINESS_DATE,),
+        ).fetchall()
+
+
+def run_ids(database_url: str) -> set[str]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT scoring_run_id FROM ml.trade_scores WHERE business_date = %s", (BUSINESS_DATE,)
+        )
+        return {row[0] for row in rows}
+
+
+def objects(s3: Any, bucket: str) -> dict[str, bytes]:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=dag_scoring.scores_prefix(BUSINESS_DATE))["Contents"]
+    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def test_rescoring_a_date_gives_identical_rows_objects_and_message_keys(
+    setup: Setup, fixture_data: Any
+) -> None:
+    stack, writer_env, s3, bucket = setup.stack, setup.env, setup.s3, setup.bucket
+    champion, model_name, kafka_topic = setup.champion, setup.model_name, setup.topic
+    first = score_date(writer_env, s3, bucket, plan(model_name, champion, "pytest__first"), kafka_topic)
+    rows, stored = date_rows(stack["POSTGRES_URL"]), objects(s3, bucket)
+    messages_after_first = read_topic(stack, kafka_topic)
+
+    second = score_date(writer_env, s3, bucket, plan(model_name, champion, "pytest__second"), kafka_topic)
+    messages = read_topic(stack, kafka_topic)
+
+    # Every pending trade of the date is scored once, by the pinned version.
+    pending = {t["trade_id"] for t in fixture_data.pending_on(BUSINESS_DATE)}
+    assert {row[1] for row in rows} == pending
+    assert len(rows) == len(pending) == first["swapped"]["row_count"]
+    assert {row[3] for row in rows} == {champion}
+    # The rerun replaced the date: same rows (now written by the second run), no duplicates.
+    assert date_rows(stack["POSTGRES_URL"]) == rows
+    assert run_ids(stack["POSTGRES_URL"]) == {"pytest__second"}
+    # Same objects, byte for byte, and the manifest (written last) says so.
+    assert objects(s3, bucket).keys() == stored.keys()
+    parts = sorted(k for k in stored if k.endswith(".parquet"))
+    assert parts == [dag_scoring.part_key(BUSINESS_DATE, i, SHARDS) for i in range(SHARDS)]
+    assert all(objects(s3, bucket)[k] == stored[k] for k in parts)
+    assert second["manifest"]["checksum"] == first["manifest"]["checksum"]
+    assert second["manifest"]["row_count"] == len(rows)
+    manifest = json.loads(objects(s3, bucket)[dag_scoring.manifest_key(BUSINESS_DATE)])
+    assert manifest["model_version"] == champion
+    assert manifest["risk_bands"]["high"] == sum(1 for row in rows if row[5] == "high")
+    # The same messages again: the same keys (high-risk trade ids) with the same values.
+    high = sorted(row[1] for row in rows if row[5] == "high")
+    assert high, "the fixture has high-risk trades"
+    assert sorted(key for key, _ in messages_after_first) == high
+    by_key: dict[str, list[bytes]] = {}
+    for key, payload in messages:
+        by_key.setdefault(key, []).append(payload)
+    assert sorted(by_key) == high
+    assert all(len(payloads) == 2 and payloads[0] == payloads[1] for payloads in by_key.values())
+    value = json.loads(by_key[high[0]][0])
+    assert (value["schema_version"], value["model_version"], value["business_date"]) == (
+        1,
+        champion,
+        BUSINESS_DATE.isoformat(),
+    )
+
+
+def test_a_failure_in_the_middle_of_the_swap_leaves_the_previous_rows(setup: Setup) -> None:
+    stack, writer_env, s3, bucket = setup.stack, setup.env, setup.s3, setup.bucket
+    champion, model_name, kafka_topic = setup.champion, setup.model_name, setup.topic
+    score_date(writer_env, s3, bucket, plan(model_name, champion, "pytest__before"), kafka_topic)
+    before = date_rows(stack["POSTGRES_URL"])
+
+    broken = plan(model_name, champion, "pytest__broken")
+    score_shards(writer_env, broken, kafka_topic)
+    # Shard 1's work table gets a trade that shard 0 also has: its INSERT, after shard 0's
+    # rows went in, breaks the primary key of ml.trade_scores mid-transaction.
+    shard0 = dag_scoring.staging_table(BUSINESS_DATE, 0, SHARDS)
+    shard1 = dag_scoring.staging_table(BUSINESS_DATE, 1, SHARDS)
+    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
+        conn.execute(f"INSERT INTO staging.{shard1} SELECT * FROM staging.{shard0} LIMIT 1")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
+    assert date_rows(stack["POSTGRES_URL"]) == before
+    assert run_ids(stack["POSTGRES_URL"]) == {"pytest__before"}
+
+    # A shard that never finished: the swap refuses before touching anything.
+    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
+        conn.execute(f"DROP TABLE staging.{shard1}")
+    with pytest.raises(dag_scoring.SwapError, match=r"shard 1: work table staging\.\S+ is missing"):
+        dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
+    assert date_rows(stack["POSTGRES_URL"]) == before
+
+
+def test_a_kafka_delivery_failure_fails_the_job_and_commits_nothing(setup: Setup) -> None:
+    stack, writer_env, champion, kafka_topic = setup.stack, setup.env, setup.champion, setup.topic
+    dead_broker = {"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 3000, "socket.timeout.ms": 1000}
+    env = dataclasses.replace(writer_env, kafka_config=dead_broker)
+    table = scoring.staging_table_name(BUSINESS_DATE, 0, 1)
+    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS staging.{table}")
+    request = scoring.ScoreRequest(
+        BUSINESS_DATE, 0, 1, "pytest__kafka", HIGH, MEDIUM, None, champion, topic=kafka_topic
+    )
+    with pytest.raises(DeliveryError, match="acknowledged"):
+        scoring.score_shard(env, request)
+    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
+        assert conn.execute("SELECT to_regclass(%s)", (f"staging.{table}",)).fetchone()[0] is None
+
+
+def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
+    setup: Setup, tmp_path: Path
+) -> None:
+    stack, champion, model_name, kafka_topic = setup.stack, setup.champion, setup.model_name, setup.topic
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    from include.markets_ops.local_jobs import LocalJobOperator
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(Path(scoring.__file__).parents[1]),
+        "WORK_DIR": str(tmp_path),
+        "TMPDIR": str(tmp_path),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": stack["POSTGRES_URL"],
+        "S3_BUCKET": stack["S3_BUCKET"],
+        "S3_ENDPOINT_URL": stack["S3_ENDPOINT_URL"],
+        "AWS_ACCESS_KEY_ID": stack["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": stack["AWS_SECRET_ACCESS_KEY"],
+        "AWS_DEFAULT_REGION": stack["AWS_DEFAULT_REGION"],
+        "MLFLOW_TRACKING_URI": stack["MLFLOW_TRACKING_URI"],
+        "MLFLOW_MODEL_NAME": model_name,
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+        "KAFKA_CONFIG_JSON": '{"message.timeout.ms": 3000}',
+        "NO_PROXY": "*",
+    }
+    arguments = [
+        "--business-date", BUSINESS_DATE.isoformat(), "--run-id", "pytest__kafka-task",
+        "--model-version", champion,
+        "--high-risk-threshold", str(HIGH), "--medium-risk-threshold", str(MEDIUM), "--topic", kafka_topic,
+    ]  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-m", "settlement_model", "score", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == contract.EXIT_FAILED
+    assert "Kafka delivery to" in completed.stderr
+
+    # The same job through the embedded runtime's operator: the task fails (and will retry).
+    operator = LocalJobOperator(task_id="score_shard", job="score", arguments=arguments)
+    with (
+        mock.patch("include.markets_ops.local_jobs.contract_environment", return_value=env),
+        pytest.raises(AirflowException, match="exited with code 1") as failure,
+    ):
+        operator.execute({})
+    assert not isinstance(failure.value, AirflowFailException)
+
+
+def test_scoring_is_refused_without_a_champion(writer_env: Any, fixture_data: Any) -> None:
+    env = dataclasses.replace(writer_env, model_name=f"{writer_env.model_name}_never_trained")
+    request = scoring.ScoreRequest(BUSINESS_DATE, 0, 1, "pytest__none", HIGH, MEDIUM)
+    with pytest.raises(contract.RefusedError, match=r"has no alias 'champion'.*settlement_risk_training"):
+        scoring.score_shard(env, request)
+
+
+@pytest.mark.usefixtures("champion")
+def test_scoring_is_refused_when_the_models_inputs_differ_from_the_features(
+    writer_env: Any, mlflow_client: Any, model_name: str
+) -> None:
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"log_notional": [1.0, 2.0, 3.0, 4.0], "legacy_score": [0.1, 0.9, 0.2, 0.8]})
+    legacy = LogisticRegression().fit(frame, [0, 1, 0, 1])
+    mlflow.set_tracking_uri(writer_env.mlflow_tracking_uri)
+    with mlflow.start_run(
+        experiment_id=mlflow_client.get_experiment_by_name(registry.EXPERIMENT_NAME).experiment_id
+    ):
+        info = mlflow.sklearn.log_model(
+            legacy,
+            name="model",
+            signature=infer_signature(frame, legacy.predict_proba(frame)),
+            registered_model_name=model_name,
+            serialization_format="skops",
+            pip_requirements=["scikit-learn"],
+        )
+    request = scoring.ScoreRequest(
+        BUSINESS_DATE, 0, 1, "pytest__schema", HIGH, MEDIUM, None, str(info.registered_model_version)
+    )
+    with pytest.raises(contract.RefusedError) as refused:
+        scoring.score_shard(writer_env, request)
+    message = str(refused.value)
+    assert f"version {info.registered_model_version} does not match the features" in message
+    assert "model inputs this job does not compute: legacy_score" in message
+    assert "features the model does not take: asset_class" in message

@@ -80,6 +80,8 @@ def report_for_version(
     window = evaluation["window"]
     first = dt.date.fromisoformat(window["start"]) - dt.timedelta(days=MAX_SETTLEMENT_HORIZON_DAYS)
     truth = read_truth(upstream_database_url, first, dt.date.fromisoformat(window["end"]))
+    if not predictions["trade_id"].isin(truth["trade_id"]).any():
+        return {"available": False, "reason": "no ground truth for the evaluation window's trades"}
     report = ground_truth_report(predictions, truth)
     run_id = mlflow_client.get_model_version(model_name, version).run_id
     for key, value in report.items():

@@ -189,4 +189,4 @@ def report_quality(gated: dict[str, Any], training_date: str) -> dict[str, Any]:
         evaluation=evaluation,
         predictions_key=predictions_key(dt.date.fromisoformat(training_date), version),
     )
-    return {"available": True, **report}
+    return {"available": report.pop("available", True), **report}

@@ -32,9 +32,21 @@ def aws_credentials(stack: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def model_name() -> str:
-    """A registered model of the test module's own: its aliases are nobody else's."""
-    return f"settlement_fail_risk_test_{uuid.uuid4().hex[:10]}"
+def model_name(stack: dict[str, str]) -> Iterator[str]:
+    """A registered model of the test module's own: its aliases are nobody else's. Removed
+    afterwards with its audit rows."""
+    import psycopg
+    from mlflow.exceptions import MlflowException
+
+    name = f"settlement_fail_risk_test_{uuid.uuid4().hex[:10]}"
+    yield name
+    try:
+        registry.client(stack["MLFLOW_TRACKING_URI"]).delete_registered_model(name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
+        conn.execute("DELETE FROM ml.model_promotions WHERE model_name = %s", (name,))
 
 
 @pytest.fixture(scope="module")

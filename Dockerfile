@@ -8,8 +8,11 @@ FROM apache/airflow:3.3.2-python3.11
 COPY --chown=airflow:0 requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /tmp/requirements.txt
 
-ENV PYTHONPATH=/opt/airflow
+# model_pod/ too: the embedded job runtime (JOB_RUNTIME=local, the default) runs the model jobs
+# as local processes of the worker (docs/pod-contract.md); its dependencies are in requirements.txt.
+ENV PYTHONPATH=/opt/airflow:/opt/airflow/model_pod
 COPY --chown=airflow:0 dags/ /opt/airflow/dags/
 COPY --chown=airflow:0 plugins/ /opt/airflow/plugins/
 COPY --chown=airflow:0 include/ /opt/airflow/include/
+COPY --chown=airflow:0 model_pod/settlement_model/ /opt/airflow/model_pod/settlement_model/
 COPY --chown=airflow:0 airflow_settings.yaml /opt/airflow/airflow_settings.yaml

@@ -314,3 +314,27 @@ def test_scoring_is_refused_when_the_models_inputs_differ_from_the_features(
     assert f"version {info.registered_model_version} does not match the features" in message
     assert "model inputs this job does not compute: legacy_score" in message
     assert "features the model does not take: asset_class" in message
+
+
+def test_a_dry_run_writes_its_work_table_and_nothing_else(setup: Setup, fixture_data: Any) -> None:
+    day = dt.date(2023, 4, 6)  # a date no other test here scores
+    prefix = dag_scoring.scores_prefix(day)
+    messages_before = read_topic(setup.stack, setup.topic)
+    request = scoring.ScoreRequest(
+        day, 0, 1, "pytest__dry", HIGH, MEDIUM, None, setup.champion, dry_run=True, topic=setup.topic
+    )
+    result = scoring.score_shard(setup.env, request)
+    assert result.rows == len(fixture_data.pending_on(day)) > 0
+    assert result.object_uri is None
+    table = scoring.staging_table_name(day, 0, 1)
+    with psycopg.connect(setup.database_url) as conn:
+        assert conn.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0] == result.rows
+        conn.execute(f"DROP TABLE staging.{table}")
+        assert (
+            conn.execute("SELECT count(*) FROM ml.trade_scores WHERE business_date = %s", (day,)).fetchone()[
+                0
+            ]
+            == 0
+        )
+    assert "Contents" not in setup.s3.list_objects_v2(Bucket=setup.bucket, Prefix=prefix)
+    assert read_topic(setup.stack, setup.topic) == messages_before

@@ -37,6 +37,7 @@ NUMERIC = (
     "days_to_settle",
     "settle_calendar_days",
     "booking_delay_days",
+    "holidays_in_settlement_window",
     "confirmed_on_booking_day",
     "allocated_on_booking_day",
     "confirmation_hours",

@@ -29,6 +29,15 @@ pending AS (
             % current_setting('settlement_model.shard_count')::int
             = current_setting('settlement_model.shard_index')::int
 ),
+-- Weekdays strictly between trade and settle date, per distinct pair (a few dozen a day): a
+-- settle date is the market's cycle in its business days after the trade date, so weekdays
+-- beyond cycle - 1 are market holidays inside the settlement window.
+settlement_windows AS (
+    SELECT w.trade_date, w.settle_date, count(d.day) FILTER (WHERE extract(ISODOW FROM d.day) < 6) AS weekdays
+    FROM (SELECT DISTINCT trade_date, settle_date FROM pending) AS w
+    LEFT JOIN LATERAL generate_series(w.trade_date + 1, w.settle_date - 1, INTERVAL '1 day') AS d (day) ON true
+    GROUP BY w.trade_date, w.settle_date
+),
 -- Settlement attempts reported per counterparty and day: a trade's attempt is its 'failed'
 -- row or its on-time 'settled' row (a late 'settled' row follows a 'failed' one).
 counterparty_daily AS (
@@ -75,6 +84,7 @@ SELECT
     (p.settle_date - p.as_of_date)::float8 AS days_to_settle,
     (p.settle_date - p.trade_date)::float8 AS settle_calendar_days,
     (p.business_date - p.trade_date)::float8 AS booking_delay_days,
+    greatest(sw.weekdays - (i.settlement_cycle_days - 1), 0)::float8 AS holidays_in_settlement_window,
     (p.confirmed_at IS NOT NULL AND p.confirmed_at < (p.business_date + 1)::timestamp AT TIME ZONE 'UTC')::int::float8
         AS confirmed_on_booking_day,
     (p.allocated_at IS NOT NULL AND p.allocated_at < (p.business_date + 1)::timestamp AT TIME ZONE 'UTC')::int::float8
@@ -89,6 +99,7 @@ SELECT
 FROM pending AS p
 JOIN ops.instruments AS i ON i.instrument_id = p.instrument_id
 JOIN ops.counterparties AS c ON c.counterparty_id = p.counterparty_id
+JOIN settlement_windows AS sw ON sw.trade_date = p.trade_date AND sw.settle_date = p.settle_date
 LEFT JOIN counterparty_trailing AS ct
     ON ct.as_of_date = p.as_of_date AND ct.counterparty_id = p.counterparty_id
 ORDER BY p.as_of_date, p.trade_id

@@ -64,11 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="fit, log and register a new model version")
     train.add_argument("--training-date", type=_date, required=True)
     train.add_argument("--run-id", default="manual")
-    train.add_argument("--learning-rate", type=float, default=0.08)
-    train.add_argument("--max-iter", type=int, default=300)
-    train.add_argument("--max-leaf-nodes", type=int, default=31)
-    train.add_argument("--min-samples-leaf", type=int, default=200)
-    train.add_argument("--seed", type=int, default=7)
+    # Hyperparameters: unset ones keep training.Hyperparameters' defaults.
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--max-iter", type=int)
+    train.add_argument("--max-leaf-nodes", type=int)
+    train.add_argument("--min-samples-leaf", type=int)
+    train.add_argument("--seed", type=int)
     train.add_argument(
         "--ignore-features",
         type=_features,
@@ -127,15 +128,12 @@ def _run_train(args: argparse.Namespace) -> Any:
     from settlement_model import training
 
     env = contract.JobEnvironment.from_environ(("s3", "mlflow"))
-    params = _validated(
-        training.Hyperparameters,
-        learning_rate=args.learning_rate,
-        max_iter=args.max_iter,
-        max_leaf_nodes=args.max_leaf_nodes,
-        min_samples_leaf=args.min_samples_leaf,
-        seed=args.seed,
-        ignore_features=args.ignore_features,
-    )
+    given = {
+        name: getattr(args, name)
+        for name in ("learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf", "seed")
+        if getattr(args, name) is not None
+    }
+    params = _validated(training.Hyperparameters, ignore_features=args.ignore_features, **given)
     return training.train(env, args.training_date, params, args.run_id)
 
 

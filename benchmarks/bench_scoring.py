@@ -1,0 +1,451 @@
+"""Scoring a business date: the model job against a naive pipeline and the machine's ceiling.
+
+In a throwaway warehouse (all indexes and constraints in place) with a synthetic world from
+the project's generator: a history for training and for the counterparties' fail records,
+then a business date with about 1,000,000 pending trades. A model is trained on the history
+by the real jobs and registered under its own name. Then, on the same rows, in one run:
+
+  job       the scoring job as the DAG runs it: ``python -m settlement_model score`` (one shard
+            of all the trades: read with COPY/Arrow, point-in-time features, predict, staging
+            table with COPY, Parquet to S3, Kafka for high-risk trades), then the swap into
+            ml.trade_scores and the manifest;
+  naive     the same work written the obvious way: pandas ``read_sql`` of the same feature
+            query, ``predict_proba``, ``DataFrame.to_sql`` into the work table, ``to_parquet``,
+            one Kafka ``produce`` + ``flush`` per message, the same swap;
+  ceiling   a plain binary COPY out of the date's pending trades and a plain COPY in of as
+            many score rows into an unindexed table: the I/O no scoring job can avoid.
+
+Then the memory of one scoring shard of 5,000,000 pending trades (the 1M day's trades copied
+four more times under new ids): the peak resident set of the job's process. And the model's
+ROC AUC on its evaluation window next to the Bayes-optimal one (from the generator's true
+fail probabilities).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import Result
+
+DATABASE = "warehouse_bench_scoring"
+MODEL_NAME = "settlement_fail_risk_bench"
+SEED = 11
+HISTORY_DAYS = 45
+HISTORY_TRADES_PER_DAY = 10_000
+BENCH_TRADES = 1_005_100  # ~0.5% are cancelled on the booking day: ~1,000,000 pending
+MEMORY_COPIES = 4  # + 4 copies: ~5,000,000 pending for the memory measurement
+HIGH, MEDIUM = 0.1, 0.05  # more high-risk messages than the DAG's defaults: Kafka is measured too
+REPO = Path(__file__).resolve().parents[1]
+NAME = "scoring"
+
+
+def _url(base: str, database: str) -> str:
+    return base.rsplit("/", 1)[0] + "/" + database
+
+
+@dataclass
+class Bench:
+    """Where the benchmark runs: the stack, its scratch database, a Kafka topic, a work dir;
+    and, once trained, the model version every scoring run uses."""
+
+    stack: dict[str, str]
+    urls: dict[str, str]
+    topic: str
+    work: Path
+    version: str = ""
+
+
+def run(stack: dict[str, str]) -> list[Result]:
+    from devstack import postgres
+
+    os.environ["STACK_POSTGRES_PORT"] = stack["POSTGRES_PORT"]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        os.environ[name] = stack[name]
+    urls = {
+        "owner": _url(stack["WAREHOUSE_OWNER_URL"], DATABASE),
+        "writer": _url(stack["POSTGRES_URL"], DATABASE),
+        "reader": _url(stack["REPORTING_READER_URL"], DATABASE),
+        "upstream": _url(stack["UPSTREAM_FEED_URL"], DATABASE),
+    }
+    postgres.create_scratch_database(DATABASE)
+    topic = f"bench.settlement-risk.high.{uuid.uuid4().hex[:8]}"
+    _create_topic(stack, topic)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-scoring-") as folder:
+            return _measure(Bench(stack, urls, topic, Path(folder)))
+    finally:
+        _delete_topic(stack, topic)
+        postgres.drop_scratch_database(DATABASE)
+
+
+def _measure(bench: Bench) -> list[Result]:
+    from include.markets_ops.warehouse.migrate import upgrade_to_head
+
+    stack, urls = bench.stack, bench.urls
+    upgrade_to_head(urls["owner"])
+    history_end, bench_date = _seed(urls)
+    print(f"    world seeded: history to {history_end}, benchmark date {bench_date}", flush=True)
+    quality = _train(stack, urls, history_end, bench.work)
+    bench.version = quality["version"]
+    print(
+        f"    model {quality['version']}: ROC AUC {quality['model']:.4f}, Bayes {quality['bayes']:.4f}",
+        flush=True,
+    )
+    pending = _load_bench_day(urls, bench_date)
+    print(f"    {pending:,} trades pending on {bench_date}", flush=True)
+
+    job = min(_timed(lambda: _job(bench, bench_date)) for _ in range(2))
+    print(f"    job: {job:.1f}s", flush=True)
+    scores = _export_scores(urls, bench_date)
+    ceiling = min(_timed(lambda: _ceiling(urls, bench_date, scores)) for _ in range(2))
+    print(f"    ceiling: {ceiling:.1f}s", flush=True)
+    naive = _timed(lambda: _naive(bench, bench_date))
+    print(f"    naive: {naive:.1f}s", flush=True)
+
+    total = _copy_trades(urls, bench_date, MEMORY_COPIES)
+    peak_bytes, seconds = _peak_memory(bench, bench_date)
+    print(f"    {total:,} pending: peak {peak_bytes / 2**30:.2f} GiB in {seconds:.0f}s", flush=True)
+    return [
+        Result(NAME, "pending trades scored", pending, "trades", f"business date {bench_date}"),
+        Result(
+            NAME,
+            "job end to end",
+            job,
+            "s",
+            f"{pending / job:,.0f} trades/s; read, features, predict, "
+            "staging COPY, Parquet to S3, Kafka, swap, manifest",
+        ),
+        Result(NAME, "naive pipeline", naive, "s", "pandas read_sql + to_sql, produce + flush per message"),
+        Result(
+            NAME,
+            "ceiling: plain COPY out and in",
+            ceiling,
+            "s",
+            "binary COPY of the pending trades out, of as many score rows in",
+        ),
+        Result(NAME, "speed-up over naive", naive / job, "x", "target >= 10"),
+        Result(NAME, "job / ceiling", job / ceiling, "x", "target <= 3"),
+        Result(
+            NAME,
+            "peak memory of one shard",
+            peak_bytes / 2**30,
+            "GiB",
+            f"{total:,} pending trades in one shard, {seconds:.0f}s; target < 1.5",
+        ),
+        Result(NAME, "model ROC AUC", quality["model"], "", f"evaluation window {quality['window']}"),
+        Result(NAME, "Bayes-optimal ROC AUC", quality["bayes"], "", "true fail probabilities, same rows"),
+        Result(NAME, "AUC gap to Bayes-optimal", quality["bayes"] - quality["model"], "", "target <= 0.03"),
+    ]
+
+
+def _timed(action: Any) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+# --------------------------------------------------------------------------- the data
+
+
+def _seed(urls: dict[str, str]) -> tuple[dt.date, dt.date]:
+    import psycopg
+    from include.markets_ops.synthetic import seed
+    from include.markets_ops.synthetic.config import DEMO_DATE, GeneratorConfig, default_epoch
+
+    config = GeneratorConfig(
+        seed=SEED, epoch=default_epoch(DEMO_DATE, HISTORY_DAYS - 1), trades_per_day=HISTORY_TRADES_PER_DAY
+    )
+    dates = seed.business_dates(config.epoch, HISTORY_DAYS + 1)
+    with psycopg.connect(urls["upstream"]) as upstream, psycopg.connect(urls["writer"]) as writer:
+        seed.seed_history(writer, upstream, config, dates[:-1], progress=lambda _: None)
+    return dates[-2], dates[-1]
+
+
+def _load_bench_day(urls: dict[str, str], bench_date: dt.date) -> int:
+    """The benchmark date's bookings at volume: the same world (same seed, same reference
+    data), another trades_per_day; only the trades are loaded (no outcome is due yet)."""
+    import psycopg
+    from include.markets_ops.synthetic import bookings, daily, tables
+    from include.markets_ops.synthetic.config import DEMO_DATE, GeneratorConfig, default_epoch
+
+    config = GeneratorConfig(
+        seed=SEED, epoch=default_epoch(DEMO_DATE, HISTORY_DAYS - 1), trades_per_day=BENCH_TRADES
+    )
+    trades = daily.trades_table(bookings.generate(config, bench_date))
+    columns = ", ".join(trades.column_names)
+    with psycopg.connect(urls["writer"]) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY ops.trades ({columns}) FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            for chunk in tables.csv_chunks(trades):
+                copy.write(chunk)
+        cur.execute("ANALYZE ops.trades")
+        return _pending(cur, bench_date)
+
+
+def _pending(cur: Any, day: dt.date) -> int:
+    cur.execute(
+        "SELECT count(*) FROM ops.trades WHERE business_date <= %(d)s AND settle_date > %(d)s "
+        "AND status <> 'cancelled'",
+        {"d": day},
+    )
+    return int(cur.fetchone()[0])
+
+
+def _copy_trades(urls: dict[str, str], day: dt.date, copies: int) -> int:
+    """The date's bookings again under new ids (``<id>c<n>``): more volume, same distribution."""
+    import psycopg
+
+    with psycopg.connect(urls["owner"]) as conn, conn.cursor() as cur:
+        for n in range(1, copies + 1):
+            cur.execute(
+                "INSERT INTO ops.trades SELECT trade_id || 'c' || %(n)s::text, business_date, trade_date, "
+                "settle_date, desk, book, instrument_id, side, quantity, price, notional, currency, "
+                "counterparty_id, settlement_location, ssi_status, booked_at, confirmed_at, allocated_at, "
+                "status FROM ops.trades WHERE business_date = %(d)s AND trade_id NOT LIKE '%%c%%'",
+                {"n": n, "d": day},
+            )
+        cur.execute("ANALYZE ops.trades")
+        return _pending(cur, day)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def _environment(stack: dict[str, str], database_url: str, work: Path) -> Any:
+    from settlement_model.contract import JobEnvironment
+
+    work.mkdir(parents=True, exist_ok=True)
+    return JobEnvironment(
+        database_url=database_url,
+        s3_bucket=stack["S3_BUCKET"],
+        s3_endpoint_url=stack["S3_ENDPOINT_URL"],
+        aws_region=stack["AWS_DEFAULT_REGION"],
+        mlflow_tracking_uri=stack["MLFLOW_TRACKING_URI"],
+        model_name=MODEL_NAME,
+        kafka_config={"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]},
+        work_dir=work,
+    )
+
+
+def _train(stack: dict[str, str], urls: dict[str, str], training_date: dt.date, work: Path) -> dict[str, Any]:
+    """The real jobs: snapshot, train, evaluate; then model vs Bayes-optimal ROC AUC."""
+    import boto3
+    from settlement_model import evaluation, registry, training, training_set
+
+    from include.markets_ops import model_quality
+
+    env = _environment(stack, urls["reader"], work / "training")
+    training_set.build(
+        env, training_date, train_days=60, holdout_days=10, label_lag_days=7, airflow_run_id="bench"
+    )
+    version = str(training.train(env, training_date, training.Hyperparameters(), "bench")["model_version"])
+    evaluated = evaluation.evaluate(env, training_date, registry.CHAMPION, None, 0.05)
+    client = registry.client(env.mlflow_tracking_uri)
+    client.set_registered_model_alias(MODEL_NAME, registry.CHAMPION, version)
+    s3 = boto3.client("s3", endpoint_url=stack["S3_ENDPOINT_URL"])
+    report = model_quality.report_for_version(
+        client,
+        s3,
+        bucket=stack["S3_BUCKET"],
+        upstream_database_url=urls["upstream"],
+        model_name=MODEL_NAME,
+        version=version,
+        evaluation=evaluated,
+        predictions_key=f"training-sets/training_date={training_date}/evaluation_predictions_v{version}.parquet",
+    )
+    window = f"{evaluated['window']['start']}..{evaluated['window']['end']}, {evaluated['rows']:,} rows"
+    return {
+        "version": version,
+        "model": report["ground_truth_model_roc_auc"],
+        "bayes": report["ground_truth_bayes_roc_auc"],
+        "window": window,
+    }
+
+
+# --------------------------------------------------------------------------- the three ways
+
+
+def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> dict[str, str]:
+    """The contract's environment, as the embedded runtime builds it."""
+    work.mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath]),
+        "PYTHONPATH": str(REPO / "model_pod"),
+        "PYTHONUNBUFFERED": "1",
+        "HOME": str(work), "TMPDIR": str(work), "WORK_DIR": str(work),
+        "DATABASE_URL": database_url,
+        "S3_BUCKET": stack["S3_BUCKET"], "S3_ENDPOINT_URL": stack["S3_ENDPOINT_URL"],
+        "AWS_ACCESS_KEY_ID": stack["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": stack["AWS_SECRET_ACCESS_KEY"],
+        "AWS_DEFAULT_REGION": stack["AWS_DEFAULT_REGION"],
+        "MLFLOW_TRACKING_URI": stack["MLFLOW_TRACKING_URI"], "MLFLOW_MODEL_NAME": MODEL_NAME,
+        "KAFKA_BOOTSTRAP_SERVERS": stack["KAFKA_BOOTSTRAP_SERVERS"], "NO_PROXY": "*",
+    }  # fmt: skip
+
+
+def _plan(day: dt.date, version: str, run_id: str) -> Any:
+    from include.markets_ops.scoring import ScoringPlan
+
+    return ScoringPlan(day, MODEL_NAME, version, 1, HIGH, MEDIUM, run_id)
+
+
+def _start_job(bench: Bench, plan: Any) -> subprocess.Popen:
+    stack, urls, topic, work = bench.stack, bench.urls, bench.topic, bench.work
+    (arguments,) = plan.shard_arguments()
+    return subprocess.Popen(
+        [sys.executable, "-m", "settlement_model", "score", *arguments, "--topic", topic],
+        env=_job_environment(stack, urls["writer"], work / "job"),
+        stdout=subprocess.DEVNULL,  # the job logs to stdout; only a failure's traceback is kept
+        stderr=(work / "job-stderr.log").open("wb"),
+    )
+
+
+def _finish(process: subprocess.Popen) -> Any:
+    """Wait for the job; its resource usage (peak RSS) or the error it died with."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"the scoring job failed ({process.returncode}): see its stderr log in the work dir"
+        )
+    return usage
+
+
+def _job(bench: Bench, day: dt.date) -> None:
+    import boto3
+
+    from include.markets_ops import scoring
+
+    plan = _plan(day, bench.version, f"bench__job__{uuid.uuid4().hex[:6]}")
+    s3 = boto3.client("s3", endpoint_url=bench.stack["S3_ENDPOINT_URL"])
+    scoring.retract_manifest(s3, bench.stack["S3_BUCKET"], day)
+    _finish(_start_job(bench, plan))
+    swapped = scoring.swap_into_trade_scores(bench.urls["writer"], plan)
+    scoring.write_manifest(s3, bench.stack["S3_BUCKET"], plan, swapped)
+
+
+def _peak_memory(bench: Bench, day: dt.date) -> tuple[int, float]:
+    started = time.perf_counter()
+    usage = _finish(_start_job(bench, _plan(day, bench.version, "bench__memory")))
+    return usage.ru_maxrss * 1024, time.perf_counter() - started  # Linux reports KiB
+
+
+def _export_scores(urls: dict[str, str], day: dt.date) -> bytes:
+    """The date's score rows in COPY's binary format (what the ceiling writes back in)."""
+    import psycopg
+
+    scores = io.BytesIO()
+    with (
+        psycopg.connect(urls["writer"]) as conn,
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY (SELECT * FROM ml.trade_scores WHERE business_date = %(d)s) TO STDOUT (FORMAT binary)",
+            {"d": day},
+        ) as copy,
+    ):
+        for chunk in copy:
+            scores.write(chunk)
+    return scores.getvalue()
+
+
+def _ceiling(urls: dict[str, str], day: dt.date, scores: bytes) -> None:
+    """Plain binary COPY of the pending trades out, and of as many score rows in."""
+    import psycopg
+
+    with psycopg.connect(urls["writer"]) as conn, conn.cursor() as cur:
+        query = (
+            "COPY (SELECT * FROM ops.trades WHERE business_date <= %(d)s AND settle_date > %(d)s "
+            "AND status <> 'cancelled') TO STDOUT (FORMAT binary)"
+        )
+        with cur.copy(query, {"d": day}) as copy:
+            for _ in copy:
+                pass  # read and dropped: only the transfer counts
+        cur.execute("DROP TABLE IF EXISTS staging.bench_ceiling")
+        cur.execute("CREATE UNLOGGED TABLE staging.bench_ceiling (LIKE ml.trade_scores)")
+        with cur.copy("COPY staging.bench_ceiling FROM STDIN (FORMAT binary)") as copy:
+            copy.write(scores)
+        cur.execute("DROP TABLE staging.bench_ceiling")
+
+
+def _naive(bench: Bench, day: dt.date) -> None:
+    """The same scoring, written the obvious way (what the job is measured against)."""
+    stack, urls, topic, work, version = bench.stack, bench.urls, bench.topic, bench.work, bench.version
+    import boto3
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    import sqlalchemy as sa
+    from confluent_kafka import Producer
+    from settlement_model import features
+
+    from include.markets_ops import scoring
+
+    engine = sa.create_engine(urls["writer"].replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        for name, value in features.feature_parameters([day]).items():
+            conn.exec_driver_sql("SELECT set_config(%s, %s, false)", (name, value))
+        frame = pd.read_sql(sa.text(features.features_sql()), conn)
+    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
+    mlflow.set_tracking_uri(stack["MLFLOW_TRACKING_URI"])
+    model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{version}")
+    frame["score"] = model.predict_proba(features.model_frame(frame))[:, 1]
+    frame["risk_band"] = np.where(frame.score > HIGH, "high", np.where(frame.score > MEDIUM, "medium", "low"))
+    plan = _plan(day, version, "bench__naive")
+    out = pd.DataFrame({
+        "business_date": day, "trade_id": frame.trade_id, "model_name": MODEL_NAME, "model_version": version,
+        "score": frame.score, "risk_band": frame.risk_band, "scoring_run_id": plan.scoring_run_id,
+        "scored_at": pd.Timestamp.now(tz="UTC"),
+    })  # fmt: skip
+    table = scoring.staging_table(day, 0, 1)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS staging."{table}"')
+    out.to_sql(table, engine, schema="staging", index=False)
+    path = work / "naive.parquet"
+    out.drop(columns=["scoring_run_id", "scored_at"]).to_parquet(path)
+    boto3.client("s3", endpoint_url=stack["S3_ENDPOINT_URL"]).upload_file(
+        str(path),
+        stack["S3_BUCKET"],
+        scoring.part_key(day, 0, 1),
+        ExtraArgs={"Metadata": {"sha256": "naive", "rows": str(len(out))}},
+    )
+    producer = Producer(
+        {"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"], "enable.idempotence": True, "acks": "all"}
+    )
+    for row in out[out.risk_band == "high"].itertuples():
+        value = {
+            "schema_version": 1,
+            "trade_id": row.trade_id,
+            "business_date": day.isoformat(),
+            "model_version": version,
+            "score": row.score,
+        }
+        producer.produce(topic, key=row.trade_id, value=json.dumps(value))
+        producer.flush()
+    scoring.swap_into_trade_scores(urls["writer"], plan)
+
+
+# --------------------------------------------------------------------------- Kafka
+
+
+def _create_topic(stack: dict[str, str], topic: str) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]})
+    for future in admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)]).values():
+        future.result(timeout=30)
+
+
+def _delete_topic(stack: dict[str, str], topic: str) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]}).delete_topics([topic])

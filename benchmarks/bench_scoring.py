@@ -384,6 +384,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
     import mlflow
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
     import sqlalchemy as sa
     from confluent_kafka import Producer
     from settlement_model import features
@@ -394,7 +395,10 @@ def _naive(bench: Bench, day: dt.date) -> None:
     with engine.connect() as conn:
         for name, value in features.feature_parameters([day]).items():
             conn.exec_driver_sql("SELECT set_config(%s, %s, false)", (name, value))
-        frame = pd.read_sql(sa.text(features.features_sql()), conn)
+        trades = pd.read_sql(sa.text(features.pending_trades_sql()), conn)
+        reference = features.Reference.read(lambda sql: pa.Table.from_pandas(pd.read_sql(sa.text(sql), conn)))
+    # The same feature code as the job (only the I/O around it is naive).
+    frame = features.feature_table(pa.Table.from_pandas(trades, preserve_index=False), reference).to_pandas()
     os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
     mlflow.set_tracking_uri(stack["MLFLOW_TRACKING_URI"])
     model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{version}")

@@ -1,13 +1,20 @@
-"""The model's inputs: which columns, their types, and the point-in-time SQL that computes them.
+"""The model's inputs: which columns, their types, and how they are computed point in time.
 
-Scoring and training read the same SQL (sql/features.sql), so a feature means the same thing
-in both; training adds the label (sql/training_set.sql). The column lists here are the
-model's input schema: the MLflow signature of a trained model is checked against them
-before scoring.
+Rows come from one streamed scan of ops.trades (sql/pending_trades.sql: every trade pending
+at the end of an as-of date D); the reference data and the counterparties' settlement
+history up to D are small (sql/instruments.sql, counterparties.sql, counterparty_history.sql)
+and are joined here, in Arrow and numpy, batch by batch. Scoring and training go through the
+same ``feature_table``, so a feature means the same thing in both; training adds the label
+(sql/training_set.sql). The column lists here are the model's input schema: the MLflow
+signature of a trained model is checked against them before scoring.
+
+Only what was known at the end of D is used: the trade as booked, its confirmation and
+allocation timestamps before the end of D, the outcomes reported on or before D, the calendar.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -49,6 +56,12 @@ FEATURES = CATEGORICAL + NUMERIC
 # Carried next to the features, never fed to the model.
 IDENTIFIERS = ("as_of_date", "trade_id", "counterparty_id", "instrument_id", "settle_date")
 LABEL = "failed"
+# A counterparty's fail rate is smoothed towards a 3% prior worth 30 attempts, so one with
+# little history is neither 0% nor 100%.
+PRIOR_FAIL_RATE = 0.03
+PRIOR_ATTEMPTS = 30.0
+# Payment-versus-payment settlement (CLS) has no cross-border leg.
+PVP_LOCATIONS = ("CLS",)
 
 # MLflow signature types of the features (mlflow.types.DataType names).
 SIGNATURE_TYPES: dict[str, str] = {
@@ -65,20 +78,29 @@ SQL_PARAMETERS = (
 )
 
 
+SQL_FILES = (
+    "pending_trades.sql",
+    "training_set.sql",
+    "instruments.sql",
+    "counterparties.sql",
+    "counterparty_history.sql",
+)
+
+
 @cache
 def read_sql(name: str) -> str:
-    if name not in ("features.sql", "training_set.sql"):
+    if name not in SQL_FILES:
         raise ValueError(f"unknown SQL file {name!r}")
     return files("settlement_model").joinpath("sql", name).read_text()
 
 
-def features_sql() -> str:
-    return read_sql("features.sql")
+def pending_trades_sql() -> str:
+    return read_sql("pending_trades.sql")
 
 
 def training_set_sql() -> str:
-    """training_set.sql with features.sql inlined at its marker (both static texts)."""
-    return read_sql("training_set.sql").replace("/* features.sql */", read_sql("features.sql"))
+    """training_set.sql with pending_trades.sql inlined at its marker (both static texts)."""
+    return read_sql("training_set.sql").replace("/* pending_trades.sql */", read_sql("pending_trades.sql"))
 
 
 def feature_parameters(as_of_dates: list[Any], shard_index: int = 0, shard_count: int = 1) -> dict[str, str]:
@@ -91,6 +113,138 @@ def feature_parameters(as_of_dates: list[Any], shard_index: int = 0, shard_count
         "settlement_model.shard_index": str(shard_index),
         "settlement_model.shard_count": str(shard_count),
     }
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The small tables the trades are joined with, read once per job."""
+
+    instruments: pa.Table
+    counterparties: pa.Table
+    history: pa.Table  # (as_of_date, counterparty_id) -> attempts, fails over 90 days
+
+    @classmethod
+    def read(cls, fetch: Any) -> Reference:
+        """``fetch(sql) -> pa.Table`` runs a query in the session whose parameters are set."""
+        import pyarrow as pa
+
+        history = fetch(read_sql("counterparty_history.sql"))
+        key = _history_key(history.column("as_of_date"), history.column("counterparty_id"))
+        return cls(
+            instruments=fetch(read_sql("instruments.sql")),
+            counterparties=fetch(read_sql("counterparties.sql")),
+            history=history.append_column("key", pa.array(key, pa.string())),
+        )
+
+
+def _history_key(as_of: Any, counterparty: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(pc.cast(as_of, pa.string()), counterparty, "|")
+
+
+def _lookup(keys: Any, table: pa.Table, key: str) -> pa.Table:
+    """The rows of ``table`` matching ``keys`` one for one (nulls where none matches)."""
+    import pyarrow.compute as pc
+
+    return table.take(pc.index_in(keys, value_set=table.column(key)))
+
+
+def _days(values: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+
+
+def _instants(values: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype="datetime64[us]")
+
+
+def feature_table(rows: pa.RecordBatch | pa.Table, reference: Reference) -> pa.Table:
+    """The identifiers and features of a batch of pending-trade rows (pending_trades.sql)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    instrument = _lookup(rows.column("instrument_id"), reference.instruments, "instrument_id")
+    counterparty = _lookup(rows.column("counterparty_id"), reference.counterparties, "counterparty_id")
+    history = _lookup(
+        _history_key(rows.column("as_of_date"), rows.column("counterparty_id")), reference.history, "key"
+    )
+    as_of, booked_on = _days(rows.column("as_of_date")), _days(rows.column("business_date"))
+    trade_date, settle = _days(rows.column("trade_date")), _days(rows.column("settle_date"))
+    end_of_booking_day = (booked_on + 1).astype("datetime64[us]")
+    end_of_as_of = (as_of + 1).astype("datetime64[us]")
+    booked_at = _instants(rows.column("booked_at"))
+
+    def known_by(column: str, end: Any) -> tuple[Any, Any]:
+        """(happened before ``end``, hours after booking if so, else NaN)."""
+        at = _instants(rows.column(column))
+        happened = ~np.isnat(at) & (at < end)
+        hours = np.where(at < end_of_as_of, (at - booked_at) / np.timedelta64(1, "h"), np.nan)
+        return happened.astype("float64"), hours
+
+    confirmed, confirmation_hours = known_by("confirmed_at", end_of_booking_day)
+    allocated, allocation_hours = known_by("allocated_at", end_of_booking_day)
+    cycle = np.asarray(instrument.column("settlement_cycle_days").to_numpy(zero_copy_only=False), "float64")
+    # Weekdays strictly between trade and settle date beyond cycle - 1 are market holidays.
+    weekdays_between = np.busday_count(trade_date + 1, settle)
+    attempts = np.nan_to_num(np.asarray(history.column("attempts").to_numpy(zero_copy_only=False), "float64"))
+    fails = np.nan_to_num(np.asarray(history.column("fails").to_numpy(zero_copy_only=False), "float64"))
+    country = counterparty.column("country_code")
+    domestic = pc.equal(country, pc.utf8_slice_codeunits(rows.column("instrument_id"), 0, 2))
+    cross_border = pc.if_else(
+        pc.is_in(rows.column("settlement_location"), value_set=pa.array(PVP_LOCATIONS)),
+        "pvp",
+        pc.if_else(pc.fill_null(domestic, False), "domestic", "cross_border"),
+    )
+    notional = np.asarray(rows.column("notional").to_numpy(zero_copy_only=False), "float64")
+    columns: dict[str, Any] = {
+        "as_of_date": rows.column("as_of_date"),
+        "trade_id": rows.column("trade_id"),
+        "counterparty_id": rows.column("counterparty_id"),
+        "instrument_id": rows.column("instrument_id"),
+        "settle_date": rows.column("settle_date"),
+        "asset_class": instrument.column("asset_class"),
+        "market": instrument.column("market"),
+        "settlement_location": rows.column("settlement_location"),
+        "currency": rows.column("currency"),
+        "side": rows.column("side"),
+        "desk": rows.column("desk"),
+        "ssi_status": rows.column("ssi_status"),
+        "counterparty_sector": counterparty.column("sector"),
+        "counterparty_country": country,
+        "cross_border": cross_border,
+        "liquidity_tier": pc.cast(instrument.column("liquidity_tier"), pa.float64()),
+        "settlement_cycle_days": cycle,
+        "log_notional": np.log(np.maximum(notional, 1.0)),
+        "days_to_settle": (settle - as_of).astype("float64"),
+        "settle_calendar_days": (settle - trade_date).astype("float64"),
+        "booking_delay_days": (booked_on - trade_date).astype("float64"),
+        "holidays_in_settlement_window": np.maximum(weekdays_between - (cycle - 1), 0).astype("float64"),
+        "confirmed_on_booking_day": confirmed,
+        "allocated_on_booking_day": allocated,
+        "confirmation_hours": confirmation_hours,
+        "allocation_hours": allocation_hours,
+        "counterparty_attempts_90d": attempts,
+        "counterparty_fail_rate_90d": (fails + PRIOR_FAIL_RATE * PRIOR_ATTEMPTS)
+        / (attempts + PRIOR_ATTEMPTS),
+    }
+    if LABEL in rows.schema.names:
+        columns[LABEL] = rows.column(LABEL)
+    return pa.table({name: _arrow(value) for name, value in columns.items()})
+
+
+def _arrow(value: Any) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(value, np.ndarray):
+        return pa.array(value)
+    return value
 
 
 def model_input(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:

@@ -113,13 +113,13 @@ def scored_rows(
     n = batch.num_rows
     return pa.table(
         {
-            "business_date": pa.array([request.business_date] * n, pa.date32()),
+            "business_date": pa.repeat(pa.scalar(request.business_date, pa.date32()), n),
             "trade_id": batch.column("trade_id"),
             "counterparty_id": batch.column("counterparty_id"),
             "instrument_id": batch.column("instrument_id"),
             "settle_date": batch.column("settle_date"),
-            "model_name": pa.array([model.name] * n, pa.string()),
-            "model_version": pa.array([model.version] * n, pa.string()),
+            "model_name": pa.repeat(pa.scalar(model.name, pa.string()), n),
+            "model_version": pa.repeat(pa.scalar(model.version, pa.string()), n),
             "score": pa.array(scores, pa.float64()),
             "risk_band": pa.array(
                 risk_bands(scores, request.medium_risk_threshold, request.high_risk_threshold), pa.string()
@@ -142,8 +142,8 @@ def staging_rows(rows: pa.Table, scoring_run_id: str, scored_at: dt.datetime) ->
             "model_version": rows.column("model_version"),
             "score": rows.column("score"),
             "risk_band": rows.column("risk_band"),
-            "scoring_run_id": pa.array([scoring_run_id] * n, pa.string()),
-            "scored_at": pa.array([scored_at] * n, pa.timestamp("us", tz="UTC")),
+            "scoring_run_id": pa.repeat(pa.scalar(scoring_run_id, pa.string()), n),
+            "scored_at": pa.repeat(pa.scalar(scored_at, pa.timestamp("us", tz="UTC")), n),
         }
     )
 
@@ -243,7 +243,9 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         )
         for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
             warehouse.execute(writer, statement)
-        for batch in warehouse.stream(reader, features.features_sql()):
+        reference = features.Reference.read(lambda sql: warehouse.fetch_table(reader, sql))
+        for pending in warehouse.stream(reader, features.pending_trades_sql()):
+            batch = features.feature_table(pending, reference)
             scores = pipeline.predict_proba(features.model_input(batch))[:, 1]
             scored = scored_rows(batch, scores, request, model)
             warehouse.ingest(writer, table, staging_rows(scored, request.scoring_run_id, scored_at))

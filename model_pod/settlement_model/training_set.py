@@ -90,13 +90,15 @@ def _write_window(conn: Any, dates: list[dt.date], known_by: dt.date, path: Path
     warehouse.set_parameters(
         conn, {**features.feature_parameters(dates), "settlement_model.labels_known_by": known_by.isoformat()}
     )
+    reference = features.Reference.read(lambda sql: warehouse.fetch_table(conn, sql))
     writer = None
     rows = positives = 0
     try:
-        for batch in warehouse.stream(conn, features.training_set_sql()):
+        for labelled in warehouse.stream(conn, features.training_set_sql()):
+            batch = features.feature_table(labelled, reference)
             if writer is None:
                 writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
-            writer.write_batch(batch)
+            writer.write_table(batch)
             rows += batch.num_rows
             positives += int(pc.sum(batch.column(features.LABEL)).as_py() or 0)
     finally:

@@ -72,6 +72,16 @@ def stream(conn: Any, sql: str, batch_bytes: int = BATCH_BYTES) -> Iterator[pa.R
         cursor.close()
 
 
+def fetch_table(conn: Any, sql: str) -> pa.Table:
+    """A small query's whole result as an Arrow table (read with COPY too)."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetch_arrow_table()
+    finally:
+        cursor.close()
+
+
 def fetch_all(conn: Any, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """A small query's rows (bind parameters allowed: the result is small)."""
     cursor = conn.cursor()

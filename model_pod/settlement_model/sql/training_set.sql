@@ -1,16 +1,16 @@
--- Labelled point-in-time rows for training and evaluation: the features of every trade
--- pending at the end of each as-of date (features.sql, inlined where the marker below is),
--- with whether it failed to settle, as far as was known at the labels_known_by date.
+-- Labelled rows for training and evaluation: every trade pending at the end of each as-of
+-- date (pending_trades.sql, inlined where the marker below is), with whether it failed to
+-- settle, as far as was known at the labels_known_by date. The job adds the features.
 --
 -- No leakage: a row enters only if its trade's contractual settle date is on or before
--- labels_known_by and its outcome was reported by then; the features themselves only use
--- what was known at the end of the row's as-of date.
+-- labels_known_by and its outcome was reported by then; the features only use what was
+-- known at the end of the row's as-of date.
 --
--- Parameters (set_config): those of features.sql, and
+-- Parameters (set_config): those of pending_trades.sql, and
 --   settlement_model.labels_known_by  the date whose knowledge of outcomes is used
 SELECT f.*, l.failed
 FROM (
-    /* features.sql */
+    /* pending_trades.sql */
 ) AS f
 JOIN (
     SELECT o.trade_id, bool_or(o.outcome = 'failed') AS failed

@@ -11,20 +11,15 @@ from settlement_model import features
 
 
 def test_every_session_parameter_the_sql_reads_is_on_the_allow_list() -> None:
-    read = set(re.findall(r"current_setting\('([a-z_.]+)'\)", features.training_set_sql()))
+    sql = features.training_set_sql() + features.read_sql("counterparty_history.sql")
+    read = set(re.findall(r"current_setting\('([a-z_.]+)'\)", sql))
     assert read == set(features.SQL_PARAMETERS)
 
 
-def test_the_training_sql_inlines_the_feature_sql() -> None:
+def test_the_training_sql_inlines_the_pending_trades_sql() -> None:
     sql = features.training_set_sql()
-    assert "/* features.sql */" not in sql
-    assert features.features_sql() in sql
-
-
-def test_the_feature_sql_selects_every_feature_and_identifier() -> None:
-    sql = features.features_sql()
-    for column in (*features.FEATURES, *features.IDENTIFIERS):
-        assert re.search(rf"\b{column}\b", sql), column
+    assert "/* pending_trades.sql */" not in sql
+    assert features.pending_trades_sql() in sql
 
 
 @pytest.mark.parametrize(("index", "count"), [(-1, 2), (2, 2), (0, 0)])

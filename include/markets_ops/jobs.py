@@ -59,6 +59,10 @@ class JobSpec:
     memory: str  # request = limit: a job that outgrows it is killed, never slows its node down
     work_dir_size: str  # emptyDir size limit of the job's work directory
     execution_timeout: dt.timedelta
+    # Compute threads (OpenMP: tree fitting and prediction). Set explicitly because a pod sees
+    # its node's cores, not its CPU limit: the default would oversubscribe. Scoring scales
+    # by shards (one core each) instead.
+    threads: int = 1
 
 
 JOBS: dict[str, JobSpec] = {
@@ -81,6 +85,7 @@ JOBS: dict[str, JobSpec] = {
         memory="6Gi",  # the training window is held in memory to fit the trees
         work_dir_size="8Gi",
         execution_timeout=dt.timedelta(hours=1),
+        threads=4,
     ),
     "evaluate": JobSpec(
         "evaluate",
@@ -91,6 +96,7 @@ JOBS: dict[str, JobSpec] = {
         memory="3Gi",
         work_dir_size="4Gi",
         execution_timeout=dt.timedelta(minutes=30),
+        threads=2,
     ),
     "score": JobSpec(
         "score",

@@ -194,6 +194,7 @@ def pod_kwargs(spec: JobSpec, settings: PodSettings) -> dict[str, Any]:
             k8s.V1EnvVar(name="HOME", value=TMP_DIR),
             k8s.V1EnvVar(name="MPLCONFIGDIR", value=f"{TMP_DIR}/matplotlib"),
             k8s.V1EnvVar(name="PYTHONUNBUFFERED", value="1"),
+            k8s.V1EnvVar(name="OMP_NUM_THREADS", value=str(spec.threads)),
         ],
         # Addresses (S3 endpoint and bucket, MLflow, Kafka bootstrap) from a ConfigMap,
         # credentials from Secrets by reference: no value of either is in the pod spec.

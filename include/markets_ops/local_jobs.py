@@ -43,6 +43,7 @@ def contract_environment(job: str, work_dir: Path, python: str) -> dict[str, str
         "PATH": os.pathsep.join([str(Path(python).parent), os.defpath]),
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",  # lines reach the task log as they are written
+        "OMP_NUM_THREADS": str(spec.threads),
         "PYTHONPATH": str(MODEL_POD_DIR),
         "HOME": str(tmp),
         "TMPDIR": str(tmp),

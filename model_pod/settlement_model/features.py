@@ -141,7 +141,7 @@ def _history_key(as_of: Any, counterparty: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.binary_join_element_wise(pc.cast(as_of, pa.string()), counterparty, "|")
+    return pc.binary_join_element_wise(pc.cast(as_of, pa.string()), pc.cast(counterparty, pa.string()), "|")
 
 
 def _lookup(keys: Any, table: pa.Table, key: str) -> pa.Table:

@@ -244,7 +244,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
             warehouse.execute(writer, statement)
         reference = features.Reference.read(lambda sql: warehouse.fetch_table(reader, sql))
-        for pending in warehouse.stream(reader, features.pending_trades_sql()):
+        for pending in warehouse.prefetched(warehouse.stream(reader, features.pending_trades_sql())):
             batch = features.feature_table(pending, reference)
             scores = pipeline.predict_proba(features.model_input(batch))[:, 1]
             scored = scored_rows(batch, scores, request, model)

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 BATCH_BYTES = 16 << 20  # ~16 MB Arrow batches: large enough for speed, small for memory
 STATEMENT_TIMEOUT = "30min"
+# The pending trades are sorted by the server (a stable order for the Parquet bytes): with
+# the default 4 MB a million rows spill to disk; a batch job's one session may use more.
+WORK_MEM = "256MB"
 APPLICATION_NAME = "settlement-model"
 STAGING_SCHEMA = "staging"
 _STAGING_TABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -35,7 +38,12 @@ def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
     conn = adbc.connect(database_url, autocommit=autocommit)
     try:
         cursor = conn.cursor()
-        for name, value in (("application_name", APPLICATION_NAME), ("statement_timeout", STATEMENT_TIMEOUT)):
+        settings = (
+            ("application_name", APPLICATION_NAME),
+            ("statement_timeout", STATEMENT_TIMEOUT),
+            ("work_mem", WORK_MEM),
+        )
+        for name, value in settings:
             cursor.execute("SELECT set_config($1, $2, false)", parameters=(name, value))
             cursor.fetchall()
         cursor.close()
@@ -70,6 +78,30 @@ def stream(conn: Any, sql: str, batch_bytes: int = BATCH_BYTES) -> Iterator[pa.R
         yield from reader
     finally:
         cursor.close()
+
+
+def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """The same batches, read ``depth`` ahead in a thread: the database sends the next batch
+    while this one is scored (Arrow's reader releases the GIL). Memory: ``depth`` more batches."""
+    import queue
+    import threading
+
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    finished = object()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                ahead.put(batch)
+            ahead.put(finished)
+        except BaseException as error:  # handed to the consumer, which raises it  # noqa: BLE001
+            ahead.put(error)
+
+    threading.Thread(target=read, name="prefetch", daemon=True).start()
+    while (item := ahead.get()) is not finished:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def fetch_table(conn: Any, sql: str) -> pa.Table:

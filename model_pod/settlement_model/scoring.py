@@ -210,6 +210,39 @@ class RowGroupWriter:
         self.rows += table.num_rows
 
 
+@dataclass
+class _Shard:
+    """One shard's scoring in progress: the model, and where the scores go."""
+
+    request: ScoreRequest
+    model: registry.ResolvedModel
+    pipeline: Any
+    reference: features.Reference
+    scored_at: dt.datetime
+    writer: Any  # the work table's connection
+    table: str
+    parquet: RowGroupWriter
+    publisher: ReliablePublisher | None
+    rows: int = 0
+    high: int = 0
+
+    def score(self, pending: Any) -> None:
+        batch = features.feature_table(pending, self.reference)
+        scores = self.pipeline.predict_proba(features.model_input(batch))[:, 1]
+        scored = scored_rows(batch, scores, self.request, self.model)
+        warehouse.ingest(
+            self.writer, self.table, staging_rows(scored, self.request.scoring_run_id, self.scored_at)
+        )
+        self.parquet.write(scored)
+        messages = high_risk_messages(scored, self.request)
+        if self.publisher is not None:
+            for message_key, value in messages:
+                self.publisher.send(message_key, value)
+        self.rows += batch.num_rows
+        self.high += len(messages)
+        log.info("scored %d rows so far (%d high risk)", self.rows, self.high)
+
+
 def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
     mlflow_client = registry.client(env.mlflow_tracking_uri)
     model = registry.resolve(
@@ -218,8 +251,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         None if request.model_version else request.model_alias,
         request.model_version,
     )
-    registry.check_input_schema(model)
-    pipeline = registry.load(model)
+    registry.check_input_schema(model)  # refuse before any work
     log.info(
         "scoring %s shard %d/%d with %s version %s",
         request.business_date,
@@ -228,41 +260,41 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         model.name,
         model.version,
     )
-
     table = staging_table_name(request.business_date, request.shard_index, request.shard_count)
     key = part_key(request.business_date, request.shard_index, request.shard_count)
     part_path = env.work_dir / Path(key).name
     scored_at = dt.datetime.now(dt.UTC)
-    publisher = None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic)
-    parquet = RowGroupWriter(part_path, parquet_schema())
-    rows = high = 0
+    parameters = features.feature_parameters(
+        [request.business_date], request.shard_index, request.shard_count
+    )
     with warehouse.connect(env.database_url) as reader, warehouse.connect(env.database_url) as writer:
-        warehouse.set_parameters(
-            reader,
-            features.feature_parameters([request.business_date], request.shard_index, request.shard_count),
-        )
-        for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
-            warehouse.execute(writer, statement)
-        reference = features.Reference.read(lambda sql: warehouse.fetch_table(reader, sql))
-        for pending in warehouse.prefetched(warehouse.stream(reader, features.pending_trades_sql())):
-            batch = features.feature_table(pending, reference)
-            scores = pipeline.predict_proba(features.model_input(batch))[:, 1]
-            scored = scored_rows(batch, scores, request, model)
-            warehouse.ingest(writer, table, staging_rows(scored, request.scoring_run_id, scored_at))
-            parquet.write(scored)
-            messages = high_risk_messages(scored, request)
-            if publisher is not None:
-                for message_key, value in messages:
-                    publisher.send(message_key, value)
-            rows += batch.num_rows
-            high += len(messages)
-            log.info("scored %d rows so far (%d high risk)", rows, high)
-        parquet.close()
+        warehouse.set_parameters(reader, parameters)
+        warehouse.set_parameters(writer, parameters)
+        # The pending trades' query starts now, in the read-ahead thread; meanwhile the work
+        # table, the reference data (on the other connection) and the model are prepared.
+        query = warehouse.stream(reader, features.pending_trades_sql())
+        with warehouse.prefetched(query) as batches:
+            for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
+                warehouse.execute(writer, statement)
+            out = _Shard(
+                request=request,
+                model=model,
+                pipeline=registry.load(model),
+                reference=features.Reference.read(lambda sql: warehouse.fetch_table(writer, sql)),
+                scored_at=scored_at,
+                writer=writer,
+                table=table,
+                parquet=RowGroupWriter(part_path, parquet_schema()),
+                publisher=None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic),
+            )
+            for pending in batches:
+                out.score(pending)
+        out.parquet.close()
         stored = None
         if not request.dry_run:
-            stored = storage.upload(env, part_path, key, rows, "application/vnd.apache.parquet")
-        if publisher is not None:
-            delivered = publisher.close()
+            stored = storage.upload(env, part_path, key, out.rows, "application/vnd.apache.parquet")
+        if out.publisher is not None:
+            delivered = out.publisher.close()
             log.info("%d high-risk messages acknowledged on %s", delivered, request.topic)
         writer.commit()  # last: the work table exists only when everything above succeeded
     part_path.unlink(missing_ok=True)
@@ -271,8 +303,8 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         shard_index=request.shard_index,
         shard_count=request.shard_count,
         model_version=model.version,
-        rows=rows,
-        high_risk=high,
+        rows=out.rows,
+        high_risk=out.high,
         staging_table=f"{warehouse.STAGING_SCHEMA}.{table}",
         object_uri=stored.uri if stored else None,
         sha256=stored.sha256 if stored else None,

@@ -80,24 +80,55 @@ def stream(conn: Any, sql: str, batch_bytes: int = BATCH_BYTES) -> Iterator[pa.R
         cursor.close()
 
 
-def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """The same batches, read ``depth`` ahead in a thread: the database sends the next batch
-    while this one is scored (Arrow's reader releases the GIL). Memory: ``depth`` more batches."""
+@contextmanager
+def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Iterator[Any]]:
+    """The same batches, read ``depth`` ahead in a thread started now: the database runs the
+    query and sends the next batch while the caller prepares and scores (Arrow's reader
+    releases the GIL). Memory: ``depth`` more batches.
+
+    Leaving the block, even on an error, stops the thread and waits for it, so the connection
+    it reads from is never closed under it.
+    """
     import queue
     import threading
 
     ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
     finished = object()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def read() -> None:
         try:
             for batch in batches:
-                ahead.put(batch)
-            ahead.put(finished)
+                if not offer(batch):
+                    break
+            else:
+                offer(finished)
         except BaseException as error:  # handed to the consumer, which raises it  # noqa: BLE001
-            ahead.put(error)
+            offer(error)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()  # a generator's cleanup (the cursor) runs in this thread, now
 
-    threading.Thread(target=read, name="prefetch", daemon=True).start()
+    reader = threading.Thread(target=read, name="prefetch", daemon=True)
+    reader.start()
+    try:
+        yield _drain(ahead, finished)
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _drain(ahead: Any, finished: object) -> Iterator[Any]:
     while (item := ahead.get()) is not finished:
         if isinstance(item, BaseException):
             raise item

@@ -9,7 +9,8 @@ from settlement_model import warehouse
 
 
 def test_prefetched_batches_come_in_order() -> None:
-    assert list(warehouse.prefetched(iter(range(50)), depth=3)) == list(range(50))
+    with warehouse.prefetched(iter(range(50)), depth=3) as batches:
+        assert list(batches) == list(range(50))
 
 
 def test_a_read_failure_reaches_the_consumer_after_the_good_batches() -> None:
@@ -18,10 +19,32 @@ def test_a_read_failure_reaches_the_consumer_after_the_good_batches() -> None:
         yield 2
         raise ConnectionError("server closed the connection")
 
-    batches = warehouse.prefetched(failing())
-    assert [next(batches), next(batches)] == [1, 2]
-    with pytest.raises(ConnectionError, match="server closed"):
-        next(batches)
+    with warehouse.prefetched(failing()) as batches:
+        assert [next(batches), next(batches)] == [1, 2]
+        with pytest.raises(ConnectionError, match="server closed"):
+            next(batches)
+
+
+def test_leaving_early_stops_the_reader_and_closes_its_source() -> None:
+    closed = []
+
+    def endless() -> Iterator[int]:
+        try:
+            number = 0
+            while True:
+                number += 1
+                yield number
+        finally:
+            closed.append(True)
+
+    def score_one_then_fail() -> None:
+        with warehouse.prefetched(endless()) as batches:
+            next(batches)
+            raise RuntimeError("scoring failed")
+
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        score_one_then_fail()
+    assert closed == [True]  # the reader finished before the block was left
 
 
 @pytest.mark.parametrize("name", ["trade_scores_20261120_s000_of_002", "a"])

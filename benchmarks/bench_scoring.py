@@ -315,15 +315,27 @@ def _start_job(bench: Bench, plan: Any, shard: int = 0) -> subprocess.Popen:
     )
 
 
-def _finish(process: subprocess.Popen) -> Any:
-    """Wait for the job; its resource usage (peak RSS) or the error it died with."""
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+def _finish(process: subprocess.Popen) -> int:
+    """Wait for the job; its peak resident set in bytes, or the error it died with.
+
+    The peak is the process's own high-water mark (VmHWM), polled until it exits: the
+    resource usage wait4 returns would count this (large) benchmark process too, whose
+    memory a child shares between fork and exec.
+    """
+    peak = 0
+    status = Path(f"/proc/{process.pid}/status")
+    while process.poll() is None:
+        try:
+            hwm = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
+            peak = max(peak, int(hwm.split()[1]) * 1024)
+        except (OSError, StopIteration):
+            pass  # exiting
+        time.sleep(0.1)
     if process.returncode != 0:
         raise RuntimeError(
             f"the scoring job failed ({process.returncode}): see its stderr log in the work dir"
         )
-    return usage
+    return peak
 
 
 def _job(bench: Bench, day: dt.date, shards: int) -> None:
@@ -334,16 +346,24 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
     plan = _plan(day, bench.version, f"bench__job__{uuid.uuid4().hex[:6]}", shards)
     s3 = boto3.client("s3", endpoint_url=bench.stack["S3_ENDPOINT_URL"])
     scoring.retract_manifest(s3, bench.stack["S3_BUCKET"], day)
+    started = time.perf_counter()
     for process in [_start_job(bench, plan, shard) for shard in range(shards)]:  # in parallel
         _finish(process)
+    shards_done = time.perf_counter()
     swapped = scoring.swap_into_trade_scores(bench.urls["writer"], plan)
+    swap_done = time.perf_counter()
     scoring.write_manifest(s3, bench.stack["S3_BUCKET"], plan, swapped)
+    print(
+        f"      shards {shards_done - started:.1f}s, swap {swap_done - shards_done:.1f}s, "
+        f"manifest {time.perf_counter() - swap_done:.1f}s",
+        flush=True,
+    )
 
 
 def _peak_memory(bench: Bench, day: dt.date) -> tuple[int, float]:
     started = time.perf_counter()
-    usage = _finish(_start_job(bench, _plan(day, bench.version, "bench__memory")))
-    return usage.ru_maxrss * 1024, time.perf_counter() - started  # Linux reports KiB
+    peak = _finish(_start_job(bench, _plan(day, bench.version, "bench__memory")))
+    return peak, time.perf_counter() - started
 
 
 def _export_scores(urls: dict[str, str], day: dt.date) -> bytes:

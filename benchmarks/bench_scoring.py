@@ -164,6 +164,7 @@ def _timed(action: Any) -> float:
 
 def _seed(urls: dict[str, str]) -> tuple[dt.date, dt.date]:
     import psycopg
+
     from include.markets_ops.synthetic import seed
     from include.markets_ops.synthetic.config import DEMO_DATE, GeneratorConfig, default_epoch
 
@@ -180,6 +181,7 @@ def _load_bench_day(urls: dict[str, str], bench_date: dt.date) -> int:
     """The benchmark date's bookings at volume: the same world (same seed, same reference
     data), another trades_per_day; only the trades are loaded (no outcome is due yet)."""
     import psycopg
+
     from include.markets_ops.synthetic import bookings, daily, tables
     from include.markets_ops.synthetic.config import DEMO_DATE, GeneratorConfig, default_epoch
 

@@ -91,7 +91,7 @@ def test_pod_settings_come_from_the_deployment_environment() -> None:
             "MODEL_POD_NAMESPACE": "ml-batch",
             "MODEL_POD_NODE_SELECTOR": '{"workload": "batch"}',
             "MODEL_POD_TOLERATIONS": '[{"key": "batch", "operator": "Exists", "effect": "NoSchedule"}]',
-            "MODEL_POD_IMAGE_PULL_SECRETS": "registry-a,registry-b",
+            "MODEL_POD_IMAGE_PULL_SECRETS": "registry-a,registry-b",  # pragma: allowlist secret
         }
     )
     assert settings.namespace == "ml-batch"

@@ -46,10 +46,11 @@ def fake_model_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (package / "__main__.py").write_text(FAKE_JOB)
     monkeypatch.setattr(local_jobs, "MODEL_POD_DIR", package.parent)
     # The connections and the bucket Variable the contract environment is built from.
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_POSTGRES", "postgresql://writer:pw-writer@db:5432/warehouse")
+    writer_url = "postgresql://writer:pw-writer@db:5432/warehouse"  # pragma: allowlist secret
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_POSTGRES", writer_url)
     monkeypatch.setenv(
         "AIRFLOW_CONN_S3_MARKETS",
-        '{"conn_type": "aws", "login": "AKEXAMPLE", "password": "example-secret", '
+        '{"conn_type": "aws", "login": "AKEXAMPLE", "password": "example-s3", '  # pragma: allowlist secret
         '"extra": {"endpoint_url": "http://s3:8333", "region_name": "us-east-1"}}',
     )
     monkeypatch.setenv(
@@ -122,7 +123,8 @@ def test_a_refused_or_misconfigured_job_fails_without_retries(
 def test_the_training_jobs_get_the_read_only_database_role(
     fake_model_package: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_REPORTING", "postgresql://reader:pw-reader@db:5432/warehouse")
+    reader_url = "postgresql://reader:pw-reader@db:5432/warehouse"  # pragma: allowlist secret
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_REPORTING", reader_url)
     env = local_jobs.contract_environment("build-training-set", tmp_path, "/usr/bin/python3")
     assert env["DATABASE_URL"].startswith("postgresql://reader:")
     assert "KAFKA_BOOTSTRAP_SERVERS" not in env

@@ -40,13 +40,16 @@ without some features (an ablation; the model still takes every input). Backfill
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
-from include.markets_ops import assets, params
+from business_day_timetable import WeeklyBusinessDayTimetable
+from include.markets_ops import assets, params, schedules
 from include.markets_ops.dag_defaults import Owner, Tag, default_args
 from include.markets_ops.jobs import model_job
+from include.markets_ops.nightly_switch import nightly_switch
 
 
 @dag(
-    schedule=None,
+    schedule=WeeklyBusinessDayTimetable(run_time=schedules.WEEKLY_TRAINING),
+    start_date=schedules.START_DATE,
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.ML],
@@ -104,6 +107,7 @@ def settlement_risk_training() -> None:
         return rollback(get_current_context())
 
     planned = plan_training()
+    nightly_switch() >> planned
     build_training_set = model_job("build_training_set", "build-training-set", planned["build_arguments"])
     train_model = model_job("train_model", "train", planned["train_arguments"])
     evaluate_challenger = model_job("evaluate_challenger", "evaluate", planned["evaluate_arguments"])

@@ -32,15 +32,22 @@ its breaks from the previous reconciled date.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
-from include.markets_ops import connections
-from include.markets_ops.assets import RECON_BREAKS
+from airflow.sdk import AssetOrTimeSchedule, Param, dag, task
+from business_day_timetable import BusinessDayTimetable
+from include.markets_ops import connections, schedules
+from include.markets_ops.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
 from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.nightly_switch import nightly_switch
 from include.markets_ops.params import BUSINESS_DATE, business_date_param
 
 
 @dag(
-    schedule=None,
+    # As soon as the day's trades and confirmations have landed; the timetable is a safety net.
+    schedule=AssetOrTimeSchedule(
+        timetable=BusinessDayTimetable(run_time=schedules.SCORING_AND_RECON_SAFETY_NET),
+        assets=(TRADES & CUSTODIAN_CONFIRMATIONS),
+    ),
+    start_date=schedules.START_DATE,
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.NIGHTLY, Tag.RECONCILIATION, Tag.REPORTING],
@@ -99,6 +106,7 @@ def trade_reconciliation() -> None:
         return recon_tasks.publish_summary(summary, connections.s3_bucket(), keys)
 
     summary = reconcile()
+    nightly_switch() >> summary
     publish_summary(summary, publish_report(summary))
 
 

@@ -4,8 +4,9 @@ A readable sequence of steps; each prints what it did. Add a step by writing a f
 takes the Demo and appending it to STEPS.
 
 Settings (environment):
-  DEMO_DATE              the business date to run (default 2026-10-30, the last NYSE business
-                         day of October 2026: fixed, so every run tells the same story)
+  DEMO_DATE              the business date to run (default: the latest business date whose
+                         nightly run is due, so the UI's run list and tonight's schedule
+                         continue from it)
   DEMO_HISTORY_DAYS      business days of history seeded before it (default 30)
   DEMO_TRADES_PER_DAY    trades booked per business day (default 10,000)
 """
@@ -13,6 +14,7 @@ Settings (environment):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 import time
@@ -28,13 +30,19 @@ from include.markets_ops.synthetic.config import (
     DEFAULT_HISTORY_BUSINESS_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRADES_PER_DAY,
-    DEMO_DATE,
     OPERATIONS_CALENDAR,
     GeneratorConfig,
     default_epoch,
 )
 
 FEED_DAG = "ops_demo_feed"
+TRAINING_DAG = "settlement_risk_training"
+SCORING_DAG = "settlement_risk_scoring"
+RECON_DAG = "trade_reconciliation"
+ALERTS_DAG = "ops_sql_alerts"
+NIGHTLY_DAGS = (FEED_DAG, SCORING_DAG, RECON_DAG, ALERTS_DAG, TRAINING_DAG)
+TERMINAL = {"success", "failed"}
+RECON_BACKFILL_DAYS = 3
 
 
 class DemoError(RuntimeError):
@@ -55,7 +63,10 @@ class Demo:
 
 
 def settings_from_environment() -> tuple[dt.date, int, int]:
-    demo_date = dt.date.fromisoformat(os.environ.get("DEMO_DATE", DEMO_DATE.isoformat()))
+    from include.markets_ops.schedules import latest_complete_business_date
+
+    default = latest_complete_business_date(dt.datetime.now(dt.UTC))
+    demo_date = dt.date.fromisoformat(os.environ.get("DEMO_DATE") or default.isoformat())
     if not calendars.is_business_day(demo_date, OPERATIONS_CALENDAR):
         raise DemoError(f"DEMO_DATE {demo_date} is not a {OPERATIONS_CALENDAR} business day")
     history_days = int(os.environ.get("DEMO_HISTORY_DAYS", DEFAULT_HISTORY_BUSINESS_DAYS))
@@ -126,28 +137,169 @@ def _every_fifth_day() -> Callable[[str], None]:
     return show
 
 
-def run_feed(demo: Demo) -> None:
-    """Trigger ops_demo_feed for the demo date through the Airflow REST API and wait."""
-    demo.api.wait_for_dag(FEED_DAG)
-    demo.api.unpause(FEED_DAG)
-    started = time.monotonic()
-    run_id = demo.api.trigger(FEED_DAG, logical_date=None, conf={"business_date": demo.demo_date.isoformat()})
-    print(f"  triggered {FEED_DAG} run {run_id} for {demo.demo_date}", flush=True)
-    run = demo.api.wait_for_run(FEED_DAG, run_id, timeout=900)
-    if run["state"] != "success":
+def hand_the_schedule_to_the_demo(demo: Demo) -> None:
+    """Unpause the nightly DAGs with the schedule switch off, then switch it on."""
+    from include.markets_ops.nightly_switch import SWITCH_VARIABLE
+
+    # Unpausing a business-day DAG makes the scheduler start its latest due run at once. The
+    # demo drives its date itself, so those first automatic runs skip themselves (switch off);
+    # from then on the schedule and the asset events run the pipeline (switch on).
+    demo.api.set_variable(SWITCH_VARIABLE, "false")
+    known = {dag_id: _recent_run_ids(demo, dag_id) for dag_id in NIGHTLY_DAGS}
+    unpaused = []
+    for dag_id in NIGHTLY_DAGS:
+        demo.api.wait_for_dag(dag_id)
+        if demo.api.request("GET", f"/dags/{dag_id}")["is_paused"]:
+            demo.api.unpause(dag_id)
+            unpaused.append(dag_id)
+    for dag_id in unpaused:
+        runs = _wait_for_new_runs(demo, dag_id, known[dag_id], appear_within=45)
+        print(f"  unpaused {dag_id}: {len(runs)} scheduled run(s) skipped themselves", flush=True)
+    demo.api.set_variable(SWITCH_VARIABLE, "true")
+    print(f"  {SWITCH_VARIABLE} = true: scheduled and asset-triggered runs proceed from now on")
+
+
+def bootstrap_champion(demo: Demo) -> None:
+    """Train a first model and promote it, unless a champion exists."""
+    from include.markets_ops import model_registry
+
+    client = model_registry.client(demo.stack.mlflow_uri)
+    version = model_registry.alias_version(client, model_registry.CHAMPION)
+    if version is not None:
+        print(f"  champion: {model_registry.MODEL_NAME} version {version} (kept)")
+        return
+    training_date = calendars.previous_business_day(demo.demo_date, OPERATIONS_CALENDAR)
+    _run_and_wait(demo, TRAINING_DAG, {"business_date": training_date.isoformat()}, timeout=1800)
+    version = model_registry.alias_version(client, model_registry.CHAMPION)
+    if version is None:
         raise DemoError(
-            f"{FEED_DAG} run {run_id} {run['state']}: {demo.api.failed_tasks_summary(FEED_DAG, run_id)}"
+            f"{TRAINING_DAG} finished but the gate promoted no champion: see its promotion_gate task "
+            "log and ml.model_promotions"
         )
+    print(f"  champion: {model_registry.MODEL_NAME} version {version} (promoted by the gate)")
+
+
+def backfill_reconciliation(demo: Demo) -> None:
+    """Backfill the reconciliation over the last days of history (so breaks have an age)."""
+    from zoneinfo import ZoneInfo
+
+    from include.markets_ops.schedules import OPERATIONS_TIMEZONE
+
+    first = calendars.add_business_days(demo.demo_date, -RECON_BACKFILL_DAYS, OPERATIONS_CALENDAR)
+    last = calendars.previous_business_day(demo.demo_date, OPERATIONS_CALENDAR)
+
+    def local_midnight(day: dt.date) -> dt.datetime:
+        # The business-day timetable's logical dates are local midnights of the business dates.
+        return dt.datetime.combine(day, dt.time(), ZoneInfo(OPERATIONS_TIMEZONE))
+
+    backfill = demo.api.request(
+        "POST",
+        "/backfills",
+        json={
+            "dag_id": RECON_DAG,
+            "from_date": local_midnight(first).isoformat(),
+            "to_date": local_midnight(last).isoformat(),
+            "max_active_runs": 1,  # in business-date order: aging reads the day before
+            "reprocess_behavior": "completed",
+        },
+    )
+    print(f"  backfill {backfill['id']} of {RECON_DAG}: {first} .. {last}", flush=True)
+    deadline = time.monotonic() + 900
+    while demo.api.request("GET", f"/backfills/{backfill['id']}")["completed_at"] is None:
+        if time.monotonic() > deadline:
+            raise DemoError(f"backfill {backfill['id']} of {RECON_DAG} did not complete within 900 s")
+        time.sleep(3)
+    runs = demo.api.request(
+        "GET", f"/dags/{RECON_DAG}/dagRuns", params={"run_type": "backfill", "order_by": "-id", "limit": 10}
+    )["dag_runs"][:RECON_BACKFILL_DAYS]
+    failed = [run["dag_run_id"] for run in runs if run["state"] != "success"]
+    if failed:
+        raise DemoError(f"backfill {backfill['id']} of {RECON_DAG}: runs not successful: {failed}")
+    print(f"  {len(runs)} backfill runs succeeded")
+
+
+def run_feed(demo: Demo) -> None:
+    """Run ops_demo_feed for the demo date; its assets start scoring and reconciliation."""
+    demo.facts["known_runs"] = {dag_id: _recent_run_ids(demo, dag_id) for dag_id in NIGHTLY_DAGS}
+    run_id = _run_and_wait(demo, FEED_DAG, {"business_date": demo.demo_date.isoformat()}, timeout=900)
     path = f"/dags/{FEED_DAG}/dagRuns/{run_id}/taskInstances/report_counts/xcomEntries/return_value"
     demo.facts["feed"] = demo.api.request("GET", path)["value"]
     demo.facts["feed_run"] = run_id
-    print(f"  {run['state']} in {time.monotonic() - started:.0f}s")
+
+
+def wait_for_scoring_and_reconciliation(demo: Demo) -> None:
+    """Wait for the asset-triggered scoring and reconciliation runs."""
+    for dag_id in (SCORING_DAG, RECON_DAG):
+        _wait_for_pipeline_run(demo, dag_id)
+
+
+def wait_for_alerts(demo: Demo) -> None:
+    """Wait for the alert rules, triggered by the new scores and breaks."""
+    _wait_for_pipeline_run(demo, ALERTS_DAG)
+
+
+def _wait_for_pipeline_run(demo: Demo, dag_id: str) -> None:
+    runs = _wait_for_new_runs(demo, dag_id, demo.facts["known_runs"][dag_id], appear_within=120)
+    if not runs:
+        raise DemoError(
+            f"no {dag_id} run started within 120 s of the feed's asset events: is the DAG paused, "
+            "or the Variable nightly_schedule_enabled false?"
+        )
+    latest = runs[-1]
+    if latest["state"] != "success":
+        failed = demo.api.failed_tasks_summary(dag_id, latest["dag_run_id"])
+        raise DemoError(f"{dag_id} run {latest['dag_run_id']} {latest['state']}: {failed}")
+    demo.facts.setdefault("runs", {})[dag_id] = latest["dag_run_id"]
+    print(f"  {dag_id}: {latest['run_type']} run {latest['dag_run_id']} {latest['state']}", flush=True)
+
+
+def _run_and_wait(demo: Demo, dag_id: str, conf: dict[str, Any], timeout: float) -> str:
+    started = time.monotonic()
+    run_id = demo.api.trigger(dag_id, logical_date=None, conf=conf)
+    print(f"  triggered {dag_id} run {run_id} ({', '.join(f'{k}={v}' for k, v in conf.items())})", flush=True)
+    run = demo.api.wait_for_run(dag_id, run_id, timeout=timeout)
+    if run["state"] != "success":
+        raise DemoError(
+            f"{dag_id} run {run_id} {run['state']}: {demo.api.failed_tasks_summary(dag_id, run_id)}"
+        )
+    print(f"  {run['state']} in {time.monotonic() - started:.0f}s", flush=True)
+    demo.facts.setdefault("runs", {})[dag_id] = run_id
+    return run_id
+
+
+def _recent_runs(demo: Demo, dag_id: str) -> list[dict[str, Any]]:
+    """The DAG's latest 100 runs, oldest first."""
+    runs = demo.api.request("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-id", "limit": 100})
+    return list(reversed(runs["dag_runs"]))
+
+
+def _recent_run_ids(demo: Demo, dag_id: str) -> set[str]:
+    return {run["dag_run_id"] for run in _recent_runs(demo, dag_id)}
+
+
+def _wait_for_new_runs(
+    demo: Demo, dag_id: str, known: set[str], appear_within: float, timeout: float = 1200
+) -> list[dict[str, Any]]:
+    """The runs of ``dag_id`` not in ``known``, once none is still active (oldest first);
+    empty when none appeared within ``appear_within`` seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        runs = [run for run in _recent_runs(demo, dag_id) if run["dag_run_id"] not in known]
+        if runs and all(run["state"] in TERMINAL for run in runs):
+            return runs
+        if not runs and time.monotonic() - started > appear_within:
+            return []
+        time.sleep(3)
+    raise DemoError(f"{dag_id}: new runs still active after {timeout:.0f}s")
 
 
 def warehouse_totals(demo: Demo) -> None:
-    """What the warehouse now holds (read-only role)."""
+    """Read what the night produced (read-only role, S3, Kafka, MLflow)."""
     import psycopg
 
+    from include.markets_ops import model_registry
+
+    day = demo.demo_date
     with psycopg.connect(demo.url("reporting_reader")) as reader:
         demo.facts["totals"] = reader.execute(
             """
@@ -160,9 +312,106 @@ def warehouse_totals(demo: Demo) -> None:
                    (SELECT count(*) FROM reporting.quarantine)
             """
         ).fetchone()
+        demo.facts["scores"] = reader.execute(
+            "SELECT risk_band, count(*), min(model_version), max(model_version) FROM ml.trade_scores "
+            "WHERE business_date = %s GROUP BY 1 ORDER BY 1",
+            [day],
+        ).fetchall()
+        demo.facts["breaks"] = reader.execute(
+            "SELECT break_type, count(*) FILTER (WHERE status = 'open'), "
+            "count(*) FILTER (WHERE status = 'resolved'), max(age_business_days) "
+            "FROM reporting.recon_breaks WHERE business_date = %s GROUP BY 1 ORDER BY 1",
+            [day],
+        ).fetchall()
+        demo.facts["alerts"] = reader.execute(
+            "SELECT rule_id, severity, count(*), count(*) FILTER (WHERE is_new) FROM reporting.alerts "
+            "WHERE business_date = %s GROUP BY 1, 2 ORDER BY 1",
+            [day],
+        ).fetchall()
+        demo.facts["promotions"] = reader.execute(
+            "SELECT candidate_version, decision, metrics->'challenger'->>'roc_auc', decided_at::date "
+            "FROM ml.model_promotions ORDER BY decided_at DESC LIMIT 3"
+        ).fetchall()
+    client = model_registry.client(demo.stack.mlflow_uri)
+    demo.facts["champion"] = model_registry.alias_version(client, model_registry.CHAMPION)
+    demo.facts["objects"] = _objects_of_the_date(demo)
+    demo.facts["kafka"] = _messages_of_the_date(demo)
 
 
-STEPS: list[Callable[[Demo], None]] = [seed_history, run_feed, warehouse_totals]
+def _objects_of_the_date(demo: Demo) -> dict[str, list[str]]:
+    import boto3
+
+    values = stack_env.stack_values(demo.stack)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=demo.stack.s3_endpoint,
+        aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
+        region_name=values.get("AWS_DEFAULT_REGION", "us-east-1"),
+    )
+    prefixes = {
+        "scores": f"scores/business_date={demo.demo_date}/",
+        "recon": f"reports/recon/business_date={demo.demo_date}/",
+        "alerts": f"reports/alerts/business_date={demo.demo_date}/",
+    }
+    return {
+        name: sorted(
+            item["Key"] for item in s3.list_objects_v2(Bucket=S3_BUCKET, Prefix=prefix).get("Contents", [])
+        )
+        for name, prefix in prefixes.items()
+    }
+
+
+def _messages_of_the_date(demo: Demo) -> dict[str, int]:
+    """Distinct message keys of the demo date on each output topic (a rerun republishes the
+    same keys, so the log may hold duplicates that compaction removes later)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    day = demo.demo_date.isoformat()
+    consumer = Consumer(
+        {
+            "bootstrap.servers": demo.stack.kafka_bootstrap,
+            "group.id": f"demo-summary-{os.getpid()}",
+            "enable.auto.commit": False,
+        }
+    )
+    counts: dict[str, int] = {}
+    try:
+        for topic in ("settlement-risk.high", "ops.recon.summary", "ops.alerts"):
+            keys: set[str] = set()
+            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            ends = {
+                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions
+            }
+            consumer.assign([TopicPartition(topic, p, 0) for p in partitions if ends[p] > 0])
+            remaining = {p for p, end in ends.items() if end > 0}
+            deadline = time.monotonic() + 60
+            while remaining and time.monotonic() < deadline:
+                message = consumer.poll(0.5)
+                if message is None or message.error():
+                    continue
+                partition, offset = message.partition(), message.offset() or 0
+                if partition is not None and offset + 1 >= ends[partition]:
+                    remaining.discard(partition)
+                value = json.loads(message.value() or b"null")
+                if isinstance(value, dict) and value.get("business_date") == day:
+                    keys.add((message.key() or b"").decode())
+            counts[topic] = len(keys)
+    finally:
+        consumer.close()
+    return counts
+
+
+STEPS: list[Callable[[Demo], None]] = [
+    seed_history,
+    hand_the_schedule_to_the_demo,
+    bootstrap_champion,
+    backfill_reconciliation,
+    run_feed,
+    wait_for_scoring_and_reconciliation,
+    wait_for_alerts,
+    warehouse_totals,
+]
 
 
 # --------------------------------------------------------------------------- summary
@@ -173,26 +422,54 @@ def print_summary(demo: Demo) -> None:
 
     first, last, days = demo.facts["history"]
     feed = demo.facts["feed"]
+    day = demo.demo_date
     trades, pending, statement_rows, outcomes, fail_rate, quarantined = demo.facts["totals"]
-    print(f"\n  Demo date      {demo.demo_date}   (history: {days} business days, {first} .. {last})")
+    indent = " " * 17
+    print(f"\n  Demo date      {day}   (history: {days} business days, {first} .. {last})")
     print(
         f"  World          seed {demo.facts['world'].seed}, {demo.facts['world'].trades_per_day:,} trades/day"
     )
     print(f"  Warehouse      {trades:,} trades ({pending:,} pending), {statement_rows:,} statement rows,")
-    indent = " " * 17
     print(f"{indent}{outcomes:,} settlement events (fail rate {fail_rate:.1%}), {quarantined:,} quarantined")
-    print(f"  Feed run       {FEED_DAG} / {demo.facts['feed_run']}")
+    print(f"  Feed           {FEED_DAG} / {demo.facts['feed_run']}")
     for name in ("trades", "custodian_confirmations", "settlement_outcomes"):
         source = feed["sources"][name]
         rules = ", ".join(f"{rule} {count}" for rule, count in source["quarantined_by_rule"].items()) or "-"
-        loaded, quarantined = source["loaded"], source["quarantined"]
-        print(f"    {name:<24} loaded {loaded:>7,}  quarantined {quarantined:>4,}  ({rules})")
-    print(f"  Landing files  s3://{S3_BUCKET}/landing/<source>/business_date={demo.demo_date}/")
+        loaded, rejected = source["loaded"], source["quarantined"]
+        print(f"    {name:<24} loaded {loaded:>7,}  quarantined {rejected:>4,}  ({rules})")
+    print(f"  Model          champion settlement_fail_risk v{demo.facts['champion']}; latest decisions:")
+    for version, decision, auc, decided in demo.facts["promotions"]:
+        auc_text = f"ROC AUC {float(auc):.3f}" if auc else ""
+        print(f"{indent}v{version} {decision} on {decided} {auc_text}")
+    scored = sum(count for _, count, _, _ in demo.facts["scores"])
+    bands = ", ".join(f"{band} {count:,}" for band, count, _, _ in demo.facts["scores"])
+    print(f"  Scores         {scored:,} pending trades scored ({bands})")
+    manifest = [key for key in demo.facts["objects"]["scores"] if key.endswith("_manifest.json")]
+    parts = len(demo.facts["objects"]["scores"]) - len(manifest)
+    print(f"{indent}s3://{S3_BUCKET}/{manifest[0] if manifest else '(no manifest!)'} ({parts} Parquet parts)")
+    open_breaks = sum(row[1] for row in demo.facts["breaks"])
     print(
-        "  Assets         ops.trades, ops.custodian_confirmations, ops.settlement_outcomes "
-        f"(extra business_date={demo.demo_date})"
+        f"  Recon breaks   {open_breaks:,} open: "
+        + ", ".join(f"{row[0]} {row[1]}" for row in demo.facts["breaks"])
+    )
+    oldest = max((row[3] or 0 for row in demo.facts["breaks"]), default=0)
+    resolved = sum(row[2] for row in demo.facts["breaks"])
+    print(f"{indent}{resolved:,} resolved today, oldest open {oldest} business days")
+    for key in demo.facts["objects"]["recon"]:
+        print(f"{indent}s3://{S3_BUCKET}/{key}")
+    total_alerts = sum(row[2] for row in demo.facts["alerts"])
+    print(f"  Alerts         {total_alerts:,} tonight:")
+    for rule, severity, count, new in demo.facts["alerts"]:
+        print(f"{indent}{rule:<34} {severity:<8} {count:>5,} ({new:,} new)")
+    for key in demo.facts["objects"]["alerts"]:
+        print(f"{indent}s3://{S3_BUCKET}/{key}")
+    kafka = ", ".join(f"{topic} {count:,}" for topic, count in demo.facts["kafka"].items())
+    print(f"  Kafka          messages of {day} (distinct keys): {kafka}")
+    print(
+        "  Runs           " + ", ".join(f"{dag} / {run}" for dag, run in demo.facts.get("runs", {}).items())
     )
     print_where_to_look(demo.stack)
+    print(f"  Dashboard      {demo.stack.airflow_url}/ops-dashboard/?business_date={day}")
 
 
 def main() -> int:

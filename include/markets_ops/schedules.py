@@ -73,3 +73,23 @@ def check_business_date(
             if day.weekday() < 5  # weekend holidays close nothing
         ],
     }
+
+
+def latest_complete_business_date(
+    now: dt.datetime,
+    calendar: str = OPERATIONS_CALENDAR,
+    timezone: str = OPERATIONS_TIMEZONE,
+    run_time: dt.time = RUN_AFTER_CLOSE,
+) -> dt.date:
+    """The latest business date whose nightly run is due at ``now`` (timezone-aware): today
+    once the run time has passed on a business day, else the business day before. It is the
+    date the scheduler runs when a business-day DAG without catchup is unpaused."""
+    from zoneinfo import ZoneInfo
+
+    from include.markets_ops import calendars
+
+    local = now.astimezone(ZoneInfo(timezone))
+    today = local.date()
+    if calendars.is_business_day(today, calendar) and local.time() >= run_time:
+        return today
+    return calendars.previous_business_day(today, calendar)

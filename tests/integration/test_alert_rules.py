@@ -320,6 +320,32 @@ def test_stale_champion__no_hit_for_a_recent_champion_and_later_decisions_are_no
     assert run(writer, reporting, "stale_champion.sql", STALE_DAY, {"model_name": model}) == {}
 
 
+def test_stale_champion__sees_the_champion_that_scored_the_date(writer: Any, reporting: Any) -> None:
+    """A champion promoted after the business date but before the date's scores were written
+    (a first model trained on demand, a rescoring) is the model of that night: no alert."""
+    model = f"{MODEL_PREFIX}scored"
+    day = business_day(2032, 4, 20)
+    promoted_at = dt.datetime.combine(day + dt.timedelta(days=2), dt.time(9), tzinfo=dt.UTC)
+    scored_at = promoted_at + dt.timedelta(minutes=5)
+    writer.execute(
+        "INSERT INTO ml.model_promotions (decided_at, model_name, candidate_version, decision, dag_id, "
+        "dag_run_id, triggered_by) VALUES (%s, %s, '1', 'bootstrapped', 'test', 'test', 'test')",
+        [promoted_at, model],
+    )
+    writer.execute(
+        "INSERT INTO ml.trade_scores (business_date, trade_id, model_name, model_version, score, "
+        "risk_band, scoring_run_id, scored_at) VALUES (%s, 'T-STALE-1', %s, '1', 0.1, 'low', 'test', %s)",
+        [day, model, scored_at],
+    )
+    writer.commit()
+    assert run(writer, reporting, "stale_champion.sql", day, {"model_name": model}) == {}
+    # Without scores for the date, the end of the business date is what was known: no champion.
+    writer.execute("DELETE FROM ml.trade_scores WHERE business_date = %s", [day])
+    writer.commit()
+    alerts = run(writer, reporting, "stale_champion.sql", day, {"model_name": model})
+    assert alerts[model]["details"]["reasons"] == ["no_champion"]
+
+
 # ----------------------------------------------------------------- aged_recon_breaks
 
 AGED_DAY = business_day(2032, 5, 4)

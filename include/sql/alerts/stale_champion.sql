@@ -17,12 +17,19 @@ parameters:
     default: 35
     description: calendar days after which a champion is stale
 */
-WITH decisions AS (
-    -- What was known at the end of the business date (UTC): a backfill sees the past, not today.
+WITH known_at AS (
+    -- What was known when the date's scores were written (they name the model that scored
+    -- them), else at the end of the business date (UTC): a backfill sees the past, not today.
+    SELECT coalesce(
+        (SELECT max(scored_at) FROM ml.trade_scores WHERE business_date = %(business_date)s),
+        ((%(business_date)s::date + 1)::timestamp AT TIME ZONE 'UTC')
+    ) AS instant
+),
+decisions AS (
     SELECT p.*
     FROM ml.model_promotions AS p
     WHERE p.model_name = %(model_name)s
-      AND p.decided_at < ((%(business_date)s::date + 1)::timestamp AT TIME ZONE 'UTC')
+      AND p.decided_at <= (SELECT instant FROM known_at)
 ),
 champion AS (
     SELECT candidate_version AS version, decision, decided_at

@@ -28,8 +28,15 @@ def test_another_world_is_refused_with_the_way_out(change: dict) -> None:
         demo._world_to_continue(replace(REQUESTED, **change), REQUESTED, DEMO_DATE)
 
 
-def test_the_demo_date_defaults_to_the_last_nyse_business_day_of_october_2026(monkeypatch) -> None:
+def test_the_demo_date_defaults_to_the_latest_due_business_date(monkeypatch) -> None:
+    from include.markets_ops import schedules
+
+    monkeypatch.setattr(
+        schedules, "latest_complete_business_date", lambda now: dt.date(2026, 11, 25), raising=True
+    )
     monkeypatch.delenv("DEMO_DATE", raising=False)
+    assert demo.settings_from_environment()[0] == dt.date(2026, 11, 25)
+    monkeypatch.setenv("DEMO_DATE", "2026-10-30")
     assert demo.settings_from_environment()[0] == dt.date(2026, 10, 30)
     monkeypatch.setenv("DEMO_DATE", "2026-11-26")  # Thanksgiving
     with pytest.raises(demo.DemoError, match="not a XNYS business day"):

@@ -7,10 +7,11 @@ reach the stack. The same values fill the ``${...}`` placeholders of airflow_set
 from __future__ import annotations
 
 import json
+import os
 import shlex
 
 from devstack.airflow import ADMIN_USER, AIRFLOW_HOME
-from devstack.config import HOST, S3_BUCKET, S3_REGION, STACK_ENV_FILE, Stack
+from devstack.config import HOST, REPO, S3_BUCKET, S3_REGION, STACK_ENV_FILE, Stack
 
 
 def stack_values(stack: Stack) -> dict[str, str]:
@@ -38,6 +39,9 @@ def stack_values(stack: Stack) -> dict[str, str]:
         "AIRFLOW_USERNAME": ADMIN_USER,
         "AIRFLOW_PASSWORD": s["airflow_admin_password"],
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        # So the `airflow` CLI finds the project's packages, as the stack's processes do (the
+        # plugins import include/; a DAG's timetable cannot be read without its plugin).
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "model_pod")]),
     }
     values.update(connection_env(stack))
     return values

@@ -20,7 +20,8 @@ def _board() -> Dashboard:
             "previous_champion_version": "3",
             "decision": "rejected",
             "reasons": ["roc_auc below champion by 0.04"],
-            "metrics": {"roc_auc": 0.71},
+            # As the promotion gate records them: the candidate's under "challenger".
+            "metrics": {"challenger": {"roc_auc": 0.7134}, "baseline": {"roc_auc": 0.81}},
             "dag_run_id": "manual__x",
             "triggered_by": "admin",
             "is_backfill": False,
@@ -97,6 +98,9 @@ def test_page_shows_the_numbers_and_both_charts() -> None:
     assert "price_mismatch" in html
     assert "aged_breaks" in html
     assert html.count("<svg") == 2
+    # Both shapes of recorded metrics: the challenger's (gate) and a flat one.
+    assert "0.713" in html
+    assert "0.810" in html
 
 
 def test_svg_charts_are_well_formed_and_escape_labels() -> None:

@@ -39,11 +39,13 @@ seeded by `python -m include.markets_ops.synthetic seed` (what `make demo` runs)
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from include.markets_ops import assets, params
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops import assets, links, params
+from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.links import linked_task
 
 PARAMS = {
     params.BUSINESS_DATE: params.business_date_param(),  # must be a NYSE business day
+    params.DRY_RUN: params.dry_run_param(),
     "bad_row_rate": Param(
         0.002,
         type="number",
@@ -69,15 +71,20 @@ PARAMS = {
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.UPSTREAM_FEED, Tag.NIGHTLY],
+    deadline=nightly_deadline("ops_demo_feed"),
     default_args=default_args(Owner.DATA_PLATFORM),
     params=PARAMS,
     max_active_runs=1,
 )
 def ops_demo_feed() -> None:
-    @task
+    @linked_task(links=[links.S3_OUTPUT])
     def simulate_upstream_systems(**context) -> dict:
+        from include.markets_ops import connections, dry_run
         from include.markets_ops.feed import tasks
 
+        if dry_run.is_dry_run(context):  # the link shows the dry run's preview
+            prefix = dry_run.context_preview_prefix(context)
+            links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
         return tasks.simulate_upstream(context)
 
     @task

@@ -40,9 +40,10 @@ without some features (an ablation; the model still takes every input). Backfill
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
-from include.markets_ops import assets, params
+from include.markets_ops import assets, links, params
 from include.markets_ops.dag_defaults import Owner, Tag, default_args
 from include.markets_ops.jobs import model_job
+from include.markets_ops.links import linked_task
 
 
 @dag(
@@ -85,11 +86,13 @@ def settlement_risk_training() -> None:
     def choose_path(mode: str) -> str:
         return "rollback_champion" if mode == "rollback" else "build_training_set"
 
-    @task(outlets=[assets.CHAMPION_CHANGES])
+    @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
     def promotion_gate(training_date: str) -> dict:
-        from include.markets_ops.training import gate
+        from include.markets_ops.training import gate, record_decision_links
 
-        return gate(get_current_context(), training_date)
+        decision = gate(get_current_context(), training_date)
+        record_decision_links(decision)
+        return decision
 
     @task
     def report_ground_truth_quality(gated: dict, training_date: str) -> dict:
@@ -97,15 +100,19 @@ def settlement_risk_training() -> None:
 
         return report_quality(gated, training_date)
 
-    @task(outlets=[assets.CHAMPION_CHANGES])
+    @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
     def rollback_champion() -> dict:
-        from include.markets_ops.training import rollback
+        from include.markets_ops.training import record_decision_links, rollback
 
-        return rollback(get_current_context())
+        decision = rollback(get_current_context())
+        record_decision_links(decision)
+        return decision
 
     planned = plan_training()
     build_training_set = model_job("build_training_set", "build-training-set", planned["build_arguments"])
-    train_model = model_job("train_model", "train", planned["train_arguments"])
+    train_model = model_job(
+        "train_model", "train", planned["train_arguments"], extra_links=(links.TRAINING_RUN,)
+    )
     evaluate_challenger = model_job("evaluate_challenger", "evaluate", planned["evaluate_arguments"])
     gated = promotion_gate(planned["training_date"])
     choose_path(planned["mode"]) >> [build_training_set, rollback_champion()]

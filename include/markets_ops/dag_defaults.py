@@ -26,6 +26,33 @@ class Owner(StrEnum):
     OPS_REPORTING = "ops-reporting"
 
 
+def deadline_variable(dag_id: str) -> str:
+    """The Airflow Variable holding a nightly DAG's deadline, in seconds (airflow_settings.yaml)."""
+    return f"{dag_id}_deadline_seconds"
+
+
+def nightly_deadline(dag_id: str) -> Any:
+    """The DAG's ``deadline``: a run must finish within ``<dag_id>_deadline_seconds`` of being
+    queued, or a ``deadline_missed`` event goes to Kafka ``ops.airflow.events``.
+
+    Measured from when the run is queued, not from its logical date: asset-triggered and
+    REST-triggered runs have no logical date (the deadline would be skipped), and a backfilled
+    date's logical date is long past (every backfill run would be "late" at once).
+    The interval is read from the Variable when each run is created (VariableInterval), never
+    at parse time. The Variable must exist: Airflow 3.3 refuses to create the run otherwise."""
+    from airflow.sdk.definitions.callback import AsyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference, VariableInterval
+
+    from include.markets_ops.callbacks import on_deadline_missed
+
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=VariableInterval(deadline_variable(dag_id)),
+        callback=AsyncCallback(on_deadline_missed),
+        name=f"{dag_id} finished in time",
+    )
+
+
 def default_args(owner: Owner, retries: int = 2) -> dict[str, Any]:
     """Retries with exponential backoff: the failures a retry helps with are transient
     (a service restarting, a lock timeout); bad input fails fast through AirflowFailException,

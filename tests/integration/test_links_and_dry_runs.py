@@ -132,7 +132,7 @@ def test_a_dry_run_leaves_reporting_and_kafka_unchanged(
     assert ("LK-QTY", "quantity_mismatch", "open", RECON_DAY, 0) in breaks_before
     messages_before = read_topic(kafka, RECON_SUMMARY.name, lambda k: k == day)
 
-    # With a 1000-unit quantity tolerance the 990-unit break would go: the preview says so, the table keeps it.
+    # A 1000-unit quantity tolerance would clear the 990-unit break: the preview says so, the table keeps it.
     run_id = _run(airflow_api, RECON, {"business_date": day, "dry_run": True, "quantity_tolerance": 1000})
 
     assert _rows(writer, breaks_query, [RECON_DAY]) == breaks_before

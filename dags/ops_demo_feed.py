@@ -34,6 +34,13 @@ holds the counts (received, loaded, quarantined per rule) of every file.
 or clear the run: every step replaces the date's rows (files, truth, quarantine, ops.* rows),
 so a rerun or a backfill never duplicates anything. The history before the demo date is
 seeded by `python -m include.markets_ops.synthetic seed` (what `make demo` runs).
+`dry_run` delivers the day's files to `previews/ops_demo_feed/<run>/landing/...` (no ground
+truth written), runs every load in a transaction that is rolled back and writes each load report
+to `previews/ops_demo_feed/<run>/load_reports/<source>.json`; no asset event, so nothing
+downstream starts. `simulate_upstream_systems` links to that preview.
+
+**Lateness.** A run not finished `ops_demo_feed_deadline_seconds` (Variable) after it was
+queued publishes a `deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
 """
 
 from __future__ import annotations

@@ -26,7 +26,15 @@ parameter or a SQL error fail at once (no retries); a timeout or a lost connecti
 
 **How to rerun.** Trigger with `{"business_date": "YYYY-MM-DD"}`; override a rule's
 parameters with `{"rule_parameters": {"rule_id": {"name": value}}}`. A rerun updates the date's
-alerts in place and republishes the same Kafka keys and S3 objects.
+alerts in place and republishes the same Kafka keys and S3 objects. `dry_run` evaluates and
+merges each rule in a transaction that is rolled back and writes each rule's would-be alerts to
+`previews/ops_sql_alerts/<run>/business_date=D/<rule_id>.json` only (`publish_alerts` skipped:
+no Kafka, no asset event; `check_rules` checks the previews): try a rule parameter safely.
+
+**Links and lateness.** `publish_alerts` links to `reports/alerts/business_date=D/` and the
+date's `ops.alerts` messages, `check_rules` to a dry run's preview. A run not finished
+`ops_sql_alerts_deadline_seconds` (Variable) after it was queued publishes a `deadline_missed`
+event to `ops.airflow.events`. See docs/operations.md.
 """
 
 from __future__ import annotations

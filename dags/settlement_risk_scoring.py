@@ -34,6 +34,11 @@ the date's rows, rewrites the same objects with the same content and republishes
 message keys. `model_version` scores with a given version instead of the champion; `shards`
 overrides the configured shard count; `dry_run` scores into the staging work tables only (no
 swap, no S3, no Kafka).
+
+**Links and lateness.** `check_champion` links to the MLflow model version scored with;
+`write_manifest` to `scores/business_date=D/` and the date's `settlement-risk.high` messages. A run
+not finished `settlement_risk_scoring_deadline_seconds` (Variable) after it was queued publishes a
+`deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
 """
 
 from __future__ import annotations

@@ -35,6 +35,10 @@ snapshot and registers a new version from it; a retried gate task finishes the d
 (evaluation only: no alias moves unless it is the champion); `rollback_to_previous_champion` points
 `champion` back at `previous_champion` (audited; nothing is trained); `ignore_features` trains
 without some features (an ablation; the model still takes every input). Backfill runs never promote.
+
+**Links.** `train_model` links to the MLflow run that registered the version; `promotion_gate` and
+`rollback_champion` to the version decided on and its `mlops.model-events` message. See
+docs/operations.md.
 """
 
 from __future__ import annotations

@@ -27,7 +27,15 @@ everywhere), not real breaks: check the day's feed run and `reporting.quarantine
 
 **How to rerun.** Trigger with `{"business_date": "YYYY-MM-DD"}` (a rerun replaces the date's
 rows, objects and event key). To backfill several dates, run them in date order: each date ages
-its breaks from the previous reconciled date.
+its breaks from the previous reconciled date. `dry_run` reconciles and builds the report in a
+transaction that is rolled back, writing the report and the would-be Kafka event to
+`previews/trade_reconciliation/<run>/business_date=D/` only (`publish_*` are skipped, no asset
+event): compare tolerances without touching the books.
+
+**Links and lateness.** `publish_report` links to the report's S3 prefix, `publish_summary` to
+the date's `ops.recon.summary` message, `reconcile` to a dry run's preview (dashboard pages). A
+run not finished `trade_reconciliation_deadline_seconds` (Variable) after it was queued publishes
+a `deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
 """
 
 from __future__ import annotations

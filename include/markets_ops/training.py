@@ -119,25 +119,31 @@ def candidate_version(
 
 
 def training_run_target(ti: Any) -> dict[str, str] | None:
-    """The MLflow run that registered this DAG run's version (train_model's link target):
-    the training date from plan_training, then the snapshot manifest -> version -> its run."""
+    """train_model's link target: the MLflow run that registered this DAG run's version (the
+    training date from plan_training's XCom)."""
     from include.markets_ops import connections, model_registry
     from include.markets_ops.scoring import s3_client
 
     training_date = ti.xcom_pull(task_ids="plan_training", key="training_date")
     if not training_date:
         return None
-    mlflow_client = model_registry.client()
-    version = candidate_version(
+    return training_run_of(
         s3_client(),
         connections.s3_bucket(),
-        mlflow_client,
+        model_registry.client(),
         model_registry.MODEL_NAME,
         dt.date.fromisoformat(training_date),
     )
-    run_id = mlflow_client.get_model_version(model_registry.MODEL_NAME, version).run_id
+
+
+def training_run_of(
+    s3: Any, bucket: str, mlflow_client: Any, model_name: str, training_date: dt.date
+) -> dict[str, str]:
+    """The MLflow run that registered the version trained on ``training_date``'s snapshot."""
+    version = candidate_version(s3, bucket, mlflow_client, model_name, training_date)
+    run_id = mlflow_client.get_model_version(model_name, version).run_id
     experiment_id = mlflow_client.get_run(run_id).info.experiment_id
-    return {"experiment_id": str(experiment_id), "run_id": run_id}
+    return {"experiment_id": str(experiment_id), "run_id": run_id, "version": version}
 
 
 def record_decision_links(decision: dict[str, Any]) -> None:

@@ -34,16 +34,12 @@ def test_the_training_link_finds_the_run_that_registered_the_version(
     assert target["version"] == version
     assert target["run_id"] == registered.run_id
     assert target["experiment_id"] == mlflow_client.get_run(registered.run_id).info.experiment_id
-    url = links.mlflow_run_url(stack["MLFLOW_TRACKING_URI"], target["experiment_id"], target["run_id"])
-    assert (
-        url
-        == f"{stack['MLFLOW_TRACKING_URI'].rstrip('/')}/#/experiments/{target['experiment_id']}/runs/{registered.run_id}"
-    )
+    mlflow = stack["MLFLOW_TRACKING_URI"].rstrip("/")
+    url = links.mlflow_run_url(mlflow, target["experiment_id"], target["run_id"])
+    assert url == f"{mlflow}/#/experiments/{target['experiment_id']}/runs/{registered.run_id}"
     # The fragment is the UI's route; the run it names exists on the server the link opens.
     response = requests.get(
-        f"{stack['MLFLOW_TRACKING_URI'].rstrip('/')}/api/2.0/mlflow/runs/get",
-        params={"run_id": target["run_id"]},
-        timeout=30,
+        f"{mlflow}/api/2.0/mlflow/runs/get", params={"run_id": target["run_id"]}, timeout=30
     )
     assert response.status_code == 200
     assert response.json()["run"]["info"]["experiment_id"] == target["experiment_id"]

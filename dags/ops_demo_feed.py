@@ -46,9 +46,11 @@ queued publishes a `deadline_missed` event to `ops.airflow.events`. See docs/ope
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from include.markets_ops import assets, links, params
+from business_day_timetable import BusinessDayTimetable
+from include.markets_ops import assets, links, params, schedules
 from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
 from include.markets_ops.links import linked_task
+from include.markets_ops.nightly_switch import nightly_switch
 
 PARAMS = {
     params.BUSINESS_DATE: params.business_date_param(),  # must be a NYSE business day
@@ -74,7 +76,8 @@ PARAMS = {
 
 
 @dag(
-    schedule=None,  # the business-day timetable replaces this (issue 6)
+    schedule=BusinessDayTimetable(),  # after the close of every business day
+    start_date=schedules.START_DATE,
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.UPSTREAM_FEED, Tag.NIGHTLY],
@@ -133,6 +136,7 @@ def ops_demo_feed() -> None:
     trades = load_trades()
     confirmations = load_custodian_confirmations()
     outcomes = load_settlement_outcomes()
+    nightly_switch() >> delivered
     delivered >> reference >> trades >> [confirmations, outcomes]
     report_counts(reference, trades, confirmations, outcomes)
 

@@ -39,16 +39,23 @@ event to `ops.airflow.events`. See docs/operations.md.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, TriggerRule, dag, task
-from include.markets_ops import links
-from include.markets_ops.assets import ALERTS
+from airflow.sdk import AssetOrTimeSchedule, Param, TriggerRule, dag, task
+from business_day_timetable import BusinessDayTimetable
+from include.markets_ops import links, schedules
+from include.markets_ops.assets import ALERTS, RECON_BREAKS, TRADE_SCORES
 from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
 from include.markets_ops.links import linked_task
+from include.markets_ops.nightly_switch import nightly_switch
 from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
 
 
 @dag(
-    schedule=None,
+    # When both the night's scores and reconciliation breaks are in; the timetable is a safety net.
+    schedule=AssetOrTimeSchedule(
+        timetable=BusinessDayTimetable(run_time=schedules.ALERTS_SAFETY_NET),
+        assets=(TRADE_SCORES & RECON_BREAKS),
+    ),
+    start_date=schedules.START_DATE,
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.NIGHTLY, Tag.ALERTING, Tag.REPORTING],
@@ -114,6 +121,7 @@ def ops_sql_alerts() -> None:
             raise AirflowFailException(str(error)) from error
 
     rule_files = list_rules()
+    nightly_switch() >> rule_files
     rule_results = run_rule.expand(rule_file=rule_files)
     published = publish_alerts()
     rule_results >> published

@@ -45,15 +45,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import dag, get_current_context, task
-from include.markets_ops import assets, links, params
+from airflow.sdk import AssetOrTimeSchedule, dag, get_current_context, task
+from business_day_timetable import BusinessDayTimetable
+from include.markets_ops import assets, links, params, schedules
 from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
 from include.markets_ops.jobs import mapped_model_job
 from include.markets_ops.links import linked_task
+from include.markets_ops.nightly_switch import nightly_switch
 
 
 @dag(
-    schedule=None,
+    # As soon as the day's trades and settlement outcomes have landed; the timetable is a
+    # safety net later in the evening (a rerun replaces the same rows).
+    schedule=AssetOrTimeSchedule(
+        timetable=BusinessDayTimetable(run_time=schedules.SCORING_AND_RECON_SAFETY_NET),
+        assets=(assets.TRADES & assets.SETTLEMENT_OUTCOMES),
+    ),
+    start_date=schedules.START_DATE,
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.ML, Tag.NIGHTLY],
@@ -113,7 +121,9 @@ def settlement_risk_scoring() -> None:
         }
         return manifest
 
-    planned = plan_shards(check_champion())
+    champion = check_champion()
+    nightly_switch() >> champion
+    planned = plan_shards(champion)
     score_shard = mapped_model_job("score_shard", "score", arguments=planned)
     swapped = swap_scores(planned["plan"])
     score_shard >> swapped

@@ -44,14 +44,17 @@ docs/operations.md.
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
-from include.markets_ops import assets, links, params
+from business_day_timetable import WeeklyBusinessDayTimetable
+from include.markets_ops import assets, links, params, schedules
 from include.markets_ops.dag_defaults import Owner, Tag, default_args
 from include.markets_ops.jobs import model_job
 from include.markets_ops.links import linked_task
+from include.markets_ops.nightly_switch import nightly_switch
 
 
 @dag(
-    schedule=None,
+    schedule=WeeklyBusinessDayTimetable(run_time=schedules.WEEKLY_TRAINING),
+    start_date=schedules.START_DATE,
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.ML],
@@ -113,6 +116,7 @@ def settlement_risk_training() -> None:
         return decision
 
     planned = plan_training()
+    nightly_switch() >> planned
     build_training_set = model_job("build_training_set", "build-training-set", planned["build_arguments"])
     train_model = model_job(
         "train_model", "train", planned["train_arguments"], extra_links=(links.TRAINING_RUN,)

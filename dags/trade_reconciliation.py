@@ -40,16 +40,23 @@ a `deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag
-from include.markets_ops import connections, links
-from include.markets_ops.assets import RECON_BREAKS
+from airflow.sdk import AssetOrTimeSchedule, Param, dag
+from business_day_timetable import BusinessDayTimetable
+from include.markets_ops import connections, links, schedules
+from include.markets_ops.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
 from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
 from include.markets_ops.links import linked_task
+from include.markets_ops.nightly_switch import nightly_switch
 from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
 
 
 @dag(
-    schedule=None,
+    # As soon as the day's trades and confirmations have landed; the timetable is a safety net.
+    schedule=AssetOrTimeSchedule(
+        timetable=BusinessDayTimetable(run_time=schedules.SCORING_AND_RECON_SAFETY_NET),
+        assets=(TRADES & CUSTODIAN_CONFIRMATIONS),
+    ),
+    start_date=schedules.START_DATE,
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.NIGHTLY, Tag.RECONCILIATION, Tag.REPORTING],
@@ -123,6 +130,7 @@ def trade_reconciliation() -> None:
         return recon_tasks.publish_summary(summary, connections.s3_bucket(), keys)
 
     summary = reconcile()
+    nightly_switch() >> summary
     publish_summary(summary, publish_report(summary))
 
 

@@ -12,7 +12,9 @@ TERMINAL_RUN_STATES = {"success", "failed"}
 
 
 class AirflowApiError(RuntimeError):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -40,7 +42,9 @@ class AirflowApi:
         self._authorize()
         response = self._session.request(method, f"{self.base_url}/api/v2{path}", timeout=60, **kwargs)
         if response.status_code >= 400:
-            raise AirflowApiError(f"{method} {path} -> {response.status_code}: {response.text[:2000]}")
+            raise AirflowApiError(
+                f"{method} {path} -> {response.status_code}: {response.text[:2000]}", response.status_code
+            )
         return response.json() if response.content else None
 
     # --- DAGs and runs -------------------------------------------------------------------
@@ -91,6 +95,17 @@ class AirflowApi:
         return ", ".join(f"{ti['task_id']}[{ti.get('map_index', -1)}]={ti['state']}" for ti in failed)
 
     # --- connections, variables, pools ---------------------------------------------------
+    def get_variable(self, key: str) -> str | None:
+        try:
+            return str(self.request("GET", f"/variables/{key}")["value"])
+        except AirflowApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def set_variable(self, key: str, value: str) -> None:
+        self.bulk_upsert("variables", [{"key": key, "value": value}])
+
     def bulk_upsert(self, collection: str, entities: list[dict[str, Any]]) -> dict[str, Any]:
         body = {"actions": [{"action": "create", "entities": entities, "action_on_existence": "overwrite"}]}
         result = self.request("PATCH", f"/{collection}", json=body)

@@ -25,6 +25,13 @@ OPERATIONS_TIMEZONE = "America/New_York"
 # The NYSE closes at 16:00; custody and booking feeds are complete by 18:00 (early-close
 # days such as the Friday after Thanksgiving close earlier, so 18:30 is always after the close).
 RUN_AFTER_CLOSE = dt.time(18, 30)
+# The DAGs downstream of the feed start as soon as its assets are updated; their own timetable
+# run is a safety net later in the evening (if the feed's event never came, they still process
+# what landed). Reruns are idempotent, so a safety-net run after the asset run changes nothing.
+SCORING_AND_RECON_SAFETY_NET = dt.time(20, 30)
+ALERTS_SAFETY_NET = dt.time(21, 30)
+# Weekly retraining: after the week's last feed, scoring and reports.
+WEEKLY_TRAINING = dt.time(22, 0)
 
 # The first business date the nightly DAGs may run for, at local midnight of the operations
 # calendar (a start_date at UTC midnight would be a different instant; see docs/schedules.md).

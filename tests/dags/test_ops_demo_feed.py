@@ -22,6 +22,7 @@ def dag():
 def test_tasks_run_in_feed_order(dag) -> None:
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
     assert downstream == {
+        "nightly_switch": ["simulate_upstream_systems"],
         "simulate_upstream_systems": ["load_reference_data"],
         "load_reference_data": ["load_trades", "report_counts"],
         "load_trades": ["load_custodian_confirmations", "load_settlement_outcomes", "report_counts"],
@@ -72,3 +73,11 @@ def test_the_feed_refuses_a_day_that_is_not_a_business_day() -> None:
         feed_business_date({"params": {"business_date": "2026-11-26"}})  # Thanksgiving
     with pytest.raises(AirflowFailException, match="cannot tell which business date"):
         feed_business_date({"params": {}})
+
+
+def test_it_runs_after_the_close_of_every_business_day(dag) -> None:
+    from business_day_timetable import BusinessDayTimetable
+
+    assert isinstance(dag.timetable, BusinessDayTimetable)
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1

@@ -97,3 +97,17 @@ def pristine_seeded_warehouse(stack: dict[str, str]) -> Iterator[Warehouse]:
     upgrade_to_head(warehouse.owner)
     yield seed_scratch_history(warehouse)
     drop_database(warehouse.name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nightly_schedule_switched_off(airflow_api) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Tests unpause nightly DAGs to trigger them for their own dates; unpausing also lets the
+    scheduler start tonight's scheduled run on the shared stack. The schedule switch makes
+    those automatic runs skip themselves for the session (include/markets_ops/nightly_switch.py);
+    the value it had is restored afterwards."""
+    from include.markets_ops.nightly_switch import SWITCH_VARIABLE
+
+    previous = airflow_api.get_variable(SWITCH_VARIABLE)
+    airflow_api.set_variable(SWITCH_VARIABLE, "false")
+    yield
+    airflow_api.set_variable(SWITCH_VARIABLE, previous if previous is not None else "true")

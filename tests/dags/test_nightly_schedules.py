@@ -1,0 +1,70 @@
+"""How the nightly DAGs are scheduled: the feed on the business-day timetable, the DAGs after
+it on the feed's assets (with a later timetable run as a safety net, which is also what their
+backfills use), training weekly; catchup off, one active run each, and the schedule switch
+ahead of every other task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+NIGHTLY_DAGS = (
+    "ops_demo_feed",
+    "settlement_risk_scoring",
+    "trade_reconciliation",
+    "ops_sql_alerts",
+    "settlement_risk_training",
+)
+
+
+@pytest.fixture(scope="module")
+def dags():
+    from airflow.dag_processing.dagbag import DagBag
+
+    dagbag = DagBag(dag_folder=DAGS_FOLDER)
+    assert dagbag.import_errors == {}
+    return dagbag.dags
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "upstream_assets", "run_time"),
+    [
+        ("settlement_risk_scoring", {"ops.trades", "ops.settlement_outcomes"}, "20:30"),
+        ("trade_reconciliation", {"ops.trades", "ops.custodian_confirmations"}, "20:30"),
+        ("ops_sql_alerts", {"ml.trade_scores", "reporting.recon_breaks"}, "21:30"),
+    ],
+)
+def test_downstream_dags_run_on_their_inputs_with_a_business_day_safety_net(
+    dags, dag_id: str, upstream_assets: set[str], run_time: str
+) -> None:
+    from airflow.sdk import AssetAll, AssetOrTimeSchedule
+    from business_day_timetable import BusinessDayTimetable
+
+    timetable = dags[dag_id].timetable
+    assert isinstance(timetable, AssetOrTimeSchedule)
+    assert isinstance(timetable.timetable, BusinessDayTimetable)
+    assert timetable.timetable.run_time.strftime("%H:%M") == run_time
+    # All of the inputs, not any of them: a run needs the whole night's data.
+    assert isinstance(timetable.asset_condition, AssetAll)
+    assert {asset.name for asset in timetable.asset_condition.objects} == upstream_assets
+
+
+def test_training_runs_weekly_after_the_nightly_dags(dags) -> None:
+    from business_day_timetable import WeeklyBusinessDayTimetable
+
+    timetable = dags["settlement_risk_training"].timetable
+    assert isinstance(timetable, WeeklyBusinessDayTimetable)
+    assert timetable.run_time.strftime("%H:%M") == "22:00"
+
+
+@pytest.mark.parametrize("dag_id", NIGHTLY_DAGS)
+def test_catchup_off_one_active_run_and_the_switch_first(dags, dag_id: str) -> None:
+    dag = dags[dag_id]
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    switch = dag.get_task("nightly_switch")
+    assert switch.upstream_task_ids == set()
+    assert switch.ignore_downstream_trigger_rules is True
+    assert [task.task_id for task in dag.roots] == ["nightly_switch"]

@@ -57,3 +57,37 @@ def test_pages_escape_keys_and_values() -> None:
     assert "<script>" not in page
     assert "&lt;k&gt;" in page
     assert "business date 2031-07-08" in page
+
+
+def test_the_pages_refuse_other_buckets_and_prefixes_and_download_objects() -> None:
+    import boto3
+    from fastapi.testclient import TestClient
+    from moto import mock_aws
+
+    from include.markets_ops.dashboard.app import ArtifactSources, create_app
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="markets-ops")
+        s3.put_object(
+            Bucket="markets-ops", Key="reports/recon/business_date=2031-07-08/breaks.csv", Body=b"a,b\n"
+        )
+        sources = ArtifactSources(s3_client=lambda: s3, bucket=lambda: "markets-ops", kafka_config=dict)
+        client = TestClient(create_app(connect=lambda: None, require_user=lambda: "user", artifacts=sources))
+
+        page = client.get("/s3", params={"bucket": "markets-ops", "prefix": "reports/recon/"})
+        assert page.status_code == 200
+        assert "breaks.csv" in page.text
+        download = client.get(
+            "/s3/object", params={"key": "reports/recon/business_date=2031-07-08/breaks.csv"}
+        )
+        assert download.content == b"a,b\n"
+        assert 'filename="breaks.csv"' in download.headers["content-disposition"]
+        assert client.get("/s3/object", params={"key": "reports/recon/none.csv"}).status_code == 404
+        assert client.get("/s3", params={"bucket": "other", "prefix": "reports/"}).status_code == 404
+        assert client.get("/s3", params={"prefix": "secrets/"}).status_code == 404
+        assert client.get("/kafka", params={"topic": "__consumer_offsets"}).status_code == 404
+        assert (
+            client.get("/kafka", params={"topic": "ops.alerts", "business_date": "08/07/2031"}).status_code
+            == 422
+        )

@@ -31,23 +31,31 @@ def deadline_variable(dag_id: str) -> str:
     return f"{dag_id}_deadline_seconds"
 
 
+# Used when the deadline Variable is missing or invalid (airflow_settings.yaml declares them).
+DEFAULT_DEADLINE_SECONDS = 2 * 3600
+
+
 def nightly_deadline(dag_id: str) -> Any:
-    """The DAG's ``deadline``: a run must finish within ``<dag_id>_deadline_seconds`` of being
-    queued, or a ``deadline_missed`` event goes to Kafka ``ops.airflow.events``.
+    """The DAG's ``deadline``: a run must finish within ``<dag_id>_deadline_seconds`` (Variable,
+    default DEFAULT_DEADLINE_SECONDS) of being queued, or a ``deadline_missed`` event goes to Kafka
+    ``ops.airflow.events``.
 
     Measured from when the run is queued, not from its logical date: asset-triggered and
     REST-triggered runs have no logical date (the deadline would be skipped), and a backfilled
-    date's logical date is long past (every backfill run would be "late" at once).
-    The interval is read from the Variable when each run is created (VariableInterval), never
-    at parse time. The Variable must exist: Airflow 3.3 refuses to create the run otherwise."""
+    date's logical date is long past (every backfill run would be "late" at once). The Variable
+    is read when each run is created, never at parse time (deadlines.QueuedAtPlusVariable, which
+    also says why not VariableInterval)."""
+    import datetime as dt
+
     from airflow.sdk.definitions.callback import AsyncCallback
-    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference, VariableInterval
+    from airflow.sdk.definitions.deadline import DeadlineAlert
 
     from include.markets_ops.callbacks import on_deadline_missed
+    from include.markets_ops.deadlines import QueuedAtPlusVariable
 
     return DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=VariableInterval(deadline_variable(dag_id)),
+        reference=QueuedAtPlusVariable(deadline_variable(dag_id), DEFAULT_DEADLINE_SECONDS),
+        interval=dt.timedelta(0),  # all in the reference: the Variable is read at run creation
         callback=AsyncCallback(on_deadline_missed),
         name=f"{dag_id} finished in time",
     )

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from include.markets_ops import links
-from include.markets_ops.dag_defaults import deadline_variable
+from include.markets_ops.dag_defaults import DEFAULT_DEADLINE_SECONDS, deadline_variable
 
 ROOT = Path(__file__).resolve().parents[2]
 NIGHTLY = ("ops_demo_feed", "trade_reconciliation", "settlement_risk_scoring", "ops_sql_alerts")
@@ -41,12 +41,13 @@ def declared_variables() -> dict[str, str]:
 
 @pytest.mark.parametrize("dag_id", NIGHTLY)
 def test_nightly_dags_have_a_deadline_from_a_declared_variable(dag_id: str, dags, declared_variables) -> None:
-    from airflow.sdk.definitions.deadline import DagRunQueuedAtDeadline, VariableInterval
+    import datetime as dt
+
+    from include.markets_ops.deadlines import QueuedAtPlusVariable
 
     (alert,) = dags[dag_id].deadline
-    assert isinstance(alert.reference, DagRunQueuedAtDeadline)
-    assert alert.interval == VariableInterval(deadline_variable(dag_id))
-    # A missing Variable would make Airflow refuse to create the run: it must be declared.
+    assert alert.reference == QueuedAtPlusVariable(deadline_variable(dag_id), DEFAULT_DEADLINE_SECONDS)
+    assert alert.interval == dt.timedelta(0)
     assert int(declared_variables[deadline_variable(dag_id)]) > 0
     assert alert.callback.path == "include.markets_ops.callbacks.on_deadline_missed"
 

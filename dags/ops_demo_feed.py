@@ -34,18 +34,27 @@ holds the counts (received, loaded, quarantined per rule) of every file.
 or clear the run: every step replaces the date's rows (files, truth, quarantine, ops.* rows),
 so a rerun or a backfill never duplicates anything. The history before the demo date is
 seeded by `python -m include.markets_ops.synthetic seed` (what `make demo` runs).
+`dry_run` delivers the day's files to `previews/ops_demo_feed/<run>/landing/...` (no ground
+truth written), runs every load in a transaction that is rolled back and writes each load report
+to `previews/ops_demo_feed/<run>/load_reports/<source>.json`; no asset event, so nothing
+downstream starts. `simulate_upstream_systems` links to that preview.
+
+**Lateness.** A run not finished `ops_demo_feed_deadline_seconds` (Variable) after it was
+queued publishes a `deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import assets, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops import assets, links, params, schedules
+from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.links import linked_task
 from include.markets_ops.nightly_switch import nightly_switch
 
 PARAMS = {
     params.BUSINESS_DATE: params.business_date_param(),  # must be a NYSE business day
+    params.DRY_RUN: params.dry_run_param(),
     "bad_row_rate": Param(
         0.002,
         type="number",
@@ -72,15 +81,20 @@ PARAMS = {
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.UPSTREAM_FEED, Tag.NIGHTLY],
+    deadline=nightly_deadline("ops_demo_feed"),
     default_args=default_args(Owner.DATA_PLATFORM),
     params=PARAMS,
     max_active_runs=1,
 )
 def ops_demo_feed() -> None:
-    @task
+    @linked_task(links=[links.S3_OUTPUT])
     def simulate_upstream_systems(**context) -> dict:
+        from include.markets_ops import connections, dry_run
         from include.markets_ops.feed import tasks
 
+        if dry_run.is_dry_run(context):  # the link shows the dry run's preview
+            prefix = dry_run.context_preview_prefix(context)
+            links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
         return tasks.simulate_upstream(context)
 
     @task

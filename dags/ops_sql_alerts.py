@@ -26,18 +26,27 @@ parameter or a SQL error fail at once (no retries); a timeout or a lost connecti
 
 **How to rerun.** Trigger with `{"business_date": "YYYY-MM-DD"}`; override a rule's
 parameters with `{"rule_parameters": {"rule_id": {"name": value}}}`. A rerun updates the date's
-alerts in place and republishes the same Kafka keys and S3 objects.
+alerts in place and republishes the same Kafka keys and S3 objects. `dry_run` evaluates and
+merges each rule in a transaction that is rolled back and writes each rule's would-be alerts to
+`previews/ops_sql_alerts/<run>/business_date=D/<rule_id>.json` only (`publish_alerts` skipped:
+no Kafka, no asset event; `check_rules` checks the previews): try a rule parameter safely.
+
+**Links and lateness.** `publish_alerts` links to `reports/alerts/business_date=D/` and the
+date's `ops.alerts` messages, `check_rules` to a dry run's preview. A run not finished
+`ops_sql_alerts_deadline_seconds` (Variable) after it was queued publishes a `deadline_missed`
+event to `ops.airflow.events`. See docs/operations.md.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, Param, TriggerRule, dag, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import connections, schedules
+from include.markets_ops import links, schedules
 from include.markets_ops.assets import ALERTS, RECON_BREAKS, TRADE_SCORES
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.links import linked_task
 from include.markets_ops.nightly_switch import nightly_switch
-from include.markets_ops.params import BUSINESS_DATE, business_date_param
+from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
 
 
 @dag(
@@ -50,10 +59,12 @@ from include.markets_ops.params import BUSINESS_DATE, business_date_param
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.NIGHTLY, Tag.ALERTING, Tag.REPORTING],
+    deadline=nightly_deadline("ops_sql_alerts"),
     default_args=default_args(Owner.OPS_REPORTING),
     max_active_runs=1,
     params={
         BUSINESS_DATE: business_date_param(),
+        DRY_RUN: dry_run_param(),
         "rule_parameters": Param(
             {},
             type="object",
@@ -77,41 +88,35 @@ def ops_sql_alerts() -> None:
         from airflow.sdk.exceptions import AirflowFailException
         from include.markets_ops.alerting import tasks
         from include.markets_ops.alerting.runner import is_permanent
-        from include.markets_ops.business_date import resolve_business_date
 
         overrides = (params or {}).get("rule_parameters") or {}
-        business_date = resolve_business_date(get_current_context())
         try:
-            return tasks.run_rule(
-                rule_file, business_date, overrides.get(rule_file.removesuffix(".sql")), run_id
-            )
+            return tasks.run_rule_of_run(get_current_context(), rule_file, overrides, run_id)
         except Exception as error:
             if is_permanent(error):
                 raise AirflowFailException(str(error)) from error
             raise
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[ALERTS])
+    @linked_task(
+        links=[links.S3_OUTPUT, links.KAFKA_TOPIC], trigger_rule=TriggerRule.ALL_DONE, outlets=[ALERTS]
+    )
     def publish_alerts(outlet_events=None) -> dict:
         from airflow.sdk import get_current_context
         from include.markets_ops.alerting import tasks
-        from include.markets_ops.business_date import resolve_business_date
 
-        business_date = resolve_business_date(get_current_context())
-        summary = tasks.publish_night(business_date, connections.s3_bucket())
-        outlet_events[ALERTS].extra = {"business_date": business_date.isoformat()}
+        summary = tasks.publish_night_of_run(get_current_context())
+        outlet_events[ALERTS].extra = {"business_date": summary["business_date"]}
         return summary
 
-    @task(trigger_rule=TriggerRule.ALL_DONE)
+    @linked_task(links=[links.S3_OUTPUT], trigger_rule=TriggerRule.ALL_DONE)
     def check_rules(rule_files: list[str], params: dict | None = None, run_id: str | None = None) -> None:
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
         from include.markets_ops.alerting import tasks
-        from include.markets_ops.business_date import resolve_business_date
 
-        business_date = resolve_business_date(get_current_context())
         overrides = (params or {}).get("rule_parameters") or {}
         try:
-            tasks.check_rules(business_date, rule_files, run_id, overrides)
+            tasks.check_rules_of_run(get_current_context(), rule_files, overrides, run_id)
         except tasks.RulesFailedError as error:
             raise AirflowFailException(str(error)) from error
 

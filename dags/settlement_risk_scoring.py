@@ -34,15 +34,23 @@ the date's rows, rewrites the same objects with the same content and republishes
 message keys. `model_version` scores with a given version instead of the champion; `shards`
 overrides the configured shard count; `dry_run` scores into the staging work tables only (no
 swap, no S3, no Kafka).
+
+**Links and lateness.** `check_champion` links to the MLflow model version scored with;
+`write_manifest` to `scores/business_date=D/` and the date's `settlement-risk.high` messages. A run
+not finished `settlement_risk_scoring_deadline_seconds` (Variable) after it was queued publishes a
+`deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from airflow.sdk import AssetOrTimeSchedule, dag, get_current_context, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import assets, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops import assets, links, params, schedules
+from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
 from include.markets_ops.jobs import mapped_model_job
+from include.markets_ops.links import linked_task
 from include.markets_ops.nightly_switch import nightly_switch
 
 
@@ -57,6 +65,7 @@ from include.markets_ops.nightly_switch import nightly_switch
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.ML, Tag.NIGHTLY],
+    deadline=nightly_deadline("settlement_risk_scoring"),
     default_args=default_args(Owner.MLOPS),
     max_active_runs=1,  # one writer per business date; shards of one run share staging names
     params=params.common_params(
@@ -67,11 +76,15 @@ from include.markets_ops.nightly_switch import nightly_switch
     ),
 )
 def settlement_risk_scoring() -> None:
-    @task
+    @linked_task(links=[links.MLFLOW_MODEL_VERSION])
     def check_champion() -> dict:
         from include.markets_ops.scoring import check_champion as resolve
 
-        return resolve(get_current_context())
+        champion = resolve(get_current_context())
+        links.record(
+            links.MLFLOW_MODEL_VERSION, model_name=champion["model_name"], version=champion["model_version"]
+        )
+        return champion
 
     @task
     def plan_shards(champion: dict) -> list:
@@ -89,11 +102,17 @@ def settlement_risk_scoring() -> None:
 
         return swap(plan)
 
-    @task(outlets=[assets.TRADE_SCORES])
+    @linked_task(links=[links.S3_OUTPUT, links.KAFKA_TOPIC], outlets=[assets.TRADE_SCORES])
     def write_manifest(plan: dict, swapped: dict) -> dict:
-        from include.markets_ops.scoring import publish_manifest
+        from include.markets_ops import connections
+        from include.markets_ops.scoring import publish_manifest, scores_prefix
+        from include.markets_ops.topics import HIGH_RISK_TRADES
 
         manifest = publish_manifest(plan, swapped)
+        day = manifest["business_date"]
+        prefix = scores_prefix(dt.date.fromisoformat(day))
+        links.record(links.S3_OUTPUT, bucket=connections.s3_bucket(), prefix=prefix)
+        links.record(links.KAFKA_TOPIC, topic=HIGH_RISK_TRADES.name, business_date=day)
         outlet_events = get_current_context()["outlet_events"]
         outlet_events[assets.TRADE_SCORES].extra = {
             "business_date": manifest["business_date"],

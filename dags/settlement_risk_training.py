@@ -35,15 +35,20 @@ snapshot and registers a new version from it; a retried gate task finishes the d
 (evaluation only: no alias moves unless it is the champion); `rollback_to_previous_champion` points
 `champion` back at `previous_champion` (audited; nothing is trained); `ignore_features` trains
 without some features (an ablation; the model still takes every input). Backfill runs never promote.
+
+**Links.** `train_model` links to the MLflow run that registered the version; `promotion_gate` and
+`rollback_champion` to the version decided on and its `mlops.model-events` message. See
+docs/operations.md.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 from business_day_timetable import WeeklyBusinessDayTimetable
-from include.markets_ops import assets, params, schedules
+from include.markets_ops import assets, links, params, schedules
 from include.markets_ops.dag_defaults import Owner, Tag, default_args
 from include.markets_ops.jobs import model_job
+from include.markets_ops.links import linked_task
 from include.markets_ops.nightly_switch import nightly_switch
 
 
@@ -88,11 +93,13 @@ def settlement_risk_training() -> None:
     def choose_path(mode: str) -> str:
         return "rollback_champion" if mode == "rollback" else "build_training_set"
 
-    @task(outlets=[assets.CHAMPION_CHANGES])
+    @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
     def promotion_gate(training_date: str) -> dict:
-        from include.markets_ops.training import gate
+        from include.markets_ops.training import gate, record_decision_links
 
-        return gate(get_current_context(), training_date)
+        decision = gate(get_current_context(), training_date)
+        record_decision_links(decision)
+        return decision
 
     @task
     def report_ground_truth_quality(gated: dict, training_date: str) -> dict:
@@ -100,16 +107,20 @@ def settlement_risk_training() -> None:
 
         return report_quality(gated, training_date)
 
-    @task(outlets=[assets.CHAMPION_CHANGES])
+    @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
     def rollback_champion() -> dict:
-        from include.markets_ops.training import rollback
+        from include.markets_ops.training import record_decision_links, rollback
 
-        return rollback(get_current_context())
+        decision = rollback(get_current_context())
+        record_decision_links(decision)
+        return decision
 
     planned = plan_training()
     nightly_switch() >> planned
     build_training_set = model_job("build_training_set", "build-training-set", planned["build_arguments"])
-    train_model = model_job("train_model", "train", planned["train_arguments"])
+    train_model = model_job(
+        "train_model", "train", planned["train_arguments"], extra_links=(links.TRAINING_RUN,)
+    )
     evaluate_challenger = model_job("evaluate_challenger", "evaluate", planned["evaluate_arguments"])
     gated = promotion_gate(planned["training_date"])
     choose_path(planned["mode"]) >> [build_training_set, rollback_champion()]

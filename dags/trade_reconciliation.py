@@ -27,18 +27,27 @@ everywhere), not real breaks: check the day's feed run and `reporting.quarantine
 
 **How to rerun.** Trigger with `{"business_date": "YYYY-MM-DD"}` (a rerun replaces the date's
 rows, objects and event key). To backfill several dates, run them in date order: each date ages
-its breaks from the previous reconciled date.
+its breaks from the previous reconciled date. `dry_run` reconciles and builds the report in a
+transaction that is rolled back, writing the report and the would-be Kafka event to
+`previews/trade_reconciliation/<run>/business_date=D/` only (`publish_*` are skipped, no asset
+event): compare tolerances without touching the books.
+
+**Links and lateness.** `publish_report` links to the report's S3 prefix, `publish_summary` to
+the date's `ops.recon.summary` message, `reconcile` to a dry run's preview (dashboard pages). A
+run not finished `trade_reconciliation_deadline_seconds` (Variable) after it was queued publishes
+a `deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import AssetOrTimeSchedule, Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, Param, dag
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import connections, schedules
+from include.markets_ops import connections, links, schedules
 from include.markets_ops.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.links import linked_task
 from include.markets_ops.nightly_switch import nightly_switch
-from include.markets_ops.params import BUSINESS_DATE, business_date_param
+from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
 
 
 @dag(
@@ -51,10 +60,12 @@ from include.markets_ops.params import BUSINESS_DATE, business_date_param
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.NIGHTLY, Tag.RECONCILIATION, Tag.REPORTING],
+    deadline=nightly_deadline("trade_reconciliation"),
     default_args=default_args(Owner.OPS_REPORTING),
     max_active_runs=1,
     params={
         BUSINESS_DATE: business_date_param(),
+        DRY_RUN: dry_run_param(),
         "price_tolerance_bp": Param(
             1.0,
             type="number",
@@ -72,37 +83,50 @@ from include.markets_ops.params import BUSINESS_DATE, business_date_param
     },
 )
 def trade_reconciliation() -> None:
-    @task(outlets=[RECON_BREAKS])
+    @linked_task(links=[links.S3_OUTPUT], outlets=[RECON_BREAKS])
     def reconcile(params: dict | None = None, outlet_events=None) -> dict:
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
-        from include.markets_ops import recon_tasks
+        from include.markets_ops import dry_run, recon_tasks
         from include.markets_ops.business_date import resolve_business_date
         from include.markets_ops.schedules import NotABusinessDateError
 
         params = params or {}
-        business_date = resolve_business_date(get_current_context())
+        context = get_current_context()
+        business_date = resolve_business_date(context)
+        tolerances = (params["price_tolerance_bp"], params["quantity_tolerance"])
         try:
-            summary = recon_tasks.reconcile_business_date(
-                business_date, params["price_tolerance_bp"], params["quantity_tolerance"]
-            )
+            if dry_run.is_dry_run(context):
+                prefix = dry_run.context_preview_prefix(context, business_date)
+                links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
+                dry_run.suppress_asset_events(context)
+                return recon_tasks.preview_business_date(
+                    business_date, *tolerances, connections.s3_bucket(), prefix
+                )
+            summary = recon_tasks.reconcile_business_date(business_date, *tolerances)
         except NotABusinessDateError as error:
             raise AirflowFailException(str(error)) from error
         outlet_events[RECON_BREAKS].extra = {"business_date": business_date.isoformat()}
         return summary
 
-    @task
+    @linked_task(links=[links.S3_OUTPUT])
     def publish_report(summary: dict) -> list[str]:
-        from include.markets_ops import recon_tasks
+        from airflow.sdk import get_current_context
+        from include.markets_ops import dry_run, recon_tasks
         from include.markets_ops.business_date import parse_business_date
+        from include.markets_ops.recon_report import prefix_for
 
+        dry_run.skip_when_dry_run(get_current_context(), "publishing the report to reports/recon/")
         business_date = parse_business_date(summary["business_date"])
+        links.record(links.S3_OUTPUT, bucket=connections.s3_bucket(), prefix=prefix_for(business_date))
         return recon_tasks.publish_report(business_date, summary, connections.s3_bucket())
 
-    @task
+    @linked_task(links=[links.KAFKA_TOPIC])
     def publish_summary(summary: dict, keys: list[str]) -> int:
         from include.markets_ops import recon_tasks
+        from include.markets_ops.topics import RECON_SUMMARY
 
+        links.record(links.KAFKA_TOPIC, topic=RECON_SUMMARY.name, business_date=summary["business_date"])
         return recon_tasks.publish_summary(summary, connections.s3_bucket(), keys)
 
     summary = reconcile()

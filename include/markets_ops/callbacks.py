@@ -97,5 +97,11 @@ def deadline_missed_event(context: Mapping[str, Any]) -> tuple[str, dict[str, An
 
 
 async def on_deadline_missed(context: Mapping[str, Any] | None = None, **_: Any) -> None:
-    """Deadline callback (runs in the triggerer): publish a deadline_missed event."""
-    publish_event(*deadline_missed_event(context or {}))
+    """Deadline callback (an AsyncCallback: runs in the triggerer's event loop).
+
+    Airflow 3.3 calls it as ``callback(**kwargs, context=...)`` (triggers/callback.py) with the
+    run as the REST API shows it and the deadline. Publishing is blocking (connection lookup,
+    Kafka flush), so it runs in a worker thread: the triggerer's loop serves other triggers."""
+    import asyncio
+
+    await asyncio.to_thread(publish_event, *deadline_missed_event(context or {}))

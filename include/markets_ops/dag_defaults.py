@@ -26,6 +26,41 @@ class Owner(StrEnum):
     OPS_REPORTING = "ops-reporting"
 
 
+def deadline_variable(dag_id: str) -> str:
+    """The Airflow Variable holding a nightly DAG's deadline, in seconds (airflow_settings.yaml)."""
+    return f"{dag_id}_deadline_seconds"
+
+
+# Used when the deadline Variable is missing or invalid (airflow_settings.yaml declares them).
+DEFAULT_DEADLINE_SECONDS = 2 * 3600
+
+
+def nightly_deadline(dag_id: str) -> Any:
+    """The DAG's ``deadline``: a run must finish within ``<dag_id>_deadline_seconds`` (Variable,
+    default DEFAULT_DEADLINE_SECONDS) of being queued, or a ``deadline_missed`` event goes to Kafka
+    ``ops.airflow.events``.
+
+    Measured from when the run is queued, not from its logical date: asset-triggered and
+    REST-triggered runs have no logical date (the deadline would be skipped), and a backfilled
+    date's logical date is long past (every backfill run would be "late" at once). The Variable
+    is read when each run is created, never at parse time (deadlines.QueuedAtPlusVariable, which
+    also says why not VariableInterval)."""
+    import datetime as dt
+
+    from airflow.sdk.definitions.callback import AsyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert
+
+    from include.markets_ops.callbacks import on_deadline_missed
+    from include.markets_ops.deadlines import QueuedAtPlusVariable
+
+    return DeadlineAlert(
+        reference=QueuedAtPlusVariable(deadline_variable(dag_id), DEFAULT_DEADLINE_SECONDS),
+        interval=dt.timedelta(0),  # all in the reference: the Variable is read at run creation
+        callback=AsyncCallback(on_deadline_missed),
+        name=f"{dag_id} finished in time",
+    )
+
+
 def default_args(owner: Owner, retries: int = 2) -> dict[str, Any]:
     """Retries with exponential backoff: the failures a retry helps with are transient
     (a service restarting, a lock timeout); bad input fails fast through AirflowFailException,

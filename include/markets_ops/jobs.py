@@ -137,14 +137,23 @@ def _operator_class_and_kwargs(job: str, environ: Mapping[str, str] | None) -> t
 
 
 def model_job(
-    task_id: str, job: str, arguments: Any, environ: Mapping[str, str] | None = None, **task_kwargs: Any
+    task_id: str,
+    job: str,
+    arguments: Any,
+    environ: Mapping[str, str] | None = None,
+    extra_links: tuple[Any, ...] = (),
+    **task_kwargs: Any,
 ) -> Any:
     """An operator running ``settlement-model <job> <arguments>`` in the configured runtime.
 
-    ``arguments`` is a list of strings, a template, or an XComArg (resolved when the task runs).
+    ``arguments`` is a list of strings, a template, or an XComArg (resolved when the task runs);
+    ``extra_links`` are this task's operator extra links (links.ArtifactLink with a resolver).
     """
     operator_class, kwargs = _operator_class_and_kwargs(job, environ)
-    return operator_class(task_id=task_id, arguments=arguments, **{**kwargs, **task_kwargs})
+    operator = operator_class(task_id=task_id, arguments=arguments, **{**kwargs, **task_kwargs})
+    if extra_links:
+        operator.operator_extra_links = tuple(extra_links)  # per task: the class attribute is shared
+    return operator
 
 
 def mapped_model_job(

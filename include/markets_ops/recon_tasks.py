@@ -2,6 +2,8 @@
 
 Each function is one task: reconcile (writer role), publish the report to S3 (read-only role),
 publish the summary event to Kafka. They take plain values so the DAG file only wires them.
+``preview_business_date`` is the dry run's reconcile: the same work, rolled back, with the
+report and the would-be Kafka event written under the run's preview prefix only.
 """
 
 from __future__ import annotations
@@ -32,6 +34,49 @@ def reconcile_business_date(
     )
     with _postgres(connections.WAREHOUSE_CONN_ID) as conn:
         return reconcile(conn, business_date, tolerances).as_dict()
+
+
+def preview_business_date(
+    business_date: dt.date,
+    price_tolerance_bp: float | str,
+    quantity_tolerance: float | str,
+    bucket: str,
+    prefix: str,
+) -> dict[str, Any]:
+    """Dry run: reconcile and build the report in one transaction that is rolled back; the report
+    files and the summary event go to ``s3://bucket/prefix`` only (reporting.* is unchanged)."""
+    import json
+
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from include.markets_ops.dry_run import rolled_back
+    from include.markets_ops.recon_report import build_report, prefix_for, summary_event
+    from include.markets_ops.reconciliation import Tolerances, reconcile
+    from include.markets_ops.s3_publish import ReportObject, publish_folder
+
+    tolerances = Tolerances(
+        price_bp=Decimal(str(price_tolerance_bp)), quantity=Decimal(str(quantity_tolerance))
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="recon-preview-") as folder,
+        _postgres(connections.WAREHOUSE_CONN_ID) as conn,
+        rolled_back(conn),
+    ):
+        summary = reconcile(conn, business_date, tolerances).as_dict()
+        objects, data = build_report(conn, business_date, summary, Path(folder))
+        # The event a real run would publish, pointing at where the real report would be.
+        real_keys = [f"{prefix_for(business_date)}{o.name}" for o in objects]
+        event_path = Path(folder) / "kafka_event.json"
+        event_path.write_text(json.dumps(summary_event(summary, bucket, real_keys), indent=1, default=str))
+        objects.append(ReportObject("kafka_event.json", event_path, "application/json"))
+        keys = publish_folder(
+            S3Hook(aws_conn_id=connections.S3_CONN_ID),
+            bucket,
+            prefix,
+            objects,
+            {**summary, "break_rows": data.export_rows, "dry_run": True},
+        )
+    return {**summary, "dry_run": True, "preview_keys": keys}
 
 
 def publish_report(business_date: dt.date, summary: dict[str, Any], bucket: str) -> list[str]:

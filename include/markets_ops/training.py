@@ -118,6 +118,45 @@ def candidate_version(
     return str(max(int(v.version) for v in versions))
 
 
+def training_run_target(ti: Any) -> dict[str, str] | None:
+    """train_model's link target: the MLflow run that registered this DAG run's version (the
+    training date from plan_training's XCom)."""
+    from include.markets_ops import connections, model_registry
+    from include.markets_ops.scoring import s3_client
+
+    training_date = ti.xcom_pull(task_ids="plan_training", key="training_date")
+    if not training_date:
+        return None
+    return training_run_of(
+        s3_client(),
+        connections.s3_bucket(),
+        model_registry.client(),
+        model_registry.MODEL_NAME,
+        dt.date.fromisoformat(training_date),
+    )
+
+
+def training_run_of(
+    s3: Any, bucket: str, mlflow_client: Any, model_name: str, training_date: dt.date
+) -> dict[str, str]:
+    """The MLflow run that registered the version trained on ``training_date``'s snapshot."""
+    version = candidate_version(s3, bucket, mlflow_client, model_name, training_date)
+    run_id = mlflow_client.get_model_version(model_name, version).run_id
+    experiment_id = mlflow_client.get_run(run_id).info.experiment_id
+    return {"experiment_id": str(experiment_id), "run_id": run_id, "version": version}
+
+
+def record_decision_links(decision: dict[str, Any]) -> None:
+    """The gate's (or rollback's) links: the version it decided on, its mlops.model-events message."""
+    from include.markets_ops import links
+    from include.markets_ops.topics import MODEL_EVENTS
+
+    version = decision.get("candidate_version") or decision.get("champion_after")
+    if version:
+        links.record(links.MLFLOW_MODEL_VERSION, model_name=decision["model_name"], version=version)
+    links.record(links.KAFKA_TOPIC, topic=MODEL_EVENTS.name, key=decision["event_key"])
+
+
 def gate(context: Any, training_date: str) -> dict[str, Any]:
     from include.markets_ops import connections, model_registry, promotion
     from include.markets_ops.scoring import s3_client

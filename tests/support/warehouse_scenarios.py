@@ -25,6 +25,7 @@ DATE_RANGES: dict[str, tuple[dt.date, dt.date]] = {
     "alert_dag": (dt.date(2033, 3, 1), dt.date(2033, 3, 31)),
     "acceptance_aging": (dt.date(2033, 9, 1), dt.date(2033, 9, 30)),
     "acceptance_alerts": (dt.date(2033, 10, 1), dt.date(2033, 11, 30)),
+    "links_and_dry_runs": (dt.date(2034, 1, 1), dt.date(2034, 1, 31)),
 }
 
 COUNTERPARTIES = ("TCP-ALPHA", "TCP-BETA", "TCP-GAMMA", "TCP-DELTA")

@@ -6,6 +6,10 @@
   the night's alerts and summary to ``s3://<bucket>/reports/alerts/business_date=D/``.
 - ``check_rules``: fails the run, naming each failed rule file and its error, when any rule of
   this run failed or left no record (the other rules have run and been published by then).
+
+Dry run (``preview_rule`` / ``check_previews``): each rule is evaluated and merged exactly as in a
+real run, inside a transaction that is rolled back; what the merge would leave for the rule
+(its alerts of the date, ``is_new`` included) goes to ``<preview prefix><rule_id>.json`` only.
 """
 
 from __future__ import annotations
@@ -36,6 +40,57 @@ def _postgres(conn_id: str) -> Any:
     return PostgresHook(postgres_conn_id=conn_id).get_conn()
 
 
+def run_rule_of_run(
+    context: Mapping[str, Any], rule_file: str, overrides: Mapping[str, Any], dag_run_id: str | None
+) -> dict[str, Any]:
+    """The run_rule task: the rule for the run's business date, or its preview in a dry run."""
+    from include.markets_ops import dry_run
+    from include.markets_ops.business_date import resolve_business_date
+
+    business_date = resolve_business_date(context)
+    rule_overrides = overrides.get(rule_file.removesuffix(".sql"))
+    if dry_run.is_dry_run(context):
+        return preview_rule(
+            rule_file,
+            business_date,
+            rule_overrides,
+            dag_run_id,
+            bucket=connections.s3_bucket(),
+            prefix=dry_run.context_preview_prefix(context, business_date),
+        )
+    return run_rule(rule_file, business_date, rule_overrides, dag_run_id)
+
+
+def publish_night_of_run(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The publish_alerts task (skipped in a dry run), with its links."""
+    from include.markets_ops import dry_run, links
+    from include.markets_ops.business_date import resolve_business_date
+
+    dry_run.skip_when_dry_run(context, "publishing to Kafka ops.alerts and reports/alerts/")
+    business_date = resolve_business_date(context)
+    day = business_date.isoformat()
+    bucket = connections.s3_bucket()
+    links.record(links.S3_OUTPUT, context, bucket=bucket, prefix=PREFIX_TEMPLATE.format(business_date=day))
+    links.record(links.KAFKA_TOPIC, context, topic=OPS_ALERTS.name, business_date=day)
+    return publish_night(business_date, bucket)
+
+
+def check_rules_of_run(
+    context: Mapping[str, Any], rule_files: list[str], overrides: Mapping[str, Any], dag_run_id: str | None
+) -> None:
+    """The check_rules task: from reporting.alert_rule_runs, or from the previews in a dry run."""
+    from include.markets_ops import dry_run, links
+    from include.markets_ops.business_date import resolve_business_date
+
+    business_date = resolve_business_date(context)
+    if dry_run.is_dry_run(context):
+        bucket, prefix = connections.s3_bucket(), dry_run.context_preview_prefix(context, business_date)
+        links.record(links.S3_OUTPUT, context, bucket=bucket, prefix=prefix)
+        check_previews(rule_files, dag_run_id, overrides, bucket=bucket, prefix=prefix)
+        return
+    check_rules(business_date, rule_files, dag_run_id, overrides)
+
+
 def run_rule(
     rule_file: str, business_date: dt.date, overrides: Mapping[str, Any] | None, dag_run_id: str | None
 ) -> dict[str, Any]:
@@ -51,6 +106,74 @@ def run_rule(
             dag_run_id=dag_run_id,
         )
     return outcome.as_dict()
+
+
+def preview_rule(
+    rule_file: str,
+    business_date: dt.date,
+    overrides: Mapping[str, Any] | None,
+    dag_run_id: str | None,
+    *,
+    bucket: str,
+    prefix: str,
+) -> dict[str, Any]:
+    """Dry run of one rule: evaluate and merge, read back the rule's alerts, roll back; write the
+    outcome and those alerts to ``s3://bucket/prefix<rule_id>.json``."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from include.markets_ops.alerting.runner import reporting_hook, run_rule_file
+    from include.markets_ops.dry_run import rolled_back
+
+    with _postgres(connections.WAREHOUSE_CONN_ID) as writer, rolled_back(writer):
+        outcome = run_rule_file(
+            rule_file,
+            business_date,
+            overrides,
+            reporting=reporting_hook(connections.REPORTING_CONN_ID),
+            writer_conn=writer,
+            dag_run_id=dag_run_id,
+        )
+        alerts, _ = read_night(writer, business_date)
+    preview = {
+        **outcome.as_dict(),
+        "business_date": business_date.isoformat(),
+        "dag_run_id": dag_run_id,
+        "dry_run": True,
+        "alerts": [a for a in alerts if a["rule_id"] == outcome.rule_id],
+    }
+    key = f"{prefix}{outcome.rule_id}.json"
+    S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn().put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(preview, sort_keys=True, default=str).encode(),
+        ContentType="application/json",
+    )
+    return {**outcome.as_dict(), "preview_key": key}
+
+
+def check_previews(
+    rule_files: list[str],
+    dag_run_id: str | None,
+    overrides: Mapping[str, Any] | None,
+    bucket: str,
+    prefix: str,
+) -> None:
+    """Dry run's check_rules: every rule file left its preview object (a failed rule left none)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    client = S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn()
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    present = {item["Key"][len(prefix) :].removesuffix(".json") for item in listed}
+    runs = [
+        {"rule_id": rule_id, "dag_run_id": dag_run_id, "status": "succeeded", "error": None}
+        for rule_id in present
+    ]
+    problems = rule_failures(rule_files, runs, dag_run_id, overrides)
+    if problems:
+        raise RulesFailedError(
+            f"alert rules (dry run): {len(problems)} problem(s) among {len(rule_files)} rule files\n"
+            + "\n".join(problems)
+        )
 
 
 def _jsonable(value: Any) -> Any:

@@ -126,6 +126,29 @@ class LocalStore:
         return (self.root / key).open("rb")
 
 
+class PrefixedStore:
+    """Another store's keys under ``prefix``: a dry run's upstream files land in its preview
+    (``previews/ops_demo_feed/<run>/landing/...``) and are read back from there, never from landing/."""
+
+    def __init__(self, store: ObjectStore, prefix: str) -> None:
+        if not prefix.endswith("/"):
+            raise ValueError(f"prefix must end with '/': {prefix!r}")
+        self.store = store
+        self.prefix = prefix
+
+    def put_file(self, key: str, path: Path) -> None:
+        self.store.put_file(self.prefix + key, path)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.store.put_bytes(self.prefix + key, data)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        return self.store.get_bytes(self.prefix + key)
+
+    def open(self, key: str) -> IO[bytes]:
+        return self.store.open(self.prefix + key)
+
+
 def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.Table) -> Manifest:
     """Write the table as the source's file of the date, then its manifest."""
     with tempfile.TemporaryDirectory(prefix="landing-") as scratch:

@@ -7,11 +7,18 @@ Failure policy:
     date that is not a business date, no synthetic world): AirflowFailException, which fails
     the task at once without retries, with the rule, the count and an example in the message;
   - a few bad rows: loaded without them, each quarantined with its rule, and a warning.
+
+Dry run (param ``dry_run``): the upstream files are delivered to the run's preview prefix
+(``previews/ops_demo_feed/<run>/landing/...``) without writing the ground truth; each load runs in
+full (COPY, checks, quarantine, merge) in a transaction that is rolled back, its report written to
+``previews/ops_demo_feed/<run>/load_reports/<source>.json``; no asset event is emitted. Each file
+is checked against the warehouse as it is: the dry run's own earlier loads are rolled back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping
 from functools import partial
@@ -46,23 +53,31 @@ def _connect(conn_id: str) -> Any:
     return psycopg.connect(connections.postgres_url(conn_id), application_name="ops_demo_feed")
 
 
-def _store() -> landing.S3Store:
+def _store(context: Mapping[str, Any]) -> landing.S3Store | landing.PrefixedStore:
+    """The bucket; in a dry run, the run's preview prefix of it."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    return landing.S3Store(S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn(), connections.s3_bucket())
+    from include.markets_ops import dry_run
+
+    bucket = landing.S3Store(S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn(), connections.s3_bucket())
+    if dry_run.is_dry_run(context):
+        return landing.PrefixedStore(bucket, dry_run.context_preview_prefix(context))
+    return bucket
 
 
 def simulate_upstream(context: Mapping[str, Any]) -> dict[str, Any]:
     """The upstream systems deliver the business date: truth to synthetic.*, files to S3."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from include.markets_ops import dry_run
     from include.markets_ops.feed import upstream
 
     day = feed_business_date(context)
     rate = float(context["params"]["bad_row_rate"])
+    simulate = upstream.preview_day if dry_run.is_dry_run(context) else upstream.simulate_day
     try:
         with _connect(connections.UPSTREAM_CONN_ID) as connection:
-            result = upstream.simulate_day(connection, _store(), day, bad_row_rate=rate)
+            result = simulate(connection, _store(context), day, bad_row_rate=rate)
     except (upstream.NoWorldError, ValueError) as error:
         raise AirflowFailException(str(error)) from error
     for name, file in result["files"].items():
@@ -73,25 +88,31 @@ def simulate_upstream(context: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dict[str, Any]]:
     """Load each named source's file of the business date, in order, one transaction each."""
+    from contextlib import nullcontext
+
     from airflow.sdk.exceptions import AirflowFailException
+
+    from include.markets_ops import dry_run
 
     day = feed_business_date(context)
     max_bad_share = float(context["params"]["max_bad_row_share"])
-    store = _store()
+    store = _store(context)
+    previewing = dry_run.is_dry_run(context)
     reports = []
     with _connect(connections.WAREHOUSE_CONN_ID) as connection:
         for name in names:
             source = sources.source(name)
             manifest = landing.read_manifest(store, name, day)  # FileNotDeliveredError: retried
             try:
-                report = loader.load_file(
-                    connection,
-                    source,
-                    day,
-                    partial(landing.stream, store, manifest),
-                    dag_run_id=str(context.get("run_id")),
-                    max_bad_share=max_bad_share,
-                )
+                with dry_run.rolled_back(connection) if previewing else nullcontext():
+                    report = loader.load_file(
+                        connection,
+                        source,
+                        day,
+                        partial(landing.stream, store, manifest),
+                        dag_run_id=str(context.get("run_id")),
+                        max_bad_share=max_bad_share,
+                    )
             except (loader.TooManyBadRowsError, loader.MalformedFileError, landing.CorruptFileError) as error:
                 raise AirflowFailException(str(error)) from error
             if report.received != manifest.rows:
@@ -100,6 +121,10 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
                     f"the file held {report.received}"
                 )
             reports.append(report.as_dict())
+            if previewing:
+                store.put_bytes(
+                    f"load_reports/{name}.json", json.dumps(report.as_dict(), default=str).encode()
+                )
     for report_dict in reports:
         log.info("%s", _one_line(report_dict))
     return reports
@@ -108,8 +133,13 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
 def load_daily_source(
     context: Mapping[str, Any], name: str, outlet_events: Any, asset: Any
 ) -> dict[str, Any]:
-    """Load one daily source and stamp its asset event with the business date."""
+    """Load one daily source and stamp its asset event with the business date (none in a dry run)."""
+    from include.markets_ops import dry_run
+
     (report,) = load_sources(context, (name,))
+    if dry_run.is_dry_run(context):
+        dry_run.suppress_asset_events(context)
+        return report
     outlet_events[asset].extra = {business_dates.BUSINESS_DATE_KEY: report["business_date"]}
     return report
 

@@ -59,13 +59,7 @@ def deliver(store: landing.ObjectStore, upstream: UpstreamDay) -> list[landing.M
     return [landing.publish(store, name, upstream.business_date, upstream.files[name]) for name in order]
 
 
-def simulate_day(
-    upstream_connection: Any,
-    store: landing.ObjectStore,
-    business_date: dt.date,
-    bad_row_rate: float = DEFAULT_BAD_ROW_RATE,
-) -> dict[str, Any]:
-    """The upstream systems' night for ``business_date``: truth recorded, then files delivered."""
+def _world(upstream_connection: Any, business_date: dt.date) -> GeneratorConfig:
     config = truth.load_config(upstream_connection)
     if config is None:
         raise NoWorldError(
@@ -74,6 +68,17 @@ def simulate_day(
         )
     if business_date < config.epoch:
         raise ValueError(f"{business_date} is before the synthetic world's epoch {config.epoch}")
+    return config
+
+
+def simulate_day(
+    upstream_connection: Any,
+    store: landing.ObjectStore,
+    business_date: dt.date,
+    bad_row_rate: float = DEFAULT_BAD_ROW_RATE,
+) -> dict[str, Any]:
+    """The upstream systems' night for ``business_date``: truth recorded, then files delivered."""
+    config = _world(upstream_connection, business_date)
     upstream = upstream_day(config, business_date, bad_row_rate)
     truth.write_profiles(upstream_connection, config)
     written = truth.write_day(
@@ -91,6 +96,27 @@ def simulate_day(
             m.source: {"object": m.object_key, "rows": m.rows, "bytes": m.size_bytes} for m in manifests
         },
         "truth": written,
+    }
+
+
+def preview_day(
+    upstream_connection: Any,
+    store: landing.ObjectStore,
+    business_date: dt.date,
+    bad_row_rate: float = DEFAULT_BAD_ROW_RATE,
+) -> dict[str, Any]:
+    """Dry run of ``simulate_day``: the same files, delivered to ``store`` (the run's preview);
+    the ground truth is not written (the synthetic schema is only read)."""
+    config = _world(upstream_connection, business_date)
+    manifests = deliver(store, upstream_day(config, business_date, bad_row_rate))
+    return {
+        "business_date": business_date.isoformat(),
+        "dry_run": True,
+        "world": truth.describe(config),
+        "files": {
+            m.source: {"object": m.object_key, "rows": m.rows, "bytes": m.size_bytes} for m in manifests
+        },
+        "truth": None,
     }
 
 

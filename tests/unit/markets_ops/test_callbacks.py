@@ -65,3 +65,26 @@ def test_deadline_event_names_the_run_its_business_date_and_the_deadline() -> No
     assert event["business_date"] == "2026-10-30"
     assert event["state_at_deadline"] == "running"
     assert event["deadline_time"] == "2026-10-31T10:00:00+00:00"
+
+
+def test_the_deadline_callback_runs_as_airflow_3_3_calls_it() -> None:
+    """triggers/callback.py: ``await callback(**kwargs, context=context)`` when it accepts a context."""
+    import asyncio
+
+    from airflow._shared.module_loading import accepts_context
+
+    published: list[tuple[str, dict]] = []
+    context = {
+        "dag_run": {
+            "dag_id": "trade_reconciliation",
+            "dag_run_id": "manual__x",
+            "conf": {},
+            "state": "running",
+        },
+        "deadline": {"id": "42", "deadline_time": "2031-07-08T10:00:00+00:00"},
+    }
+    assert accepts_context(callbacks.on_deadline_missed)
+    with mock.patch.object(callbacks, "publish_event", lambda key, value: published.append((key, value))):
+        asyncio.run(callbacks.on_deadline_missed(context=context))
+    assert [key for key, _ in published] == ["trade_reconciliation/manual__x/deadline/42"]
+    assert published[0][1]["event_type"] == "deadline_missed"

@@ -1,0 +1,182 @@
+"""What the extra links open: the S3 objects under a prefix and a Kafka topic's latest messages.
+
+S3 and Kafka have no UI of their own locally, so the dashboard shows them, read-only and limited
+to the project's own prefixes and topics (allow-lists: the page is no general S3 or Kafka browser).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from include.markets_ops import topics
+
+# The prefixes the pipelines write (what the links point at), dry-run previews included.
+BROWSABLE_PREFIXES = ("reports/", "scores/", "training-sets/", "landing/", "previews/")
+BROWSABLE_TOPICS = frozenset(topic.name for topic in topics.ALL_TOPICS)
+MAX_OBJECTS = 1000
+MAX_MESSAGES = 50
+SCAN_PER_PARTITION = 20_000  # how far back from the end of each partition a page looks
+
+
+class NotBrowsableError(ValueError):
+    """A prefix, object key or topic outside the allow-lists."""
+
+
+def check_prefix(prefix: str) -> str:
+    if ".." in prefix or not prefix.startswith(BROWSABLE_PREFIXES):
+        raise NotBrowsableError(f"prefix {prefix!r} is not under {', '.join(BROWSABLE_PREFIXES)}")
+    return prefix
+
+
+def check_topic(topic: str) -> str:
+    if topic not in BROWSABLE_TOPICS:
+        raise NotBrowsableError(f"topic {topic!r} is not one of {sorted(BROWSABLE_TOPICS)}")
+    return topic
+
+
+@dataclass(frozen=True)
+class S3Object:
+    key: str
+    size: int
+    last_modified: str
+
+
+def list_objects(s3: Any, bucket: str, prefix: str, limit: int = MAX_OBJECTS) -> list[S3Object]:
+    found: list[S3Object] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=check_prefix(prefix)):
+        for item in page.get("Contents", []):
+            found.append(S3Object(item["Key"], int(item["Size"]), item["LastModified"].isoformat()))
+            if len(found) >= limit:
+                return found
+    return found
+
+
+@dataclass(frozen=True)
+class KafkaMessage:
+    partition: int
+    offset: int
+    timestamp: str
+    key: str
+    value: Any
+
+
+def matches(key: str, value: Any, business_date: str | None, wanted_key: str | None) -> bool:
+    """A message of the business date: its value says so, or its key names the date."""
+    if wanted_key is not None and key != wanted_key:
+        return False
+    if business_date is None:
+        return True
+    if isinstance(value, dict) and value.get("business_date") == business_date:
+        return True
+    return business_date in key
+
+
+def latest_messages(
+    config: dict[str, Any],
+    topic: str,
+    business_date: str | None = None,
+    key: str | None = None,
+    *,
+    limit: int = MAX_MESSAGES,
+    timeout_seconds: float = 10.0,
+) -> list[KafkaMessage]:
+    """The newest ``limit`` messages of ``topic`` matching the date / key, newest first.
+
+    Reads the last SCAN_PER_PARTITION messages of each partition with a throwaway consumer
+    (nothing committed)."""
+    import time
+    import uuid
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({**config, "group.id": f"dashboard-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    found: list[KafkaMessage] = []
+    try:
+        partitions = consumer.list_topics(check_topic(topic), timeout=10).topics[topic].partitions
+        remaining: dict[int, int] = {}
+        assignment = []
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high > low:
+                remaining[partition] = high
+                assignment.append(TopicPartition(topic, partition, max(low, high - SCAN_PER_PARTITION)))
+        consumer.assign(assignment)
+        deadline = time.monotonic() + timeout_seconds
+        while remaining and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            partition, offset = message.partition() or 0, message.offset() or 0
+            if offset + 1 >= remaining.get(partition, 0):
+                remaining.pop(partition, None)
+            message_key = (message.key() or b"").decode(errors="replace")
+            value = _decode(message.value())
+            if matches(message_key, value, business_date, key):
+                timestamp = dt.datetime.fromtimestamp(message.timestamp()[1] / 1000, dt.UTC).isoformat()
+                found.append(KafkaMessage(partition, offset, timestamp, message_key, value))
+    finally:
+        consumer.close()
+    found.sort(key=lambda m: (m.timestamp, m.partition, m.offset), reverse=True)
+    return found[:limit]
+
+
+def _decode(raw: bytes | None) -> Any:
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        return (raw or b"").decode(errors="replace")
+
+
+# --- pages ------------------------------------------------------------------------------------
+_STYLE = (
+    "<style>body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1f24}"
+    "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;"
+    "vertical-align:top}pre{margin:0;white-space:pre-wrap;max-width:70rem}</style>"
+)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>{_STYLE}"
+        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def render_objects(bucket: str, prefix: str, objects: list[S3Object]) -> str:
+    rows = "".join(
+        f"<tr><td><a href='s3/object?{html.escape(urlencode({'bucket': bucket, 'key': o.key}))}'>"
+        f"{html.escape(o.key)}</a></td><td>{o.size:,}</td><td>{html.escape(o.last_modified)}</td></tr>"
+        for o in objects
+    )
+    body = (
+        f"<p>{len(objects)} objects (download by clicking a key)</p>"
+        f"<table><tr><th>Key</th><th>Bytes</th><th>Last modified</th></tr>{rows}</table>"
+        if objects
+        else "<p>No objects under this prefix.</p>"
+    )
+    return _page(f"s3://{bucket}/{prefix}", body)
+
+
+def render_messages(
+    topic: str, business_date: str | None, key: str | None, messages: list[KafkaMessage]
+) -> str:
+    scope = ", ".join(
+        part for part in (business_date and f"business date {business_date}", key and f"key {key}") if part
+    )
+    rows = "".join(
+        f"<tr><td>{m.partition}/{m.offset}</td><td>{html.escape(m.timestamp)}</td><td>{html.escape(m.key)}</td>"
+        f"<td><pre>{html.escape(json.dumps(m.value, indent=1, default=str))}</pre></td></tr>"
+        for m in messages
+    )
+    body = (
+        f"<p>{len(messages)} latest messages{' of ' + html.escape(scope) if scope else ''}, newest first</p>"
+        f"<table><tr><th>Partition/offset</th><th>Time</th><th>Key</th><th>Value</th></tr>{rows}</table>"
+        if messages
+        else f"<p>No messages{' of ' + html.escape(scope) if scope else ''}.</p>"
+    )
+    return _page(f"Kafka topic {topic}", body)

@@ -1,0 +1,13 @@
+"""Airflow plugin: registers the nightly deadline's custom reference (include/markets_ops/deadlines.py),
+so that the scheduler can read it back from the serialized DAGs."""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from include.markets_ops.deadlines import QueuedAtPlusVariable
+
+
+class NightlyDeadlinesPlugin(AirflowPlugin):
+    name = "nightly_deadlines"
+    deadline_references = [QueuedAtPlusVariable]

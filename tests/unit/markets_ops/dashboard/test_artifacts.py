@@ -1,0 +1,93 @@
+"""The dashboard's S3 and Kafka pages: allow-lists, filters, listing (moto S3) and escaping."""
+
+from __future__ import annotations
+
+import pytest
+
+from include.markets_ops.dashboard import artifacts
+
+
+@pytest.mark.parametrize("prefix", ["reports/recon/business_date=2031-07-08/", "previews/ops_demo_feed/r/"])
+def test_pipeline_prefixes_are_browsable(prefix: str) -> None:
+    assert artifacts.check_prefix(prefix) == prefix
+
+
+@pytest.mark.parametrize("prefix", ["", "secrets/", "reports/../secrets/", "mlflow/artifacts/"])
+def test_other_prefixes_are_not(prefix: str) -> None:
+    with pytest.raises(artifacts.NotBrowsableError):
+        artifacts.check_prefix(prefix)
+
+
+def test_only_project_topics_are_browsable() -> None:
+    assert artifacts.check_topic("ops.recon.summary") == "ops.recon.summary"
+    with pytest.raises(artifacts.NotBrowsableError):
+        artifacts.check_topic("__consumer_offsets")
+
+
+def test_messages_of_a_business_date_by_value_or_key() -> None:
+    assert artifacts.matches("T1", {"business_date": "2031-07-08"}, "2031-07-08", None)
+    assert artifacts.matches("2031-07-08", {"open_breaks": 2}, "2031-07-08", None)
+    assert not artifacts.matches("T1", {"business_date": "2031-07-09"}, "2031-07-08", None)
+    assert artifacts.matches("m/run/3/promoted", {}, None, "m/run/3/promoted")
+    assert not artifacts.matches("m/run/3/rejected", {}, None, "m/run/3/promoted")
+
+
+def test_listing_under_a_prefix_with_moto() -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="markets-ops")
+        for key in (
+            "reports/recon/business_date=2031-07-08/breaks.csv",
+            "reports/recon/business_date=2031-07-09/x",
+        ):
+            s3.put_object(Bucket="markets-ops", Key=key, Body=b"abc")
+        listed = artifacts.list_objects(s3, "markets-ops", "reports/recon/business_date=2031-07-08/")
+    assert [(o.key, o.size) for o in listed] == [("reports/recon/business_date=2031-07-08/breaks.csv", 3)]
+
+
+def test_pages_escape_keys_and_values() -> None:
+    page = artifacts.render_objects("b", "reports/", [artifacts.S3Object("reports/<x>.csv", 1, "2031-07-08")])
+    assert "&lt;x&gt;" in page
+    assert "<x>" not in page
+    message = artifacts.KafkaMessage(0, 5, "2031-07-08T00:00:00+00:00", "<k>", {"v": "<script>"})
+    page = artifacts.render_messages("ops.alerts", "2031-07-08", None, [message])
+    assert "<script>" not in page
+    assert "&lt;k&gt;" in page
+    assert "business date 2031-07-08" in page
+
+
+def test_the_pages_refuse_other_buckets_and_prefixes_and_download_objects() -> None:
+    import boto3
+    from fastapi.testclient import TestClient
+    from moto import mock_aws
+
+    from include.markets_ops.dashboard.app import ArtifactSources, create_app
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="markets-ops")
+        s3.put_object(
+            Bucket="markets-ops", Key="reports/recon/business_date=2031-07-08/breaks.csv", Body=b"a,b\n"
+        )
+        sources = ArtifactSources(s3_client=lambda: s3, bucket=lambda: "markets-ops", kafka_config=dict)
+        client = TestClient(create_app(connect=lambda: None, require_user=lambda: "user", artifacts=sources))
+
+        page = client.get("/s3", params={"bucket": "markets-ops", "prefix": "reports/recon/"})
+        assert page.status_code == 200
+        assert "breaks.csv" in page.text
+        download = client.get(
+            "/s3/object", params={"key": "reports/recon/business_date=2031-07-08/breaks.csv"}
+        )
+        assert download.content == b"a,b\n"
+        assert 'filename="breaks.csv"' in download.headers["content-disposition"]
+        assert client.get("/s3/object", params={"key": "reports/recon/none.csv"}).status_code == 404
+        assert client.get("/s3", params={"bucket": "other", "prefix": "reports/"}).status_code == 404
+        assert client.get("/s3", params={"prefix": "secrets/"}).status_code == 404
+        assert client.get("/kafka", params={"topic": "__consumer_offsets"}).status_code == 404
+        assert (
+            client.get("/kafka", params={"topic": "ops.alerts", "business_date": "08/07/2031"}).status_code
+            == 422
+        )

@@ -1,0 +1,175 @@
+"""The Airflow UI in a real browser (Debian's headless Chromium driven by Playwright) against the
+stack's api-server: log in through SimpleAuthManager's login page, see every DAG of dags/ in
+the DAG list with no import error, and open the operations dashboard from the navigation for a
+business date whose nightly pipeline ran in this module (feed, scoring, reconciliation, alerts:
+manual runs through the REST API), its numbers checked against SQL as the read-only role and
+its charts rendered. Screenshots of the DAG list and the dashboard go to docs/images/ (README)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.integration.pipeline_stack import ensure_champion, ensure_clean_history, run_pipeline
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "docs" / "images"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/bootstrap.sh); Playwright downloads none
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def pipeline_date(airflow_api: Any, stack: dict[str, str]) -> dt.date:
+    """A business date the nightly pipeline ran for, on top of the clean history and a champion."""
+    history = ensure_clean_history(stack)
+    ensure_champion(airflow_api, stack, history)
+    run_pipeline(airflow_api, history)
+    return history.next_date
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page: Page, stack: dict[str, str]) -> None:
+    """Through the login form SimpleAuthManager shows an anonymous visitor."""
+    base = stack["AIRFLOW_API_URL"]
+    page.goto(f"{base}/")
+    expect(page).to_have_url(f"{base}/auth/login?next=%2F")
+    page.get_by_label("Username").fill(stack["AIRFLOW_USERNAME"])
+    page.get_by_label("Password").fill(stack["AIRFLOW_PASSWORD"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base}/")
+
+
+def project_dag_ids() -> dict[str, str]:
+    """DAG id -> file, for every DAG file in dags/ (each declares the DAG named after it)."""
+    files = sorted(path for path in (REPO / "dags").glob("*.py") if not path.name.startswith("_"))
+    for path in files:
+        assert f"def {path.stem}(" in path.read_text(), f"{path.name} does not declare DAG {path.stem}"
+    return {path.stem: path.name for path in files}
+
+
+def test_log_in_and_see_every_project_dag_with_no_import_error(
+    page: Page, stack: dict[str, str], airflow_api: Any
+) -> None:
+    with page.expect_response(lambda r: "/api/v2/importErrors" in r.url) as import_errors:
+        log_in(page, stack)
+    # The home page asks for the import errors and shows a "Dag Import Errors" badge if any.
+    assert import_errors.value.ok
+    assert import_errors.value.json()["total_entries"] == 0
+    expect(page.get_by_text("Failed Dags")).to_be_visible()
+    expect(page.get_by_text("Dag Import Error")).to_have_count(0)
+    assert airflow_api.request("GET", "/importErrors")["total_entries"] == 0
+
+    dags = project_dag_ids()
+    page.get_by_role("link", name="Dags").first.click()
+    expect(page.get_by_text(f"{len(dags)} Dags")).to_be_visible()
+    for dag_id, file_name in dags.items():
+        expect(page.get_by_role("link", name=dag_id, exact=True)).to_be_visible()
+        assert airflow_api.request("GET", f"/dags/{dag_id}/details")["fileloc"].endswith(f"/dags/{file_name}")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "dag-list.png")
+
+
+def _dashboard_facts(stack: dict[str, str], day: dt.date) -> dict[str, Any]:
+    """What the dashboard must show for ``day``, from the warehouse as the read-only role."""
+    with psycopg.connect(stack["REPORTING_READER_URL"]) as reader:
+        pending, scored, high = reader.execute(
+            """
+            SELECT (SELECT count(*) FROM ops.trades
+                    WHERE business_date <= %(day)s AND settle_date > %(day)s AND status <> 'cancelled'),
+                   count(*), count(*) FILTER (WHERE risk_band = 'high')
+            FROM ml.trade_scores WHERE business_date = %(day)s
+            """,
+            {"day": day},
+        ).fetchone()
+        open_breaks = reader.execute(
+            "SELECT count(*) FROM reporting.recon_breaks WHERE business_date = %s AND status = 'open'", (day,)
+        ).fetchone()[0]
+        alerts, new_alerts = reader.execute(
+            "SELECT count(*), count(*) FILTER (WHERE is_new) FROM reporting.alerts WHERE business_date = %s",
+            (day,),
+        ).fetchone()
+        champion = reader.execute(
+            "SELECT candidate_version FROM ml.model_promotions WHERE model_name = 'settlement_fail_risk' "
+            "AND decision IN ('promoted', 'bootstrapped', 'rolled_back') "
+            "ORDER BY decided_at DESC, promotion_id DESC LIMIT 1"
+        ).fetchone()[0]
+    return {
+        "pending": pending,
+        "scored": scored,
+        "high": high,
+        "open_breaks": open_breaks,
+        "alerts": alerts,
+        "new_alerts": new_alerts,
+        "champion": champion,
+    }
+
+
+def test_the_dashboard_shows_the_nights_numbers_and_charts(
+    page: Page, stack: dict[str, str], pipeline_date: dt.date
+) -> None:
+    facts = _dashboard_facts(stack, pipeline_date)
+    assert facts["scored"] == facts["pending"] > 5_000  # the pipeline really ran for the date
+    assert facts["open_breaks"] > 0
+
+    log_in(page, stack)
+    page.get_by_role("link", name="Operations dashboard").click()
+    expect(page).to_have_url(f"{stack['AIRFLOW_API_URL']}/plugin/ops-dashboard")
+    board = page.frame_locator("iframe[title='Operations dashboard']")
+    expect(board.get_by_role("heading", name="Markets Operations dashboard")).to_be_visible()
+    # The date picker of the dashboard's form (its business_date query parameter).
+    board.locator("input[name=business_date]").fill(pipeline_date.isoformat())
+    board.get_by_role("button", name="Show").click()
+
+    def tile(test_id: str) -> Any:
+        return board.get_by_test_id(test_id).locator(".value")
+
+    expect(tile("coverage")).to_have_text(f"{100.0 * facts['scored'] / facts['pending']:.1f}%")
+    expect(tile("champion")).to_have_text(f"v{facts['champion']}")
+    expect(tile("high-risk")).to_have_text(f"{facts['high']:,}")
+    expect(tile("open-breaks")).to_have_text(f"{facts['open_breaks']:,}")
+    expect(tile("alerts")).to_have_text(str(facts["alerts"]))
+    expect(board.get_by_test_id("alerts").locator(".label")).to_contain_text(f"({facts['new_alerts']} new)")
+    expect(board.get_by_test_id("alerts-table").locator("tr")).to_have_count(max(facts["alerts"], 1) + 1)
+
+    # The charts: inline SVGs the browser laid out, with drawn marks.
+    charts = board.locator("svg[role=img]")
+    expect(charts).to_have_count(2)
+    for index in range(2):
+        chart = charts.nth(index)
+        expect(chart).to_be_visible()
+        box = chart.bounding_box()
+        assert box is not None
+        assert box["width"] > 200
+        assert box["height"] > 100
+    # ...drawn from the same numbers: the date's bar and point carry them in their tooltips.
+    day = pipeline_date.isoformat()
+    bands = board.locator("svg[aria-label='Pending trades by risk band']")
+    expect(bands.locator("rect title", has_text=f"{day} high: {facts['high']:,}")).to_have_count(1)
+    trend = board.locator("svg[aria-label='Open breaks, last 30 business days']")
+    expect(trend.locator("polyline")).to_have_count(1)
+    expect(trend.locator("circle title", has_text=f"{day}: {facts['open_breaks']:,}")).to_have_count(1)
+    board.get_by_test_id("open-breaks").scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "ops-dashboard.png")

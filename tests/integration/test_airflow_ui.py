@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "images"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/bootstrap.sh); Playwright downloads none
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = 30_000  # a loaded 2-core machine renders slowly
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1300})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     yield page
@@ -71,8 +72,9 @@ def project_dag_ids() -> dict[str, str]:
 
 
 def test_log_in_and_see_every_project_dag_with_no_import_error(
-    page: Page, stack: dict[str, str], airflow_api: Any
+    page: Page, stack: dict[str, str], airflow_api: Any, pipeline_date: dt.date
 ) -> None:
+    # pipeline_date: the list (and its screenshot) shows the night's runs.
     with page.expect_response(lambda r: "/api/v2/importErrors" in r.url) as import_errors:
         log_in(page, stack)
     # The home page asks for the import errors and shows a "Dag Import Errors" badge if any.
@@ -83,7 +85,7 @@ def test_log_in_and_see_every_project_dag_with_no_import_error(
     assert airflow_api.request("GET", "/importErrors")["total_entries"] == 0
 
     dags = project_dag_ids()
-    page.get_by_role("link", name="Dags").first.click()
+    page.get_by_role("link", name="Dags", exact=True).click()  # the navigation bar
     expect(page.get_by_text(f"{len(dags)} Dags")).to_be_visible()
     for dag_id, file_name in dags.items():
         expect(page.get_by_role("link", name=dag_id, exact=True)).to_be_visible()

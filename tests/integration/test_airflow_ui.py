@@ -11,12 +11,21 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.integration.pipeline_stack import ensure_champion, ensure_clean_history, run_pipeline
+from include.markets_ops.scoring import scores_prefix
+from include.markets_ops.topics import HIGH_RISK_TRADES
+from tests.integration.pipeline_stack import (
+    SCORING_DAG,
+    ensure_champion,
+    ensure_clean_history,
+    run_pipeline,
+    s3_objects,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "images"
@@ -27,12 +36,18 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")
-def pipeline_date(airflow_api: Any, stack: dict[str, str]) -> dt.date:
-    """A business date the nightly pipeline ran for, on top of the clean history and a champion."""
+def night(airflow_api: Any, stack: dict[str, str]) -> dict[str, Any]:
+    """A business date the nightly pipeline ran for, on top of the clean history and a champion,
+    and its runs by DAG."""
     history = ensure_clean_history(stack)
     ensure_champion(airflow_api, stack, history)
-    run_pipeline(airflow_api, history)
-    return history.next_date
+    return {"day": history.next_date, "runs": run_pipeline(airflow_api, history)}
+
+
+@pytest.fixture(scope="module")
+def pipeline_date(night: dict[str, Any]) -> dt.date:
+    day: dt.date = night["day"]
+    return day
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +190,53 @@ def test_the_dashboard_shows_the_nights_numbers_and_charts(
     expect(trend.locator("circle title", has_text=f"{day}: {facts['open_breaks']:,}")).to_have_count(1)
     board.get_by_test_id("open-breaks").scroll_into_view_if_needed()
     page.screenshot(path=SCREENSHOTS / "ops-dashboard.png")
+
+
+def _follow_extra_link(page: Page, name: str) -> Page:
+    """Click the task instance's extra link ``name``; the page it opens (a new tab or this one)."""
+    link = page.get_by_role("link", name=name, exact=True).or_(
+        page.get_by_role("button", name=name, exact=True)
+    )
+    with page.context.expect_page() as opened:
+        link.first.click()
+    target = opened.value
+    target.wait_for_load_state()
+    return target
+
+
+def test_the_extra_links_of_a_task_instance_open_the_runs_objects_and_messages(
+    page: Page, stack: dict[str, str], night: dict[str, Any]
+) -> None:
+    day = night["day"]
+    run_id = night["runs"][SCORING_DAG]["dag_run_id"]
+    prefix = scores_prefix(day)
+    objects = sorted(s3_objects(stack, prefix))
+    with psycopg.connect(stack["REPORTING_READER_URL"]) as reader:
+        high_risk = {
+            row[0]
+            for row in reader.execute(
+                "SELECT trade_id FROM ml.trade_scores WHERE business_date = %s AND risk_band = 'high'", (day,)
+            )
+        }
+    assert len(objects) == 3  # two Parquet parts and the manifest
+    assert len(high_risk) >= 50  # more than the page shows (the world makes ~100 a day)
+
+    log_in(page, stack)
+    page.goto(
+        f"{stack['AIRFLOW_API_URL']}/dags/{SCORING_DAG}/runs/{quote(run_id, safe='')}/tasks/write_manifest"
+    )
+
+    listing = _follow_extra_link(page, "S3 output")
+    expect(listing.get_by_role("heading")).to_have_text(f"s3://{stack['S3_BUCKET']}/{prefix}")
+    expect(listing.get_by_text(f"{len(objects)} objects")).to_be_visible()
+    for key in objects:
+        expect(listing.get_by_role("link", name=key, exact=True)).to_be_visible()
+    listing.close()
+
+    messages = _follow_extra_link(page, "Kafka topic")
+    expect(messages.get_by_role("heading")).to_have_text(f"Kafka topic {HIGH_RISK_TRADES.name}")
+    shown = 50  # the page shows the newest 50 of the date (a rerun republishes the same keys)
+    expect(messages.get_by_text(f"{shown} latest messages of business date {day}")).to_be_visible()
+    keys = messages.locator("table tr td:nth-child(3)").all_inner_texts()
+    assert len(keys) == shown
+    assert set(keys) <= high_risk  # every message shown is a high-risk trade of this run's date

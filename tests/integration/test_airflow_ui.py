@@ -192,16 +192,15 @@ def test_the_dashboard_shows_the_nights_numbers_and_charts(
     page.screenshot(path=SCREENSHOTS / "ops-dashboard.png")
 
 
-def _follow_extra_link(page: Page, name: str) -> Page:
-    """Click the task instance's extra link ``name``; the page it opens (a new tab or this one)."""
-    link = page.get_by_role("link", name=name, exact=True).or_(
-        page.get_by_role("button", name=name, exact=True)
-    )
-    with page.context.expect_page() as opened:
-        link.first.click()
-    target = opened.value
-    target.wait_for_load_state()
-    return target
+def _follow_extra_link(page: Page, task_instance_url: str, name: str) -> None:
+    """Open the task instance's Details tab and click its extra link ``name``. The UI opens a
+    link to the api-server's own origin (the dashboard's pages) in the same tab."""
+    page.goto(task_instance_url)
+    page.get_by_role("link", name="Details", exact=True).click()
+    link = page.get_by_role("link", name=name, exact=True)
+    expect(link).to_have_attribute("target", "_self")
+    link.click()
+    page.wait_for_url("**/ops-dashboard/**")
 
 
 def test_the_extra_links_of_a_task_instance_open_the_runs_objects_and_messages(
@@ -222,21 +221,19 @@ def test_the_extra_links_of_a_task_instance_open_the_runs_objects_and_messages(
     assert len(high_risk) >= 50  # more than the page shows (the world makes ~100 a day)
 
     log_in(page, stack)
-    page.goto(
-        f"{stack['AIRFLOW_API_URL']}/dags/{SCORING_DAG}/runs/{quote(run_id, safe='')}/tasks/write_manifest"
-    )
+    run_path = f"/dags/{SCORING_DAG}/runs/{quote(run_id, safe='')}"
+    task_instance = f"{stack['AIRFLOW_API_URL']}{run_path}/tasks/write_manifest"
 
-    listing = _follow_extra_link(page, "S3 output")
-    expect(listing.get_by_role("heading")).to_have_text(f"s3://{stack['S3_BUCKET']}/{prefix}")
-    expect(listing.get_by_text(f"{len(objects)} objects")).to_be_visible()
+    _follow_extra_link(page, task_instance, "S3 output")
+    expect(page.get_by_role("heading")).to_have_text(f"s3://{stack['S3_BUCKET']}/{prefix}")
+    expect(page.get_by_text(f"{len(objects)} objects")).to_be_visible()
     for key in objects:
-        expect(listing.get_by_role("link", name=key, exact=True)).to_be_visible()
-    listing.close()
+        expect(page.get_by_role("link", name=key, exact=True)).to_be_visible()
 
-    messages = _follow_extra_link(page, "Kafka topic")
-    expect(messages.get_by_role("heading")).to_have_text(f"Kafka topic {HIGH_RISK_TRADES.name}")
+    _follow_extra_link(page, task_instance, "Kafka topic")
+    expect(page.get_by_role("heading")).to_have_text(f"Kafka topic {HIGH_RISK_TRADES.name}")
     shown = 50  # the page shows the newest 50 of the date (a rerun republishes the same keys)
-    expect(messages.get_by_text(f"{shown} latest messages of business date {day}")).to_be_visible()
-    keys = messages.locator("table tr td:nth-child(3)").all_inner_texts()
+    expect(page.get_by_text(f"{shown} latest messages of business date {day}")).to_be_visible()
+    keys = page.locator("table tr td:nth-child(3)").all_inner_texts()
     assert len(keys) == shown
     assert set(keys) <= high_risk  # every message shown is a high-risk trade of this run's date

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +59,36 @@ def airflow_api(stack: dict[str, str]):
     from devstack.airflow_api import AirflowApi
 
     return AirflowApi(stack["AIRFLOW_API_URL"], stack["AIRFLOW_USERNAME"], stack["AIRFLOW_PASSWORD"])
+
+
+@pytest.fixture(scope="session")
+def nightly_schedule_switched_off(airflow_api) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Tests unpause nightly DAGs to trigger them for their own dates; unpausing also lets the
+    scheduler start tonight's scheduled run on the shared stack. The schedule switch makes
+    those automatic runs skip themselves for the session (include/markets_ops/nightly_switch.py);
+    the value it had is restored afterwards."""
+    from include.markets_ops.nightly_switch import SWITCH_VARIABLE
+
+    previous = airflow_api.get_variable(SWITCH_VARIABLE)
+    airflow_api.set_variable(SWITCH_VARIABLE, "false")
+    yield
+    airflow_api.set_variable(SWITCH_VARIABLE, previous if previous is not None else "true")
+
+
+@pytest.fixture(scope="session")
+def nightly_pipeline(airflow_api, stack: dict[str, str]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """One night of the pipeline, run once per session through the REST API: the clean
+    history (tests/integration/pipeline_stack.py), a champion, then the feed, scoring,
+    reconciliation and alerts for the business date after the history (manual runs)."""
+    from tests.integration.pipeline_stack import ensure_champion, ensure_clean_history, run_pipeline
+
+    history = ensure_clean_history(stack)
+    champion = ensure_champion(airflow_api, stack, history)
+    return {
+        "day": history.next_date,
+        "champion": champion,
+        "runs": run_pipeline(airflow_api, history),
+    }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -100,14 +100,5 @@ def pristine_seeded_warehouse(stack: dict[str, str]) -> Iterator[Warehouse]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def nightly_schedule_switched_off(airflow_api) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Tests unpause nightly DAGs to trigger them for their own dates; unpausing also lets the
-    scheduler start tonight's scheduled run on the shared stack. The schedule switch makes
-    those automatic runs skip themselves for the session (include/markets_ops/nightly_switch.py);
-    the value it had is restored afterwards."""
-    from include.markets_ops.nightly_switch import SWITCH_VARIABLE
-
-    previous = airflow_api.get_variable(SWITCH_VARIABLE)
-    airflow_api.set_variable(SWITCH_VARIABLE, "false")
-    yield
-    airflow_api.set_variable(SWITCH_VARIABLE, previous if previous is not None else "true")
+def _automatic_runs_off(nightly_schedule_switched_off: None) -> None:
+    """See tests/conftest.py: no scheduled or asset-triggered run does work during the tests."""

@@ -21,9 +21,6 @@ from include.markets_ops.scoring import scores_prefix
 from include.markets_ops.topics import HIGH_RISK_TRADES
 from tests.integration.pipeline_stack import (
     SCORING_DAG,
-    ensure_champion,
-    ensure_clean_history,
-    run_pipeline,
     s3_objects,
 )
 
@@ -36,12 +33,9 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")
-def night(airflow_api: Any, stack: dict[str, str]) -> dict[str, Any]:
-    """A business date the nightly pipeline ran for, on top of the clean history and a champion,
-    and its runs by DAG."""
-    history = ensure_clean_history(stack)
-    ensure_champion(airflow_api, stack, history)
-    return {"day": history.next_date, "runs": run_pipeline(airflow_api, history)}
+def night(nightly_pipeline: dict[str, Any]) -> dict[str, Any]:
+    """A business date the nightly pipeline ran for (tests/conftest.py), and its runs by DAG."""
+    return nightly_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -312,9 +312,21 @@ def _start_job(bench: Bench, plan: Any, shard: int = 0) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "settlement_model", "score", *arguments, "--topic", bench.topic],
         env=_job_environment(bench.stack, bench.urls["writer"], work),
-        stdout=subprocess.DEVNULL,  # the job logs to stdout; only a failure's traceback is kept
+        stdout=(work / "stdout.log").open("wb"),  # the job's log: its time split is read back
         stderr=(work / "stderr.log").open("wb"),
     )
+
+
+def _time_split(bench: Bench, shard: int) -> dict[str, Any]:
+    """The job's own account of where its time went (its last ``time split:`` log line)."""
+    log = (bench.work / f"shard-{shard}" / "stdout.log").read_text().splitlines()
+    line = next(line for line in reversed(log) if "time split: " in line)
+    return json.loads(line.split("time split: ", 1)[1])
+
+
+def _print_split(split: dict[str, Any], label: str) -> None:
+    phases = ", ".join(f"{name} {seconds:.1f}" for name, seconds in split["phases"].items())
+    print(f"      {label}: {split['total']:.1f}s ({phases}); peak {split['peak_rss_mib']:,.0f} MiB", flush=True)
 
 
 def _finish(process: subprocess.Popen) -> int:
@@ -355,6 +367,8 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
     swapped = scoring.swap_into_trade_scores(bench.urls["writer"], plan)
     swap_done = time.perf_counter()
     scoring.write_manifest(s3, bench.stack["S3_BUCKET"], plan, swapped)
+    for shard in range(shards):
+        _print_split(_time_split(bench, shard), f"shard {shard}")
     print(
         f"      shards {shards_done - started:.1f}s, swap {swap_done - shards_done:.1f}s, "
         f"manifest {time.perf_counter() - swap_done:.1f}s",
@@ -365,6 +379,7 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
 def _peak_memory(bench: Bench, day: dt.date) -> tuple[int, float]:
     started = time.perf_counter()
     peak = _finish(_start_job(bench, _plan(day, bench.version, "bench__memory")))
+    _print_split(_time_split(bench, 0), "one shard")
     return peak, time.perf_counter() - started
 
 

@@ -17,7 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -210,6 +213,56 @@ class RowGroupWriter:
         self.rows += table.num_rows
 
 
+class TimeSplit:
+    """Where a shard's time goes, phase by phase (logged at the end, read by make bench)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def timed(self, name: str, items: Any) -> Iterator[Any]:
+        """The items of an iterator, the time spent waiting for each counted as ``name``."""
+        iterator = iter(items)
+        while True:
+            with self.phase(name):
+                item = next(iterator, _END)
+            if item is _END:
+                return
+            yield item
+
+    def summary(self) -> dict[str, Any]:
+        import resource
+
+        total = time.perf_counter() - self.started
+        split = {name: round(seconds, 3) for name, seconds in self.seconds.items()}
+        split["other"] = round(total - sum(self.seconds.values()), 3)
+        # ru_maxrss is in KiB on Linux: the process's own peak resident set.
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"total": round(total, 3), "phases": split, "peak_rss_mib": round(peak_mib, 1)}
+
+
+_END = object()
+
+
+def _resident_mib() -> int:
+    """The process's resident set now (Linux), to see whether memory grows with the rows."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+    except OSError:
+        return -1
+
+
 @dataclass
 class _Shard:
     """One shard's scoring in progress: the model, and where the scores go."""
@@ -223,35 +276,45 @@ class _Shard:
     table: str
     parquet: RowGroupWriter
     publisher: ReliablePublisher | None
+    split: TimeSplit = field(default_factory=TimeSplit)
     rows: int = 0
     high: int = 0
 
     def score(self, pending: Any) -> None:
-        batch = features.feature_table(pending, self.reference)
-        scores = self.pipeline.predict_proba(features.model_input(batch))[:, 1]
-        scored = scored_rows(batch, scores, self.request, self.model)
-        warehouse.ingest(
-            self.writer, self.table, staging_rows(scored, self.request.scoring_run_id, self.scored_at)
-        )
-        self.parquet.write(scored)
-        messages = high_risk_messages(scored, self.request)
-        if self.publisher is not None:
-            for message_key, value in messages:
-                self.publisher.send(message_key, value)
+        phase = self.split.phase
+        with phase("features"):
+            batch = features.feature_table(pending, self.reference)
+            matrix = features.model_input(batch)
+        with phase("predict"):
+            scores = self.pipeline.predict_proba(matrix)[:, 1]
+            scored = scored_rows(batch, scores, self.request, self.model)
+        with phase("staging copy"):
+            warehouse.ingest(
+                self.writer, self.table, staging_rows(scored, self.request.scoring_run_id, self.scored_at)
+            )
+        with phase("parquet"):
+            self.parquet.write(scored)
+        with phase("kafka produce"):
+            messages = high_risk_messages(scored, self.request)
+            if self.publisher is not None:
+                for message_key, value in messages:
+                    self.publisher.send(message_key, value)
         self.rows += batch.num_rows
         self.high += len(messages)
-        log.info("scored %d rows so far (%d high risk)", self.rows, self.high)
+        log.info("scored %d rows so far (%d high risk), resident %d MiB", self.rows, self.high, _resident_mib())
 
 
 def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
-    mlflow_client = registry.client(env.mlflow_tracking_uri)
-    model = registry.resolve(
-        mlflow_client,
-        env.model_name,
-        None if request.model_version else request.model_alias,
-        request.model_version,
-    )
-    registry.check_input_schema(model)  # refuse before any work
+    split = TimeSplit()
+    with split.phase("resolve model"):
+        mlflow_client = registry.client(env.mlflow_tracking_uri)
+        model = registry.resolve(
+            mlflow_client,
+            env.model_name,
+            None if request.model_version else request.model_alias,
+            request.model_version,
+        )
+        registry.check_input_schema(model)  # refuse before any work
     log.info(
         "scoring %s shard %d/%d with %s version %s",
         request.business_date,
@@ -274,29 +337,39 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         # table, the reference data (on the other connection) and the model are prepared.
         query = warehouse.stream(reader, features.pending_trades_sql())
         with warehouse.prefetched(query) as batches:
-            for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
-                warehouse.execute(writer, statement)
+            with split.phase("work table"):
+                for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
+                    warehouse.execute(writer, statement)
+            with split.phase("load model"):
+                pipeline = registry.load(model)
+            with split.phase("reference data"):
+                reference = features.Reference.read(lambda sql: warehouse.fetch_table(writer, sql))
             out = _Shard(
                 request=request,
                 model=model,
-                pipeline=registry.load(model),
-                reference=features.Reference.read(lambda sql: warehouse.fetch_table(writer, sql)),
+                pipeline=pipeline,
+                reference=reference,
                 scored_at=scored_at,
                 writer=writer,
                 table=table,
                 parquet=RowGroupWriter(part_path, parquet_schema()),
                 publisher=None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic),
+                split=split,
             )
-            for pending in batches:
+            for pending in split.timed("wait for rows", batches):
                 out.score(pending)
-        out.parquet.close()
+        with split.phase("parquet"):
+            out.parquet.close()
         stored = None
         if not request.dry_run:
-            stored = storage.upload(env, part_path, key, out.rows, "application/vnd.apache.parquet")
+            with split.phase("upload"):
+                stored = storage.upload(env, part_path, key, out.rows, "application/vnd.apache.parquet")
         if out.publisher is not None:
-            delivered = out.publisher.close()
+            with split.phase("kafka flush"):
+                delivered = out.publisher.close()
             log.info("%d high-risk messages acknowledged on %s", delivered, request.topic)
-        writer.commit()  # last: the work table exists only when everything above succeeded
+        with split.phase("commit"):
+            writer.commit()  # last: the work table exists only when everything above succeeded
     part_path.unlink(missing_ok=True)
     result = ShardResult(
         business_date=request.business_date.isoformat(),
@@ -310,4 +383,5 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         sha256=stored.sha256 if stored else None,
     )
     log.info("shard done: %s", json.dumps(result.__dict__))
+    log.info("time split: %s", json.dumps(split.summary()))
     return result

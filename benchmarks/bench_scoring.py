@@ -326,7 +326,9 @@ def _time_split(bench: Bench, shard: int) -> dict[str, Any]:
 
 def _print_split(split: dict[str, Any], label: str) -> None:
     phases = ", ".join(f"{name} {seconds:.1f}" for name, seconds in split["phases"].items())
-    print(f"      {label}: {split['total']:.1f}s ({phases}); peak {split['peak_rss_mib']:,.0f} MiB", flush=True)
+    print(
+        f"      {label}: {split['total']:.1f}s ({phases}); peak {split['peak_rss_mib']:,.0f} MiB", flush=True
+    )
 
 
 def _finish(process: subprocess.Popen) -> int:

@@ -21,10 +21,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from settlement_model import features, registry, storage, warehouse
+from settlement_model import compiled, features, registry, storage, warehouse
 from settlement_model.contract import JobEnvironment
 from settlement_model.messaging import ReliablePublisher
 
@@ -270,6 +271,7 @@ class _Shard:
     request: ScoreRequest
     model: registry.ResolvedModel
     pipeline: Any
+    compiled: compiled.CompiledModel | None  # the pipeline's trees in numpy, when it has that shape
     reference: features.Reference
     scored_at: dt.datetime
     writer: Any  # the work table's connection
@@ -284,9 +286,15 @@ class _Shard:
         phase = self.split.phase
         with phase("features"):
             batch = features.feature_table(pending, self.reference)
-            matrix = features.model_input(batch)
+            if self.compiled is not None:
+                matrix = self.compiled.encoder.transform_arrow(batch)
+            else:
+                frame = features.model_input(batch)
         with phase("predict"):
-            scores = self.pipeline.predict_proba(matrix)[:, 1]
+            if self.compiled is not None:
+                scores = self.compiled.predict(matrix)
+            else:
+                scores = self.pipeline.predict_proba(frame)[:, 1]
             scored = scored_rows(batch, scores, self.request, self.model)
         with phase("staging copy"):
             warehouse.ingest(
@@ -301,28 +309,25 @@ class _Shard:
                     self.publisher.send(message_key, value)
         self.rows += batch.num_rows
         self.high += len(messages)
-        log.info("scored %d rows so far (%d high risk), resident %d MiB", self.rows, self.high, _resident_mib())
+        log.info(
+            "scored %d rows so far (%d high risk), resident %d MiB", self.rows, self.high, _resident_mib()
+        )
+
+
+def _checked_model(env: JobEnvironment, request: ScoreRequest) -> registry.ResolvedModel:
+    """The pinned model version, refused when missing or when its inputs differ from the features."""
+    model = registry.resolve(
+        registry.client(env.mlflow_tracking_uri),
+        env.model_name,
+        None if request.model_version else request.model_alias,
+        request.model_version,
+    )
+    registry.check_input_schema(model)
+    return model
 
 
 def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
     split = TimeSplit()
-    with split.phase("resolve model"):
-        mlflow_client = registry.client(env.mlflow_tracking_uri)
-        model = registry.resolve(
-            mlflow_client,
-            env.model_name,
-            None if request.model_version else request.model_alias,
-            request.model_version,
-        )
-        registry.check_input_schema(model)  # refuse before any work
-    log.info(
-        "scoring %s shard %d/%d with %s version %s",
-        request.business_date,
-        request.shard_index,
-        request.shard_count,
-        model.name,
-        model.version,
-    )
     table = staging_table_name(request.business_date, request.shard_index, request.shard_count)
     key = part_key(request.business_date, request.shard_index, request.shard_count)
     part_path = env.work_dir / Path(key).name
@@ -333,22 +338,37 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
     with warehouse.connect(env.database_url) as reader, warehouse.connect(env.database_url) as writer:
         warehouse.set_parameters(reader, parameters)
         warehouse.set_parameters(writer, parameters)
-        # The pending trades' query starts now, in the read-ahead thread; meanwhile the work
-        # table, the reference data (on the other connection) and the model are prepared.
+        # The database starts both reads now (the pending trades in the read-ahead thread, the
+        # reference data in another), while this thread resolves, checks and loads the model.
+        # Nothing is written before the model is checked: a refusal stops and joins both.
         query = warehouse.stream(reader, features.pending_trades_sql())
-        with warehouse.prefetched(query) as batches:
+        read_reference = partial(features.Reference.read, partial(warehouse.fetch_table, writer))
+        with warehouse.prefetched(query) as batches, warehouse.in_background(read_reference) as reference:
+            with split.phase("resolve model"):
+                model = _checked_model(env, request)
+            log.info(
+                "scoring %s shard %d/%d with %s version %s",
+                request.business_date,
+                request.shard_index,
+                request.shard_count,
+                model.name,
+                model.version,
+            )
+            with split.phase("load model"):
+                pipeline = registry.load(model)
+                fast = compiled.compile_pipeline(pipeline)
+            log.info("predicting with %s", "the compiled trees" if fast else "the pipeline itself")
+            with split.phase("reference data"):
+                reference_data = reference.result()
             with split.phase("work table"):
                 for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
                     warehouse.execute(writer, statement)
-            with split.phase("load model"):
-                pipeline = registry.load(model)
-            with split.phase("reference data"):
-                reference = features.Reference.read(lambda sql: warehouse.fetch_table(writer, sql))
             out = _Shard(
                 request=request,
                 model=model,
                 pipeline=pipeline,
-                reference=reference,
+                compiled=fast,
+                reference=reference_data,
                 scored_at=scored_at,
                 writer=writer,
                 table=table,

@@ -128,6 +128,16 @@ def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Iterator[Any]
         reader.join()
 
 
+@contextmanager
+def in_background(work: Any) -> Iterator[Any]:
+    """``work()`` started now in a thread; yields its future. Leaving the block waits for it,
+    so a connection it uses is never closed under it (its error, if any, is the future's)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="background") as executor:
+        yield executor.submit(work)
+
+
 def _drain(ahead: Any, finished: object) -> Iterator[Any]:
     while (item := ahead.get()) is not finished:
         if isinstance(item, BaseException):

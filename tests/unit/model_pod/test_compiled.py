@@ -1,0 +1,58 @@
+"""The compiled trees give exactly the pipeline's scores: missing values, unknown categories,
+categories the trees never split on, every feature type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from settlement_model import compiled, features, training
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def _world(rows: int, seed: int) -> pd.DataFrame:
+    """Feature rows in the shape features.feature_table makes, with a label that depends on them."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {name: rng.choice([f"{name}_{i}" for i in range(5)], rows) for name in features.CATEGORICAL}
+        | {name: rng.normal(size=rows) for name in features.NUMERIC}
+    )
+    for name in ("desk", "confirmation_hours"):  # some missing values
+        frame.loc[rng.random(rows) < 0.1, name] = None
+    logit = (frame["desk"] == "desk_1") * 1.5 + frame["log_notional"] - 2 * frame["confirmation_hours"].isna()
+    frame["failed"] = rng.random(rows) < 1 / (1 + np.exp(-logit))
+    return frame
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    train = _world(5_000, seed=1)
+    params = training.Hyperparameters(max_iter=30, max_leaf_nodes=6, min_samples_leaf=20)
+    return training.build_pipeline(params).fit(features.model_frame(train), train["failed"])
+
+
+def test_scores_are_bit_for_bit_the_pipelines(pipeline: Pipeline) -> None:
+    scoring = _world(3_000, seed=2)
+    scoring.loc[:40, "desk"] = "a desk never seen in training"
+    scoring.loc[40:80, "market"] = None
+    model = compiled.compile_pipeline(pipeline)
+    assert model is not None
+    expected = pipeline.predict_proba(features.model_frame(scoring))[:, 1]
+    table = pa.Table.from_pandas(scoring[list(features.FEATURES)], preserve_index=False)
+    np.testing.assert_array_equal(model.predict_table(table), expected)
+
+
+def test_the_arrow_matrix_is_the_pandas_one(pipeline: Pipeline) -> None:
+    scoring = _world(500, seed=3)
+    encoder = pipeline.steps[0][1]
+    table = pa.Table.from_pandas(scoring, preserve_index=False)
+    np.testing.assert_array_equal(
+        encoder.transform_arrow(table), encoder.transform(features.model_frame(scoring))
+    )
+
+
+def test_other_pipelines_are_not_compiled() -> None:
+    assert compiled.compile_pipeline(Pipeline([("scale", StandardScaler())])) is None
+    assert compiled.compile_pipeline(object()) is None

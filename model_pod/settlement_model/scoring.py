@@ -240,17 +240,24 @@ class TimeSplit:
             yield item
 
     def summary(self) -> dict[str, Any]:
-        import resource
-
         total = time.perf_counter() - self.started
         split = {name: round(seconds, 3) for name, seconds in self.seconds.items()}
         split["other"] = round(total - sum(self.seconds.values()), 3)
-        # ru_maxrss is in KiB on Linux: the process's own peak resident set.
-        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return {"total": round(total, 3), "phases": split, "peak_rss_mib": round(peak_mib, 1)}
+        return {"total": round(total, 3), "phases": split, "peak_rss_mib": _peak_resident_mib()}
 
 
 _END = object()
+
+
+def _peak_resident_mib() -> int:
+    """This process's own high-water mark (VmHWM). Not getrusage's ru_maxrss: that one keeps
+    the peak of a parent forked before exec, e.g. a large Airflow worker or benchmark."""
+    try:
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("VmHWM:"))
+        return int(line.split()[1]) >> 10  # kB
+    except (OSError, StopIteration):
+        return -1
 
 
 def _resident_mib() -> int:

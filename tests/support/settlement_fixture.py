@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from include.markets_ops.feed import sources
+
 PREFIX = "TST"
 COUNTRIES = ("US", "GB", "DE")
 MARKET_OF = {
@@ -191,28 +193,9 @@ def _outcome(  # noqa: PLR0917  (one outcome row's fields, in table order)
     }
 
 
-TRADE_COLUMNS = (
-    "trade_id",
-    "business_date",
-    "trade_date",
-    "settle_date",
-    "desk",
-    "book",
-    "instrument_id",
-    "side",
-    "quantity",
-    "price",
-    "notional",
-    "currency",
-    "counterparty_id",
-    "settlement_location",
-    "ssi_status",
-    "booked_at",
-    "confirmed_at",
-    "allocated_at",
-    "status",
-)
-OUTCOME_COLUMNS = ("trade_id", "business_date", "outcome", "settled_date", "days_late", "fail_reason")
+# The warehouse columns, as the feed loads them.
+TRADE_COLUMNS = sources.TRADES.columns
+OUTCOME_COLUMNS = sources.SETTLEMENT_OUTCOMES.columns
 
 
 def load(database_url: str, fixture: Fixture) -> None:

@@ -8,6 +8,7 @@ its charts rendered. Screenshots of the DAG list and the dashboard go to docs/im
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from include.markets_ops.scoring import scores_prefix
 from include.markets_ops.topics import HIGH_RISK_TRADES
@@ -138,6 +140,25 @@ def _dashboard_facts(stack: dict[str, str], day: dt.date) -> dict[str, Any]:
     }
 
 
+def _laid_out_size(element: Locator) -> tuple[float, float]:
+    """The element's rendered width and height. Measured in one evaluation in the page (which
+    waits for the element), retried while the UI re-renders the dashboard's iframe: a
+    ``bounding_box()`` taken at that moment is None (seen once in CI)."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        try:
+            width, height = element.evaluate(
+                "e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; }"
+            )
+        except PlaywrightError:
+            if time.monotonic() > deadline:
+                raise
+        else:
+            if (width and height) or time.monotonic() > deadline:
+                return float(width), float(height)
+        time.sleep(0.2)
+
+
 def test_the_dashboard_shows_the_nights_numbers_and_charts(
     page: Page, stack: dict[str, str], pipeline_date: dt.date
 ) -> None:
@@ -171,10 +192,9 @@ def test_the_dashboard_shows_the_nights_numbers_and_charts(
     for index in range(2):
         chart = charts.nth(index)
         expect(chart).to_be_visible()
-        box = chart.bounding_box()
-        assert box is not None
-        assert box["width"] > 200
-        assert box["height"] > 100
+        width, height = _laid_out_size(chart)
+        assert width > 200
+        assert height > 100
     # ...drawn from the same numbers: the date's bar and point carry them in their tooltips.
     day = pipeline_date.isoformat()
     bands = board.locator("svg[aria-label='Pending trades by risk band']")

@@ -8,7 +8,7 @@ import pytest
 from tests.integration.conftest import Warehouse, drop_database, scratch_database
 
 PROJECT_SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic")
-HEAD = "0004_reports"  # the latest revision
+HEAD = "0005_partitions"  # the latest revision
 
 CATALOG_QUERIES = {
     "columns": """
@@ -74,7 +74,7 @@ def test_each_revision_downgrades_cleanly(migration_database: Warehouse) -> None
     from include.markets_ops.warehouse import migrate
 
     migrate.upgrade_to_head(migration_database.owner)
-    for target in ("0003", "0002", "0001", "base"):
+    for target in ("0004_reports", "0003", "0002", "0001", "base"):
         migrate.downgrade(migration_database.owner, target)
         assert migrate.current_revision(migration_database.owner) == (None if target == "base" else target)
     migrate.upgrade_to_head(migration_database.owner)
@@ -87,7 +87,7 @@ def test_the_models_match_the_migrations(scratch_warehouse: Warehouse) -> None:
     from sqlalchemy import create_engine
 
     from include.markets_ops.warehouse.migrate import sqlalchemy_url
-    from include.markets_ops.warehouse.models import Base
+    from include.markets_ops.warehouse.models import Base, managed_by_migrations
 
     engine = create_engine(sqlalchemy_url(scratch_warehouse.owner))
     try:
@@ -96,7 +96,7 @@ def test_the_models_match_the_migrations(scratch_warehouse: Warehouse) -> None:
                 connection,
                 opts={
                     "include_schemas": True,
-                    "include_name": lambda name, type_, parents: type_ != "schema" or name in PROJECT_SCHEMAS,
+                    "include_name": managed_by_migrations,
                     "compare_type": True,
                 },
             )
@@ -104,3 +104,45 @@ def test_the_models_match_the_migrations(scratch_warehouse: Warehouse) -> None:
     finally:
         engine.dispose()
     assert differences == []
+
+
+SCORE_ROWS = "SELECT business_date, trade_id, model_version, score, risk_band FROM ml.trade_scores ORDER BY 1, 2"
+PARTITIONS = """
+    SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'ml.trade_scores'::regclass ORDER BY 1"""
+IS_PARTITIONED = "SELECT relkind = 'p' FROM pg_class WHERE oid = 'ml.trade_scores'::regclass"
+
+
+def test_0005_moves_existing_scores_into_date_partitions_and_back(migration_database: Warehouse) -> None:
+    from include.markets_ops.warehouse import migrate
+
+    migrate.upgrade_to_head(migration_database.owner)
+    migrate.downgrade(migration_database.owner, "0004_reports")
+    with migration_database.connect("writer") as writer:
+        writer.execute(
+            """
+            INSERT INTO ml.trade_scores (business_date, trade_id, model_name, model_version, score,
+                                         risk_band, scoring_run_id, scored_at)
+            SELECT day, 'T' || n, 'settlement_fail_risk', '3', n / 10.0, 'low', 'run', now()
+            FROM unnest(ARRAY[DATE '2026-11-26', DATE '2026-11-27']) AS day, generate_series(1, 5) AS n
+            """
+        )
+        before = writer.execute(SCORE_ROWS).fetchall()
+    assert len(before) == 10
+
+    migrate.upgrade_to_head(migration_database.owner)
+    with migration_database.connect("writer") as writer:
+        assert writer.execute(IS_PARTITIONED).fetchone() == (True,)
+        assert writer.execute(PARTITIONS).fetchall() == [
+            ("trade_scores_default", "DEFAULT"),
+            ("trade_scores_p20261126", "FOR VALUES IN ('2026-11-26')"),
+            ("trade_scores_p20261127", "FOR VALUES IN ('2026-11-27')"),
+        ]
+        assert writer.execute(SCORE_ROWS).fetchall() == before
+        assert writer.execute("SELECT count(*) FROM ml.trade_scores_p20261127").fetchone() == (5,)
+
+    migrate.downgrade(migration_database.owner, "0004_reports")
+    with migration_database.connect("writer") as writer:
+        assert writer.execute(IS_PARTITIONED).fetchone() == (False,)
+        assert writer.execute(SCORE_ROWS).fetchall() == before

@@ -16,6 +16,7 @@ tables through the reporting role.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -67,6 +68,20 @@ BREAK_TYPES = (
 BREAK_STATUSES = ("open", "resolved")
 RULE_RUN_STATUSES = ("succeeded", "failed")
 PROMOTION_DECISIONS = ("promoted", "bootstrapped", "rejected", "rolled_back", "evaluated_only")
+
+
+# Partitions of ml.trade_scores are data (one per scored business date), not schema: the
+# scoring swap creates and drops them, so Alembic's comparison leaves them out.
+TRADE_SCORES_PARTITION = re.compile(r"trade_scores_(p\d{8}|default)")
+
+
+def managed_by_migrations(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's ``include_name``: the project's schemas, without ml.trade_scores' partitions."""
+    if type_ == "schema":
+        return name in SCHEMAS
+    if type_ == "table" and name is not None and parent_names.get("schema_name") == "ml":
+        return not TRADE_SCORES_PARTITION.fullmatch(name)
+    return True
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -265,7 +280,13 @@ class TradeScore(Base):
         CheckConstraint(_in("risk_band", RISK_BANDS), name="risk_band"),
         CheckConstraint("score >= 0 AND score <= 1", name="score_is_probability"),
         Index(None, "trade_id"),
-        {"schema": "ml", "comment": "Nightly settlement-fail risk scores of pending trades"},
+        {
+            "schema": "ml",
+            "comment": "Nightly settlement-fail risk scores of pending trades",
+            # One partition per business date (ml.trade_scores_pYYYYMMDD, built and attached by
+            # the scoring swap) and a default one: see migration 0005.
+            "postgresql_partition_by": "LIST (business_date)",
+        },
     )
 
     business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)

@@ -5,16 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from include.markets_ops.warehouse.models import Base
+from include.markets_ops.warehouse.models import Base, managed_by_migrations
 
 target_metadata = Base.metadata
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    # Only the project's schemas are managed here.
-    if type_ == "schema":
-        return name in {"ops", "ml", "reporting", "staging", "synthetic"}
-    return True
 
 
 def run_migrations_online() -> None:
@@ -27,7 +20,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             include_schemas=True,
-            include_name=include_name,
+            include_name=managed_by_migrations,
             version_table_schema="public",
             transaction_per_migration=True,
             compare_type=True,

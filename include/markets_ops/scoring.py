@@ -7,7 +7,8 @@
    the date's objects for complete while shards rewrite them.
 3. ``swap_into_trade_scores``: the shards' staging work tables replace the date's rows of
    ml.trade_scores in one transaction, after checks (every shard present, written by this
-   run, with the pinned model, for this date). A failure leaves the previous rows.
+   run, with the pinned model, for this date): they become the date's new partition, attached
+   in place of the previous one. A failure leaves the previous rows.
 4. ``write_manifest``: last, once the rows are in place: the parts' checksums and row
    counts (which must add up to the swapped rows) and the model version.
 
@@ -188,15 +189,26 @@ def _identifier(table: str) -> Any:
     return sql.Identifier(STAGING_SCHEMA, table)
 
 
-def _formatted(name: str, table: str) -> Any:
+def _formatted(name: str, table: str, **identifiers: Any) -> Any:
     from psycopg import sql
 
-    return sql.SQL(read_sql(name)).format(staging_table=_identifier(table))
+    return sql.SQL(read_sql(name)).format(staging_table=_identifier(table), **identifiers)
+
+
+def partition_table(business_date: dt.date) -> str:
+    """The date's partition of ml.trade_scores (named by migration 0005's functions)."""
+    return f"trade_scores_p{business_date:%Y%m%d}"
 
 
 def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, Any]:
-    """Replace the date's rows of ml.trade_scores by the shards' work tables, in one transaction."""
+    """Replace the date's rows of ml.trade_scores by the shards' work tables, in one transaction.
+
+    ml.trade_scores is partitioned by business date: the shards' rows fill a new table (no
+    indexes while it fills), which is then indexed and attached in place of the date's previous
+    partition. Readers see the previous partition until the commit, then the new one.
+    """
     import psycopg
+    from psycopg import sql
     from psycopg.rows import dict_row
 
     params = {"business_date": plan.business_date}
@@ -205,9 +217,20 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
         conn.execute("SELECT set_config('statement_timeout', %s, true)", (SWAP_STATEMENT_TIMEOUT,))
         conn.execute(read_sql("scoring/lock_business_date.sql"), params)
         _check_shards(conn, plan, tables)
-        conn.execute(read_sql("scoring/delete_trade_scores.sql"), params)
+        prepared = conn.execute(read_sql("scoring/prepare_trade_scores_partition.sql"), params).fetchone()
+        new_partition = f"{partition_table(plan.business_date)}_next"
+        if prepared is None or prepared["table_name"] != new_partition:
+            raise SwapError(
+                f"ml.prepare_trade_scores_partition gave {prepared}, expected {new_partition}: "
+                "the warehouse's functions (migration 0005) and this code disagree"
+            )
+        target = sql.Identifier("ml", new_partition)
         for table in tables:
-            conn.execute(_formatted("scoring/insert_trade_scores_from_staging.sql", table), params)
+            conn.execute(
+                _formatted("scoring/insert_trade_scores_from_staging.sql", table, partition_table=target),
+                params,
+            )
+        conn.execute(read_sql("scoring/attach_trade_scores_partition.sql"), params)
         summary = conn.execute(read_sql("scoring/trade_scores_summary.sql"), params).fetchone()
         assert summary is not None
         if summary["model_versions"] not in ([], [plan.model_version]):

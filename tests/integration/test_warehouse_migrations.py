@@ -106,7 +106,9 @@ def test_the_models_match_the_migrations(scratch_warehouse: Warehouse) -> None:
     assert differences == []
 
 
-SCORE_ROWS = "SELECT business_date, trade_id, model_version, score, risk_band FROM ml.trade_scores ORDER BY 1, 2"
+SCORE_ROWS = (
+    "SELECT business_date, trade_id, model_version, score, risk_band FROM ml.trade_scores ORDER BY 1, 2"
+)
 PARTITIONS = """
     SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid

@@ -128,6 +128,19 @@ def run_ids(database_url: str) -> set[str]:
         return {row[0] for row in rows}
 
 
+def date_partition(database_url: str) -> tuple[int, str] | None:
+    """The date's partition of ml.trade_scores: (oid, bound), None when there is none."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            """
+            SELECT c.oid::bigint, pg_get_expr(c.relpartbound, c.oid)
+            FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
+            WHERE i.inhparent = 'ml.trade_scores'::regclass AND c.relname = %s
+            """,
+            (dag_scoring.partition_table(BUSINESS_DATE),),
+        ).fetchone()
+
+
 def objects(s3: Any, bucket: str) -> dict[str, bytes]:
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=dag_scoring.scores_prefix(BUSINESS_DATE))["Contents"]
     return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
@@ -140,6 +153,7 @@ def test_rescoring_a_date_gives_identical_rows_objects_and_message_keys(
     champion, model_name, kafka_topic = setup.champion, setup.model_name, setup.topic
     first = score_date(writer_env, s3, bucket, plan(model_name, champion, "pytest__first"), kafka_topic)
     rows, stored = date_rows(stack["POSTGRES_URL"]), objects(s3, bucket)
+    first_partition = date_partition(stack["POSTGRES_URL"])
     messages_after_first = read_topic(stack, kafka_topic)
 
     second = score_date(writer_env, s3, bucket, plan(model_name, champion, "pytest__second"), kafka_topic)
@@ -153,6 +167,12 @@ def test_rescoring_a_date_gives_identical_rows_objects_and_message_keys(
     # The rerun replaced the date: same rows (now written by the second run), no duplicates.
     assert date_rows(stack["POSTGRES_URL"]) == rows
     assert run_ids(stack["POSTGRES_URL"]) == {"pytest__second"}
+    # ... by attaching a new partition of the date in place of the first run's.
+    second_partition = date_partition(stack["POSTGRES_URL"])
+    assert first_partition is not None
+    assert second_partition is not None
+    assert first_partition[1] == second_partition[1] == f"FOR VALUES IN ('{BUSINESS_DATE}')"
+    assert first_partition[0] != second_partition[0]
     # Same objects, byte for byte, and the manifest (written last) says so.
     assert objects(s3, bucket).keys() == stored.keys()
     parts = sorted(k for k in stored if k.endswith(".parquet"))
@@ -185,11 +205,12 @@ def test_a_failure_in_the_middle_of_the_swap_leaves_the_previous_rows(setup: Set
     champion, model_name, kafka_topic = setup.champion, setup.model_name, setup.topic
     score_date(writer_env, s3, bucket, plan(model_name, champion, "pytest__before"), kafka_topic)
     before = date_rows(stack["POSTGRES_URL"])
+    partition_before = date_partition(stack["POSTGRES_URL"])
 
     broken = plan(model_name, champion, "pytest__broken")
     score_shards(writer_env, broken, kafka_topic)
-    # Shard 1's work table gets a trade that shard 0 also has: its INSERT, after shard 0's
-    # rows went in, breaks the primary key of ml.trade_scores mid-transaction.
+    # Shard 1's work table gets a trade that shard 0 also has: once both shards' rows are in
+    # the date's new partition, building its primary key fails mid-transaction.
     shard0 = dag_scoring.staging_table(BUSINESS_DATE, 0, SHARDS)
     shard1 = dag_scoring.staging_table(BUSINESS_DATE, 1, SHARDS)
     with psycopg.connect(stack["POSTGRES_URL"]) as conn:
@@ -198,6 +219,7 @@ def test_a_failure_in_the_middle_of_the_swap_leaves_the_previous_rows(setup: Set
         dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
     assert date_rows(stack["POSTGRES_URL"]) == before
     assert run_ids(stack["POSTGRES_URL"]) == {"pytest__before"}
+    assert date_partition(stack["POSTGRES_URL"]) == partition_before  # the same partition, still attached
 
     # A shard that never finished: the swap refuses before touching anything.
     with psycopg.connect(stack["POSTGRES_URL"]) as conn:

@@ -33,7 +33,12 @@ down_revision: str | None = "0004_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = "business_date, trade_id, model_name, model_version, score, risk_band, scoring_run_id, scored_at"
+MOVE_ROWS = """
+    INSERT INTO ml.trade_scores
+        (business_date, trade_id, model_name, model_version, score, risk_band, scoring_run_id, scored_at)
+    SELECT business_date, trade_id, model_name, model_version, score, risk_band, scoring_run_id, scored_at
+    FROM ml.trade_scores_before_0005
+"""
 COMMENT = "Nightly settlement-fail risk scores of pending trades"
 
 
@@ -86,7 +91,7 @@ def upgrade() -> None:
         $$
         """
     )
-    op.execute(f"INSERT INTO ml.trade_scores ({COLUMNS}) SELECT {COLUMNS} FROM ml.trade_scores_before_0005")
+    op.execute(MOVE_ROWS)
     op.execute("DROP TABLE ml.trade_scores_before_0005")
     op.execute(read_sql("migrations/0005_trade_scores_partition_functions.sql"))
 
@@ -96,5 +101,5 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION ml.prepare_trade_scores_partition(date)")
     _set_aside_trade_scores()
     _create_trade_scores()
-    op.execute(f"INSERT INTO ml.trade_scores ({COLUMNS}) SELECT {COLUMNS} FROM ml.trade_scores_before_0005")
+    op.execute(MOVE_ROWS)
     op.execute("DROP TABLE ml.trade_scores_before_0005")  # and its partitions

@@ -22,6 +22,7 @@ Create Date: 2026-11-28
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -42,8 +43,9 @@ MOVE_ROWS = """
 COMMENT = "Nightly settlement-fail risk scores of pending trades"
 
 
-def _create_trade_scores(**partitioning: str) -> None:
+def _create_trade_scores(partition_by: str | None = None) -> None:
     """ml.trade_scores as 0001 made it, partitioned if asked."""
+    partitioning: dict[str, Any] = {"postgresql_partition_by": partition_by} if partition_by else {}
     op.create_table(
         "trade_scores",
         sa.Column("business_date", sa.Date(), nullable=False),
@@ -73,7 +75,7 @@ def _set_aside_trade_scores() -> None:
 
 def upgrade() -> None:
     _set_aside_trade_scores()
-    _create_trade_scores(postgresql_partition_by="LIST (business_date)")
+    _create_trade_scores(partition_by="LIST (business_date)")
     op.execute("CREATE TABLE ml.trade_scores_default PARTITION OF ml.trade_scores DEFAULT")
     # One partition per business date already scored (dates come from the table, not from input).
     op.execute(

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from settlement_model.compiled import ArrowEncoder
+
 
 class FeatureMatrix(TransformerMixin, BaseEstimator):
     """``categorical`` columns as codes (their position among the values seen in ``fit``),
@@ -46,20 +48,13 @@ class FeatureMatrix(TransformerMixin, BaseEstimator):
     def transform_arrow(self, table: Any) -> np.ndarray:
         """``transform`` of an Arrow table of feature columns (what features.model_frame would
         make of it, without the pandas round trip), column-major for the compiled trees."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
+        return self.arrow_encoder().transform_arrow(table)
 
-        matrix = np.empty(
-            (table.num_rows, len(self.categorical) + len(self.numeric)), dtype="float64", order="F"
+    def arrow_encoder(self) -> ArrowEncoder:
+        """The fitted encoder as plain data (what the compiled model saves and the scoring job loads)."""
+        return ArrowEncoder(
+            tuple(self.categorical), tuple(tuple(values) for values in self.categories_), tuple(self.numeric)
         )
-        for position, (name, categories) in enumerate(zip(self.categorical, self.categories_, strict=True)):
-            values = pc.cast(table.column(name), pa.string())
-            found = pc.index_in(values, value_set=pa.array(categories, pa.string()))
-            matrix[:, position] = found.to_numpy(zero_copy_only=False)  # nulls come out as NaN
-        for position, name in enumerate(self.numeric, start=len(self.categorical)):
-            column = pc.cast(table.column(name), pa.float64())
-            matrix[:, position] = column.to_numpy(zero_copy_only=False)  # nulls come out as NaN
-        return matrix
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray([*self.categorical, *self.numeric], dtype=object)

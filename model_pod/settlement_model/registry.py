@@ -1,13 +1,22 @@
 """The registered model in MLflow (``settlement_fail_risk`` unless MLFLOW_MODEL_NAME says
-otherwise, e.g. in tests): aliases, versions, input schema."""
+otherwise, e.g. in tests): aliases, versions, input schema.
+
+Two ways in: MLflow's client (training, evaluation, the promotion gate), and its REST API
+(``registry_http``) for the scoring job, which then loads the compiled trees saved with the
+model and starts without importing MLflow or scikit-learn."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from settlement_model.compiled import COMPILED_MODEL_FILE, CompiledModel
 from settlement_model.contract import RefusedError
 from settlement_model.features import signature_problems
+
+if TYPE_CHECKING:
+    from settlement_model.registry_http import Registry
 
 EXPERIMENT_NAME = "settlement_fail_risk"
 CHAMPION = "champion"
@@ -51,10 +60,29 @@ def resolve(
     except MlflowException as error:
         if error.error_code not in NOT_FOUND_CODES:
             raise  # the registry is unreachable or failing: a retry may help, a refusal would not
-        what = f"version {version}" if version else f"alias '{alias}'"
-        hint = " (train and promote one with the settlement_risk_training DAG)" if alias == CHAMPION else ""
-        raise RefusedError(f"model {name} has no {what}{hint}: {error.message}") from error
+        raise RefusedError(_absent(name, alias, version, error.message)) from error
     return pinned(name, str(found.version), found.run_id)
+
+
+def resolve_over_http(
+    registry: Registry, name: str, alias: str | None = None, version: str | None = None
+) -> ResolvedModel:
+    """``resolve`` through the REST API (the scoring job's way): the same answers and refusals."""
+    from settlement_model.registry_http import RegistryHttpError
+
+    try:
+        found = registry.model_version(name, alias, version)
+    except RegistryHttpError as error:
+        if error.error_code not in NOT_FOUND_CODES:
+            raise
+        raise RefusedError(_absent(name, alias, version, error.message)) from error
+    return pinned(name, str(found["version"]), found.get("run_id"))
+
+
+def _absent(name: str, alias: str | None, version: str | None, message: str) -> str:
+    what = f"version {version}" if version else f"alias '{alias}'"
+    hint = " (train and promote one with the settlement_risk_training DAG)" if alias == CHAMPION else ""
+    return f"model {name} has no {what}{hint}: {message}"
 
 
 def pinned(name: str, version: str, run_id: str | None) -> ResolvedModel:
@@ -71,8 +99,38 @@ def input_schema(model_uri: str) -> dict[str, str]:
     return {spec.name: spec.type.name for spec in signature.inputs.inputs}
 
 
-def check_input_schema(model: ResolvedModel) -> None:
-    problems = signature_problems(input_schema(model.uri))
+def model_description(registry: Registry, model: ResolvedModel) -> dict[str, Any]:
+    """The version's MLmodel file (flavors, signature, extra files), read over HTTP."""
+    import yaml
+
+    described: dict[str, Any] = yaml.safe_load(registry.model_file(model.name, model.version, "MLmodel"))
+    return described
+
+
+def signature_inputs(model: ResolvedModel, described: dict[str, Any]) -> dict[str, str]:
+    """{column: MLflow type} of an MLmodel's signature (``input_schema`` without MLflow)."""
+    inputs = (described.get("signature") or {}).get("inputs")
+    if not inputs:
+        raise RefusedError(f"{model.uri} was logged without an input signature: it cannot be checked")
+    return {spec["name"]: spec["type"] for spec in json.loads(inputs)}
+
+
+def load_compiled(
+    registry: Registry, model: ResolvedModel, described: dict[str, Any]
+) -> CompiledModel | None:
+    """The compiled trees the training job saved with the version, or None for a version
+    saved without them (trained before they were, or a model that is not compiled)."""
+    path = f"extra_files/{COMPILED_MODEL_FILE}"
+    saved = (described.get("flavors") or {}).get("sklearn", {}).get("extra_files") or []
+    if not any(item.get("path") == path for item in saved):
+        return None
+    return CompiledModel.from_description(json.loads(registry.model_file(model.name, model.version, path)))
+
+
+def check_input_schema(model: ResolvedModel, schema: dict[str, str] | None = None) -> None:
+    """Refused when the model's inputs (its signature, read from MLflow unless given) differ
+    from the features the jobs compute."""
+    problems = signature_problems(input_schema(model.uri) if schema is None else schema)
     if problems:
         raise RefusedError(
             f"the input schema of {model.name} version {model.version} does not match the features "

@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from settlement_model import compiled, features, registry, storage, warehouse
+from settlement_model import compiled, features, registry, registry_http, storage, warehouse
 from settlement_model.contract import JobEnvironment
 from settlement_model.messaging import ReliablePublisher
 
@@ -321,16 +321,38 @@ class _Shard:
         )
 
 
-def _checked_model(env: JobEnvironment, request: ScoreRequest) -> registry.ResolvedModel:
-    """The pinned model version, refused when missing or when its inputs differ from the features."""
-    model = registry.resolve(
-        registry.client(env.mlflow_tracking_uri),
+def _checked_model(
+    env: JobEnvironment, request: ScoreRequest
+) -> tuple[registry.ResolvedModel, dict[str, Any]]:
+    """The pinned model version and its MLmodel, refused when missing or when its inputs
+    differ from the features. Over MLflow's REST API: no MLflow import."""
+    http = registry_http.Registry(env.mlflow_tracking_uri)
+    model = registry.resolve_over_http(
+        http,
         env.model_name,
         None if request.model_version else request.model_alias,
         request.model_version,
     )
-    registry.check_input_schema(model)
-    return model
+    described = registry.model_description(http, model)
+    registry.check_input_schema(model, registry.signature_inputs(model, described))
+    return model, described
+
+
+def _loaded_model(
+    env: JobEnvironment, model: registry.ResolvedModel, described: dict[str, Any]
+) -> tuple[Any, compiled.CompiledModel | None]:
+    """(pipeline, compiled trees): the trees saved with the version when it has them (no
+    scikit-learn needed, the pipeline is not loaded); otherwise the pipeline from MLflow,
+    compiled here when it has the shape compiled.py knows."""
+    saved = registry.load_compiled(registry_http.Registry(env.mlflow_tracking_uri), model, described)
+    if saved is not None:
+        log.info("predicting with the compiled trees saved with version %s", model.version)
+        return None, saved
+    registry.client(env.mlflow_tracking_uri)  # the URIs MLflow's loader reads
+    pipeline = registry.load(model)
+    fast = compiled.compile_pipeline(pipeline)
+    log.info("predicting with %s", "the trees compiled from the pipeline" if fast else "the pipeline itself")
+    return pipeline, fast
 
 
 def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
@@ -352,7 +374,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         read_reference = partial(features.Reference.read, partial(warehouse.fetch_table, writer))
         with warehouse.prefetched(query) as batches, warehouse.in_background(read_reference) as reference:
             with split.phase("resolve model"):
-                model = _checked_model(env, request)
+                model, described = _checked_model(env, request)
             log.info(
                 "scoring %s shard %d/%d with %s version %s",
                 request.business_date,
@@ -362,9 +384,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 model.version,
             )
             with split.phase("load model"):
-                pipeline = registry.load(model)
-                fast = compiled.compile_pipeline(pipeline)
-            log.info("predicting with %s", "the compiled trees" if fast else "the pipeline itself")
+                pipeline, fast = _loaded_model(env, model, described)
             with split.phase("reference data"):
                 reference_data = reference.result()
             with split.phase("work table"):

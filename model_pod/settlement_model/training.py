@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import tempfile
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from settlement_model import features, metrics, registry, training_set
+from settlement_model import compiled, features, metrics, registry, training_set
 from settlement_model.contract import JobEnvironment
 
 log = logging.getLogger(__name__)
@@ -194,24 +196,38 @@ def _log_model(
 
     example = x_train.head(5)
     signature = infer_signature(example, pipeline.predict_proba(example))
-    return mlflow.sklearn.log_model(
-        pipeline,
-        name="model",
-        signature=signature,
-        input_example=example,
-        registered_model_name=model_name,
-        # Scoring needs the fail probability, not the 0/1 class.
-        pyfunc_predict_fn="predict_proba",
-        # skops, not pickle: loading can only build the types listed (reviewed: scikit-learn's
-        # own tree predictor and input validation function, wrapped in functools.partial).
-        serialization_format="skops",
-        skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
-        # Pinned from this image instead of inferred (inference reloads the model in a
-        # subprocess: a minute and a half here, for the same answer).
-        pip_requirements=_pinned_requirements(),
-        tags={"training_date": training_date.isoformat(), "airflow_run_id": airflow_run_id},
-        metadata={"features": list(features.FEATURES), "training_set": manifest["parts"]["train"]["uri"]},
-    )
+    with tempfile.TemporaryDirectory(prefix="compiled-") as folder:
+        return mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            signature=signature,
+            input_example=example,
+            registered_model_name=model_name,
+            # Scoring needs the fail probability, not the 0/1 class.
+            pyfunc_predict_fn="predict_proba",
+            # skops, not pickle: loading can only build the types listed (reviewed: scikit-learn's
+            # own tree predictor and input validation function, wrapped in functools.partial).
+            serialization_format="skops",
+            skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
+            # Pinned from this image instead of inferred (inference reloads the model in a
+            # subprocess: a minute and a half here, for the same answer).
+            pip_requirements=_pinned_requirements(),
+            # The trees as plain data (compiled.py): what the scoring job loads, without
+            # MLflow or scikit-learn, in a second.
+            extra_files=_compiled_trees(pipeline, Path(folder)),
+            tags={"training_date": training_date.isoformat(), "airflow_run_id": airflow_run_id},
+            metadata={"features": list(features.FEATURES), "training_set": manifest["parts"]["train"]["uri"]},
+        )
+
+
+def _compiled_trees(pipeline: Any, folder: Path) -> list[str]:
+    """[the path of the pipeline's compiled trees as JSON], or [] when it cannot be compiled."""
+    model = compiled.compile_pipeline(pipeline)
+    if model is None:
+        return []
+    path = folder / compiled.COMPILED_MODEL_FILE
+    path.write_text(json.dumps(model.description()))
+    return [str(path)]
 
 
 def _log_plots(pipeline: Any, x_eval: Any, y_eval: Any, scores: Any, seed: int) -> None:

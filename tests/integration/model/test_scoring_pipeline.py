@@ -360,3 +360,45 @@ def test_a_dry_run_writes_its_work_table_and_nothing_else(setup: Setup, fixture_
         )
     assert "Contents" not in setup.s3.list_objects_v2(Bucket=setup.bucket, Prefix=prefix)
     assert read_topic(setup.stack, setup.topic) == messages_before
+
+
+def _dry_run_scores(setup: Setup, day: dt.date, run_id: str) -> list[tuple]:
+    """(trade id, score, risk band) of a dry run's work table, which is then dropped."""
+    request = scoring.ScoreRequest(
+        day, 0, 1, run_id, HIGH, MEDIUM, None, setup.champion, dry_run=True, topic=setup.topic
+    )
+    scoring.score_shard(setup.env, request)
+    table = scoring.staging_table_name(day, 0, 1)
+    with psycopg.connect(setup.database_url) as conn:
+        rows = conn.execute(
+            f"SELECT trade_id, score, risk_band FROM staging.{table} ORDER BY trade_id"
+        ).fetchall()
+        conn.execute(f"DROP TABLE staging.{table}")
+    return rows
+
+
+def test_the_job_scores_with_the_trees_saved_with_the_model_exactly_as_with_the_pipeline(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    from settlement_model.registry_http import Registry
+
+    # The training job saved the compiled trees in the version's model directory.
+    http = Registry(setup.env.mlflow_tracking_uri)
+    version = registry.pinned(setup.model_name, setup.champion, None)
+    saved = registry.model_description(http, version)["flavors"]["sklearn"]["extra_files"]
+    assert saved == [{"path": "extra_files/compiled_trees.json"}]
+
+    day = dt.date(2023, 4, 6)
+    with caplog.at_level("INFO", logger="settlement_model.scoring"):
+        with_saved_trees = _dry_run_scores(setup, day, "pytest__saved_trees")
+    assert f"predicting with the compiled trees saved with version {setup.champion}" in caplog.text
+    # A version saved without them (trained before they were) is loaded through MLflow.
+    caplog.clear()
+    with (
+        mock.patch.object(registry, "load_compiled", return_value=None),
+        caplog.at_level("INFO", logger="settlement_model.scoring"),
+    ):
+        with_pipeline = _dry_run_scores(setup, day, "pytest__pipeline")
+    assert "predicting with the trees compiled from the pipeline" in caplog.text
+    assert len(with_saved_trees) > 100
+    assert with_saved_trees == with_pipeline

@@ -3,6 +3,10 @@ categories the trees never split on, every feature type."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -56,3 +60,31 @@ def test_the_arrow_matrix_is_the_pandas_one(pipeline: Pipeline) -> None:
 def test_other_pipelines_are_not_compiled() -> None:
     assert compiled.compile_pipeline(Pipeline([("scale", StandardScaler())])) is None
     assert compiled.compile_pipeline(object()) is None
+
+
+def test_the_saved_description_scores_bit_for_bit_without_scikit_learn(pipeline: Pipeline) -> None:
+    """What training saves next to the model (JSON) and the scoring job loads gives the same scores."""
+    model = compiled.compile_pipeline(pipeline)
+    assert model is not None
+    saved = json.dumps(model.description())
+    loaded = compiled.CompiledModel.from_description(json.loads(saved))
+    scoring = _world(3_000, seed=4)
+    scoring.loc[:40, "desk"] = "a desk never seen in training"
+    table = pa.Table.from_pandas(scoring[list(features.FEATURES)], preserve_index=False)
+    expected = pipeline.predict_proba(features.model_frame(scoring))[:, 1]
+    np.testing.assert_array_equal(loaded.predict_table(table), expected)
+    assert len(loaded.trees) == pipeline.steps[1][1].n_iter_
+
+
+def test_loading_scoring_code_imports_neither_scikit_learn_nor_mlflow() -> None:
+    code = (
+        "import sys, settlement_model.compiled, settlement_model.scoring, settlement_model.registry_http; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'mlflow', 'skops', 'pandas'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_an_unknown_description_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a compiled model this job can run: format 'other/9'"):
+        compiled.CompiledModel.from_description({"format": "other/9", "link": "logit"})

@@ -109,7 +109,8 @@ def feature_parameters(as_of_dates: list[Any], shard_index: int = 0, shard_count
     if not as_of_dates:
         raise ValueError("at least one as-of date is needed")
     return {
-        "settlement_model.as_of_dates": "{" + ",".join(str(d) for d in as_of_dates) + "}",
+        # Sorted: the SQL reads the first and last elements as the dates' window.
+        "settlement_model.as_of_dates": "{" + ",".join(str(d) for d in sorted(as_of_dates)) + "}",
         "settlement_model.shard_index": str(shard_index),
         "settlement_model.shard_count": str(shard_count),
     }

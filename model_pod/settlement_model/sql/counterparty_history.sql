@@ -14,8 +14,15 @@ daily AS (
         count(*) FILTER (WHERE o.outcome = 'failed') AS fails
     FROM ops.settlement_outcomes AS o
     JOIN ops.trades AS t ON t.trade_id = o.trade_id
-    WHERE o.business_date > (SELECT min(as_of_date) FROM as_of_dates) - 90
-        AND o.business_date <= (SELECT max(as_of_date) FROM as_of_dates)
+    -- The window from the first as-of date - 90 to the last: the dates come sorted
+    -- (features.feature_parameters), so these are the array's first and last elements.
+    -- Plain expressions, not subqueries: the planner then estimates the window's rows and
+    -- joins the trades in one pass (with min()/max() subqueries it guessed a few thousand
+    -- rows and looked up ~450,000 trades one by one: 3 s instead of 1 s).
+    WHERE o.business_date > (current_setting('settlement_model.as_of_dates')::date[])[1] - 90
+        AND o.business_date <= (current_setting('settlement_model.as_of_dates')::date[])[
+            array_upper(current_setting('settlement_model.as_of_dates')::date[], 1)
+        ]
     GROUP BY t.counterparty_id, o.business_date
 )
 SELECT d.as_of_date, c.counterparty_id::text AS counterparty_id,

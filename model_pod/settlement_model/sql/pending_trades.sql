@@ -37,5 +37,6 @@ WHERE t.status <> 'cancelled'
     AND ('x' || substr(md5(t.trade_id), 1, 8))::bit(32)::bigint
         % current_setting('settlement_model.shard_count')::int
         = current_setting('settlement_model.shard_index')::int
--- A stable order: the same rows always give the same Parquet bytes.
-ORDER BY d.as_of_date, t.trade_id
+-- A stable order: the same rows always give the same Parquet bytes. Byte order ("C"): the
+-- same order as the database's C.UTF-8 for these ASCII ids, and a quarter faster to sort.
+ORDER BY d.as_of_date, t.trade_id COLLATE "C"

@@ -66,3 +66,8 @@ def test_signature_problems_name_missing_extra_and_mistyped_columns() -> None:
     assert "features the model does not take: ssi_status" in problems
     assert "model inputs this job does not compute: legacy_score" in problems
     assert "log_notional (model: string, job: double)" in problems
+
+
+def test_as_of_dates_are_sorted_for_the_sql_that_reads_the_first_and_last() -> None:
+    values = features.feature_parameters([dt.date(2026, 11, 20), dt.date(2026, 10, 1), dt.date(2026, 11, 2)])
+    assert values["settlement_model.as_of_dates"] == "{2026-10-01,2026-11-02,2026-11-20}"

@@ -36,6 +36,7 @@ import numpy as np
 
 # A categorical code is cast to uint8 by the predictor (at most 255 categories per feature).
 _CATEGORY_CODES = 256
+_MISSING_CODE = _CATEGORY_CODES  # one more entry in a split's table: where missing values go
 DESCRIPTION_FORMAT = "settlement_model.compiled_trees/1"
 COMPILED_MODEL_FILE = "compiled_trees.json"  # in the MLflow model's extra_files/
 
@@ -45,7 +46,8 @@ class _Split:
     feature: int  # column of the feature matrix
     threshold: float  # numeric splits
     missing_left: bool
-    left_codes: np.ndarray | None  # categorical splits: bool per code, True = left
+    # Categorical splits: True = left, for each code and (last) for a missing value.
+    left_codes: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class _Tree:
     children: dict[int, tuple[int, int]]
     leaf_values: dict[int, float]
 
-    def predict(self, columns: list[np.ndarray]) -> Any:
+    def predict(self, columns: _Columns) -> Any:
         return self._value(0, columns)
 
     def description(self) -> list[dict[str, Any]]:
@@ -74,7 +76,7 @@ class _Tree:
                     "missing_left": split.missing_left,
                     "left_codes": None
                     if split.left_codes is None
-                    else np.flatnonzero(split.left_codes).tolist(),
+                    else np.flatnonzero(split.left_codes[:_CATEGORY_CODES]).tolist(),
                     "children": list(self.children[index]),
                 }
             )
@@ -91,8 +93,9 @@ class _Tree:
                 continue
             left_codes = None
             if node["left_codes"] is not None:
-                left_codes = np.zeros(_CATEGORY_CODES, dtype=bool)
+                left_codes = np.zeros(_CATEGORY_CODES + 1, dtype=bool)
                 left_codes[np.asarray(node["left_codes"], dtype=np.intp)] = True
+                left_codes[_MISSING_CODE] = bool(node["missing_left"])
             splits[index] = _Split(
                 int(node["feature"]), float(node["threshold"]), bool(node["missing_left"]), left_codes
             )
@@ -100,7 +103,7 @@ class _Tree:
             children[index] = (int(left), int(right))
         return cls(splits, children, leaves)
 
-    def _value(self, node: int, columns: list[np.ndarray]) -> Any:
+    def _value(self, node: int, columns: _Columns) -> Any:
         if node in self.leaf_values:
             return self.leaf_values[node]
         left, right = self.children[node]
@@ -108,15 +111,41 @@ class _Tree:
         return np.where(goes_left, self._value(left, columns), self._value(right, columns))
 
 
-def _goes_left(split: _Split, columns: list[np.ndarray]) -> np.ndarray:
-    values = columns[split.feature]
+class _Columns:
+    """A batch's feature columns, and what every split on a column needs, computed once per
+    batch instead of once per split: the missing values of a numeric column, the category
+    codes of a categorical one."""
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        self._matrix = matrix
+        self._values: dict[int, np.ndarray] = {}
+        self._missing: dict[int, np.ndarray] = {}
+        self._codes: dict[int, np.ndarray] = {}
+
+    def values(self, feature: int) -> np.ndarray:
+        if feature not in self._values:
+            # Contiguous: each split reads one column (a no-op for transform_arrow's matrix).
+            self._values[feature] = np.ascontiguousarray(self._matrix[:, feature])
+        return self._values[feature]
+
+    def missing(self, feature: int) -> np.ndarray:
+        if feature not in self._missing:
+            self._missing[feature] = np.isnan(self.values(feature))
+        return self._missing[feature]
+
+    def codes(self, feature: int) -> np.ndarray:
+        """Category codes; _MISSING_CODE for NaN and negative codes (missing)."""
+        if feature not in self._codes:
+            values = self.values(feature)
+            self._codes[feature] = np.where(values >= 0, values, _MISSING_CODE).astype(np.intp)
+        return self._codes[feature]
+
+
+def _goes_left(split: _Split, columns: _Columns) -> np.ndarray:
     if split.left_codes is None:
-        goes_left = values <= split.threshold  # False for NaN
-        return goes_left | np.isnan(values) if split.missing_left else goes_left
-    # Negative codes and NaN are missing; other codes look up the split's table.
-    valid = values >= 0
-    codes = np.where(valid, values, 0).astype(np.uint8)
-    return np.where(valid, split.left_codes[codes], split.missing_left)
+        goes_left = columns.values(split.feature) <= split.threshold  # False for NaN
+        return goes_left | columns.missing(split.feature) if split.missing_left else goes_left
+    return split.left_codes[columns.codes(split.feature)]
 
 
 @dataclass(frozen=True)
@@ -165,8 +194,7 @@ class CompiledModel:
         return self.predict(self.encoder.transform_arrow(table))
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        # Column-major: each split reads one contiguous column (a no-op for transform_arrow's).
-        columns = [np.ascontiguousarray(matrix[:, j]) for j in range(matrix.shape[1])]
+        columns = _Columns(matrix)
         raw = np.full(matrix.shape[0], self.baseline, dtype=np.float64)
         for tree in self.trees:
             raw += tree.predict(columns)
@@ -258,6 +286,7 @@ def _compile_tree(
                     else (False if _bit(known, known_row, code) else missing_left)
                     for code in range(_CATEGORY_CODES)
                 ]
+                + [missing_left]
             )
         splits[index] = _Split(feature, float(node["num_threshold"]), missing_left, left_codes)
         children[index] = (int(node["left"]), int(node["right"]))

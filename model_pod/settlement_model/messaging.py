@@ -60,7 +60,10 @@ class ReliablePublisher:
         self.sent = 0
 
     def send(self, key: str, value: dict[str, Any]) -> None:
-        payload = encode(value)
+        self.send_encoded(key, encode(value))
+
+    def send_encoded(self, key: str, payload: bytes) -> None:
+        """``send`` of a value already encoded (as ``encode`` does)."""
         while True:
             try:
                 self._producer.produce(self.topic, key=key.encode(), value=payload, on_delivery=self._report)

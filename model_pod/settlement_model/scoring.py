@@ -178,6 +178,74 @@ def high_risk_messages(rows: pa.Table, request: ScoreRequest) -> list[tuple[str,
     ]
 
 
+def encoded_high_risk_messages(rows: pa.Table, request: ScoreRequest) -> list[tuple[str, bytes]]:
+    """``high_risk_messages`` already encoded, byte for byte ``messaging.encode`` of each value
+    (a unit test checks it), several times faster: the keys are in encode's sorted order, the
+    values that are the same for every row are encoded once, and the others are read column
+    by column (JSON-encoded only when they hold a character JSON escapes)."""
+    import pyarrow.compute as pc
+
+    flagged = rows.filter(pc.equal(rows.column("risk_band"), "high"))
+    if flagged.num_rows == 0:
+        return []
+    for name in ("business_date", "model_name", "model_version"):
+        if pc.count_distinct(flagged.column(name)).as_py() != 1:
+            raise ValueError(f"a scored batch has several values of {name}")
+    same = {
+        name: flagged.column(name)[0].as_py() for name in ("business_date", "model_name", "model_version")
+    }
+    dumps = json.dumps
+    head = f'{{"business_date":{dumps(same["business_date"].isoformat())},"counterparty_id":'
+    middle = f',"high_risk_threshold":{dumps(request.high_risk_threshold)},"instrument_id":'
+    tail = (
+        f',"model_name":{dumps(same["model_name"])},"model_version":{dumps(same["model_version"])}'
+        f',"risk_band":"high","schema_version":{dumps(MESSAGE_SCHEMA_VERSION)},"score":'
+    )
+    columns = zip(
+        _json_strings(flagged.column("trade_id")),
+        _json_strings(flagged.column("counterparty_id")),
+        _json_strings(flagged.column("instrument_id")),
+        _json_numbers(flagged.column("score")),
+        _json_strings(pc.strftime(flagged.column("settle_date"), "%Y-%m-%d")),
+        flagged.column("trade_id").to_pylist(),
+        strict=True,
+    )
+    return [
+        (
+            key,
+            (
+                f"{head}{counterparty}{middle}{instrument}{tail}{score}"
+                f',"settle_date":{settle_date},"trade_id":{trade_id}}}'
+            ).encode(),
+        )
+        for trade_id, counterparty, instrument, score, settle_date, key in columns
+    ]
+
+
+# Characters json.dumps writes as they are (printable ASCII but the quote and the backslash).
+_PLAIN_JSON_TEXT = r"^[ !#-\[\]-~]*$"
+
+
+def _json_strings(column: Any) -> list[str]:
+    """Each string as json.dumps writes it; quoted directly when nothing needs escaping."""
+    import pyarrow.compute as pc
+
+    values = column.to_pylist()
+    if pc.all(pc.match_substring_regex(column, _PLAIN_JSON_TEXT)).as_py() and column.null_count == 0:
+        return [f'"{value}"' for value in values]
+    return [json.dumps(value) for value in values]
+
+
+def _json_numbers(column: Any) -> list[str]:
+    """Each float as json.dumps writes it: repr for finite numbers (what json itself calls)."""
+    import numpy as np
+
+    values = column.to_numpy()
+    if np.isfinite(values).all():
+        return [float.__repr__(value) for value in values.tolist()]
+    return [json.dumps(value) for value in values.tolist()]
+
+
 class RowGroupWriter:
     """A Parquet file written in fixed-size row groups, whatever the input batch sizes."""
 
@@ -310,10 +378,10 @@ class _Shard:
         with phase("parquet"):
             self.parquet.write(scored)
         with phase("kafka produce"):
-            messages = high_risk_messages(scored, self.request)
+            messages = encoded_high_risk_messages(scored, self.request)
             if self.publisher is not None:
-                for message_key, value in messages:
-                    self.publisher.send(message_key, value)
+                for message_key, payload in messages:
+                    self.publisher.send_encoded(message_key, payload)
         self.rows += batch.num_rows
         self.high += len(messages)
         log.info(

@@ -117,3 +117,22 @@ def test_an_unreachable_broker_is_a_delivery_error_not_a_silent_loss() -> None:
     publisher.send("T1", {"score": 0.9})
     with pytest.raises(DeliveryError, match=r"0 of 1 acknowledged"):
         publisher.close()
+
+
+def test_encoded_messages_are_byte_for_byte_the_encoded_values() -> None:
+    from settlement_model.messaging import encode
+
+    rows = scoring.scored_rows(
+        batch(6), np.array([0.5, 0.2, 0.9, 1.0, 0.30000000000000004, 1e-300]), REQUEST, MODEL
+    )
+    odd = ['CP "quoted" \\ back', "CP ünïcode ✓", "CP\nnewline", "", "CP4", "CP5"]
+    rows = rows.set_column(rows.column_names.index("counterparty_id"), "counterparty_id", pa.array(odd))
+    fast = scoring.encoded_high_risk_messages(rows, REQUEST)
+    reference = [(key, encode(value)) for key, value in scoring.high_risk_messages(rows, REQUEST)]
+    assert len(fast) == 4
+    assert fast == reference
+
+
+def test_no_high_risk_rows_no_messages() -> None:
+    rows = scoring.scored_rows(batch(2), np.array([0.01, 0.02]), REQUEST, MODEL)
+    assert scoring.encoded_high_risk_messages(rows, REQUEST) == []

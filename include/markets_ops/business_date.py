@@ -46,16 +46,28 @@ def resolve_business_date(context: Mapping[str, Any]) -> dt.date:
 
 
 def _from_triggering_asset_events(context: Mapping[str, Any]) -> dt.date | None:
+    """The latest business date every triggering asset has an event for.
+
+    A run scheduled on several assets (e.g. TRADE_SCORES & RECON_BREAKS) receives every event
+    queued since the last run: tonight's date on each asset, but also a backfill's or a
+    rerun's older dates, or a far date from a manual run, on one of them. The date whose
+    inputs have all landed is the one to process. When there is none, the latest date of all
+    (the other inputs' events for it are still to come; the safety-net schedule reruns it).
+    """
     events_by_asset = context.get("triggering_asset_events") or {}
-    dates = {
-        parse_business_date(event.extra[BUSINESS_DATE_KEY])
+    dates_by_asset = [
+        {
+            parse_business_date(event.extra[BUSINESS_DATE_KEY])
+            for event in events
+            if (event.extra or {}).get(BUSINESS_DATE_KEY)
+        }
         for events in events_by_asset.values()
-        for event in events
-        if (event.extra or {}).get(BUSINESS_DATE_KEY)
-    }
-    # Several upstream dates queued into one run: process the latest; earlier dates were
-    # (or will be) processed by their own runs or a backfill.
-    return max(dates) if dates else None
+    ]
+    dates_by_asset = [dates for dates in dates_by_asset if dates]
+    if not dates_by_asset:
+        return None
+    common = set.intersection(*dates_by_asset)
+    return max(common or set.union(*dates_by_asset))
 
 
 def _timetable_timezone(context: Mapping[str, Any]) -> dt.tzinfo | None:

@@ -6,6 +6,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pendulum
+import pytest
 from business_day_timetable import BusinessDayTimetable
 
 from include.markets_ops.business_date import resolve_business_date
@@ -48,3 +49,41 @@ def test_the_business_date_param_still_wins() -> None:
     context = scheduled_context(BusinessDayTimetable(), D(2026, 11, 25))
     context["params"] = {"business_date": "2026-11-20"}
     assert resolve_business_date(context) == D(2026, 11, 20)
+
+
+def asset_triggered_context(events_by_asset: dict[str, list[str | None]]) -> dict:
+    """What the task runner passes for a run triggered by assets: their queued events."""
+    return {
+        "params": {},
+        "triggering_asset_events": {
+            asset: [SimpleNamespace(extra={} if day is None else {"business_date": day}) for day in days]
+            for asset, days in events_by_asset.items()
+        },
+    }
+
+
+def test_an_asset_triggered_run_processes_the_latest_date_all_its_inputs_have() -> None:
+    # Seen in a demo after the test suite: a manual run's far date and a backfill's dates queued
+    # on one input next to tonight's date on both.
+    context = asset_triggered_context(
+        {
+            "ml.trade_scores": ["2026-11-25"],
+            "reporting.recon_breaks": ["2026-11-24", "2034-01-10", "2026-11-25", "2026-11-20"],
+        }
+    )
+    assert resolve_business_date(context) == D(2026, 11, 25)
+
+
+def test_without_a_date_common_to_all_inputs_the_latest_date_is_processed() -> None:
+    context = asset_triggered_context(
+        {"ml.trade_scores": ["2026-11-25"], "reporting.recon_breaks": ["2026-11-24"]}
+    )
+    assert resolve_business_date(context) == D(2026, 11, 25)
+
+
+def test_events_without_a_business_date_are_ignored() -> None:
+    context = asset_triggered_context({"ops.trades": ["2026-11-24", None], "ops.settlement_outcomes": [None]})
+    assert resolve_business_date(context) == D(2026, 11, 24)
+    # ...and with none at all (and no schedule), the run is refused with what to do.
+    with pytest.raises(ValueError, match="trigger with the business_date param"):
+        resolve_business_date(asset_triggered_context({"ops.trades": [None]}))

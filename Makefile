@@ -51,7 +51,7 @@ lock: install  ## regenerate the pinned lock files from their .in inputs
 lock-check:  ## fail when a lock file drifts from its inputs
 	@scripts/lock_check.sh
 
-bench: up  ## throughput and latency measurements (prints a table; see docs/benchmarks.md)
+bench: up  ## throughput and latency measurements (prints a table; see the README, Performance)
 	@$(PY) -m benchmarks
 
 clean: down  ## remove the stack's state (keeps the downloaded caches)

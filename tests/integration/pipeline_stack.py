@@ -63,9 +63,15 @@ def ensure_clean_history(stack: dict[str, str], days: int = HISTORY_DAYS) -> His
     return History(world, dates, following)
 
 
+_DATED_TABLES = {"ops.trades": ("ops", "trades"), "reporting.quarantine": ("reporting", "quarantine")}
+
+
 def _dates_in(conn: Any, table: str, dates: list[dt.date]) -> set[dt.date]:
-    # table comes from the two fixed names above, never from input.
-    query = f"SELECT DISTINCT business_date FROM {table} WHERE business_date = ANY(%s)"
+    from psycopg import sql
+
+    query = sql.SQL("SELECT DISTINCT business_date FROM {} WHERE business_date = ANY(%s)").format(
+        sql.Identifier(*_DATED_TABLES[table])  # a KeyError for any other table
+    )
     return {row[0] for row in conn.execute(query, (dates,))}
 
 

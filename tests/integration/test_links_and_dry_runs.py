@@ -16,6 +16,7 @@ import requests
 from include.markets_ops import links
 from include.markets_ops.dry_run import preview_prefix
 from include.markets_ops.topics import AIRFLOW_EVENTS, OPS_ALERTS, RECON_SUMMARY
+from tests.integration.pipeline_stack import s3_client
 from tests.support.kafka_messages import read_topic
 from tests.support.warehouse_scenarios import DATE_RANGES, Scenario, Trade, clear_dates, connect, copy_rows
 
@@ -148,7 +149,7 @@ def test_a_dry_run_leaves_reporting_and_kafka_unchanged(
     assert _links(airflow_api, RECON, run_id, "reconcile")["S3 output"] == links.s3_prefix_url(
         stack["AIRFLOW_API_URL"], stack["S3_BUCKET"], preview
     )
-    s3 = _s3(stack)
+    s3 = s3_client(stack)
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=stack["S3_BUCKET"], Prefix=preview)["Contents"])
     assert keys == [
         f"{preview}{n}"
@@ -186,7 +187,9 @@ def test_an_alerts_dry_run_writes_its_preview_only(
     assert states["publish_alerts"] == "skipped"
     assert states["check_rules"] == "success"
     preview = preview_prefix("ops_sql_alerts", run_id, ALERT_DAY)
-    body = _s3(stack).get_object(Bucket=stack["S3_BUCKET"], Key=f"{preview}aged_recon_breaks.json")["Body"]
+    body = s3_client(stack).get_object(Bucket=stack["S3_BUCKET"], Key=f"{preview}aged_recon_breaks.json")[
+        "Body"
+    ]
     aged = json.loads(body.read())
     assert aged["dry_run"] is True
     assert [(a["entity_key"], a["is_new"]) for a in aged["alerts"]] == [("TCP-GAMMA", True)]
@@ -221,15 +224,3 @@ def test_a_missed_deadline_publishes_a_lateness_event(
     assert event["business_date"] == RECON_DAY.isoformat()
     deadline = dt.datetime.fromisoformat(event["deadline_time"])
     assert deadline - dt.datetime.fromisoformat(event["queued_at"]) == dt.timedelta(seconds=1)
-
-
-def _s3(stack: dict[str, str]) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=stack["S3_ENDPOINT_URL"],
-        aws_access_key_id=stack["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=stack["AWS_SECRET_ACCESS_KEY"],
-        region_name=stack["AWS_DEFAULT_REGION"],
-    )

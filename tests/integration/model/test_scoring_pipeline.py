@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import boto3
 import psycopg
 import pytest
+from psycopg import sql
 from settlement_model import contract, registry, scoring
 from settlement_model.messaging import DeliveryError
 
 from include.markets_ops import scoring as dag_scoring
+from tests.integration.pipeline_stack import s3_client
 from tests.support.model_stack import read_topic, train
 
 BUSINESS_DATE = dt.date(2023, 4, 10)  # a fixture date with pending trades and history behind it
@@ -40,13 +41,7 @@ def champion(snapshot: dict, reader_env: Any, mlflow_client: Any, model_name: st
 
 @pytest.fixture(scope="module")
 def s3(stack: dict[str, str]) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=stack["S3_ENDPOINT_URL"],
-        aws_access_key_id=stack["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=stack["AWS_SECRET_ACCESS_KEY"],
-        region_name=stack["AWS_DEFAULT_REGION"],
-    )
+    return s3_client(stack)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +68,11 @@ class Setup:
 def setup(request: pytest.FixtureRequest, champion: str, model_name: str, kafka_topic: str) -> Setup:
     value = request.getfixturevalue
     return Setup(value("stack"), value("writer_env"), value("s3"), champion, model_name, kafka_topic)
+
+
+def staging(table: str) -> sql.Identifier:
+    """A shard's work table, as an identifier (never formatted into the SQL text)."""
+    return sql.Identifier("staging", table)
 
 
 def plan(model_name: str, version: str, run_id: str) -> dag_scoring.ScoringPlan:
@@ -214,7 +214,9 @@ def test_a_failure_in_the_middle_of_the_swap_leaves_the_previous_rows(setup: Set
     shard0 = dag_scoring.staging_table(BUSINESS_DATE, 0, SHARDS)
     shard1 = dag_scoring.staging_table(BUSINESS_DATE, 1, SHARDS)
     with psycopg.connect(stack["POSTGRES_URL"]) as conn:
-        conn.execute(f"INSERT INTO staging.{shard1} SELECT * FROM staging.{shard0} LIMIT 1")
+        conn.execute(
+            sql.SQL("INSERT INTO {} SELECT * FROM {} LIMIT 1").format(staging(shard1), staging(shard0))
+        )
     with pytest.raises(psycopg.errors.UniqueViolation):
         dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
     assert date_rows(stack["POSTGRES_URL"]) == before
@@ -223,7 +225,7 @@ def test_a_failure_in_the_middle_of_the_swap_leaves_the_previous_rows(setup: Set
 
     # A shard that never finished: the swap refuses before touching anything.
     with psycopg.connect(stack["POSTGRES_URL"]) as conn:
-        conn.execute(f"DROP TABLE staging.{shard1}")
+        conn.execute(sql.SQL("DROP TABLE {}").format(staging(shard1)))
     with pytest.raises(dag_scoring.SwapError, match=r"shard 1: work table staging\.\S+ is missing"):
         dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
     assert date_rows(stack["POSTGRES_URL"]) == before
@@ -235,7 +237,7 @@ def test_a_kafka_delivery_failure_fails_the_job_and_commits_nothing(setup: Setup
     env = dataclasses.replace(writer_env, kafka_config=dead_broker)
     table = scoring.staging_table_name(BUSINESS_DATE, 0, 1)
     with psycopg.connect(stack["POSTGRES_URL"]) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS staging.{table}")
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging(table)))
     request = scoring.ScoreRequest(
         BUSINESS_DATE, 0, 1, "pytest__kafka", HIGH, MEDIUM, None, champion, topic=kafka_topic
     )
@@ -350,8 +352,11 @@ def test_a_dry_run_writes_its_work_table_and_nothing_else(setup: Setup, fixture_
     assert result.object_uri is None
     table = scoring.staging_table_name(day, 0, 1)
     with psycopg.connect(setup.database_url) as conn:
-        assert conn.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0] == result.rows
-        conn.execute(f"DROP TABLE staging.{table}")
+        assert (
+            conn.execute(sql.SQL("SELECT count(*) FROM {}").format(staging(table))).fetchone()[0]
+            == result.rows
+        )
+        conn.execute(sql.SQL("DROP TABLE {}").format(staging(table)))
         assert (
             conn.execute("SELECT count(*) FROM ml.trade_scores WHERE business_date = %s", (day,)).fetchone()[
                 0
@@ -371,9 +376,9 @@ def _dry_run_scores(setup: Setup, day: dt.date, run_id: str) -> list[tuple]:
     table = scoring.staging_table_name(day, 0, 1)
     with psycopg.connect(setup.database_url) as conn:
         rows = conn.execute(
-            f"SELECT trade_id, score, risk_band FROM staging.{table} ORDER BY trade_id"
+            sql.SQL("SELECT trade_id, score, risk_band FROM {} ORDER BY trade_id").format(staging(table))
         ).fetchall()
-        conn.execute(f"DROP TABLE staging.{table}")
+        conn.execute(sql.SQL("DROP TABLE {}").format(staging(table)))
     return rows
 
 

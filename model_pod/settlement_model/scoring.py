@@ -1,8 +1,10 @@
 """``score``: one shard of a business date's pending trades, scored by a pinned model version.
 
-Per shard, streamed in Arrow batches (memory does not grow with the shard):
-  read point-in-time features (COPY) -> predict -> append to the shard's staging work table
-  (COPY) + the shard's Parquet part (a row group at a time) + Kafka for high-risk trades.
+Per shard, streamed in Arrow batches (memory does not grow with the shard), in three threads:
+  read ahead: the pending trades, in index order, with COPY (warehouse.prefetched);
+  this one:   point-in-time features -> predict;
+  write behind, in batch order: append to the shard's staging work table (COPY) + the shard's
+              Parquet part (a row group at a time) + Kafka for high-risk trades.
 Then the Parquet part is uploaded, every Kafka delivery is confirmed, and only then is the
 staging table committed: a shard's work table exists only when the whole shard succeeded.
 
@@ -282,8 +284,12 @@ class RowGroupWriter:
         self.rows += table.num_rows
 
 
+BEHIND = "behind: "  # the phases of the write-behind thread: they overlap the others
+
+
 class TimeSplit:
-    """Where a shard's time goes, phase by phase (logged at the end, read by make bench)."""
+    """Where a shard's time goes, phase by phase (logged at the end, read by make bench).
+    Phases named ``BEHIND...`` run in the write-behind thread, at the same time as others."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
@@ -310,7 +316,8 @@ class TimeSplit:
     def summary(self) -> dict[str, Any]:
         total = time.perf_counter() - self.started
         split = {name: round(seconds, 3) for name, seconds in self.seconds.items()}
-        split["other"] = round(total - sum(self.seconds.values()), 3)
+        this_thread = sum(seconds for name, seconds in self.seconds.items() if not name.startswith(BEHIND))
+        split["other"] = round(total - this_thread, 3)
         return {"total": round(total, 3), "phases": split, "peak_rss_mib": _peak_resident_mib()}
 
 
@@ -354,10 +361,12 @@ class _Shard:
     parquet: RowGroupWriter
     publisher: ReliablePublisher | None
     split: TimeSplit = field(default_factory=TimeSplit)
-    rows: int = 0
+    rows: int = 0  # scored
+    written: int = 0  # and written
     high: int = 0
 
-    def score(self, pending: Any) -> None:
+    def score(self, pending: Any, submit: Any) -> None:
+        """Features and scores of a batch (this thread); its writes go to ``submit``."""
         phase = self.split.phase
         with phase("features"):
             batch = features.feature_table(pending, self.reference)
@@ -371,21 +380,29 @@ class _Shard:
             else:
                 scores = self.pipeline.predict_proba(frame)[:, 1]
             scored = scored_rows(batch, scores, self.request, self.model)
-        with phase("staging copy"):
+        with phase("wait for writes"):
+            submit(scored)
+        self.rows += batch.num_rows
+
+    def write(self, scored: pa.Table) -> None:
+        """A scored batch's rows into the work table, the Parquet part and Kafka (the
+        write-behind thread, in batch order: the same rows give the same bytes)."""
+        phase = self.split.phase
+        with phase(f"{BEHIND}staging copy"):
             warehouse.ingest(
                 self.writer, self.table, staging_rows(scored, self.request.scoring_run_id, self.scored_at)
             )
-        with phase("parquet"):
+        with phase(f"{BEHIND}parquet"):
             self.parquet.write(scored)
-        with phase("kafka produce"):
+        with phase(f"{BEHIND}kafka produce"):
             messages = encoded_high_risk_messages(scored, self.request)
             if self.publisher is not None:
                 for message_key, payload in messages:
                     self.publisher.send_encoded(message_key, payload)
-        self.rows += batch.num_rows
+        self.written += scored.num_rows
         self.high += len(messages)
         log.info(
-            "scored %d rows so far (%d high risk), resident %d MiB", self.rows, self.high, _resident_mib()
+            "wrote %d rows so far (%d high risk), resident %d MiB", self.written, self.high, _resident_mib()
         )
 
 
@@ -434,6 +451,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
     )
     with warehouse.connect(env.database_url) as reader, warehouse.connect(env.database_url) as writer:
         warehouse.set_parameters(reader, parameters)
+        warehouse.read_in_index_order(reader)  # rows stream from the index as it is scanned
         warehouse.set_parameters(writer, parameters)
         # The database starts both reads now (the pending trades in the read-ahead thread, the
         # reference data in another), while this thread resolves, checks and loads the model.
@@ -471,14 +489,17 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 publisher=None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic),
                 split=split,
             )
-            for pending in split.timed("wait for rows", batches):
-                out.score(pending)
+            # Scoring here, writing in a thread behind it: the COPY into the work table (the
+            # database's work) and the Parquet encoding overlap the next batch's scoring.
+            with warehouse.written_behind(out.write) as submit:
+                for pending in split.timed("wait for rows", batches):
+                    out.score(pending, submit)
         with split.phase("parquet"):
             out.parquet.close()
         stored = None
         if not request.dry_run:
             with split.phase("upload"):
-                stored = storage.upload(env, part_path, key, out.rows, "application/vnd.apache.parquet")
+                stored = storage.upload(env, part_path, key, out.written, "application/vnd.apache.parquet")
         if out.publisher is not None:
             with split.phase("kafka flush"):
                 delivered = out.publisher.close()
@@ -491,7 +512,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         shard_index=request.shard_index,
         shard_count=request.shard_count,
         model_version=model.version,
-        rows=out.rows,
+        rows=out.written,
         high_risk=out.high,
         staging_table=f"{warehouse.STAGING_SCHEMA}.{table}",
         object_uri=stored.uri if stored else None,

@@ -21,7 +21,7 @@ ACCESS_PATHS: list[tuple[str, str, dict[str, Any], str]] = [
         "trades booked on a business date (scoring, feed checks)",
         "SELECT trade_id, status FROM ops.trades WHERE business_date = %(day)s",
         {"day": DAY},
-        "ix_trades_business_date",
+        "ix_trades_business_date_trade_id",
     ),
     (
         "trades settling on a date (settlement outlook)",
@@ -100,3 +100,26 @@ def test_the_feeds_status_refresh_looks_outcomes_up_by_trade_and_date(
         {"trade": "T202609140000042"},
     )
     assert "pk_settlement_outcomes" in index_names(plan)
+
+
+def node_types(plan: dict[str, Any]) -> set[str]:
+    return {plan["Node Type"]}.union(*(node_types(child) for child in plan.get("Plans", [])))
+
+
+@pytest.mark.parametrize("shard_count", [1, 2])
+def test_scoring_streams_the_pending_trades_in_index_order_without_a_sort(
+    seeded_scratch_warehouse: Warehouse, shard_count: int
+) -> None:
+    """The job's reader session (warehouse.READ_IN_INDEX_ORDER) reads the date's pending
+    trades from ix_trades_business_date_trade_id in the query's ORDER BY: no Sort node, so
+    the first rows are sent as the scan finds them."""
+    from settlement_model import features, warehouse
+
+    parameters = features.feature_parameters([DAY], shard_index=0, shard_count=shard_count)
+    with seeded_scratch_warehouse.connect("reader") as reader:
+        for name, value in (*parameters.items(), *warehouse.READ_IN_INDEX_ORDER):
+            reader.execute("SELECT set_config(%s, %s, false)", (name, value))
+        (plan,) = reader.execute("EXPLAIN (FORMAT JSON) " + features.pending_trades_sql()).fetchone()
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    assert "ix_trades_business_date_trade_id" in index_names(plan), json.dumps(plan, indent=1)
+    assert not {"Sort", "Incremental Sort"} & node_types(plan), json.dumps(plan, indent=1)

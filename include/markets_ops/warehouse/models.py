@@ -171,7 +171,9 @@ class Trade(Base):
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("settle_date >= trade_date", name="settles_after_trade"),
         CheckConstraint("trade_date <= business_date", name="booked_on_or_after_trade"),
-        Index(None, "business_date"),
+        # By business date, each date's trades in id (byte) order: the order the scoring job
+        # streams them in, read from the index instead of sorted (migration 0006).
+        Index("ix_trades_business_date_trade_id", "business_date", text('trade_id COLLATE "C"')),
         Index(None, "settle_date"),
         Index(None, "counterparty_id", "trade_date"),
         {

@@ -1,4 +1,4 @@
-"""Reading ahead in a thread keeps the order and does not swallow a failure."""
+"""Reading ahead and writing behind in a thread keep the order and do not swallow a failure."""
 
 from __future__ import annotations
 
@@ -45,6 +45,57 @@ def test_leaving_early_stops_the_reader_and_closes_its_source() -> None:
     with pytest.raises(RuntimeError, match="scoring failed"):
         score_one_then_fail()
     assert closed == [True]  # the reader finished before the block was left
+
+
+def test_written_behind_writes_everything_in_order_before_the_block_ends() -> None:
+    written: list[int] = []
+    with warehouse.written_behind(written.append, depth=2) as submit:
+        for number in range(100):
+            submit(number)
+    assert written == list(range(100))
+
+
+def test_a_write_failure_is_raised_in_the_caller_and_stops_the_writes() -> None:
+    written: list[int] = []
+
+    def write(number: int) -> None:
+        if number == 3:
+            raise ConnectionError("COPY failed: server closed the connection")
+        written.append(number)
+
+    def submit_all() -> None:  # raised at a later submit or when the block ends
+        with warehouse.written_behind(write, depth=1) as submit:
+            for number in range(50):
+                submit(number)
+
+    with pytest.raises(ConnectionError, match="COPY failed"):
+        submit_all()
+    assert written == [0, 1, 2]  # nothing after the failed item
+
+
+def test_a_failure_in_the_block_waits_for_the_write_in_progress_and_skips_the_rest() -> None:
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    written: list[int] = []
+
+    def slow_write(number: int) -> None:
+        started.set()
+        release.wait(timeout=5)
+        written.append(number)
+
+    def score_then_fail() -> None:
+        with warehouse.written_behind(slow_write, depth=2) as submit:
+            submit(1)
+            submit(2)
+            started.wait(timeout=5)
+            threading.Timer(0.3, release.set).start()  # the first write ends after the failure
+            raise RuntimeError("scoring failed")
+
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        score_then_fail()
+    assert release.is_set()  # the block was left only once the write in progress had ended
+    assert written == [1]  # the item still waiting was not written
 
 
 @pytest.mark.parametrize("name", ["trade_scores_20261120_s000_of_002", "a"])

@@ -5,14 +5,15 @@ the project's generator: a history for training and for the counterparties' fail
 then a business date with about 1,000,000 pending trades. A model is trained on the history
 by the real jobs and registered under its own name. Then, on the same rows, in one run:
 
-  job       the scoring job as the DAG runs it: ``python -m settlement_model score`` (one shard
-            of all the trades: read with COPY/Arrow, point-in-time features, predict, staging
-            table with COPY, Parquet to S3, Kafka for high-risk trades), then the swap into
-            ml.trade_scores and the manifest;
+  job       the scoring job as the DAG runs it: the date's next partition prepared, then
+            ``python -m settlement_model score`` per shard (read with COPY/Arrow, point-in-time
+            features, predict, COPY into the next partition, Parquet to S3, Kafka for high-risk
+            trades), then the swap (the next partition attached to ml.trade_scores) and the
+            manifest;
   naive     the same work written the obvious way, as a script in its own process (like the
             job): pandas ``read_sql`` of the same feature query, MLflow's model and
-            ``predict_proba``, ``DataFrame.to_sql`` into the work table, ``to_parquet``, one
-            Kafka ``produce`` + ``flush`` per message, the same swap;
+            ``predict_proba``, ``DataFrame.to_sql`` into the prepared next partition,
+            ``to_parquet``, one Kafka ``produce`` + ``flush`` per message, the same swap;
   ceiling   a plain binary COPY out of the date's pending trades and a plain COPY in of as
             many score rows into an unindexed table: the I/O no scoring job can avoid.
 
@@ -127,8 +128,8 @@ def _measure(bench: Bench) -> list[Result]:
             "job end to end",
             job,
             "s",
-            f"{pending / job:,.0f} trades/s; {SHARDS} shard processes in parallel (read, features, predict, "
-            "staging COPY, Parquet to S3, Kafka), then swap and manifest",
+            f"{pending / job:,.0f} trades/s; prepare, {SHARDS} shard processes in parallel (read, features, "
+            "predict, COPY into the next partition, Parquet to S3, Kafka), then swap and manifest",
         ),
         Result(NAME, "job end to end, one shard", single, "s", "the same in a single process"),
         Result(NAME, "naive pipeline", naive, "s", "pandas read_sql + to_sql, produce + flush per message"),
@@ -364,6 +365,8 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
     s3 = boto3.client("s3", endpoint_url=bench.stack["S3_ENDPOINT_URL"])
     scoring.retract_manifest(s3, bench.stack["S3_BUCKET"], day)
     started = time.perf_counter()
+    scoring.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it
+    prepared = time.perf_counter()
     for process in [_start_job(bench, plan, shard) for shard in range(shards)]:  # in parallel
         _finish(process)
     shards_done = time.perf_counter()
@@ -373,15 +376,20 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
     for shard in range(shards):
         _print_split(_time_split(bench, shard), f"shard {shard}")
     print(
-        f"      shards {shards_done - started:.1f}s, swap {swap_done - shards_done:.1f}s, "
+        f"      prepare {prepared - started:.2f}s, shards {shards_done - prepared:.1f}s, "
+        f"swap {swap_done - shards_done:.2f}s, "
         f"manifest {time.perf_counter() - swap_done:.1f}s",
         flush=True,
     )
 
 
 def _peak_memory(bench: Bench, day: dt.date) -> tuple[int, float]:
+    from include.markets_ops import scoring
+
+    plan = _plan(day, bench.version, "bench__memory")
+    scoring.prepare_partition(bench.urls["writer"], plan)  # the shard writes into it (never swapped)
     started = time.perf_counter()
-    peak = _finish(_start_job(bench, _plan(day, bench.version, "bench__memory")))
+    peak = _finish(_start_job(bench, plan))
     _print_split(_time_split(bench, 0), "one shard")
     return peak, time.perf_counter() - started
 
@@ -492,10 +500,8 @@ def _naive(bench: Bench, day: dt.date) -> None:
         "score": frame.score, "risk_band": frame.risk_band, "scoring_run_id": plan.scoring_run_id,
         "scored_at": pd.Timestamp.now(tz="UTC"),
     })  # fmt: skip
-    table = scoring.staging_table(day, 0, 1)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS staging."{table}"')
-    out.to_sql(table, engine, schema="staging", index=False)
+    table = scoring.prepare_partition(urls["writer"], plan)
+    out.to_sql(table, engine, schema="ml", index=False, if_exists="append")
     path = work / "naive.parquet"
     out.drop(columns=["scoring_run_id", "scored_at"]).to_parquet(path)
     boto3.client("s3", endpoint_url=stack["S3_ENDPOINT_URL"]).upload_file(

@@ -3,17 +3,19 @@
 1. ``ScoringPlan``: the business date, the model version pinned for every shard (resolved
    once, so a promotion during the run cannot mix versions), the shard count and the
    thresholds; each shard's job arguments.
-2. ``retract_manifest``: a rerun first removes the date's manifest, so readers never take
-   the date's objects for complete while shards rewrite them.
-3. ``swap_into_trade_scores``: the shards' staging work tables replace the date's rows of
-   ml.trade_scores in one transaction, after checks (every shard present, written by this
-   run, with the pinned model, for this date): they become the date's new partition, attached
-   in place of the previous one. A failure leaves the previous rows.
+2. ``plan_run``: a rerun first removes the date's manifest, so readers never take the date's
+   objects for complete while shards rewrite them; then ``prepare_partition`` creates the
+   date's empty next partition, ml.trade_scores_pYYYYMMDD_next, which the shards write into
+   directly (each replacing its own slice, in one transaction per shard).
+3. ``swap_into_trade_scores``: the next partition is attached in place of the date's previous
+   one in one transaction, after checks (it exists, written by this run with the pinned model,
+   not empty while trades are pending). A failure leaves the previous rows.
 4. ``write_manifest``: last, once the rows are in place: the parts' checksums and row
    counts (which must add up to the swapped rows) and the model version.
 
-Names of work tables and objects follow the job contract (docs/pod-contract.md) and match
-model_pod/settlement_model/scoring.py (tests/unit check they agree).
+Names of tables and objects follow the job contract (docs/pod-contract.md) and match
+model_pod/settlement_model/scoring.py (tests/unit check they agree). A dry run writes only
+the shards' staging work tables (no next partition, no swap).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ MANIFEST_SCHEMA_VERSION = 1
 
 
 class SwapError(RuntimeError):
-    """The shards' work tables are not a complete, consistent scoring of the date."""
+    """The date's next partition is missing or not a consistent scoring of the date by this run."""
 
 
 def staging_table(business_date: dt.date, shard_index: int, shard_count: int) -> str:
@@ -183,16 +185,12 @@ def write_manifest(s3: Any, bucket: str, plan: ScoringPlan, swapped: dict[str, A
 # --------------------------------------------------------------------------- warehouse
 
 
-def _identifier(table: str) -> Any:
+def _drop_staging_table(table: str) -> Any:
     from psycopg import sql
 
-    return sql.Identifier(STAGING_SCHEMA, table)
-
-
-def _formatted(name: str, table: str, **identifiers: Any) -> Any:
-    from psycopg import sql
-
-    return sql.SQL(read_sql(name)).format(staging_table=_identifier(table), **identifiers)
+    return sql.SQL(read_sql("scoring/drop_staging_table.sql")).format(
+        staging_table=sql.Identifier(STAGING_SCHEMA, table)
+    )
 
 
 def partition_table(business_date: dt.date) -> str:
@@ -200,44 +198,67 @@ def partition_table(business_date: dt.date) -> str:
     return f"trade_scores_p{business_date:%Y%m%d}"
 
 
-def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, Any]:
-    """Replace the date's rows of ml.trade_scores by the shards' work tables, in one transaction.
+def next_partition_table(business_date: dt.date) -> str:
+    """The date's next partition, which the shards fill (ml.prepare_trade_scores_partition's name)."""
+    return f"{partition_table(business_date)}_next"
 
-    ml.trade_scores is partitioned by business date: the shards' rows fill a new table (no
-    indexes while it fills), which is then indexed and attached in place of the date's previous
-    partition. Readers see the previous partition until the commit, then the new one.
+
+def _begin(conn: Any, plan: ScoringPlan) -> dict[str, Any]:
+    """The statement timeout and the date's lock, for the current transaction."""
+    params = {"business_date": plan.business_date}
+    conn.execute("SELECT set_config('statement_timeout', %s, true)", (SWAP_STATEMENT_TIMEOUT,))
+    conn.execute(read_sql("scoring/lock_business_date.sql"), params)
+    return params
+
+
+def prepare_partition(database_url: str, plan: ScoringPlan) -> str:
+    """Create the date's empty next partition (dropping a leftover one) for the shards to fill.
+
+    Committed on its own, before the shards start: each shard then writes its slice straight
+    into it, and the swap attaches it. Returns its name in ml.
     """
     import psycopg
-    from psycopg import sql
     from psycopg.rows import dict_row
 
-    params = {"business_date": plan.business_date}
-    tables = [staging_table(plan.business_date, i, plan.shard_count) for i in range(plan.shard_count)]
+    expected = next_partition_table(plan.business_date)
     with psycopg.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
-        conn.execute("SELECT set_config('statement_timeout', %s, true)", (SWAP_STATEMENT_TIMEOUT,))
-        conn.execute(read_sql("scoring/lock_business_date.sql"), params)
-        _check_shards(conn, plan, tables)
+        params = _begin(conn, plan)
         prepared = conn.execute(read_sql("scoring/prepare_trade_scores_partition.sql"), params).fetchone()
-        new_partition = f"{partition_table(plan.business_date)}_next"
-        if prepared is None or prepared["table_name"] != new_partition:
+    if prepared is None or prepared["table_name"] != expected:
+        raise SwapError(
+            f"ml.prepare_trade_scores_partition gave {prepared}, expected {expected}: "
+            "the warehouse's functions (migration 0005) and this code disagree"
+        )
+    return expected
+
+
+def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, Any]:
+    """Attach the date's next partition, which the shards filled, in place of the previous one.
+
+    One transaction: the next partition is indexed and attached, then checked (this run's
+    rows, the pinned model, not empty while trades are pending); a failed check rolls the
+    attach back. Readers see the previous partition until the commit, then the new one.
+    """
+    import psycopg
+    from psycopg.rows import dict_row
+
+    new_partition = next_partition_table(plan.business_date)
+    with psycopg.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
+        params = _begin(conn, plan)
+        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (f"ml.{new_partition}",))
+        if not exists.fetchone()["found"]:
             raise SwapError(
-                f"ml.prepare_trade_scores_partition gave {prepared}, expected {new_partition}: "
-                "the warehouse's functions (migration 0005) and this code disagree"
-            )
-        target = sql.Identifier("ml", new_partition)
-        for table in tables:
-            conn.execute(
-                _formatted("scoring/insert_trade_scores_from_staging.sql", table, partition_table=target),
-                params,
+                f"not swapping {plan.business_date}: ml.{new_partition} is missing (plan_shards prepares "
+                "it and the swap consumes it; a shard rerun after the swap, or a run that skipped "
+                "plan_shards?): rerun the whole run"
             )
         conn.execute(read_sql("scoring/attach_trade_scores_partition.sql"), params)
         summary = conn.execute(read_sql("scoring/trade_scores_summary.sql"), params).fetchone()
         assert summary is not None
-        if summary["model_versions"] not in ([], [plan.model_version]):
-            raise SwapError(f"ml.trade_scores would mix model versions {summary['model_versions']}")
+        _check_swapped(conn, plan, summary)
         pattern = {"pattern": f"trade\\_scores\\_{plan.business_date:%Y%m%d}\\_%"}
         for row in conn.execute(read_sql("scoring/staging_tables_of_date.sql"), pattern).fetchall():
-            conn.execute(_formatted("scoring/drop_staging_table.sql", row["tablename"]))
+            conn.execute(_drop_staging_table(row["tablename"]))
     return {
         "business_date": plan.business_date.isoformat(),
         "row_count": summary["row_count"],
@@ -248,28 +269,32 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
     }
 
 
-def _check_shards(conn: Any, plan: ScoringPlan, tables: list[str]) -> None:
+def _check_swapped(conn: Any, plan: ScoringPlan, summary: dict[str, Any]) -> None:
+    """Refuse (rolling the attach back) rows that are not this run's scoring of the date.
+
+    Rows of another run or model version are stale: the next partition was filled by shards of
+    another run (e.g. this run's plan was not the last to prepare it). No rows at all is a
+    legitimate day only when no trade is pending: otherwise the shards did not write.
+    """
     problems = []
-    for index, table in enumerate(tables):
-        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (f"{STAGING_SCHEMA}.{table}",))
-        if not exists.fetchone()["found"]:
-            problems.append(f"shard {index}: work table {STAGING_SCHEMA}.{table} is missing")
-            continue
-        summary = conn.execute(
-            _formatted("scoring/shard_summary.sql", table), {"business_date": plan.business_date}
-        ).fetchone()
-        if summary["other_dates"]:
-            problems.append(f"shard {index}: {summary['other_dates']} rows of another business date")
-        if summary["row_count"] and summary["model_versions"] != [plan.model_version]:
-            problems.append(
-                f"shard {index}: model versions {summary['model_versions']}, expected {plan.model_version}"
-            )
-        if summary["row_count"] and summary["scoring_run_ids"] != [plan.scoring_run_id]:
-            problems.append(f"shard {index}: written by runs {summary['scoring_run_ids']}, not this run")
+    if summary["model_versions"] not in ([], [plan.model_version]):
+        problems.append(f"model versions {summary['model_versions']}, expected {plan.model_version}")
+    if summary["scoring_run_ids"] not in ([], [plan.scoring_run_id]):
+        problems.append(
+            f"rows written by scoring runs {summary['scoring_run_ids']}, expected {plan.scoring_run_id}"
+        )
+    if summary["row_count"] == 0:
+        pending = conn.execute(
+            read_sql("scoring/pending_trades_exist.sql"), {"business_date": plan.business_date}
+        )
+        if pending.fetchone()["pending"]:
+            problems.append("no scores at all, but trades are pending on the date")
     if problems:
+        next_table = next_partition_table(plan.business_date)
         raise SwapError(
-            f"not swapping {plan.business_date} into ml.trade_scores ({len(problems)} problems): "
+            f"not swapping {plan.business_date} into ml.trade_scores (ml.{next_table}: "
             + "; ".join(problems)
+            + "): nothing was changed; rerun the whole run"
         )
 
 
@@ -299,7 +324,8 @@ def check_champion(context: Any) -> dict[str, Any]:
 
 def plan_run(context: Any, champion: dict[str, Any]) -> dict[str, Any]:
     """The run's plan (shards from the param or the Variable, thresholds from Variables) and
-    each shard's job arguments. Unless a dry run, the date's manifest is retracted first."""
+    each shard's job arguments. Unless a dry run, the date's manifest is retracted and the
+    date's next partition prepared for the shards to write into."""
     from include.markets_ops import connections
 
     params = context.get("params") or {}
@@ -316,6 +342,7 @@ def plan_run(context: Any, champion: dict[str, Any]) -> dict[str, Any]:
     )
     if not plan.dry_run:
         retract_manifest(s3_client(), connections.s3_bucket(), plan.business_date)
+        prepare_partition(connections.postgres_url(), plan)
     return {"plan": plan.as_xcom(), "shard_arguments": plan.shard_arguments()}
 
 

@@ -84,6 +84,7 @@ SQL_FILES = (
     "instruments.sql",
     "counterparties.sql",
     "counterparty_history.sql",
+    "delete_shard_slice.sql",
 )
 
 

@@ -3,15 +3,19 @@
 Per shard, streamed in Arrow batches (memory does not grow with the shard), in three threads:
   read ahead: the pending trades, in index order, with COPY (warehouse.prefetched);
   this one:   point-in-time features -> predict;
-  write behind, in batch order: append to the shard's staging work table (COPY) + the shard's
-              Parquet part (a row group at a time) + Kafka for high-risk trades.
+  write behind, in batch order: append to the date's next partition of ml.trade_scores (COPY)
+              + the shard's Parquet part (a row group at a time) + Kafka for high-risk trades.
 Then the Parquet part is uploaded, every Kafka delivery is confirmed, and only then is the
-staging table committed: a shard's work table exists only when the whole shard succeeded.
+shard's transaction committed: its rows are in the next partition only when the whole shard
+succeeded.
 
-Names are deterministic (docs/pod-contract.md): the Airflow DAG swaps the shards' work
-tables into ml.trade_scores in one transaction and writes the manifest last. A rerun
-rebuilds the same work table, overwrites the same object with the same bytes and produces
-the same message keys.
+The next partition, ml.trade_scores_pYYYYMMDD_next, is prepared by the Airflow DAG before
+the shards start and attached by it after they all succeeded (one transaction), then the
+manifest is written last. The shards write into it side by side; each first deletes its own
+slice (the trades whose id hashes to it), in the same transaction, so a rerun of one shard
+replaces its rows. A dry run writes a staging work table of its own instead (and nothing to
+S3 or Kafka). Names are deterministic (docs/pod-contract.md): a rerun overwrites the same
+object with the same bytes and produces the same message keys.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from settlement_model import compiled, features, registry, registry_http, storage, warehouse
-from settlement_model.contract import JobEnvironment
+from settlement_model.contract import JobEnvironment, RefusedError
 from settlement_model.messaging import ReliablePublisher
 
 if TYPE_CHECKING:
@@ -71,13 +75,19 @@ class ShardResult:
     model_version: str
     rows: int
     high_risk: int
-    staging_table: str
+    scores_table: str  # where the rows went: the next partition, or a dry run's work table
     object_uri: str | None
     sha256: str | None
 
 
 def staging_table_name(business_date: dt.date, shard_index: int, shard_count: int) -> str:
     return f"trade_scores_{business_date:%Y%m%d}_s{shard_index:03d}_of_{shard_count:03d}"
+
+
+def next_partition_name(business_date: dt.date) -> str:
+    """The date's next partition of ml.trade_scores, as ml.prepare_trade_scores_partition names it
+    (include/sql/migrations/0005_trade_scores_partition_functions.sql)."""
+    return f"trade_scores_p{business_date:%Y%m%d}_next"
 
 
 def part_key(business_date: dt.date, shard_index: int, shard_count: int) -> str:
@@ -356,7 +366,8 @@ class _Shard:
     compiled: compiled.CompiledModel | None  # the pipeline's trees in numpy, when it has that shape
     reference: features.Reference
     scored_at: dt.datetime
-    writer: Any  # the work table's connection
+    writer: Any  # the scores table's connection
+    schema: str
     table: str
     parquet: RowGroupWriter
     publisher: ReliablePublisher | None
@@ -385,12 +396,15 @@ class _Shard:
         self.rows += batch.num_rows
 
     def write(self, scored: pa.Table) -> None:
-        """A scored batch's rows into the work table, the Parquet part and Kafka (the
+        """A scored batch's rows into the scores table, the Parquet part and Kafka (the
         write-behind thread, in batch order: the same rows give the same bytes)."""
         phase = self.split.phase
         with phase(f"{BEHIND}staging copy"):
             warehouse.ingest(
-                self.writer, self.table, staging_rows(scored, self.request.scoring_run_id, self.scored_at)
+                self.writer,
+                self.table,
+                staging_rows(scored, self.request.scoring_run_id, self.scored_at),
+                schema=self.schema,
             )
         with phase(f"{BEHIND}parquet"):
             self.parquet.write(scored)
@@ -440,9 +454,36 @@ def _loaded_model(
     return pipeline, fast
 
 
+def _scores_table(request: ScoreRequest) -> tuple[str, str]:
+    """(schema, table) the shard's rows go to: the date's next partition, which the DAG prepared
+    and will attach; a dry run's own staging work table, which nothing swaps in."""
+    if request.dry_run:
+        return warehouse.STAGING_SCHEMA, staging_table_name(
+            request.business_date, request.shard_index, request.shard_count
+        )
+    return warehouse.SCORES_SCHEMA, next_partition_name(request.business_date)
+
+
+def _open_scores_table(writer: Any, request: ScoreRequest, table: str) -> None:
+    """In the writer's transaction (committed last): a dry run's work table created afresh;
+    otherwise this shard's slice of the next partition deleted, so its rows replace it."""
+    if request.dry_run:
+        for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
+            warehouse.execute(writer, statement)
+        return
+    if not warehouse.table_exists(writer, warehouse.SCORES_SCHEMA, table):
+        raise RefusedError(
+            f"{warehouse.SCORES_SCHEMA}.{table} does not exist: the DAG's plan_shards task prepares it "
+            "before the shards and swap_scores consumes it; rerun the whole run (not this shard alone)"
+        )
+    deleted = warehouse.delete_shard_slice(writer, table)
+    if deleted:
+        log.info("replacing this shard's %d rows already in %s.%s", deleted, warehouse.SCORES_SCHEMA, table)
+
+
 def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
     split = TimeSplit()
-    table = staging_table_name(request.business_date, request.shard_index, request.shard_count)
+    schema, table = _scores_table(request)
     key = part_key(request.business_date, request.shard_index, request.shard_count)
     part_path = env.work_dir / Path(key).name
     scored_at = dt.datetime.now(dt.UTC)
@@ -473,9 +514,8 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 pipeline, fast = _loaded_model(env, model, described)
             with split.phase("reference data"):
                 reference_data = reference.result()
-            with split.phase("work table"):
-                for statement in warehouse.staging_table_ddl(table, like="ml.trade_scores"):
-                    warehouse.execute(writer, statement)
+            with split.phase("scores table"):
+                _open_scores_table(writer, request, table)
             out = _Shard(
                 request=request,
                 model=model,
@@ -484,12 +524,13 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 reference=reference_data,
                 scored_at=scored_at,
                 writer=writer,
+                schema=schema,
                 table=table,
                 parquet=RowGroupWriter(part_path, parquet_schema()),
                 publisher=None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic),
                 split=split,
             )
-            # Scoring here, writing in a thread behind it: the COPY into the work table (the
+            # Scoring here, writing in a thread behind it: the COPY into the scores table (the
             # database's work) and the Parquet encoding overlap the next batch's scoring.
             with warehouse.written_behind(out.write) as submit:
                 for pending in split.timed("wait for rows", batches):
@@ -505,7 +546,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 delivered = out.publisher.close()
             log.info("%d high-risk messages acknowledged on %s", delivered, request.topic)
         with split.phase("commit"):
-            writer.commit()  # last: the work table exists only when everything above succeeded
+            writer.commit()  # last: the rows are there only when everything above succeeded
     part_path.unlink(missing_ok=True)
     result = ShardResult(
         business_date=request.business_date.isoformat(),
@@ -514,7 +555,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         model_version=model.version,
         rows=out.written,
         high_risk=out.high,
-        staging_table=f"{warehouse.STAGING_SCHEMA}.{table}",
+        scores_table=f"{schema}.{table}",
         object_uri=stored.uri if stored else None,
         sha256=stored.sha256 if stored else None,
     )

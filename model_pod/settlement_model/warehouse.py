@@ -6,7 +6,8 @@ grow with the result. With bind parameters it would materialise the whole result
 so the values go in first as session settings (``set_config`` with a bind parameter) and
 the query reads them with ``current_setting``: values are still never formatted into SQL.
 
-Writes use ADBC bulk ingestion, which is ``COPY ... FROM STDIN (FORMAT binary)``.
+Writes use ADBC bulk ingestion, which is ``COPY ... FROM STDIN (FORMAT binary)``: into a
+staging work table, or into the date's next partition of ml.trade_scores.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from settlement_model.features import SQL_PARAMETERS
+from settlement_model.features import SQL_PARAMETERS, read_sql
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -34,7 +35,11 @@ WORK_MEM = "256MB"
 READ_IN_INDEX_ORDER = (("enable_sort", "off"), ("enable_incremental_sort", "off"))
 APPLICATION_NAME = "settlement-model"
 STAGING_SCHEMA = "staging"
+SCORES_SCHEMA = "ml"
 _STAGING_TABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# The only ml tables a job writes: a date's next partition (scoring.next_partition_name).
+_NEXT_PARTITION = re.compile(r"^trade_scores_p[0-9]{8}_next$")
+INGEST_SCHEMAS = (STAGING_SCHEMA, SCORES_SCHEMA)
 
 
 @contextmanager
@@ -252,11 +257,42 @@ def staging_table_ddl(table: str, like: str) -> tuple[str, str]:
     )
 
 
-def ingest(conn: Any, table: str, data: pa.Table | pa.RecordBatch) -> int:
-    """Append rows to staging.<table> with COPY (binary); returns the row count."""
+def ingest(conn: Any, table: str, data: pa.Table | pa.RecordBatch, *, schema: str) -> int:
+    """Append rows to <schema>.<table> with COPY (binary); returns the row count."""
+    if schema not in INGEST_SCHEMAS:
+        raise ValueError(f"{schema!r} is not a schema jobs write into ({', '.join(INGEST_SCHEMAS)})")
     cursor = conn.cursor()
     try:
-        return int(cursor.adbc_ingest(table, data, mode="append", db_schema_name=STAGING_SCHEMA))
+        return int(cursor.adbc_ingest(table, data, mode="append", db_schema_name=schema))
+    finally:
+        cursor.close()
+
+
+def table_exists(conn: Any, schema: str, table: str) -> bool:
+    """Whether <schema>.<table> exists (and the session may see it)."""
+    ((found,),) = fetch_all(
+        conn, "SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL", (schema, table)
+    )
+    return bool(found)
+
+
+def next_partition_identifier(table: str) -> str:
+    """ml."<table>" for a date's next partition of ml.trade_scores; any other name is refused."""
+    if not _NEXT_PARTITION.match(table):
+        raise ValueError(
+            f"{table!r} is not a next partition of ml.trade_scores (trade_scores_pYYYYMMDD_next)"
+        )
+    return f'{SCORES_SCHEMA}."{table}"'
+
+
+def delete_shard_slice(conn: Any, table: str) -> int:
+    """Delete this session's shard of the next partition ``table`` (the shard parameters set with
+    set_parameters); returns the rows deleted. In the caller's transaction."""
+    statement = read_sql("delete_shard_slice.sql").replace("{scores_table}", next_partition_identifier(table))
+    cursor = conn.cursor()
+    try:
+        cursor.execute(statement)
+        return int(cursor.rowcount)
     finally:
         cursor.close()
 

@@ -133,6 +133,42 @@ def test_a_failing_attach_leaves_the_previous_partition(warehouse: Warehouse) ->
             writer.execute("SELECT ml.attach_trade_scores_partition(%s)", (DAY,))
 
 
+def test_the_writer_fills_a_prepared_next_partition_in_its_own_transactions(warehouse: Warehouse) -> None:
+    """What the scoring run does: prepare (committed), then each shard deletes its slice and
+    COPYs its rows in its own transaction, then the swap attaches. The writer needs only the
+    privileges the ml schema's default privileges give the table the function creates."""
+    from include.markets_ops import scoring
+
+    assert scoring.next_partition_table(DAY) == NEXT
+    with warehouse.connect("writer") as writer:
+        writer.autocommit = True
+        (table,) = writer.execute("SELECT ml.prepare_trade_scores_partition(%s)", (DAY,)).fetchone()
+        assert table == NEXT
+        privileges = writer.execute(
+            "SELECT has_table_privilege(%(t)s, 'DELETE'), has_table_privilege(%(t)s, 'INSERT'), "
+            "has_table_privilege(%(t)s, 'SELECT'), has_table_privilege(%(t)s, 'TRUNCATE')",
+            {"t": f"ml.{NEXT}"},
+        ).fetchone()
+        assert privileges == (True, True, True, False)
+        with (
+            writer.transaction(),
+            writer.cursor().copy(
+                f"COPY ml.{NEXT} (business_date, trade_id, model_name, "
+                "model_version, score, risk_band, scoring_run_id, scored_at) FROM STDIN"
+            ) as copy,
+        ):
+            for n in range(100):
+                copy.write_row((DAY, f"T{n:08d}", "settlement_fail_risk", "8", 0.5, "medium", "copied", DAY))
+        with writer.transaction():
+            deleted = writer.execute(f"DELETE FROM ml.{NEXT} WHERE trade_id < 'T00000040'").rowcount
+            insert(writer, f"ml.{NEXT}", DAY, version="8", run="copied", rows=39)  # T00000001..T00000039
+        assert deleted == 40
+        assert writer.execute(f"SELECT count(*) FROM ml.{NEXT}").fetchone() == (99,)
+        (attached,) = writer.execute("SELECT ml.attach_trade_scores_partition(%s)", (DAY,)).fetchone()
+        assert attached == PARTITION
+        assert writer.execute(DATE_ROWS, (DAY,)).fetchall() == [("8", "copied", 99)]
+
+
 @pytest.mark.parametrize(
     "statement",
     [

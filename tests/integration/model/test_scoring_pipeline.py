@@ -1,9 +1,12 @@
-"""Scoring a business date on the real stack: the shard jobs, the swap and the manifest.
+"""Scoring a business date on the real stack: the prepared next partition, the shard jobs that
+write into it, the swap that attaches it, and the manifest.
 
-A rerun gives identical rows, objects and message keys; a failure in the middle of the swap
-leaves the previous rows; a Kafka delivery failure fails the job (and the Airflow task) and
-leaves no committed work table; a missing champion or a model with another input schema is
-refused with a message that says which."""
+A rerun gives identical rows, objects and message keys; rerunning one shard replaces its slice;
+a failure in the middle of a shard's write leaves the previous partition and none of its rows;
+a swap refuses a next partition of another run, or an empty one while trades are pending; a
+Kafka delivery failure fails the job (and the Airflow task) and commits none of its rows; a
+missing champion or a model with another input schema is refused with a message that says
+which; a dry run writes only its staging work table."""
 
 from __future__ import annotations
 
@@ -79,12 +82,16 @@ def plan(model_name: str, version: str, run_id: str) -> dag_scoring.ScoringPlan:
     return dag_scoring.ScoringPlan(BUSINESS_DATE, model_name, version, SHARDS, HIGH, MEDIUM, run_id)
 
 
-def score_shards(env: Any, scoring_plan: dag_scoring.ScoringPlan, topic: str) -> list[scoring.ShardResult]:
-    """Each shard's job, with the arguments the DAG gives it (parsed by the job's own CLI)."""
+def score_shards(
+    env: Any, scoring_plan: dag_scoring.ScoringPlan, topic: str, only: int | None = None
+) -> list[scoring.ShardResult]:
+    """Each shard's job (or shard ``only``), with the arguments the DAG gives it (parsed by the
+    job's own CLI)."""
     from settlement_model.cli import build_parser
 
     results = []
-    for arguments in scoring_plan.shard_arguments():
+    shard_arguments = scoring_plan.shard_arguments()
+    for arguments in shard_arguments if only is None else [shard_arguments[only]]:
         args = build_parser().parse_args(["score", *arguments, "--topic", topic])
         request = scoring.ScoreRequest(
             business_date=args.business_date,
@@ -104,8 +111,9 @@ def score_shards(env: Any, scoring_plan: dag_scoring.ScoringPlan, topic: str) ->
 def score_date(
     env: Any, s3: Any, bucket: str, scoring_plan: dag_scoring.ScoringPlan, topic: str
 ) -> dict[str, Any]:
-    """The DAG's steps after check_champion: retract, shards, swap, manifest."""
+    """The DAG's steps after check_champion: retract, prepare, shards, swap, manifest."""
     dag_scoring.retract_manifest(s3, bucket, BUSINESS_DATE)
+    dag_scoring.prepare_partition(env.database_url, scoring_plan)
     shards = score_shards(env, scoring_plan, topic)
     swapped = dag_scoring.swap_into_trade_scores(env.database_url, scoring_plan)
     manifest = dag_scoring.write_manifest(s3, bucket, scoring_plan, swapped)
@@ -200,7 +208,68 @@ def test_rescoring_a_date_gives_identical_rows_objects_and_message_keys(
     )
 
 
-def test_a_failure_in_the_middle_of_the_swap_leaves_the_previous_rows(setup: Setup) -> None:
+def next_rows(database_url: str) -> list[tuple]:
+    """(trade id, scoring run id) of the date's next partition, by trade id."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            sql.SQL("SELECT trade_id, scoring_run_id FROM {} ORDER BY trade_id").format(next_partition())
+        ).fetchall()
+
+
+def scored_at_by_trade(database_url: str) -> dict[str, dt.datetime]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(sql.SQL("SELECT trade_id, scored_at FROM {}").format(next_partition()))
+        return dict(rows.fetchall())
+
+
+def next_partition() -> sql.Identifier:
+    return sql.Identifier("ml", dag_scoring.next_partition_table(BUSINESS_DATE))
+
+
+def next_exists(database_url: str) -> bool:
+    with psycopg.connect(database_url) as conn:
+        (found,) = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", (f"ml.{dag_scoring.next_partition_table(BUSINESS_DATE)}",)
+        ).fetchone()
+        return bool(found)
+
+
+def test_rerunning_one_shard_replaces_its_slice_without_duplicates(setup: Setup, fixture_data: Any) -> None:
+    writer_env, kafka_topic = setup.env, setup.topic
+    run = plan(setup.model_name, setup.champion, "pytest__one_shard")
+    pending = sorted(t["trade_id"] for t in fixture_data.pending_on(BUSINESS_DATE))
+    dag_scoring.prepare_partition(setup.database_url, run)
+    first = score_shards(writer_env, run, kafka_topic)
+    assert first[1].scores_table == f"ml.{dag_scoring.next_partition_table(BUSINESS_DATE)}"
+    assert first[0].rows > 0
+    assert first[1].rows > 0
+    assert [trade for trade, _ in next_rows(setup.database_url)] == pending
+    written_first = scored_at_by_trade(setup.database_url)
+
+    (again,) = score_shards(writer_env, run, kafka_topic, only=1)
+    assert again.rows == first[1].rows
+    # Shard 1's rows were deleted and written again (scored later), shard 0's kept as they were.
+    assert [trade for trade, _ in next_rows(setup.database_url)] == pending
+    written_again = scored_at_by_trade(setup.database_url)
+    rewritten = {trade for trade in pending if written_again[trade] > written_first[trade]}
+    assert len(rewritten) == again.rows
+    assert all(written_again[trade] == written_first[trade] for trade in set(pending) - rewritten)
+    swapped = dag_scoring.swap_into_trade_scores(setup.database_url, run)
+    assert swapped["row_count"] == len(pending)
+    assert [row[1] for row in date_rows(setup.database_url)] == pending
+
+    # After the swap the next partition is gone: a shard alone cannot write the date any more.
+    assert not next_exists(setup.database_url)
+    with pytest.raises(contract.RefusedError, match=r"trade_scores_p20230410_next does not exist.*whole run"):
+        score_shards(writer_env, run, kafka_topic, only=0)
+    assert [row[1] for row in date_rows(setup.database_url)] == pending
+
+
+def test_a_failure_in_the_middle_of_a_shards_write_leaves_the_previous_partition(
+    setup: Setup, fixture_data: Any
+) -> None:
+    from settlement_model import warehouse
+
     stack, writer_env, s3, bucket = setup.stack, setup.env, setup.s3, setup.bucket
     champion, model_name, kafka_topic = setup.champion, setup.model_name, setup.topic
     score_date(writer_env, s3, bucket, plan(model_name, champion, "pytest__before"), kafka_topic)
@@ -208,43 +277,82 @@ def test_a_failure_in_the_middle_of_the_swap_leaves_the_previous_rows(setup: Set
     partition_before = date_partition(stack["POSTGRES_URL"])
 
     broken = plan(model_name, champion, "pytest__broken")
-    score_shards(writer_env, broken, kafka_topic)
-    # Shard 1's work table gets a trade that shard 0 also has: once both shards' rows are in
-    # the date's new partition, building its primary key fails mid-transaction.
-    shard0 = dag_scoring.staging_table(BUSINESS_DATE, 0, SHARDS)
-    shard1 = dag_scoring.staging_table(BUSINESS_DATE, 1, SHARDS)
-    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
-        conn.execute(
-            sql.SQL("INSERT INTO {} SELECT * FROM {} LIMIT 1").format(staging(shard1), staging(shard0))
-        )
-    with pytest.raises(psycopg.errors.UniqueViolation):
-        dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
+    dag_scoring.prepare_partition(setup.database_url, broken)
+    (shard0,) = score_shards(writer_env, broken, kafka_topic, only=0)
+    real_ingest = warehouse.ingest
+
+    def ingest_then_fail(*args: Any, **kwargs: Any) -> int:
+        real_ingest(*args, **kwargs)  # the rows are in the next partition (uncommitted)
+        raise ConnectionError("injected: the connection broke after a COPY")
+
+    with (
+        mock.patch.object(warehouse, "ingest", side_effect=ingest_then_fail),
+        pytest.raises(ConnectionError, match="injected"),
+    ):
+        score_shards(writer_env, broken, kafka_topic, only=1)
+    # Readers still see the previous partition, untouched; shard 1's rows were never committed.
     assert date_rows(stack["POSTGRES_URL"]) == before
     assert run_ids(stack["POSTGRES_URL"]) == {"pytest__before"}
-    assert date_partition(stack["POSTGRES_URL"]) == partition_before  # the same partition, still attached
+    assert date_partition(stack["POSTGRES_URL"]) == partition_before
+    assert len(next_rows(stack["POSTGRES_URL"])) == shard0.rows
 
-    # A shard that never finished: the swap refuses before touching anything.
-    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
-        conn.execute(sql.SQL("DROP TABLE {}").format(staging(shard1)))
-    with pytest.raises(dag_scoring.SwapError, match=r"shard 1: work table staging\.\S+ is missing"):
-        dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
+    # The shard's retry completes the next partition, which the swap then attaches.
+    score_shards(writer_env, broken, kafka_topic, only=1)
+    swapped = dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
+    assert swapped["row_count"] == len(before)
+    assert date_rows(stack["POSTGRES_URL"]) == before  # the same scores, now by the second run
+    assert run_ids(stack["POSTGRES_URL"]) == {"pytest__broken"}
+
+
+def test_the_swap_refuses_a_next_partition_of_another_run_or_an_empty_one(setup: Setup) -> None:
+    stack, writer_env, kafka_topic = setup.stack, setup.env, setup.topic
+    current = plan(setup.model_name, setup.champion, "pytest__current")
+    dag_scoring.prepare_partition(setup.database_url, current)
+    score_shards(writer_env, current, kafka_topic)
+    before = date_rows(stack["POSTGRES_URL"])
+    partition_before = date_partition(stack["POSTGRES_URL"])
+
+    # Another run's swap (its plan did not prepare this next partition): stale rows, refused.
+    other = plan(setup.model_name, setup.champion, "pytest__other")
+    with pytest.raises(
+        dag_scoring.SwapError, match=r"scoring runs \['pytest__current'\], expected pytest__other"
+    ):
+        dag_scoring.swap_into_trade_scores(setup.database_url, other)
+    assert date_partition(stack["POSTGRES_URL"]) == partition_before  # the attach was rolled back
     assert date_rows(stack["POSTGRES_URL"]) == before
+    assert len(next_rows(setup.database_url)) > 0  # still there for the run that filled it
+
+    # Prepared, but no shard wrote: empty while trades are pending.
+    dag_scoring.prepare_partition(setup.database_url, other)
+    with pytest.raises(dag_scoring.SwapError, match="no scores at all, but trades are pending"):
+        dag_scoring.swap_into_trade_scores(setup.database_url, other)
+    assert date_partition(stack["POSTGRES_URL"]) == partition_before
+
+    # Never prepared (or already swapped): missing.
+    with psycopg.connect(setup.database_url) as conn:
+        conn.execute(sql.SQL("SELECT ml.attach_trade_scores_partition(%s)"), (BUSINESS_DATE,)).fetchone()
+    partition_now = date_partition(stack["POSTGRES_URL"])  # the empty one is attached
+    with pytest.raises(dag_scoring.SwapError, match=r"ml\.trade_scores_p20230410_next is missing"):
+        dag_scoring.swap_into_trade_scores(setup.database_url, other)
+    assert date_partition(stack["POSTGRES_URL"]) == partition_now
+
+    # An empty date with no pending trade at all is a legitimate day.
+    quiet = dataclasses.replace(other, business_date=dt.date(2001, 1, 2))
+    dag_scoring.prepare_partition(setup.database_url, quiet)
+    assert dag_scoring.swap_into_trade_scores(setup.database_url, quiet)["row_count"] == 0
 
 
 def test_a_kafka_delivery_failure_fails_the_job_and_commits_nothing(setup: Setup) -> None:
     stack, writer_env, champion, kafka_topic = setup.stack, setup.env, setup.champion, setup.topic
     dead_broker = {"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 3000, "socket.timeout.ms": 1000}
     env = dataclasses.replace(writer_env, kafka_config=dead_broker)
-    table = scoring.staging_table_name(BUSINESS_DATE, 0, 1)
-    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging(table)))
+    dag_scoring.prepare_partition(stack["POSTGRES_URL"], plan(setup.model_name, champion, "pytest__kafka"))
     request = scoring.ScoreRequest(
         BUSINESS_DATE, 0, 1, "pytest__kafka", HIGH, MEDIUM, None, champion, topic=kafka_topic
     )
     with pytest.raises(DeliveryError, match="acknowledged"):
         scoring.score_shard(env, request)
-    with psycopg.connect(stack["POSTGRES_URL"]) as conn:
-        assert conn.execute("SELECT to_regclass(%s)", (f"staging.{table}",)).fetchone()[0] is None
+    assert next_rows(stack["POSTGRES_URL"]) == []
 
 
 def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
@@ -255,6 +363,7 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
 
     from include.markets_ops.local_jobs import LocalJobOperator
 
+    dag_scoring.prepare_partition(stack["POSTGRES_URL"], plan(model_name, champion, "pytest__kafka-task"))
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(Path(scoring.__file__).parents[1]),
@@ -363,6 +472,10 @@ def test_a_dry_run_writes_its_work_table_and_nothing_else(setup: Setup, fixture_
             ]
             == 0
         )
+        # No next partition for the date either: a dry run never writes ml.
+        next_table = f"ml.{dag_scoring.next_partition_table(day)}"
+        assert conn.execute("SELECT to_regclass(%s)", (next_table,)).fetchone()[0] is None
+    assert result.scores_table == f"staging.{table}"
     assert "Contents" not in setup.s3.list_objects_v2(Bucket=setup.bucket, Prefix=prefix)
     assert read_topic(setup.stack, setup.topic) == messages_before
 

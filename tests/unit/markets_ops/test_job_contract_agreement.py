@@ -39,6 +39,7 @@ def test_staging_tables_and_objects_are_named_the_same_on_both_sides() -> None:
     for index in range(3):
         assert scoring.staging_table(day, index, 3) == pod_scoring.staging_table_name(day, index, 3)
         assert scoring.part_key(day, index, 3) == pod_scoring.part_key(day, index, 3)
+    assert scoring.next_partition_table(day) == pod_scoring.next_partition_name(day)
 
 
 def test_training_job_arguments_parse_as_the_jobs_expect() -> None:

@@ -71,3 +71,18 @@ def test_signature_problems_name_missing_extra_and_mistyped_columns() -> None:
 def test_as_of_dates_are_sorted_for_the_sql_that_reads_the_first_and_last() -> None:
     values = features.feature_parameters([dt.date(2026, 11, 20), dt.date(2026, 10, 1), dt.date(2026, 11, 2)])
     assert values["settlement_model.as_of_dates"] == "{2026-10-01,2026-11-02,2026-11-20}"
+
+
+def _shard_predicate(sql: str, alias: str) -> str:
+    """The shard expression of a query, whitespace folded, its table alias taken out."""
+    match = re.search(r"abs\(hashtextextended\(.*?shard_index'\)::int", sql, re.DOTALL)
+    assert match is not None, "no shard predicate"
+    return " ".join(match.group(0).split()).replace(f"{alias}.trade_id", "trade_id")
+
+
+def test_a_shard_deletes_exactly_the_slice_of_trades_it_scores() -> None:
+    """delete_shard_slice.sql puts a trade in the same shard as pending_trades.sql does."""
+    pending = _shard_predicate(features.pending_trades_sql(), "t")
+    deleted = _shard_predicate(features.read_sql("delete_shard_slice.sql"), "s")
+    assert deleted == pending
+    assert "current_setting('settlement_model.shard_count')" in deleted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,10 +43,30 @@ def test_risk_bands_are_strictly_above_their_thresholds() -> None:
 
 def test_names_are_deterministic_per_date_and_shard() -> None:
     assert scoring.staging_table_name(dt.date(2026, 11, 20), 1, 4) == "trade_scores_20261120_s001_of_004"
+    assert scoring.next_partition_name(dt.date(2026, 11, 20)) == "trade_scores_p20261120_next"
     assert (
         scoring.part_key(dt.date(2026, 11, 20), 1, 4)
         == "scores/business_date=2026-11-20/part-00001-of-00004.parquet"
     )
+
+
+NAMING_FUNCTIONS = (
+    Path(__file__).parents[3] / "include/sql/migrations/0005_trade_scores_partition_functions.sql"
+)
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 11, 20), dt.date(2031, 1, 2), dt.date(1999, 12, 31)])
+def test_the_next_partition_is_named_as_the_warehouse_function_names_it(day: dt.date) -> None:
+    """ml.prepare_trade_scores_partition names it format('trade_scores_p%s_next', to_char(d,
+    'YYYYMMDD')): the same text here, evaluated the way PostgreSQL would."""
+    functions = NAMING_FUNCTIONS.read_text()
+    declared = re.search(
+        r"next_table text := format\('([a-z_%]+)', to_char\(business_date, '([A-Z]+)'\)\);", functions
+    )
+    assert declared is not None, "the function's naming line changed: update next_partition_name too"
+    template, picture = declared.groups()
+    assert picture == "YYYYMMDD"
+    assert scoring.next_partition_name(day) == template.replace("%s", day.strftime("%Y%m%d"))
 
 
 @pytest.mark.parametrize(("high", "medium"), [(0.1, 0.3), (1.2, 0.1), (0.3, -0.1)])

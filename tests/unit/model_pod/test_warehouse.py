@@ -116,3 +116,23 @@ def test_valid_staging_table_names(name: str) -> None:
 def test_anything_else_is_refused(name: str, like: str) -> None:
     with pytest.raises(ValueError, match="staging"):
         warehouse.staging_table_ddl(name, like=like)
+
+
+def test_the_next_partition_is_the_only_ml_table_a_job_names() -> None:
+    assert (
+        warehouse.next_partition_identifier("trade_scores_p20261120_next")
+        == 'ml."trade_scores_p20261120_next"'
+    )
+    for name in (
+        "trade_scores",
+        "trade_scores_p20261120",
+        'trade_scores_p20261120_next"; --',
+        "model_promotions",
+    ):
+        with pytest.raises(ValueError, match="not a next partition"):
+            warehouse.next_partition_identifier(name)
+
+
+def test_rows_are_ingested_only_into_staging_or_ml() -> None:
+    with pytest.raises(ValueError, match="'ops' is not a schema jobs write into"):
+        warehouse.ingest(object(), "trades", None, schema="ops")  # type: ignore[arg-type]

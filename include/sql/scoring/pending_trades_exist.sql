@@ -1,0 +1,14 @@
+-- Whether any trade is pending at the end of the business date: booked on or before it (within
+-- the 31 days a pending trade can be old), contractual settle date after it, not cancelled.
+-- The same definition as the scoring job's model_pod/settlement_model/sql/pending_trades.sql
+-- (tests/integration/model/test_scoring_pipeline.py checks they agree). The swap asks only when
+-- the date's new partition is empty: an empty day is legitimate only without pending trades.
+-- Stops at the first row found (EXISTS), through the business_date index.
+SELECT EXISTS (
+    SELECT
+    FROM ops.trades AS t
+    WHERE t.business_date <= %(business_date)s
+        AND t.business_date > %(business_date)s::date - 31
+        AND t.settle_date > %(business_date)s
+        AND t.status <> 'cancelled'
+) AS pending

@@ -6,10 +6,12 @@
 **What it does.** Scores every trade pending at the end of the business date (booked, not yet
 at its settle date, not cancelled) with the champion settlement-fail model, in parallel shards:
 one model job per shard (a pod with `JOB_RUNTIME=kubernetes`, a local process otherwise).
-All shards use the same model version, pinned by `check_champion`. Each shard writes a staging
-work table, a Parquet part in S3 and a Kafka message per high-risk trade; then `swap_scores`
-replaces the date's rows of `ml.trade_scores` in one transaction and `write_manifest` writes the
-S3 manifest last, and emits the `ml.trade_scores` asset with the business date.
+All shards use the same model version, pinned by `check_champion`. `plan_shards` prepares the
+date's empty next partition `ml.trade_scores_pYYYYMMDD_next`; each shard writes its rows straight
+into it (replacing its own slice, one transaction), a Parquet part in S3 and a Kafka message per
+high-risk trade; then `swap_scores` attaches the next partition in place of the date's rows of
+`ml.trade_scores` in one transaction and `write_manifest` writes the S3 manifest last, and emits
+the `ml.trade_scores` asset with the business date.
 
 **Inputs and outputs.** Reads `ops.*` (point-in-time features) and the MLflow registry
 (`settlement_fail_risk@champion`). Writes `ml.trade_scores` (the date's rows, replaced),
@@ -25,15 +27,21 @@ Kafka `settlement-risk.high` (key = trade id). Variables: `settlement_risk_scori
   means the champion was trained on other features than the job computes (retrain); a Kafka
   delivery error or a database error is transient (the task retries). With Kubernetes, a
   failed pod is kept for its events (`kubectl -n <namespace> get pods -l dag=settlement_risk_scoring`).
-- `swap_scores` failed: the message lists the shards whose work tables are missing or
-  inconsistent; nothing was changed in `ml.trade_scores`.
+- `score_shard` exited 3 with "..._next does not exist": the date's next partition is gone (the
+  swap already consumed it, or another run's swap did): clear the whole run, not one shard.
+- `swap_scores` failed: nothing was changed in `ml.trade_scores`. "is missing": the next
+  partition was not prepared or was already attached (clear the whole run). "rows written by
+  scoring runs [...]" or "model versions": it holds another run's rows (a later run prepared it
+  again, or a shard of an older run wrote into it): clear the whole run. "no scores at all": no
+  shard wrote although trades are pending.
 - `write_manifest` failed: the rows are in place, the manifest is not; clear the task.
 
 **How to rerun.** Trigger with the `business_date` param (or clear the run). A rerun replaces
 the date's rows, rewrites the same objects with the same content and republishes the same
 message keys. `model_version` scores with a given version instead of the champion; `shards`
 overrides the configured shard count; `dry_run` scores into the staging work tables only (no
-swap, no S3, no Kafka).
+next partition, no swap, no S3, no Kafka). Clearing one `score_shard` before the swap replaces
+that shard's rows; after the swap, clear the whole run.
 
 **Links and lateness.** `check_champion` links to the MLflow model version scored with;
 `write_manifest` to `scores/business_date=D/` and the date's `settlement-risk.high` messages. A run
@@ -67,7 +75,7 @@ from include.markets_ops.nightly_switch import nightly_switch
     tags=[Tag.ML, Tag.NIGHTLY],
     deadline=nightly_deadline("settlement_risk_scoring"),
     default_args=default_args(Owner.MLOPS),
-    max_active_runs=1,  # one writer per business date; shards of one run share staging names
+    max_active_runs=1,  # one writer per business date: the runs of a date share its next partition
     params=params.common_params(
         shards=params.shards_param(None),
         model_version=params.model_version_param(

@@ -245,8 +245,10 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
     new_partition = next_partition_table(plan.business_date)
     with psycopg.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
-        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (f"ml.{new_partition}",))
-        if not exists.fetchone()["found"]:
+        exists = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL AS found", (f"ml.{new_partition}",)
+        ).fetchone()
+        if exists is None or not exists["found"]:
             raise SwapError(
                 f"not swapping {plan.business_date}: ml.{new_partition} is missing (plan_shards prepares "
                 "it and the swap consumes it; a shard rerun after the swap, or a run that skipped "

@@ -1,9 +1,10 @@
 -- Whether any trade is pending at the end of the business date: booked on or before it (within
 -- the 31 days a pending trade can be old), contractual settle date after it, not cancelled.
 -- The same definition as the scoring job's model_pod/settlement_model/sql/pending_trades.sql
--- (tests/integration/model/test_scoring_pipeline.py checks they agree). The swap asks only when
--- the date's new partition is empty: an empty day is legitimate only without pending trades.
--- Stops at the first row found (EXISTS), through the business_date index.
+-- (keep them together; tests/integration/model/test_scoring_pipeline.py checks a date with
+-- pending trades and one without). The swap asks only when the date's new partition is empty:
+-- an empty day is legitimate only without pending trades. Stops at the first row found (EXISTS),
+-- through the index that leads with business_date.
 SELECT EXISTS (
     SELECT
     FROM ops.trades AS t

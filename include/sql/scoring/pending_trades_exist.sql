@@ -3,8 +3,9 @@
 -- The same definition as the scoring job's model_pod/settlement_model/sql/pending_trades.sql
 -- (keep them together; tests/integration/model/test_scoring_pipeline.py checks a date with
 -- pending trades and one without). The swap asks only when the date's new partition is empty:
--- an empty day is legitimate only without pending trades. Stops at the first row found (EXISTS),
--- through the index that leads with business_date.
+-- an empty day is legitimate only without pending trades. Stops at the first row found (EXISTS):
+-- where trades are pending the planner rightly scans until the first one; on a date without any,
+-- the business_date range is served by ix_trades_business_date_trade_id.
 SELECT EXISTS (
     SELECT
     FROM ops.trades AS t

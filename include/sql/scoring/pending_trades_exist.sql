@@ -4,8 +4,9 @@
 -- (keep them together; tests/integration/model/test_scoring_pipeline.py checks a date with
 -- pending trades and one without). The swap asks only when the date's new partition is empty:
 -- an empty day is legitimate only without pending trades. Stops at the first row found (EXISTS):
--- where trades are pending the planner rightly scans until the first one; on a date without any,
--- the business_date range is served by ix_trades_business_date_trade_id.
+-- where trades are pending the planner rightly scans until the first one (the seeded index test
+-- warehouse gets a sequential scan of a few pages); the business_date range is the leading column
+-- of ix_trades_business_date_trade_id for the planner to use otherwise.
 SELECT EXISTS (
     SELECT
     FROM ops.trades AS t

@@ -399,7 +399,7 @@ class _Shard:
         """A scored batch's rows into the scores table, the Parquet part and Kafka (the
         write-behind thread, in batch order: the same rows give the same bytes)."""
         phase = self.split.phase
-        with phase(f"{BEHIND}staging copy"):
+        with phase(f"{BEHIND}scores copy"):
             warehouse.ingest(
                 self.writer,
                 self.table,

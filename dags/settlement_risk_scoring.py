@@ -16,7 +16,8 @@ the `ml.trade_scores` asset with the business date.
 **Inputs and outputs.** Reads `ops.*` (point-in-time features) and the MLflow registry
 (`settlement_fail_risk@champion`). Writes `ml.trade_scores` (the date's rows, replaced),
 `s3://<bucket>/scores/business_date=YYYY-MM-DD/` (one part per shard, `_manifest.json` last) and
-Kafka `settlement-risk.high` (key = trade id). Variables: `settlement_risk_scoring_shards`,
+Kafka `settlement-risk.high` (key = trade id). Variables: `settlement_risk_scoring_shards` (1 on
+the local 2-core stack, where one shard keeps both cores busy; more where pods get cores of their own),
 `settlement_risk_high_threshold`, `settlement_risk_medium_threshold`. Job contract:
 `docs/pod-contract.md`.
 

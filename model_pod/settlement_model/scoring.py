@@ -494,12 +494,14 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         warehouse.set_parameters(reader, parameters)
         warehouse.read_in_index_order(reader)  # rows stream from the index as it is scanned
         warehouse.set_parameters(writer, parameters)
-        # The database starts both reads now (the pending trades in the read-ahead thread, the
-        # reference data in another), while this thread resolves, checks and loads the model.
-        # Nothing is written before the model is checked: a refusal stops and joins both.
+        # The reference data (above all the counterparties' history, a second of database work)
+        # is read in a thread started now, while this one resolves, checks and loads the model;
+        # the pending trades only once it is in: scoring cannot start without it, and both
+        # reads at once only slowed it down (the index scan of every pending trade competed with
+        # it for the cores). Nothing is written before the model is checked.
         query = warehouse.stream(reader, features.pending_trades_sql())
         read_reference = partial(features.Reference.read, partial(warehouse.fetch_table, writer))
-        with warehouse.prefetched(query) as batches, warehouse.in_background(read_reference) as reference:
+        with warehouse.in_background(read_reference) as reference:
             with split.phase("resolve model"):
                 model, described = _checked_model(env, request)
             log.info(
@@ -530,9 +532,9 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 publisher=None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic),
                 split=split,
             )
-            # Scoring here, writing in a thread behind it: the COPY into the scores table (the
-            # database's work) and the Parquet encoding overlap the next batch's scoring.
-            with warehouse.written_behind(out.write) as submit:
+            # Reading ahead and writing behind in threads: the database's work (the scan, the
+            # COPY into the scores table) and the Parquet encoding overlap this thread's scoring.
+            with warehouse.prefetched(query) as batches, warehouse.written_behind(out.write) as submit:
                 for pending in split.timed("wait for rows", batches):
                     out.score(pending, submit)
         with split.phase("parquet"):

@@ -131,9 +131,9 @@ def _measure(bench: Bench) -> list[Result]:
             "job end to end",
             job,
             "s",
-            f"{pending / job:,.0f} trades/s; prepare, {shards} shard process(es) as the DAG runs them here "
-            f"({SHARDS_VARIABLE} in airflow_settings.yaml): read, features, predict, COPY into the next "
-            "partition, Parquet to S3, Kafka; then swap and manifest",
+            f"{pending / job:,.0f} trades/s; prepare, {shards} shard process(es) as the DAG runs them "
+            "here (airflow_settings.yaml): read, features, predict, COPY into the next partition, "
+            "Parquet to S3, Kafka; then swap and manifest",
         ),
         Result(NAME, f"job end to end, {other} shard(s)", other_job, "s", "the same, another shard count"),
         Result(NAME, "naive pipeline", naive, "s", "pandas read_sql + to_sql, produce + flush per message"),
@@ -159,17 +159,13 @@ def _measure(bench: Bench) -> list[Result]:
     ]
 
 
-SHARDS_VARIABLE = "settlement_risk_scoring_shards"
-
-
 def configured_shards() -> int:
     """The shard count the local deployment scores with (airflow_settings.yaml), so the
     benchmark measures the job as the DAG runs it."""
-    import yaml
+    from devstack import settings
+    from include.markets_ops.scoring import SHARDS_VARIABLE
 
-    settings = yaml.safe_load((REPO / "airflow_settings.yaml").read_text())
-    variables = settings["airflow"]["variables"]
-    return int(next(v["variable_value"] for v in variables if v["variable_name"] == SHARDS_VARIABLE))
+    return int(settings.variable(SHARDS_VARIABLE))
 
 
 def _timed(action: Any) -> float:

@@ -14,8 +14,21 @@ from devstack.airflow_api import AirflowApi
 PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
+SETTINGS_FILE = Path(__file__).resolve().parents[1] / "airflow_settings.yaml"
+
+
 class SettingsError(ValueError):
     pass
+
+
+def variable(name: str, path: Path = SETTINGS_FILE) -> str:
+    """A Variable's value as airflow_settings.yaml sets it for the local stack (what the DAGs
+    read there, e.g. the scoring shard count the benchmark and the tests expect)."""
+    document = yaml.safe_load(path.read_text()) or {}
+    for item in (document.get("airflow") or {}).get("variables") or []:
+        if item["variable_name"] == name:
+            return str(_variable(item)["value"])
+    raise SettingsError(f"airflow_settings.yaml sets no variable {name!r}")
 
 
 def fill_placeholders(value: Any, values: dict[str, str]) -> Any:

@@ -19,7 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from include.markets_ops.scoring import scores_prefix
+from devstack import settings
+from include.markets_ops.scoring import SHARDS_VARIABLE, scores_prefix
 from include.markets_ops.topics import HIGH_RISK_TRADES
 from tests.integration.pipeline_stack import (
     SCORING_DAG,
@@ -232,7 +233,7 @@ def test_the_extra_links_of_a_task_instance_open_the_runs_objects_and_messages(
                 "SELECT trade_id FROM ml.trade_scores WHERE business_date = %s AND risk_band = 'high'", (day,)
             )
         }
-    assert len(objects) == 3  # two Parquet parts and the manifest
+    assert len(objects) == int(settings.variable(SHARDS_VARIABLE)) + 1  # a Parquet part per shard, manifest
     assert len(high_risk) >= 50  # more than the page shows (the world makes ~100 a day)
 
     log_in(page, stack)

@@ -19,8 +19,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from devstack import settings
 from include.markets_ops import promotion
-from include.markets_ops.scoring import MANIFEST_NAME, scores_prefix
+from include.markets_ops.scoring import MANIFEST_NAME, SHARDS_VARIABLE, scores_prefix
 from tests.integration.pipeline_stack import (
     RECON_DAG,
     SCORING_DAG,
@@ -215,7 +216,8 @@ def test_a_second_backfill_of_the_range_replaces_the_rows_and_objects_identicall
     assert first["rows"]["recon_breaks"][0] > 100
     assert first["rows"]["trade_scores"][0] > 15_000
     assert set(first["objects"]) == set(second["objects"])
-    assert len(first["objects"]) == len(backfilled["dates"]) * 7  # 4 recon objects + 2 parts + manifest
+    parts = int(settings.variable(SHARDS_VARIABLE))  # one Parquet part per scoring shard
+    assert len(first["objects"]) == len(backfilled["dates"]) * (4 + parts + 1)  # recon 4, manifest
     assert _without_run_id(first["objects"]) == _without_run_id(second["objects"])
 
 

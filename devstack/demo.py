@@ -446,7 +446,8 @@ def print_summary(demo: Demo) -> None:
     print(f"  Scores         {scored:,} pending trades scored ({bands})")
     manifest = [key for key in demo.facts["objects"]["scores"] if key.endswith("_manifest.json")]
     parts = len(demo.facts["objects"]["scores"]) - len(manifest)
-    print(f"{indent}s3://{S3_BUCKET}/{manifest[0] if manifest else '(no manifest!)'} ({parts} Parquet parts)")
+    where = manifest[0] if manifest else "(no manifest!)"
+    print(f"{indent}s3://{S3_BUCKET}/{where} ({parts} Parquet part{'' if parts == 1 else 's'})")
     open_breaks = sum(row[1] for row in demo.facts["breaks"])
     print(
         f"  Recon breaks   {open_breaks:,} open: "

@@ -245,9 +245,8 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
     new_partition = next_partition_table(plan.business_date)
     with psycopg.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
-        exists = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AS found", (f"ml.{new_partition}",)
-        ).fetchone()
+        table = {"table": f"ml.{new_partition}"}
+        exists = conn.execute(read_sql("scoring/table_exists.sql"), table).fetchone()
         if exists is None or not exists["found"]:
             raise SwapError(
                 f"not swapping {plan.business_date}: ml.{new_partition} is missing (plan_shards prepares "

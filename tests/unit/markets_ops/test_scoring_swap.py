@@ -109,7 +109,7 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
     (summary,) = recorder.position("FILTER (WHERE risk_band")
     drops = recorder.position("DROP TABLE IF EXISTS")
     assert lock < exists < attach < summary < min(drops)
-    assert recorder.parameters[exists] == ("ml.trade_scores_p20261127_next",)
+    assert recorder.parameters[exists] == {"table": "ml.trade_scores_p20261127_next"}
     assert [recorder.statements[drop] for drop in drops] == [
         f'DROP TABLE IF EXISTS "staging"."{scoring.staging_table(DAY, index, 2)}"\n' for index in range(2)
     ]

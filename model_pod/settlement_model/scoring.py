@@ -372,8 +372,7 @@ class _Shard:
     parquet: RowGroupWriter
     publisher: ReliablePublisher | None
     split: TimeSplit = field(default_factory=TimeSplit)
-    rows: int = 0  # scored
-    written: int = 0  # and written
+    written: int = 0
     high: int = 0
 
     def score(self, pending: Any, submit: Any) -> None:
@@ -393,7 +392,6 @@ class _Shard:
             scored = scored_rows(batch, scores, self.request, self.model)
         with phase("wait for writes"):
             submit(scored)
-        self.rows += batch.num_rows
 
     def write(self, scored: pa.Table) -> None:
         """A scored batch's rows into the scores table, the Parquet part and Kafka (the

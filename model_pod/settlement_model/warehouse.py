@@ -48,21 +48,19 @@ def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
 
     conn = adbc.connect(database_url, autocommit=autocommit)
     try:
-        cursor = conn.cursor()
-        settings = (
-            ("application_name", APPLICATION_NAME),
-            ("statement_timeout", STATEMENT_TIMEOUT),
-            ("work_mem", WORK_MEM),
-            # No parallel workers: a shard already keeps its core busy (one shard per core)
-            # while the database streams to it; workers would split the same scans over
-            # processes that compete for those cores, for more CPU in all (1.3 s more per
-            # 1,000,000 pending trades, measured).
-            ("max_parallel_workers_per_gather", "0"),
+        _set_session(
+            conn,
+            [
+                ("application_name", APPLICATION_NAME),
+                ("statement_timeout", STATEMENT_TIMEOUT),
+                ("work_mem", WORK_MEM),
+                # No parallel workers: a shard's own threads and the database's work for it
+                # already keep the cores busy; workers would split the same scans over more
+                # processes competing for them, for more CPU in all (1.3 s more per 1,000,000
+                # pending trades, measured).
+                ("max_parallel_workers_per_gather", "0"),
+            ],
         )
-        for name, value in settings:
-            cursor.execute("SELECT set_config($1, $2, false)", parameters=(name, value))
-            cursor.fetchall()
-        cursor.close()
         if not autocommit:
             conn.commit()  # keep the settings: they are session-level, set outside the work
         yield conn
@@ -70,16 +68,21 @@ def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
         conn.close()
 
 
-def read_in_index_order(conn: Any) -> None:
-    """This session's queries read their ORDER BY from an index instead of sorting (see
-    READ_IN_INDEX_ORDER). For a connection that runs only such queries: the scoring reader."""
+def _set_session(conn: Any, settings: Any) -> None:
+    """(name, value) pairs as settings of the session (set_config with bind parameters)."""
     cursor = conn.cursor()
     try:
-        for name, value in READ_IN_INDEX_ORDER:
+        for name, value in settings:
             cursor.execute("SELECT set_config($1, $2, false)", parameters=(name, value))
             cursor.fetchall()
     finally:
         cursor.close()
+
+
+def read_in_index_order(conn: Any) -> None:
+    """This session's queries read their ORDER BY from an index instead of sorting (see
+    READ_IN_INDEX_ORDER). For a connection that runs only such queries: the scoring reader."""
+    _set_session(conn, READ_IN_INDEX_ORDER)
 
 
 def set_parameters(conn: Any, parameters: dict[str, str]) -> None:
@@ -87,13 +90,7 @@ def set_parameters(conn: Any, parameters: dict[str, str]) -> None:
     unknown = set(parameters) - set(SQL_PARAMETERS)
     if unknown:
         raise ValueError(f"unknown SQL parameter(s): {sorted(unknown)}")
-    cursor = conn.cursor()
-    try:
-        for name, value in parameters.items():
-            cursor.execute("SELECT set_config($1, $2, false)", parameters=(name, value))
-            cursor.fetchall()
-    finally:
-        cursor.close()
+    _set_session(conn, parameters.items())
 
 
 def stream(conn: Any, sql: str, batch_bytes: int = BATCH_BYTES) -> Iterator[pa.RecordBatch]:

@@ -30,10 +30,12 @@ def _world(rows: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-@pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
+# Small trees are evaluated through a table of their leaves, large ones split by split
+# (compiled._MAX_TABLE_SPLITS): both ways are checked.
+@pytest.fixture(scope="module", params=[6, 16], ids=["leaf-table trees", "split-by-split trees"])
+def pipeline(request: pytest.FixtureRequest) -> Pipeline:
     train = _world(5_000, seed=1)
-    params = training.Hyperparameters(max_iter=30, max_leaf_nodes=6, min_samples_leaf=20)
+    params = training.Hyperparameters(max_iter=30, max_leaf_nodes=request.param, min_samples_leaf=20)
     return training.build_pipeline(params).fit(features.model_frame(train), train["failed"])
 
 
@@ -43,6 +45,8 @@ def test_scores_are_bit_for_bit_the_pipelines(pipeline: Pipeline) -> None:
     scoring.loc[40:80, "market"] = None
     model = compiled.compile_pipeline(pipeline)
     assert model is not None
+    max_leaves = pipeline.steps[1][1].max_leaf_nodes
+    assert max(len(tree.splits) for tree in model.trees) == max_leaves - 1
     expected = pipeline.predict_proba(features.model_frame(scoring))[:, 1]
     table = pa.Table.from_pandas(scoring[list(features.FEATURES)], preserve_index=False)
     np.testing.assert_array_equal(model.predict_table(table), expected)

@@ -1,10 +1,11 @@
 """``score``: one shard of a business date's pending trades, scored by a pinned model version.
 
-Per shard, streamed in Arrow batches (memory does not grow with the shard), in three threads:
+Per shard, streamed in Arrow batches (memory does not grow with the shard), in four threads:
   read ahead: the pending trades, in index order, with COPY (warehouse.prefetched);
   this one:   point-in-time features -> predict;
-  write behind, in batch order: append to the date's next partition of ml.trade_scores (COPY)
-              + the shard's Parquet part (a row group at a time) + Kafka for high-risk trades.
+  write behind, each in batch order (warehouse.written_behind):
+    one thread appends to the date's next partition of ml.trade_scores (COPY),
+    another writes the shard's Parquet part (a row group at a time) and Kafka for high-risk trades.
 Then the Parquet part is uploaded, every Kafka delivery is confirmed, and only then is the
 shard's transaction committed: its rows are in the next partition only when the whole shard
 succeeded.
@@ -294,12 +295,12 @@ class RowGroupWriter:
         self.rows += table.num_rows
 
 
-BEHIND = "behind: "  # the phases of the write-behind thread: they overlap the others
+BEHIND = "behind: "  # the phases of the write-behind threads: they overlap the others
 
 
 class TimeSplit:
     """Where a shard's time goes, phase by phase (logged at the end, read by make bench).
-    Phases named ``BEHIND...`` run in the write-behind thread, at the same time as others."""
+    Phases named ``BEHIND...`` run in the write-behind threads, at the same time as others."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
@@ -375,8 +376,8 @@ class _Shard:
     written: int = 0
     high: int = 0
 
-    def score(self, pending: Any, submit: Any) -> None:
-        """Features and scores of a batch (this thread); its writes go to ``submit``."""
+    def score(self, pending: Any, submits: tuple[Any, ...]) -> None:
+        """Features and scores of a batch (this thread); its writes go to each of ``submits``."""
         phase = self.split.phase
         with phase("features"):
             batch = features.feature_table(pending, self.reference)
@@ -391,31 +392,32 @@ class _Shard:
                 scores = self.pipeline.predict_proba(frame)[:, 1]
             scored = scored_rows(batch, scores, self.request, self.model)
         with phase("wait for writes"):
-            submit(scored)
+            for submit in submits:
+                submit(scored)
 
-    def write(self, scored: pa.Table) -> None:
-        """A scored batch's rows into the scores table, the Parquet part and Kafka (the
-        write-behind thread, in batch order: the same rows give the same bytes)."""
-        phase = self.split.phase
-        with phase(f"{BEHIND}scores copy"):
+    def copy_scores(self, scored: pa.Table) -> None:
+        """A scored batch's rows into the scores table (a write-behind thread, in batch order)."""
+        with self.split.phase(f"{BEHIND}scores copy"):
             warehouse.ingest(
                 self.writer,
                 self.table,
                 staging_rows(scored, self.request.scoring_run_id, self.scored_at),
                 schema=self.schema,
             )
-        with phase(f"{BEHIND}parquet"):
+        self.written += scored.num_rows
+        log.info("copied %d rows so far, resident %d MiB", self.written, _resident_mib())
+
+    def write_outputs(self, scored: pa.Table) -> None:
+        """A scored batch into the Parquet part and Kafka (another write-behind thread, in batch
+        order: the same rows give the same bytes and the same messages in the same order)."""
+        with self.split.phase(f"{BEHIND}parquet"):
             self.parquet.write(scored)
-        with phase(f"{BEHIND}kafka produce"):
+        with self.split.phase(f"{BEHIND}kafka produce"):
             messages = encoded_high_risk_messages(scored, self.request)
             if self.publisher is not None:
                 for message_key, payload in messages:
                     self.publisher.send_encoded(message_key, payload)
-        self.written += scored.num_rows
         self.high += len(messages)
-        log.info(
-            "wrote %d rows so far (%d high risk), resident %d MiB", self.written, self.high, _resident_mib()
-        )
 
 
 def _checked_model(
@@ -531,10 +533,15 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 split=split,
             )
             # Reading ahead and writing behind in threads: the database's work (the scan, the
-            # COPY into the scores table) and the Parquet encoding overlap this thread's scoring.
-            with warehouse.prefetched(query) as batches, warehouse.written_behind(out.write) as submit:
+            # COPY into the scores table) and the Parquet encoding overlap this thread's scoring,
+            # and each other: the COPY in one thread, the Parquet part and Kafka in another.
+            with (
+                warehouse.prefetched(query) as batches,
+                warehouse.written_behind(out.copy_scores) as to_scores_table,
+                warehouse.written_behind(out.write_outputs) as to_outputs,
+            ):
                 for pending in split.timed("wait for rows", batches):
-                    out.score(pending, submit)
+                    out.score(pending, (to_scores_table, to_outputs))
         with split.phase("parquet"):
             out.parquet.close()
         stored = None

@@ -254,6 +254,8 @@ class CompiledModel:
                 f"not a compiled model this job can run: format {description.get('format')!r}, "
                 f"link {description.get('link')!r} (expected {DESCRIPTION_FORMAT!r}, 'logit')"
             )
+        import scipy.special  # noqa: F401  # predict's expit: imported while loading, not at the first batch
+
         encoder = description["encoder"]
         return cls(
             encoder=ArrowEncoder(

@@ -514,6 +514,10 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
             )
             with split.phase("load model"):
                 pipeline, fast = _loaded_model(env, model, described)
+            with split.phase("outputs"):  # their libraries load while the reference data is read
+                parquet = RowGroupWriter(part_path, parquet_schema())
+                s3 = None if request.dry_run else storage.client(env)
+                publisher = None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic)
             with split.phase("reference data"):
                 reference_data = reference.result()
             with split.phase("scores table"):
@@ -528,26 +532,32 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 writer=writer,
                 schema=schema,
                 table=table,
-                parquet=RowGroupWriter(part_path, parquet_schema()),
-                publisher=None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic),
+                parquet=parquet,
+                publisher=publisher,
                 split=split,
             )
             # Reading ahead and writing behind in threads: the database's work (the scan, the
             # COPY into the scores table) and the Parquet encoding overlap this thread's scoring,
             # and each other: the COPY in one thread, the Parquet part and Kafka in another.
+            stored = None
             with (
                 warehouse.prefetched(query) as batches,
                 warehouse.written_behind(out.copy_scores) as to_scores_table,
-                warehouse.written_behind(out.write_outputs) as to_outputs,
             ):
-                for pending in split.timed("wait for rows", batches):
-                    out.score(pending, (to_scores_table, to_outputs))
-        with split.phase("parquet"):
-            out.parquet.close()
-        stored = None
-        if not request.dry_run:
-            with split.phase("upload"):
-                stored = storage.upload(env, part_path, key, out.written, "application/vnd.apache.parquet")
+                with warehouse.written_behind(out.write_outputs) as to_outputs:
+                    for pending in split.timed("wait for rows", batches):
+                        out.score(pending, (to_scores_table, to_outputs))
+                # The Parquet part is complete: it is uploaded while the last batches may still
+                # be on their way into the scores table (their commit comes last, below).
+                with split.phase("parquet"):
+                    part_rows = out.parquet.close()
+                if s3 is not None:
+                    with split.phase("upload"):
+                        stored = storage.upload(
+                            env, part_path, key, part_rows, "application/vnd.apache.parquet", s3=s3
+                        )
+            if out.written != part_rows:
+                raise RuntimeError(f"{out.written} rows copied but {part_rows} in the Parquet part")
         if out.publisher is not None:
             with split.phase("kafka flush"):
                 delivered = out.publisher.close()

@@ -50,10 +50,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def upload(env: JobEnvironment, path: Path, key: str, rows: int, content_type: str) -> StoredObject:
-    """Upload a local file under ``key`` (replacing it), with its checksum and row count."""
+def upload(
+    env: JobEnvironment, path: Path, key: str, rows: int, content_type: str, *, s3: Any | None = None
+) -> StoredObject:
+    """Upload a local file under ``key`` (replacing it), with its checksum and row count; with
+    ``s3``, a client made beforehand (``client``), else a new one."""
     checksum = sha256_of(path)
-    client(env).upload_file(
+    (s3 or client(env)).upload_file(
         str(path),
         env.s3_bucket,
         key,

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 from devstack import airflow, kafka, mlflow, postgres, s3, stack_env
 from devstack.airflow_api import AirflowApi
-from devstack.config import REPO, S3_BUCKET, STACK_ENV_FILE, Stack
-from devstack.process import StackError, port_is_free, recorded_pid
+from devstack.config import LOG_DIR, REPO, S3_BUCKET, STACK_ENV_FILE, Stack
+from devstack.process import StackError, log_file, port_is_free, recorded_pid
 from include.markets_ops.topics import ALL_TOPICS
 
 # service -> the ports it listens on (checked before it starts)
@@ -54,29 +59,84 @@ def check_ports(stack: Stack) -> None:
         raise StackError("ports already in use by another program: " + ", ".join(busy))
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of `make up`, and the log file to read when it fails."""
+
+    label: str
+    run: Callable[[Stack], None]
+    log: Path
+
+
+WAREHOUSE_MIGRATIONS_LOG = log_file("warehouse-migrations")
+AIRFLOW_SETTINGS_LOG = log_file("airflow-settings")
+
+
 def up(stack: Stack) -> None:
     check_ports(stack)
-    steps: list[tuple[str, Callable[[Stack], None]]] = [
-        ("postgres", postgres.start),
-        ("warehouse schema", migrate_warehouse),
-        ("s3", s3.start),
-        ("kafka", kafka.start),
-        ("mlflow", mlflow.start),
-        ("airflow", airflow.start),
-        ("airflow settings", apply_settings),
-    ]
-    for label, step in steps:
+    for step in up_steps():
         started = time.monotonic()
-        step(stack)
-        print(f"  {label:<18} ready ({time.monotonic() - started:4.1f}s)", flush=True)
+        run_step(step, stack)
+        print(f"  {step.label:<18} ready ({time.monotonic() - started:4.1f}s)", flush=True)
     print_where_to_look(stack)
+
+
+def up_steps() -> list[Step]:
+    return [
+        Step("postgres", postgres.start, log_file(postgres.NAME)),
+        Step("warehouse schema", migrate_warehouse, WAREHOUSE_MIGRATIONS_LOG),
+        Step("s3", s3.start, log_file(s3.NAME)),
+        Step("kafka", kafka.start, log_file(kafka.NAME)),
+        Step("mlflow", mlflow.start, log_file(mlflow.NAME)),
+        # Its components' health waits name their own logs (var/log/airflow-<component>.log).
+        Step("airflow", airflow.start, airflow.CLI_LOG),
+        Step("airflow settings", apply_settings, AIRFLOW_SETTINGS_LOG),
+    ]
+
+
+def run_step(step: Step, stack: Stack) -> None:
+    """Run one step; any failure becomes a StackError naming the step and its log file,
+    never a bare traceback on the terminal (the traceback goes into that log)."""
+    try:
+        step.run(stack)
+    except StackError as error:
+        message = str(error)
+        if str(LOG_DIR) not in message:  # health waits and the CLI name their log already
+            message += f"\n  see its log: {step.log}"
+        raise StackError(f"{step.label} failed: {message}") from error
+    except Exception as error:
+        step.log.parent.mkdir(parents=True, exist_ok=True)
+        with step.log.open("a") as log:
+            log.write(f"\n===== {time.strftime('%F %T')} {step.label} failed:\n{traceback.format_exc()}")
+        raise StackError(
+            f"{step.label} failed: {type(error).__name__}: {error}\n  the traceback is in its log: {step.log}"
+        ) from error
+
+
+@contextlib.contextmanager
+def logging_to(path: Path, logger_name: str) -> Iterator[None]:
+    """Send one library's INFO log records to ``path`` for the duration of a step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger(logger_name)
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        handler.close()
 
 
 def migrate_warehouse(stack: Stack) -> None:
     """Bring the warehouse schema to the latest Alembic revision (as the owner role)."""
     from include.markets_ops.warehouse.migrate import upgrade_to_head
 
-    upgrade_to_head(stack.pg_url("warehouse_owner", "warehouse", driver="postgresql+psycopg"))
+    with logging_to(WAREHOUSE_MIGRATIONS_LOG, "alembic"):
+        upgrade_to_head(stack.pg_url("warehouse_owner", "warehouse", driver="postgresql+psycopg"))
 
 
 def apply_settings(stack: Stack) -> None:
@@ -85,7 +145,10 @@ def apply_settings(stack: Stack) -> None:
     api = AirflowApi(stack.airflow_url, values["AIRFLOW_USERNAME"], values["AIRFLOW_PASSWORD"])
     from devstack import settings
 
-    settings.apply(api, REPO / "airflow_settings.yaml", values)
+    applied = settings.apply(api, REPO / "airflow_settings.yaml", values)
+    AIRFLOW_SETTINGS_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with AIRFLOW_SETTINGS_LOG.open("a") as log:
+        log.write(f"{time.strftime('%F %T')} applied {applied} from airflow_settings.yaml\n")
 
 
 def down() -> None:
@@ -151,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             return status(stack)
         elif args.command == "settings":
-            apply_settings(stack)
+            run_step(Step("airflow settings", apply_settings, AIRFLOW_SETTINGS_LOG), stack)
         elif args.command == "where":
             print_where_to_look(stack)
     except StackError as error:

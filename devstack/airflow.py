@@ -6,15 +6,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from devstack.config import HOST, REPO, VAR, Stack
-from devstack.process import StackError, recorded_pid, start_detached, stop_group, wait_until
+from devstack.process import StackError, log_file, recorded_pid, start_detached, stop_group, tail, wait_until
 
 AIRFLOW_HOME = VAR / "airflow"
 PASSWORDS_FILE = AIRFLOW_HOME / "simple_auth_manager_passwords.json"
 ADMIN_USER = "admin"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+CLI_LOG = log_file("airflow-cli")  # output of the one-off commands (`airflow db migrate`)
 
 
 def airflow_cfg(stack: Stack) -> str:
@@ -85,20 +87,31 @@ def _airflow_bin() -> str:
     return str(Path(sys.executable).parent / "airflow")
 
 
-def run_cli(stack: Stack, *args: str, timeout: float = 600) -> str:
-    result = subprocess.run(
-        [_airflow_bin(), *args],
-        env=process_env(stack),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def run_cli(stack: Stack, *args: str, timeout: float = 600) -> None:
+    """Run a one-off `airflow` command, its output appended to var/log/airflow-cli.log."""
+    command = f"airflow {' '.join(args)}"
+    CLI_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with CLI_LOG.open("ab") as log:
+        log.write(f"\n===== {time.strftime('%F %T')} running: {command}\n".encode())
+        log.flush()
+        try:
+            result = subprocess.run(
+                [_airflow_bin(), *args],
+                env=process_env(stack),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise StackError(
+                f"`{command}` did not finish within {timeout:g}s; see its log: {CLI_LOG}"
+            ) from error
     if result.returncode != 0:
         raise StackError(
-            f"`airflow {' '.join(args)}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+            f"`{command}` failed (exit code {result.returncode}); see its log: {CLI_LOG}\n" + tail(CLI_LOG)
         )
-    return result.stdout
 
 
 def prepare(stack: Stack) -> None:

@@ -76,18 +76,34 @@ def nightly_schedule_switched_off(airflow_api) -> Iterator[None]:  # type: ignor
 
 
 @pytest.fixture(scope="session")
-def nightly_pipeline(airflow_api, stack: dict[str, str]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """One night of the pipeline, run once per session through the REST API: the clean
-    history (tests/integration/pipeline_stack.py), a champion, then the feed, scoring,
-    reconciliation and alerts for the business date after the history (manual runs)."""
-    from tests.integration.pipeline_stack import ensure_champion, ensure_clean_history, run_pipeline
+def pipeline_history(stack: dict[str, str]):  # type: ignore[no-untyped-def]
+    """The stored synthetic world's first business days seeded clean, once per session
+    (tests/integration/pipeline_stack.py)."""
+    from tests.integration.pipeline_stack import ensure_clean_history
 
-    history = ensure_clean_history(stack)
-    champion = ensure_champion(airflow_api, stack, history)
+    return ensure_clean_history(stack)
+
+
+@pytest.fixture(scope="session")
+def pipeline_champion(airflow_api, stack: dict[str, str], pipeline_history) -> str:  # type: ignore[no-untyped-def]
+    """The champion model version; without one, the training DAG trains and promotes one on
+    the clean history."""
+    from tests.integration.pipeline_stack import ensure_champion
+
+    return ensure_champion(airflow_api, stack, pipeline_history)
+
+
+@pytest.fixture(scope="session")
+def nightly_pipeline(airflow_api, pipeline_history, pipeline_champion: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """One night of the pipeline, run once per session through the REST API: the clean
+    history, a champion, then the feed, scoring, reconciliation and alerts for the business
+    date after the history (manual runs)."""
+    from tests.integration.pipeline_stack import run_pipeline
+
     return {
-        "day": history.next_date,
-        "champion": champion,
-        "runs": run_pipeline(airflow_api, history),
+        "day": pipeline_history.next_date,
+        "champion": pipeline_champion,
+        "runs": run_pipeline(airflow_api, pipeline_history),
     }
 
 

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
+from include.markets_ops.model_registry import MODEL_NAME
 from include.markets_ops.topics import HIGH_RISK_TRADES
 from tests.integration.pipeline_stack import s3_objects, scores_manifest
 from tests.support.kafka_messages import read_topic
@@ -25,13 +26,36 @@ def night() -> dict[str, Any]:
 
 
 @given("a history of booked trades and a champion model")
-def history_and_champion(night: dict[str, Any]) -> None:
-    """Set up by the session fixture; the step only names it."""
+def history_and_champion(
+    night: dict[str, Any], stack: dict[str, str], pipeline_history: Any, pipeline_champion: str
+) -> None:
+    """Seeds the clean history and trains and promotes a champion if there is none (session
+    fixtures, shared with the When step: set up once), then checks both are there."""
+    from tests.integration.pipeline_stack import champion_version
+
+    with _reader(stack) as reader:
+        booked_dates = {
+            row[0]
+            for row in reader.execute(
+                "SELECT DISTINCT business_date FROM ops.trades WHERE business_date = ANY(%s)",
+                [pipeline_history.dates],
+            )
+        }
+        gate_decisions = reader.execute(
+            "SELECT count(*) FROM ml.model_promotions WHERE model_name = %s "
+            "AND candidate_version = %s AND decision IN ('promoted', 'bootstrapped')",
+            [MODEL_NAME, pipeline_champion],
+        ).fetchone()[0]
+    assert booked_dates == set(pipeline_history.dates), "every history date has booked trades"
+    assert champion_version(stack) == pipeline_champion  # the registry's champion alias
+    assert gate_decisions >= 1, f"version {pipeline_champion} was never promoted by the gate"
+    night["history"] = pipeline_history
 
 
 @when("the nightly pipeline runs for the next business day through Airflow")
 def pipeline_runs(night: dict[str, Any], nightly_pipeline: dict[str, Any]) -> None:
     night.update(nightly_pipeline)
+    assert night["day"] == night["history"].next_date  # the night after the Given history
     assert {run["state"] for run in night["runs"].values()} == {"success"}
 
 

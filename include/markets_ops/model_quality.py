@@ -27,7 +27,9 @@ def ground_truth_report(
     """ROC AUC of the model and of the true probabilities on the rows both cover."""
     from sklearn.metrics import roc_auc_score
 
-    joined = predictions.merge(truth, on="trade_id", how="inner", suffixes=("", "_truth"))
+    # The truth's own outcome column, named apart whatever the predictions' label is called.
+    truth = truth[["trade_id", "p_fail", "failed"]].rename(columns={"failed": "failed_truth"})
+    joined = predictions.merge(truth, on="trade_id", how="inner")
     if joined.empty:
         raise ValueError("no evaluation row has a ground-truth probability")
     model_auc = float(roc_auc_score(joined[labels_column], joined[score_column]))

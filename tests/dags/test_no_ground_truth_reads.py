@@ -10,7 +10,7 @@ The one documented exception among the pipelines: the training DAG's
 `report_ground_truth_quality` task (include/markets_ops/model_quality.py) reads
 synthetic.trade_fail_probability to report the Bayes-optimal ROC AUC next to the model's.
 It runs after the promotion gate and only logs metrics and tags: nothing it reads feeds
-training, evaluation, promotion or scoring (docs/architecture.md, "Ground truth").
+training, evaluation, promotion or scoring (docs/architecture.md, "Warehouse roles").
 
 Out of scope: tests/ and benchmarks/, which are the judges (they compare results with the
 truth), and the Markdown documentation.

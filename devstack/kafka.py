@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from devstack.config import CACHE_DIR, HOST, REPO, VAR, Stack
 from devstack.process import StackError, port_is_free, recorded_pid, start_detached, stop_group, wait_until
-from include.markets_ops.topics import ALL_TOPICS
+from include.markets_ops.topics import ALL_TOPICS, Topic
 
 NAME = "kafka"
 LIBS_DIR = CACHE_DIR / "kafka" / "libs"
@@ -113,22 +115,60 @@ def _broker_answers(stack: Stack) -> bool:
     return bool(metadata.brokers)
 
 
-def ensure_topics(stack: Stack) -> None:
-    """Create the project's topics that do not exist yet; leave existing ones alone."""
+def ensure_topics(stack: Stack, topics: Sequence[Topic] = ALL_TOPICS) -> None:
+    """Create the project's topics that do not exist yet, with their declared configs; alter an
+    existing topic whose declared configs differ (a stack made before a config was declared
+    converges). Idempotent: a second call changes nothing."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [
-        NewTopic(t.name, num_partitions=t.partitions, replication_factor=1)
-        for t in ALL_TOPICS
+        NewTopic(t.name, num_partitions=t.partitions, replication_factor=1, config=dict(t.config))
+        for t in topics
         if t.name not in existing
     ]
-    if not wanted:
+    if wanted:
+        for topic, future in admin.create_topics(wanted, operation_timeout=30).items():
+            try:
+                future.result()
+            except Exception as error:
+                if "TOPIC_ALREADY_EXISTS" not in str(error):
+                    raise StackError(f"could not create Kafka topic {topic}: {error}") from error
+    _align_topic_configs(admin, [t for t in topics if t.name in existing and t.config])
+
+
+def topic_configs(admin: Any, names: list[str]) -> dict[str, dict[str, str]]:
+    """The current configs of the topics ``names``, by topic (what describe_configs reports)."""
+    from confluent_kafka.admin import ConfigResource, ResourceType
+
+    if not names:
+        return {}
+    futures = admin.describe_configs([ConfigResource(ResourceType.TOPIC, name) for name in names])
+    return {
+        resource.name: {key: entry.value for key, entry in future.result(timeout=30).items()}
+        for resource, future in futures.items()
+    }
+
+
+def _align_topic_configs(admin: Any, topics: list[Topic]) -> None:
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+
+    current = topic_configs(admin, [t.name for t in topics])
+    changes = []
+    for topic in topics:
+        differing = {k: v for k, v in topic.config.items() if current[topic.name].get(k) != v}
+        if differing:
+            entries = [
+                ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in differing.items()
+            ]
+            changes.append(ConfigResource(ResourceType.TOPIC, topic.name, incremental_configs=entries))
+    if not changes:
         return
-    for topic, future in admin.create_topics(wanted, operation_timeout=30).items():
+    for resource, future in admin.incremental_alter_configs(changes).items():
         try:
-            future.result()
+            future.result(timeout=30)
         except Exception as error:
-            if "TOPIC_ALREADY_EXISTS" not in str(error):
-                raise StackError(f"could not create Kafka topic {topic}: {error}") from error
+            raise StackError(
+                f"could not alter the configs of Kafka topic {resource.name}: {error}"
+            ) from error

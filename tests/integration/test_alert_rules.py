@@ -10,6 +10,7 @@ test's alerts are another's "previous run".
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -605,3 +606,33 @@ def test_an_override_of_an_unknown_parameter_fails_the_rule(
     with pytest.raises(RuleError, match=r"good_rule.sql: unknown parameter 'threshold'"):
         run(writer, reporting, "good_rule.sql", FAILURE_DAY, {"threshold": 3}, rules_dir=rules_dir)
     assert rule_run(writer, "good_rule", FAILURE_DAY)["status"] == "failed"
+
+
+def test_a_rule_running_past_the_statement_timeout_fails_naming_its_file_and_is_retried(
+    writer: Any, rules_dir: Path
+) -> None:
+    (rules_dir / "slow_query.sql").write_text(
+        # A valid rule that would hit once after sleeping 5 s.
+        GOOD_RULE.format(rule_id="slow_query").replace("AS details\n", "AS details\nFROM pg_sleep(5)\n")
+    )
+    # The read-only role's hook as the DAG makes it, with a small timeout on its session.
+    impatient = runner.reporting_hook("warehouse_reporting", statement_timeout_ms=300)
+    assert impatient.get_first("SHOW statement_timeout") == ("300ms",)
+
+    started = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled) as raised:
+        run(writer, impatient, "slow_query.sql", FAILURE_DAY, rules_dir=rules_dir)
+    assert time.monotonic() - started < 5  # cancelled by the server, not run to the end
+    assert "canceling statement due to statement timeout" in str(raised.value)
+    # Recorded like any other failed query: the rule's file and the database's error...
+    record = rule_run(writer, "slow_query", FAILURE_DAY)
+    assert record["status"] == "failed"
+    assert record["error"].startswith("slow_query.sql: QueryCanceled: ")
+    assert "statement timeout" in record["error"]
+    assert alerts_of(writer, "slow_query", FAILURE_DAY) == {}
+    # ...but not a broken rule: a timeout may pass on a quieter database, so the task retries it.
+    assert not runner.is_permanent(raised.value)
+    # The other rules still run on the same connections.
+    assert set(run(writer, impatient, "good_rule.sql", FAILURE_DAY, rules_dir=rules_dir)) == {
+        f"day-{FAILURE_DAY.isoformat()}"
+    }

@@ -83,8 +83,7 @@ def _add_artifact_pages(app: Any, sources: ArtifactSources) -> None:
             raise HTTPException(status_code=404, detail=str(error)) from error
         return artifacts.render_objects(name, prefix, objects)
 
-    @app.get("/s3/object")
-    def s3_object_download(key: str = Query(...), bucket: str | None = Query(default=None)) -> Any:
+    def s3_object(key: str, bucket: str | None) -> Any:
         name = own_bucket(bucket)
         try:
             artifacts.check_prefix(key)
@@ -95,12 +94,21 @@ def _add_artifact_pages(app: Any, sources: ArtifactSources) -> None:
             if getattr(error, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise HTTPException(status_code=404, detail=f"no object {key!r}") from error
             raise
-        filename = key.rsplit("/", 1)[-1].replace('"', "_")
         return StreamingResponse(
             body.iter_chunks(1 << 16),
-            media_type="application/octet-stream",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            media_type=artifacts.object_media_type(key),
+            headers=artifacts.object_headers(key),
         )
+
+    @app.get("/s3/object")
+    def s3_object_by_query(key: str = Query(...), bucket: str | None = Query(default=None)) -> Any:
+        return s3_object(key, bucket)
+
+    # The same object by path: a report's relative links (report.html -> breaks.csv) resolve to
+    # its neighbours in the folder.
+    @app.get("/s3/object/{key:path}")
+    def s3_object_by_path(key: str, bucket: str | None = Query(default=None)) -> Any:
+        return s3_object(key, bucket)
 
     @app.get("/kafka", response_class=HTMLResponse)
     def kafka_topic_page(

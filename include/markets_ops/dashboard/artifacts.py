@@ -11,7 +11,7 @@ import html
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from include.markets_ops import topics
 
@@ -21,6 +21,19 @@ BROWSABLE_TOPICS = frozenset(topic.name for topic in topics.ALL_TOPICS)
 MAX_OBJECTS = 1000
 MAX_MESSAGES = 50
 SCAN_PER_PARTITION = 20_000  # how far back from the end of each partition a page looks
+
+
+# How an object is served: the reports' pages and JSON open in the browser, the rest downloads.
+# The HTML reports are self-contained (inline SVG, a <style> element and style attributes: no
+# script, image, font or request), so their policy allows inline styles and nothing else; the
+# sandbox (no scripts, an opaque origin) keeps a page from acting as the signed-in user even if
+# an object under the prefixes were crafted, and still lets its links download its neighbours.
+SHOWN_INLINE = {".html": "text/html; charset=utf-8", ".json": "application/json"}
+DOWNLOADED = {".csv": "text/csv; charset=utf-8"}
+OBJECT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox allow-downloads"
+)
 
 
 class NotBrowsableError(ValueError):
@@ -37,6 +50,32 @@ def check_topic(topic: str) -> str:
     if topic not in BROWSABLE_TOPICS:
         raise NotBrowsableError(f"topic {topic!r} is not one of {sorted(BROWSABLE_TOPICS)}")
     return topic
+
+
+def _suffix(key: str) -> str:
+    name = key.rsplit("/", 1)[-1]
+    return name[name.rfind(".") :].lower() if "." in name else ""
+
+
+def object_media_type(key: str) -> str:
+    suffix = _suffix(key)
+    return SHOWN_INLINE.get(suffix) or DOWNLOADED.get(suffix) or "application/octet-stream"
+
+
+def object_headers(key: str) -> dict[str, str]:
+    """Response headers of an object: inline or attachment, never sniffed, locked down."""
+    filename = key.rsplit("/", 1)[-1].replace('"', "_").replace("\\", "_")
+    disposition = "inline" if _suffix(key) in SHOWN_INLINE else "attachment"
+    return {
+        "Content-Disposition": f'{disposition}; filename="{filename}"',
+        "Content-Security-Policy": OBJECT_CSP,
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def object_path(key: str) -> str:
+    """The object's URL path relative to the dashboard's /s3 page (the key as path segments)."""
+    return "s3/object/" + quote(key, safe="/=")
 
 
 @dataclass(frozen=True)
@@ -149,12 +188,12 @@ def _page(title: str, body: str) -> str:
 
 def render_objects(bucket: str, prefix: str, objects: list[S3Object]) -> str:
     rows = "".join(
-        f"<tr><td><a href='s3/object?{html.escape(urlencode({'bucket': bucket, 'key': o.key}))}'>"
+        f"<tr><td><a href='{html.escape(object_path(o.key))}'>"
         f"{html.escape(o.key)}</a></td><td>{o.size:,}</td><td>{html.escape(o.last_modified)}</td></tr>"
         for o in objects
     )
     body = (
-        f"<p>{len(objects)} objects (download by clicking a key)</p>"
+        f"<p>{len(objects)} objects (click a key: HTML and JSON open, the rest downloads)</p>"
         f"<table><tr><th>Key</th><th>Bytes</th><th>Last modified</th></tr>{rows}</table>"
         if objects
         else "<p>No objects under this prefix.</p>"

@@ -91,3 +91,72 @@ def test_the_pages_refuse_other_buckets_and_prefixes_and_download_objects() -> N
             client.get("/kafka", params={"topic": "ops.alerts", "business_date": "08/07/2031"}).status_code
             == 422
         )
+
+
+def test_reports_open_in_the_browser_locked_down_and_their_relative_links_resolve() -> None:
+    import boto3
+    from fastapi.testclient import TestClient
+    from moto import mock_aws
+
+    from include.markets_ops.dashboard.app import ArtifactSources, create_app
+
+    folder = "reports/recon/business_date=2031-07-08/"
+    page = b"<!DOCTYPE html><html><body><svg role='img'></svg><a href='breaks.csv'>csv</a></body></html>"
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="markets-ops")
+        for name, body in (("report.html", page), ("breaks.csv", b"a,b\n"), ("manifest.json", b"{}")):
+            s3.put_object(Bucket="markets-ops", Key=f"{folder}{name}", Body=body)
+        s3.put_object(Bucket="markets-ops", Key="secrets/page.html", Body=page)
+        sources = ArtifactSources(s3_client=lambda: s3, bucket=lambda: "markets-ops", kafka_config=dict)
+        client = TestClient(create_app(connect=lambda: None, require_user=lambda: "user", artifacts=sources))
+
+        listing = client.get("/s3", params={"prefix": folder})
+        assert f"href='s3/object/{folder}report.html'" in listing.text
+
+        for report in (
+            client.get("/s3/object", params={"key": f"{folder}report.html"}),
+            client.get(f"/s3/object/{folder}report.html"),
+        ):
+            assert report.status_code == 200
+            assert report.content == page
+            assert report.headers["content-type"] == "text/html; charset=utf-8"
+            assert report.headers["content-disposition"] == 'inline; filename="report.html"'
+            assert report.headers["x-content-type-options"] == "nosniff"
+            policy = report.headers["content-security-policy"]
+            assert "default-src 'none'" in policy
+            assert "sandbox allow-downloads" in policy  # no allow-scripts: no script runs
+            assert "script-src" not in policy
+
+        # The page's relative link, resolved against its path URL, is its neighbour, downloaded.
+        csv = client.get(f"/s3/object/{folder}breaks.csv")
+        assert csv.content == b"a,b\n"
+        assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+        assert csv.headers["content-disposition"] == 'attachment; filename="breaks.csv"'
+        manifest = client.get(f"/s3/object/{folder}manifest.json")
+        assert manifest.headers["content-type"] == "application/json"
+        assert manifest.headers["content-disposition"].startswith("inline;")
+
+        # Only the project's prefixes, by query or by path, traversal included.
+        assert client.get("/s3/object", params={"key": "secrets/page.html"}).status_code == 404
+        assert client.get("/s3/object/secrets/page.html").status_code == 404
+        assert client.get(f"/s3/object/{folder}%2e%2e/%2e%2e/%2e%2e/secrets/page.html").status_code == 404
+        assert client.get("/s3/object/reports/none.html").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("key", "media_type", "disposition"),
+    [
+        ("reports/alerts/business_date=2031-07-08/summary.json", "application/json", "inline"),
+        ("reports/recon/business_date=2031-07-08/REPORT.HTML", "text/html; charset=utf-8", "inline"),
+        ("scores/business_date=2031-07-08/part-0.parquet", "application/octet-stream", "attachment"),
+        ("landing/trades/2031-07-08/trades", "application/octet-stream", "attachment"),
+        ('reports/x/we"ird.html', "text/html; charset=utf-8", "inline"),
+    ],
+)
+def test_how_each_kind_of_object_is_served(key: str, media_type: str, disposition: str) -> None:
+    assert artifacts.object_media_type(key) == media_type
+    headers = artifacts.object_headers(key)
+    assert headers["Content-Disposition"].startswith(f"{disposition}; filename=")
+    assert headers["Content-Disposition"].count('"') == 2
+    assert headers["X-Content-Type-Options"] == "nosniff"

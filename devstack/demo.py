@@ -364,7 +364,8 @@ def _objects_of_the_date(demo: Demo) -> dict[str, list[str]]:
 
 def _messages_of_the_date(demo: Demo) -> dict[str, int]:
     """Distinct message keys of the demo date on each output topic (a rerun republishes the
-    same keys, so the log may hold duplicates that compaction removes later)."""
+    same keys with the same values; the topics are compacted, but the log cleaner never
+    touches the active segment, so the duplicates stay until it rolls: count keys)."""
     from confluent_kafka import Consumer, TopicPartition
 
     day = demo.demo_date.isoformat()

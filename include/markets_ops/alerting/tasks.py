@@ -196,8 +196,9 @@ def read_night(conn: Any, business_date: dt.date) -> tuple[list[dict[str, Any]],
 
 
 def alert_messages(alerts: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Kafka (key, value) of each new alert: key = rule and entity, so a consumer (or a compacted
-    topic) keeps one record per open condition and a rerun repeats the same keys."""
+    """Kafka (key, value) of each new alert: key = rule and entity. A rerun sends the same keys
+    with the same values again; ops.alerts is compacted (topics.py), so the log eventually keeps
+    the latest record per condition, and consumers dedupe by key."""
     return [
         (
             f"{alert['rule_id']}:{alert['entity_key']}",

@@ -3,7 +3,9 @@ stack's api-server: log in through SimpleAuthManager's login page, see every DAG
 the DAG list with no import error, and open the operations dashboard from the navigation for a
 business date whose nightly pipeline ran in this module (feed, scoring, reconciliation, alerts:
 manual runs through the REST API), its numbers checked against SQL as the read-only role and
-its charts rendered. Screenshots of the DAG list and the dashboard go to docs/images/ (README)."""
+its charts rendered; open the night's reconciliation report (report.html in S3) from its task's
+extra link and see its chart and summary tables. Screenshots of the DAG list, the dashboard and
+the report go to docs/images/ (README)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from devstack import settings
+from include.markets_ops.recon_report import prefix_for
 from include.markets_ops.scoring import SHARDS_VARIABLE, scores_prefix
 from include.markets_ops.topics import HIGH_RISK_TRADES
+from include.markets_ops.warehouse.models import BREAK_TYPES
 from tests.integration.pipeline_stack import (
+    RECON_DAG,
     SCORING_DAG,
     s3_objects,
 )
@@ -253,3 +258,73 @@ def test_the_extra_links_of_a_task_instance_open_the_runs_objects_and_messages(
     keys = page.locator("table tr td:nth-child(3)").all_inner_texts()
     assert len(keys) == shown
     assert set(keys) <= high_risk  # every message shown is a high-risk trade of this run's date
+
+
+def _open_breaks_by_type(stack: dict[str, str], day: dt.date) -> dict[str, int]:
+    with psycopg.connect(stack["REPORTING_READER_URL"]) as reader:
+        rows = reader.execute(
+            "SELECT break_type, count(*) FROM reporting.recon_breaks"
+            " WHERE business_date = %s AND status = 'open' GROUP BY break_type",
+            (day,),
+        ).fetchall()
+    return dict(rows)
+
+
+def test_the_nights_reconciliation_report_opens_in_the_browser_with_its_chart_and_tables(
+    page: Page, stack: dict[str, str], night: dict[str, Any]
+) -> None:
+    day = night["day"]
+    open_by_type = _open_breaks_by_type(stack, day)
+    assert sum(open_by_type.values()) > 0
+    blocked: list[str] = []  # what the object route's Content-Security-Policy refused, if anything
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text) if "Content Security" in message.text else None,
+    )
+
+    log_in(page, stack)
+    run_id = night["runs"][RECON_DAG]["dag_run_id"]
+    task_instance = (
+        f"{stack['AIRFLOW_API_URL']}/dags/{RECON_DAG}/runs/{quote(run_id, safe='')}/tasks/publish_report"
+    )
+    _follow_extra_link(page, task_instance, "S3 output")
+    folder = prefix_for(day)
+    expect(page.get_by_role("heading")).to_have_text(f"s3://{stack['S3_BUCKET']}/{folder}")
+    page.get_by_role("link", name=f"{folder}report.html", exact=True).click()
+
+    expect(page).to_have_url(f"{stack['AIRFLOW_API_URL']}/ops-dashboard/s3/object/{folder}report.html")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Trade reconciliation \N{EM DASH} business date {day.isoformat()}"
+    )
+    # The chart: inline SVG laid out by the browser, a bar segment per break type and day, the
+    # night's segments carrying the night's open breaks in their tooltips.
+    chart = page.locator("svg[aria-label='Open breaks per business day']")
+    expect(chart).to_be_visible()
+    width, height = _laid_out_size(chart)
+    assert width > 200
+    assert height > 100
+    assert chart.locator("rect title").count() >= len(open_by_type)
+    for break_type, count in open_by_type.items():
+        expect(
+            chart.locator("rect title", has_text=f"{day.isoformat()} {break_type}: {count:,}")
+        ).to_have_count(1)
+    # The summary tables, by break type (the same open counts), age bucket and counterparty.
+    by_type = page.locator("h2:text-is('By break type') + table")
+    expect(by_type.locator("tbody tr")).to_have_count(len(BREAK_TYPES))
+    for break_type in BREAK_TYPES:
+        row = by_type.locator("tbody tr", has=page.locator(f"td:text-is('{break_type}')"))
+        expect(row.locator("td").nth(1)).to_have_text(f"{open_by_type.get(break_type, 0):,}")
+    for heading in ("By age (business days open)", "By counterparty"):
+        table = page.locator(f"h2:text-is('{heading}') + table")
+        expect(table).to_be_visible()
+        expect(table.locator("tbody tr").first).not_to_have_text("none")
+    # Its inline styles apply under the policy (the facts are a flex row) and nothing was refused.
+    assert page.locator(".facts").evaluate("e => getComputedStyle(e).display") == "flex"
+    assert blocked == []
+    page.screenshot(path=SCREENSHOTS / "recon-report.png")  # the top: facts, chart, tables by type and age
+
+    # The page's relative link downloads its neighbour in the same folder.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="breaks.csv", exact=True).click()
+    assert download.value.suggested_filename == "breaks.csv"
+    assert download.value.url.endswith(f"/ops-dashboard/s3/object/{folder}breaks.csv")

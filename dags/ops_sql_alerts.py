@@ -34,7 +34,9 @@ no Kafka, no asset event; `check_rules` checks the previews): try a rule paramet
 **Links and lateness.** `publish_alerts` links to `reports/alerts/business_date=D/` and the
 date's `ops.alerts` messages, `check_rules` to a dry run's preview. A run not finished
 `ops_sql_alerts_deadline_seconds` (Variable) after it was queued publishes a `deadline_missed`
-event to `ops.airflow.events`. See docs/operations.md.
+event to `ops.airflow.events`. Business date D's run not finished by D at
+`nightly_pipeline_cutoff` (Variable, New York time) publishes one too (not for backfills or
+reruns of past dates). See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from airflow.sdk import AssetOrTimeSchedule, Param, TriggerRule, dag, task
 from business_day_timetable import BusinessDayTimetable
 from include.markets_ops import links, schedules
 from include.markets_ops.assets import ALERTS, RECON_BREAKS, TRADE_SCORES
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
 from include.markets_ops.links import linked_task
 from include.markets_ops.nightly_switch import nightly_switch
 from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
@@ -59,7 +61,7 @@ from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_par
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.NIGHTLY, Tag.ALERTING, Tag.REPORTING],
-    deadline=nightly_deadline("ops_sql_alerts"),
+    deadline=[nightly_deadline("ops_sql_alerts"), nightly_cutoff()],
     default_args=default_args(Owner.OPS_REPORTING),
     max_active_runs=1,
     params={

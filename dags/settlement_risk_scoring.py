@@ -47,7 +47,9 @@ that shard's rows; after the swap, clear the whole run.
 **Links and lateness.** `check_champion` links to the MLflow model version scored with;
 `write_manifest` to `scores/business_date=D/` and the date's `settlement-risk.high` messages. A run
 not finished `settlement_risk_scoring_deadline_seconds` (Variable) after it was queued publishes a
-`deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
+`deadline_missed` event to `ops.airflow.events`. Business date D's run not finished by D at
+`nightly_pipeline_cutoff` (Variable, New York time) publishes one too (not for backfills or
+reruns of past dates). See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ import datetime as dt
 from airflow.sdk import AssetOrTimeSchedule, dag, get_current_context, task
 from business_day_timetable import BusinessDayTimetable
 from include.markets_ops import assets, links, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
 from include.markets_ops.jobs import mapped_model_job
 from include.markets_ops.links import linked_task
 from include.markets_ops.nightly_switch import nightly_switch
@@ -74,7 +76,7 @@ from include.markets_ops.nightly_switch import nightly_switch
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.ML, Tag.NIGHTLY],
-    deadline=nightly_deadline("settlement_risk_scoring"),
+    deadline=[nightly_deadline("settlement_risk_scoring"), nightly_cutoff()],
     default_args=default_args(Owner.MLOPS),
     max_active_runs=1,  # one writer per business date: the runs of a date share its next partition
     params=params.common_params(

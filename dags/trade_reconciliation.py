@@ -35,7 +35,9 @@ event): compare tolerances without touching the books.
 **Links and lateness.** `publish_report` links to the report's S3 prefix, `publish_summary` to
 the date's `ops.recon.summary` message, `reconcile` to a dry run's preview (dashboard pages). A
 run not finished `trade_reconciliation_deadline_seconds` (Variable) after it was queued publishes
-a `deadline_missed` event to `ops.airflow.events`. See docs/operations.md.
+a `deadline_missed` event to `ops.airflow.events`. Business date D's run not finished by D at
+`nightly_pipeline_cutoff` (Variable, New York time) publishes one too (not for backfills or
+reruns of past dates). See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from airflow.sdk import AssetOrTimeSchedule, Param, dag
 from business_day_timetable import BusinessDayTimetable
 from include.markets_ops import connections, links, schedules
 from include.markets_ops.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
 from include.markets_ops.links import linked_task
 from include.markets_ops.nightly_switch import nightly_switch
 from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
@@ -60,7 +62,7 @@ from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_par
     catchup=False,
     doc_md=__doc__,
     tags=[Tag.NIGHTLY, Tag.RECONCILIATION, Tag.REPORTING],
-    deadline=nightly_deadline("trade_reconciliation"),
+    deadline=[nightly_deadline("trade_reconciliation"), nightly_cutoff()],
     default_args=default_args(Owner.OPS_REPORTING),
     max_active_runs=1,
     params={

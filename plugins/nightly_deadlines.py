@@ -1,13 +1,13 @@
-"""Airflow plugin: registers the nightly deadline's custom reference (include/markets_ops/deadlines.py),
+"""Airflow plugin: registers the nightly deadlines' custom references (include/markets_ops/deadlines.py),
 so that the scheduler can read it back from the serialized DAGs."""
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from include.markets_ops.deadlines import QueuedAtPlusVariable
+from include.markets_ops.deadlines import NightlyCutoff, QueuedAtPlusVariable
 
 
 class NightlyDeadlinesPlugin(AirflowPlugin):
     name = "nightly_deadlines"
-    deadline_references = [QueuedAtPlusVariable]
+    deadline_references = [QueuedAtPlusVariable, NightlyCutoff]

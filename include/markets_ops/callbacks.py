@@ -69,11 +69,14 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
     publish_event(*task_failure_event(context))
 
 
-def deadline_missed_event(context: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def deadline_missed_event(
+    context: Mapping[str, Any], deadline_name: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """The (key, value) lateness event for a DAG run that missed its deadline.
 
     ``context`` is what Airflow gives deadline callbacks: the run (``dag_run``, as the REST API
-    shows it) and the ``deadline`` (id, deadline_time).
+    shows it) and the ``deadline`` (id, deadline_time); ``deadline_name`` (the callback's kwargs)
+    says which of the DAG's deadlines it was (dag_defaults: queued-at or nightly cutoff).
     """
     run = context.get("dag_run") or {}
     deadline = context.get("deadline") or {}
@@ -84,6 +87,7 @@ def deadline_missed_event(context: Mapping[str, Any]) -> tuple[str, dict[str, An
     value = {
         "schema_version": EVENT_SCHEMA_VERSION,
         "event_type": "deadline_missed",
+        "deadline_name": deadline_name,
         "dag_id": run.get("dag_id"),
         "run_id": run.get("dag_run_id"),
         "run_type": run.get("run_type"),
@@ -96,7 +100,9 @@ def deadline_missed_event(context: Mapping[str, Any]) -> tuple[str, dict[str, An
     return key, value
 
 
-async def on_deadline_missed(context: Mapping[str, Any] | None = None, **_: Any) -> None:
+async def on_deadline_missed(
+    context: Mapping[str, Any] | None = None, deadline_name: str | None = None, **_: Any
+) -> None:
     """Deadline callback (an AsyncCallback: runs in the triggerer's event loop).
 
     Airflow 3.3 calls it as ``callback(**kwargs, context=...)`` (triggers/callback.py) with the
@@ -104,4 +110,4 @@ async def on_deadline_missed(context: Mapping[str, Any] | None = None, **_: Any)
     Kafka flush), so it runs in a worker thread: the triggerer's loop serves other triggers."""
     import asyncio
 
-    await asyncio.to_thread(publish_event, *deadline_missed_event(context or {}))
+    await asyncio.to_thread(publish_event, *deadline_missed_event(context or {}, deadline_name))

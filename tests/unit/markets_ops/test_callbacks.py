@@ -85,6 +85,7 @@ def test_the_deadline_callback_runs_as_airflow_3_3_calls_it() -> None:
     }
     assert accepts_context(callbacks.on_deadline_missed)
     with mock.patch.object(callbacks, "publish_event", lambda key, value: published.append((key, value))):
-        asyncio.run(callbacks.on_deadline_missed(context=context))
+        asyncio.run(callbacks.on_deadline_missed(deadline_name="nightly_cutoff", context=context))
     assert [key for key, _ in published] == ["trade_reconciliation/manual__x/deadline/42"]
     assert published[0][1]["event_type"] == "deadline_missed"
+    assert published[0][1]["deadline_name"] == "nightly_cutoff"

@@ -224,3 +224,77 @@ def test_a_missed_deadline_publishes_a_lateness_event(
     assert event["business_date"] == RECON_DAY.isoformat()
     deadline = dt.datetime.fromisoformat(event["deadline_time"])
     assert deadline - dt.datetime.fromisoformat(event["queued_at"]) == dt.timedelta(seconds=1)
+
+
+def _deadline_events(stack: dict[str, str], dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    wanted = f"{dag_id}/{run_id}/deadline/"
+    return [
+        value
+        for _, value in read_topic(
+            stack["KAFKA_BOOTSTRAP_SERVERS"], AIRFLOW_EVENTS.name, lambda k: k.startswith(wanted)
+        )
+    ]
+
+
+def test_a_run_unfinished_at_the_nightly_cutoff_publishes_a_lateness_event_and_a_rerun_of_an_old_date_none(
+    airflow_api: Any, writer: Any, stack: dict[str, str]
+) -> None:
+    """The cutoff a few seconds ahead for tonight's date: a run of tonight's date is late;
+    a rerun of an older date, created when its cutoff had long passed, gets no deadline."""
+    from zoneinfo import ZoneInfo
+
+    from include.markets_ops.dag_defaults import CUTOFF_VARIABLE
+    from include.markets_ops.deadlines import cutoff_instant, cutoff_offset
+    from include.markets_ops.schedules import OPERATIONS_TIMEZONE
+
+    dag_id = "ops_sql_alerts"  # the end of the nightly chain; its rules run on any date
+    now = dt.datetime.now(ZoneInfo(OPERATIONS_TIMEZONE))
+    tonight, old_date = now.date(), now.date() - dt.timedelta(days=3)
+    ahead = int((now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()) + 6
+    cutoff_text = f"{ahead // 3600:02d}:{ahead % 3600 // 60:02d}:{ahead % 60:02d}"  # after tonight's midnight
+    cutoff = cutoff_instant(tonight, cutoff_offset(cutoff_text, "23:30"), OPERATIONS_TIMEZONE)
+    airflow_api.wait_for_dag(dag_id)
+    airflow_api.unpause(dag_id)
+    original = airflow_api.get_variable(CUTOFF_VARIABLE)
+    assert original is not None
+    airflow_api.set_variable(CUTOFF_VARIABLE, cutoff_text)
+    try:
+        late_run = airflow_api.trigger(dag_id, None, {"business_date": tonight.isoformat(), "dry_run": True})
+        rerun = airflow_api.trigger(dag_id, None, {"business_date": old_date.isoformat(), "dry_run": True})
+    finally:
+        airflow_api.set_variable(CUTOFF_VARIABLE, original)
+
+    found: list[dict[str, Any]] = []
+    give_up = time.monotonic() + 120
+    while not found and time.monotonic() < give_up:
+        found = [
+            e for e in _deadline_events(stack, dag_id, late_run) if e["deadline_name"] == "nightly_cutoff"
+        ]
+        time.sleep(0 if found else 3)
+    assert len(found) == 1, f"no nightly_cutoff event for {late_run} within 120 s"
+    assert found[0]["business_date"] == tonight.isoformat()
+    assert dt.datetime.fromisoformat(found[0]["deadline_time"]) == cutoff
+    assert found[0]["run_type"] == "manual"
+
+    # The rerun's cutoff would have been 3 days ago: missed at once had it been created.
+    for run_id in (late_run, rerun):
+        assert airflow_api.wait_for_run(dag_id, run_id, timeout=600)["state"] == "success"
+    assert _deadline_events(stack, dag_id, rerun) == []
+
+
+def test_an_invalid_business_date_is_refused_and_creates_no_run(
+    airflow_api: Any, stack: dict[str, str], bearer: dict[str, str]
+) -> None:
+    airflow_api.wait_for_dag(RECON)
+    runs_before = airflow_api.request("GET", f"/dags/{RECON}/dagRuns", params={"limit": 1})["total_entries"]
+    response = requests.post(
+        f"{stack['AIRFLOW_API_URL']}/api/v2/dags/{RECON}/dagRuns",
+        headers=bearer,
+        json={"logical_date": None, "conf": {"business_date": "30/10/2026"}},
+        timeout=30,
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert "business_date" in response.text
+    assert "30/10/2026" in response.text
+    runs_after = airflow_api.request("GET", f"/dags/{RECON}/dagRuns", params={"limit": 1})["total_entries"]
+    assert runs_after == runs_before

@@ -78,8 +78,24 @@ from include.markets_ops.nightly_switch import nightly_switch
             title="Features to leave out",
             description="Train without these features (an ablation experiment). Empty: all features.",
         ),
-        "train_days": Param(60, type="integer", minimum=5, maximum=730, title="Training window (days)"),
-        "holdout_days": Param(10, type="integer", minimum=1, maximum=90, title="Evaluation window (days)"),
+        "train_days": Param(
+            60,
+            type="integer",
+            minimum=5,
+            maximum=730,
+            title="Training window (days)",
+            description="Calendar days of trade dates to train on; they end before the evaluation window, "
+            "a label lag earlier, so no training label is known after the evaluation starts.",
+        ),
+        "holdout_days": Param(
+            10,
+            type="integer",
+            minimum=1,
+            maximum=90,
+            title="Evaluation window (days)",
+            description="Calendar days of the latest trade dates whose settlement outcome is known, held out "
+            "to evaluate the candidate against the champion.",
+        ),
     },
 )
 def settlement_risk_training() -> None:

@@ -13,6 +13,7 @@ from include.markets_ops.dag_defaults import DEFAULT_DEADLINE_SECONDS, deadline_
 
 ROOT = Path(__file__).resolve().parents[2]
 NIGHTLY = ("ops_demo_feed", "trade_reconciliation", "settlement_risk_scoring", "ops_sql_alerts")
+END_OF_THE_NIGHT = ("trade_reconciliation", "settlement_risk_scoring", "ops_sql_alerts")
 LINKS = {
     ("settlement_risk_training", "train_model"): ["MLflow training run"],
     ("settlement_risk_training", "promotion_gate"): ["Kafka topic", "MLflow model version"],
@@ -45,10 +46,32 @@ def test_nightly_dags_have_a_deadline_from_a_declared_variable(dag_id: str, dags
 
     from include.markets_ops.deadlines import QueuedAtPlusVariable
 
-    (alert,) = dags[dag_id].deadline
+    alert = dags[dag_id].deadline[0]
     assert alert.reference == QueuedAtPlusVariable(deadline_variable(dag_id), DEFAULT_DEADLINE_SECONDS)
     assert alert.interval == dt.timedelta(0)
     assert int(declared_variables[deadline_variable(dag_id)]) > 0
+    assert alert.callback.path == "include.markets_ops.callbacks.on_deadline_missed"
+
+
+@pytest.mark.parametrize("dag_id", NIGHTLY)
+def test_only_the_end_of_the_nightly_chain_has_the_wall_clock_cutoff(
+    dag_id: str, dags, declared_variables
+) -> None:
+    from include.markets_ops import schedules
+    from include.markets_ops.dag_defaults import CUTOFF_VARIABLE, DEFAULT_CUTOFF
+    from include.markets_ops.deadlines import NightlyCutoff, cutoff_offset
+
+    cutoffs = [alert for alert in dags[dag_id].deadline if isinstance(alert.reference, NightlyCutoff)]
+    if dag_id not in END_OF_THE_NIGHT:
+        assert cutoffs == []
+        return
+    (alert,) = cutoffs
+    assert alert.reference == NightlyCutoff(
+        CUTOFF_VARIABLE, DEFAULT_CUTOFF, schedules.OPERATIONS_TIMEZONE, schedules.OPERATIONS_CALENDAR
+    )
+    # the declared value is a valid cutoff (an invalid one would silently fall back to the default)
+    declared = declared_variables[CUTOFF_VARIABLE]
+    assert cutoff_offset(declared, "00:00") == cutoff_offset(declared, "47:00")
     assert alert.callback.path == "include.markets_ops.callbacks.on_deadline_missed"
 
 
@@ -67,3 +90,17 @@ def test_producing_tasks_carry_their_links(dag_task: tuple[str, str], names: lis
     task = dags[dag_id].get_task(task_id)
     assert sorted(link.name for link in task.operator_extra_links) == sorted(names)
     assert all(isinstance(link, links.ArtifactLink) for link in task.operator_extra_links)
+
+
+def test_every_param_of_every_dag_has_a_description_and_a_json_schema_type(dags) -> None:
+    json_schema_types = {"string", "integer", "number", "boolean", "array", "object", "null"}
+    incomplete = []
+    for dag_id, dag in sorted(dags.items()):
+        for name in dag.params:
+            param = dag.params.get_param(name)
+            declared = param.schema.get("type")
+            types = set(declared) if isinstance(declared, list) else {declared}
+            if not param.description or not types or not types <= json_schema_types:
+                incomplete.append(f"{dag_id}.{name}")
+    assert len(dags) >= 7, sorted(dags)
+    assert incomplete == [], f"params without a description or a JSON-schema type: {incomplete}"

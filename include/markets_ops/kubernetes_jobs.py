@@ -20,7 +20,7 @@ from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_valu
 from airflow.providers.cncf.kubernetes.secret import Secret
 from kubernetes.client import models as k8s
 
-from include.markets_ops.jobs import JobSpec, Service
+from include.markets_ops.jobs import NO_RETRY_EXIT_CODES, JobSpec, Service
 
 WORK_DIR = "/work"
 # An emptyDir mount inside the pod (not a host directory).
@@ -224,12 +224,48 @@ def pod_kwargs(spec: JobSpec, settings: PodSettings) -> dict[str, Any]:
     }
 
 
+def job_exit_code(remote_pod: Any, container_name: str) -> int | None:
+    """The exit code of the pod's job container once it has terminated, else None."""
+    statuses = getattr(getattr(remote_pod, "status", None), "container_statuses", None) or []
+    for status in statuses:
+        terminated = getattr(getattr(status, "state", None), "terminated", None)
+        if status.name == container_name and terminated is not None:
+            return int(terminated.exit_code)
+    return None
+
+
 class ModelJobPodOperator(KubernetesPodOperator):
-    """A KubernetesPodOperator that also labels its pod with the DAG, task, run and business date.
+    """A KubernetesPodOperator that also labels its pod with the DAG, task, run and business date,
+    and fails without retries when the job exits with a contract error or a refusal.
 
     The provider adds dag_id/task_id/run_id labels only when a task context exists; these are
     added whenever they are known, each made a valid label value.
     """
+
+    def cleanup(
+        self,
+        pod: k8s.V1Pod,
+        remote_pod: k8s.V1Pod,
+        xcom_result: dict | None = None,
+        context: Any = None,
+    ) -> None:
+        """The provider raises a plain AirflowException for any failed pod (retried); exit codes 2
+        and 3 of the pod contract mean bad input a retry would meet again, as in local_jobs.
+        Both the deferrable and the synchronous paths end here (post_complete_action)."""
+        from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
+        from airflow.sdk.exceptions import AirflowFailException
+
+        try:
+            super().cleanup(pod=pod, remote_pod=remote_pod, xcom_result=xcom_result, context=context)
+        except AirflowSkipException:
+            raise
+        except AirflowException as error:
+            code = job_exit_code(remote_pod, self.base_container_name)
+            if code in NO_RETRY_EXIT_CODES:
+                raise AirflowFailException(
+                    f"settlement-model pod exited with code {code} ({NO_RETRY_EXIT_CODES[code]}): {error}"
+                ) from error
+            raise
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         pod = super().build_pod_request_obj(context, dry_run=dry_run)

@@ -24,11 +24,8 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from include.markets_ops import connections
-from include.markets_ops.jobs import JOBS, MODEL_POD_DIR, Service
+from include.markets_ops.jobs import JOBS, MODEL_POD_DIR, NO_RETRY_EXIT_CODES, Service
 
-# The pod contract's exit codes (model_pod/settlement_model/contract.py).
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
 KILL_GRACE_SECONDS = 30
 
 
@@ -117,9 +114,9 @@ class LocalJobOperator(BaseOperator):
         if code == 0:
             return
         message = f"settlement-model {self.job} exited with code {code}"
-        if code in (EXIT_USAGE, EXIT_REFUSED):
+        if code in NO_RETRY_EXIT_CODES:
             # Bad arguments or a refused precondition: a retry would fail the same way.
-            raise AirflowFailException(f"{message} ({'contract error' if code == EXIT_USAGE else 'refused'})")
+            raise AirflowFailException(f"{message} ({NO_RETRY_EXIT_CODES[code]})")
         raise AirflowException(message)
 
     def on_kill(self) -> None:

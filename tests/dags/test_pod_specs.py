@@ -225,3 +225,72 @@ def test_with_a_task_context_the_run_is_labelled_in_label_syntax(pod_operators: 
     assert labels["run"] == labels["run_id"]
     assert labels["map_index"] == "1"
     assert all(LABEL_VALUE.match(value) and len(value) <= 63 for value in labels.values()), labels
+
+
+def _terminated_pod(exit_code: int, name: str) -> Any:
+    from kubernetes.client import models as k8s
+
+    return k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name="settlement-model-score-abc", namespace="markets-ops-ml"),
+        status=k8s.V1PodStatus(
+            phase="Failed",
+            container_statuses=[
+                k8s.V1ContainerStatus(
+                    name=name,
+                    image=IMAGE,
+                    image_id="",
+                    ready=False,
+                    restart_count=0,
+                    state=k8s.V1ContainerState(
+                        terminated=k8s.V1ContainerStateTerminated(
+                            exit_code=exit_code, reason="Error", message="rule score-refused: no champion"
+                        )
+                    ),
+                )
+            ],
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "retried"),
+    [(2, False), (3, False), (1, True), (137, True)],  # usage, refused; a crash, an OOM kill
+)
+def test_a_pod_that_exits_with_a_contract_error_or_a_refusal_is_not_retried(
+    pod_operators: list[Any], exit_code: int, retried: bool
+) -> None:
+    """The provider's own cleanup runs on a failed pod (its cluster calls stubbed): a plain
+    AirflowException (retried) unless the job container's exit code says bad input."""
+    from airflow.providers.common.compat.sdk import AirflowException
+    from airflow.sdk.exceptions import AirflowFailException
+
+    operator = copy.copy(next(op for _, _, job, op in pod_operators if job == "score"))
+    remote_pod = _terminated_pod(exit_code, operator.base_container_name)
+    cluster_calls = (
+        "patch_already_checked",
+        "process_pod_deletion",
+        "_read_pod_events",
+        "_read_pod_container_states",
+    )
+    with (
+        mock.patch.multiple(operator, **dict.fromkeys(cluster_calls, mock.DEFAULT)),
+        mock.patch.object(operator, "is_istio_enabled", return_value=False),
+        pytest.raises(AirflowException) as raised,
+    ):
+        operator.cleanup(pod=remote_pod, remote_pod=remote_pod, context=None)
+    assert isinstance(raised.value, AirflowFailException) is not retried
+    assert "returned a failure" in str(raised.value)
+    if not retried:
+        assert f"exited with code {exit_code}" in str(raised.value)
+
+
+def test_a_succeeded_pod_still_cleans_up_without_error(pod_operators: list[Any]) -> None:
+    operator = copy.copy(next(op for _, _, job, op in pod_operators if job == "score"))
+    remote_pod = _terminated_pod(0, operator.base_container_name)
+    remote_pod.status.phase = "Succeeded"
+    with (
+        mock.patch.object(operator, "process_pod_deletion") as deletion,
+        mock.patch.object(operator, "is_istio_enabled", return_value=False),
+    ):
+        operator.cleanup(pod=remote_pod, remote_pod=remote_pod, context=None)
+    deletion.assert_called_once()

@@ -64,11 +64,15 @@ def line(
             f"<title>{escape(label)}: {value:,.0f}</title></circle>"
         )
     every = max(len(labels) // 8, 1)
+    last = len(labels) - 1
     for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
+        if i % every == 0 or i == last:
+            # The last point sits on the plot's right edge: a centred label would run off the
+            # chart ("10-1"), so it ends there instead.
+            anchor = "end" if i == last and last > 0 else "middle"
             parts.append(
                 f'<text x="{points[i][0]:.1f}" y="{height - margin_bottom + 14}" font-size="10" '
-                f'text-anchor="middle">{escape(label[5:] if len(label) == 10 else label)}</text>'
+                f'text-anchor="{anchor}">{escape(label[5:] if len(label) == 10 else label)}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)

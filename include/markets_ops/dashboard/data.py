@@ -10,6 +10,9 @@ from include.markets_ops.sql_files import read_sql
 
 MODEL_NAME = "settlement_fail_risk"
 CHAMPION_DECISIONS = {"promoted", "bootstrapped", "rolled_back"}
+# The breaks trend: how many of the latest reconciled business dates (dates with rows in
+# reporting.recon_breaks) it plots.
+TREND_DATES = 30
 STATEMENT_TIMEOUT = "15s"  # a dashboard query that takes longer is a bug, not a wait
 
 
@@ -70,7 +73,7 @@ def load_dashboard(connection: Any, business_date: dt.date | None) -> Dashboard:
         on_date = {"business_date": business_date}
         board.scoring = _query(connection, "scoring_by_date.sql", {**on_date, "days": 10})
         board.breaks_by_type = _query(connection, "open_breaks_by_type_and_age.sql", on_date)
-        board.breaks_trend = _query(connection, "open_breaks_trend.sql", {**on_date, "days": 30})
+        board.breaks_trend = _query(connection, "open_breaks_trend.sql", {**on_date, "days": TREND_DATES})
         board.alerts = _query(connection, "alerts.sql", {**on_date, "limit": 200})
     return board
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from include.markets_ops.dashboard import charts
-from include.markets_ops.dashboard.data import Dashboard
+from include.markets_ops.dashboard.data import TREND_DATES, Dashboard
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -35,7 +35,9 @@ def render_dashboard(board: Dashboard) -> str:
     trend_chart = charts.line(
         labels=[row["business_date"] for row in board.breaks_trend],
         values=[row["open_breaks"] for row in board.breaks_trend],
-        title="Open breaks, last 30 business days",
+        # open_breaks_trend.sql: the latest dates with rows in reporting.recon_breaks, i.e. the
+        # reconciled business dates (a date not reconciled has no point)
+        title=f"Open breaks, last {TREND_DATES} reconciled business dates",
     )
     template = _environment().get_template("dashboard.html")
     return str(template.render(board=board, scoring_chart=scoring_chart, trend_chart=trend_chart))

@@ -7,7 +7,9 @@ backfill runs, one per date, in date order; the reconciliation finds exactly the
 breaks (synthetic.injected_breaks, read as the owner role) and ages them date after date; every
 pending trade of each date is scored once with a manifest in S3; and the second backfill leaves
 identical rows and objects (reruns replace, never duplicate). A backfill of the training DAG
-trains and evaluates but never promotes."""
+trains and evaluates but never promotes. A backfill of ops_demo_feed over two dates, twice, loads
+each date in order and leaves the same rows. (ops_sql_alerts is not backfilled here: it reads
+what these DAGs wrote, and its manual reruns are covered by tests/integration/test_report_dags.py.)"""
 
 from __future__ import annotations
 
@@ -242,3 +244,30 @@ def test_a_backfill_of_the_training_dag_never_promotes(
     assert "backfill runs never promote" in reasons
     assert candidate != champion  # a new version was trained and evaluated...
     assert champion_version(stack) == champion  # ...and the champion alias did not move
+
+
+def test_a_backfill_of_the_feed_loads_each_date_in_order_and_a_second_one_replaces_the_rows(
+    airflow_api: Any, stack: dict[str, str]
+) -> None:
+    """ops_demo_feed over two business dates after the seeded history, backfilled twice."""
+    from include.markets_ops.synthetic import seed
+    from tests.integration.feed_stack import FEED_DAG, day_state, ensure_history
+
+    world, _ = ensure_history(stack)
+    dates = seed.business_dates(world.epoch, 4)[2:]  # the dates after the two seeded ones
+    rounds = []
+    for _ in range(2):
+        runs = backfill(airflow_api, FEED_DAG, dates[0], dates[-1])
+        rounds.append((runs, {day: day_state(stack, day) for day in dates}))
+
+    for runs, _ in rounds:
+        assert [(business_date_of(r["logical_date"]), r["run_type"], r["state"]) for r in runs] == [
+            (day, "backfill", "success") for day in dates
+        ], {r["dag_run_id"]: airflow_api.failed_tasks_summary(FEED_DAG, r["dag_run_id"]) for r in runs}
+        for earlier, later in itertools.pairwise(runs):
+            assert later["start_date"] >= earlier["end_date"], (earlier, later)
+    (_, first), (_, second) = rounds
+    assert second == first  # same rows, same quarantine: the second backfill replaced, never added
+    for day in dates:
+        assert first[day]["trades"][0] == world.trades_per_day
+        assert first[day]["quarantine"] == first[day]["injected_bad_rows"]

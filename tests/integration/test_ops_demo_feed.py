@@ -1,9 +1,13 @@
 """ops_demo_feed through Airflow's REST API on the stack: success, asset events carrying the
 business date, a rerun that leaves exactly the same rows (quarantine not duplicated), and a
-mostly bad file that fails its task at once, loads nothing and keeps its bad rows."""
+mostly bad file that fails its task at once, loads nothing, keeps its bad rows and publishes the
+failure to ops.airflow.events."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+from include.markets_ops.topics import AIRFLOW_EVENTS
 from tests.integration.feed_stack import (
     FEED_DAG,
     asset_events,
@@ -12,6 +16,7 @@ from tests.integration.feed_stack import (
     return_value,
     run_feed,
 )
+from tests.support.kafka_messages import read_topic
 
 
 def test_the_feed_runs_and_a_rerun_changes_nothing(stack: dict[str, str], airflow_api) -> None:
@@ -62,6 +67,23 @@ def test_a_mostly_bad_file_fails_its_task_at_once_and_loads_nothing(
     assert tasks["load_trades"]["state"] == "failed"
     assert tasks["load_trades"]["try_number"] == 1  # AirflowFailException: no retry
     assert tasks["load_custodian_confirmations"]["state"] == "upstream_failed"
+
+    # The real failure callback's event, read back by a real consumer.
+    events = read_topic(
+        stack["KAFKA_BOOTSTRAP_SERVERS"],
+        AIRFLOW_EVENTS.name,
+        lambda key: key.startswith(f"{FEED_DAG}/{run_id}/"),
+    )
+    assert [key for key, _ in events] == [f"{FEED_DAG}/{run_id}/load_trades/-1/1"]
+    event = events[0][1]
+    assert event["event_type"] == "task_failed"
+    assert (event["dag_id"], event["task_id"], event["run_id"]) == (FEED_DAG, "load_trades", run_id)
+    assert event["business_date"] == day.isoformat()
+    assert event["try_number"] == 1
+    assert event["exception_type"] == "AirflowFailException"
+    assert "broke validation rules" in event["exception"]
+    assert event["log_url"].startswith(stack["AIRFLOW_API_URL"])
+    assert f"/dags/{FEED_DAG}/runs/{quote(run_id, safe='')}/tasks/load_trades" in event["log_url"]
     after = day_state(stack, day)
     assert after["trades"] == before["trades"]  # nothing of the bad file was merged
     quarantined_trades = [row for row in after["quarantine"] if row[0] == "trades"]

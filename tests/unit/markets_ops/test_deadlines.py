@@ -163,3 +163,12 @@ def test_the_nightly_chain_has_both_deadlines() -> None:
     assert [type(alert.reference).__name__ for alert in alerts] == ["QueuedAtPlusVariable", "NightlyCutoff"]
     assert alerts[1].reference.variable == CUTOFF_VARIABLE
     assert alerts[1].callback.kwargs == {"deadline_name": "nightly_cutoff"}
+
+
+def test_the_run_types_are_airflows() -> None:
+    from airflow.utils.types import DagRunType
+
+    from include.markets_ops.deadlines import BACKFILL_RUN, SCHEDULED_RUN
+
+    assert (DagRunType.BACKFILL_JOB.value, DagRunType.SCHEDULED.value) == (BACKFILL_RUN, SCHEDULED_RUN)
+    assert str(DagRunType.BACKFILL_JOB) == BACKFILL_RUN  # what _evaluate_with compares

@@ -14,7 +14,10 @@ maximum calibration error, minimum positives; Variables `model_gate_*`): pass mo
 alias (the old one keeps `previous_champion`), fail sets `challenger`; every decision is audited in
 `ml.model_promotions`, tagged on the version and published to Kafka `mlops.model-events`.
 `report_ground_truth_quality` compares the challenger's ROC AUC with the Bayes-optimal one from the
-synthetic ground truth and logs both in MLflow.
+synthetic ground truth and logs both in MLflow. It is the one task that reads the `synthetic`
+schema (connection `upstream_simulator`; docs/architecture.md, Warehouse roles): it runs after
+the gate and no task depends on it, so the truth never feeds training, evaluation or promotion.
+Without that connection (production) it reports that there is no ground truth and succeeds.
 
 **Inputs and outputs.** Reads `ops.trades`, `ops.settlement_outcomes`, reference tables (read-only
 role). Writes `s3://<bucket>/training-sets/training_date=YYYY-MM-DD/`, MLflow runs, versions,

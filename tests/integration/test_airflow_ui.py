@@ -205,7 +205,7 @@ def test_the_dashboard_shows_the_nights_numbers_and_charts(
     day = pipeline_date.isoformat()
     bands = board.locator("svg[aria-label='Pending trades by risk band']")
     expect(bands.locator("rect title", has_text=f"{day} high: {facts['high']:,}")).to_have_count(1)
-    trend = board.locator("svg[aria-label='Open breaks, last 30 business days']")
+    trend = board.locator("svg[aria-label='Open breaks, last 30 reconciled business dates']")
     expect(trend.locator("polyline")).to_have_count(1)
     expect(trend.locator("circle title", has_text=f"{day}: {facts['open_breaks']:,}")).to_have_count(1)
     # No element action here: the UI may re-render the dashboard's iframe at any moment (the

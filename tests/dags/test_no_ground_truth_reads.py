@@ -54,6 +54,7 @@ ALLOWED = {
     "include/markets_ops/feed/upstream.py": "the feed's simulated upstream systems write the day's truth",
     "include/markets_ops/feed/tasks.py::simulate_upstream": "the feed task that runs those systems",
     "dags/ops_demo_feed.py::__doc__": "the feed DAG's documentation names its connection",
+    "dags/settlement_risk_training.py::__doc__": "the training DAG's documentation names its truth read",
     # The documented exception: the Bayes-optimal AUC report, after the promotion gate.
     "include/markets_ops/model_quality.py": "reads synthetic.trade_fail_probability for the report only",
     "include/markets_ops/training.py::report_quality": "resolves the connection for that report only",

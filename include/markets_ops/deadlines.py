@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 from airflow.sdk.definitions.deadline import (
@@ -28,6 +29,28 @@ from airflow.sdk.definitions.deadline import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _FieldsReference(BaseDeadlineReference):
+    """Serializes a dataclass reference as its fields (plus the reference's name), so each
+    reference only declares its fields."""
+
+    def serialize_reference(self) -> dict[str, Any]:
+        return {REFERENCE_TYPE_FIELD: self.reference_name, **asdict(self)}
+
+    @classmethod
+    def deserialize_reference(cls, reference_data: dict[str, Any]) -> Any:
+        return cls(**{field.name: reference_data[field.name] for field in fields(cls)})
+
+
+def _variable_value(session: Any, key: str) -> str | None:
+    """A Variable's value read through the caller's session (never committed: see above)."""
+    from airflow.models.variable import Variable
+    from sqlalchemy import select
+
+    stored = session.scalar(select(Variable).where(Variable.key == key))
+    return stored.val if stored is not None else None
 
 
 def interval_seconds(value: str | None, default_seconds: int) -> int:
@@ -41,30 +64,16 @@ def interval_seconds(value: str | None, default_seconds: int) -> int:
 
 @deadline_reference(DeadlineReference.TYPES.DAGRUN_QUEUED)
 @dataclass(frozen=True)
-class QueuedAtPlusVariable(BaseDeadlineReference):
+class QueuedAtPlusVariable(_FieldsReference):
     """``queued_at`` of the run + ``Variable[variable]`` seconds (``default_seconds`` if unset)."""
 
     variable: str = ""
     default_seconds: int = 3600
     required_kwargs: ClassVar[set[str]] = {"dag_id", "run_id"}
 
-    def serialize_reference(self) -> dict[str, Any]:
-        return {
-            REFERENCE_TYPE_FIELD: self.reference_name,
-            "variable": self.variable,
-            "default_seconds": self.default_seconds,
-        }
-
-    @classmethod
-    def deserialize_reference(cls, reference_data: dict[str, Any]) -> QueuedAtPlusVariable:
-        return cls(
-            variable=reference_data["variable"], default_seconds=int(reference_data["default_seconds"])
-        )
-
     def _evaluate_with(self, *, session: Any, dag_id: str, run_id: str, **_: Any) -> dt.datetime | None:
         """Runs in the scheduler, inside its run-creation transaction: read only, never commit."""
         from airflow.models.dagrun import DagRun
-        from airflow.models.variable import Variable
         from sqlalchemy import select
 
         queued_at = session.scalar(
@@ -72,9 +81,9 @@ class QueuedAtPlusVariable(BaseDeadlineReference):
         )
         if queued_at is None:
             return None
-        stored = session.scalar(select(Variable).where(Variable.key == self.variable))
-        seconds = interval_seconds(stored.val if stored is not None else None, self.default_seconds)
-        if stored is None:
+        value = _variable_value(session, self.variable)
+        seconds = interval_seconds(value, self.default_seconds)
+        if value is None:
             log.warning("Variable %s is not set: deadline of %s is %s s", self.variable, dag_id, seconds)
         return queued_at + dt.timedelta(seconds=seconds)
 
@@ -105,8 +114,6 @@ def cutoff_offset(value: str | None, default: str) -> dt.timedelta:
 
 
 def _parse_cutoff(value: str | None) -> dt.timedelta | None:
-    import re
-
     match = re.match(_CUTOFF_PATTERN, str(value)) if value is not None else None
     if match is None:
         return None
@@ -180,7 +187,7 @@ def run_business_date(
 
 @deadline_reference(DeadlineReference.TYPES.DAGRUN_CREATED)
 @dataclass(frozen=True)
-class NightlyCutoff(BaseDeadlineReference):
+class NightlyCutoff(_FieldsReference):
     """The run's business date at the wall-clock cutoff ``Variable[variable]`` (``default_cutoff``
     if unset or invalid) in ``timezone``; None (no deadline) where ``run_cutoff`` says so."""
 
@@ -190,29 +197,10 @@ class NightlyCutoff(BaseDeadlineReference):
     calendar: str = "XNYS"
     required_kwargs: ClassVar[set[str]] = {"dag_id", "run_id"}
 
-    def serialize_reference(self) -> dict[str, Any]:
-        return {
-            REFERENCE_TYPE_FIELD: self.reference_name,
-            "variable": self.variable,
-            "default_cutoff": self.default_cutoff,
-            "timezone": self.timezone,
-            "calendar": self.calendar,
-        }
-
-    @classmethod
-    def deserialize_reference(cls, reference_data: dict[str, Any]) -> NightlyCutoff:
-        return cls(
-            variable=reference_data["variable"],
-            default_cutoff=reference_data["default_cutoff"],
-            timezone=reference_data["timezone"],
-            calendar=reference_data["calendar"],
-        )
-
     def _evaluate_with(self, *, session: Any, dag_id: str, run_id: str, **_: Any) -> dt.datetime | None:
         """Runs in the scheduler (or the api-server for a manual run), inside the transaction that
         creates the run: read only, never commit (see the module docstring)."""
         from airflow.models.dagrun import DagRun
-        from airflow.models.variable import Variable
         from sqlalchemy import select
 
         run = session.execute(
@@ -232,10 +220,10 @@ class NightlyCutoff(BaseDeadlineReference):
         if business_date is None:
             log.warning("no business date for %s %s: no cutoff deadline", dag_id, run_id)
             return None
-        stored = session.scalar(select(Variable).where(Variable.key == self.variable))
-        if stored is None:
+        value = _variable_value(session, self.variable)
+        if value is None:
             log.warning("Variable %s is not set: cutoff %s", self.variable, self.default_cutoff)
-        offset = cutoff_offset(stored.val if stored is not None else None, self.default_cutoff)
+        offset = cutoff_offset(value, self.default_cutoff)
         cutoff = cutoff_instant(business_date, offset, self.timezone)
         deadline = run_cutoff(str(run.run_type), cutoff, dt.datetime.now(dt.UTC))
         log.info("cutoff of %s %s (%s, %s): %s", dag_id, run_id, run.run_type, business_date, deadline)

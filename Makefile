@@ -1,6 +1,7 @@
 # Markets Operations pipelines: one command for each thing a developer does.
 #   make demo    install, start the stack, run the nightly pipeline for one business date, print a summary
 #   make test    install, start the stack, run every test against the real services
+#   make k8s-up | k8s-down | k8s-status   the local Kubernetes cluster the model pods run on
 #   make up | down | status | lint | bench | lock | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -9,7 +10,8 @@ UV := var/cache/uv/bin/uv
 export PYTHONPATH := $(CURDIR):$(CURDIR)/model_pod
 export NO_PROXY := 127.0.0.1,localhost
 
-.PHONY: help install up down status demo test test-unit lint lock lock-check bench clean
+.PHONY: help install install-k8s up down status demo test test-unit lint lock lock-check bench clean \
+	k8s-up k8s-down k8s-status
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -20,11 +22,23 @@ install:  ## Debian packages, .venv from the lock, Kafka jars (cached; skipped w
 up: install  ## start PostgreSQL, S3, Kafka, MLflow, Airflow and wait for their health checks
 	@$(PY) -m devstack up
 
-down:  ## stop the stack's processes (by their recorded pids)
-	@if [ -x $(PY) ]; then $(PY) -m devstack down; else echo "nothing installed"; fi
+down:  ## stop the stack's and the cluster's processes (by their recorded pids)
+	@if [ -x $(PY) ]; then $(PY) -m devstack.k8s down && $(PY) -m devstack down; else echo "nothing installed"; fi
 
 status:
 	@$(PY) -m devstack status
+
+install-k8s: install  ## Debian's containerd, runc, buildah, debootstrap (the cluster's build is in make k8s-up)
+	@scripts/bootstrap.sh --kubernetes
+
+k8s-up: install-k8s  ## a single-node Kubernetes on 127.0.0.1, the model image, deploy/kubernetes applied
+	@$(PY) -m devstack.k8s up
+
+k8s-down:  ## stop the cluster's processes (by their recorded pids) and remove its cgroups
+	@if [ -x $(PY) ]; then $(PY) -m devstack.k8s down; else echo "nothing installed"; fi
+
+k8s-status:
+	@$(PY) -m devstack.k8s status
 
 demo: up  ## the nightly pipeline for one business date, end to end, and what it produced
 	@$(PY) -m devstack.demo
@@ -55,4 +69,4 @@ bench: up  ## throughput and latency measurements (prints a table; see the READM
 	@$(PY) -m benchmarks
 
 clean: down  ## remove the stack's state (keeps the downloaded caches)
-	rm -rf var/airflow var/kafka var/s3 var/postgres var/log var/run var/stack.env var/secrets.json
+	rm -rf var/airflow var/kafka var/s3 var/postgres var/log var/run var/stack.env var/secrets.json var/k8s

@@ -68,18 +68,35 @@ def airflow_cfg(stack: Stack) -> str:
     return "".join(lines)
 
 
-def process_env(stack: Stack) -> dict[str, str]:
-    env = dict(os.environ)
+def deployment_settings() -> dict[str, str]:
+    """The deployment settings Airflow's processes read when they parse the DAG files: the job
+    runtime (JOB_RUNTIME, from the caller's environment) and, when the local cluster is up, where
+    the model pods run there (MODEL_POD_*, written by make k8s-up). A change to any of them
+    restarts Airflow's components (start), so that the DAGs are parsed again with them."""
+    from devstack.k8s import manifests
+
+    runtime = os.environ.get("JOB_RUNTIME", "local").strip().lower() or "local"
+    lane = manifests.read_deployment()
+    if runtime == "kubernetes" and not lane:
+        raise StackError(
+            "JOB_RUNTIME=kubernetes, but the local Kubernetes cluster is not up: start it with "
+            "`make k8s-up` (or unset JOB_RUNTIME to run the model jobs as local processes)"
+        )
+    return {"JOB_RUNTIME": runtime, **lane}
+
+
+def process_env(stack: Stack, deployment: dict[str, str] | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MODEL_POD_")}
     env.update(
         {
             "AIRFLOW_HOME": str(AIRFLOW_HOME),
             "AIRFLOW_CONFIG": str(AIRFLOW_HOME / "airflow.cfg"),
             # Astronomer layout: `include` and the pod package import from the project root.
             "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "model_pod")]),
-            "JOB_RUNTIME": os.environ.get("JOB_RUNTIME", "local"),
             "NO_PROXY": "*",
         }
     )
+    env.update(deployment_settings() if deployment is None else deployment)
     return env
 
 
@@ -124,14 +141,33 @@ def prepare(stack: Stack) -> None:
     run_cli(stack, "db", "migrate")
 
 
+DEPLOYMENT_FILE = AIRFLOW_HOME / "deployment.json"  # the settings the running components started with
+
+
 def start(stack: Stack) -> None:
-    if not all(recorded_pid(f"airflow-{component}") for component in COMPONENTS):
+    deployment = deployment_settings()
+    running = [c for c in COMPONENTS if recorded_pid(f"airflow-{c}")]
+    started_with = json.loads(DEPLOYMENT_FILE.read_text()) if DEPLOYMENT_FILE.exists() else {}
+    if running and started_with != deployment:
+        changed = sorted(
+            k for k in deployment.keys() | started_with.keys() if deployment.get(k) != started_with.get(k)
+        )
+        print(
+            f"  airflow: restarting its components for new deployment settings ({', '.join(changed)})",
+            flush=True,
+        )
+        stop()
+        running = []
+    if len(running) < len(COMPONENTS):
         prepare(stack)
+    DEPLOYMENT_FILE.write_text(json.dumps(deployment, indent=2, sort_keys=True) + "\n")
     for component in COMPONENTS:
         name = f"airflow-{component}"
         if recorded_pid(name):
             continue
-        start_detached(name, [_airflow_bin(), component], env=process_env(stack), cwd=AIRFLOW_HOME)
+        start_detached(
+            name, [_airflow_bin(), component], env=process_env(stack, deployment), cwd=AIRFLOW_HOME
+        )
     wait_until(
         "airflow-api-server", lambda: _api_answers(stack), timeout=180, pid=recorded_pid("airflow-api-server")
     )

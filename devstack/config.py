@@ -48,6 +48,15 @@ DEFAULT_PORTS: dict[str, int] = {
     "airflow_api": 28800,
     "airflow_worker_log": 28793,
     "airflow_trigger_log": 28794,
+    # the local Kubernetes lane (make k8s-up)
+    "k8s_etcd": 22379,
+    "k8s_etcd_peer": 22380,
+    "k8s_apiserver": 26443,
+    "k8s_controller_manager": 20257,
+    "k8s_scheduler": 20259,
+    "k8s_kubelet": 20250,
+    "k8s_kubelet_healthz": 20248,
+    "k8s_containerd_stream": 20010,
 }
 
 # Database roles: (role, database it belongs to). Passwords are generated per checkout.

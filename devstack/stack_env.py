@@ -44,6 +44,20 @@ def stack_values(stack: Stack) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "model_pod")]),
     }
     values.update(connection_env(stack))
+    values.update(kubernetes_values())
+    return values
+
+
+def kubernetes_values() -> dict[str, str]:
+    """Where the local cluster's credentials are. Airflow's connection points at the airflow-worker
+    ServiceAccount's kubeconfig (its Role's rights only), whether or not the cluster is up: a
+    model pod started without it fails naming the missing file. KUBECONFIG (the cluster's admin,
+    for kubectl) only while the cluster is up."""
+    from devstack.k8s import cluster
+
+    values = {"KUBERNETES_AIRFLOW_KUBECONFIG": str(cluster.AIRFLOW_KUBECONFIG)}
+    if cluster.is_up():
+        values["KUBECONFIG"] = str(cluster.ADMIN_KUBECONFIG)
     return values
 
 
@@ -58,6 +72,12 @@ def connection_env(stack: Stack) -> dict[str, str]:
     }
     kafka = {"conn_type": "kafka", "extra": {"bootstrap.servers": stack.kafka_bootstrap}}
     mlflow = {"conn_type": "http", "host": stack.mlflow_uri}
+    from devstack.k8s import cluster
+
+    kubernetes = {
+        "conn_type": "kubernetes",
+        "extra": {"kube_config_path": str(cluster.AIRFLOW_KUBECONFIG), "namespace": cluster.NAMESPACE},
+    }
     return {
         "AIRFLOW_CONN_WAREHOUSE_POSTGRES": stack.warehouse_url,
         "AIRFLOW_CONN_WAREHOUSE_REPORTING": stack.pg_url("reporting_reader", "warehouse"),
@@ -65,6 +85,7 @@ def connection_env(stack: Stack) -> dict[str, str]:
         "AIRFLOW_CONN_S3_MARKETS": json.dumps(aws),
         "AIRFLOW_CONN_KAFKA_MARKETS": json.dumps(kafka),
         "AIRFLOW_CONN_MLFLOW_TRACKING": json.dumps(mlflow),
+        "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(kubernetes),
     }
 
 

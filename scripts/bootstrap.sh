@@ -3,6 +3,7 @@
 #   - Debian packages: PostgreSQL 15, Java 17, Maven, Chromium (browser tests)   [root only]
 #   - .venv: Python 3.11 virtualenv synced to requirements-dev.txt (the lock) with uv
 #   - var/cache/kafka/libs: the Kafka broker's jars from Maven Central
+#   --kubernetes: only the local cluster's Debian packages: containerd, runc, buildah, debootstrap
 # Each step is skipped when its inputs have not changed (stamp files under var/cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,23 +17,35 @@ stamp_ok() { [ -f "$CACHE/$1.stamp" ] && [ "$(cat "$CACHE/$1.stamp")" = "$2" ]; 
 stamp_set() { printf '%s' "$2" >"$CACHE/$1.stamp"; }
 
 # --- Debian packages ------------------------------------------------------------------
+install_debian_packages() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "ERROR: missing Debian packages: $*; install them (sudo apt-get install $*) and rerun." >&2
+    exit 1
+  fi
+  log "installing Debian packages: $*"
+  # Keep the packages' own services (PostgreSQL on 5432, containerd) from starting: the
+  # stack runs its own.
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+}
+
+if [ "${1:-}" = "--kubernetes" ]; then
+  missing=()
+  for package in containerd runc buildah debootstrap; do  # each installs a program of its name
+    command -v "$package" >/dev/null || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] || install_debian_packages "${missing[@]}"
+  exit 0
+fi
+
 missing=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15 postgresql-client-15)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v chromium >/dev/null || missing+=(chromium)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "ERROR: missing Debian packages: ${missing[*]}; install them (sudo apt-get install ${missing[*]}) and rerun." >&2
-    exit 1
-  fi
-  log "installing Debian packages: ${missing[*]}"
-  # Keep the package's own cluster from starting on 5432: the stack runs its own.
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  rm -f /usr/sbin/policy-rc.d
-fi
+[ ${#missing[@]} -eq 0 ] || install_debian_packages "${missing[@]}"
 
 # --- Python virtualenv from the lock ----------------------------------------------------
 PYTHON=${PYTHON:-$(command -v python3.11 || true)}

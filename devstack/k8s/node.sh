@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The node: containerd and the kubelet, together in a private mount namespace.
+#   unshare -m --propagation private -- node.sh <state-dir> <bin-dir> <containerd-pid-file> <containerd-log>
+# (the checkout must not lie under /run, /var/lib or /var/log, which are replaced here: cluster.py checks)
+# Why a private mount namespace (both must share it):
+#   - the kubelet writes VM-wide sysctls at start (vm.overcommit_memory, kernel.panic, ...): here
+#     each is a file of ours bind-mounted over its /proc/sys entry, holding the value the kubelet
+#     wants, so it finds nothing to change and the machine's settings stay as they were;
+#   - containerd, its shims and the kubelet use fixed host paths (/run/containerd,
+#     /var/lib/kubelet, /var/log/pods, /var/log/containers): private tmpfs and binds into the
+#     checkout's var/k8s/ replace them, so nothing is created on the host;
+#   - every mount they make (overlay root filesystems, secret volumes) stays in this namespace
+#     and disappears with its last process: `make k8s-down` leaves no mount behind.
+set -euo pipefail
+state=$1
+bin=$2
+containerd_pid_file=$3
+containerd_log=$4
+
+# --- the machine's settings, as the kubelet wants to see them ---------------------------------
+declare -A kubelet_sysctls=(
+  [vm/overcommit_memory]=1 [vm/panic_on_oom]=0 [kernel/panic]=10 [kernel/panic_on_oops]=1
+  [kernel/keys/root_maxkeys]=1000000 [kernel/keys/root_maxbytes]=25000000
+)
+mkdir -p "$state/sysctl"
+for key in "${!kubelet_sysctls[@]}"; do
+  file=$state/sysctl/${key//\//.}
+  printf '%s\n' "${kubelet_sysctls[$key]}" >"$file"
+  mount --bind "$file" "/proc/sys/$key"
+done
+
+# --- fixed host paths, redirected -------------------------------------------------------------
+mount -t tmpfs -o mode=0755,size=64m markets-ops-run /run
+mkdir -p /run/containerd
+for dir in /var/lib /var/log; do
+  mount -t tmpfs -o mode=0755,size=16m "markets-ops-${dir//\//-}" "$dir"
+done
+mkdir -p /var/lib/kubelet /var/log/pods /var/log/containers "$state/kubelet" "$state/pod-logs"
+mount --bind "$state/kubelet" /var/lib/kubelet
+mount --bind "$state/pod-logs" /var/log/pods
+
+# --- containerd, then the kubelet in its place ---------------------------------------------------
+containerd --config "$state/containerd/config.toml" >>"$containerd_log" 2>&1 &
+echo $! >"$containerd_pid_file"
+for _ in $(seq 1 100); do
+  [ -S "$state/run/containerd.sock" ] && break
+  sleep 0.1
+done
+exec "$bin/kubelet" --config="$state/kubelet-config.yaml" --kubeconfig="$state/kubelet.kubeconfig" \
+  --hostname-override="$(hostname)" --v=1

@@ -55,6 +55,7 @@ lint: install lock-check
 	$(PY) -m mypy
 	$(PY) -m bandit -q -c pyproject.toml -r include plugins dags model_pod/settlement_model devstack
 	git ls-files -z | xargs -0 $(PY) -m detect_secrets.pre_commit_hook --baseline .secrets.baseline
+	.venv/bin/hadolint Dockerfile model_pod/Dockerfile
 
 LOCK_ARGS := --python-version 3.11 --quiet --no-header
 lock: install  ## regenerate the pinned lock files from their .in inputs

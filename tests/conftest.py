@@ -108,7 +108,8 @@ def nightly_pipeline(airflow_api, pipeline_history, pipeline_champion: str) -> d
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Everything under tests/integration and tests/acceptance needs the stack.
+    # Everything under tests/integration and tests/acceptance needs the stack; under
+    # tests/kubernetes, the stack and the local cluster too.
     for item in items:
         path = str(item.path)
         if "/tests/integration/" in path:
@@ -116,3 +117,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "/tests/acceptance/" in path:
             item.add_marker(pytest.mark.integration)
             item.add_marker(pytest.mark.acceptance)
+        if "/tests/kubernetes/" in path:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.kubernetes)
+    # The cluster's tests last, in file order: some switch Airflow to JOB_RUNTIME=kubernetes
+    # (its components restart), which no other test expects.
+    items.sort(key=lambda item: "/tests/kubernetes/" in str(item.path))

@@ -49,6 +49,8 @@ PKI_DIR = K8S_DIR / "pki"
 ADMIN_KUBECONFIG = K8S_DIR / "admin.kubeconfig"
 AIRFLOW_KUBECONFIG = K8S_DIR / "airflow.kubeconfig"
 DEPLOYMENT_ENV = K8S_DIR / "deployment.json"  # what Airflow needs to run the model pods here
+BIN_LINK = K8S_DIR / "bin"  # -> the cached binaries: PATH=var/k8s/bin:$PATH gives this cluster's kubectl
+HOST_STATE = K8S_DIR / "host-state.json"  # the machine's settings before the node first started
 CONTAINERD_SOCKET = K8S_DIR / "run" / "containerd.sock"
 MANIFESTS = REPO / "deploy" / "kubernetes"
 NAMESPACE = "markets-ops-ml"
@@ -200,7 +202,7 @@ def _client_certificate(identity: str) -> dict[str, str]:
 
 
 def write_config(stack: Stack, images_pause: str) -> None:
-    for directory in ("run", "containerd", "cni/net.d", "cni/bin", "kubelet", "pod-logs", "etcd"):
+    for directory in ("run", "containerd", "cni/net.d", "cni/bin", "kubelet", "pod-logs", "etcd", "sysctl"):
         (K8S_DIR / directory).mkdir(parents=True, exist_ok=True)
     for name, identity in (
         ("admin", "admin"),
@@ -214,6 +216,8 @@ def write_config(stack: Stack, images_pause: str) -> None:
         )
     (K8S_DIR / "containerd" / "config.toml").write_text(containerd_config(stack, images_pause))
     (K8S_DIR / "kubelet-config.yaml").write_text(yaml.safe_dump(kubelet_config(stack)))
+    for key, value in KUBELET_SYSCTLS.items():
+        (K8S_DIR / "sysctl" / key.replace("/", ".")).write_text(value + "\n")
     # Makes the runtime report its network ready; hostNetwork pods never call a CNI plugin,
     # and no pod network exists (nothing bridges or routes anywhere).
     (K8S_DIR / "cni" / "net.d" / "10-loopback.conflist").write_text(
@@ -585,12 +589,39 @@ def _image_digest(reference: str) -> str | None:
     return None
 
 
+def host_state() -> dict[str, str]:
+    """What the node must leave as it found it: the sysctls the kubelet would write, and the
+    machine's iptables rules (tests/kubernetes compare them after make k8s-down)."""
+    state = {key: (Path("/proc/sys") / key).read_text().strip() for key in KUBELET_SYSCTLS}
+    iptables = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False)  # nosec B603 B607
+    state["iptables"] = "\n".join(line for line in iptables.stdout.splitlines() if not line.startswith("#"))
+    return state
+
+
+# The kubelet sets these machine-wide at start unless they already hold its values
+# (pkg/kubelet/cm/container_manager_linux.go); node.sh mounts a file of ours holding that
+# value over each, inside the node's private mount namespace.
+KUBELET_SYSCTLS = {
+    "vm/overcommit_memory": "1",
+    "vm/panic_on_oom": "0",
+    "kernel/panic": "10",
+    "kernel/panic_on_oops": "1",
+    "kernel/keys/root_maxkeys": "1000000",
+    "kernel/keys/root_maxbytes": "25000000",
+}
+
+
 def up(stack: Stack) -> Images:
     check_machine()
     check_ports(stack)
     name = node_name()
     bin_dir = build_binaries()
     archives = build_images(bin_dir)
+    K8S_DIR.mkdir(parents=True, exist_ok=True)
+    BIN_LINK.unlink(missing_ok=True)
+    BIN_LINK.symlink_to(bin_dir)
+    if recorded_pid(NODE) is None:
+        HOST_STATE.write_text(json.dumps(host_state(), indent=2) + "\n")
     pki.ensure(PKI_DIR, name)
     write_config(stack, archives["pause"][1])
     start_control_plane(stack, bin_dir)
@@ -611,7 +642,7 @@ def down() -> bool:
     shim_pids = _recorded_shim_pids()
     stopped |= stop_group(NODE, timeout=30)
     stopped |= _stop_pid(CONTAINERD)
-    for pid in shim_pids | processes_in_cgroups():
+    for pid in shim_pids | _container_pids():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     for name in reversed(CONTROL_PLANE):
@@ -633,15 +664,32 @@ def _stop_containers() -> bool:
     return bool(tasks)
 
 
+TASK_BUNDLES = K8S_DIR / "containerd" / "state" / "io.containerd.runtime.v2.task"
+
+
 def _recorded_shim_pids() -> set[int]:
-    """containerd's shims, by the pid each recorded in its task's bundle (they are not children
-    of containerd's process group: they outlive containerd by design)."""
-    state = K8S_DIR / "containerd" / "state"
-    pids: set[int] = set()
-    for path in state.glob("io.containerd.runtime.v2.task/*/*/shim.pid"):
+    """containerd's shims: the processes working in a task bundle of this cluster's containerd
+    (each shim runs in its bundle directory). They are not in containerd's process group:
+    they outlive containerd by design, so down stops them itself."""
+    pids = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if Path(os.readlink(proc / "cwd")).is_relative_to(TASK_BUNDLES) and is_running(
+                    int(proc.name)
+                ):
+                    pids.add(int(proc.name))
+    return pids
+
+
+def _container_pids() -> set[int]:
+    """The containers' first processes, as containerd recorded them (init.pid in each bundle),
+    and every process in the cluster's cgroups."""
+    pids = processes_in_cgroups()
+    for path in TASK_BUNDLES.glob("*/*/init.pid"):
         with contextlib.suppress(ValueError, OSError):
             pids.add(int(path.read_text().strip()))
-    return {pid for pid in pids if _alive(pid)}
+    return {pid for pid in pids if is_running(pid)}
 
 
 def _stop_pid(name: str) -> bool:
@@ -657,17 +705,18 @@ def _stop_pid(name: str) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
+def is_running(pid: int) -> bool:
+    """Running (a zombie is not: this machine's init does not reap the shims' orphans)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _wait_gone(pids: set[int], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+    while time.monotonic() < deadline and any(is_running(pid) for pid in pids):
         time.sleep(0.2)
 
 
@@ -676,7 +725,7 @@ def lane_pids() -> dict[str, int]:
     pids = {name: pid for name in (*CONTROL_PLANE, NODE, CONTAINERD) if (pid := recorded_pid(name))}
     for pid in _recorded_shim_pids():
         pids[f"shim {pid}"] = pid
-    for pid in processes_in_cgroups():
+    for pid in _container_pids():
         pids.setdefault(f"container process {pid}", pid)
     return pids
 

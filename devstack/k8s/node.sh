@@ -18,15 +18,11 @@ containerd_pid_file=$3
 containerd_log=$4
 
 # --- the machine's settings, as the kubelet wants to see them ---------------------------------
-declare -A kubelet_sysctls=(
-  [vm/overcommit_memory]=1 [vm/panic_on_oom]=0 [kernel/panic]=10 [kernel/panic_on_oops]=1
-  [kernel/keys/root_maxkeys]=1000000 [kernel/keys/root_maxbytes]=25000000
-)
-mkdir -p "$state/sysctl"
-for key in "${!kubelet_sysctls[@]}"; do
-  file=$state/sysctl/${key//\//.}
-  printf '%s\n' "${kubelet_sysctls[$key]}" >"$file"
-  mount --bind "$file" "/proc/sys/$key"
+# One file per sysctl the kubelet would write (cluster.py, KUBELET_SYSCTLS), named after its
+# /proc/sys path with dots, holding the kubelet's value.
+for file in "$state"/sysctl/*; do
+  key=$(basename "$file")
+  mount --bind "$file" "/proc/sys/${key//.//}"
 done
 
 # --- fixed host paths, redirected -------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""Tests against the real local Kubernetes cluster (``make k8s-up``; ``make test`` starts it).
+
+Without the cluster they fail with a message saying so; they are never skipped. They run
+after every other test (tests/conftest.py orders them last): the ones that run the nightly
+jobs as pods switch Airflow to JOB_RUNTIME=kubernetes, which restarts its components.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.k8s import cluster
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The running cluster: its kubectl, as the admin or as Airflow's ServiceAccount."""
+
+    bin_dir: Path
+    namespace: str
+    model_image: str
+
+    def kubectl(
+        self, *args: str, as_airflow: bool = False, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        config = cluster.AIRFLOW_KUBECONFIG if as_airflow else cluster.ADMIN_KUBECONFIG
+        result = subprocess.run(
+            [str(self.bin_dir / "kubectl"), f"--kubeconfig={config}", "--request-timeout=30s", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+    def pods(self, selector: str) -> list[dict[str, Any]]:
+        return list(self.json("get", "pods", "-n", self.namespace, "-l", selector)["items"])
+
+
+@pytest.fixture(scope="session")
+def lane() -> Lane:
+    if not cluster.is_up() or not cluster.DEPLOYMENT_ENV.exists():
+        raise RuntimeError(
+            "the local Kubernetes cluster is not up: start it with `make k8s-up` (make test does)"
+        )
+    deployment = json.loads(cluster.DEPLOYMENT_ENV.read_text())
+    return Lane(cluster.BIN_LINK.resolve(), cluster.NAMESPACE, deployment["MODEL_POD_IMAGE"])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 1.0) -> Any:
+    """Poll until ``check`` returns something truthy; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout:.0f}s")
+
+
+def probe_pod(name: str, image: str, command: list[str], **spec: Any) -> dict[str, Any]:
+    """A pod of the model image as the local overlay admits it (host network), non-root and
+    locked down as the model pods are."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "settlement-model", "test": name}},
+        "spec": {
+            "hostNetwork": True,
+            "restartPolicy": "Never",
+            "serviceAccountName": "settlement-model",
+            "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": 1,
+            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [
+                {
+                    "name": "base",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": command,
+                    "resources": {
+                        "requests": {"cpu": "100m", "memory": "256Mi"},
+                        "limits": {"cpu": "500m", "memory": "256Mi"},
+                    },
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+            **spec,
+        },
+    }
+
+
+@pytest.fixture
+def run_probe(lane: Lane) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """Create probe pods in the model namespace; delete them afterwards."""
+    created: list[str] = []
+
+    def create(pod: dict[str, Any]) -> None:
+        lane.kubectl("apply", "-n", lane.namespace, "-f", "-", stdin=json.dumps(pod))
+        created.append(pod["metadata"]["name"])
+
+    yield create
+    for name in created:
+        lane.kubectl("delete", "pod", name, "-n", lane.namespace, "--wait=false", check=False)

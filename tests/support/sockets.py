@@ -36,7 +36,8 @@ class Socket:
         return self.remote[1] != 0
 
     def __str__(self) -> str:
-        return f"pid {self.pid} {self.protocol} {self.local[0]}:{self.local[1]} -> {self.remote[0]}:{self.remote[1]}"
+        (local, local_port), (remote, remote_port) = self.local, self.remote
+        return f"pid {self.pid} {self.protocol} {local}:{local_port} -> {remote}:{remote_port}"
 
 
 def _address(hex_address: str) -> tuple[str, int]:

@@ -11,6 +11,8 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -181,7 +183,21 @@ JOBS: dict[str, Callable[[argparse.Namespace], Any]] = {
 }
 
 
+def _stop_on_sigterm(signum: int, _frame: Any) -> None:
+    """Kubernetes stops a pod (deleted, timed out, its node drained) with SIGTERM, then SIGKILL
+    after the grace period. As a pod's PID 1 the job would ignore SIGTERM (the kernel gives PID 1
+    no default action), so every stop would wait out the whole grace period. Stop at once, and
+    never with exit 0 (a stopped job must not look done). Stopping is safe wherever it lands:
+    each job writes its result last (the scores' transaction commits last and is rolled back
+    with its connection; the training set's manifest comes after its files), and a rerun
+    replaces what a stopped run began (docs/pod-contract.md)."""
+    log.error("stopped by signal %d before the job finished (exit %d)", signum, contract.EXIT_STOPPED)
+    logging.shutdown()
+    os._exit(contract.EXIT_STOPPED)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,

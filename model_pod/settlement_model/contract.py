@@ -21,6 +21,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # unexpected error (a service down, a bug): worth a retry
 EXIT_USAGE = 2  # bad arguments or environment: argparse's own code; fix the deployment
 EXIT_REFUSED = 3  # a precondition does not hold (no champion, schema mismatch, no data)
+EXIT_STOPPED = 143  # stopped by SIGTERM (128 + 15, as a shell reports it): worth a retry
 
 
 class ContractError(Exception):

@@ -68,6 +68,9 @@ class PodSettings:
     image_pull_secrets: tuple[str, ...] = ()
     kubernetes_conn_id: str = "kubernetes_default"
     priority_class: str | None = None
+    # Only for a cluster without a pod network, where the pods reach the services on the node's
+    # own loopback (the local lane, docs/kubernetes.md). PodSecurity `restricted` refuses it.
+    host_network: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> PodSettings:
@@ -103,7 +106,15 @@ class PodSettings:
             image_pull_secrets=tuple(s for s in text("IMAGE_PULL_SECRETS", "").split(",") if s),
             kubernetes_conn_id=text("KUBERNETES_CONN_ID", defaults.kubernetes_conn_id),
             priority_class=text("PRIORITY_CLASS", None),
+            host_network=_flag(env, "MODEL_POD_HOST_NETWORK"),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false"):
+        raise ValueError(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"
 
 
 def _secrets(spec: JobSpec, settings: PodSettings) -> list[Secret]:
@@ -203,11 +214,20 @@ def pod_kwargs(spec: JobSpec, settings: PodSettings) -> dict[str, Any]:
         "node_selector": dict(settings.node_selector),
         "tolerations": [k8s.V1Toleration(**toleration) for toleration in settings.tolerations],
         "priority_class_name": settings.priority_class,
-        # Keep failed pods (their logs and events are the triage material), delete the rest.
+        "hostnetwork": settings.host_network,
+        # Keep failed pods (their logs and events are the triage material); delete succeeded ones,
+        # and (ModelJobPodOperator.process_pod_deletion) any still pending or running when the
+        # task gives up on them (execution_timeout, an image that cannot start).
         "on_finish_action": "delete_succeeded_pod",
         # A crash before the job writes a termination message still says why, from the log tail.
         "termination_message_policy": "FallbackToLogsOnError",
         "log_events_on_failure": True,
+        # The failure names its cause itself (ModelJobPodOperator.cleanup); the whole pod object
+        # in the message buried it. The failed pod is kept for anyone who needs it.
+        "log_pod_spec_on_failure": False,
+        # Every try gets a new pod. A retry that re-attached by labels could adopt the previous
+        # try's pod while it is still being deleted (apache/airflow #49466's family).
+        "durable": False,
         # A cold node pulls a ~1 GB image: allow for it, then give up instead of waiting forever.
         "startup_timeout_seconds": 600,
         "schedule_timeout_seconds": 900,
@@ -226,21 +246,200 @@ def pod_kwargs(spec: JobSpec, settings: PodSettings) -> dict[str, Any]:
 
 def job_exit_code(remote_pod: Any, container_name: str) -> int | None:
     """The exit code of the pod's job container once it has terminated, else None."""
+    state = _container_state(remote_pod, container_name)
+    terminated = getattr(state, "terminated", None)
+    return None if terminated is None else int(terminated.exit_code)
+
+
+def _container_state(remote_pod: Any, container_name: str) -> Any:
     statuses = getattr(getattr(remote_pod, "status", None), "container_statuses", None) or []
     for status in statuses:
-        terminated = getattr(getattr(status, "state", None), "terminated", None)
-        if status.name == container_name and terminated is not None:
-            return int(terminated.exit_code)
+        if status.name == container_name:
+            return status.state
     return None
 
 
-class ModelJobPodOperator(KubernetesPodOperator):
-    """A KubernetesPodOperator that also labels its pod with the DAG, task, run and business date,
-    and fails without retries when the job exits with a contract error or a refusal.
+def failure_cause(remote_pod: Any, container_name: str, event: Mapping[str, Any] | None = None) -> str:
+    """One line saying why a model pod failed, in the words Kubernetes uses: the container's
+    termination reason and exit code (OOMKilled, Error), why it is still waiting (an image that
+    cannot be pulled names the image), the pod's own reason (DeadlineExceeded, Evicted), or the
+    trigger's message (the task's execution_timeout)."""
+    state = _container_state(remote_pod, container_name)
+    terminated, waiting = getattr(state, "terminated", None), getattr(state, "waiting", None)
+    if terminated is not None:
+        code = int(terminated.exit_code)
+        meaning = EXIT_MEANINGS.get(code)
+        return f"{terminated.reason or 'terminated'} (exit {code}{f': {meaning}' if meaning else ''})"
+    if waiting is not None and waiting.reason:
+        return f"{waiting.reason}: {waiting.message or 'no message'}"
+    status = getattr(remote_pod, "status", None)
+    if status is not None and status.reason:
+        return f"{status.reason}: {status.message or 'no message'}"
+    if event and event.get("status") == "timeout":
+        return f"timed out: {event.get('message')}"
+    phase = getattr(status, "phase", None)
+    return f"the pod is {phase or 'gone'}" + (f" ({event.get('message')})" if event else "")
 
-    The provider adds dag_id/task_id/run_id labels only when a task context exists; these are
-    added whenever they are known, each made a valid label value.
+
+# What the model job's exit codes mean (docs/pod-contract.md); 137 is SIGKILL: the memory
+# limit (OOMKilled) or the end of a grace period.
+EXIT_MEANINGS = {
+    **NO_RETRY_EXIT_CODES,
+    1: "unexpected error, see the log",
+    137: "killed",
+    143: "stopped by SIGTERM: the pod was deleted or timed out",
+}
+
+
+class ModelJobPodOperator(KubernetesPodOperator):
+    """The KubernetesPodOperator the model jobs run in, with what the provider's default
+    lifecycle leaves out (cncf-kubernetes 10.25.0, tested against a real cluster in
+    tests/kubernetes/test_pod_lifecycle.py):
+
+    - a failure says why first (OOMKilled, the image that cannot be pulled, the timeout), and
+      exit codes 2 and 3 (bad input, refused) fail without retries, as in the local runtime;
+    - no pod outlives its task: one still pending or running when the task gives up on it
+      (its execution_timeout, an image pull that cannot succeed) is deleted, not only the
+      succeeded ones (apache/airflow #49466); so is one left behind by a deferral that timed out;
+    - a pod deleted before its result was read fails the task, never succeeds it (#73117);
+    - a setting that cannot work fails at once naming it (the connection's kubeconfig, the
+      cluster, MODEL_POD_NAMESPACE, MODEL_POD_SERVICE_ACCOUNT), without retries;
+    - the pod carries the DAG, task, run and business date as labels whenever they are known.
     """
+
+    _trigger_event: Mapping[str, Any] | None = None
+
+    # --- configuration errors ----------------------------------------------------------------
+
+    def execute(self, context: Any) -> Any:
+        self._check_cluster_settings()
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return super().execute(context)
+        except ApiException as error:
+            raise self._configuration_error(error) from error
+
+    def _check_cluster_settings(self) -> None:
+        """One cheap request before anything else: a kubeconfig that cannot be loaded, a cluster
+        that does not answer or credentials it refuses fail here, naming the setting."""
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.config.config_exception import ConfigException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            self.client.list_namespaced_pod(self.namespace, limit=1, _request_timeout=15)
+        except (ConfigException, FileNotFoundError) as error:
+            raise AirflowFailException(
+                f"the Airflow connection {self.kubernetes_conn_id!r} gives no usable kubeconfig "
+                f"({error}): set its kube_config_path or in_cluster (locally, `make k8s-up` writes "
+                "var/k8s/airflow.kubeconfig)"
+            ) from error
+        except HTTPError as error:
+            server = self.client.api_client.configuration.host
+            raise AirflowException(
+                f"the Kubernetes API server {server} (connection {self.kubernetes_conn_id!r}) does not "
+                f"answer: {error}; is the cluster up? (locally: `make k8s-up`)"
+            ) from error
+        except ApiException as error:
+            raise self._configuration_error(error) from error
+
+    def _configuration_error(self, error: Any) -> Exception:
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        body = str(getattr(error, "body", "") or "")
+        if error.status == 401:
+            return AirflowFailException(
+                "the Kubernetes API server refused the credentials of connection "
+                f"{self.kubernetes_conn_id!r} (401)"
+            )
+        if error.status == 404 and "namespaces" in body:
+            return AirflowFailException(
+                f"MODEL_POD_NAMESPACE={self.namespace!r}: no such namespace on the cluster "
+                "(deploy/kubernetes creates markets-ops-ml)"
+            )
+        if error.status == 403 and "service account" in body:
+            return AirflowFailException(
+                f"MODEL_POD_SERVICE_ACCOUNT={self.service_account_name!r}: no such ServiceAccount in "
+                f"namespace {self.namespace!r} (deploy/kubernetes creates settlement-model)"
+            )
+        if error.status == 403:
+            return AirflowFailException(
+                f"the identity of connection {self.kubernetes_conn_id!r} may not do this in namespace "
+                f"{self.namespace!r} ({error.reason}): it needs the Role of "
+                "deploy/kubernetes/base/airflow-role.yaml"
+            )
+        return AirflowException(f"Kubernetes API error {error.status} {error.reason}: {body[:500]}")
+
+    # --- the pod's end -------------------------------------------------------------------------
+
+    def trigger_reentry(self, context: Any, event: dict[str, Any]) -> Any:
+        self._trigger_event = event
+        result = super().trigger_reentry(context, event)
+        if self.pod is None:
+            # The provider returns early, as a success, when the trigger said "success" but the
+            # pod is gone at re-entry (#73117): nothing verified the job's result.
+            from airflow.providers.cncf.kubernetes.utils.pod_manager import PodNotFoundException
+
+            raise PodNotFoundException(
+                f"pod {event['namespace']}/{event['name']} was deleted before its result was read "
+                f"(the trigger reported {event['status']!r}); its retry runs the job in a new pod"
+            )
+        return result
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        if next_method == "__fail__":
+            # The deferral timed out or the trigger crashed: nothing else stops this try's pod.
+            self._delete_pod_of_this_try(context)
+        return super().resume_execution(next_method, next_kwargs, context)
+
+    def _delete_pod_of_this_try(self, context: Any) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        ti = context["ti"]
+        name = ti.xcom_pull(task_ids=self.task_id, key="pod_name", map_indexes=ti.map_index)
+        namespace = ti.xcom_pull(task_ids=self.task_id, key="pod_namespace", map_indexes=ti.map_index)
+        if not (name and namespace):
+            return
+        try:
+            grace = self.termination_grace_period
+            self.client.delete_namespaced_pod(name, namespace, grace_period_seconds=grace)
+            self.log.info("Deleted pod %s/%s of the failed deferral", namespace, name)
+        except ApiException as error:
+            if error.status != 404:
+                self.log.exception("Could not delete pod %s/%s", namespace, name)
+
+    def process_pod_deletion(self, pod: k8s.V1Pod, *, reraise: bool = True) -> bool:
+        """Keep a failed pod (its logs and events are the triage material); delete any other, in
+        the phase it has now (the one cleanup was given may be stale): succeeded, or still pending
+        or running when the task gives up on it."""
+        from kubernetes.client.exceptions import ApiException
+
+        if pod is None:
+            return False
+        try:
+            current = self.pod_manager.read_pod(pod)
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            if reraise:
+                raise
+            self.log.exception("Could not read pod %s", pod.metadata.name)
+            return False
+        phase = current.status.phase if current.status else None
+        if phase == "Failed":
+            self.log.info("Keeping failed pod %s/%s for triage", pod.metadata.namespace, pod.metadata.name)
+            return False
+        self.log.info("Deleting pod %s/%s (phase %s)", pod.metadata.namespace, pod.metadata.name, phase)
+        try:
+            self.pod_manager.delete_pod(current)
+        except ApiException:
+            if reraise:
+                raise
+            self.log.exception("Could not delete pod %s", pod.metadata.name)
+            return False
+        return True
 
     def cleanup(
         self,
@@ -249,9 +448,10 @@ class ModelJobPodOperator(KubernetesPodOperator):
         xcom_result: dict | None = None,
         context: Any = None,
     ) -> None:
-        """The provider raises a plain AirflowException for any failed pod (retried); exit codes 2
-        and 3 of the pod contract mean bad input a retry would meet again, as in local_jobs.
-        Both the deferrable and the synchronous paths end here (post_complete_action)."""
+        """Both the deferrable and the synchronous paths end here (post_complete_action). The
+        provider raises "Pod X returned a failure." for any failed pod (retried); this says why,
+        and turns exit codes 2 and 3 of the pod contract (bad input a retry would meet again)
+        into a failure without retries."""
         from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -260,12 +460,15 @@ class ModelJobPodOperator(KubernetesPodOperator):
         except AirflowSkipException:
             raise
         except AirflowException as error:
-            code = job_exit_code(remote_pod, self.base_container_name)
-            if code in NO_RETRY_EXIT_CODES:
-                raise AirflowFailException(
-                    f"settlement-model pod exited with code {code} ({NO_RETRY_EXIT_CODES[code]}): {error}"
-                ) from error
-            raise
+            cause = failure_cause(remote_pod, self.base_container_name, self._trigger_event)
+            name = f"{remote_pod.metadata.namespace}/{remote_pod.metadata.name}"
+            detail = str(error).split("\n", 1)[1:]  # the termination message (the log's tail)
+            message = f"settlement-model pod {name} failed: {cause}" + (f"\n{detail[0]}" if detail else "")
+            if job_exit_code(remote_pod, self.base_container_name) in NO_RETRY_EXIT_CODES:
+                raise AirflowFailException(message) from error
+            raise AirflowException(message) from error
+
+    # --- labels ------------------------------------------------------------------------------------
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         pod = super().build_pod_request_obj(context, dry_run=dry_run)

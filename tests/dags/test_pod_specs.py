@@ -279,9 +279,16 @@ def test_a_pod_that_exits_with_a_contract_error_or_a_refusal_is_not_retried(
     ):
         operator.cleanup(pod=remote_pod, remote_pod=remote_pod, context=None)
     assert isinstance(raised.value, AirflowFailException) is not retried
-    assert "returned a failure" in str(raised.value)
+    # The cause first, in Kubernetes' words, then the termination message (the log's tail).
+    message = str(raised.value)
+    assert message.startswith(
+        f"settlement-model pod markets-ops-ml/settlement-model-score-abc failed: Error (exit {exit_code}"
+    )
+    assert message.endswith("\nrule score-refused: no champion")
     if not retried:
-        assert f"exited with code {exit_code}" in str(raised.value)
+        from include.markets_ops.jobs import NO_RETRY_EXIT_CODES
+
+        assert f"(exit {exit_code}: {NO_RETRY_EXIT_CODES[exit_code]})" in message
 
 
 def test_a_succeeded_pod_still_cleans_up_without_error(pod_operators: list[Any]) -> None:

@@ -19,7 +19,24 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 CLI_LOG = log_file("airflow-cli")  # output of the one-off commands (`airflow db migrate`)
 
 
-def airflow_cfg(stack: Stack) -> str:
+LANE_CHECKS_DIR = REPO / "tests" / "kubernetes" / "dags"
+
+
+def dag_bundles(deployment: dict[str, str]) -> list[dict[str, object]]:
+    """The project's DAGs; with the local cluster up, also the lane's check DAGs (one per pod
+    lifecycle case, run by tests/kubernetes and by anyone checking a cluster from the UI)."""
+    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+    bundles: list[dict[str, object]] = [
+        {"name": "dags-folder", "classpath": local, "kwargs": {"path": str(REPO / "dags")}}
+    ]
+    if deployment.get("MODEL_POD_IMAGE"):
+        bundles.append(
+            {"name": "kubernetes-lane-checks", "classpath": local, "kwargs": {"path": str(LANE_CHECKS_DIR)}}
+        )
+    return bundles
+
+
+def airflow_cfg(stack: Stack, deployment: dict[str, str] | None = None) -> str:
     api = stack.airflow_url
     settings: dict[str, dict[str, str]] = {
         "core": {
@@ -37,6 +54,10 @@ def airflow_cfg(stack: Stack) -> str:
             "simple_auth_manager_passwords_file": str(PASSWORDS_FILE),
             "execution_api_server_url": f"{api}/execution/",
             "default_timezone": "utc",
+            # Every task process parses its DAG file again, and on 2 busy cores a DAG file of the
+            # Kubernetes runtime (the provider and its client: 4 s on an idle machine) can take
+            # longer than the 30 s default: the task would be rescheduled, over and over.
+            "dagbag_import_timeout": "120",
         },
         "database": {
             "sql_alchemy_conn": stack.pg_url("airflow", "airflow", driver="postgresql+psycopg2"),
@@ -57,7 +78,12 @@ def airflow_cfg(stack: Stack) -> str:
             "trigger_log_server_port": str(stack.ports["airflow_trigger_log"]),
         },
         # Development: new and changed DAG files show up within seconds, not minutes.
-        "dag_processor": {"refresh_interval": "10", "min_file_process_interval": "15"},
+        "dag_processor": {
+            "dag_file_processor_timeout": "180",
+            "refresh_interval": "10",
+            "min_file_process_interval": "15",
+            "dag_bundle_config_list": json.dumps(dag_bundles(deployment or {})),
+        },
         "scheduler": {"standalone_dag_processor": "True", "scheduler_heartbeat_sec": "2"},
         "triggerer": {"capacity": "100"},
     }
@@ -131,9 +157,9 @@ def run_cli(stack: Stack, *args: str, timeout: float = 600) -> None:
         )
 
 
-def prepare(stack: Stack) -> None:
+def prepare(stack: Stack, deployment: dict[str, str] | None = None) -> None:
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
-    (AIRFLOW_HOME / "airflow.cfg").write_text(airflow_cfg(stack))
+    (AIRFLOW_HOME / "airflow.cfg").write_text(airflow_cfg(stack, deployment))
     # The login is generated per checkout (var/secrets.json) and written where the
     # SimpleAuthManager reads it, so `make up` can print it and scripts can use it.
     PASSWORDS_FILE.write_text(json.dumps({ADMIN_USER: stack.secrets["airflow_admin_password"]}) + "\n")
@@ -144,22 +170,28 @@ def prepare(stack: Stack) -> None:
 DEPLOYMENT_FILE = AIRFLOW_HOME / "deployment.json"  # the settings the running components started with
 
 
+def _changed_since_start(stack: Stack, deployment: dict[str, str]) -> list[str]:
+    """What differs from what the running components started with: deployment settings by
+    name, and airflow.cfg (the project's configuration of Airflow changed in the checkout)."""
+    started_with = json.loads(DEPLOYMENT_FILE.read_text()) if DEPLOYMENT_FILE.exists() else {}
+    changed = sorted(
+        k for k in deployment.keys() | started_with.keys() if deployment.get(k) != started_with.get(k)
+    )
+    config = AIRFLOW_HOME / "airflow.cfg"
+    if not config.exists() or config.read_text() != airflow_cfg(stack, deployment):
+        changed.append("airflow.cfg")
+    return changed
+
+
 def start(stack: Stack) -> None:
     deployment = deployment_settings()
     running = [c for c in COMPONENTS if recorded_pid(f"airflow-{c}")]
-    started_with = json.loads(DEPLOYMENT_FILE.read_text()) if DEPLOYMENT_FILE.exists() else {}
-    if running and started_with != deployment:
-        changed = sorted(
-            k for k in deployment.keys() | started_with.keys() if deployment.get(k) != started_with.get(k)
-        )
-        print(
-            f"  airflow: restarting its components for new deployment settings ({', '.join(changed)})",
-            flush=True,
-        )
+    if running and (changed := _changed_since_start(stack, deployment)):
+        print(f"  airflow: restarting its components for new settings ({', '.join(changed)})", flush=True)
         stop()
         running = []
     if len(running) < len(COMPONENTS):
-        prepare(stack)
+        prepare(stack, deployment)
     DEPLOYMENT_FILE.write_text(json.dumps(deployment, indent=2, sort_keys=True) + "\n")
     for component in COMPONENTS:
         name = f"airflow-{component}"

@@ -88,6 +88,31 @@ class AirflowApi:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
+    def task_tries(self, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
+        """Every try of a task instance, oldest first (state, try_number, start and end)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries"
+        return sorted(self.request("GET", path)["task_instances"], key=lambda ti: ti["try_number"])
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """One try's log as the UI shows it: the worker's part and the triggerer's."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        body = self.request(
+            "GET", path, params={"full_content": "true"}, headers={"Accept": "application/json"}
+        )
+        lines = []
+        for entry in body.get("content") or []:
+            if isinstance(entry, dict):
+                extra = {k: v for k, v in entry.items() if k not in ("timestamp", "event", "level", "logger")}
+                lines.append(" ".join(str(part) for part in (entry.get("event", ""), extra or "") if part))
+            else:
+                lines.append(str(entry))
+        return "\n".join(lines)
+
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """What a user does with "Mark as failed/success" in the UI."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        self.request("PATCH", path, json={"new_state": state})
+
     def failed_tasks_summary(self, dag_id: str, run_id: str) -> str:
         failed = [
             ti for ti in self.task_instances(dag_id, run_id) if ti["state"] not in ("success", "skipped")

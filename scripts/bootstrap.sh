@@ -56,11 +56,15 @@ if [ ! -x "$UV" ] || ! "$UV" --version | grep -q "$UV_VERSION"; then
   "$PYTHON" -m venv "$CACHE/uv"
   "$CACHE/uv/bin/pip" install -q "uv==$UV_VERSION"
 fi
-venv_key=$(cat requirements-dev.txt model_pod/pyproject.toml | sha256sum | cut -c1-16)
+# (The key's last word changes when the sync itself changes, so existing venvs are synced again.)
+venv_key=$( (cat requirements-dev.txt model_pod/pyproject.toml; echo bytecode) | sha256sum | cut -c1-16)
 if ! stamp_ok venv "$venv_key" || [ ! -x .venv/bin/python ]; then
   log "syncing .venv with requirements-dev.txt"
   [ -x .venv/bin/python ] || "$UV" venv -q -p "$PYTHON" .venv
-  "$UV" pip sync -q -p .venv/bin/python requirements-dev.txt
+  # Byte-compiled once here: with PYTHONDONTWRITEBYTECODE set (as on these machines) Python
+  # never writes .pyc files itself, and every process would compile Airflow and the
+  # Kubernetes client from source again (the KubernetesPodOperator's import: 48 s instead of 4).
+  "$UV" pip sync -q --compile-bytecode -p .venv/bin/python requirements-dev.txt
   # The pod package, as the model image installs it (its dependencies are in the lock).
   "$UV" pip install -q -p .venv/bin/python --no-deps -e ./model_pod
   stamp_set venv "$venv_key"

@@ -97,7 +97,9 @@ archive() {  # <reference>: an OCI archive named after the image's digest (writt
   file=${file//:/_}
   if [ ! -f "$file" ]; then
     mkdir -p "$IMAGES/archives"
-    buildah_ push --quiet "$reference" "oci-archive:$file.partial:$reference" >&2
+    # Uncompressed: the archive only travels to containerd on this machine, and compressing
+    # a gigabyte of layers on two cores costs a minute at every code change.
+    buildah_ push --quiet --disable-compression "$reference" "oci-archive:$file.partial:$reference" >&2
     mv "$file.partial" "$file"
   fi
   echo "$file"

@@ -375,17 +375,21 @@ class ModelJobPodOperator(KubernetesPodOperator):
     # --- the pod's end -------------------------------------------------------------------------
 
     def trigger_reentry(self, context: Any, event: dict[str, Any]) -> Any:
+        from airflow.providers.cncf.kubernetes.utils.pod_manager import PodNotFoundException
+
         self._trigger_event = event
-        result = super().trigger_reentry(context, event)
+        gone = PodNotFoundException(
+            f"pod {event['namespace']}/{event['name']} was deleted before its result was read "
+            f"(the trigger reported {event['status']!r}); a retry runs the job in a new pod"
+        )
+        try:
+            result = super().trigger_reentry(context, event)
+        except PodNotFoundException as error:
+            raise gone from error
         if self.pod is None:
             # The provider returns early, as a success, when the trigger said "success" but the
             # pod is gone at re-entry (#73117): nothing verified the job's result.
-            from airflow.providers.cncf.kubernetes.utils.pod_manager import PodNotFoundException
-
-            raise PodNotFoundException(
-                f"pod {event['namespace']}/{event['name']} was deleted before its result was read "
-                f"(the trigger reported {event['status']!r}); its retry runs the job in a new pod"
-            )
+            raise gone
         return result
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:

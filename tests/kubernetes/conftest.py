@@ -8,6 +8,7 @@ jobs as pods switch Airflow to JOB_RUNTIME=kubernetes, which restarts its compon
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -106,6 +107,25 @@ def probe_pod(name: str, image: str, command: list[str], **spec: Any) -> dict[st
             **spec,
         },
     }
+
+
+@pytest.fixture(scope="session")
+def airflow_on_the_lane(airflow_api: Any, lane: Lane) -> Any:
+    """Airflow running the model jobs as pods on the local cluster: JOB_RUNTIME=kubernetes with
+    the lane's MODEL_POD_* settings (devstack restarts Airflow's components when these differ
+    from what they run with, and adds the lane's check DAGs). Left so afterwards: `make up`
+    switches back to the runtime its caller asks for."""
+    from devstack import airflow
+    from devstack.config import Stack
+
+    os.environ["JOB_RUNTIME"] = "kubernetes"
+    airflow.start(Stack.load())
+    return airflow_api
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _automatic_runs_off(nightly_schedule_switched_off: None) -> None:
+    """See tests/conftest.py: no scheduled or asset-triggered run does work during the tests."""
 
 
 @pytest.fixture

@@ -51,3 +51,53 @@ def read_topic(
         return found
     finally:
         consumer.close()
+
+
+def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    """partition -> the offset the next message will get (where a reader starts to see only newer ones)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"pytest-{uuid.uuid4().hex}"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions
+        }
+    finally:
+        consumer.close()
+
+
+def read_from(
+    bootstrap_servers: str, topic: str, start: dict[int, int], timeout_seconds: float = 30.0
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every (key, JSON value) published to ``topic`` after ``start`` (end_offsets taken earlier),
+    up to its end now, partition by partition in offset order."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": f"pytest-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        ends = end_offsets(bootstrap_servers, topic)
+        pending = {p for p, end in ends.items() if end > start.get(p, 0)}
+        consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in pending])
+        found: dict[int, list[tuple[str, dict[str, Any]]]] = {p: [] for p in pending}
+        deadline = time.monotonic() + timeout_seconds
+        while pending and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error() or message.partition() not in pending:
+                continue
+            found[message.partition()].append(((message.key() or b"").decode(), json.loads(message.value())))
+            if message.offset() >= ends[message.partition()] - 1:
+                pending.discard(message.partition())
+        if pending:
+            raise TimeoutError(
+                f"{topic}: partitions {sorted(pending)} not read to their end in {timeout_seconds}s"
+            )
+        return [item for partition in sorted(found) for item in found[partition]]
+    finally:
+        consumer.close()

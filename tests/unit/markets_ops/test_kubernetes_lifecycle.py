@@ -86,22 +86,27 @@ def test_a_pod_already_gone_needs_no_deletion() -> None:
     manager.delete_pod.assert_not_called()
 
 
-def test_a_success_event_for_a_pod_that_is_gone_fails_the_task() -> None:
-    """apache/airflow #73117: the provider returns (success) when the pod is gone at re-entry."""
+@pytest.mark.parametrize("status", ["success", "failed", "error"])
+def test_a_pod_gone_at_reentry_fails_the_task_saying_it_was_deleted(status: str) -> None:
+    """apache/airflow #73117: for a "success" event the provider returns (the task succeeds)
+    when the pod is gone at re-entry; for the others it raises a message about deferral."""
     from airflow.providers.cncf.kubernetes.utils.pod_manager import PodNotFoundException
 
     operator = _operator()
     hook = mock.Mock()
     hook.get_pod.side_effect = ApiException(status=404, reason="Not Found")
     event = {
-        "status": "success",
+        "status": status,
         "name": "settlement-model-score-x",
         "namespace": "markets-ops-ml",
         "message": "",
     }
+    expected = (
+        f"pod markets-ops-ml/settlement-model-score-x was deleted before its result was read .*'{status}'"
+    )
     with (
         mock.patch.object(type(operator), "hook", new=hook),
-        pytest.raises(PodNotFoundException, match="was deleted before its result was read"),
+        pytest.raises(PodNotFoundException, match=expected),
     ):
         operator.trigger_reentry(context={}, event=event)
 

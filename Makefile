@@ -1,6 +1,6 @@
 # Markets Operations pipelines: one command for each thing a developer does.
 #   make demo    install, start the stack, run the nightly pipeline for one business date, print a summary
-#   make test    install, start the stack, run every test against the real services
+#   make test    install, start the stack and the local cluster, run every test against the real services
 #   make k8s-up | k8s-down | k8s-status   the local Kubernetes cluster the model pods run on
 #   make up | down | status | lint | bench | lock | clean
 SHELL := /bin/bash
@@ -43,7 +43,7 @@ k8s-status:
 demo: up  ## the nightly pipeline for one business date, end to end, and what it produced
 	@$(PY) -m devstack.demo
 
-test: up  ## unit, integration and acceptance tests against the running stack
+test: up k8s-up  ## unit, integration, acceptance and Kubernetes tests against the running stack and cluster
 	@$(PY) -m pytest
 
 test-unit: install
@@ -66,7 +66,7 @@ lock: install  ## regenerate the pinned lock files from their .in inputs
 lock-check:  ## fail when a lock file drifts from its inputs
 	@scripts/lock_check.sh
 
-bench: up  ## throughput and latency measurements (prints a table; see the README, Performance)
+bench: up k8s-up  ## throughput and latency measurements (prints a table; see the README, Performance)
 	@$(PY) -m benchmarks
 
 clean: down  ## remove the stack's state (keeps the downloaded caches)

@@ -366,9 +366,9 @@ class ModelJobPodOperator(KubernetesPodOperator):
             )
         if error.status == 403:
             return AirflowFailException(
-                f"the identity of connection {self.kubernetes_conn_id!r} may not do this in namespace "
-                f"{self.namespace!r} ({error.reason}): it needs the Role of "
-                "deploy/kubernetes/base/airflow-role.yaml"
+                f"MODEL_POD_NAMESPACE={self.namespace!r}: the identity of connection "
+                f"{self.kubernetes_conn_id!r} may not run pods there ({error.reason}): a namespace "
+                "that does not exist, or one without the Role of deploy/kubernetes/base/airflow-role.yaml"
             )
         return AirflowException(f"Kubernetes API error {error.status} {error.reason}: {body[:500]}")
 

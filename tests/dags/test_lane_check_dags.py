@@ -32,6 +32,9 @@ def test_every_lifecycle_case_is_a_dag_of_one_model_job_pod(monkeypatch: pytest.
             "times_out",
             "exceeds_memory",
             "image_missing",
+            "namespace_unknown",
+            "service_account_unknown",
+            "kubeconfig_invalid",
         )
     )
     for dag_id in bag.dag_ids:

@@ -8,6 +8,7 @@ no interaction are all triggered at once (module fixture), then each test checks
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -16,7 +17,18 @@ import pytest
 from tests.kubernetes.conftest import Lane, wait_for
 
 TASK = "job"
-UNATTENDED = ("succeeds", "exits_1", "exits_2", "exits_3", "times_out", "exceeds_memory", "image_missing")
+UNATTENDED = (
+    "succeeds",
+    "exits_1",
+    "exits_2",
+    "exits_3",
+    "times_out",
+    "exceeds_memory",
+    "image_missing",
+    "namespace_unknown",
+    "service_account_unknown",
+    "kubeconfig_invalid",
+)
 
 
 def _safe_label(value: str) -> str:
@@ -70,6 +82,17 @@ class Case:
 @pytest.fixture(scope="module")
 def cases(airflow_on_the_lane: Any, lane: Lane) -> dict[str, Case]:
     api = airflow_on_the_lane
+    invalid = {"kube_config_path": "/nonexistent/kubeconfig"}
+    api.bulk_upsert(
+        "connections",
+        [
+            {
+                "connection_id": "kubernetes_invalid_kubeconfig",
+                "conn_type": "kubernetes",
+                "extra": json.dumps(invalid),
+            }
+        ],
+    )
     for name in UNATTENDED:
         api.wait_for_dag(f"k8s_check_{name}")
     return {name: Case(api, lane, name).trigger() for name in UNATTENDED}
@@ -144,6 +167,24 @@ def test_execution_timeout_deletes_the_running_pod(cases: dict[str, Case]) -> No
     assert [t["state"] for t in case.tries()] == ["failed"]
     assert "timed out" in case.log(1)
     case.pods_gone()
+
+
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        ("namespace_unknown", "MODEL_POD_NAMESPACE='markets-ops-nowhere': the identity of connection"),
+        ("service_account_unknown", "MODEL_POD_SERVICE_ACCOUNT='nobody': no such ServiceAccount"),
+        ("kubeconfig_invalid", "connection 'kubernetes_invalid_kubeconfig' gives no usable kubeconfig"),
+    ],
+)
+def test_a_setting_that_cannot_work_fails_at_once_naming_it(
+    cases: dict[str, Case], name: str, named: str
+) -> None:
+    case = cases[name]
+    assert case.finish()["state"] == "failed"
+    assert [t["state"] for t in case.tries()] == ["failed"]  # retries=1 in the DAG, not used
+    assert named in case.log(1)
+    assert case.pods() == []
 
 
 def test_a_pod_deleted_while_it_runs_fails_its_try_and_the_retry_starts_a_new_pod(

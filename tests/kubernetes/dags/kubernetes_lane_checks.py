@@ -50,7 +50,13 @@ CASES: dict[str, dict[str, object]] = {
     "times_out": {"execution_timeout": dt.timedelta(seconds=40)},
     "exceeds_memory": {},
     "image_missing": {"startup_timeout_seconds": 120},
+    # Settings that cannot work: each fails at once, naming the setting (retries not used).
+    "namespace_unknown": {"namespace": "markets-ops-nowhere", "retries": 1},
+    "service_account_unknown": {"service_account_name": "nobody", "retries": 1},
+    "kubeconfig_invalid": {"kubernetes_conn_id": "kubernetes_invalid_kubeconfig", "retries": 1},
 }
+# The connection kubeconfig_invalid uses: tests/kubernetes creates it, pointing at no file.
+INVALID_KUBECONFIG_CONN_ID = "kubernetes_invalid_kubeconfig"
 # A digest no image has: IfNotPresent finds nothing, and the pull has nowhere to go.
 MISSING_IMAGE_DIGEST = "sha256:" + "0" * 64
 

@@ -121,7 +121,12 @@ def test_a_pod_gone_at_reentry_fails_the_task_saying_it_was_deleted(status: str)
             "MODEL_POD_SERVICE_ACCOUNT='settlement-model'",
             False,
         ),
-        (403, '{"message": "pods is forbidden"}', "deploy/kubernetes/base/airflow-role.yaml", False),
+        (
+            403,
+            '{"message": "pods is forbidden"}',
+            "MODEL_POD_NAMESPACE='markets-ops-ml': the identity",
+            False,
+        ),
         (401, "", "refused the credentials of connection 'kubernetes_default'", False),
         (500, "etcd timeout", "Kubernetes API error 500", True),
     ],

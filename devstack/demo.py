@@ -403,6 +403,31 @@ def _messages_of_the_date(demo: Demo) -> dict[str, int]:
     return counts
 
 
+MODEL_JOB_TASKS = {
+    SCORING_DAG: ("score_shard",),
+    TRAINING_DAG: ("build_training_set", "train_model", "evaluate_challenger"),
+}
+
+
+def model_job_pods(demo: Demo) -> None:
+    """Where the night's model jobs ran: with JOB_RUNTIME=kubernetes, the pod of each job."""
+    if os.environ.get("JOB_RUNTIME", "local").strip().lower() != "kubernetes":
+        return
+    pods: list[tuple[str, str]] = []
+    for dag_id, tasks in MODEL_JOB_TASKS.items():
+        run_id = demo.facts.get("runs", {}).get(dag_id)
+        if run_id is None:
+            continue
+        for ti in demo.api.task_instances(dag_id, run_id):
+            if ti["task_id"] in tasks:
+                path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/xcomEntries/pod_name"
+                name = demo.api.request("GET", path, params={"map_index": ti["map_index"]})["value"]
+                label = ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
+                pods.append((label, name))
+    demo.facts["pods"] = pods
+    print(f"  {len(pods)} model job pods ran on the local cluster", flush=True)
+
+
 STEPS: list[Callable[[Demo], None]] = [
     seed_history,
     hand_the_schedule_to_the_demo,
@@ -411,6 +436,7 @@ STEPS: list[Callable[[Demo], None]] = [
     run_feed,
     wait_for_scoring_and_reconciliation,
     wait_for_alerts,
+    model_job_pods,
     warehouse_totals,
 ]
 
@@ -470,6 +496,13 @@ def print_summary(demo: Demo) -> None:
     print(
         "  Runs           " + ", ".join(f"{dag} / {run}" for dag, run in demo.facts.get("runs", {}).items())
     )
+    if "pods" in demo.facts:
+        print("  Model jobs     pods of the model image on the local cluster (JOB_RUNTIME=kubernetes):")
+        for label, name in demo.facts["pods"]:
+            print(f"{indent}{label:<22} {name}")
+    else:
+        print("  Model jobs     local processes (JOB_RUNTIME=local; as pods: make k8s-up, then")
+        print(f"{indent}JOB_RUNTIME=kubernetes make demo)")
     print_where_to_look(demo.stack)
     print(f"  Dashboard      {demo.stack.airflow_url}/ops-dashboard/?business_date={day}")
 

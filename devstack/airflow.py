@@ -112,7 +112,10 @@ def deployment_settings() -> dict[str, str]:
 
 
 def process_env(stack: Stack, deployment: dict[str, str] | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MODEL_POD_")}
+    # Nothing of the caller's Airflow environment: an AIRFLOW__* variable overrides airflow.cfg
+    # (the test process points its own Airflow at a throwaway SQLite database that way), and
+    # the stack's connections and Variables live in its metadata database.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "MODEL_POD_"))}
     env.update(
         {
             "AIRFLOW_HOME": str(AIRFLOW_HOME),

@@ -70,3 +70,17 @@ def test_a_restart_is_due_when_a_setting_or_the_configuration_changed(
 
     (airflow_home / "airflow.cfg").write_text("# edited by hand\n")
     assert airflow._changed_since_start(stack, started_with) == ["airflow.cfg"]
+
+
+def test_the_callers_airflow_environment_never_reaches_the_stack(
+    stack: Stack, airflow_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test process points its own Airflow at SQLite through AIRFLOW__DATABASE__...: a stack
+    restarted from a test must still run on its PostgreSQL metadata database."""
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////tmp/tests.db")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_POSTGRES", "postgresql://elsewhere")
+    monkeypatch.setenv("MODEL_POD_IMAGE", "someone/else:1")
+    env = airflow.process_env(stack, {"JOB_RUNTIME": "local"})
+    assert [key for key in env if key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "MODEL_POD_"))] == []
+    assert env["AIRFLOW_CONFIG"] == str(airflow_home / "airflow.cfg")
+    assert env["JOB_RUNTIME"] == "local"

@@ -108,6 +108,16 @@ class AirflowApi:
                 lines.append(str(entry))
         return "\n".join(lines)
 
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
+        """A task instance's XCom value, or None when it pushed none under ``key``."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        try:
+            return self.request("GET", path, params={"map_index": map_index})["value"]
+        except AirflowApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
     def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
         """What a user does with "Mark as failed/success" in the UI."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"

@@ -420,8 +420,7 @@ def model_job_pods(demo: Demo) -> None:
             continue
         for ti in demo.api.task_instances(dag_id, run_id):
             if ti["task_id"] in tasks:
-                path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/xcomEntries/pod_name"
-                name = demo.api.request("GET", path, params={"map_index": ti["map_index"]})["value"]
+                name = demo.api.xcom(dag_id, run_id, ti["task_id"], "pod_name", ti["map_index"])
                 label = ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
                 pods.append((label, name))
     demo.facts["pods"] = pods

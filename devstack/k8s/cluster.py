@@ -52,6 +52,8 @@ DEPLOYMENT_ENV = K8S_DIR / "deployment.json"  # what Airflow needs to run the mo
 BIN_LINK = K8S_DIR / "bin"  # -> the cached binaries: PATH=var/k8s/bin:$PATH gives this cluster's kubectl
 HOST_STATE = K8S_DIR / "host-state.json"  # the machine's settings before the node first started
 CONTAINERD_SOCKET = K8S_DIR / "run" / "containerd.sock"
+# containerd's bundle directory per task: each shim works in its own (see _recorded_shim_pids)
+TASK_BUNDLES = K8S_DIR / "containerd" / "state" / "io.containerd.runtime.v2.task"
 MANIFESTS = REPO / "deploy" / "kubernetes"
 NAMESPACE = "markets-ops-ml"
 AIRFLOW_SERVICE_ACCOUNT = "airflow-worker"
@@ -199,6 +201,28 @@ def _client_certificate(identity: str) -> dict[str, str]:
         "client-certificate": str(PKI_DIR / f"{identity}.crt"),
         "client-key": str(PKI_DIR / f"{identity}.key"),
     }
+
+
+def host_state() -> dict[str, str]:
+    """What the node must leave as it found it: the sysctls the kubelet would write, and the
+    machine's iptables rules (tests/kubernetes compare them after make k8s-down)."""
+    state = {key: (Path("/proc/sys") / key).read_text().strip() for key in KUBELET_SYSCTLS}
+    iptables = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False)  # nosec B603 B607
+    state["iptables"] = "\n".join(line for line in iptables.stdout.splitlines() if not line.startswith("#"))
+    return state
+
+
+# The kubelet sets these machine-wide at start unless they already hold its values
+# (pkg/kubelet/cm/container_manager_linux.go); node.sh mounts a file of ours holding that
+# value over each, inside the node's private mount namespace.
+KUBELET_SYSCTLS = {
+    "vm/overcommit_memory": "1",
+    "vm/panic_on_oom": "0",
+    "kernel/panic": "10",
+    "kernel/panic_on_oops": "1",
+    "kernel/keys/root_maxkeys": "1000000",
+    "kernel/keys/root_maxbytes": "25000000",
+}
 
 
 def write_config(stack: Stack, images_pause: str) -> None:
@@ -589,28 +613,6 @@ def _image_digest(reference: str) -> str | None:
     return None
 
 
-def host_state() -> dict[str, str]:
-    """What the node must leave as it found it: the sysctls the kubelet would write, and the
-    machine's iptables rules (tests/kubernetes compare them after make k8s-down)."""
-    state = {key: (Path("/proc/sys") / key).read_text().strip() for key in KUBELET_SYSCTLS}
-    iptables = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False)  # nosec B603 B607
-    state["iptables"] = "\n".join(line for line in iptables.stdout.splitlines() if not line.startswith("#"))
-    return state
-
-
-# The kubelet sets these machine-wide at start unless they already hold its values
-# (pkg/kubelet/cm/container_manager_linux.go); node.sh mounts a file of ours holding that
-# value over each, inside the node's private mount namespace.
-KUBELET_SYSCTLS = {
-    "vm/overcommit_memory": "1",
-    "vm/panic_on_oom": "0",
-    "kernel/panic": "10",
-    "kernel/panic_on_oops": "1",
-    "kernel/keys/root_maxkeys": "1000000",
-    "kernel/keys/root_maxbytes": "25000000",
-}
-
-
 def up(stack: Stack) -> Images:
     check_machine()
     check_ports(stack)
@@ -662,9 +664,6 @@ def _stop_containers() -> bool:
         with contextlib.suppress(StackError, subprocess.TimeoutExpired):
             _ctr("tasks", "kill", "--all", "--signal=SIGKILL", task)
     return bool(tasks)
-
-
-TASK_BUNDLES = K8S_DIR / "containerd" / "state" / "io.containerd.runtime.v2.task"
 
 
 def _recorded_shim_pids() -> set[int]:

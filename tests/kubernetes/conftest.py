@@ -109,17 +109,22 @@ def probe_pod(name: str, image: str, command: list[str], **spec: Any) -> dict[st
     }
 
 
-@pytest.fixture(scope="session")
-def airflow_on_the_lane(airflow_api: Any, lane: Lane) -> Any:
-    """Airflow running the model jobs as pods on the local cluster: JOB_RUNTIME=kubernetes with
-    the lane's MODEL_POD_* settings (devstack restarts Airflow's components when these differ
-    from what they run with, and adds the lane's check DAGs). Left so afterwards: `make up`
-    switches back to the runtime its caller asks for."""
+def use_runtime(runtime: str) -> None:
+    """Airflow's processes with JOB_RUNTIME=<runtime> (and the lane's MODEL_POD_* settings and
+    check DAGs, the cluster being up): devstack restarts its components when this differs from
+    what they run with, and does nothing otherwise."""
     from devstack import airflow
     from devstack.config import Stack
 
-    os.environ["JOB_RUNTIME"] = "kubernetes"
+    os.environ["JOB_RUNTIME"] = runtime
     airflow.start(Stack.load())
+
+
+@pytest.fixture
+def airflow_on_the_lane(airflow_api: Any, lane: Lane) -> Any:
+    """The REST API of an Airflow that runs the model jobs as pods on the local cluster. Left
+    so afterwards: `make up` switches back to the runtime its caller asks for."""
+    use_runtime("kubernetes")
     return airflow_api
 
 

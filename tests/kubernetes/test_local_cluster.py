@@ -156,6 +156,73 @@ def test_the_manifests_are_valid_for_the_cluster_version(lane: Lane, stack: dict
     assert "networkpolicy.networking.k8s.io/settlement-model-egress serverside-applied" in applied.stdout
 
 
+def _production_pod(namespace: str) -> dict:  # type: ignore[type-arg]
+    """The scoring job's pod exactly as the operator renders it for a production cluster (no host
+    network), as the API server would receive it."""
+    from kubernetes.client import ApiClient
+
+    from include.markets_ops.jobs import JOBS
+    from include.markets_ops.kubernetes_jobs import ModelJobPodOperator, PodSettings, pod_kwargs
+
+    settings = PodSettings(
+        image="registry.example.com/markets-ops/settlement-model:1.0.0", namespace=namespace
+    )
+    operator = ModelJobPodOperator(
+        task_id="score_shard",
+        arguments=["--business-date", "2026-11-27"],
+        **pod_kwargs(JOBS["score"], settings),
+    )
+    pod = ApiClient().sanitize_for_serialization(operator.build_pod_request_obj(dry_run=True))
+    assert "hostNetwork" not in pod["spec"]
+    return dict(pod)
+
+
+def test_a_restricted_namespace_admits_the_production_pod_and_refuses_root_or_privileged(lane: Lane) -> None:
+    """PodSecurity `restricted`, enforced by the real API server (server-side dry runs, in a
+    scratch namespace labelled as the base and production overlays label theirs)."""
+    namespace = "markets-ops-restricted-check"
+    labels = yaml.safe_load((cluster.MANIFESTS / "base" / "namespace.yaml").read_text())["metadata"]["labels"]
+    scratch = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}}
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "settlement-model", "namespace": namespace},
+    }
+    lane.kubectl(
+        "apply",
+        "-f",
+        "-",
+        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [scratch, account]}),
+    )
+    try:
+
+        def admit(pod: dict) -> subprocess.CompletedProcess[str]:  # type: ignore[type-arg]
+            return lane.kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(pod), check=False)
+
+        production = _production_pod(namespace)
+        admitted = admit(production)
+        assert admitted.returncode == 0, admitted.stderr
+        assert "Warning" not in admitted.stderr  # not even a warn-level PodSecurity finding
+
+        as_root = json.loads(json.dumps(production))
+        as_root["spec"]["securityContext"].update({"runAsNonRoot": False, "runAsUser": 0})
+        as_root["spec"]["containers"][0]["securityContext"].update({"runAsNonRoot": False, "runAsUser": 0})
+        refused = admit(as_root)
+        assert refused.returncode != 0
+        assert 'violates PodSecurity "restricted:v1.35"' in refused.stderr
+        assert "runAsNonRoot != true" in refused.stderr
+
+        privileged = json.loads(json.dumps(production))
+        privileged["spec"]["containers"][0]["securityContext"].update(
+            {"privileged": True, "allowPrivilegeEscalation": True}
+        )
+        refused = admit(privileged)
+        assert refused.returncode != 0
+        assert "privileged" in refused.stderr
+    finally:
+        lane.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
 def test_stopping_the_cluster_leaves_nothing_behind(lane: Lane, run_probe) -> None:  # type: ignore[no-untyped-def]
     """make k8s-down with a pod running: every process of the lane ends (its containers and
     containerd's shims too); no mount, cgroup, listener, sysctl or iptables rule is left.
@@ -189,6 +256,10 @@ def test_stopping_the_cluster_leaves_nothing_behind(lane: Lane, run_probe) -> No
     assert cluster.host_state() == recorded_host
     assert not [p for p in ("/run/containerd", "/var/lib/kubelet", "/var/log/pods") if os.path.exists(p)]
 
+    from devstack.process import log_file
+
+    images_log = log_file("k8s-images")
+    logged_before = images_log.stat().st_size
     started = subprocess.run(
         [sys.executable, "-m", "devstack.k8s", "up"],
         cwd=REPO,
@@ -199,6 +270,10 @@ def test_stopping_the_cluster_leaves_nothing_behind(lane: Lane, run_probe) -> No
     )
     assert started.returncode == 0, started.stdout + started.stderr
     assert cluster.is_up()
+    # Nothing changed under model_pod/: the images are reused, not built again.
+    with images_log.open() as log:
+        log.seek(logged_before)
+        assert [line for line in log if line.startswith("==> k8s images:")] == []
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.kubernetes.conftest import Lane, wait_for
+from tests.kubernetes.conftest import Lane, use_runtime, wait_for
 
 TASK = "job"
 UNATTENDED = (
@@ -80,8 +80,9 @@ class Case:
 
 
 @pytest.fixture(scope="module")
-def cases(airflow_on_the_lane: Any, lane: Lane) -> dict[str, Case]:
-    api = airflow_on_the_lane
+def cases(airflow_api: Any, lane: Lane) -> dict[str, Case]:
+    use_runtime("kubernetes")  # the check DAGs run the production operator whatever the runtime
+    api = airflow_api
     invalid = {"kube_config_path": "/nonexistent/kubeconfig"}
     api.bulk_upsert(
         "connections",

@@ -173,7 +173,7 @@ def _production_pod(namespace: str) -> dict:  # type: ignore[type-arg]
         **pod_kwargs(JOBS["score"], settings),
     )
     pod = ApiClient().sanitize_for_serialization(operator.build_pod_request_obj(dry_run=True))
-    assert "hostNetwork" not in pod["spec"]
+    assert pod["spec"].get("hostNetwork") is False
     return dict(pod)
 
 

@@ -47,10 +47,10 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import assets, links, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
+from include.markets_ops.airflow import assets, links, params, schedules
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.switch import nightly_switch
 
 PARAMS = {
     params.BUSINESS_DATE: params.business_date_param(),  # must be a NYSE business day
@@ -89,7 +89,8 @@ PARAMS = {
 def ops_demo_feed() -> None:
     @linked_task(links=[links.S3_OUTPUT])
     def simulate_upstream_systems(**context) -> dict:
-        from include.markets_ops import connections, dry_run
+        from include.markets_ops import connections
+        from include.markets_ops.airflow import dry_run
         from include.markets_ops.feed import tasks
 
         if dry_run.is_dry_run(context):  # the link shows the dry run's preview

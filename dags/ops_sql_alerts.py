@@ -43,12 +43,12 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, Param, TriggerRule, dag, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import links, schedules
-from include.markets_ops.assets import ALERTS, RECON_BREAKS, TRADE_SCORES
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
-from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
+from include.markets_ops.airflow import links, schedules
+from include.markets_ops.airflow.assets import ALERTS, RECON_BREAKS, TRADE_SCORES
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
+from include.markets_ops.airflow.switch import nightly_switch
 
 
 @dag(

@@ -58,11 +58,11 @@ import datetime as dt
 
 from airflow.sdk import AssetOrTimeSchedule, dag, get_current_context, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import assets, links, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
+from include.markets_ops.airflow import assets, links, params, schedules
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.switch import nightly_switch
 from include.markets_ops.jobs import mapped_model_job
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
 
 
 @dag(

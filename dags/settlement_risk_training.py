@@ -48,11 +48,11 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 from business_day_timetable import WeeklyBusinessDayTimetable
-from include.markets_ops import assets, links, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.airflow import assets, links, params, schedules
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.switch import nightly_switch
 from include.markets_ops.jobs import model_job
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
 
 
 @dag(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 from include.markets_ops import connections
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args
 
 
 @dag(

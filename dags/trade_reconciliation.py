@@ -44,12 +44,13 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, Param, dag
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import connections, links, schedules
-from include.markets_ops.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
-from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
+from include.markets_ops import connections
+from include.markets_ops.airflow import links, schedules
+from include.markets_ops.airflow.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
+from include.markets_ops.airflow.switch import nightly_switch
 
 
 @dag(
@@ -89,9 +90,10 @@ def trade_reconciliation() -> None:
     def reconcile(params: dict | None = None, outlet_events=None) -> dict:
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
-        from include.markets_ops import dry_run, recon_tasks
-        from include.markets_ops.business_date import resolve_business_date
-        from include.markets_ops.schedules import NotABusinessDateError
+        from include.markets_ops import recon_tasks
+        from include.markets_ops.airflow import dry_run
+        from include.markets_ops.airflow.business_date import resolve_business_date
+        from include.markets_ops.calendars import NotABusinessDateError
 
         params = params or {}
         context = get_current_context()
@@ -114,8 +116,9 @@ def trade_reconciliation() -> None:
     @linked_task(links=[links.S3_OUTPUT])
     def publish_report(summary: dict) -> list[str]:
         from airflow.sdk import get_current_context
-        from include.markets_ops import dry_run, recon_tasks
-        from include.markets_ops.business_date import parse_business_date
+        from include.markets_ops import recon_tasks
+        from include.markets_ops.airflow import dry_run
+        from include.markets_ops.airflow.business_date import parse_business_date
         from include.markets_ops.recon_report import prefix_for
 
         dry_run.skip_when_dry_run(get_current_context(), "publishing the report to reports/recon/")

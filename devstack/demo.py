@@ -26,11 +26,11 @@ from devstack import stack_env
 from devstack.airflow_api import AirflowApi
 from devstack.config import S3_BUCKET, Stack
 from include.markets_ops import calendars
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.synthetic.config import (
     DEFAULT_HISTORY_BUSINESS_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRADES_PER_DAY,
-    OPERATIONS_CALENDAR,
     GeneratorConfig,
     default_epoch,
 )
@@ -63,7 +63,7 @@ class Demo:
 
 
 def settings_from_environment() -> tuple[dt.date, int, int]:
-    from include.markets_ops.schedules import latest_complete_business_date
+    from include.markets_ops.airflow.schedules import latest_complete_business_date
 
     default = latest_complete_business_date(dt.datetime.now(dt.UTC))
     demo_date = dt.date.fromisoformat(os.environ.get("DEMO_DATE") or default.isoformat())
@@ -139,7 +139,7 @@ def _every_fifth_day() -> Callable[[str], None]:
 
 def hand_the_schedule_to_the_demo(demo: Demo) -> None:
     """Unpause the nightly DAGs with the schedule switch off, then switch it on."""
-    from include.markets_ops.nightly_switch import SWITCH_VARIABLE
+    from include.markets_ops.airflow.switch import SWITCH_VARIABLE
 
     # Unpausing a business-day DAG makes the scheduler start its latest due run at once. The
     # demo drives its date itself, so those first automatic runs skip themselves (switch off);
@@ -183,7 +183,7 @@ def backfill_reconciliation(demo: Demo) -> None:
     """Backfill the reconciliation over the last days of history (so breaks have an age)."""
     from zoneinfo import ZoneInfo
 
-    from include.markets_ops.schedules import OPERATIONS_TIMEZONE
+    from include.markets_ops.calendars import OPERATIONS_TIMEZONE
 
     first = calendars.add_business_days(demo.demo_date, -RECON_BACKFILL_DAYS, OPERATIONS_CALENDAR)
     last = calendars.previous_business_day(demo.demo_date, OPERATIONS_CALENDAR)

@@ -3,7 +3,7 @@ in the UI's navigation that shows it inside Airflow.
 
 The app reads through the `warehouse_reporting` connection (the read-only role) and requires
 an authenticated Airflow user on every route (the UI's session cookie or a Bearer token).
-Its /s3 and /kafka pages are what the tasks' extra links open (include/markets_ops/links.py):
+Its /s3 and /kafka pages are what the tasks' extra links open (include/markets_ops/airflow/links.py):
 the objects under a pipeline prefix (with downloads) and a topic's latest messages of a date.
 The extra links themselves need no registration here: Airflow 3.3 serves them from XCom.
 """

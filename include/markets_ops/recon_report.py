@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from include.markets_ops import calendars
-from include.markets_ops.reconciliation import OPERATIONS_CALENDAR
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.s3_publish import ReportObject
 from include.markets_ops.sql_files import read_sql
 from include.markets_ops.warehouse.models import BREAK_TYPES

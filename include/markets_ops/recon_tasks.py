@@ -49,7 +49,7 @@ def preview_business_date(
 
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    from include.markets_ops.dry_run import rolled_back
+    from include.markets_ops.airflow.dry_run import rolled_back
     from include.markets_ops.recon_report import build_report, prefix_for, summary_event
     from include.markets_ops.reconciliation import Tolerances, reconcile
     from include.markets_ops.s3_publish import ReportObject, publish_folder

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from include.markets_ops import calendars
-from include.markets_ops.schedules import OPERATIONS_CALENDAR, check_business_date
+from include.markets_ops.calendars import OPERATIONS_CALENDAR, check_business_date
 from include.markets_ops.sql_files import read_sql
 from include.markets_ops.warehouse.models import BREAK_TYPES
 

@@ -308,7 +308,7 @@ def check_champion(context: Any) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
     from include.markets_ops import model_registry
-    from include.markets_ops.business_date import resolve_business_date
+    from include.markets_ops.airflow.business_date import resolve_business_date
 
     business_date = resolve_business_date(context)
     requested = (context.get("params") or {}).get("model_version")

@@ -67,7 +67,7 @@ class TrainingPlan:
 
 
 def plan(context: Any) -> dict[str, Any]:
-    from include.markets_ops.business_date import resolve_business_date
+    from include.markets_ops.airflow.business_date import resolve_business_date
 
     params = context.get("params") or {}
     return TrainingPlan(
@@ -148,7 +148,7 @@ def training_run_of(
 
 def record_decision_links(decision: dict[str, Any]) -> None:
     """The gate's (or rollback's) links: the version it decided on, its mlops.model-events message."""
-    from include.markets_ops import links
+    from include.markets_ops.airflow import links
     from include.markets_ops.topics import MODEL_EVENTS
 
     version = decision.get("candidate_version") or decision.get("champion_after")
@@ -193,7 +193,7 @@ def rollback(context: Any) -> dict[str, Any]:
 
 def _announce_champion(context: Any, result: dict[str, Any]) -> None:
     """An asset event on ``settlement_fail_risk@champion`` only when the champion changed."""
-    from include.markets_ops.assets import CHAMPION_CHANGES, CHAMPION_MODEL
+    from include.markets_ops.airflow.assets import CHAMPION_CHANGES, CHAMPION_MODEL
 
     if result["champion_after"] and result["champion_after"] != result["champion_before"]:
         context["outlet_events"][CHAMPION_CHANGES].add(

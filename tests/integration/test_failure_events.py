@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 from types import SimpleNamespace
 
-from include.markets_ops import callbacks, connections
+from include.markets_ops import connections
+from include.markets_ops.airflow import callbacks
 from include.markets_ops.kafka_io import find_messages
 from include.markets_ops.topics import AIRFLOW_EVENTS
 

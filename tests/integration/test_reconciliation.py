@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from include.markets_ops import calendars
+from include.markets_ops.calendars import NotABusinessDateError
 from include.markets_ops.recon_report import build_report, load_report_data, prefix_for, summary_event
 from include.markets_ops.reconciliation import Tolerances, reconcile
 from include.markets_ops.s3_publish import MANIFEST_NAME, publish_folder
-from include.markets_ops.schedules import NotABusinessDateError
 from tests.support.warehouse_scenarios import (
     DATE_RANGES,
     Confirmation,

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from include.markets_ops import calendars
-from include.markets_ops.schedules import OPERATIONS_CALENDAR
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.sql_files import SQL_ROOT
 
 RULES_DIR = SQL_ROOT / "alerts"

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from include.markets_ops import calendars
-from include.markets_ops.alerting.rules import OPERATIONS_CALENDAR, RESULT_COLUMNS, Rule, RuleError
+from include.markets_ops.alerting.rules import RESULT_COLUMNS, Rule, RuleError
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.sql_files import read_sql
 
 log = logging.getLogger(__name__)

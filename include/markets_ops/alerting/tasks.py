@@ -44,8 +44,8 @@ def run_rule_of_run(
     context: Mapping[str, Any], rule_file: str, overrides: Mapping[str, Any], dag_run_id: str | None
 ) -> dict[str, Any]:
     """The run_rule task: the rule for the run's business date, or its preview in a dry run."""
-    from include.markets_ops import dry_run
-    from include.markets_ops.business_date import resolve_business_date
+    from include.markets_ops.airflow import dry_run
+    from include.markets_ops.airflow.business_date import resolve_business_date
 
     business_date = resolve_business_date(context)
     rule_overrides = overrides.get(rule_file.removesuffix(".sql"))
@@ -63,8 +63,8 @@ def run_rule_of_run(
 
 def publish_night_of_run(context: Mapping[str, Any]) -> dict[str, Any]:
     """The publish_alerts task (skipped in a dry run), with its links."""
-    from include.markets_ops import dry_run, links
-    from include.markets_ops.business_date import resolve_business_date
+    from include.markets_ops.airflow import dry_run, links
+    from include.markets_ops.airflow.business_date import resolve_business_date
 
     dry_run.skip_when_dry_run(context, "publishing to Kafka ops.alerts and reports/alerts/")
     business_date = resolve_business_date(context)
@@ -79,8 +79,8 @@ def check_rules_of_run(
     context: Mapping[str, Any], rule_files: list[str], overrides: Mapping[str, Any], dag_run_id: str | None
 ) -> None:
     """The check_rules task: from reporting.alert_rule_runs, or from the previews in a dry run."""
-    from include.markets_ops import dry_run, links
-    from include.markets_ops.business_date import resolve_business_date
+    from include.markets_ops.airflow import dry_run, links
+    from include.markets_ops.airflow.business_date import resolve_business_date
 
     business_date = resolve_business_date(context)
     if dry_run.is_dry_run(context):
@@ -121,8 +121,8 @@ def preview_rule(
     outcome and those alerts to ``s3://bucket/prefix<rule_id>.json``."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
+    from include.markets_ops.airflow.dry_run import rolled_back
     from include.markets_ops.alerting.runner import reporting_hook, run_rule_file
-    from include.markets_ops.dry_run import rolled_back
 
     with _postgres(connections.WAREHOUSE_CONN_ID) as writer, rolled_back(writer):
         outcome = run_rule_file(

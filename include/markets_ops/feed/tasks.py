@@ -24,10 +24,10 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from include.markets_ops import business_date as business_dates
 from include.markets_ops import calendars, connections
+from include.markets_ops.airflow import business_date as business_dates
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.feed import landing, loader, sources
-from include.markets_ops.synthetic.config import OPERATIONS_CALENDAR
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _store(context: Mapping[str, Any]) -> landing.S3Store | landing.PrefixedStor
     """The bucket; in a dry run, the run's preview prefix of it."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    from include.markets_ops import dry_run
+    from include.markets_ops.airflow import dry_run
 
     bucket = landing.S3Store(S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn(), connections.s3_bucket())
     if dry_run.is_dry_run(context):
@@ -69,7 +69,7 @@ def simulate_upstream(context: Mapping[str, Any]) -> dict[str, Any]:
     """The upstream systems deliver the business date: truth to synthetic.*, files to S3."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include.markets_ops import dry_run
+    from include.markets_ops.airflow import dry_run
     from include.markets_ops.feed import upstream
 
     day = feed_business_date(context)
@@ -92,7 +92,7 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
 
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include.markets_ops import dry_run
+    from include.markets_ops.airflow import dry_run
 
     day = feed_business_date(context)
     max_bad_share = float(context["params"]["max_bad_row_share"])
@@ -134,7 +134,7 @@ def load_daily_source(
     context: Mapping[str, Any], name: str, outlet_events: Any, asset: Any
 ) -> dict[str, Any]:
     """Load one daily source and stamp its asset event with the business date (none in a dry run)."""
-    from include.markets_ops import dry_run
+    from include.markets_ops.airflow import dry_run
 
     (report,) = load_sources(context, (name,))
     if dry_run.is_dry_run(context):

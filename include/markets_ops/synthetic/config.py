@@ -13,8 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from include.markets_ops import calendars
-
-OPERATIONS_CALENDAR = "XNYS"  # the bank's business dates (the nightly runs) follow NYSE
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 
 # Break types injected into the custodian statement. The rate of a type is the probability
 # that a trade which appears on the statement gets one break episode of that type (for

@@ -17,10 +17,11 @@ from functools import partial
 from typing import Any
 
 from include.markets_ops import calendars
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.feed import loader, sources
 from include.markets_ops.synthetic import daily, reference, tables, truth
 from include.markets_ops.synthetic.bookings import BookingsCache
-from include.markets_ops.synthetic.config import OPERATIONS_CALENDAR, GeneratorConfig
+from include.markets_ops.synthetic.config import GeneratorConfig
 
 SEED_RUN_ID = "synthetic-seed"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from include.markets_ops import links
+from include.markets_ops.airflow import links
 
 BASE = "http://airflow.example:8080"
 MLFLOW = "http://mlflow.example:5000/"

@@ -50,8 +50,8 @@ def nightly_deadline(dag_id: str) -> Any:
     from airflow.sdk.definitions.callback import AsyncCallback
     from airflow.sdk.definitions.deadline import DeadlineAlert
 
-    from include.markets_ops.callbacks import on_deadline_missed
-    from include.markets_ops.deadlines import QueuedAtPlusVariable
+    from include.markets_ops.airflow.callbacks import on_deadline_missed
+    from include.markets_ops.airflow.deadlines import QueuedAtPlusVariable
 
     return DeadlineAlert(
         reference=QueuedAtPlusVariable(deadline_variable(dag_id), DEFAULT_DEADLINE_SECONDS),
@@ -65,31 +65,26 @@ QUEUED_DEADLINE_NAME = "finished_within_seconds_of_queued"
 CUTOFF_DEADLINE_NAME = "nightly_cutoff"
 # The Airflow Variable holding the nightly cutoff (airflow_settings.yaml), "HH:MM" local time.
 CUTOFF_VARIABLE = "nightly_pipeline_cutoff"
-# 23:30 New York: the feed runs at 18:30, scoring and reconciliation follow it (their safety-net
-# runs at 20:30) and the alerts come last (safety net 21:30), so even the safety-net path has
-# two hours; 23:30 New York is 04:30 in London, before the European operations desks start on
-# the overnight reports.
-DEFAULT_CUTOFF = "23:30"
 
 
 def nightly_cutoff() -> Any:
     """A ``deadline`` for the DAGs at the end of the nightly chain: the run for business date D
     must finish by D at ``nightly_pipeline_cutoff`` (Variable, "HH:MM" in the operations
-    calendar's timezone, default DEFAULT_CUTOFF), or a ``deadline_missed`` event goes to Kafka
-    ``ops.airflow.events``. Backfills never get it, nor do manual or asset-triggered runs created
+    calendar's timezone, default deadlines.DEFAULT_CUTOFF), or a ``deadline_missed`` event goes
+    to Kafka ``ops.airflow.events``. Backfills never get it, nor do manual or asset-triggered runs created
     after their date's cutoff (reruns of old dates); see deadlines.run_cutoff."""
     import datetime as dt
 
     from airflow.sdk.definitions.callback import AsyncCallback
     from airflow.sdk.definitions.deadline import DeadlineAlert
 
-    from include.markets_ops import schedules
-    from include.markets_ops.callbacks import on_deadline_missed
-    from include.markets_ops.deadlines import NightlyCutoff
+    from include.markets_ops import calendars
+    from include.markets_ops.airflow.callbacks import on_deadline_missed
+    from include.markets_ops.airflow.deadlines import DEFAULT_CUTOFF, NightlyCutoff
 
     return DeadlineAlert(
         reference=NightlyCutoff(
-            CUTOFF_VARIABLE, DEFAULT_CUTOFF, schedules.OPERATIONS_TIMEZONE, schedules.OPERATIONS_CALENDAR
+            CUTOFF_VARIABLE, DEFAULT_CUTOFF, calendars.OPERATIONS_TIMEZONE, calendars.OPERATIONS_CALENDAR
         ),
         interval=dt.timedelta(0),
         callback=AsyncCallback(on_deadline_missed, kwargs={"deadline_name": CUTOFF_DEADLINE_NAME}),
@@ -101,7 +96,7 @@ def default_args(owner: Owner, retries: int = 2) -> dict[str, Any]:
     """Retries with exponential backoff: the failures a retry helps with are transient
     (a service restarting, a lock timeout); bad input fails fast through AirflowFailException,
     which skips the retries. A task that fails for good publishes an event to Kafka."""
-    from include.markets_ops.callbacks import on_task_failure
+    from include.markets_ops.airflow.callbacks import on_task_failure
 
     return {
         "owner": owner.value,

@@ -4,7 +4,7 @@ import datetime as dt
 from types import SimpleNamespace
 from unittest import mock
 
-from include.markets_ops import callbacks
+from include.markets_ops.airflow import callbacks
 
 
 def _context(**extra):

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from include.markets_ops.deadlines import (
+from include.markets_ops.airflow.deadlines import (
     NightlyCutoff,
     QueuedAtPlusVariable,
     cutoff_instant,
@@ -31,7 +31,7 @@ def test_the_reference_round_trips_through_its_serialized_form() -> None:
 
     reference = QueuedAtPlusVariable("trade_reconciliation_deadline_seconds", 3600)
     encoded = encode_deadline_reference(reference)
-    assert encoded["__class_path"] == "include.markets_ops.deadlines.QueuedAtPlusVariable"
+    assert encoded["__class_path"] == "include.markets_ops.airflow.deadlines.QueuedAtPlusVariable"
     assert QueuedAtPlusVariable.deserialize_reference(encoded) == reference
 
 
@@ -152,12 +152,12 @@ def test_the_cutoff_reference_round_trips_through_its_serialized_form() -> None:
 
     reference = NightlyCutoff("nightly_pipeline_cutoff", "23:30", NEW_YORK, "XNYS")
     encoded = encode_deadline_reference(reference)
-    assert encoded["__class_path"] == "include.markets_ops.deadlines.NightlyCutoff"
+    assert encoded["__class_path"] == "include.markets_ops.airflow.deadlines.NightlyCutoff"
     assert NightlyCutoff.deserialize_reference(encoded) == reference
 
 
 def test_the_nightly_chain_has_both_deadlines() -> None:
-    from include.markets_ops.dag_defaults import CUTOFF_VARIABLE, nightly_cutoff, nightly_deadline
+    from include.markets_ops.airflow.defaults import CUTOFF_VARIABLE, nightly_cutoff, nightly_deadline
 
     alerts = [nightly_deadline("ops_sql_alerts"), nightly_cutoff()]
     assert [type(alert.reference).__name__ for alert in alerts] == ["QueuedAtPlusVariable", "NightlyCutoff"]
@@ -168,7 +168,7 @@ def test_the_nightly_chain_has_both_deadlines() -> None:
 def test_the_run_types_are_airflows() -> None:
     from airflow.utils.types import DagRunType
 
-    from include.markets_ops.deadlines import BACKFILL_RUN, SCHEDULED_RUN
+    from include.markets_ops.airflow.deadlines import BACKFILL_RUN, SCHEDULED_RUN
 
     assert (DagRunType.BACKFILL_JOB.value, DagRunType.SCHEDULED.value) == (BACKFILL_RUN, SCHEDULED_RUN)
     assert str(DagRunType.BACKFILL_JOB) == BACKFILL_RUN  # what _evaluate_with compares

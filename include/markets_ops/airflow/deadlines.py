@@ -28,6 +28,8 @@ from airflow.sdk.definitions.deadline import (
     deadline_reference,
 )
 
+from include.markets_ops.calendars import OPERATIONS_CALENDAR, OPERATIONS_TIMEZONE
+
 log = logging.getLogger(__name__)
 
 
@@ -94,6 +96,12 @@ class QueuedAtPlusVariable(_FieldsReference):
 # is 02:00 on the next calendar day (a railway-timetable convention: no "which day" ambiguity).
 _CUTOFF_PATTERN = r"^\s*(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*$"
 MAX_CUTOFF = dt.timedelta(hours=48)
+
+# 23:30 New York: the feed runs at 18:30, scoring and reconciliation follow it (their safety-net
+# runs at 20:30) and the alerts come last (safety net 21:30), so even the safety-net path has
+# two hours; 23:30 New York is 04:30 in London, before the European operations desks start on
+# the overnight reports.
+DEFAULT_CUTOFF = "23:30"
 
 # Run types (airflow.utils.types.DagRunType values; plain strings so this stays importable
 # without Airflow's core). A backfill never gets the cutoff: its dates' cutoffs are long past.
@@ -168,7 +176,7 @@ def run_business_date(
     latest business date whose nightly run was due when the run was created."""
     from zoneinfo import ZoneInfo
 
-    from include.markets_ops.business_date import BUSINESS_DATE_KEY, parse_business_date
+    from include.markets_ops.airflow.business_date import BUSINESS_DATE_KEY, parse_business_date
 
     requested = (conf or {}).get(BUSINESS_DATE_KEY)
     if requested:
@@ -179,7 +187,7 @@ def run_business_date(
     if data_interval_start is not None:
         return data_interval_start.astimezone(ZoneInfo(timezone)).date()
     if run_after is not None:
-        from include.markets_ops.schedules import latest_complete_business_date
+        from include.markets_ops.airflow.schedules import latest_complete_business_date
 
         return latest_complete_business_date(run_after, calendar=calendar, timezone=timezone)
     return None
@@ -192,9 +200,9 @@ class NightlyCutoff(_FieldsReference):
     if unset or invalid) in ``timezone``; None (no deadline) where ``run_cutoff`` says so."""
 
     variable: str = ""
-    default_cutoff: str = "23:30"
-    timezone: str = "America/New_York"
-    calendar: str = "XNYS"
+    default_cutoff: str = DEFAULT_CUTOFF
+    timezone: str = OPERATIONS_TIMEZONE
+    calendar: str = OPERATIONS_CALENDAR
     required_kwargs: ClassVar[set[str]] = {"dag_id", "run_id"}
 
     def _evaluate_with(self, *, session: Any, dag_id: str, run_id: str, **_: Any) -> dt.datetime | None:

@@ -44,7 +44,7 @@ def task_failure_event(context: Mapping[str, Any]) -> tuple[str, dict[str, Any]]
 
 
 def _business_date_or_none(context: Mapping[str, Any]) -> str | None:
-    from include.markets_ops.business_date import resolve_business_date
+    from include.markets_ops.airflow.business_date import resolve_business_date
 
     try:
         return resolve_business_date(context).isoformat()
@@ -76,7 +76,7 @@ def deadline_missed_event(
 
     ``context`` is what Airflow gives deadline callbacks: the run (``dag_run``, as the REST API
     shows it) and the ``deadline`` (id, deadline_time); ``deadline_name`` (the callback's kwargs)
-    says which of the DAG's deadlines it was (dag_defaults: queued-at or nightly cutoff).
+    says which of the DAG's deadlines it was (airflow/defaults.py: queued-at or nightly cutoff).
     """
     run = context.get("dag_run") or {}
     deadline = context.get("deadline") or {}

@@ -9,7 +9,7 @@ import pendulum
 import pytest
 from business_day_timetable import BusinessDayTimetable
 
-from include.markets_ops.business_date import resolve_business_date
+from include.markets_ops.airflow.business_date import resolve_business_date
 
 D = dt.date
 

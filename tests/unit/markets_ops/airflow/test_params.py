@@ -4,7 +4,7 @@ import pytest
 from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import ParamValidationError
 
-from include.markets_ops import params
+from include.markets_ops.airflow import params
 
 
 def _validated(values: dict) -> dict:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.markets_ops.nightly_switch import run_allowed
+from include.markets_ops.airflow.switch import run_allowed
 
 
 @pytest.mark.parametrize("run_type", ["scheduled", "asset_triggered"])

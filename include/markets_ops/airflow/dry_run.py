@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from include.markets_ops.params import DRY_RUN
+from include.markets_ops.airflow.params import DRY_RUN
 
 PREVIEW_ROOT = "previews/"
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from include.markets_ops import dry_run
+from include.markets_ops.airflow import dry_run
 
 
 def test_the_preview_prefix_is_per_dag_run_and_date_and_key_safe() -> None:
@@ -45,7 +45,7 @@ def test_publishing_tasks_skip_in_a_dry_run_only() -> None:
 
 
 def test_suppressing_asset_events_empties_the_running_task_outlets() -> None:
-    from include.markets_ops.assets import RECON_BREAKS
+    from include.markets_ops.airflow.assets import RECON_BREAKS
 
     task = SimpleNamespace(outlets=[RECON_BREAKS])
     dry_run.suppress_asset_events({"ti": SimpleNamespace(task=task)})

@@ -89,8 +89,7 @@ PARAMS = {
 def ops_demo_feed() -> None:
     @linked_task(links=[links.S3_OUTPUT])
     def simulate_upstream_systems(**context) -> dict:
-        from include.markets_ops import connections
-        from include.markets_ops.airflow import dry_run
+        from include.markets_ops.airflow import connections, dry_run
         from include.markets_ops.feed import tasks
 
         if dry_run.is_dry_run(context):  # the link shows the dry run's preview

@@ -115,9 +115,9 @@ def settlement_risk_scoring() -> None:
 
     @linked_task(links=[links.S3_OUTPUT, links.KAFKA_TOPIC], outlets=[assets.TRADE_SCORES])
     def write_manifest(plan: dict, swapped: dict) -> dict:
-        from include.markets_ops import connections
+        from include.markets_ops.airflow import connections
         from include.markets_ops.scoring import publish_manifest, scores_prefix
-        from include.markets_ops.topics import HIGH_RISK_TRADES
+        from include.markets_ops.services.topics import HIGH_RISK_TRADES
 
         manifest = publish_manifest(plan, swapped)
         day = manifest["business_date"]

@@ -21,8 +21,9 @@ on `ops.stack.checks`, one run in the MLflow experiment `stack-checks`.
 from __future__ import annotations
 
 from airflow.sdk import dag, task
-from include.markets_ops import connections
+from include.markets_ops.airflow import connections
 from include.markets_ops.airflow.defaults import Owner, Tag, default_args
+from include.markets_ops.services import postgres
 
 
 @dag(
@@ -38,19 +39,19 @@ def stack_smoke() -> None:
     def warehouse_as_writer() -> dict:
         from include.markets_ops.stack_checks import check_postgres
 
-        return check_postgres(connections.WAREHOUSE_CONN_ID)
+        return check_postgres(connections.connect_postgres(postgres.WAREHOUSE_CONN_ID))
 
     @task
     def warehouse_as_reader() -> dict:
         from include.markets_ops.stack_checks import check_postgres
 
-        return check_postgres(connections.REPORTING_CONN_ID)
+        return check_postgres(connections.connect_postgres(postgres.REPORTING_CONN_ID))
 
     @task
     def s3_round_trip(run_id: str | None = None) -> dict:
         from include.markets_ops.stack_checks import check_s3
 
-        return check_s3(connections.S3_CONN_ID, connections.s3_bucket(), str(run_id))
+        return check_s3(connections.s3_client(), connections.s3_bucket(), str(run_id))
 
     @task
     def kafka_round_trip(run_id: str | None = None) -> dict:

@@ -44,8 +44,7 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, Param, dag
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import connections
-from include.markets_ops.airflow import links, schedules
+from include.markets_ops.airflow import connections, links, schedules
 from include.markets_ops.airflow.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
 from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
 from include.markets_ops.airflow.links import linked_task
@@ -129,7 +128,7 @@ def trade_reconciliation() -> None:
     @linked_task(links=[links.KAFKA_TOPIC])
     def publish_summary(summary: dict, keys: list[str]) -> int:
         from include.markets_ops import recon_tasks
-        from include.markets_ops.topics import RECON_SUMMARY
+        from include.markets_ops.services.topics import RECON_SUMMARY
 
         links.record(links.KAFKA_TOPIC, topic=RECON_SUMMARY.name, business_date=summary["business_date"])
         return recon_tasks.publish_summary(summary, connections.s3_bucket(), keys)

@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from include.markets_ops import connections
+from include.markets_ops.services import postgres
 
 JOB_RUNTIME_VARIABLE = "JOB_RUNTIME"
 MODEL_POD_DIR = Path(__file__).resolve().parents[2] / "model_pod"
@@ -74,7 +74,7 @@ JOBS: dict[str, JobSpec] = {
     "build-training-set": JobSpec(
         "build-training-set",
         (Service.DATABASE, Service.S3, Service.MLFLOW),
-        connections.REPORTING_CONN_ID,
+        postgres.REPORTING_CONN_ID,
         cpu_request="500m",
         cpu_limit="2",
         memory="2Gi",  # streams batches to Parquet: memory does not grow with the window
@@ -106,7 +106,7 @@ JOBS: dict[str, JobSpec] = {
     "score": JobSpec(
         "score",
         (Service.DATABASE, Service.S3, Service.MLFLOW, Service.KAFKA),
-        connections.WAREHOUSE_CONN_ID,
+        postgres.WAREHOUSE_CONN_ID,
         cpu_request="1",
         cpu_limit="2",
         memory="2Gi",  # measured peak < 1.5 GB at 5 million trades per shard (make bench)

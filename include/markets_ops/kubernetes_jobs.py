@@ -111,7 +111,7 @@ def _secrets(spec: JobSpec, settings: PodSettings) -> list[Secret]:
     secrets = []
     if Service.DATABASE in spec.services:
         # The writer role only for the job that writes (score); the training jobs read.
-        from include.markets_ops.connections import WAREHOUSE_CONN_ID
+        from include.markets_ops.services.postgres import WAREHOUSE_CONN_ID
 
         name = (
             settings.warehouse_writer_secret

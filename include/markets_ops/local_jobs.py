@@ -23,7 +23,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from include.markets_ops import connections
+from include.markets_ops.airflow import connections
 from include.markets_ops.jobs import JOBS, MODEL_POD_DIR, NO_RETRY_EXIT_CODES, Service
 
 KILL_GRACE_SECONDS = 30

@@ -16,7 +16,8 @@ import datetime as dt
 import io
 from typing import Any
 
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services import postgres
+from include.markets_ops.services.sql_files import read_sql
 
 MAX_SETTLEMENT_HORIZON_DAYS = 31  # the features' own bound: a pending trade was booked within it
 
@@ -46,10 +47,9 @@ def ground_truth_report(
 
 def read_truth(upstream_database_url: str, first: dt.date, last: dt.date) -> Any:
     import pandas as pd
-    import psycopg
 
     buffer = io.BytesIO()
-    with psycopg.connect(upstream_database_url) as conn, conn.cursor() as cur:
+    with postgres.connect(upstream_database_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT set_config('statement_timeout', '10min', true)")
         # COPY takes no server-side parameters: psycopg binds these client-side, quoting them.
         truth_sql = read_sql("synthetic/trade_fail_probability_between.sql")

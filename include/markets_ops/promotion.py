@@ -25,9 +25,9 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.markets_ops import model_registry
-from include.markets_ops.model_registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services import model_registry, postgres
+from include.markets_ops.services.model_registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
+from include.markets_ops.services.sql_files import read_sql
 
 log = logging.getLogger(__name__)
 
@@ -306,16 +306,15 @@ def run_gate(
     services: Services, candidate_version: str, thresholds: Thresholds, run: RunInfo
 ) -> dict[str, Any]:
     """Decide (or resume this run's earlier decision), apply it, record it, publish it."""
-    import psycopg
     from psycopg.rows import dict_row
 
-    from include.markets_ops.kafka_io import publish
-    from include.markets_ops.topics import MODEL_EVENTS
+    from include.markets_ops.services.kafka import publish
+    from include.markets_ops.services.topics import MODEL_EVENTS
 
     mlflow_client, model_name = services.mlflow_client, services.model_name
     evaluation = evaluation_of(mlflow_client, model_name, candidate_version)
     tags = model_registry.existing_version(mlflow_client, candidate_version, model_name).tags or {}
-    with psycopg.connect(services.database_url, row_factory=dict_row) as conn:
+    with postgres.connect(services.database_url, row_factory=dict_row) as conn:
         if tags.get("gate.dag_run_id") == run.dag_run_id and "gate.decision" in tags:
             decision = _decision_from_tags(tags, candidate_version)  # a retry: finish, never re-decide
             log.info("resuming this run's earlier decision: %s", decision)
@@ -340,14 +339,13 @@ def run_rollback(services: Services, run: RunInfo) -> dict[str, Any]:
     The demoted version keeps a ``rolled_back`` tag; ``previous_champion`` is removed, so a
     second rollback cannot flip back to the version just demoted.
     """
-    import psycopg
     from psycopg.rows import dict_row
 
-    from include.markets_ops.kafka_io import publish
-    from include.markets_ops.topics import MODEL_EVENTS
+    from include.markets_ops.services.kafka import publish
+    from include.markets_ops.services.topics import MODEL_EVENTS
 
     mlflow_client, model_name = services.mlflow_client, services.model_name
-    with psycopg.connect(services.database_url, row_factory=dict_row) as conn:
+    with postgres.connect(services.database_url, row_factory=dict_row) as conn:
         champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
         previous = model_registry.alias_version(mlflow_client, PREVIOUS_CHAMPION, model_name)
         if previous is None:

@@ -19,8 +19,8 @@ from typing import Any
 
 from include.markets_ops import calendars
 from include.markets_ops.calendars import OPERATIONS_CALENDAR
-from include.markets_ops.s3_publish import ReportObject
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.s3 import ReportObject
+from include.markets_ops.services.sql_files import read_sql
 from include.markets_ops.warehouse.models import BREAK_TYPES
 
 PREFIX_TEMPLATE = "reports/recon/business_date={business_date}/"

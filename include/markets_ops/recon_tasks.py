@@ -14,14 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from include.markets_ops import connections
-from include.markets_ops.topics import RECON_SUMMARY
-
-
-def _postgres(conn_id: str) -> Any:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    return PostgresHook(postgres_conn_id=conn_id).get_conn()
+from include.markets_ops.airflow import connections
+from include.markets_ops.services import postgres
+from include.markets_ops.services.topics import RECON_SUMMARY
 
 
 def reconcile_business_date(
@@ -32,7 +27,7 @@ def reconcile_business_date(
     tolerances = Tolerances(
         price_bp=Decimal(str(price_tolerance_bp)), quantity=Decimal(str(quantity_tolerance))
     )
-    with _postgres(connections.WAREHOUSE_CONN_ID) as conn:
+    with connections.connect_postgres(postgres.WAREHOUSE_CONN_ID) as conn:
         return reconcile(conn, business_date, tolerances).as_dict()
 
 
@@ -47,19 +42,17 @@ def preview_business_date(
     files and the summary event go to ``s3://bucket/prefix`` only (reporting.* is unchanged)."""
     import json
 
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
     from include.markets_ops.airflow.dry_run import rolled_back
     from include.markets_ops.recon_report import build_report, prefix_for, summary_event
     from include.markets_ops.reconciliation import Tolerances, reconcile
-    from include.markets_ops.s3_publish import ReportObject, publish_folder
+    from include.markets_ops.services.s3 import ReportObject, publish_folder
 
     tolerances = Tolerances(
         price_bp=Decimal(str(price_tolerance_bp)), quantity=Decimal(str(quantity_tolerance))
     )
     with (
         tempfile.TemporaryDirectory(prefix="recon-preview-") as folder,
-        _postgres(connections.WAREHOUSE_CONN_ID) as conn,
+        connections.connect_postgres(postgres.WAREHOUSE_CONN_ID) as conn,
         rolled_back(conn),
     ):
         summary = reconcile(conn, business_date, tolerances).as_dict()
@@ -70,7 +63,7 @@ def preview_business_date(
         event_path.write_text(json.dumps(summary_event(summary, bucket, real_keys), indent=1, default=str))
         objects.append(ReportObject("kafka_event.json", event_path, "application/json"))
         keys = publish_folder(
-            S3Hook(aws_conn_id=connections.S3_CONN_ID),
+            connections.s3_client(),
             bucket,
             prefix,
             objects,
@@ -81,19 +74,17 @@ def preview_business_date(
 
 def publish_report(business_date: dt.date, summary: dict[str, Any], bucket: str) -> list[str]:
     """Build the report files from reporting.recon_breaks and publish them; return the keys."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
     from include.markets_ops.recon_report import build_report, prefix_for
-    from include.markets_ops.s3_publish import publish_folder
+    from include.markets_ops.services.s3 import publish_folder
 
     with (
         tempfile.TemporaryDirectory(prefix="recon-report-") as folder,
-        _postgres(connections.REPORTING_CONN_ID) as conn,
+        connections.connect_postgres(postgres.REPORTING_CONN_ID) as conn,
     ):
         objects, data = build_report(conn, business_date, summary, Path(folder))
         manifest_summary = {**summary, "break_rows": data.export_rows}
         return publish_folder(
-            S3Hook(aws_conn_id=connections.S3_CONN_ID),
+            connections.s3_client(),
             bucket,
             prefix_for(business_date),
             objects,
@@ -103,8 +94,8 @@ def publish_report(business_date: dt.date, summary: dict[str, Any], bucket: str)
 
 def publish_summary(summary: dict[str, Any], bucket: str, keys: list[str]) -> int:
     """One event per business date on ops.recon.summary, keyed by the date."""
-    from include.markets_ops.kafka_io import publish
     from include.markets_ops.recon_report import summary_event
+    from include.markets_ops.services.kafka import publish
 
     event = summary_event(summary, bucket, keys)
     return publish(connections.kafka_config(), RECON_SUMMARY.name, [(summary["business_date"], event)])

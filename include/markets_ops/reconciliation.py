@@ -18,7 +18,7 @@ from typing import Any
 
 from include.markets_ops import calendars
 from include.markets_ops.calendars import OPERATIONS_CALENDAR, check_business_date
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 from include.markets_ops.warehouse.models import BREAK_TYPES
 
 # A trade due this many operations business days before the business date, or earlier, is only

@@ -26,7 +26,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services import postgres
+from include.markets_ops.services.sql_files import read_sql
 
 HIGH_THRESHOLD_VARIABLE = "settlement_risk_high_threshold"
 MEDIUM_THRESHOLD_VARIABLE = "settlement_risk_medium_threshold"
@@ -111,21 +112,6 @@ def shard_count_from_variable(requested: int | None) -> int:
 
 
 # --------------------------------------------------------------------------- S3
-
-
-def s3_client() -> Any:
-    import boto3
-
-    from include.markets_ops import connections
-
-    settings = connections.s3_settings()
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.endpoint_url,
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key,
-        region_name=settings.region,
-    )
 
 
 def retract_manifest(s3: Any, bucket: str, business_date: dt.date) -> None:
@@ -217,11 +203,10 @@ def prepare_partition(database_url: str, plan: ScoringPlan) -> str:
     Committed on its own, before the shards start: each shard then writes its slice straight
     into it, and the swap attaches it. Returns its name in ml.
     """
-    import psycopg
     from psycopg.rows import dict_row
 
     expected = next_partition_table(plan.business_date)
-    with psycopg.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
+    with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
         prepared = conn.execute(read_sql("scoring/prepare_trade_scores_partition.sql"), params).fetchone()
     if prepared is None or prepared["table_name"] != expected:
@@ -239,11 +224,10 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
     rows, the pinned model, not empty while trades are pending); a failed check rolls the
     attach back. Readers see the previous partition until the commit, then the new one.
     """
-    import psycopg
     from psycopg.rows import dict_row
 
     new_partition = next_partition_table(plan.business_date)
-    with psycopg.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
+    with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
         table = {"table": f"ml.{new_partition}"}
         exists = conn.execute(read_sql("scoring/table_exists.sql"), table).fetchone()
@@ -307,13 +291,14 @@ def check_champion(context: Any) -> dict[str, Any]:
     version is asked for). Fails fast, without retries, when there is none."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include.markets_ops import model_registry
+    from include.markets_ops.airflow import connections
     from include.markets_ops.airflow.business_date import resolve_business_date
+    from include.markets_ops.services import model_registry
 
     business_date = resolve_business_date(context)
     requested = (context.get("params") or {}).get("model_version")
     try:
-        version = model_registry.scoring_version(model_registry.client(), requested)
+        version = model_registry.scoring_version(connections.mlflow_client(), requested)
     except model_registry.ModelNotFoundError as error:
         raise AirflowFailException(str(error)) from error
     return {
@@ -327,7 +312,7 @@ def plan_run(context: Any, champion: dict[str, Any]) -> dict[str, Any]:
     """The run's plan (shards from the param or the Variable, thresholds from Variables) and
     each shard's job arguments. Unless a dry run, the date's manifest is retracted and the
     date's next partition prepared for the shards to write into."""
-    from include.markets_ops import connections
+    from include.markets_ops.airflow import connections
 
     params = context.get("params") or {}
     high, medium = thresholds_from_variables()
@@ -342,7 +327,7 @@ def plan_run(context: Any, champion: dict[str, Any]) -> dict[str, Any]:
         dry_run=bool(params.get("dry_run")),
     )
     if not plan.dry_run:
-        retract_manifest(s3_client(), connections.s3_bucket(), plan.business_date)
+        retract_manifest(connections.s3_client(), connections.s3_bucket(), plan.business_date)
         prepare_partition(connections.postgres_url(), plan)
     return {"plan": plan.as_xcom(), "shard_arguments": plan.shard_arguments()}
 
@@ -350,7 +335,7 @@ def plan_run(context: Any, champion: dict[str, Any]) -> dict[str, Any]:
 def swap(plan_xcom: dict[str, Any]) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from include.markets_ops import connections
+    from include.markets_ops.airflow import connections
 
     plan = ScoringPlan.from_xcom(plan_xcom)
     if plan.dry_run:
@@ -359,7 +344,7 @@ def swap(plan_xcom: dict[str, Any]) -> dict[str, Any]:
 
 
 def publish_manifest(plan_xcom: dict[str, Any], swapped: dict[str, Any]) -> dict[str, Any]:
-    from include.markets_ops import connections
+    from include.markets_ops.airflow import connections
 
     plan = ScoringPlan.from_xcom(plan_xcom)
-    return write_manifest(s3_client(), connections.s3_bucket(), plan, swapped)
+    return write_manifest(connections.s3_client(), connections.s3_bucket(), plan, swapped)

@@ -10,26 +10,24 @@ import json
 import uuid
 from typing import Any
 
-from include.markets_ops.topics import STACK_CHECKS
+from include.markets_ops.services.topics import STACK_CHECKS
 
 
-def check_postgres(conn_id: str) -> dict[str, Any]:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    row = PostgresHook(postgres_conn_id=conn_id).get_first(
-        "SELECT current_user, current_database(), current_setting('server_version')"
-    )
+def check_postgres(connection: Any) -> dict[str, Any]:
+    """Who the open psycopg ``connection`` is connected as; it is closed afterwards."""
+    with connection:
+        row = connection.execute(
+            "SELECT current_user, current_database(), current_setting('server_version')"
+        ).fetchone()
     return {"user": row[0], "database": row[1], "server_version": row[2]}
 
 
-def check_s3(conn_id: str, bucket: str, run_id: str) -> dict[str, Any]:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    hook = S3Hook(aws_conn_id=conn_id)
+def check_s3(s3: Any, bucket: str, run_id: str) -> dict[str, Any]:
+    """An object written with the S3 client ``s3`` and read back."""
     key = f"stack-checks/{run_id}.json"
     body = json.dumps({"run_id": run_id, "nonce": uuid.uuid4().hex})
-    hook.load_string(body, key=key, bucket_name=bucket, replace=True)
-    read_back = hook.read_key(key, bucket_name=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+    read_back = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
     if read_back != body:
         raise RuntimeError(f"s3://{bucket}/{key} read back different content")
     return {"object": f"s3://{bucket}/{key}", "bytes": len(body)}
@@ -37,7 +35,7 @@ def check_s3(conn_id: str, bucket: str, run_id: str) -> dict[str, Any]:
 
 def check_kafka(config: dict[str, Any], run_id: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
     """Produce one message with a unique key and consume the topic until it comes back."""
-    from include.markets_ops.kafka_io import find_messages, publish
+    from include.markets_ops.services.kafka import find_messages, publish
 
     key = f"{run_id}:{uuid.uuid4().hex}"
     publish(config, STACK_CHECKS.name, [(key, {"run_id": run_id})])
@@ -50,9 +48,9 @@ def check_mlflow(tracking_uri: str, run_id: str) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    import mlflow
+    from include.markets_ops.services import model_registry
 
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    client = model_registry.client(tracking_uri)
     experiment = client.get_experiment_by_name("stack-checks")
     experiment_id = experiment.experiment_id if experiment else client.create_experiment("stack-checks")
     run = client.create_run(experiment_id, run_name=run_id)

@@ -121,16 +121,16 @@ def candidate_version(
 def training_run_target(ti: Any) -> dict[str, str] | None:
     """train_model's link target: the MLflow run that registered this DAG run's version (the
     training date from plan_training's XCom)."""
-    from include.markets_ops import connections, model_registry
-    from include.markets_ops.scoring import s3_client
+    from include.markets_ops.airflow import connections
+    from include.markets_ops.services import model_registry
 
     training_date = ti.xcom_pull(task_ids="plan_training", key="training_date")
     if not training_date:
         return None
     return training_run_of(
-        s3_client(),
+        connections.s3_client(),
         connections.s3_bucket(),
-        model_registry.client(),
+        connections.mlflow_client(),
         model_registry.MODEL_NAME,
         dt.date.fromisoformat(training_date),
     )
@@ -149,7 +149,7 @@ def training_run_of(
 def record_decision_links(decision: dict[str, Any]) -> None:
     """The gate's (or rollback's) links: the version it decided on, its mlops.model-events message."""
     from include.markets_ops.airflow import links
-    from include.markets_ops.topics import MODEL_EVENTS
+    from include.markets_ops.services.topics import MODEL_EVENTS
 
     version = decision.get("candidate_version") or decision.get("champion_after")
     if version:
@@ -158,12 +158,13 @@ def record_decision_links(decision: dict[str, Any]) -> None:
 
 
 def gate(context: Any, training_date: str) -> dict[str, Any]:
-    from include.markets_ops import connections, model_registry, promotion
-    from include.markets_ops.scoring import s3_client
+    from include.markets_ops import promotion
+    from include.markets_ops.airflow import connections
+    from include.markets_ops.services import model_registry
 
-    mlflow_client = model_registry.client()
+    mlflow_client = connections.mlflow_client()
     version = candidate_version(
-        s3_client(),
+        connections.s3_client(),
         connections.s3_bucket(),
         mlflow_client,
         model_registry.MODEL_NAME,
@@ -178,11 +179,12 @@ def gate(context: Any, training_date: str) -> dict[str, Any]:
 def rollback(context: Any) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include.markets_ops import connections, model_registry, promotion
+    from include.markets_ops import promotion
+    from include.markets_ops.airflow import connections
 
     try:
         services = promotion.Services(
-            model_registry.client(), connections.postgres_url(), connections.kafka_config()
+            connections.mlflow_client(), connections.postgres_url(), connections.kafka_config()
         )
         result = promotion.run_rollback(services, run_info(context))
     except promotion.GateError as error:
@@ -205,22 +207,23 @@ def report_quality(gated: dict[str, Any], training_date: str) -> dict[str, Any]:
     """Model vs Bayes-optimal ROC AUC on the evaluation window, where ground truth exists."""
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from include.markets_ops import connections, model_quality, model_registry, promotion
-    from include.markets_ops.scoring import s3_client
+    from include.markets_ops import model_quality, promotion
+    from include.markets_ops.airflow import connections
+    from include.markets_ops.services import model_registry, postgres
 
     try:
-        upstream_url = connections.postgres_url(connections.UPSTREAM_CONN_ID)
+        upstream_url = connections.postgres_url(postgres.UPSTREAM_CONN_ID)
     except AirflowNotFoundException:
         return {
             "available": False,
-            "reason": f"no {connections.UPSTREAM_CONN_ID} connection: no ground truth here",
+            "reason": f"no {postgres.UPSTREAM_CONN_ID} connection: no ground truth here",
         }
-    mlflow_client = model_registry.client()
+    mlflow_client = connections.mlflow_client()
     version = gated["candidate_version"]
     evaluation = promotion.evaluation_of(mlflow_client, model_registry.MODEL_NAME, version)
     report = model_quality.report_for_version(
         mlflow_client,
-        s3_client(),
+        connections.s3_client(),
         bucket=connections.s3_bucket(),
         upstream_database_url=upstream_url,
         model_name=model_registry.MODEL_NAME,

@@ -58,7 +58,7 @@ ALLOWED = {
     # The documented exception: the Bayes-optimal AUC report, after the promotion gate.
     "include/markets_ops/model_quality.py": "reads synthetic.trade_fail_probability for the report only",
     "include/markets_ops/training.py::report_quality": "resolves the connection for that report only",
-    "include/markets_ops/connections.py::UPSTREAM_CONN_ID": "declares the connection id",
+    "include/markets_ops/services/postgres.py::UPSTREAM_CONN_ID": "declares the connection id",
     # The schema, its tables and the grants that keep every other role out of it.
     "include/markets_ops/warehouse/models.py": "declares the synthetic tables (the schema's source of truth)",
     "include/markets_ops/warehouse/migrations/versions/*": "create the schema; grant it to upstream_feed",
@@ -158,12 +158,12 @@ def test_the_model_pod_never_refers_to_the_ground_truth() -> None:
 def test_the_model_jobs_get_only_roles_that_cannot_read_the_ground_truth() -> None:
     # The pods' database credentials: the writer (score) or the reader (training jobs),
     # neither of which the grants let into the synthetic schema.
-    from include.markets_ops import connections
     from include.markets_ops.jobs import JOBS
+    from include.markets_ops.services import postgres
 
     conn_ids = {spec.database_conn_id for spec in JOBS.values()}
-    assert conn_ids <= {connections.WAREHOUSE_CONN_ID, connections.REPORTING_CONN_ID, None}
-    assert connections.UPSTREAM_CONN_ID not in conn_ids
+    assert conn_ids <= {postgres.WAREHOUSE_CONN_ID, postgres.REPORTING_CONN_ID, None}
+    assert postgres.UPSTREAM_CONN_ID not in conn_ids
 
 
 def test_every_allow_list_entry_is_still_needed() -> None:

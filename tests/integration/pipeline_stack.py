@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from include.markets_ops import model_registry
 from include.markets_ops.calendars import OPERATIONS_TIMEZONE
+from include.markets_ops.services import model_registry
 from include.markets_ops.synthetic import seed, truth
 from include.markets_ops.synthetic.config import GeneratorConfig
 from tests.integration.feed_stack import run_feed

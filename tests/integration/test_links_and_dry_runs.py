@@ -15,7 +15,7 @@ import requests
 
 from include.markets_ops.airflow import links
 from include.markets_ops.airflow.dry_run import preview_prefix
-from include.markets_ops.topics import AIRFLOW_EVENTS, OPS_ALERTS, RECON_SUMMARY
+from include.markets_ops.services.topics import AIRFLOW_EVENTS, OPS_ALERTS, RECON_SUMMARY
 from tests.integration.pipeline_stack import s3_client
 from tests.support.kafka_messages import read_topic
 from tests.support.warehouse_scenarios import DATE_RANGES, Scenario, Trade, clear_dates, connect, copy_rows

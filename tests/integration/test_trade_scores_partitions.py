@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from include.markets_ops.alerting import rules
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 from tests.integration.conftest import Warehouse, drop_database, scratch_database
 
 DAY = dt.date(2026, 11, 26)  # a Thursday: a business day for the alert rules' calendar

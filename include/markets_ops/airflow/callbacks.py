@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from include.markets_ops.topics import AIRFLOW_EVENTS
+from include.markets_ops.services.topics import AIRFLOW_EVENTS
 
 log = logging.getLogger(__name__)
 EVENT_SCHEMA_VERSION = 1
@@ -56,8 +56,8 @@ def publish_event(key: str, value: dict[str, Any]) -> None:
     """Log the event and publish it to ops.airflow.events; never raises."""
     log.error("Operations event %s: %s", key, value)
     try:
-        from include.markets_ops.connections import kafka_config
-        from include.markets_ops.kafka_io import publish
+        from include.markets_ops.airflow.connections import kafka_config
+        from include.markets_ops.services.kafka import publish
 
         publish(kafka_config(), AIRFLOW_EVENTS.name, [(key, value)], timeout_seconds=15)
     except Exception:

@@ -33,7 +33,7 @@ import attrs
 from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
 from airflow.sdk import BaseOperatorLink
 
-DASHBOARD_PREFIX = "/ops-dashboard"  # plugins/ops_dashboard.py mounts the dashboard app here
+from include.markets_ops.dashboard import URL_PREFIX as DASHBOARD_PREFIX
 
 
 class LinkKind(StrEnum):
@@ -90,7 +90,7 @@ def airflow_base_url() -> str:
 
 
 def mlflow_ui_url() -> str:
-    from include.markets_ops.connections import mlflow_tracking_uri
+    from include.markets_ops.airflow.connections import mlflow_tracking_uri
 
     return mlflow_tracking_uri()
 

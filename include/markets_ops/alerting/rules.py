@@ -31,7 +31,7 @@ from typing import Any
 
 from include.markets_ops import calendars
 from include.markets_ops.calendars import OPERATIONS_CALENDAR
-from include.markets_ops.sql_files import SQL_ROOT
+from include.markets_ops.services.sql_files import SQL_ROOT
 
 RULES_DIR = SQL_ROOT / "alerts"
 SEVERITIES = ("critical", "high", "medium", "low")

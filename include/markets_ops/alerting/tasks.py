@@ -18,13 +18,15 @@ import datetime as dt
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from include.markets_ops import connections
-from include.markets_ops.sql_files import read_sql
-from include.markets_ops.topics import OPS_ALERTS
+from include.markets_ops.airflow import connections
+from include.markets_ops.services import postgres
+from include.markets_ops.services.sql_files import read_sql
+from include.markets_ops.services.topics import OPS_ALERTS
 
 PREFIX_TEMPLATE = "reports/alerts/business_date={business_date}/"
 MESSAGE_SCHEMA_VERSION = 1
@@ -34,10 +36,14 @@ class RulesFailedError(RuntimeError):
     """Some rules of the run failed; the message lists each file with its error."""
 
 
-def _postgres(conn_id: str) -> Any:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
+def reporting(statement_timeout_ms: int | None = None) -> Callable[[], Any]:
+    """Opens a rule's session as the read-only role (runner.reporting_settings), one per rule."""
+    from include.markets_ops.alerting import runner
 
-    return PostgresHook(postgres_conn_id=conn_id).get_conn()
+    timeout = runner.DEFAULT_STATEMENT_TIMEOUT_MS if statement_timeout_ms is None else statement_timeout_ms
+    return partial(
+        connections.connect_postgres, postgres.REPORTING_CONN_ID, **runner.reporting_settings(timeout)
+    )
 
 
 def run_rule_of_run(
@@ -94,14 +100,14 @@ def check_rules_of_run(
 def run_rule(
     rule_file: str, business_date: dt.date, overrides: Mapping[str, Any] | None, dag_run_id: str | None
 ) -> dict[str, Any]:
-    from include.markets_ops.alerting.runner import reporting_hook, run_rule_file
+    from include.markets_ops.alerting.runner import run_rule_file
 
-    with _postgres(connections.WAREHOUSE_CONN_ID) as writer:
+    with connections.connect_postgres(postgres.WAREHOUSE_CONN_ID) as writer:
         outcome = run_rule_file(
             rule_file,
             business_date,
             overrides,
-            reporting=reporting_hook(connections.REPORTING_CONN_ID),
+            reporting=reporting(),
             writer_conn=writer,
             dag_run_id=dag_run_id,
         )
@@ -119,17 +125,15 @@ def preview_rule(
 ) -> dict[str, Any]:
     """Dry run of one rule: evaluate and merge, read back the rule's alerts, roll back; write the
     outcome and those alerts to ``s3://bucket/prefix<rule_id>.json``."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
     from include.markets_ops.airflow.dry_run import rolled_back
-    from include.markets_ops.alerting.runner import reporting_hook, run_rule_file
+    from include.markets_ops.alerting.runner import run_rule_file
 
-    with _postgres(connections.WAREHOUSE_CONN_ID) as writer, rolled_back(writer):
+    with connections.connect_postgres(postgres.WAREHOUSE_CONN_ID) as writer, rolled_back(writer):
         outcome = run_rule_file(
             rule_file,
             business_date,
             overrides,
-            reporting=reporting_hook(connections.REPORTING_CONN_ID),
+            reporting=reporting(),
             writer_conn=writer,
             dag_run_id=dag_run_id,
         )
@@ -142,7 +146,7 @@ def preview_rule(
         "alerts": [a for a in alerts if a["rule_id"] == outcome.rule_id],
     }
     key = f"{prefix}{outcome.rule_id}.json"
-    S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn().put_object(
+    connections.s3_client().put_object(
         Bucket=bucket,
         Key=key,
         Body=json.dumps(preview, sort_keys=True, default=str).encode(),
@@ -159,9 +163,7 @@ def check_previews(
     prefix: str,
 ) -> None:
     """Dry run's check_rules: every rule file left its preview object (a failed rule left none)."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    client = S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn()
+    client = connections.s3_client()
     listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     present = {item["Key"][len(prefix) :].removesuffix(".json") for item in listed}
     runs = [
@@ -246,12 +248,10 @@ def night_summary(
 
 
 def publish_night(business_date: dt.date, bucket: str) -> dict[str, Any]:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from include.markets_ops.services.kafka import publish
+    from include.markets_ops.services.s3 import ReportObject, publish_folder
 
-    from include.markets_ops.kafka_io import publish
-    from include.markets_ops.s3_publish import ReportObject, publish_folder
-
-    with _postgres(connections.REPORTING_CONN_ID) as conn:
+    with connections.connect_postgres(postgres.REPORTING_CONN_ID) as conn:
         alerts, runs = read_night(conn, business_date)
     messages = alert_messages(alerts)
     sent = publish(connections.kafka_config(), OPS_ALERTS.name, messages) if messages else 0
@@ -262,7 +262,7 @@ def publish_night(business_date: dt.date, bucket: str) -> dict[str, Any]:
             for alert in alerts:
                 handle.write(json.dumps(alert, sort_keys=True, default=str) + "\n")
         keys = publish_folder(
-            S3Hook(aws_conn_id=connections.S3_CONN_ID),
+            connections.s3_client(),
             bucket,
             PREFIX_TEMPLATE.format(business_date=business_date.isoformat()),
             [ReportObject("alerts.jsonl", lines, "application/x-ndjson")],
@@ -301,7 +301,7 @@ def rule_failures(
 def check_rules(
     business_date: dt.date, rule_files: list[str], dag_run_id: str | None, overrides: Mapping[str, Any] | None
 ) -> None:
-    with _postgres(connections.REPORTING_CONN_ID) as conn:
+    with connections.connect_postgres(postgres.REPORTING_CONN_ID) as conn:
         _, runs = read_night(conn, business_date)
     problems = rule_failures(rule_files, runs, dag_run_id, overrides)
     if problems:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 
 MODEL_NAME = "settlement_fail_risk"
 CHAMPION_DECISIONS = {"promoted", "bootstrapped", "rolled_back"}

@@ -79,7 +79,7 @@ class ObjectStore(Protocol):
 
 
 class S3Store:
-    """A bucket through a boto3 S3 client (S3Hook(...).get_conn() in tasks)."""
+    """A bucket through a boto3 S3 client (services/s3.py)."""
 
     def __init__(self, client: Any, bucket: str) -> None:
         self.client = client

@@ -24,10 +24,12 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from include.markets_ops import calendars, connections
+from include.markets_ops import calendars
 from include.markets_ops.airflow import business_date as business_dates
+from include.markets_ops.airflow import connections
 from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.feed import landing, loader, sources
+from include.markets_ops.services import postgres
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +50,14 @@ def feed_business_date(context: Mapping[str, Any]) -> dt.date:
 
 
 def _connect(conn_id: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(connections.postgres_url(conn_id), application_name="ops_demo_feed")
+    return connections.connect_postgres(conn_id, application_name="ops_demo_feed")
 
 
 def _store(context: Mapping[str, Any]) -> landing.S3Store | landing.PrefixedStore:
     """The bucket; in a dry run, the run's preview prefix of it."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
     from include.markets_ops.airflow import dry_run
 
-    bucket = landing.S3Store(S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn(), connections.s3_bucket())
+    bucket = landing.S3Store(connections.s3_client(), connections.s3_bucket())
     if dry_run.is_dry_run(context):
         return landing.PrefixedStore(bucket, dry_run.context_preview_prefix(context))
     return bucket
@@ -76,7 +74,7 @@ def simulate_upstream(context: Mapping[str, Any]) -> dict[str, Any]:
     rate = float(context["params"]["bad_row_rate"])
     simulate = upstream.preview_day if dry_run.is_dry_run(context) else upstream.simulate_day
     try:
-        with _connect(connections.UPSTREAM_CONN_ID) as connection:
+        with _connect(postgres.UPSTREAM_CONN_ID) as connection:
             result = simulate(connection, _store(context), day, bad_row_rate=rate)
     except (upstream.NoWorldError, ValueError) as error:
         raise AirflowFailException(str(error)) from error
@@ -99,7 +97,7 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
     store = _store(context)
     previewing = dry_run.is_dry_run(context)
     reports = []
-    with _connect(connections.WAREHOUSE_CONN_ID) as connection:
+    with _connect(postgres.WAREHOUSE_CONN_ID) as connection:
         for name in names:
             source = sources.source(name)
             manifest = landing.read_manifest(store, name, day)  # FileNotDeliveredError: retried

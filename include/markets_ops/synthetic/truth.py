@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 from include.markets_ops.synthetic import reference, tables
 from include.markets_ops.synthetic.config import GeneratorConfig
 

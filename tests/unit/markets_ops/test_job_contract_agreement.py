@@ -8,7 +8,8 @@ import pytest
 from settlement_model import cli, contract, evaluation, registry, training_set
 from settlement_model import scoring as pod_scoring
 
-from include.markets_ops import model_registry, promotion, scoring, training
+from include.markets_ops import promotion, scoring, training
+from include.markets_ops.services import model_registry
 
 PLAN = scoring.ScoringPlan(
     business_date=dt.date(2026, 11, 20),

@@ -193,9 +193,11 @@ def test_plan_run_prepares_the_next_partition_after_retracting_the_manifest_unle
     champion = {"business_date": DAY.isoformat(), "model_name": "settlement_fail_risk", "model_version": "7"}
     with (
         mock.patch.object(scoring, "thresholds_from_variables", return_value=(0.7, 0.3)),
-        mock.patch.object(scoring, "s3_client"),
-        mock.patch("include.markets_ops.connections.s3_bucket", return_value="bucket"),
-        mock.patch("include.markets_ops.connections.postgres_url", return_value="postgresql://warehouse"),
+        mock.patch("include.markets_ops.airflow.connections.s3_client"),
+        mock.patch("include.markets_ops.airflow.connections.s3_bucket", return_value="bucket"),
+        mock.patch(
+            "include.markets_ops.airflow.connections.postgres_url", return_value="postgresql://warehouse"
+        ),
         mock.patch.object(scoring, "retract_manifest", side_effect=lambda *a: calls.append("retract")),
         mock.patch.object(
             scoring, "prepare_partition", side_effect=lambda url, plan: calls.append(f"prepare {url} {plan}")

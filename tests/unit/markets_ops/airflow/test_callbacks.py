@@ -42,7 +42,9 @@ def test_failure_event_truncates_huge_exceptions() -> None:
 
 
 def test_publishing_errors_never_escape_the_callback() -> None:
-    with mock.patch("include.markets_ops.connections.kafka_config", side_effect=RuntimeError("kafka down")):
+    with mock.patch(
+        "include.markets_ops.airflow.connections.kafka_config", side_effect=RuntimeError("kafka down")
+    ):
         callbacks.on_task_failure(_context(exception=ValueError("boom")))  # must not raise
 
 

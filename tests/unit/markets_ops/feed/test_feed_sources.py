@@ -7,7 +7,7 @@ import re
 import pytest
 
 from include.markets_ops.feed import sources
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 from include.markets_ops.synthetic import daily, reference
 from include.markets_ops.synthetic.config import GeneratorConfig
 

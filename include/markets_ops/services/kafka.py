@@ -1,8 +1,12 @@
-"""Producing to Kafka so that nothing is lost silently.
+"""Kafka: the connection id, the client configuration, producing so that nothing is lost
+silently, and reading a topic back.
 
-The provider's ProduceToTopicOperator only logs delivery errors by default and flushes per
-message when synchronous; here every message's delivery report is checked and any failure
-fails the task, with an idempotent producer (acks=all) so a retry does not duplicate.
+The client configuration is a confluent-kafka dict (the Airflow connection's extra, or the
+local stack's bootstrap servers); ``publish`` and ``consumer`` are the only places a producer
+or a consumer is made. The provider's ProduceToTopicOperator only logs delivery errors by
+default and flushes per message when synchronous; here every message's delivery report is
+checked and any failure fails the task, with an idempotent producer (acks=all) so a retry does
+not duplicate.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+KAFKA_CONN_ID = "kafka_markets"
 
 # Reliability settings that no connection extra may weaken.
 RELIABLE_PRODUCER = {
@@ -21,6 +27,25 @@ RELIABLE_PRODUCER = {
     "linger.ms": 20,
     "batch.size": 1_000_000,
 }
+
+
+def config_of(connection: Any) -> dict[str, Any]:
+    """The confluent-kafka client configuration held in an Airflow connection's extra."""
+    config = dict(connection.extra_dejson)
+    if "bootstrap.servers" not in config:
+        raise ValueError(f"Airflow connection {connection.conn_id!r} has no 'bootstrap.servers' in its extra")
+    return config
+
+
+def consumer(config: dict[str, Any], group_prefix: str) -> Any:
+    """A consumer in a throwaway group (``group_prefix`` and a random suffix) that commits
+    nothing: for reading a topic back (checks, the demo's summary, the dashboard), never for
+    processing it."""
+    import uuid
+
+    from confluent_kafka import Consumer
+
+    return Consumer({**config, "group.id": f"{group_prefix}-{uuid.uuid4().hex}", "enable.auto.commit": False})
 
 
 class DeliveryError(RuntimeError):
@@ -93,25 +118,24 @@ def find_messages(
     naming the keys still missing.
     """
     import time
-    import uuid
 
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import TopicPartition
 
-    consumer = Consumer({**config, "group.id": f"check-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    reader = consumer(config, "check")
     found: dict[str, dict[str, Any]] = {}
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, partition, 0) for partition in partitions])
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        reader.assign([TopicPartition(topic, partition, 0) for partition in partitions])
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline and len(found) < len(keys):
-            message = consumer.poll(0.5)
+            message = reader.poll(0.5)
             if message is None or message.error():
                 continue
             key = (message.key() or b"").decode()
             if key in keys:
                 found[key] = json.loads(message.value() or b"null")
     finally:
-        consumer.close()
+        reader.close()
     missing = keys - found.keys()
     if missing:
         raise TimeoutError(

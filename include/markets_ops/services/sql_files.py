@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-SQL_ROOT = Path(__file__).resolve().parents[1] / "sql"
+SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
 
 
 @lru_cache(maxsize=256)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from include.markets_ops.s3_publish import ReportObject, publish_folder
+from include.markets_ops.services.s3 import ReportObject, publish_folder
 
 
 class RecordingClient:
@@ -23,20 +23,12 @@ class RecordingClient:
         self.calls.append(("put_object", Key, Body))
 
 
-class FakeHook:
-    def __init__(self) -> None:
-        self.client = RecordingClient()
-
-    def get_conn(self) -> RecordingClient:
-        return self.client
-
-
 def test_objects_first_then_the_manifest_with_their_checksums(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_bytes(b"x,y\n1,2\n")
     (tmp_path / "b.html").write_bytes(b"<html></html>")
-    hook = FakeHook()
+    client = RecordingClient()
     keys = publish_folder(
-        hook,
+        client,
         "bucket",
         "reports/x/business_date=2026-11-27/",
         [
@@ -50,8 +42,8 @@ def test_objects_first_then_the_manifest_with_their_checksums(tmp_path: Path) ->
         "reports/x/business_date=2026-11-27/b.html",
         "reports/x/business_date=2026-11-27/manifest.json",
     ]
-    assert [call[0] for call in hook.client.calls] == ["upload_file", "upload_file", "put_object"]
-    manifest = json.loads(hook.client.calls[-1][2])
+    assert [call[0] for call in client.calls] == ["upload_file", "upload_file", "put_object"]
+    manifest = json.loads(client.calls[-1][2])
     assert manifest["summary"] == {"rows": 1}
     assert manifest["objects"][0] == {
         "key": keys[0],
@@ -63,4 +55,4 @@ def test_objects_first_then_the_manifest_with_their_checksums(tmp_path: Path) ->
 
 def test_the_prefix_must_be_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="must end with '/'"):
-        publish_folder(FakeHook(), "bucket", "reports/x", [], {})
+        publish_folder(RecordingClient(), "bucket", "reports/x", [], {})

@@ -1,6 +1,7 @@
-"""The MLflow model registry as the DAGs see it: which version is champion, and reading its tags.
+"""MLflow: the connection id, the tracking URI, the one client factory, and the model registry
+as the DAGs see it (which version is champion, and reading its tags).
 
-The model jobs have their own copy of the names (model_pod/settlement_model/registry.py):
+The model jobs have their own copy of the registry's names (model_pod/settlement_model/registry.py):
 the pod package cannot import this project. tests/unit check that the two agree.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+MLFLOW_CONN_ID = "mlflow_tracking"
 MODEL_NAME = "settlement_fail_risk"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -21,13 +23,20 @@ class ModelNotFoundError(LookupError):
     """The alias or version asked for does not exist (the message says which)."""
 
 
-def client(tracking_uri: str | None = None) -> Any:
+def tracking_uri_of(connection: Any) -> str:
+    """The tracking server's URI from an Airflow ``http`` connection (host, with or without a
+    scheme, and port)."""
+    host = connection.host or ""
+    if "://" not in host:
+        host = f"http://{host}"
+    return f"{host}:{connection.port}" if connection.port else host
+
+
+def client(tracking_uri: str) -> Any:
+    """An MLflow client of the tracking server, which is also the model registry."""
     import mlflow
 
-    from include.markets_ops import connections
-
-    uri = tracking_uri or connections.mlflow_tracking_uri()
-    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
 def alias_version(mlflow_client: Any, alias: str, model_name: str = MODEL_NAME) -> str | None:

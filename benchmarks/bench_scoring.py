@@ -316,7 +316,7 @@ def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> di
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath]),
         "PYTHONPATH": str(REPO / "model_pod"),
         "PYTHONUNBUFFERED": "1",
-        "OMP_NUM_THREADS": "1",  # as jobs.py sets it for score: one core per shard
+        "OMP_NUM_THREADS": "1",  # as jobs/spec.py sets it for score: one core per shard
         "HOME": str(work), "TMPDIR": str(work), "WORK_DIR": str(work),
         "DATABASE_URL": database_url,
         "S3_BUCKET": stack["S3_BUCKET"], "S3_ENDPOINT_URL": stack["S3_ENDPOINT_URL"],

@@ -62,7 +62,7 @@ from include.markets_ops.airflow import assets, links, params, schedules
 from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
 from include.markets_ops.airflow.links import linked_task
 from include.markets_ops.airflow.switch import nightly_switch
-from include.markets_ops.jobs import mapped_model_job
+from include.markets_ops.jobs.factory import mapped_model_job
 
 
 @dag(

@@ -158,7 +158,7 @@ def test_the_model_pod_never_refers_to_the_ground_truth() -> None:
 def test_the_model_jobs_get_only_roles_that_cannot_read_the_ground_truth() -> None:
     # The pods' database credentials: the writer (score) or the reader (training jobs),
     # neither of which the grants let into the synthetic schema.
-    from include.markets_ops.jobs import JOBS
+    from include.markets_ops.jobs.spec import JOBS
     from include.markets_ops.services import postgres
 
     conn_ids = {spec.database_conn_id for spec in JOBS.values()}

@@ -14,7 +14,8 @@ from unittest import mock
 
 import pytest
 
-from include.markets_ops import jobs, scoring, training
+from include.markets_ops import scoring, training
+from include.markets_ops.jobs import spec as job_spec
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 IMAGE = "registry.example.com/markets-ops/settlement-model:0.1.0@sha256:" + "3" * 64
@@ -149,7 +150,7 @@ def test_every_job_has_requests_and_limits_with_memory_limit_equal_to_request(
     jobs_by_task = {task_id: job for _, task_id, job, _ in pod_operators}
     for task_id, pod in pods.items():
         resources = pod["spec"]["containers"][0]["resources"]
-        spec = jobs.JOBS[jobs_by_task[task_id]]
+        spec = job_spec.JOBS[jobs_by_task[task_id]]
         assert resources["requests"]["cpu"] == spec.cpu_request
         assert resources["limits"]["cpu"] == spec.cpu_limit
         assert resources["requests"]["memory"] == resources["limits"]["memory"] == spec.memory
@@ -200,7 +201,7 @@ def test_service_account_namespace_scheduling_and_lifecycle(
         assert operator.startup_timeout_seconds > 0
         assert operator.execution_timeout is not None
         assert operator.active_deadline_seconds > operator.execution_timeout.total_seconds()
-        assert operator.pool == jobs.POOL
+        assert operator.pool == job_spec.POOL
         assert operator.do_xcom_push is False
 
 

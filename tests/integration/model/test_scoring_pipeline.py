@@ -361,7 +361,7 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
     stack, champion, model_name, kafka_topic = setup.stack, setup.champion, setup.model_name, setup.topic
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    from include.markets_ops.local_jobs import LocalJobOperator
+    from include.markets_ops.jobs.local_runtime import LocalJobOperator
 
     dag_scoring.prepare_partition(stack["POSTGRES_URL"], plan(model_name, champion, "pytest__kafka-task"))
     env = {
@@ -401,7 +401,7 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
     # The same job through the embedded runtime's operator: the task fails (and will retry).
     operator = LocalJobOperator(task_id="score_shard", job="score", arguments=arguments)
     with (
-        mock.patch("include.markets_ops.local_jobs.contract_environment", return_value=env),
+        mock.patch("include.markets_ops.jobs.local_runtime.contract_environment", return_value=env),
         pytest.raises(AirflowException, match="exited with code 1") as failure,
     ):
         operator.execute({})

@@ -20,7 +20,7 @@ from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_valu
 from airflow.providers.cncf.kubernetes.secret import Secret
 from kubernetes.client import models as k8s
 
-from include.markets_ops.jobs import NO_RETRY_EXIT_CODES, JobSpec, Service
+from include.markets_ops.jobs.spec import NO_RETRY_EXIT_CODES, JobSpec, Service
 
 WORK_DIR = "/work"
 # An emptyDir mount inside the pod (not a host directory).
@@ -250,7 +250,7 @@ class ModelJobPodOperator(KubernetesPodOperator):
         context: Any = None,
     ) -> None:
         """The provider raises a plain AirflowException for any failed pod (retried); exit codes 2
-        and 3 of the pod contract mean bad input a retry would meet again, as in local_jobs.
+        and 3 of the pod contract mean bad input a retry would meet again, as in local_runtime.
         Both the deferrable and the synchronous paths end here (post_complete_action)."""
         from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
         from airflow.sdk.exceptions import AirflowFailException

@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from include.markets_ops import local_jobs
+from include.markets_ops.jobs import local_runtime
 
 FAKE_JOB = """
 import json, os, sys, time
@@ -44,7 +44,7 @@ def fake_model_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "__main__.py").write_text(FAKE_JOB)
-    monkeypatch.setattr(local_jobs, "MODEL_POD_DIR", package.parent)
+    monkeypatch.setattr(local_runtime, "MODEL_POD_DIR", package.parent)
     # The connections and the bucket Variable the contract environment is built from.
     writer_url = "postgresql://writer:pw-writer@db:5432/warehouse"  # pragma: allowlist secret
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_POSTGRES", writer_url)
@@ -63,7 +63,7 @@ def fake_model_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(arguments: list[str]) -> tuple[RecordingLog, Exception | None]:
-    operator = local_jobs.LocalJobOperator(task_id="score_shard", job="score", arguments=arguments)
+    operator = local_runtime.LocalJobOperator(task_id="score_shard", job="score", arguments=arguments)
     log = RecordingLog()
     error = None
     with mock.patch.object(type(operator), "log", new_callable=mock.PropertyMock, return_value=log):
@@ -125,11 +125,13 @@ def test_the_training_jobs_get_the_read_only_database_role(
 ) -> None:
     reader_url = "postgresql://reader:pw-reader@db:5432/warehouse"  # pragma: allowlist secret
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_REPORTING", reader_url)
-    env = local_jobs.contract_environment("build-training-set", tmp_path, "/usr/bin/python3")
+    env = local_runtime.contract_environment("build-training-set", tmp_path, "/usr/bin/python3")
     assert env["DATABASE_URL"].startswith("postgresql://reader:")
     assert "KAFKA_BOOTSTRAP_SERVERS" not in env
-    assert "DATABASE_URL" not in local_jobs.contract_environment("train", tmp_path / "t", "/usr/bin/python3")
+    assert "DATABASE_URL" not in local_runtime.contract_environment(
+        "train", tmp_path / "t", "/usr/bin/python3"
+    )
 
 
 def test_arguments_are_a_template_field_like_the_pod_operators() -> None:
-    assert local_jobs.LocalJobOperator.template_fields == ("arguments",)
+    assert local_runtime.LocalJobOperator.template_fields == ("arguments",)

@@ -1,18 +1,5 @@
-"""The one way DAGs run the model jobs: ``model_job`` / ``mapped_model_job``.
-
-Two runtimes behind the same declaration, chosen by the ``JOB_RUNTIME`` environment variable
-of the Airflow deployment (read when DAG files are parsed, like any deployment setting):
-
-- ``local`` (the default, the embedded runtime): the job's entry point runs as a separate
-  local process (``python -m settlement_model <job> <arguments>``) with only the job
-  contract's environment, built from the Airflow connections when the task runs
-  (local_jobs.py).
-- ``kubernetes``: a KubernetesPodOperator running the pinned model image, configured as
-  production needs it (kubernetes_jobs.py, which alone imports the Kubernetes provider:
-  importing it costs seconds, so the local runtime never pays it at parse time).
-
-Both take the same ``arguments`` (templated, and mappable with ``expand``), and both fail the
-task when the job exits non-zero. The job contract is docs/pod-contract.md.
+"""What each model job is and needs: its services, database role, resources and timeout (``JOBS``),
+and which runtime runs them (``job_runtime``). Imports no runtime: both runtimes import it.
 """
 
 from __future__ import annotations
@@ -23,12 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from include.markets_ops.services import postgres
 
 JOB_RUNTIME_VARIABLE = "JOB_RUNTIME"
-MODEL_POD_DIR = Path(__file__).resolve().parents[2] / "model_pod"
+MODEL_POD_DIR = Path(__file__).resolve().parents[3] / "model_pod"
 POOL = "model_pods"  # airflow_settings.yaml: bounds how many model jobs run at once
 # The pod contract's exit codes (model_pod/settlement_model/contract.py) a retry cannot help:
 # bad arguments or environment, and a refused precondition. Both runtimes fail fast on them.
@@ -124,46 +110,3 @@ def job_runtime(environ: Mapping[str, str] | None = None) -> Runtime:
         raise ValueError(
             f"{JOB_RUNTIME_VARIABLE}={value!r}: expected one of {[r.value for r in Runtime]}"
         ) from error
-
-
-def _operator_class_and_kwargs(job: str, environ: Mapping[str, str] | None) -> tuple[Any, dict[str, Any]]:
-    spec = JOBS[job]
-    common: dict[str, Any] = {
-        "pool": POOL,
-        "execution_timeout": spec.execution_timeout,
-    }
-    if job_runtime(environ) is Runtime.KUBERNETES:
-        from include.markets_ops.kubernetes_jobs import ModelJobPodOperator, PodSettings, pod_kwargs
-
-        return ModelJobPodOperator, {**common, **pod_kwargs(spec, PodSettings.from_environ(environ))}
-    from include.markets_ops.local_jobs import LocalJobOperator
-
-    return LocalJobOperator, {**common, "job": spec.name}
-
-
-def model_job(
-    task_id: str,
-    job: str,
-    arguments: Any,
-    environ: Mapping[str, str] | None = None,
-    extra_links: tuple[Any, ...] = (),
-    **task_kwargs: Any,
-) -> Any:
-    """An operator running ``settlement-model <job> <arguments>`` in the configured runtime.
-
-    ``arguments`` is a list of strings, a template, or an XComArg (resolved when the task runs);
-    ``extra_links`` are this task's operator extra links (links.ArtifactLink with a resolver).
-    """
-    operator_class, kwargs = _operator_class_and_kwargs(job, environ)
-    operator = operator_class(task_id=task_id, arguments=arguments, **{**kwargs, **task_kwargs})
-    if extra_links:
-        operator.operator_extra_links = tuple(extra_links)  # per task: the class attribute is shared
-    return operator
-
-
-def mapped_model_job(
-    task_id: str, job: str, arguments: Any, environ: Mapping[str, str] | None = None, **task_kwargs: Any
-) -> Any:
-    """One mapped task instance per argument list in ``arguments`` (dynamic task mapping)."""
-    operator_class, kwargs = _operator_class_and_kwargs(job, environ)
-    return operator_class.partial(task_id=task_id, **{**kwargs, **task_kwargs}).expand(arguments=arguments)

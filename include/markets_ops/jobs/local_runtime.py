@@ -24,7 +24,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from include.markets_ops.airflow import connections
-from include.markets_ops.jobs import JOBS, MODEL_POD_DIR, NO_RETRY_EXIT_CODES, Service
+from include.markets_ops.jobs.spec import JOBS, MODEL_POD_DIR, NO_RETRY_EXIT_CODES, Service
 
 KILL_GRACE_SECONDS = 30
 

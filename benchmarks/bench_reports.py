@@ -520,7 +520,7 @@ FULL OUTER JOIN (SELECT * FROM ops.custodian_confirmations WHERE business_date =
 def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
     import psycopg
 
-    from include.markets_ops.reconciliation import (
+    from include.markets_ops.reconciliation.breaks import (
         PLANNER_SETTINGS,
         apply_planner_settings,
         reconcile,

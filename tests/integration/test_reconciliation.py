@@ -15,8 +15,13 @@ import pytest
 
 from include.markets_ops import calendars
 from include.markets_ops.calendars import NotABusinessDateError
-from include.markets_ops.recon_report import build_report, load_report_data, prefix_for, summary_event
-from include.markets_ops.reconciliation import Tolerances, reconcile
+from include.markets_ops.reconciliation.breaks import Tolerances, reconcile
+from include.markets_ops.reconciliation.report import (
+    build_report,
+    load_report_data,
+    prefix_for,
+    summary_event,
+)
 from include.markets_ops.services.s3 import MANIFEST_NAME, publish_folder
 from tests.support.warehouse_scenarios import (
     DATE_RANGES,

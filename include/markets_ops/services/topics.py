@@ -38,7 +38,7 @@ HIGH_RISK_TRADES = Topic(
 MODEL_EVENTS = Topic("mlops.model-events", 1, "Promotion gate decisions and champion rollbacks")
 # Key: rule id and entity key (alerting/tasks.py alert_messages): the condition's latest raising.
 OPS_ALERTS = Topic("ops.alerts", 3, "New alerts raised by the SQL alert rules", COMPACTED)
-# Key: business date (recon_tasks.py): the date's latest reconciliation summary.
+# Key: business date (reconciliation/tasks.py): the date's latest reconciliation summary.
 RECON_SUMMARY = Topic("ops.recon.summary", 1, "Nightly reconciliation summary per business date", COMPACTED)
 AIRFLOW_EVENTS = Topic("ops.airflow.events", 1, "Task failures and missed deadlines of the DAGs")
 STACK_CHECKS = Topic("ops.stack.checks", 1, "Round trips of the stack smoke DAG and tests")

@@ -29,21 +29,6 @@ EXPORT_BATCH_ROWS = 50_000
 TOP_COUNTERPARTIES = 25
 OLDEST_BREAKS_LISTED = 50
 
-EXPORT_COLUMNS = (
-    "business_date",
-    "trade_ref",
-    "break_type",
-    "status",
-    "first_seen_date",
-    "age_business_days",
-    "resolved_date",
-    "counterparty_id",
-    "instrument_id",
-    "internal_value",
-    "custodian_value",
-    "notional",
-)
-
 # One colour per break type (colour-blind-safe Okabe-Ito palette).
 BREAK_COLOURS = dict(
     zip(BREAK_TYPES, ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"), strict=True)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from include.markets_ops.calendars import NotABusinessDateError
-from include.markets_ops.reconciliation import ReconSummary, Tolerances, reconcile
+from include.markets_ops.reconciliation.breaks import ReconSummary, Tolerances, reconcile
 from include.markets_ops.services.sql_files import read_sql
 from include.markets_ops.warehouse.models import BREAK_TYPES
 

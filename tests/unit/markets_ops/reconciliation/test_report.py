@@ -8,8 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from include.markets_ops import recon_report
-from include.markets_ops.recon_report import ReportData, chart_days, render_html, summary_event, svg_chart
+from include.markets_ops.reconciliation import report as recon_report
+from include.markets_ops.reconciliation.report import (
+    ReportData,
+    chart_days,
+    render_html,
+    summary_event,
+    svg_chart,
+)
 from include.markets_ops.warehouse.models import BREAK_TYPES
 
 DAY = dt.date(2026, 11, 27)

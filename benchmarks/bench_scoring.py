@@ -163,7 +163,7 @@ def configured_shards() -> int:
     """The shard count the local deployment scores with (airflow_settings.yaml), so the
     benchmark measures the job as the DAG runs it."""
     from devstack import settings
-    from include.markets_ops.scoring import SHARDS_VARIABLE
+    from include.markets_ops.scoring.plan import SHARDS_VARIABLE
 
     return int(settings.variable(SHARDS_VARIABLE))
 
@@ -329,7 +329,7 @@ def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> di
 
 
 def _plan(day: dt.date, version: str, run_id: str, shards: int = 1) -> Any:
-    from include.markets_ops.scoring import ScoringPlan
+    from include.markets_ops.scoring.plan import ScoringPlan
 
     return ScoringPlan(day, MODEL_NAME, version, shards, HIGH, MEDIUM, run_id)
 
@@ -385,20 +385,20 @@ def _finish(process: subprocess.Popen) -> int:
 def _job(bench: Bench, day: dt.date, shards: int) -> None:
     import boto3
 
-    from include.markets_ops import scoring
+    from include.markets_ops.scoring import manifest, swap
 
     plan = _plan(day, bench.version, f"bench__job__{uuid.uuid4().hex[:6]}", shards)
     s3 = boto3.client("s3", endpoint_url=bench.stack["S3_ENDPOINT_URL"])
-    scoring.retract_manifest(s3, bench.stack["S3_BUCKET"], day)
+    manifest.retract_manifest(s3, bench.stack["S3_BUCKET"], day)
     started = time.perf_counter()
-    scoring.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it
+    swap.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it
     prepared = time.perf_counter()
     for process in [_start_job(bench, plan, shard) for shard in range(shards)]:  # in parallel
         _finish(process)
     shards_done = time.perf_counter()
-    swapped = scoring.swap_into_trade_scores(bench.urls["writer"], plan)
+    swapped = swap.swap_into_trade_scores(bench.urls["writer"], plan)
     swap_done = time.perf_counter()
-    scoring.write_manifest(s3, bench.stack["S3_BUCKET"], plan, swapped)
+    manifest.write_manifest(s3, bench.stack["S3_BUCKET"], plan, swapped)
     for shard in range(shards):
         _print_split(_time_split(bench, shard), f"shard {shard}")
     print(
@@ -410,10 +410,10 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
 
 
 def _peak_memory(bench: Bench, day: dt.date) -> tuple[int, float]:
-    from include.markets_ops import scoring
+    from include.markets_ops.scoring import swap
 
     plan = _plan(day, bench.version, "bench__memory")
-    scoring.prepare_partition(bench.urls["writer"], plan)  # the shard writes into it (never swapped)
+    swap.prepare_partition(bench.urls["writer"], plan)  # the shard writes into it (never swapped)
     started = time.perf_counter()
     peak = _finish(_start_job(bench, plan))
     _print_split(_time_split(bench, 0), "one shard")
@@ -505,7 +505,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
     from confluent_kafka import Producer
     from settlement_model import features
 
-    from include.markets_ops import scoring
+    from include.markets_ops.scoring import manifest, swap
 
     engine = sa.create_engine(urls["writer"].replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
@@ -526,14 +526,14 @@ def _naive(bench: Bench, day: dt.date) -> None:
         "score": frame.score, "risk_band": frame.risk_band, "scoring_run_id": plan.scoring_run_id,
         "scored_at": pd.Timestamp.now(tz="UTC"),
     })  # fmt: skip
-    table = scoring.prepare_partition(urls["writer"], plan)
+    table = swap.prepare_partition(urls["writer"], plan)
     out.to_sql(table, engine, schema="ml", index=False, if_exists="append")
     path = work / "naive.parquet"
     out.drop(columns=["scoring_run_id", "scored_at"]).to_parquet(path)
     boto3.client("s3", endpoint_url=stack["S3_ENDPOINT_URL"]).upload_file(
         str(path),
         stack["S3_BUCKET"],
-        scoring.part_key(day, 0, 1),
+        manifest.part_key(day, 0, 1),
         ExtraArgs={"Metadata": {"sha256": "naive", "rows": str(len(out))}},
     )
     producer = Producer(
@@ -549,7 +549,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
         }
         producer.produce(topic, key=row.trade_id, value=json.dumps(value))
         producer.flush()
-    scoring.swap_into_trade_scores(urls["writer"], plan)
+    swap.swap_into_trade_scores(urls["writer"], plan)
 
 
 # --------------------------------------------------------------------------- Kafka

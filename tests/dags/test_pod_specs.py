@@ -14,8 +14,9 @@ from unittest import mock
 
 import pytest
 
-from include.markets_ops import scoring, training
+from include.markets_ops import training
 from include.markets_ops.jobs import spec as job_spec
+from include.markets_ops.scoring.plan import ScoringPlan
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 IMAGE = "registry.example.com/markets-ops/settlement-model:0.1.0@sha256:" + "3" * 64
@@ -36,7 +37,7 @@ BUSINESS_DATE = dt.date(2026, 11, 20)
 
 def example_arguments() -> dict[str, list[str]]:
     """Arguments as the DAGs' planning tasks produce them (the real functions, sample inputs)."""
-    scoring_plan = scoring.ScoringPlan(
+    scoring_plan = ScoringPlan(
         BUSINESS_DATE, "settlement_fail_risk", "3", 2, 0.25, 0.1, "scheduled__2026-11-20T22:00:00+00:00"
     )
     training_plan = training.TrainingPlan(BUSINESS_DATE, False, None, (), 60, 10, "manual__2026-11-20")

@@ -209,7 +209,7 @@ def s3_objects(stack: dict[str, str], prefix: str) -> dict[str, bytes]:
 
 
 def scores_manifest(stack: dict[str, str], day: dt.date) -> dict[str, Any]:
-    from include.markets_ops.scoring import manifest_key
+    from include.markets_ops.scoring.manifest import manifest_key
 
     body = s3_client(stack).get_object(Bucket=stack["S3_BUCKET"], Key=manifest_key(day))["Body"].read()
     return dict(json.loads(body))

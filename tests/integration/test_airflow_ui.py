@@ -23,7 +23,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from devstack import settings
 from include.markets_ops.reconciliation.report import prefix_for
-from include.markets_ops.scoring import SHARDS_VARIABLE, scores_prefix
+from include.markets_ops.scoring.manifest import scores_prefix
+from include.markets_ops.scoring.plan import SHARDS_VARIABLE
 from include.markets_ops.services.topics import HIGH_RISK_TRADES
 from include.markets_ops.warehouse.models import BREAK_TYPES
 from tests.integration.pipeline_stack import (

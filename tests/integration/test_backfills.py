@@ -23,7 +23,8 @@ import pytest
 
 from devstack import settings
 from include.markets_ops import promotion
-from include.markets_ops.scoring import MANIFEST_NAME, SHARDS_VARIABLE, scores_prefix
+from include.markets_ops.scoring.manifest import MANIFEST_NAME, scores_prefix
+from include.markets_ops.scoring.plan import SHARDS_VARIABLE
 from tests.integration.pipeline_stack import (
     RECON_DAG,
     SCORING_DAG,

@@ -2,7 +2,7 @@
 
 Everything is read from ``reporting.recon_breaks`` (read-only role) and written to a local
 folder, then published to S3 under ``reports/recon/business_date=YYYY-MM-DD/`` with the
-manifest last (s3_publish). The page needs no network: its chart is inline SVG. Contents are
+manifest last (services/s3.py). The page needs no network: its chart is inline SVG. Contents are
 deterministic (no clock, stable orders), so a rerun writes the same bytes.
 """
 

@@ -8,10 +8,13 @@ import pytest
 from settlement_model import cli, contract, evaluation, registry, training_set
 from settlement_model import scoring as pod_scoring
 
-from include.markets_ops import promotion, scoring, training
+from include.markets_ops import promotion, training
+from include.markets_ops.scoring.manifest import part_key
+from include.markets_ops.scoring.plan import ScoringPlan, staging_table
+from include.markets_ops.scoring.swap import next_partition_table
 from include.markets_ops.services import model_registry
 
-PLAN = scoring.ScoringPlan(
+PLAN = ScoringPlan(
     business_date=dt.date(2026, 11, 20),
     model_name="settlement_fail_risk",
     model_version="12",
@@ -24,7 +27,7 @@ PLAN = scoring.ScoringPlan(
 
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_every_shards_arguments_parse_as_the_score_job_expects(dry_run: bool) -> None:
-    plan = scoring.ScoringPlan(**{**PLAN.__dict__, "dry_run": dry_run})
+    plan = ScoringPlan(**{**PLAN.__dict__, "dry_run": dry_run})
     parser = cli.build_parser()
     parsed = [parser.parse_args(["score", *arguments]) for arguments in plan.shard_arguments()]
     assert [p.shard_index for p in parsed] == [0, 1, 2]
@@ -38,9 +41,9 @@ def test_every_shards_arguments_parse_as_the_score_job_expects(dry_run: bool) ->
 def test_staging_tables_and_objects_are_named_the_same_on_both_sides() -> None:
     day = dt.date(2026, 11, 20)
     for index in range(3):
-        assert scoring.staging_table(day, index, 3) == pod_scoring.staging_table_name(day, index, 3)
-        assert scoring.part_key(day, index, 3) == pod_scoring.part_key(day, index, 3)
-    assert scoring.next_partition_table(day) == pod_scoring.next_partition_name(day)
+        assert staging_table(day, index, 3) == pod_scoring.staging_table_name(day, index, 3)
+        assert part_key(day, index, 3) == pod_scoring.part_key(day, index, 3)
+    assert next_partition_table(day) == pod_scoring.next_partition_name(day)
 
 
 def test_training_job_arguments_parse_as_the_jobs_expect() -> None:

@@ -10,10 +10,17 @@ from unittest import mock
 
 import pytest
 
-from include.markets_ops import scoring
+from include.markets_ops.scoring.plan import ScoringPlan, staging_table
+from include.markets_ops.scoring.swap import (
+    SwapError,
+    next_partition_table,
+    partition_table,
+    prepare_partition,
+    swap_into_trade_scores,
+)
 
 DAY = dt.date(2026, 11, 27)
-PLAN = scoring.ScoringPlan(DAY, "settlement_fail_risk", "7", 2, 0.7, 0.3, "scheduled__run")
+PLAN = ScoringPlan(DAY, "settlement_fail_risk", "7", 2, 0.7, 0.3, "scheduled__run")
 SUMMARY = {
     "row_count": 10,
     "high": 1,
@@ -64,9 +71,7 @@ class Recorder:
         elif "ops.trades" in text:
             result.fetchone.return_value = {"pending": self.pending}
         elif "pg_tables" in text:
-            result.fetchall.return_value = [
-                {"tablename": scoring.staging_table(DAY, index, 2)} for index in range(2)
-            ]
+            result.fetchall.return_value = [{"tablename": staging_table(DAY, index, 2)} for index in range(2)]
         return result
 
     def position(self, fragment: str) -> list[int]:
@@ -75,12 +80,12 @@ class Recorder:
 
 def swap(recorder: Recorder) -> dict[str, Any]:
     with mock.patch("psycopg.connect", return_value=recorder):
-        return scoring.swap_into_trade_scores("postgresql://warehouse", PLAN)
+        return swap_into_trade_scores("postgresql://warehouse", PLAN)
 
 
 def prepare(recorder: Recorder) -> str:
     with mock.patch("psycopg.connect", return_value=recorder):
-        return scoring.prepare_partition("postgresql://warehouse", PLAN)
+        return prepare_partition("postgresql://warehouse", PLAN)
 
 
 def test_the_plan_prepares_the_dates_next_partition_under_the_dates_lock() -> None:
@@ -95,7 +100,7 @@ def test_the_plan_prepares_the_dates_next_partition_under_the_dates_lock() -> No
 
 
 def test_a_prepared_table_of_another_name_is_an_error() -> None:
-    with pytest.raises(scoring.SwapError, match="expected trade_scores_p20261127_next"):
+    with pytest.raises(SwapError, match="expected trade_scores_p20261127_next"):
         prepare(Recorder(prepared="trade_scores_p20261126_next"))
 
 
@@ -111,7 +116,7 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
     assert lock < exists < attach < summary < min(drops)
     assert recorder.parameters[exists] == {"table": "ml.trade_scores_p20261127_next"}
     assert [recorder.statements[drop] for drop in drops] == [
-        f'DROP TABLE IF EXISTS "staging"."{scoring.staging_table(DAY, index, 2)}"\n' for index in range(2)
+        f'DROP TABLE IF EXISTS "staging"."{staging_table(DAY, index, 2)}"\n' for index in range(2)
     ]
     # No rows are moved by the swap, none deleted row by row, and it prepares nothing itself.
     for fragment in ("INSERT", "DELETE", "prepare_trade_scores_partition", "ops.trades"):
@@ -122,15 +127,13 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
 
 
 def test_the_partition_names_are_the_dates() -> None:
-    assert scoring.partition_table(DAY) == "trade_scores_p20261127"
-    assert scoring.next_partition_table(DAY) == "trade_scores_p20261127_next"
+    assert partition_table(DAY) == "trade_scores_p20261127"
+    assert next_partition_table(DAY) == "trade_scores_p20261127_next"
 
 
 def test_a_missing_next_partition_stops_the_swap_before_the_attach() -> None:
     recorder = Recorder(next_exists=False)
-    with pytest.raises(
-        scoring.SwapError, match=r"ml\.trade_scores_p20261127_next is missing.*rerun the whole run"
-    ):
+    with pytest.raises(SwapError, match=r"ml\.trade_scores_p20261127_next is missing.*rerun the whole run"):
         swap(recorder)
     assert not recorder.position("attach_trade_scores_partition")
 
@@ -153,7 +156,7 @@ def test_rows_of_another_run_or_model_version_are_refused_after_the_attach(
     summary: dict[str, Any], message: str
 ) -> None:
     recorder = Recorder(summary=summary)
-    with pytest.raises(scoring.SwapError, match=message):
+    with pytest.raises(SwapError, match=message):
         swap(recorder)
     # Refused inside the attach's transaction (rolled back): no work table dropped either.
     assert recorder.position("attach_trade_scores_partition")
@@ -173,7 +176,7 @@ EMPTY = {
 
 def test_an_empty_date_is_refused_while_trades_are_pending() -> None:
     recorder = Recorder(summary=EMPTY, pending=True)
-    with pytest.raises(scoring.SwapError, match="no scores at all, but trades are pending"):
+    with pytest.raises(SwapError, match="no scores at all, but trades are pending"):
         swap(recorder)
     (pending,) = recorder.position("ops.trades")
     assert recorder.parameters[pending] == {"business_date": DAY}
@@ -182,30 +185,3 @@ def test_an_empty_date_is_refused_while_trades_are_pending() -> None:
 def test_an_empty_date_without_pending_trades_is_swapped() -> None:
     swapped = swap(Recorder(summary=EMPTY, pending=False))
     assert (swapped["row_count"], swapped["high"]) == (0, 0)
-
-
-@pytest.mark.parametrize("dry_run", [False, True])
-def test_plan_run_prepares_the_next_partition_after_retracting_the_manifest_unless_a_dry_run(
-    dry_run: bool,
-) -> None:
-    calls: list[str] = []
-    context = {"params": {"dry_run": dry_run, "shards": 2}, "run_id": "scheduled__run"}
-    champion = {"business_date": DAY.isoformat(), "model_name": "settlement_fail_risk", "model_version": "7"}
-    with (
-        mock.patch.object(scoring, "thresholds_from_variables", return_value=(0.7, 0.3)),
-        mock.patch("include.markets_ops.airflow.connections.s3_client"),
-        mock.patch("include.markets_ops.airflow.connections.s3_bucket", return_value="bucket"),
-        mock.patch(
-            "include.markets_ops.airflow.connections.postgres_url", return_value="postgresql://warehouse"
-        ),
-        mock.patch.object(scoring, "retract_manifest", side_effect=lambda *a: calls.append("retract")),
-        mock.patch.object(
-            scoring, "prepare_partition", side_effect=lambda url, plan: calls.append(f"prepare {url} {plan}")
-        ),
-    ):
-        planned = scoring.plan_run(context, champion)
-    plan = scoring.ScoringPlan.from_xcom(planned["plan"])
-    assert plan == scoring.ScoringPlan(
-        DAY, "settlement_fail_risk", "7", 2, 0.7, 0.3, "scheduled__run", dry_run
-    )
-    assert calls == ([] if dry_run else ["retract", f"prepare postgresql://warehouse {plan}"])

@@ -276,7 +276,7 @@ def _train(stack: dict[str, str], urls: dict[str, str], training_date: dt.date, 
     import boto3
     from settlement_model import evaluation, registry, training, training_set
 
-    from include.markets_ops import model_quality
+    from include.markets_ops.training import model_quality
 
     env = _environment(stack, urls["reader"], work / "training")
     training_set.build(

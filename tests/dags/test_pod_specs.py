@@ -14,9 +14,9 @@ from unittest import mock
 
 import pytest
 
-from include.markets_ops import training
 from include.markets_ops.jobs import spec as job_spec
 from include.markets_ops.scoring.plan import ScoringPlan
+from include.markets_ops.training import plan as training
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 IMAGE = "registry.example.com/markets-ops/settlement-model:0.1.0@sha256:" + "3" * 64

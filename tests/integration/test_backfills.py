@@ -22,9 +22,9 @@ import psycopg
 import pytest
 
 from devstack import settings
-from include.markets_ops import promotion
 from include.markets_ops.scoring.manifest import MANIFEST_NAME, scores_prefix
 from include.markets_ops.scoring.plan import SHARDS_VARIABLE
+from include.markets_ops.training import promotion
 from tests.integration.pipeline_stack import (
     RECON_DAG,
     SCORING_DAG,

@@ -141,7 +141,9 @@ MLFLOW_RUN = ArtifactLink("MLflow run", LinkKind.MLFLOW_RUN)
 S3_OUTPUT = ArtifactLink("S3 output", LinkKind.S3_PREFIX)
 KAFKA_TOPIC = ArtifactLink("Kafka topic", LinkKind.KAFKA_TOPIC)
 TRAINING_RUN = ArtifactLink(
-    "MLflow training run", LinkKind.MLFLOW_RUN, resolver="include.markets_ops.training.training_run_target"
+    "MLflow training run",
+    LinkKind.MLFLOW_RUN,
+    resolver="include.markets_ops.training.tasks.training_run_target",
 )
 
 

@@ -8,11 +8,12 @@ import pytest
 from settlement_model import cli, contract, evaluation, registry, training_set
 from settlement_model import scoring as pod_scoring
 
-from include.markets_ops import promotion, training
 from include.markets_ops.scoring.manifest import part_key
 from include.markets_ops.scoring.plan import ScoringPlan, staging_table
 from include.markets_ops.scoring.swap import next_partition_table
 from include.markets_ops.services import model_registry
+from include.markets_ops.training import plan as training
+from include.markets_ops.training import promotion
 
 PLAN = ScoringPlan(
     business_date=dt.date(2026, 11, 20),

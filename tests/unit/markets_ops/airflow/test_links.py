@@ -85,7 +85,7 @@ def test_no_recorded_target_gives_no_link(bases: None) -> None:
 def test_a_resolver_finds_the_target_of_a_task_that_cannot_record(
     bases: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from include.markets_ops import training
+    from include.markets_ops.training import tasks as training
 
     monkeypatch.setattr(training, "training_run_target", lambda ti: {"experiment_id": "7", "run_id": "r1"})
     assert links.TRAINING_RUN.get_link(None, ti_key=FakeTaskInstance({})) == MLFLOW.rstrip("/") + (

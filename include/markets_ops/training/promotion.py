@@ -59,18 +59,6 @@ class Thresholds:
     max_calibration_error: float
     min_positives: int
 
-    @classmethod
-    def from_variables(cls) -> Thresholds:
-        from airflow.sdk import Variable
-
-        values = {name: Variable.get(variable) for name, variable in THRESHOLD_VARIABLES.items()}
-        return cls(
-            min_roc_auc=float(values["min_roc_auc"]),
-            max_auc_regression=float(values["max_auc_regression"]),
-            max_calibration_error=float(values["max_calibration_error"]),
-            min_positives=int(values["min_positives"]),
-        )
-
 
 @dataclass(frozen=True)
 class RunInfo:

@@ -8,7 +8,7 @@ import itertools
 import pandas as pd
 import pytest
 
-from include.markets_ops.model_quality import ground_truth_report
+from include.markets_ops.training.model_quality import ground_truth_report
 
 
 def pairwise_auc(labels: list[bool], scores: list[float]) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from include.markets_ops import promotion
-from include.markets_ops.promotion import Thresholds, decide
+from include.markets_ops.training import promotion
+from include.markets_ops.training.promotion import Thresholds, decide
 
 THRESHOLDS = Thresholds(
     min_roc_auc=0.7, max_auc_regression=0.01, max_calibration_error=0.03, min_positives=100

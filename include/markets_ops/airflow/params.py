@@ -7,6 +7,7 @@ before any task runs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import Param
@@ -61,6 +62,7 @@ def model_version_param(description: str) -> Param:
     )
 
 
-def common_params(**extra: Param) -> dict[str, Any]:
-    """The business date and dry-run parameters every nightly DAG has, plus its own."""
-    return {BUSINESS_DATE: business_date_param(), DRY_RUN: dry_run_param(), **extra}
+def common_params(declared: Mapping[str, Param] | None = None, /, **extra: Param) -> dict[str, Any]:
+    """The business date and dry-run parameters every nightly DAG with a dry run has, then its
+    own: ``declared`` (by names declared as constants elsewhere) and ``extra`` (by keyword)."""
+    return {BUSINESS_DATE: business_date_param(), DRY_RUN: dry_run_param(), **(declared or {}), **extra}

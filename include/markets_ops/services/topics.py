@@ -36,7 +36,7 @@ HIGH_RISK_TRADES = Topic(
     COMPACTED,
 )
 MODEL_EVENTS = Topic("mlops.model-events", 1, "Promotion gate decisions and champion rollbacks")
-# Key: rule id and entity key (alerting/tasks.py alert_messages): the condition's latest raising.
+# Key: rule id and entity key (alerting/night.py alert_messages): the condition's latest raising.
 OPS_ALERTS = Topic("ops.alerts", 3, "New alerts raised by the SQL alert rules", COMPACTED)
 # Key: business date (reconciliation/tasks.py): the date's latest reconciliation summary.
 RECON_SUMMARY = Topic("ops.recon.summary", 1, "Nightly reconciliation summary per business date", COMPACTED)

@@ -1,15 +1,10 @@
-"""The alert DAG's pure parts: which rules failed, the Kafka messages, the night's summary,
-and which errors are worth a retry."""
+"""The night's alerts: which rules failed, the Kafka messages, the night's summary."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
-from include.markets_ops.alerting.rules import RuleError
-from include.markets_ops.alerting.runner import is_permanent
-from include.markets_ops.alerting.tasks import alert_messages, night_summary, rule_failures
+from include.markets_ops.alerting.night import alert_messages, night_summary, rule_failures
 
 RUN = "manual__2026-11-27"
 
@@ -84,26 +79,3 @@ def test_the_night_summary_counts_and_leaves_out_run_ids() -> None:
     assert summary["alerts_by_severity"] == {"high": 2}
     assert summary["kafka_messages"] == 1
     assert "dag_run_id" not in summary["rules"][0]
-
-
-class _SqlError(Exception):
-    def __init__(self, sqlstate: str) -> None:
-        super().__init__(sqlstate)
-        self.sqlstate = sqlstate
-
-
-@pytest.mark.parametrize(
-    ("error", "permanent"),
-    [
-        (RuleError("x.sql", "malformed header"), True),
-        (_SqlError("42601"), True),  # syntax error
-        (_SqlError("42P01"), True),  # undefined table
-        (_SqlError("22012"), True),  # division by zero
-        (_SqlError("25006"), True),  # a write on the read-only connection
-        (_SqlError("57014"), False),  # statement timeout: maybe a busy night
-        (_SqlError("08006"), False),  # connection lost
-        (ConnectionError("reset"), False),
-    ],
-)
-def test_which_errors_are_not_worth_a_retry(error: Exception, permanent: bool) -> None:
-    assert is_permanent(error) is permanent

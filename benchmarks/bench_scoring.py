@@ -197,7 +197,8 @@ def _load_bench_day(urls: dict[str, str], bench_date: dt.date) -> int:
     data), another trades_per_day; only the trades are loaded (no outcome is due yet)."""
     import psycopg
 
-    from include.markets_ops.synthetic import bookings, daily, tables
+    from include.markets_ops.feed.landing import csv_chunks
+    from include.markets_ops.synthetic import bookings, daily
     from include.markets_ops.synthetic.config import DEMO_DATE, GeneratorConfig, default_epoch
 
     config = GeneratorConfig(
@@ -207,7 +208,7 @@ def _load_bench_day(urls: dict[str, str], bench_date: dt.date) -> int:
     columns = ", ".join(trades.column_names)
     copy_in = f"COPY ops.trades ({columns}) FROM STDIN (FORMAT csv, HEADER true)"
     with psycopg.connect(urls["writer"]) as conn, conn.cursor() as cur, cur.copy(copy_in) as copy:
-        for chunk in tables.csv_chunks(trades):
+        for chunk in csv_chunks(trades):
             copy.write(chunk)
     _settle(urls)
     with psycopg.connect(urls["writer"]) as conn, conn.cursor() as cur:

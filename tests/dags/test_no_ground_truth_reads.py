@@ -49,10 +49,9 @@ ALLOWED = {
     # The data generator: it writes the truth, as the upstream_feed role.
     "include/markets_ops/synthetic/*": "the synthetic data generator writes the ground truth",
     "include/sql/synthetic/*": "the generator's SQL (COPY and DELETE of the truth, its world config)",
-    # The feed DAG stands in for the bank's upstream systems: it simulates each day's
-    # delivery, writing that day's truth, then loads only the delivered files.
-    "include/markets_ops/feed/upstream.py": "the feed's simulated upstream systems write the day's truth",
-    "include/markets_ops/feed/tasks.py::simulate_upstream": "the feed task that runs those systems",
+    # The feed DAG stands in for the bank's upstream systems: its first task simulates each
+    # day's delivery, writing that day's truth (synthetic/upstream.py, synthetic/tasks.py, both
+    # under the generator's entry above), then the feed loads only the delivered files.
     "dags/ops_demo_feed.py::__doc__": "the feed DAG's documentation names its connection",
     "dags/settlement_risk_training.py::__doc__": "the training DAG's documentation names its truth read",
     # The documented exception: the Bayes-optimal AUC report, after the promotion gate.

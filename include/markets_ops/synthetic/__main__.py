@@ -141,7 +141,7 @@ def _show() -> int:
 
 
 def _write_day(args: argparse.Namespace) -> int:
-    from include.markets_ops.feed import upstream
+    from include.markets_ops.synthetic import upstream
 
     try:
         config = GeneratorConfig(

@@ -13,6 +13,9 @@ from include.markets_ops.feed import landing
 
 DAY = dt.date(2026, 10, 30)
 TABLE = pa.table({"trade_id": ["T1", "T2", None], "quantity": ["1.0000", "-2.0000", "3.0000"]})
+# A dry run's upstream files: delivered and read back under the preview prefix, never landing/.
+PREVIEW_TABLE = pa.table({"trade_id": ["T1", "T2"], "quantity": pa.array([1.0, 2.0])})
+PREVIEW = "previews/ops_demo_feed/manual__x/"
 
 
 def test_keys_are_deterministic_per_source_and_date() -> None:
@@ -62,3 +65,17 @@ def test_the_s3_store_round_trip() -> None:
     manifest = landing.publish(store, "trades", DAY, TABLE)
     assert landing.read_manifest(store, "trades", DAY) == manifest
     assert b"".join(landing.stream(store, manifest)).count(b"\n") == 4
+
+
+def test_files_go_under_the_preview_prefix_and_are_read_back_from_there(tmp_path: Path) -> None:
+    store = landing.PrefixedStore(landing.LocalStore(tmp_path), PREVIEW)
+    landing.publish(store, "trades", DAY, PREVIEW_TABLE)
+    assert not (tmp_path / "landing").exists()
+    assert (tmp_path / PREVIEW / landing.object_key("trades", DAY)).exists()
+    manifest = landing.read_manifest(store, "trades", DAY)
+    assert b"".join(landing.stream(store, manifest)).decode().splitlines()[1] == '"T1",1'
+
+
+def test_the_prefix_is_a_folder() -> None:
+    with pytest.raises(ValueError, match="must end with"):
+        landing.PrefixedStore(landing.LocalStore(Path("/tmp")), "previews/x")

@@ -18,9 +18,7 @@ import pyarrow as pa
 from include.markets_ops.feed import landing, sources
 from include.markets_ops.synthetic import bad_rows, daily, reference, truth
 from include.markets_ops.synthetic.bookings import BookingsCache
-from include.markets_ops.synthetic.config import GeneratorConfig
-
-DEFAULT_BAD_ROW_RATE = 0.002
+from include.markets_ops.synthetic.config import DEFAULT_BAD_ROW_RATE, GeneratorConfig
 
 
 class NoWorldError(RuntimeError):

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from include.markets_ops import stack_checks
 from include.markets_ops.airflow import connections
+from include.markets_ops.checks import stack as stack_checks
 from include.markets_ops.services import postgres
 
 

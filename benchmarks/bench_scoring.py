@@ -275,7 +275,7 @@ def _environment(stack: dict[str, str], database_url: str, work: Path) -> Any:
 def _train(stack: dict[str, str], urls: dict[str, str], training_date: dt.date, work: Path) -> dict[str, Any]:
     """The real jobs: snapshot, train, evaluate; then model vs Bayes-optimal ROC AUC."""
     import boto3
-    from settlement_model import evaluation, registry, training, training_set
+    from settlement_model import contract, evaluation, registry, train_job, training_set
 
     from include.markets_ops.training import model_quality
 
@@ -283,7 +283,7 @@ def _train(stack: dict[str, str], urls: dict[str, str], training_date: dt.date, 
     training_set.build(
         env, training_date, train_days=60, holdout_days=10, label_lag_days=7, airflow_run_id="bench"
     )
-    version = str(training.train(env, training_date, training.Hyperparameters(), "bench")["model_version"])
+    version = str(train_job.train(env, training_date, train_job.Hyperparameters(), "bench")["model_version"])
     evaluated = evaluation.evaluate(env, training_date, registry.CHAMPION, None, 0.05)
     client = registry.client(env.mlflow_tracking_uri)
     client.set_registered_model_alias(MODEL_NAME, registry.CHAMPION, version)
@@ -296,7 +296,7 @@ def _train(stack: dict[str, str], urls: dict[str, str], training_date: dt.date, 
         model_name=MODEL_NAME,
         version=version,
         evaluation=evaluated,
-        predictions_key=f"training-sets/training_date={training_date}/evaluation_predictions_v{version}.parquet",
+        predictions_key=contract.predictions_key(training_date, version),
     )
     window = f"{evaluated['window']['start']}..{evaluated['window']['end']}, {evaluated['rows']:,} rows"
     return {
@@ -504,9 +504,9 @@ def _naive(bench: Bench, day: dt.date) -> None:
     import pyarrow as pa
     import sqlalchemy as sa
     from confluent_kafka import Producer
-    from settlement_model import features
+    from settlement_model import contract, features
 
-    from include.markets_ops.scoring import manifest, swap
+    from include.markets_ops.scoring import swap
 
     engine = sa.create_engine(urls["writer"].replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
@@ -534,7 +534,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
     boto3.client("s3", endpoint_url=stack["S3_ENDPOINT_URL"]).upload_file(
         str(path),
         stack["S3_BUCKET"],
-        manifest.part_key(day, 0, 1),
+        contract.part_key(day, 0, 1),
         ExtraArgs={"Metadata": {"sha256": "naive", "rows": str(len(out))}},
     )
     producer = Producer(

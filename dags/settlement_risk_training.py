@@ -54,6 +54,7 @@ from include.markets_ops.airflow.links import linked_task
 from include.markets_ops.airflow.switch import nightly_switch
 from include.markets_ops.jobs.factory import model_job
 from include.markets_ops.training import plan
+from settlement_model import contract
 
 
 @dag(
@@ -83,7 +84,7 @@ from include.markets_ops.training import plan
             description="Train without these features (an ablation experiment). Empty: all features.",
         ),
         plan.TRAIN_DAYS_PARAM: Param(
-            plan.DEFAULT_TRAIN_DAYS,
+            contract.DEFAULT_TRAIN_DAYS,
             type="integer",
             minimum=5,
             maximum=730,
@@ -92,7 +93,7 @@ from include.markets_ops.training import plan
             "a label lag earlier, so no training label is known after the evaluation starts.",
         ),
         plan.HOLDOUT_DAYS_PARAM: Param(
-            plan.DEFAULT_HOLDOUT_DAYS,
+            contract.DEFAULT_HOLDOUT_DAYS,
             type="integer",
             minimum=1,
             maximum=90,

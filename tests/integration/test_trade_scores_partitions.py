@@ -137,9 +137,9 @@ def test_the_writer_fills_a_prepared_next_partition_in_its_own_transactions(ware
     """What the scoring run does: prepare (committed), then each shard deletes its slice and
     COPYs its rows in its own transaction, then the swap attaches. The writer needs only the
     privileges the ml schema's default privileges give the table the function creates."""
-    from include.markets_ops.scoring.swap import next_partition_table
+    from settlement_model import contract
 
-    assert next_partition_table(DAY) == NEXT
+    assert contract.next_partition_name(DAY) == NEXT
     with warehouse.connect("writer") as writer:
         writer.autocommit = True
         (table,) = writer.execute("SELECT ml.prepare_trade_scores_partition(%s)", (DAY,)).fetchone()

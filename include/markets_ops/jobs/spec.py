@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from settlement_model import contract
+
 from include.markets_ops.services import postgres
 
 JOB_RUNTIME_VARIABLE = "JOB_RUNTIME"
 MODEL_POD_DIR = Path(__file__).resolve().parents[3] / "model_pod"
 POOL = "model_pods"  # airflow_settings.yaml: bounds how many model jobs run at once
-# The pod contract's exit codes (model_pod/settlement_model/contract.py) a retry cannot help:
-# bad arguments or environment, and a refused precondition. Both runtimes fail fast on them.
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
-NO_RETRY_EXIT_CODES = {EXIT_USAGE: "contract error", EXIT_REFUSED: "refused"}
+# The pod contract's exit codes a retry cannot help: bad arguments or environment, and a refused
+# precondition. Both runtimes fail fast on them.
+NO_RETRY_EXIT_CODES = {contract.EXIT_USAGE: "contract error", contract.EXIT_REFUSED: "refused"}
 
 
 class Runtime(StrEnum):

@@ -1,9 +1,10 @@
 """The date's scores in S3: the shards' Parquet parts and the manifest written last.
 
-A rerun first removes the date's manifest (``retract_manifest``), so readers never take the
-date's objects for complete while shards rewrite them; ``write_manifest`` runs last, once the
-rows are in place: the parts' checksums and row counts (which must add up to the swapped rows)
-and the model version.
+The parts' names are the job contract's (settlement_model.contract, which the shards write by);
+the manifest is the DAG's. A rerun first removes the date's manifest (``retract_manifest``), so
+readers never take the date's objects for complete while shards rewrite them;
+``write_manifest`` runs last, once the rows are in place: the parts' checksums and row counts
+(which must add up to the swapped rows) and the model version.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import hashlib
 import json
 from typing import Any
 
+from settlement_model import contract
+
 from include.markets_ops.scoring.plan import ScoringPlan
 from include.markets_ops.scoring.swap import SwapError
 
@@ -20,16 +23,8 @@ MANIFEST_NAME = "_manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
 
 
-def scores_prefix(business_date: dt.date) -> str:
-    return f"scores/business_date={business_date:%Y-%m-%d}/"
-
-
-def part_key(business_date: dt.date, shard_index: int, shard_count: int) -> str:
-    return f"{scores_prefix(business_date)}part-{shard_index:05d}-of-{shard_count:05d}.parquet"
-
-
 def manifest_key(business_date: dt.date) -> str:
-    return f"{scores_prefix(business_date)}{MANIFEST_NAME}"
+    return f"{contract.scores_prefix(business_date)}{MANIFEST_NAME}"
 
 
 def retract_manifest(s3: Any, bucket: str, business_date: dt.date) -> None:
@@ -41,7 +36,7 @@ def write_manifest(s3: Any, bucket: str, plan: ScoringPlan, swapped: dict[str, A
     objects of the date that are not parts of this run (an earlier run's other shard count)."""
     parts = []
     for index in range(plan.shard_count):
-        key = part_key(plan.business_date, index, plan.shard_count)
+        key = contract.part_key(plan.business_date, index, plan.shard_count)
         head = s3.head_object(Bucket=bucket, Key=key)
         metadata = head.get("Metadata", {})
         parts.append(
@@ -59,7 +54,9 @@ def write_manifest(s3: Any, bucket: str, plan: ScoringPlan, swapped: dict[str, A
             f"for {plan.business_date}: rerun the scoring"
         )
     keep = {part["key"] for part in parts} | {manifest_key(plan.business_date)}
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=scores_prefix(plan.business_date)).get("Contents", [])
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=contract.scores_prefix(plan.business_date)).get(
+        "Contents", []
+    )
     for stale in (item["Key"] for item in listed if item["Key"] not in keep):
         s3.delete_object(Bucket=bucket, Key=stale)
     manifest = {

@@ -1,9 +1,7 @@
 """A scoring run's plan: the business date, the model version pinned for every shard (resolved
 once, so a promotion during the run cannot mix versions), the shard count and the thresholds;
-each shard's job arguments (``ScoringPlan``), and the shards' staging work tables.
-
-Names of tables and objects follow the job contract (docs/pod-contract.md) and match
-model_pod/settlement_model/scoring.py (tests/unit check they agree).
+each shard's job arguments (``ScoringPlan``). The names of the shards' tables and objects are
+the job contract's (settlement_model.contract, docs/pod-contract.md), declared once for both sides.
 """
 
 from __future__ import annotations
@@ -15,10 +13,6 @@ from typing import Any
 HIGH_THRESHOLD_VARIABLE = "settlement_risk_high_threshold"
 MEDIUM_THRESHOLD_VARIABLE = "settlement_risk_medium_threshold"
 SHARDS_VARIABLE = "settlement_risk_scoring_shards"
-
-
-def staging_table(business_date: dt.date, shard_index: int, shard_count: int) -> str:
-    return f"trade_scores_{business_date:%Y%m%d}_s{shard_index:03d}_of_{shard_count:03d}"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from settlement_model import contract
+
 from include.markets_ops.scoring.plan import ScoringPlan
 from include.markets_ops.services import postgres
 from include.markets_ops.services.sql_files import read_sql
@@ -38,11 +40,6 @@ def partition_table(business_date: dt.date) -> str:
     return f"trade_scores_p{business_date:%Y%m%d}"
 
 
-def next_partition_table(business_date: dt.date) -> str:
-    """The date's next partition, which the shards fill (ml.prepare_trade_scores_partition's name)."""
-    return f"{partition_table(business_date)}_next"
-
-
 def _begin(conn: Any, plan: ScoringPlan) -> dict[str, Any]:
     """The statement timeout and the date's lock, for the current transaction."""
     params = {"business_date": plan.business_date}
@@ -59,7 +56,7 @@ def prepare_partition(database_url: str, plan: ScoringPlan) -> str:
     """
     from psycopg.rows import dict_row
 
-    expected = next_partition_table(plan.business_date)
+    expected = contract.next_partition_name(plan.business_date)
     with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
         prepared = conn.execute(read_sql("scoring/prepare_trade_scores_partition.sql"), params).fetchone()
@@ -80,7 +77,7 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
     """
     from psycopg.rows import dict_row
 
-    new_partition = next_partition_table(plan.business_date)
+    new_partition = contract.next_partition_name(plan.business_date)
     with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
         table = {"table": f"ml.{new_partition}"}
@@ -129,7 +126,7 @@ def _check_swapped(conn: Any, plan: ScoringPlan, summary: dict[str, Any]) -> Non
         if pending.fetchone()["pending"]:
             problems.append("no scores at all, but trades are pending on the date")
     if problems:
-        next_table = next_partition_table(plan.business_date)
+        next_table = contract.next_partition_name(plan.business_date)
         raise SwapError(
             f"not swapping {plan.business_date} into ml.trade_scores (ml.{next_table}: "
             + "; ".join(problems)

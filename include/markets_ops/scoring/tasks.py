@@ -15,6 +15,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from settlement_model import contract
+
 from include.markets_ops.airflow import connections, links
 from include.markets_ops.airflow.assets import TRADE_SCORES
 from include.markets_ops.airflow.business_date import resolve_business_date
@@ -103,7 +105,7 @@ def write_manifest(
     plan = ScoringPlan.from_xcom(plan_xcom)
     written = manifest.write_manifest(connections.s3_client(), connections.s3_bucket(), plan, swapped)
     day = written["business_date"]
-    prefix = manifest.scores_prefix(dt.date.fromisoformat(day))
+    prefix = contract.scores_prefix(dt.date.fromisoformat(day))
     links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
     links.record(links.KAFKA_TOPIC, context, topic=HIGH_RISK_TRADES.name, business_date=day)
     context["outlet_events"][TRADE_SCORES].extra = {

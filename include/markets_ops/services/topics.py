@@ -28,7 +28,7 @@ class Topic:
     config: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
-# Key: trade id (model_pod/settlement_model/scoring.py): the trade's latest high-risk score.
+# Key: trade id (model_pod/settlement_model/score_job.py): the trade's latest high-risk score.
 HIGH_RISK_TRADES = Topic(
     "settlement-risk.high",
     6,

@@ -1,4 +1,5 @@
-"""A training run's plan: the trigger form's parameters (names and defaults, declared once here),
+"""A training run's plan: the trigger form's parameters (names declared here, the windows'
+defaults in the job contract, settlement_model.contract, the jobs' own),
 the three jobs' arguments, the S3 keys of the snapshot the jobs hand over through, and which
 MLflow version and run a training date's snapshot produced.
 
@@ -15,24 +16,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from settlement_model import contract
+
 ROLLBACK_PARAM = "rollback_to_previous_champion"
 AGAINST_VERSION_PARAM = "evaluate_against_version"
 IGNORE_FEATURES_PARAM = "ignore_features"
 TRAIN_DAYS_PARAM = "train_days"
 HOLDOUT_DAYS_PARAM = "holdout_days"
-# The training window and the evaluation window, in calendar days (the trigger form's defaults).
-DEFAULT_TRAIN_DAYS = 60
-DEFAULT_HOLDOUT_DAYS = 10
 BACKFILL_RUN_TYPE = "backfill"
 TRAINING_SET_TAG = "training_set_run_id"  # set by the train job on every version it registers
-
-
-def manifest_key(training_date: dt.date) -> str:
-    return f"training-sets/training_date={training_date:%Y-%m-%d}/manifest.json"
-
-
-def predictions_key(training_date: dt.date, version: str) -> str:
-    return f"training-sets/training_date={training_date:%Y-%m-%d}/evaluation_predictions_v{version}.parquet"
 
 
 @dataclass(frozen=True)
@@ -77,10 +69,14 @@ def candidate_version(
     """The version the training run registered: snapshot manifest -> MLflow run -> version."""
     from include.markets_ops.training.promotion import GateError
 
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key(training_date))["Body"].read())
+    manifest = json.loads(
+        s3.get_object(Bucket=bucket, Key=contract.training_set_manifest_key(training_date))["Body"].read()
+    )
     run_id = manifest["mlflow_run_id"]
     if not run_id.isalnum():
-        raise GateError(f"unexpected MLflow run id {run_id!r} in {manifest_key(training_date)}")
+        raise GateError(
+            f"unexpected MLflow run id {run_id!r} in {contract.training_set_manifest_key(training_date)}"
+        )
     versions = [
         v
         for v in mlflow_client.search_model_versions(

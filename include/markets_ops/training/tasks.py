@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from settlement_model import contract
+
 from include.markets_ops.airflow import connections, links
 from include.markets_ops.airflow.assets import CHAMPION_CHANGES, CHAMPION_MODEL
 from include.markets_ops.airflow.business_date import resolve_business_date
@@ -29,8 +31,8 @@ def plan_training(context: Mapping[str, Any]) -> dict[str, Any]:
         rollback=bool(params.get(plan.ROLLBACK_PARAM)),
         against_version=params.get(plan.AGAINST_VERSION_PARAM) or None,
         ignore_features=tuple(params.get(plan.IGNORE_FEATURES_PARAM) or ()),
-        train_days=int(params.get(plan.TRAIN_DAYS_PARAM) or plan.DEFAULT_TRAIN_DAYS),
-        holdout_days=int(params.get(plan.HOLDOUT_DAYS_PARAM) or plan.DEFAULT_HOLDOUT_DAYS),
+        train_days=int(params.get(plan.TRAIN_DAYS_PARAM) or contract.DEFAULT_TRAIN_DAYS),
+        holdout_days=int(params.get(plan.HOLDOUT_DAYS_PARAM) or contract.DEFAULT_HOLDOUT_DAYS),
         run_id=str(context["run_id"]),
     ).as_xcom()
 
@@ -97,7 +99,7 @@ def report_ground_truth_quality(gated: dict[str, Any], training_date: str) -> di
         model_name=model_registry.MODEL_NAME,
         version=version,
         evaluation=evaluation,
-        predictions_key=plan.predictions_key(dt.date.fromisoformat(training_date), version),
+        predictions_key=contract.predictions_key(dt.date.fromisoformat(training_date), version),
     )
     return {"available": report.pop("available", True), **report}
 

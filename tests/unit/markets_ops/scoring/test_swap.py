@@ -9,11 +9,11 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from settlement_model import contract
 
-from include.markets_ops.scoring.plan import ScoringPlan, staging_table
+from include.markets_ops.scoring.plan import ScoringPlan
 from include.markets_ops.scoring.swap import (
     SwapError,
-    next_partition_table,
     partition_table,
     prepare_partition,
     swap_into_trade_scores,
@@ -71,7 +71,9 @@ class Recorder:
         elif "ops.trades" in text:
             result.fetchone.return_value = {"pending": self.pending}
         elif "pg_tables" in text:
-            result.fetchall.return_value = [{"tablename": staging_table(DAY, index, 2)} for index in range(2)]
+            result.fetchall.return_value = [
+                {"tablename": contract.staging_table_name(DAY, index, 2)} for index in range(2)
+            ]
         return result
 
     def position(self, fragment: str) -> list[int]:
@@ -116,7 +118,8 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
     assert lock < exists < attach < summary < min(drops)
     assert recorder.parameters[exists] == {"table": "ml.trade_scores_p20261127_next"}
     assert [recorder.statements[drop] for drop in drops] == [
-        f'DROP TABLE IF EXISTS "staging"."{staging_table(DAY, index, 2)}"\n' for index in range(2)
+        f'DROP TABLE IF EXISTS "staging"."{contract.staging_table_name(DAY, index, 2)}"\n'
+        for index in range(2)
     ]
     # No rows are moved by the swap, none deleted row by row, and it prepares nothing itself.
     for fragment in ("INSERT", "DELETE", "prepare_trade_scores_partition", "ops.trades"):
@@ -128,7 +131,7 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
 
 def test_the_partition_names_are_the_dates() -> None:
     assert partition_table(DAY) == "trade_scores_p20261127"
-    assert next_partition_table(DAY) == "trade_scores_p20261127_next"
+    assert contract.next_partition_name(DAY) == "trade_scores_p20261127_next"
 
 
 def test_a_missing_next_partition_stops_the_swap_before_the_attach() -> None:

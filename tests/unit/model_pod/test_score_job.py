@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from settlement_model import registry, scoring
+from settlement_model import contract, registry, score_job
 from settlement_model.messaging import DeliveryError, ReliablePublisher
 
-REQUEST = scoring.ScoreRequest(
+REQUEST = score_job.ScoreRequest(
     business_date=dt.date(2026, 11, 20),
     shard_index=1,
     shard_count=4,
@@ -37,15 +37,15 @@ def batch(n: int, offset: int = 0) -> pa.RecordBatch:
 
 
 def test_risk_bands_are_strictly_above_their_thresholds() -> None:
-    bands = scoring.risk_bands(np.array([0.05, 0.1, 0.1001, 0.3, 0.31]), medium=0.1, high=0.3)
+    bands = score_job.risk_bands(np.array([0.05, 0.1, 0.1001, 0.3, 0.31]), medium=0.1, high=0.3)
     assert bands.tolist() == ["low", "low", "medium", "medium", "high"]
 
 
 def test_names_are_deterministic_per_date_and_shard() -> None:
-    assert scoring.staging_table_name(dt.date(2026, 11, 20), 1, 4) == "trade_scores_20261120_s001_of_004"
-    assert scoring.next_partition_name(dt.date(2026, 11, 20)) == "trade_scores_p20261120_next"
+    assert contract.staging_table_name(dt.date(2026, 11, 20), 1, 4) == "trade_scores_20261120_s001_of_004"
+    assert contract.next_partition_name(dt.date(2026, 11, 20)) == "trade_scores_p20261120_next"
     assert (
-        scoring.part_key(dt.date(2026, 11, 20), 1, 4)
+        contract.part_key(dt.date(2026, 11, 20), 1, 4)
         == "scores/business_date=2026-11-20/part-00001-of-00004.parquet"
     )
 
@@ -66,21 +66,21 @@ def test_the_next_partition_is_named_as_the_warehouse_function_names_it(day: dt.
     assert declared is not None, "the function's naming line changed: update next_partition_name too"
     template, picture = declared.groups()
     assert picture == "YYYYMMDD"
-    assert scoring.next_partition_name(day) == template.replace("%s", day.strftime("%Y%m%d"))
+    assert contract.next_partition_name(day) == template.replace("%s", day.strftime("%Y%m%d"))
 
 
 @pytest.mark.parametrize(("high", "medium"), [(0.1, 0.3), (1.2, 0.1), (0.3, -0.1)])
 def test_thresholds_must_be_ordered_probabilities(high: float, medium: float) -> None:
     with pytest.raises(ValueError, match="threshold"):
-        scoring.ScoreRequest(dt.date(2026, 11, 20), 0, 1, "r", high, medium)
+        score_job.ScoreRequest(dt.date(2026, 11, 20), 0, 1, "r", high, medium)
 
 
 def test_scored_rows_carry_no_run_id_or_clock() -> None:
-    rows = scoring.scored_rows(batch(3), np.array([0.5, 0.2, 0.01]), REQUEST, MODEL)
-    assert rows.schema == scoring.parquet_schema()
+    rows = score_job.scored_rows(batch(3), np.array([0.5, 0.2, 0.01]), REQUEST, MODEL)
+    assert rows.schema == score_job.parquet_schema()
     assert rows.column("risk_band").to_pylist() == ["high", "medium", "low"]
     assert set(rows.column("model_version").to_pylist()) == {"7"}
-    staged = scoring.staging_rows(rows, "run-a", dt.datetime(2026, 11, 20, 22, tzinfo=dt.UTC))
+    staged = score_job.staging_rows(rows, "run-a", dt.datetime(2026, 11, 20, 22, tzinfo=dt.UTC))
     assert staged.column_names == [
         "business_date",
         "trade_id",
@@ -94,11 +94,11 @@ def test_scored_rows_carry_no_run_id_or_clock() -> None:
 
 
 def test_high_risk_messages_are_keyed_by_trade_with_a_schema_version() -> None:
-    rows = scoring.scored_rows(batch(3), np.array([0.5, 0.2, 0.9]), REQUEST, MODEL)
-    messages = scoring.high_risk_messages(rows, REQUEST)
+    rows = score_job.scored_rows(batch(3), np.array([0.5, 0.2, 0.9]), REQUEST, MODEL)
+    messages = score_job.high_risk_messages(rows, REQUEST)
     assert [key for key, _ in messages] == ["T000000", "T000002"]
     first = messages[0][1]
-    assert first["schema_version"] == scoring.MESSAGE_SCHEMA_VERSION
+    assert first["schema_version"] == score_job.MESSAGE_SCHEMA_VERSION
     assert first["model_version"] == "7"
     assert first["business_date"] == "2026-11-20"
     json.dumps(first)  # serialisable as is
@@ -106,11 +106,11 @@ def test_high_risk_messages_are_keyed_by_trade_with_a_schema_version() -> None:
 
 def test_the_same_rows_give_the_same_parquet_bytes_whatever_the_batch_sizes(tmp_path: Path) -> None:
     scores = np.linspace(0, 1, 2500)
-    rows = scoring.scored_rows(batch(2500), scores, REQUEST, MODEL)
+    rows = score_job.scored_rows(batch(2500), scores, REQUEST, MODEL)
     digests = []
     for sizes in ([2500], [700, 700, 1100], [1, 999, 1000, 500]):
         path = tmp_path / f"{len(sizes)}.parquet"
-        writer = scoring.RowGroupWriter(path, scoring.parquet_schema(), row_group_rows=1000)
+        writer = score_job.RowGroupWriter(path, score_job.parquet_schema(), row_group_rows=1000)
         start = 0
         for size in sizes:
             writer.write(rows.slice(start, size))
@@ -124,7 +124,7 @@ def test_an_empty_shard_still_writes_a_valid_part(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     path = tmp_path / "empty.parquet"
-    writer = scoring.RowGroupWriter(path, scoring.parquet_schema())
+    writer = score_job.RowGroupWriter(path, score_job.parquet_schema())
     assert writer.close() == 0
     assert pq.read_table(path).num_rows == 0
 
@@ -143,17 +143,17 @@ def test_an_unreachable_broker_is_a_delivery_error_not_a_silent_loss() -> None:
 def test_encoded_messages_are_byte_for_byte_the_encoded_values() -> None:
     from settlement_model.messaging import encode
 
-    rows = scoring.scored_rows(
+    rows = score_job.scored_rows(
         batch(6), np.array([0.5, 0.2, 0.9, 1.0, 0.30000000000000004, 1e-300]), REQUEST, MODEL
     )
     odd = ['CP "quoted" \\ back', "CP ünïcode ✓", "CP\nnewline", "", "CP4", "CP5"]
     rows = rows.set_column(rows.column_names.index("counterparty_id"), "counterparty_id", pa.array(odd))
-    fast = scoring.encoded_high_risk_messages(rows, REQUEST)
-    reference = [(key, encode(value)) for key, value in scoring.high_risk_messages(rows, REQUEST)]
+    fast = score_job.encoded_high_risk_messages(rows, REQUEST)
+    reference = [(key, encode(value)) for key, value in score_job.high_risk_messages(rows, REQUEST)]
     assert len(fast) == 4
     assert fast == reference
 
 
 def test_no_high_risk_rows_no_messages() -> None:
-    rows = scoring.scored_rows(batch(2), np.array([0.01, 0.02]), REQUEST, MODEL)
-    assert scoring.encoded_high_risk_messages(rows, REQUEST) == []
+    rows = score_job.scored_rows(batch(2), np.array([0.01, 0.02]), REQUEST, MODEL)
+    assert score_job.encoded_high_risk_messages(rows, REQUEST) == []

@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from settlement_model import compiled, features, registry, registry_http, storage, warehouse
+from settlement_model import compiled, contract, features, registry, registry_http, storage, warehouse
 from settlement_model.contract import JobEnvironment, RefusedError
 from settlement_model.messaging import ReliablePublisher
 
@@ -79,22 +79,6 @@ class ShardResult:
     scores_table: str  # where the rows went: the next partition, or a dry run's work table
     object_uri: str | None
     sha256: str | None
-
-
-def staging_table_name(business_date: dt.date, shard_index: int, shard_count: int) -> str:
-    return f"trade_scores_{business_date:%Y%m%d}_s{shard_index:03d}_of_{shard_count:03d}"
-
-
-def next_partition_name(business_date: dt.date) -> str:
-    """The date's next partition of ml.trade_scores, as ml.prepare_trade_scores_partition names it
-    (include/sql/migrations/0005_trade_scores_partition_functions.sql)."""
-    return f"trade_scores_p{business_date:%Y%m%d}_next"
-
-
-def part_key(business_date: dt.date, shard_index: int, shard_count: int) -> str:
-    return (
-        f"scores/business_date={business_date:%Y-%m-%d}/part-{shard_index:05d}-of-{shard_count:05d}.parquet"
-    )
 
 
 def risk_bands(scores: Any, medium: float, high: float) -> Any:
@@ -458,10 +442,10 @@ def _scores_table(request: ScoreRequest) -> tuple[str, str]:
     """(schema, table) the shard's rows go to: the date's next partition, which the DAG prepared
     and will attach; a dry run's own staging work table, which nothing swaps in."""
     if request.dry_run:
-        return warehouse.STAGING_SCHEMA, staging_table_name(
+        return warehouse.STAGING_SCHEMA, contract.staging_table_name(
             request.business_date, request.shard_index, request.shard_count
         )
-    return warehouse.SCORES_SCHEMA, next_partition_name(request.business_date)
+    return warehouse.SCORES_SCHEMA, contract.next_partition_name(request.business_date)
 
 
 def _open_scores_table(writer: Any, request: ScoreRequest, table: str) -> None:
@@ -484,7 +468,7 @@ def _open_scores_table(writer: Any, request: ScoreRequest, table: str) -> None:
 def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
     split = TimeSplit()
     schema, table = _scores_table(request)
-    key = part_key(request.business_date, request.shard_index, request.shard_count)
+    key = contract.part_key(request.business_date, request.shard_index, request.shard_count)
     part_path = env.work_dir / Path(key).name
     scored_at = dt.datetime.now(dt.UTC)
     parameters = features.feature_parameters(

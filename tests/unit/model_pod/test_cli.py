@@ -1,4 +1,4 @@
-"""The job contract: arguments, environment, exit codes; and no Airflow anywhere in the package."""
+"""The jobs' command line: arguments, and the contract's exit codes."""
 
 from __future__ import annotations
 
@@ -10,40 +10,6 @@ import pytest
 from settlement_model import cli, contract
 
 PACKAGE = Path(cli.__file__).resolve().parent
-
-
-def test_a_missing_variable_is_named() -> None:
-    with pytest.raises(contract.ContractError, match="DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS"):
-        contract.JobEnvironment.from_environ(("database", "kafka"), {"S3_BUCKET": "b"})
-
-
-def test_the_kafka_bootstrap_servers_win_over_the_extra_settings() -> None:
-    env = contract.JobEnvironment.from_environ(
-        ("kafka",),
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": "broker:9092",
-            "KAFKA_CONFIG_JSON": '{"security.protocol": "SSL", "bootstrap.servers": "elsewhere:1"}',
-        },
-    )
-    assert env.kafka_config == {"security.protocol": "SSL", "bootstrap.servers": "broker:9092"}
-
-
-@pytest.mark.parametrize("raw", ["not json", "[1, 2]"])
-def test_bad_kafka_extra_settings_are_a_contract_error(raw: str) -> None:
-    with pytest.raises(contract.ContractError, match="KAFKA_CONFIG_JSON"):
-        contract.JobEnvironment.from_environ(
-            ("kafka",), {"KAFKA_BOOTSTRAP_SERVERS": "b:1", "KAFKA_CONFIG_JSON": raw}
-        )
-
-
-def test_the_work_dir_and_model_name_come_from_the_environment(tmp_path: Path) -> None:
-    env = contract.JobEnvironment.from_environ(
-        (), {"WORK_DIR": str(tmp_path), "MLFLOW_MODEL_NAME": "sandbox"}
-    )
-    assert env.work_dir == tmp_path
-    assert env.model_name == "sandbox"
-    assert contract.JobEnvironment.from_environ((), {}).model_name == "settlement_fail_risk"
-
 
 SCORE = [
     "score",
@@ -126,24 +92,3 @@ def test_an_unexpected_error_exits_non_zero_with_its_traceback() -> None:
     )
     assert completed.returncode == contract.EXIT_FAILED
     assert "Traceback" in completed.stderr
-
-
-def test_the_package_never_imports_airflow() -> None:
-    sources = sorted(PACKAGE.rglob("*.py"))
-    assert len(sources) > 10
-    offenders = [
-        str(p) for p in sources if "import airflow" in p.read_text() or "from airflow" in p.read_text()
-    ]
-    assert offenders == []
-    modules = [f"settlement_model.{p.stem}" for p in sources if p.stem not in ("__init__", "__main__")]
-    imported = "sorted(m for m in sys.modules if m.startswith('airflow'))"
-    check = f"import sys; import {', '.join(modules)}; print({imported})"
-    completed = subprocess.run(
-        [sys.executable, "-c", check],
-        env={"PYTHONPATH": str(PACKAGE.parent)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert completed.stdout.strip() == "[]"

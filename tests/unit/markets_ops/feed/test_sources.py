@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -106,3 +107,58 @@ def test_good_rows_are_copied_column_for_column_into_the_target(name: str) -> No
     assert target is not None
     assert tuple(c.strip() for c in target.group(1).split(",")) == source.columns
     assert "FORMAT binary" in source.sql("copy_in.sql")
+
+
+def test_the_fallback_casts_each_column_to_its_declared_type_but_keeps_character_columns() -> None:
+    text_as_typed = sources.TRADES.fragments()["text_as_typed"].split(", ")
+    assert "t.quantity::numeric" in text_as_typed  # numeric(20, 4): the value is checked, not cut
+    assert "t.booked_at::timestamptz" in text_as_typed
+    assert "t.desk" in text_as_typed  # varchar(32): too long fails the insert, never cut by a cast
+    assert len(text_as_typed) == len(sources.TRADES.columns)
+
+
+MERGED = [s.name for s in sources.SOURCES.values() if "merge.sql" in (*s.merge_steps, s.on_existing_keys)]
+
+
+@pytest.mark.parametrize("name", MERGED)
+def test_a_rerun_updates_every_column_but_the_key_and_those_its_merge_sets_itself(name: str) -> None:
+    source = sources.source(name)
+    sql = source.sql("merge.sql")
+    updated = [c for c in source.columns if c != source.key_column and c not in source.merged_apart]
+    assert f"({', '.join(updated)}) = ROW({', '.join(f'excluded.{c}' for c in updated)})" in sql
+    assert f"ON CONFLICT ({source.key_column})" in sql
+
+
+def test_adding_a_column_to_a_source_is_one_line_of_its_declaration() -> None:
+    """docs/architecture.md's example: every statement that moves the columns follows."""
+    trades = dataclasses.replace(
+        sources.TRADES, column_types={**sources.TRADES.column_types, "trader_id": "varchar(16)"}
+    )
+    expected = {
+        "land.sql": "trader_id varchar(16)",
+        "land_text.sql": "trader_id text",
+        "copy.sql": ", trader_id",
+        "copy_text.sql": ", trader_id",
+        "typed_from_text.sql": ", t.trader_id",
+        "copy_out.sql": ", l.trader_id",
+        "copy_in.sql": ", trader_id",
+        "merge.sql": "excluded.trader_id",
+    }
+    for step, fragment in expected.items():
+        assert fragment in trades.sql(step), step
+        assert fragment not in sources.TRADES.sql(step), step
+    assert trades.columns[-1] == "trader_id"
+
+
+@pytest.mark.parametrize(
+    "column_types",
+    [
+        {"trade_id": "varchar(24)", "name; drop table ops.trades": "text"},
+        {"trade_id": "varchar(24)", "note": "text; drop table ops.trades"},
+        {"trade_id": "varchar(24)", "Note": "text"},
+        {"other_key": "text"},  # no key column
+    ],
+)
+def test_only_plain_names_and_known_types_can_be_declared(column_types: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="not a name, type or key this feed accepts"):
+        dataclasses.replace(sources.TRADES, column_types=column_types)

@@ -2,7 +2,7 @@
 -- copy_in.sql, since COPY writes to the target in batches (INSERT ... SELECT row by row).
 COPY (
     SELECT
-        l.trade_id, l.business_date, l.outcome, l.settled_date, l.days_late, l.fail_reason
+        {landed_columns}
     FROM landed_rows AS l
     WHERE NOT EXISTS (SELECT FROM rejected_rows AS r WHERE r.line_no = l.line_no)
     ORDER BY l.line_no

@@ -84,9 +84,9 @@ def run(stack: dict[str, str]) -> list[Result]:
 def _generate_files(config: Any, dates: list[dt.date], root: Path) -> int:
     """Each day's files twice: CSV.gz in the landing layout, and plain CSV for the ceiling."""
     from include.markets_ops.feed import landing
-    from include.markets_ops.feed.upstream import upstream_day
-    from include.markets_ops.synthetic import tables
+    from include.markets_ops.feed.landing import csv_bytes
     from include.markets_ops.synthetic.bookings import BookingsCache
+    from include.markets_ops.synthetic.upstream import upstream_day
 
     store = landing.LocalStore(root / "landing")
     (root / "plain").mkdir()
@@ -96,7 +96,7 @@ def _generate_files(config: Any, dates: list[dt.date], root: Path) -> int:
         files = upstream_day(config, day, bad_row_rate=0.0, cache=cache).files
         for name in DAILY:
             landing.publish(store, name, day, files[name])
-            (root / "plain" / f"{day}-{name}.csv").write_bytes(tables.csv_bytes(files[name]))
+            (root / "plain" / f"{day}-{name}.csv").write_bytes(csv_bytes(files[name]))
             rows += files[name].num_rows
     return rows
 

@@ -36,7 +36,7 @@ from benchmarks import Result
 from include.markets_ops import calendars
 
 OUT = Path(__file__).resolve().parents[1] / "var" / "bench" / "reports"
-CAL = "XNYS"
+CAL = calendars.OPERATIONS_CALENDAR
 RECON_DAY = dt.date(2036, 9, 16)  # after the alert window: the table's latest date, as nightly
 RECON_TRADES = 1_000_000
 HISTORY_TRADES = 1_000_000  # settled in the 10 business days before
@@ -51,7 +51,7 @@ COUNTERPARTIES = 200
 INSTRUMENTS = 500
 BIG_TABLES = ("trades", "custodian_confirmations", "settlement_outcomes", "trade_scores", "recon_breaks")
 REPEATS = 5
-# The rules' session, as runner.reporting_hook sets it.
+# The rules' session, as runner.reporting_settings sets it.
 READER_OPTIONS = "-c jit=off -c random_page_cost=1.1"
 
 
@@ -520,13 +520,13 @@ FULL OUTER JOIN (SELECT * FROM ops.custodian_confirmations WHERE business_date =
 def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
     import psycopg
 
-    from include.markets_ops.reconciliation import (
+    from include.markets_ops.reconciliation.breaks import (
         PLANNER_SETTINGS,
         apply_planner_settings,
         reconcile,
         summarize,
     )
-    from include.markets_ops.sql_files import read_sql
+    from include.markets_ops.services.sql_files import read_sql
 
     params = {"first": bd(RECON_DAY, -2), "business_date": RECON_DAY}
     # The anchor runs with the reconciliation's planner settings: like for like.
@@ -634,6 +634,7 @@ def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
 
 def bench_alerts(url: str, stack: dict[str, str]) -> list[Result]:
     from include.markets_ops.alerting import rules, runner
+    from include.markets_ops.alerting import tasks as alerting_tasks
 
     home = Path(tempfile.mkdtemp(prefix="bench-airflow-"))
     os.environ.setdefault("AIRFLOW_HOME", str(home))
@@ -643,7 +644,7 @@ def bench_alerts(url: str, stack: dict[str, str]) -> list[Result]:
 
     with _connect(url) as conn:
         alert_data(conn, stack["WAREHOUSE_OWNER_URL"])
-    hook = runner.reporting_hook("warehouse_reporting", statement_timeout_ms=600_000)
+    reporting = alerting_tasks.reporting(statement_timeout_ms=600_000)
     results = []
     total = 0.0
     with (
@@ -658,7 +659,12 @@ def bench_alerts(url: str, stack: dict[str, str]) -> list[Result]:
             plan = _explain(reader, rule.query, values, f"alert_{rule.rule_id}")
             seconds, outcome = _timed(
                 lambda file_name=file_name: runner.run_rule_file(
-                    file_name, ALERT_LAST_DAY, None, reporting=hook, writer_conn=writer, dag_run_id="bench"
+                    file_name,
+                    ALERT_LAST_DAY,
+                    None,
+                    reporting=reporting,
+                    writer_conn=writer,
+                    dag_run_id="bench",
                 )
             )
             total += seconds

@@ -163,7 +163,7 @@ def configured_shards() -> int:
     """The shard count the local deployment scores with (airflow_settings.yaml), so the
     benchmark measures the job as the DAG runs it."""
     from devstack import settings
-    from include.markets_ops.scoring import SHARDS_VARIABLE
+    from include.markets_ops.scoring.plan import SHARDS_VARIABLE
 
     return int(settings.variable(SHARDS_VARIABLE))
 
@@ -197,7 +197,8 @@ def _load_bench_day(urls: dict[str, str], bench_date: dt.date) -> int:
     data), another trades_per_day; only the trades are loaded (no outcome is due yet)."""
     import psycopg
 
-    from include.markets_ops.synthetic import bookings, daily, tables
+    from include.markets_ops.feed.landing import csv_chunks
+    from include.markets_ops.synthetic import bookings, daily
     from include.markets_ops.synthetic.config import DEMO_DATE, GeneratorConfig, default_epoch
 
     config = GeneratorConfig(
@@ -207,7 +208,7 @@ def _load_bench_day(urls: dict[str, str], bench_date: dt.date) -> int:
     columns = ", ".join(trades.column_names)
     copy_in = f"COPY ops.trades ({columns}) FROM STDIN (FORMAT csv, HEADER true)"
     with psycopg.connect(urls["writer"]) as conn, conn.cursor() as cur, cur.copy(copy_in) as copy:
-        for chunk in tables.csv_chunks(trades):
+        for chunk in csv_chunks(trades):
             copy.write(chunk)
     _settle(urls)
     with psycopg.connect(urls["writer"]) as conn, conn.cursor() as cur:
@@ -274,15 +275,15 @@ def _environment(stack: dict[str, str], database_url: str, work: Path) -> Any:
 def _train(stack: dict[str, str], urls: dict[str, str], training_date: dt.date, work: Path) -> dict[str, Any]:
     """The real jobs: snapshot, train, evaluate; then model vs Bayes-optimal ROC AUC."""
     import boto3
-    from settlement_model import evaluation, registry, training, training_set
+    from settlement_model import contract, evaluation, registry, train_job, training_set
 
-    from include.markets_ops import model_quality
+    from include.markets_ops.training import model_quality
 
     env = _environment(stack, urls["reader"], work / "training")
     training_set.build(
         env, training_date, train_days=60, holdout_days=10, label_lag_days=7, airflow_run_id="bench"
     )
-    version = str(training.train(env, training_date, training.Hyperparameters(), "bench")["model_version"])
+    version = str(train_job.train(env, training_date, train_job.Hyperparameters(), "bench")["model_version"])
     evaluated = evaluation.evaluate(env, training_date, registry.CHAMPION, None, 0.05)
     client = registry.client(env.mlflow_tracking_uri)
     client.set_registered_model_alias(MODEL_NAME, registry.CHAMPION, version)
@@ -295,7 +296,7 @@ def _train(stack: dict[str, str], urls: dict[str, str], training_date: dt.date, 
         model_name=MODEL_NAME,
         version=version,
         evaluation=evaluated,
-        predictions_key=f"training-sets/training_date={training_date}/evaluation_predictions_v{version}.parquet",
+        predictions_key=contract.predictions_key(training_date, version),
     )
     window = f"{evaluated['window']['start']}..{evaluated['window']['end']}, {evaluated['rows']:,} rows"
     return {
@@ -316,7 +317,7 @@ def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> di
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath]),
         "PYTHONPATH": str(REPO / "model_pod"),
         "PYTHONUNBUFFERED": "1",
-        "OMP_NUM_THREADS": "1",  # as jobs.py sets it for score: one core per shard
+        "OMP_NUM_THREADS": "1",  # as jobs/spec.py sets it for score: one core per shard
         "HOME": str(work), "TMPDIR": str(work), "WORK_DIR": str(work),
         "DATABASE_URL": database_url,
         "S3_BUCKET": stack["S3_BUCKET"], "S3_ENDPOINT_URL": stack["S3_ENDPOINT_URL"],
@@ -329,7 +330,7 @@ def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> di
 
 
 def _plan(day: dt.date, version: str, run_id: str, shards: int = 1) -> Any:
-    from include.markets_ops.scoring import ScoringPlan
+    from include.markets_ops.scoring.plan import ScoringPlan
 
     return ScoringPlan(day, MODEL_NAME, version, shards, HIGH, MEDIUM, run_id)
 
@@ -385,20 +386,20 @@ def _finish(process: subprocess.Popen) -> int:
 def _job(bench: Bench, day: dt.date, shards: int) -> None:
     import boto3
 
-    from include.markets_ops import scoring
+    from include.markets_ops.scoring import manifest, swap
 
     plan = _plan(day, bench.version, f"bench__job__{uuid.uuid4().hex[:6]}", shards)
     s3 = boto3.client("s3", endpoint_url=bench.stack["S3_ENDPOINT_URL"])
-    scoring.retract_manifest(s3, bench.stack["S3_BUCKET"], day)
+    manifest.retract_manifest(s3, bench.stack["S3_BUCKET"], day)
     started = time.perf_counter()
-    scoring.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it
+    swap.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it
     prepared = time.perf_counter()
     for process in [_start_job(bench, plan, shard) for shard in range(shards)]:  # in parallel
         _finish(process)
     shards_done = time.perf_counter()
-    swapped = scoring.swap_into_trade_scores(bench.urls["writer"], plan)
+    swapped = swap.swap_into_trade_scores(bench.urls["writer"], plan)
     swap_done = time.perf_counter()
-    scoring.write_manifest(s3, bench.stack["S3_BUCKET"], plan, swapped)
+    manifest.write_manifest(s3, bench.stack["S3_BUCKET"], plan, swapped)
     for shard in range(shards):
         _print_split(_time_split(bench, shard), f"shard {shard}")
     print(
@@ -410,10 +411,10 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
 
 
 def _peak_memory(bench: Bench, day: dt.date) -> tuple[int, float]:
-    from include.markets_ops import scoring
+    from include.markets_ops.scoring import swap
 
     plan = _plan(day, bench.version, "bench__memory")
-    scoring.prepare_partition(bench.urls["writer"], plan)  # the shard writes into it (never swapped)
+    swap.prepare_partition(bench.urls["writer"], plan)  # the shard writes into it (never swapped)
     started = time.perf_counter()
     peak = _finish(_start_job(bench, plan))
     _print_split(_time_split(bench, 0), "one shard")
@@ -503,9 +504,9 @@ def _naive(bench: Bench, day: dt.date) -> None:
     import pyarrow as pa
     import sqlalchemy as sa
     from confluent_kafka import Producer
-    from settlement_model import features
+    from settlement_model import contract, features
 
-    from include.markets_ops import scoring
+    from include.markets_ops.scoring import swap
 
     engine = sa.create_engine(urls["writer"].replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
@@ -526,14 +527,14 @@ def _naive(bench: Bench, day: dt.date) -> None:
         "score": frame.score, "risk_band": frame.risk_band, "scoring_run_id": plan.scoring_run_id,
         "scored_at": pd.Timestamp.now(tz="UTC"),
     })  # fmt: skip
-    table = scoring.prepare_partition(urls["writer"], plan)
+    table = swap.prepare_partition(urls["writer"], plan)
     out.to_sql(table, engine, schema="ml", index=False, if_exists="append")
     path = work / "naive.parquet"
     out.drop(columns=["scoring_run_id", "scored_at"]).to_parquet(path)
     boto3.client("s3", endpoint_url=stack["S3_ENDPOINT_URL"]).upload_file(
         str(path),
         stack["S3_BUCKET"],
-        scoring.part_key(day, 0, 1),
+        contract.part_key(day, 0, 1),
         ExtraArgs={"Metadata": {"sha256": "naive", "rows": str(len(out))}},
     )
     producer = Producer(
@@ -549,7 +550,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
         }
         producer.produce(topic, key=row.trade_id, value=json.dumps(value))
         producer.flush()
-    scoring.swap_into_trade_scores(urls["writer"], plan)
+    swap.swap_into_trade_scores(urls["writer"], plan)
 
 
 # --------------------------------------------------------------------------- Kafka

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.airflow import params, schedules
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args
 
 
 @dag(
@@ -49,14 +49,9 @@ from include.markets_ops.dag_defaults import Owner, Tag, default_args
 def business_calendar_heartbeat() -> None:
     @task
     def check_business_date(**context) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-        from include.markets_ops.business_date import resolve_business_date
+        from include.markets_ops.checks import tasks
 
-        business_date = resolve_business_date(context)
-        try:
-            return schedules.check_business_date(business_date, schedules.OPERATIONS_CALENDAR)
-        except schedules.NotABusinessDateError as error:
-            raise AirflowFailException(str(error)) from error  # a retry cannot change the calendar
+        return tasks.check_business_date(context)
 
     check_business_date()
 

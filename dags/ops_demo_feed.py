@@ -47,24 +47,24 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import assets, links, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_deadline
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
+from include.markets_ops.airflow import assets, links, params, schedules
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_deadline
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.switch import nightly_switch
+from include.markets_ops.feed.loader import DEFAULT_MAX_BAD_SHARE
+from include.markets_ops.synthetic.config import DEFAULT_BAD_ROW_RATE
 
-PARAMS = {
-    params.BUSINESS_DATE: params.business_date_param(),  # must be a NYSE business day
-    params.DRY_RUN: params.dry_run_param(),
-    "bad_row_rate": Param(
-        0.002,
+PARAMS = params.common_params(  # business_date: must be a NYSE business day
+    bad_row_rate=Param(
+        DEFAULT_BAD_ROW_RATE,
         type="number",
         minimum=0,
         maximum=0.5,
         title="Malformed row rate",
         description="Share of malformed rows the simulated upstream systems put in each daily file.",
     ),
-    "max_bad_row_share": Param(
-        0.05,
+    max_bad_row_share=Param(
+        DEFAULT_MAX_BAD_SHARE,
         type="number",
         minimum=0,
         maximum=1,
@@ -72,7 +72,7 @@ PARAMS = {
         description="Above this share of rows breaking the rules, a file is not loaded and its task "
         "fails without retry; below it, good rows load and bad ones are quarantined.",
     ),
-}
+)
 
 
 @dag(
@@ -89,47 +89,39 @@ PARAMS = {
 def ops_demo_feed() -> None:
     @linked_task(links=[links.S3_OUTPUT])
     def simulate_upstream_systems(**context) -> dict:
-        from include.markets_ops import connections, dry_run
-        from include.markets_ops.feed import tasks
+        from include.markets_ops.synthetic import tasks
 
-        if dry_run.is_dry_run(context):  # the link shows the dry run's preview
-            prefix = dry_run.context_preview_prefix(context)
-            links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
-        return tasks.simulate_upstream(context)
+        return tasks.simulate_upstream_systems(context)
 
     @task
     def load_reference_data(**context) -> list[dict]:
-        from include.markets_ops.feed import sources, tasks
+        from include.markets_ops.feed import tasks
 
-        return tasks.load_sources(context, tuple(s.name for s in sources.REFERENCE_SOURCES))
+        return tasks.load_reference_data(context)
 
     @task(outlets=[assets.TRADES])
-    def load_trades(*, outlet_events=None, **context) -> dict:
+    def load_trades(**context) -> dict:
         from include.markets_ops.feed import tasks
 
-        return tasks.load_daily_source(context, "trades", outlet_events, assets.TRADES)
+        return tasks.load_trades(context)
 
     @task(outlets=[assets.CUSTODIAN_CONFIRMATIONS])
-    def load_custodian_confirmations(*, outlet_events=None, **context) -> dict:
+    def load_custodian_confirmations(**context) -> dict:
         from include.markets_ops.feed import tasks
 
-        return tasks.load_daily_source(
-            context, "custodian_confirmations", outlet_events, assets.CUSTODIAN_CONFIRMATIONS
-        )
+        return tasks.load_custodian_confirmations(context)
 
     @task(outlets=[assets.SETTLEMENT_OUTCOMES])
-    def load_settlement_outcomes(*, outlet_events=None, **context) -> dict:
+    def load_settlement_outcomes(**context) -> dict:
         from include.markets_ops.feed import tasks
 
-        return tasks.load_daily_source(
-            context, "settlement_outcomes", outlet_events, assets.SETTLEMENT_OUTCOMES
-        )
+        return tasks.load_settlement_outcomes(context)
 
     @task
     def report_counts(reference: list[dict], trades: dict, confirmations: dict, outcomes: dict) -> dict:
         from include.markets_ops.feed import tasks
 
-        return tasks.summarize([*reference, trades, confirmations, outcomes])
+        return tasks.report_counts(reference, trades, confirmations, outcomes)
 
     delivered = simulate_upstream_systems()
     reference = load_reference_data()

@@ -43,12 +43,12 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, Param, TriggerRule, dag, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import links, schedules
-from include.markets_ops.assets import ALERTS, RECON_BREAKS, TRADE_SCORES
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
-from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
+from include.markets_ops.airflow import links, params, schedules
+from include.markets_ops.airflow.assets import ALERTS, RECON_BREAKS, TRADE_SCORES
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.switch import nightly_switch
+from include.markets_ops.alerting.rules import RULE_PARAMETERS_PARAM
 
 
 @dag(
@@ -64,63 +64,45 @@ from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_par
     deadline=[nightly_deadline("ops_sql_alerts"), nightly_cutoff()],
     default_args=default_args(Owner.OPS_REPORTING),
     max_active_runs=1,
-    params={
-        BUSINESS_DATE: business_date_param(),
-        DRY_RUN: dry_run_param(),
-        "rule_parameters": Param(
-            {},
-            type="object",
-            title="Rule parameters",
-            description="Overrides of the rules' parameters, by rule: "
-            '{"aged_recon_breaks": {"min_age_business_days": 3}}. '
-            "An unknown rule or parameter fails the run.",
-        ),
-    },
+    params=params.common_params(
+        {
+            RULE_PARAMETERS_PARAM: Param(
+                {},
+                type="object",
+                title="Rule parameters",
+                description="Overrides of the rules' parameters, by rule: "
+                '{"aged_recon_breaks": {"min_age_business_days": 3}}. '
+                "An unknown rule or parameter fails the run.",
+            )
+        }
+    ),
 )
 def ops_sql_alerts() -> None:
     @task
     def list_rules() -> list[str]:
-        from include.markets_ops.alerting.rules import rule_files
+        from include.markets_ops.alerting import tasks
 
-        return rule_files()
+        return tasks.list_rules()
 
     @task(map_index_template="{{ task.op_kwargs['rule_file'] }}")
-    def run_rule(rule_file: str, params: dict | None = None, run_id: str | None = None) -> dict:
-        from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowFailException
+    def run_rule(rule_file: str, **context) -> dict:
         from include.markets_ops.alerting import tasks
-        from include.markets_ops.alerting.runner import is_permanent
 
-        overrides = (params or {}).get("rule_parameters") or {}
-        try:
-            return tasks.run_rule_of_run(get_current_context(), rule_file, overrides, run_id)
-        except Exception as error:
-            if is_permanent(error):
-                raise AirflowFailException(str(error)) from error
-            raise
+        return tasks.run_rule(context, rule_file)
 
     @linked_task(
         links=[links.S3_OUTPUT, links.KAFKA_TOPIC], trigger_rule=TriggerRule.ALL_DONE, outlets=[ALERTS]
     )
-    def publish_alerts(outlet_events=None) -> dict:
-        from airflow.sdk import get_current_context
+    def publish_alerts(**context) -> dict:
         from include.markets_ops.alerting import tasks
 
-        summary = tasks.publish_night_of_run(get_current_context())
-        outlet_events[ALERTS].extra = {"business_date": summary["business_date"]}
-        return summary
+        return tasks.publish_alerts(context)
 
     @linked_task(links=[links.S3_OUTPUT], trigger_rule=TriggerRule.ALL_DONE)
-    def check_rules(rule_files: list[str], params: dict | None = None, run_id: str | None = None) -> None:
-        from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowFailException
+    def check_rules(rule_files: list[str], **context) -> None:
         from include.markets_ops.alerting import tasks
 
-        overrides = (params or {}).get("rule_parameters") or {}
-        try:
-            tasks.check_rules_of_run(get_current_context(), rule_files, overrides, run_id)
-        except tasks.RulesFailedError as error:
-            raise AirflowFailException(str(error)) from error
+        return tasks.check_rules(context, rule_files)
 
     rule_files = list_rules()
     nightly_switch() >> rule_files

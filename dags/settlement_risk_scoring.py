@@ -54,15 +54,13 @@ reruns of past dates). See docs/operations.md.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from airflow.sdk import AssetOrTimeSchedule, dag, get_current_context, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import assets, links, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
-from include.markets_ops.jobs import mapped_model_job
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
+from include.markets_ops.airflow import assets, links, params, schedules
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.switch import nightly_switch
+from include.markets_ops.jobs.factory import mapped_model_job
 
 
 @dag(
@@ -88,49 +86,29 @@ from include.markets_ops.nightly_switch import nightly_switch
 )
 def settlement_risk_scoring() -> None:
     @linked_task(links=[links.MLFLOW_MODEL_VERSION])
-    def check_champion() -> dict:
-        from include.markets_ops.scoring import check_champion as resolve
+    def check_champion(**context) -> dict:
+        from include.markets_ops.scoring import tasks
 
-        champion = resolve(get_current_context())
-        links.record(
-            links.MLFLOW_MODEL_VERSION, model_name=champion["model_name"], version=champion["model_version"]
-        )
-        return champion
+        return tasks.check_champion(context)
 
     @task
-    def plan_shards(champion: dict) -> list:
+    def plan_shards(champion: dict, **context) -> list:
         """Returns one argument list per shard (mapped over); the plan goes to XCom key "plan"."""
-        from include.markets_ops.scoring import plan_run
+        from include.markets_ops.scoring import tasks
 
-        context = get_current_context()
-        planned = plan_run(context, champion)
-        context["ti"].xcom_push(key="plan", value=planned["plan"])
-        return planned["shard_arguments"]
+        return tasks.plan_shards(context, champion)
 
     @task
     def swap_scores(plan: dict) -> dict:
-        from include.markets_ops.scoring import swap
+        from include.markets_ops.scoring import tasks
 
-        return swap(plan)
+        return tasks.swap_scores(plan)
 
     @linked_task(links=[links.S3_OUTPUT, links.KAFKA_TOPIC], outlets=[assets.TRADE_SCORES])
-    def write_manifest(plan: dict, swapped: dict) -> dict:
-        from include.markets_ops import connections
-        from include.markets_ops.scoring import publish_manifest, scores_prefix
-        from include.markets_ops.topics import HIGH_RISK_TRADES
+    def write_manifest(plan: dict, swapped: dict, **context) -> dict:
+        from include.markets_ops.scoring import tasks
 
-        manifest = publish_manifest(plan, swapped)
-        day = manifest["business_date"]
-        prefix = scores_prefix(dt.date.fromisoformat(day))
-        links.record(links.S3_OUTPUT, bucket=connections.s3_bucket(), prefix=prefix)
-        links.record(links.KAFKA_TOPIC, topic=HIGH_RISK_TRADES.name, business_date=day)
-        outlet_events = get_current_context()["outlet_events"]
-        outlet_events[assets.TRADE_SCORES].extra = {
-            "business_date": manifest["business_date"],
-            "model_version": manifest["model_version"],
-            "row_count": manifest["row_count"],
-        }
-        return manifest
+        return tasks.write_manifest(context, plan, swapped)
 
     champion = check_champion()
     nightly_switch() >> champion

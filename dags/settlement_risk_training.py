@@ -46,13 +46,15 @@ docs/operations.md.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, task
 from business_day_timetable import WeeklyBusinessDayTimetable
-from include.markets_ops import assets, links, params, schedules
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
-from include.markets_ops.jobs import model_job
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
+from include.markets_ops.airflow import assets, links, params, schedules
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.switch import nightly_switch
+from include.markets_ops.jobs.factory import model_job
+from include.markets_ops.training import plan
+from settlement_model import contract
 
 
 @dag(
@@ -65,24 +67,24 @@ from include.markets_ops.nightly_switch import nightly_switch
     max_active_runs=1,  # one gate decision at a time
     params={
         params.BUSINESS_DATE: params.business_date_param(),
-        "evaluate_against_version": params.model_version_param(
+        plan.AGAINST_VERSION_PARAM: params.model_version_param(
             "Compare the challenger with this version instead of the champion (evaluation only)."
         ),
-        "rollback_to_previous_champion": Param(
+        plan.ROLLBACK_PARAM: Param(
             False,
             type="boolean",
             title="Roll back the champion",
             description="Point the champion alias back at previous_champion instead of training (audited).",
         ),
-        "ignore_features": Param(
+        plan.IGNORE_FEATURES_PARAM: Param(
             [],
             type="array",
             items={"type": "string"},
             title="Features to leave out",
             description="Train without these features (an ablation experiment). Empty: all features.",
         ),
-        "train_days": Param(
-            60,
+        plan.TRAIN_DAYS_PARAM: Param(
+            contract.DEFAULT_TRAIN_DAYS,
             type="integer",
             minimum=5,
             maximum=730,
@@ -90,8 +92,8 @@ from include.markets_ops.nightly_switch import nightly_switch
             description="Calendar days of trade dates to train on; they end before the evaluation window, "
             "a label lag earlier, so no training label is known after the evaluation starts.",
         ),
-        "holdout_days": Param(
-            10,
+        plan.HOLDOUT_DAYS_PARAM: Param(
+            contract.DEFAULT_HOLDOUT_DAYS,
             type="integer",
             minimum=1,
             maximum=90,
@@ -103,36 +105,34 @@ from include.markets_ops.nightly_switch import nightly_switch
 )
 def settlement_risk_training() -> None:
     @task(multiple_outputs=True)
-    def plan_training() -> dict:
-        from include.markets_ops.training import plan
+    def plan_training(**context) -> dict:
+        from include.markets_ops.training import tasks
 
-        return plan(get_current_context())
+        return tasks.plan_training(context)
 
     @task.branch
     def choose_path(mode: str) -> str:
-        return "rollback_champion" if mode == "rollback" else "build_training_set"
+        from include.markets_ops.training import tasks
+
+        return tasks.choose_path(mode)
 
     @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
-    def promotion_gate(training_date: str) -> dict:
-        from include.markets_ops.training import gate, record_decision_links
+    def promotion_gate(training_date: str, **context) -> dict:
+        from include.markets_ops.training import tasks
 
-        decision = gate(get_current_context(), training_date)
-        record_decision_links(decision)
-        return decision
+        return tasks.promotion_gate(context, training_date)
 
     @task
     def report_ground_truth_quality(gated: dict, training_date: str) -> dict:
-        from include.markets_ops.training import report_quality
+        from include.markets_ops.training import tasks
 
-        return report_quality(gated, training_date)
+        return tasks.report_ground_truth_quality(gated, training_date)
 
     @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
-    def rollback_champion() -> dict:
-        from include.markets_ops.training import record_decision_links, rollback
+    def rollback_champion(**context) -> dict:
+        from include.markets_ops.training import tasks
 
-        decision = rollback(get_current_context())
-        record_decision_links(decision)
-        return decision
+        return tasks.rollback_champion(context)
 
     planned = plan_training()
     nightly_switch() >> planned

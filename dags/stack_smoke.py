@@ -21,8 +21,7 @@ on `ops.stack.checks`, one run in the MLflow experiment `stack-checks`.
 from __future__ import annotations
 
 from airflow.sdk import dag, task
-from include.markets_ops import connections
-from include.markets_ops.dag_defaults import Owner, Tag, default_args
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args
 
 
 @dag(
@@ -36,33 +35,33 @@ from include.markets_ops.dag_defaults import Owner, Tag, default_args
 def stack_smoke() -> None:
     @task
     def warehouse_as_writer() -> dict:
-        from include.markets_ops.stack_checks import check_postgres
+        from include.markets_ops.checks import tasks
 
-        return check_postgres(connections.WAREHOUSE_CONN_ID)
+        return tasks.warehouse_as_writer()
 
     @task
     def warehouse_as_reader() -> dict:
-        from include.markets_ops.stack_checks import check_postgres
+        from include.markets_ops.checks import tasks
 
-        return check_postgres(connections.REPORTING_CONN_ID)
-
-    @task
-    def s3_round_trip(run_id: str | None = None) -> dict:
-        from include.markets_ops.stack_checks import check_s3
-
-        return check_s3(connections.S3_CONN_ID, connections.s3_bucket(), str(run_id))
+        return tasks.warehouse_as_reader()
 
     @task
-    def kafka_round_trip(run_id: str | None = None) -> dict:
-        from include.markets_ops.stack_checks import check_kafka
+    def s3_round_trip(**context) -> dict:
+        from include.markets_ops.checks import tasks
 
-        return check_kafka(connections.kafka_config(), str(run_id))
+        return tasks.s3_round_trip(context)
 
     @task
-    def mlflow_round_trip(run_id: str | None = None) -> dict:
-        from include.markets_ops.stack_checks import check_mlflow
+    def kafka_round_trip(**context) -> dict:
+        from include.markets_ops.checks import tasks
 
-        return check_mlflow(connections.mlflow_tracking_uri(), str(run_id))
+        return tasks.kafka_round_trip(context)
+
+    @task
+    def mlflow_round_trip(**context) -> dict:
+        from include.markets_ops.checks import tasks
+
+        return tasks.mlflow_round_trip(context)
 
     warehouse_as_writer()
     warehouse_as_reader()

@@ -44,12 +44,11 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, Param, dag
 from business_day_timetable import BusinessDayTimetable
-from include.markets_ops import connections, links, schedules
-from include.markets_ops.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
-from include.markets_ops.dag_defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
-from include.markets_ops.links import linked_task
-from include.markets_ops.nightly_switch import nightly_switch
-from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_param, dry_run_param
+from include.markets_ops.airflow import links, params, schedules
+from include.markets_ops.airflow.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
+from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
+from include.markets_ops.airflow.links import linked_task
+from include.markets_ops.airflow.switch import nightly_switch
 
 
 @dag(
@@ -65,71 +64,41 @@ from include.markets_ops.params import BUSINESS_DATE, DRY_RUN, business_date_par
     deadline=[nightly_deadline("trade_reconciliation"), nightly_cutoff()],
     default_args=default_args(Owner.OPS_REPORTING),
     max_active_runs=1,
-    params={
-        BUSINESS_DATE: business_date_param(),
-        DRY_RUN: dry_run_param(),
-        "price_tolerance_bp": Param(
+    params=params.common_params(
+        price_tolerance_bp=Param(
             1.0,
             type="number",
             minimum=0,
             title="Price tolerance (bp)",
             description="Price differences up to this many basis points of the bank's price are not breaks.",
         ),
-        "quantity_tolerance": Param(
+        quantity_tolerance=Param(
             0,
             type="number",
             minimum=0,
             title="Quantity tolerance",
             description="Quantity differences up to this many units are not breaks (0: exact).",
         ),
-    },
+    ),
 )
 def trade_reconciliation() -> None:
     @linked_task(links=[links.S3_OUTPUT], outlets=[RECON_BREAKS])
-    def reconcile(params: dict | None = None, outlet_events=None) -> dict:
-        from airflow.sdk import get_current_context
-        from airflow.sdk.exceptions import AirflowFailException
-        from include.markets_ops import dry_run, recon_tasks
-        from include.markets_ops.business_date import resolve_business_date
-        from include.markets_ops.schedules import NotABusinessDateError
+    def reconcile(**context) -> dict:
+        from include.markets_ops.reconciliation import tasks
 
-        params = params or {}
-        context = get_current_context()
-        business_date = resolve_business_date(context)
-        tolerances = (params["price_tolerance_bp"], params["quantity_tolerance"])
-        try:
-            if dry_run.is_dry_run(context):
-                prefix = dry_run.context_preview_prefix(context, business_date)
-                links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
-                dry_run.suppress_asset_events(context)
-                return recon_tasks.preview_business_date(
-                    business_date, *tolerances, connections.s3_bucket(), prefix
-                )
-            summary = recon_tasks.reconcile_business_date(business_date, *tolerances)
-        except NotABusinessDateError as error:
-            raise AirflowFailException(str(error)) from error
-        outlet_events[RECON_BREAKS].extra = {"business_date": business_date.isoformat()}
-        return summary
+        return tasks.reconcile(context)
 
     @linked_task(links=[links.S3_OUTPUT])
-    def publish_report(summary: dict) -> list[str]:
-        from airflow.sdk import get_current_context
-        from include.markets_ops import dry_run, recon_tasks
-        from include.markets_ops.business_date import parse_business_date
-        from include.markets_ops.recon_report import prefix_for
+    def publish_report(summary: dict, **context) -> list[str]:
+        from include.markets_ops.reconciliation import tasks
 
-        dry_run.skip_when_dry_run(get_current_context(), "publishing the report to reports/recon/")
-        business_date = parse_business_date(summary["business_date"])
-        links.record(links.S3_OUTPUT, bucket=connections.s3_bucket(), prefix=prefix_for(business_date))
-        return recon_tasks.publish_report(business_date, summary, connections.s3_bucket())
+        return tasks.publish_report(context, summary)
 
     @linked_task(links=[links.KAFKA_TOPIC])
-    def publish_summary(summary: dict, keys: list[str]) -> int:
-        from include.markets_ops import recon_tasks
-        from include.markets_ops.topics import RECON_SUMMARY
+    def publish_summary(summary: dict, keys: list[str], **context) -> int:
+        from include.markets_ops.reconciliation import tasks
 
-        links.record(links.KAFKA_TOPIC, topic=RECON_SUMMARY.name, business_date=summary["business_date"])
-        return recon_tasks.publish_summary(summary, connections.s3_bucket(), keys)
+        return tasks.publish_summary(context, summary, keys)
 
     summary = reconcile()
     nightly_switch() >> summary

@@ -16,7 +16,7 @@ from devstack import airflow, kafka, mlflow, postgres, s3, stack_env
 from devstack.airflow_api import AirflowApi
 from devstack.config import LOG_DIR, REPO, S3_BUCKET, STACK_ENV_FILE, Stack
 from devstack.process import StackError, log_file, port_is_free, recorded_pid
-from include.markets_ops.topics import ALL_TOPICS
+from include.markets_ops.services.topics import ALL_TOPICS
 
 # service -> the ports it listens on (checked before it starts)
 SERVICE_PORTS: dict[str, tuple[str, ...]] = {

@@ -99,10 +99,10 @@ def deployment_settings() -> dict[str, str]:
     runtime (JOB_RUNTIME, from the caller's environment) and, when the local cluster is up, where
     the model pods run there (MODEL_POD_*, written by make k8s-up). A change to any of them
     restarts Airflow's components (start), so that the DAGs are parsed again with them."""
-    from devstack.k8s import manifests
+    from devstack.k8s import cluster
 
     runtime = os.environ.get("JOB_RUNTIME", "local").strip().lower() or "local"
-    lane = manifests.read_deployment()
+    lane = cluster.read_deployment()
     if runtime == "kubernetes" and not lane:
         raise StackError(
             "JOB_RUNTIME=kubernetes, but the local Kubernetes cluster is not up: start it with "

@@ -26,11 +26,12 @@ from devstack import stack_env
 from devstack.airflow_api import AirflowApi
 from devstack.config import S3_BUCKET, Stack
 from include.markets_ops import calendars
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
+from include.markets_ops.dashboard import URL_PREFIX
 from include.markets_ops.synthetic.config import (
     DEFAULT_HISTORY_BUSINESS_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRADES_PER_DAY,
-    OPERATIONS_CALENDAR,
     GeneratorConfig,
     default_epoch,
 )
@@ -63,7 +64,7 @@ class Demo:
 
 
 def settings_from_environment() -> tuple[dt.date, int, int]:
-    from include.markets_ops.schedules import latest_complete_business_date
+    from include.markets_ops.airflow.schedules import latest_complete_business_date
 
     default = latest_complete_business_date(dt.datetime.now(dt.UTC))
     demo_date = dt.date.fromisoformat(os.environ.get("DEMO_DATE") or default.isoformat())
@@ -79,8 +80,7 @@ def settings_from_environment() -> tuple[dt.date, int, int]:
 
 def seed_history(demo: Demo) -> None:
     """Seed the business days before the demo date: ops.* as the writer, truth as upstream_feed."""
-    import psycopg
-
+    from include.markets_ops.services import postgres
     from include.markets_ops.synthetic import seed, truth
 
     requested = GeneratorConfig(
@@ -89,8 +89,8 @@ def seed_history(demo: Demo) -> None:
         trades_per_day=demo.trades_per_day,
     )
     with (
-        psycopg.connect(demo.url("upstream_feed")) as upstream,
-        psycopg.connect(demo.url("warehouse_writer")) as writer,
+        postgres.connect(demo.url("upstream_feed")) as upstream,
+        postgres.connect(demo.url("warehouse_writer")) as writer,
     ):
         world = _world_to_continue(truth.load_config(upstream), requested, demo.demo_date)
         last = calendars.previous_business_day(demo.demo_date, OPERATIONS_CALENDAR)
@@ -139,7 +139,7 @@ def _every_fifth_day() -> Callable[[str], None]:
 
 def hand_the_schedule_to_the_demo(demo: Demo) -> None:
     """Unpause the nightly DAGs with the schedule switch off, then switch it on."""
-    from include.markets_ops.nightly_switch import SWITCH_VARIABLE
+    from include.markets_ops.airflow.switch import SWITCH_VARIABLE
 
     # Unpausing a business-day DAG makes the scheduler start its latest due run at once. The
     # demo drives its date itself, so those first automatic runs skip themselves (switch off);
@@ -161,7 +161,7 @@ def hand_the_schedule_to_the_demo(demo: Demo) -> None:
 
 def bootstrap_champion(demo: Demo) -> None:
     """Train a first model and promote it, unless a champion exists."""
-    from include.markets_ops import model_registry
+    from include.markets_ops.services import model_registry
 
     client = model_registry.client(demo.stack.mlflow_uri)
     version = model_registry.alias_version(client, model_registry.CHAMPION)
@@ -183,7 +183,7 @@ def backfill_reconciliation(demo: Demo) -> None:
     """Backfill the reconciliation over the last days of history (so breaks have an age)."""
     from zoneinfo import ZoneInfo
 
-    from include.markets_ops.schedules import OPERATIONS_TIMEZONE
+    from include.markets_ops.calendars import OPERATIONS_TIMEZONE
 
     first = calendars.add_business_days(demo.demo_date, -RECON_BACKFILL_DAYS, OPERATIONS_CALENDAR)
     last = calendars.previous_business_day(demo.demo_date, OPERATIONS_CALENDAR)
@@ -295,12 +295,10 @@ def _wait_for_new_runs(
 
 def warehouse_totals(demo: Demo) -> None:
     """Read what the night produced (read-only role, S3, Kafka, MLflow)."""
-    import psycopg
-
-    from include.markets_ops import model_registry
+    from include.markets_ops.services import model_registry, postgres
 
     day = demo.demo_date
-    with psycopg.connect(demo.url("reporting_reader")) as reader:
+    with postgres.connect(demo.url("reporting_reader")) as reader:
         demo.facts["totals"] = reader.execute(
             """
             SELECT (SELECT count(*) FROM ops.trades),
@@ -339,15 +337,16 @@ def warehouse_totals(demo: Demo) -> None:
 
 
 def _objects_of_the_date(demo: Demo) -> dict[str, list[str]]:
-    import boto3
+    from include.markets_ops.services import s3 as s3_service
 
     values = stack_env.stack_values(demo.stack)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=demo.stack.s3_endpoint,
-        aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
-        region_name=values.get("AWS_DEFAULT_REGION", "us-east-1"),
+    s3 = s3_service.client(
+        s3_service.S3Settings(
+            endpoint_url=demo.stack.s3_endpoint,
+            access_key=values["AWS_ACCESS_KEY_ID"],
+            secret_key=values["AWS_SECRET_ACCESS_KEY"],
+            region=values.get("AWS_DEFAULT_REGION", "us-east-1"),
+        )
     )
     prefixes = {
         "scores": f"scores/business_date={demo.demo_date}/",
@@ -366,19 +365,16 @@ def _messages_of_the_date(demo: Demo) -> dict[str, int]:
     """Distinct message keys of the demo date on each output topic (a rerun republishes the
     same keys with the same values; the topics are compacted, but the log cleaner never
     touches the active segment, so the duplicates stay until it rolls: count keys)."""
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import TopicPartition
+
+    from include.markets_ops.services import kafka
+    from include.markets_ops.services.topics import HIGH_RISK_TRADES, OPS_ALERTS, RECON_SUMMARY
 
     day = demo.demo_date.isoformat()
-    consumer = Consumer(
-        {
-            "bootstrap.servers": demo.stack.kafka_bootstrap,
-            "group.id": f"demo-summary-{os.getpid()}",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = kafka.consumer({"bootstrap.servers": demo.stack.kafka_bootstrap}, "demo-summary")
     counts: dict[str, int] = {}
     try:
-        for topic in ("settlement-risk.high", "ops.recon.summary", "ops.alerts"):
+        for topic in (HIGH_RISK_TRADES.name, RECON_SUMMARY.name, OPS_ALERTS.name):
             keys: set[str] = set()
             partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
             ends = {
@@ -503,7 +499,7 @@ def print_summary(demo: Demo) -> None:
         print("  Model jobs     local processes (JOB_RUNTIME=local; as pods: make k8s-up, then")
         print(f"{indent}JOB_RUNTIME=kubernetes make demo)")
     print_where_to_look(demo.stack)
-    print(f"  Dashboard      {demo.stack.airflow_url}/ops-dashboard/?business_date={day}")
+    print(f"  Dashboard      {demo.stack.airflow_url}{URL_PREFIX}/?business_date={day}")
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from devstack.config import CACHE_DIR, HOST, REPO, VAR, Stack
 from devstack.process import StackError, port_is_free, recorded_pid, start_detached, stop_group, wait_until
-from include.markets_ops.topics import ALL_TOPICS, Topic
+from include.markets_ops.services.topics import ALL_TOPICS, Topic
 
 NAME = "kafka"
 LIBS_DIR = CACHE_DIR / "kafka" / "libs"
@@ -39,7 +39,7 @@ def server_properties(stack: Stack) -> str:
         "transaction.state.log.min.isr": "1",
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
-        # Topics are declared in include/markets_ops/topics.py; a typo must not create one.
+        # Topics are declared in include/markets_ops/services/topics.py; a typo must not create one.
         "auto.create.topics.enable": "false",
         "group.initial.rebalance.delay.ms": "0",
         "log.retention.hours": "168",

@@ -26,7 +26,8 @@ from airflow.exceptions import AirflowTimetableInvalid
 from airflow.plugins_manager import AirflowPlugin
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
 
-from include.markets_ops import calendars, schedules
+from include.markets_ops import calendars
+from include.markets_ops.airflow import schedules
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -78,8 +79,8 @@ class BusinessDayTimetable(Timetable):
 
     def __init__(
         self,
-        calendar: str = schedules.OPERATIONS_CALENDAR,
-        timezone: str = schedules.OPERATIONS_TIMEZONE,
+        calendar: str = calendars.OPERATIONS_CALENDAR,
+        timezone: str = calendars.OPERATIONS_TIMEZONE,
         run_time: dt.time | str = schedules.RUN_AFTER_CLOSE,
     ) -> None:
         try:

@@ -1,11 +1,12 @@
-"""Airflow plugin: registers the nightly deadlines' custom references (include/markets_ops/deadlines.py),
-so that the scheduler can read it back from the serialized DAGs."""
+"""Airflow plugin: registers the nightly deadlines' custom references
+(include/markets_ops/airflow/deadlines.py), so that the scheduler can read them back from the
+serialized DAGs."""
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from include.markets_ops.deadlines import NightlyCutoff, QueuedAtPlusVariable
+from include.markets_ops.airflow.deadlines import NightlyCutoff, QueuedAtPlusVariable
 
 
 class NightlyDeadlinesPlugin(AirflowPlugin):

@@ -65,9 +65,9 @@ def airflow_api(stack: dict[str, str]):
 def nightly_schedule_switched_off(airflow_api) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Tests unpause nightly DAGs to trigger them for their own dates; unpausing also lets the
     scheduler start tonight's scheduled run on the shared stack. The schedule switch makes
-    those automatic runs skip themselves for the session (include/markets_ops/nightly_switch.py);
+    those automatic runs skip themselves for the session (include/markets_ops/airflow/switch.py);
     the value it had is restored afterwards."""
-    from include.markets_ops.nightly_switch import SWITCH_VARIABLE
+    from include.markets_ops.airflow.switch import SWITCH_VARIABLE
 
     previous = airflow_api.get_variable(SWITCH_VARIABLE)
     airflow_api.set_variable(SWITCH_VARIABLE, "false")

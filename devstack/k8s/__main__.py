@@ -6,8 +6,9 @@ import argparse
 import sys
 import time
 
+from devstack import stack_env
 from devstack.config import STACK_ENV_FILE, Stack
-from devstack.k8s import cluster
+from devstack.k8s import cluster, manifests
 from devstack.process import StackError
 
 
@@ -18,9 +19,8 @@ def up(stack: Stack) -> None:
         flush=True,
     )
     images = cluster.up(stack)
+    manifests.apply(stack, cluster.BIN_LINK, images, stack_env.stack_values(stack))
     if STACK_ENV_FILE.exists():  # the rest of the stack is up: tell its users where the cluster is
-        from devstack import stack_env
-
         stack_env.write(stack)
     print(
         f"""  k8s: ready ({time.monotonic() - started:.0f}s)

@@ -57,7 +57,8 @@ TASK_BUNDLES = K8S_DIR / "containerd" / "state" / "io.containerd.runtime.v2.task
 MANIFESTS = REPO / "deploy" / "kubernetes"
 NAMESPACE = "markets-ops-ml"
 AIRFLOW_SERVICE_ACCOUNT = "airflow-worker"
-AIRFLOW_TOKEN_SECRET = "airflow-worker-token"  # noqa: S105  # nosec B105 - a Secret's name
+# A Secret's name, not a secret:
+AIRFLOW_TOKEN_SECRET = "airflow-worker-token"  # noqa: S105  # nosec B105  # pragma: allowlist secret
 # The cluster's cgroups, per checkout, under every cgroup v1 controller (and removed by down).
 CGROUP_ROOT = "/markets-ops-" + hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
 CGROUP_FS = Path("/sys/fs/cgroup")
@@ -162,7 +163,7 @@ def _run_logged(name: str, argv: list[str], timeout: float) -> str:
         stream.write(f"\n===== {time.strftime('%F %T')} running: {' '.join(argv)}\n".encode())
         stream.flush()
         try:
-            result = subprocess.run(  # nosec B603 - the lane's own scripts
+            result = subprocess.run(  # the lane's own scripts  # nosec B603
                 argv, stdout=subprocess.PIPE, stderr=stream, timeout=timeout, check=False, cwd=REPO
             )
         except subprocess.TimeoutExpired as error:
@@ -480,7 +481,7 @@ def _https_ok(url: str, cert: str | None) -> bool:
 def kubectl(
     bin_dir: Path, *args: str, stdin: str | None = None, timeout: float = 60, check: bool = True
 ) -> str:
-    result = subprocess.run(  # nosec B603 - our own kubectl
+    result = subprocess.run(  # our own kubectl  # nosec B603
         [str(bin_dir / "kubectl"), f"--kubeconfig={ADMIN_KUBECONFIG}", "--request-timeout=30s", *args],
         input=stdin,
         capture_output=True,
@@ -593,8 +594,11 @@ def import_images(bin_dir: Path, archives: dict[str, tuple[Path, str]]) -> Image
 
 
 def _ctr(*args: str) -> str:
+    ctr = shutil.which("ctr")  # containerd's client, from Debian (check_machine)
+    if ctr is None:
+        raise StackError("missing program: ctr (make k8s-up installs containerd)")
     result = subprocess.run(  # nosec B603
-        ["ctr", f"--address={CONTAINERD_SOCKET}", "--namespace=k8s.io", *args],
+        [ctr, f"--address={CONTAINERD_SOCKET}", "--namespace=k8s.io", *args],
         capture_output=True,
         text=True,
         timeout=600,
@@ -614,6 +618,8 @@ def _image_digest(reference: str) -> str | None:
 
 
 def up(stack: Stack) -> Images:
+    """Build or reuse the binaries and images, start the cluster, import the images (the caller
+    applies the manifests: manifests.apply)."""
     check_machine()
     check_ports(stack)
     name = node_name()
@@ -628,11 +634,15 @@ def up(stack: Stack) -> Images:
     write_config(stack, archives["pause"][1])
     start_control_plane(stack, bin_dir)
     start_node(stack, bin_dir)
-    images = import_images(bin_dir, archives)
-    from devstack.k8s import manifests
+    return import_images(bin_dir, archives)
 
-    manifests.apply(stack, bin_dir, images)
-    return images
+
+def read_deployment() -> dict[str, str]:
+    """The lane's MODEL_POD_* settings (written by manifests.write_deployment) when the cluster is
+    up, else nothing."""
+    if not is_up() or not DEPLOYMENT_ENV.exists():
+        return {}
+    return dict(json.loads(DEPLOYMENT_ENV.read_text()))
 
 
 def down() -> bool:

@@ -38,12 +38,11 @@ def render_templates(values: dict[str, str]) -> str:
     return yaml.safe_dump_all(documents)
 
 
-def apply(stack: Stack, bin_dir: Path, images: cluster.Images) -> None:
-    from devstack import stack_env
-
+def apply(stack: Stack, bin_dir: Path, images: cluster.Images, stack_values: dict[str, str]) -> None:
+    """Apply the local overlay, then the ConfigMap and Secrets filled from the stack's values."""
     overlay = cluster.MANIFESTS / "overlays" / "local"
     cluster.kubectl(bin_dir, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-k", str(overlay))
-    rendered = render_templates(stack_env.stack_values(stack))
+    rendered = render_templates(stack_values)
     cluster.kubectl(
         bin_dir, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-", stdin=rendered
     )
@@ -94,10 +93,3 @@ def deployment_settings(images: cluster.Images) -> dict[str, Any]:
 
 def write_deployment(images: cluster.Images) -> None:
     cluster.DEPLOYMENT_ENV.write_text(json.dumps(deployment_settings(images), indent=2) + "\n")
-
-
-def read_deployment() -> dict[str, str]:
-    """The lane's MODEL_POD_* settings when the cluster is up, else nothing."""
-    if not cluster.is_up() or not cluster.DEPLOYMENT_ENV.exists():
-        return {}
-    return dict(json.loads(cluster.DEPLOYMENT_ENV.read_text()))

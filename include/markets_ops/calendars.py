@@ -3,6 +3,7 @@
 A market's calendar is its exchange's (or settlement system's) holiday list plus weekends.
 Settlement dates are counted in business days of the market's settlement calendar; the
 bank's operations calendar (the nightly business date) is configurable, NYSE by default.
+``check_business_date`` is the rule every pipeline applies to a run's business date.
 """
 
 from __future__ import annotations
@@ -11,6 +12,13 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+
+# The bank's operations calendar: the nightly business date follows the New York Stock
+# Exchange's trading days (weekends and NYSE holidays are not business dates), in New York time.
+# Declared here only: the schedules, the reports, the alert rules and the generator all use it.
+OPERATIONS_CALENDAR = "XNYS"
+OPERATIONS_TIMEZONE = "America/New_York"
 
 # Calendar codes understood by holidays.financial_holidays(); see list_supported_financial().
 KNOWN_CALENDARS = ("XNYS", "XFED", "XLON", "XETR", "XPAR", "XECB", "XJPX")
@@ -133,3 +141,38 @@ def holidays_between(start: dt.date, end: dt.date, market_or_calendar: str) -> l
             if start <= day <= end:
                 found.setdefault(day, []).append(f"{name} ({code})")
     return [(day, ", ".join(found[day])) for day in sorted(found)]
+
+
+class NotABusinessDateError(ValueError):
+    """A run's business date is not a business day of its calendar: the schedule is wrong."""
+
+
+def check_business_date(
+    business_date: dt.date, calendar: str = OPERATIONS_CALENDAR, horizon_days: int = 30
+) -> dict[str, Any]:
+    """Check that ``business_date`` is a business day of ``calendar`` and describe it: the
+    neighbouring business days and the closures in the next ``horizon_days`` days.
+
+    A business-day timetable only produces business days; a failure here means the calendar
+    changed under existing runs (a new closure in the holidays package) or a run was created
+    for a date by hand.
+    """
+    if not is_business_day(business_date, calendar):
+        closure = holidays_between(business_date, business_date, calendar)
+        reason = closure[0][1] if closure else business_date.strftime("%A")
+        raise NotABusinessDateError(
+            f"rule business-date-is-a-business-day: 1 date is not a {calendar} business day, "
+            f"e.g. {business_date.isoformat()} ({reason})"
+        )
+    horizon_end = business_date + dt.timedelta(days=horizon_days)
+    return {
+        "business_date": business_date.isoformat(),
+        "calendar": calendar,
+        "previous_business_day": previous_business_day(business_date, calendar).isoformat(),
+        "next_business_day": add_business_days(business_date, 1, calendar).isoformat(),
+        "upcoming_closures": [
+            {"date": day.isoformat(), "name": name}
+            for day, name in holidays_between(business_date, horizon_end, calendar)
+            if day.weekday() < 5  # weekend holidays close nothing
+        ],
+    }

@@ -53,8 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build-training-set", help="point-in-time training snapshot to S3 + MLflow run")
     build.add_argument("--training-date", type=_date, required=True)
-    build.add_argument("--train-days", type=int, default=60, help="calendar days of training as-of dates")
-    build.add_argument("--holdout-days", type=int, default=10, help="calendar days of evaluation as-of dates")
+    build.add_argument(
+        "--train-days",
+        type=int,
+        default=contract.DEFAULT_TRAIN_DAYS,
+        help="calendar days of training as-of dates",
+    )
+    build.add_argument(
+        "--holdout-days",
+        type=int,
+        default=contract.DEFAULT_HOLDOUT_DAYS,
+        help="calendar days of evaluation as-of dates",
+    )
     build.add_argument(
         "--label-lag-days",
         type=int,
@@ -66,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="fit, log and register a new model version")
     train.add_argument("--training-date", type=_date, required=True)
     train.add_argument("--run-id", default="manual")
-    # Hyperparameters: unset ones keep training.Hyperparameters' defaults.
+    # Hyperparameters: unset ones keep train_job.Hyperparameters' defaults.
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--max-iter", type=int)
     train.add_argument("--max-leaf-nodes", type=int)
@@ -127,7 +137,7 @@ def _run_build(args: argparse.Namespace) -> Any:
 
 
 def _run_train(args: argparse.Namespace) -> Any:
-    from settlement_model import training
+    from settlement_model import train_job
 
     env = contract.JobEnvironment.from_environ(("s3", "mlflow"))
     given = {
@@ -135,8 +145,8 @@ def _run_train(args: argparse.Namespace) -> Any:
         for name in ("learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf", "seed")
         if getattr(args, name) is not None
     }
-    params = _validated(training.Hyperparameters, ignore_features=args.ignore_features, **given)
-    return training.train(env, args.training_date, params, args.run_id)
+    params = _validated(train_job.Hyperparameters, ignore_features=args.ignore_features, **given)
+    return train_job.train(env, args.training_date, params, args.run_id)
 
 
 def _run_evaluate(args: argparse.Namespace) -> Any:
@@ -148,12 +158,12 @@ def _run_evaluate(args: argparse.Namespace) -> Any:
 
 
 def _run_score(args: argparse.Namespace) -> Any:
-    from settlement_model import registry, scoring
+    from settlement_model import registry, score_job
 
     services = ("database", "mlflow") if args.dry_run else ("database", "s3", "mlflow", "kafka")
     env = contract.JobEnvironment.from_environ(services)
     request = _validated(
-        scoring.ScoreRequest,
+        score_job.ScoreRequest,
         business_date=args.business_date,
         shard_index=args.shard_index,
         shard_count=args.shard_count,
@@ -165,7 +175,7 @@ def _run_score(args: argparse.Namespace) -> Any:
         dry_run=args.dry_run,
         topic=args.topic,
     )
-    return scoring.score_shard(env, request).__dict__
+    return score_job.score_shard(env, request).__dict__
 
 
 def _run_version(_: argparse.Namespace) -> Any:

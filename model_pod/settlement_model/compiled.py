@@ -18,7 +18,7 @@ The raw scores are summed in the predictor's order (baseline, then tree by tree)
 into probabilities by the model's own link function, so the scores are bit for bit those of
 ``pipeline.predict_proba`` (tests/unit/model_pod/test_compiled.py checks it).
 
-Only the pipeline ``training.build_pipeline`` makes (FeatureMatrix + a binary
+Only the pipeline ``train_job.build_pipeline`` makes (FeatureMatrix + a binary
 HistGradientBoostingClassifier with the logit link) is compiled; anything else is scored by
 the pipeline itself.
 
@@ -36,6 +36,8 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+
+from settlement_model.arrow_encoder import ArrowEncoder
 
 # A categorical code is cast to uint8 by the predictor (at most 255 categories per feature).
 _CATEGORY_CODES = 256
@@ -179,33 +181,6 @@ def _goes_left(split: _Split, columns: _Columns) -> np.ndarray:
         goes_left = columns.values(split.feature) <= split.threshold  # False for NaN
         return goes_left | columns.missing(split.feature) if split.missing_left else goes_left
     return split.left_codes[columns.codes(split.feature)]
-
-
-@dataclass(frozen=True)
-class ArrowEncoder:
-    """The feature matrix of an Arrow table: each categorical column as its code (position
-    among the categories seen in training, NaN when unknown or missing), then the numeric
-    columns as float64 (NaN when missing). Column-major, for the compiled trees."""
-
-    categorical: tuple[str, ...]
-    categories: tuple[tuple[str, ...], ...]
-    numeric: tuple[str, ...]
-
-    def transform_arrow(self, table: Any) -> np.ndarray:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        matrix = np.empty(
-            (table.num_rows, len(self.categorical) + len(self.numeric)), dtype="float64", order="F"
-        )
-        for position, (name, categories) in enumerate(zip(self.categorical, self.categories, strict=True)):
-            values = pc.cast(table.column(name), pa.string())
-            found = pc.index_in(values, value_set=pa.array(categories, pa.string()))
-            matrix[:, position] = found.to_numpy(zero_copy_only=False)  # nulls come out as NaN
-        for position, name in enumerate(self.numeric, start=len(self.categorical)):
-            column = pc.cast(table.column(name), pa.float64())
-            matrix[:, position] = column.to_numpy(zero_copy_only=False)  # nulls come out as NaN
-        return matrix
 
 
 def _logistic(raw: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The environment half of the job contract (docs/pod-contract.md), and the exit codes.
+"""The job contract (docs/pod-contract.md): the environment, the exit codes, and the names both
+sides use for what the jobs read and write.
 
 A job reads its services' addresses and credentials from environment variables only: in
 Kubernetes they come from a ConfigMap and Secrets, locally the Airflow operator builds them
@@ -8,6 +9,7 @@ line. A missing variable is reported by name before any work starts.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
@@ -109,3 +111,48 @@ def _kafka_extra(raw: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ContractError("KAFKA_CONFIG_JSON must be a JSON object of confluent-kafka settings")
     return value
+
+
+# --- The names half: what the jobs and the DAG side call the same objects and tables -----------
+# Declared here only: the Airflow side imports this module (the Airflow image has the package;
+# include/markets_ops/scoring and training), the pod cannot import the Airflow side.
+
+# The training and evaluation windows, in calendar days, when nobody says otherwise (the job's
+# --train-days / --holdout-days, and the training DAG's trigger form).
+DEFAULT_TRAIN_DAYS = 60
+DEFAULT_HOLDOUT_DAYS = 10
+TRAINING_SET_MANIFEST = "manifest.json"
+
+
+def scores_prefix(business_date: dt.date) -> str:
+    """Where a business date's scores are in S3: the shards' parts, then the DAG's manifest."""
+    return f"scores/business_date={business_date:%Y-%m-%d}/"
+
+
+def part_key(business_date: dt.date, shard_index: int, shard_count: int) -> str:
+    return f"{scores_prefix(business_date)}part-{shard_index:05d}-of-{shard_count:05d}.parquet"
+
+
+def staging_table_name(business_date: dt.date, shard_index: int, shard_count: int) -> str:
+    """A dry run shard's work table in the staging schema (the swap drops the date's leftovers)."""
+    return f"trade_scores_{business_date:%Y%m%d}_s{shard_index:03d}_of_{shard_count:03d}"
+
+
+def next_partition_name(business_date: dt.date) -> str:
+    """The date's next partition of ml.trade_scores, as ml.prepare_trade_scores_partition names it
+    (include/sql/migrations/0005_trade_scores_partition_functions.sql)."""
+    return f"trade_scores_p{business_date:%Y%m%d}_next"
+
+
+def training_set_prefix(training_date: dt.date) -> str:
+    return f"training-sets/training_date={training_date:%Y-%m-%d}"
+
+
+def training_set_manifest_key(training_date: dt.date) -> str:
+    """The snapshot's manifest: it names the training's MLflow run (written last)."""
+    return f"{training_set_prefix(training_date)}/{TRAINING_SET_MANIFEST}"
+
+
+def predictions_key(training_date: dt.date, version: str) -> str:
+    """The evaluation's rows and scores for ``version`` (the ground-truth report reads them)."""
+    return f"{training_set_prefix(training_date)}/evaluation_predictions_v{version}.parquet"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from settlement_model.compiled import ArrowEncoder
+from settlement_model.arrow_encoder import ArrowEncoder
 
 
 class FeatureMatrix(TransformerMixin, BaseEstimator):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
-from settlement_model import features, metrics, registry, storage, training_set
+from settlement_model import contract, features, metrics, registry, storage, training_set
 from settlement_model.contract import JobEnvironment, RefusedError
 
 log = logging.getLogger(__name__)
@@ -97,12 +98,13 @@ def evaluate(
         columns["baseline_score"] = baseline_scores
     log.info("evaluation: %s", json.dumps(result, sort_keys=True))
 
-    predictions = env.work_dir / f"evaluation_predictions_v{challenger.version}.parquet"
+    predictions_key = contract.predictions_key(training_date, challenger.version)
+    predictions = env.work_dir / Path(predictions_key).name
     pq.write_table(pa.table(columns), predictions, compression="zstd")
     stored = storage.upload(
         env,
         predictions,
-        f"{training_set.prefix(training_date)}/{predictions.name}",
+        predictions_key,
         len(labels),
         "application/vnd.apache.parquet",
     )

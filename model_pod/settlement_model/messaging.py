@@ -3,7 +3,7 @@
 An idempotent producer with acks=all: a broker retry never duplicates a message, and a
 message counts as sent only when every in-sync replica has it. Any message that is not
 acknowledged by the end fails the job. The pod package cannot import the Airflow project,
-so this mirrors include/markets_ops/kafka_io.py on purpose.
+so this mirrors include/markets_ops/services/kafka.py on purpose.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def load(model: ResolvedModel) -> Any:
     MLflow refuses to deserialise any model unless MLFLOW_ALLOW_PICKLE_DESERIALIZATION is
     true, because a model file can run code. The models loaded here come only from this
     project's registry, written only by its own training job, and are saved with skops and
-    an explicit list of trusted types (training.SKOPS_TRUSTED_TYPES): so the jobs opt in.
+    an explicit list of trusted types (train_job.SKOPS_TRUSTED_TYPES): so the jobs opt in.
     """
     import os
 

@@ -26,12 +26,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from settlement_model import features, registry, storage, warehouse
+from settlement_model import contract, features, registry, storage, warehouse
 from settlement_model.contract import JobEnvironment, RefusedError
 
 log = logging.getLogger(__name__)
-
-MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -62,14 +60,6 @@ class Windows:
             eval_end=eval_end,
             eval_labels_known_by=training_date,
         )
-
-
-def prefix(training_date: dt.date) -> str:
-    return f"training-sets/training_date={training_date:%Y-%m-%d}"
-
-
-def manifest_key(training_date: dt.date) -> str:
-    return f"{prefix(training_date)}/{MANIFEST_NAME}"
 
 
 def _as_of_dates(conn: Any, start: dt.date, end: dt.date) -> list[dt.date]:
@@ -138,7 +128,7 @@ def build(
             stored = storage.upload(
                 env,
                 path,
-                f"{prefix(training_date)}/{name}.parquet",
+                f"{contract.training_set_prefix(training_date)}/{name}.parquet",
                 counts["rows"],
                 "application/vnd.apache.parquet",
             )
@@ -160,9 +150,11 @@ def build(
         "mlflow_run_id": run_id,
         "airflow_run_id": airflow_run_id,
     }
-    manifest_path = env.work_dir / MANIFEST_NAME
+    manifest_path = env.work_dir / contract.TRAINING_SET_MANIFEST
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    storage.upload(env, manifest_path, manifest_key(training_date), 0, "application/json")
+    storage.upload(
+        env, manifest_path, contract.training_set_manifest_key(training_date), 0, "application/json"
+    )
     return manifest
 
 
@@ -202,12 +194,12 @@ def _start_mlflow_run(
 
 
 def read_manifest(env: JobEnvironment, training_date: dt.date) -> dict[str, Any]:
-    path = env.work_dir / MANIFEST_NAME
+    path = env.work_dir / contract.TRAINING_SET_MANIFEST
     try:
-        storage.download(env, manifest_key(training_date), path)
+        storage.download(env, contract.training_set_manifest_key(training_date), path)
     except Exception as error:  # botocore raises several kinds; all mean "not there"
         raise RefusedError(
-            f"no training set for {training_date} at {manifest_key(training_date)}: "
+            f"no training set for {training_date} at {contract.training_set_manifest_key(training_date)}: "
             f"run build-training-set first ({error})"
         ) from error
     return dict(json.loads(path.read_text()))

@@ -41,7 +41,7 @@ APPLICATION_NAME = "settlement-model"
 STAGING_SCHEMA = "staging"
 SCORES_SCHEMA = "ml"
 _STAGING_TABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-# The only ml tables a job writes: a date's next partition (scoring.next_partition_name).
+# The only ml tables a job writes: a date's next partition (contract.next_partition_name).
 _NEXT_PARTITION = re.compile(r"^trade_scores_p[0-9]{8}_next$")
 INGEST_SCHEMAS = (STAGING_SCHEMA, SCORES_SCHEMA)
 

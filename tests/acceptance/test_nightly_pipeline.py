@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
-from include.markets_ops.model_registry import MODEL_NAME
-from include.markets_ops.topics import HIGH_RISK_TRADES
+from include.markets_ops.services.model_registry import MODEL_NAME
+from include.markets_ops.services.topics import HIGH_RISK_TRADES
 from tests.integration.pipeline_stack import s3_objects, scores_manifest
 from tests.support.kafka_messages import read_topic
 

@@ -10,7 +10,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from include.markets_ops import calendars
-from include.markets_ops.topics import OPS_ALERTS, RECON_SUMMARY
+from include.markets_ops.services.topics import OPS_ALERTS, RECON_SUMMARY
 from tests.support.kafka_messages import read_topic
 from tests.support.warehouse_scenarios import DATE_RANGES, Outcome, Scenario, Trade, clear_dates, connect
 

@@ -14,7 +14,7 @@ IMAGE = "localhost/markets-ops/settlement-model:0.1.0-abc@sha256:" + "1" * 64
 def test_every_lifecycle_case_is_a_dag_of_one_model_job_pod(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
-    from include.markets_ops.kubernetes_jobs import ModelJobPodOperator
+    from include.markets_ops.jobs.kubernetes_runtime import ModelJobPodOperator
 
     monkeypatch.setenv("MODEL_POD_IMAGE", IMAGE)
     monkeypatch.setenv("MODEL_POD_HOST_NETWORK", "true")

@@ -7,7 +7,7 @@ SQL reference to the schema and for the credentials that reach it (the `upstream
 connection, the upstream_feed role), and fails on any outside the allow-list.
 
 The one documented exception among the pipelines: the training DAG's
-`report_ground_truth_quality` task (include/markets_ops/model_quality.py) reads
+`report_ground_truth_quality` task (include/markets_ops/training/model_quality.py) reads
 synthetic.trade_fail_probability to report the Bayes-optimal ROC AUC next to the model's.
 It runs after the promotion gate and only logs metrics and tags: nothing it reads feeds
 training, evaluation, promotion or scoring (docs/architecture.md, "Warehouse roles").
@@ -49,16 +49,19 @@ ALLOWED = {
     # The data generator: it writes the truth, as the upstream_feed role.
     "include/markets_ops/synthetic/*": "the synthetic data generator writes the ground truth",
     "include/sql/synthetic/*": "the generator's SQL (COPY and DELETE of the truth, its world config)",
-    # The feed DAG stands in for the bank's upstream systems: it simulates each day's
-    # delivery, writing that day's truth, then loads only the delivered files.
-    "include/markets_ops/feed/upstream.py": "the feed's simulated upstream systems write the day's truth",
-    "include/markets_ops/feed/tasks.py::simulate_upstream": "the feed task that runs those systems",
+    # The feed DAG stands in for the bank's upstream systems: its first task simulates each
+    # day's delivery, writing that day's truth (synthetic/upstream.py, synthetic/tasks.py, both
+    # under the generator's entry above), then the feed loads only the delivered files.
     "dags/ops_demo_feed.py::__doc__": "the feed DAG's documentation names its connection",
     "dags/settlement_risk_training.py::__doc__": "the training DAG's documentation names its truth read",
     # The documented exception: the Bayes-optimal AUC report, after the promotion gate.
-    "include/markets_ops/model_quality.py": "reads synthetic.trade_fail_probability for the report only",
-    "include/markets_ops/training.py::report_quality": "resolves the connection for that report only",
-    "include/markets_ops/connections.py::UPSTREAM_CONN_ID": "declares the connection id",
+    "include/markets_ops/training/model_quality.py": (
+        "reads synthetic.trade_fail_probability for the report only"
+    ),
+    "include/markets_ops/training/tasks.py::report_ground_truth_quality": (
+        "resolves the connection for that report only"
+    ),
+    "include/markets_ops/services/postgres.py::UPSTREAM_CONN_ID": "declares the connection id",
     # The schema, its tables and the grants that keep every other role out of it.
     "include/markets_ops/warehouse/models.py": "declares the synthetic tables (the schema's source of truth)",
     "include/markets_ops/warehouse/migrations/versions/*": "create the schema; grant it to upstream_feed",
@@ -158,12 +161,12 @@ def test_the_model_pod_never_refers_to_the_ground_truth() -> None:
 def test_the_model_jobs_get_only_roles_that_cannot_read_the_ground_truth() -> None:
     # The pods' database credentials: the writer (score) or the reader (training jobs),
     # neither of which the grants let into the synthetic schema.
-    from include.markets_ops import connections
-    from include.markets_ops.jobs import JOBS
+    from include.markets_ops.jobs.spec import JOBS
+    from include.markets_ops.services import postgres
 
     conn_ids = {spec.database_conn_id for spec in JOBS.values()}
-    assert conn_ids <= {connections.WAREHOUSE_CONN_ID, connections.REPORTING_CONN_ID, None}
-    assert connections.UPSTREAM_CONN_ID not in conn_ids
+    assert conn_ids <= {postgres.WAREHOUSE_CONN_ID, postgres.REPORTING_CONN_ID, None}
+    assert postgres.UPSTREAM_CONN_ID not in conn_ids
 
 
 def test_every_allow_list_entry_is_still_needed() -> None:
@@ -179,22 +182,36 @@ def test_the_scanner_finds_a_planted_read_and_scopes_it_to_its_function(tmp_path
         '"""Features."""\n\n\ndef leak(conn):\n'
         '    return conn.execute("SELECT p_fail FROM synthetic.trade_fail_probability")\n'
     )
-    training = tmp_path / "include" / "markets_ops"
+    training = tmp_path / "include" / "markets_ops" / "training"
     training.mkdir(parents=True)
-    (training / "training.py").write_text(
+    (training / "tasks.py").write_text(
         "from include.markets_ops.synthetic.config import GeneratorConfig  # a module path: fine\n\n\n"
-        "def report_quality():\n    return connections.UPSTREAM_CONN_ID\n\n\n"
-        "def build_training_set():\n    return connections.postgres_url(connections.UPSTREAM_CONN_ID)\n"
+        "def report_ground_truth_quality():\n    return postgres.UPSTREAM_CONN_ID\n\n\n"
+        "def build_training_set():\n    return connections.postgres_url(postgres.UPSTREAM_CONN_ID)\n"
     )
 
     found = references(tmp_path)
 
     assert [(r.path, r.line, r.scope, r.kind) for r in found] == [
-        ("include/markets_ops/training.py", 5, "report_quality", "the upstream simulator connection"),
-        ("include/markets_ops/training.py", 9, "build_training_set", "the upstream simulator connection"),
+        (
+            "include/markets_ops/training/tasks.py",
+            5,
+            "report_ground_truth_quality",
+            "the upstream simulator connection",
+        ),
+        (
+            "include/markets_ops/training/tasks.py",
+            9,
+            "build_training_set",
+            "the upstream simulator connection",
+        ),
         ("model_pod/settlement_model/features.py", 5, "leak", "SQL reference to the synthetic schema"),
     ]
-    assert [allowed_by(r) for r in found] == ["include/markets_ops/training.py::report_quality", None, None]
+    assert [allowed_by(r) for r in found] == [
+        "include/markets_ops/training/tasks.py::report_ground_truth_quality",
+        None,
+        None,
+    ]
 
 
 def test_the_ground_truth_report_runs_after_the_gate_and_feeds_nothing() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from include.markets_ops import links
-from include.markets_ops.dag_defaults import DEFAULT_DEADLINE_SECONDS, deadline_variable
+from include.markets_ops.airflow import links
+from include.markets_ops.airflow.defaults import DEFAULT_DEADLINE_SECONDS, deadline_variable
 
 ROOT = Path(__file__).resolve().parents[2]
 NIGHTLY = ("ops_demo_feed", "trade_reconciliation", "settlement_risk_scoring", "ops_sql_alerts")
@@ -44,22 +44,22 @@ def declared_variables() -> dict[str, str]:
 def test_nightly_dags_have_a_deadline_from_a_declared_variable(dag_id: str, dags, declared_variables) -> None:
     import datetime as dt
 
-    from include.markets_ops.deadlines import QueuedAtPlusVariable
+    from include.markets_ops.airflow.deadlines import QueuedAtPlusVariable
 
     alert = dags[dag_id].deadline[0]
     assert alert.reference == QueuedAtPlusVariable(deadline_variable(dag_id), DEFAULT_DEADLINE_SECONDS)
     assert alert.interval == dt.timedelta(0)
     assert int(declared_variables[deadline_variable(dag_id)]) > 0
-    assert alert.callback.path == "include.markets_ops.callbacks.on_deadline_missed"
+    assert alert.callback.path == "include.markets_ops.airflow.callbacks.on_deadline_missed"
 
 
 @pytest.mark.parametrize("dag_id", NIGHTLY)
 def test_only_the_end_of_the_nightly_chain_has_the_wall_clock_cutoff(
     dag_id: str, dags, declared_variables
 ) -> None:
-    from include.markets_ops import schedules
-    from include.markets_ops.dag_defaults import CUTOFF_VARIABLE, DEFAULT_CUTOFF
-    from include.markets_ops.deadlines import NightlyCutoff, cutoff_offset
+    from include.markets_ops import calendars
+    from include.markets_ops.airflow.deadlines import DEFAULT_CUTOFF, NightlyCutoff, cutoff_offset
+    from include.markets_ops.airflow.defaults import CUTOFF_VARIABLE
 
     cutoffs = [alert for alert in dags[dag_id].deadline if isinstance(alert.reference, NightlyCutoff)]
     if dag_id not in END_OF_THE_NIGHT:
@@ -67,12 +67,12 @@ def test_only_the_end_of_the_nightly_chain_has_the_wall_clock_cutoff(
         return
     (alert,) = cutoffs
     assert alert.reference == NightlyCutoff(
-        CUTOFF_VARIABLE, DEFAULT_CUTOFF, schedules.OPERATIONS_TIMEZONE, schedules.OPERATIONS_CALENDAR
+        CUTOFF_VARIABLE, DEFAULT_CUTOFF, calendars.OPERATIONS_TIMEZONE, calendars.OPERATIONS_CALENDAR
     )
     # the declared value is a valid cutoff (an invalid one would silently fall back to the default)
     declared = declared_variables[CUTOFF_VARIABLE]
     assert cutoff_offset(declared, "00:00") == cutoff_offset(declared, "47:00")
-    assert alert.callback.path == "include.markets_ops.callbacks.on_deadline_missed"
+    assert alert.callback.path == "include.markets_ops.airflow.callbacks.on_deadline_missed"
 
 
 @pytest.mark.parametrize("dag_id", NIGHTLY)

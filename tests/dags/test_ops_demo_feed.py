@@ -33,7 +33,7 @@ def test_tasks_run_in_feed_order(dag) -> None:
 
 
 def test_each_load_emits_its_asset(dag) -> None:
-    from include.markets_ops import assets
+    from include.markets_ops.airflow import assets
 
     outlets = {task.task_id: list(task.outlets) for task in dag.tasks if task.outlets}
     assert outlets == {

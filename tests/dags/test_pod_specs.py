@@ -14,7 +14,9 @@ from unittest import mock
 
 import pytest
 
-from include.markets_ops import jobs, scoring, training
+from include.markets_ops.jobs import spec as job_spec
+from include.markets_ops.scoring.plan import ScoringPlan
+from include.markets_ops.training import plan as training
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 IMAGE = "registry.example.com/markets-ops/settlement-model:0.1.0@sha256:" + "3" * 64
@@ -35,7 +37,7 @@ BUSINESS_DATE = dt.date(2026, 11, 20)
 
 def example_arguments() -> dict[str, list[str]]:
     """Arguments as the DAGs' planning tasks produce them (the real functions, sample inputs)."""
-    scoring_plan = scoring.ScoringPlan(
+    scoring_plan = ScoringPlan(
         BUSINESS_DATE, "settlement_fail_risk", "3", 2, 0.25, 0.1, "scheduled__2026-11-20T22:00:00+00:00"
     )
     training_plan = training.TrainingPlan(BUSINESS_DATE, False, None, (), 60, 10, "manual__2026-11-20")
@@ -149,7 +151,7 @@ def test_every_job_has_requests_and_limits_with_memory_limit_equal_to_request(
     jobs_by_task = {task_id: job for _, task_id, job, _ in pod_operators}
     for task_id, pod in pods.items():
         resources = pod["spec"]["containers"][0]["resources"]
-        spec = jobs.JOBS[jobs_by_task[task_id]]
+        spec = job_spec.JOBS[jobs_by_task[task_id]]
         assert resources["requests"]["cpu"] == spec.cpu_request
         assert resources["limits"]["cpu"] == spec.cpu_limit
         assert resources["requests"]["memory"] == resources["limits"]["memory"] == spec.memory
@@ -200,7 +202,7 @@ def test_service_account_namespace_scheduling_and_lifecycle(
         assert operator.startup_timeout_seconds > 0
         assert operator.execution_timeout is not None
         assert operator.active_deadline_seconds > operator.execution_timeout.total_seconds()
-        assert operator.pool == jobs.POOL
+        assert operator.pool == job_spec.POOL
         assert operator.do_xcom_push is False
 
 
@@ -286,7 +288,7 @@ def test_a_pod_that_exits_with_a_contract_error_or_a_refusal_is_not_retried(
     )
     assert message.endswith("\nrule score-refused: no champion")
     if not retried:
-        from include.markets_ops.jobs import NO_RETRY_EXIT_CODES
+        from include.markets_ops.jobs.spec import NO_RETRY_EXIT_CODES
 
         assert f"(exit {exit_code}: {NO_RETRY_EXIT_CODES[exit_code]})" in message
 

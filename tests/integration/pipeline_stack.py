@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from include.markets_ops import model_registry
-from include.markets_ops.schedules import OPERATIONS_TIMEZONE
+from include.markets_ops.calendars import OPERATIONS_TIMEZONE
+from include.markets_ops.services import model_registry
 from include.markets_ops.synthetic import seed, truth
 from include.markets_ops.synthetic.config import GeneratorConfig
 from tests.integration.feed_stack import run_feed
@@ -209,7 +209,7 @@ def s3_objects(stack: dict[str, str], prefix: str) -> dict[str, bytes]:
 
 
 def scores_manifest(stack: dict[str, str], day: dt.date) -> dict[str, Any]:
-    from include.markets_ops.scoring import manifest_key
+    from include.markets_ops.scoring.manifest import manifest_key
 
     body = s3_client(stack).get_object(Bucket=stack["S3_BUCKET"], Key=manifest_key(day))["Body"].read()
     return dict(json.loads(body))

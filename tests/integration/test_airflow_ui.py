@@ -20,11 +20,12 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
+from settlement_model import contract
 
 from devstack import settings
-from include.markets_ops.recon_report import prefix_for
-from include.markets_ops.scoring import SHARDS_VARIABLE, scores_prefix
-from include.markets_ops.topics import HIGH_RISK_TRADES
+from include.markets_ops.reconciliation.report import prefix_for
+from include.markets_ops.scoring.plan import SHARDS_VARIABLE
+from include.markets_ops.services.topics import HIGH_RISK_TRADES
 from include.markets_ops.warehouse.models import BREAK_TYPES
 from tests.integration.pipeline_stack import (
     RECON_DAG,
@@ -229,7 +230,7 @@ def test_the_extra_links_of_a_task_instance_open_the_runs_objects_and_messages(
 ) -> None:
     day = night["day"]
     run_id = night["runs"][SCORING_DAG]["dag_run_id"]
-    prefix = scores_prefix(day)
+    prefix = contract.scores_prefix(day)
     objects = sorted(s3_objects(stack, prefix))
     with psycopg.connect(stack["REPORTING_READER_URL"]) as reader:
         high_risk = {

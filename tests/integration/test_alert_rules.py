@@ -20,6 +20,7 @@ import pytest
 
 from include.markets_ops import calendars
 from include.markets_ops.alerting import runner
+from include.markets_ops.alerting import tasks as alerting_tasks
 from include.markets_ops.alerting.rules import RuleError
 from tests.support.warehouse_scenarios import (
     DATE_RANGES,
@@ -55,7 +56,7 @@ def writer(stack: dict[str, str]):
 
 @pytest.fixture(scope="module")
 def reporting(stack: dict[str, str]):
-    return runner.reporting_hook("warehouse_reporting")
+    return alerting_tasks.reporting()
 
 
 def run(
@@ -615,9 +616,10 @@ def test_a_rule_running_past_the_statement_timeout_fails_naming_its_file_and_is_
         # A valid rule that would hit once after sleeping 5 s.
         GOOD_RULE.format(rule_id="slow_query").replace("AS details\n", "AS details\nFROM pg_sleep(5)\n")
     )
-    # The read-only role's hook as the DAG makes it, with a small timeout on its session.
-    impatient = runner.reporting_hook("warehouse_reporting", statement_timeout_ms=300)
-    assert impatient.get_first("SHOW statement_timeout") == ("300ms",)
+    # The read-only role's sessions as the DAG opens them, with a small timeout.
+    impatient = alerting_tasks.reporting(statement_timeout_ms=300)
+    with impatient() as session:
+        assert session.execute("SHOW statement_timeout").fetchone() == ("300ms",)
 
     started = time.monotonic()
     with pytest.raises(psycopg.errors.QueryCanceled) as raised:

@@ -20,10 +20,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from settlement_model import contract
 
 from devstack import settings
-from include.markets_ops import promotion
-from include.markets_ops.scoring import MANIFEST_NAME, SHARDS_VARIABLE, scores_prefix
+from include.markets_ops.scoring.manifest import MANIFEST_NAME
+from include.markets_ops.scoring.plan import SHARDS_VARIABLE
+from include.markets_ops.training import promotion
 from tests.integration.pipeline_stack import (
     RECON_DAG,
     SCORING_DAG,
@@ -75,7 +77,7 @@ def _outputs(stack: dict[str, str], dates: list[dt.date]) -> dict[str, Any]:
     objects: dict[str, Any] = {}
     for day in dates:
         objects.update(s3_objects(stack, f"reports/recon/business_date={day.isoformat()}/"))
-        objects.update(s3_objects(stack, scores_prefix(day)))
+        objects.update(s3_objects(stack, contract.scores_prefix(day)))
     return {"rows": rows, "objects": objects}
 
 
@@ -198,7 +200,7 @@ def test_every_pending_trade_of_each_date_is_scored_once_with_a_manifest(
             assert (scored, distinct, missing, extra) == (pending, pending, 0, 0), day
             assert run_ids == [runs[day]["dag_run_id"]]
             assert versions == [backfilled["champion"]]
-            manifest = json.loads(objects[f"{scores_prefix(day)}{MANIFEST_NAME}"])
+            manifest = json.loads(objects[f"{contract.scores_prefix(day)}{MANIFEST_NAME}"])
             assert manifest["business_date"] == day.isoformat()
             assert manifest["row_count"] == pending
             assert manifest["model_version"] == backfilled["champion"]
@@ -206,7 +208,7 @@ def test_every_pending_trade_of_each_date_is_scored_once_with_a_manifest(
             assert sorted(part["key"] for part in manifest["parts"]) == sorted(
                 key
                 for key in objects
-                if key.startswith(scores_prefix(day)) and not key.endswith(MANIFEST_NAME)
+                if key.startswith(contract.scores_prefix(day)) and not key.endswith(MANIFEST_NAME)
             )
 
 

@@ -6,9 +6,9 @@ import datetime as dt
 import uuid
 from types import SimpleNamespace
 
-from include.markets_ops import callbacks, connections
-from include.markets_ops.kafka_io import find_messages
-from include.markets_ops.topics import AIRFLOW_EVENTS
+from include.markets_ops.airflow import callbacks, connections
+from include.markets_ops.services.kafka import find_messages
+from include.markets_ops.services.topics import AIRFLOW_EVENTS
 
 
 def test_failure_callback_event_reaches_a_kafka_consumer(stack: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from include.markets_ops.dry_run import preview_prefix
+from include.markets_ops.airflow.dry_run import preview_prefix
 from tests.integration.feed_stack import (
     FEED_DAG,
     asset_events,

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from include.markets_ops.feed import loader, sources
-from include.markets_ops.synthetic import daily, reference, seed, tables
+from include.markets_ops.feed.landing import csv_bytes
+from include.markets_ops.synthetic import daily, reference, seed
 from include.markets_ops.synthetic.bookings import BookingsCache
 from tests.integration.conftest import SCRATCH_CONFIG, SCRATCH_DAYS, Warehouse
 
@@ -23,7 +24,7 @@ Row = dict[str, str]
 
 
 def _rows(table) -> list[Row]:  # type: ignore[no-untyped-def]
-    return list(csv.DictReader(io.StringIO(tables.csv_bytes(table).decode())))
+    return list(csv.DictReader(io.StringIO(csv_bytes(table).decode())))
 
 
 def _csv(source: sources.Source, rows: list[Row | dict[str, None]]) -> bytes:

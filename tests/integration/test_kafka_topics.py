@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
 from devstack import kafka
-from include.markets_ops import topics
-from include.markets_ops.topics import COMPACTED, Topic
+from include.markets_ops.services import topics
+from include.markets_ops.services.topics import COMPACTED, Topic
 
 
 @pytest.fixture(scope="module")

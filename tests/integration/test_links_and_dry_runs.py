@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from include.markets_ops import links
-from include.markets_ops.dry_run import preview_prefix
-from include.markets_ops.topics import AIRFLOW_EVENTS, OPS_ALERTS, RECON_SUMMARY
+from include.markets_ops.airflow import links
+from include.markets_ops.airflow.dry_run import preview_prefix
+from include.markets_ops.services.topics import AIRFLOW_EVENTS, OPS_ALERTS, RECON_SUMMARY
 from tests.integration.pipeline_stack import s3_client
 from tests.support.kafka_messages import read_topic
 from tests.support.warehouse_scenarios import DATE_RANGES, Scenario, Trade, clear_dates, connect, copy_rows
@@ -243,9 +243,9 @@ def test_a_run_unfinished_at_the_nightly_cutoff_publishes_a_lateness_event_and_a
     a rerun of an older date, created when its cutoff had long passed, gets no deadline."""
     from zoneinfo import ZoneInfo
 
-    from include.markets_ops.dag_defaults import CUTOFF_VARIABLE
-    from include.markets_ops.deadlines import cutoff_instant, cutoff_offset
-    from include.markets_ops.schedules import OPERATIONS_TIMEZONE
+    from include.markets_ops.airflow.deadlines import cutoff_instant, cutoff_offset
+    from include.markets_ops.airflow.defaults import CUTOFF_VARIABLE
+    from include.markets_ops.calendars import OPERATIONS_TIMEZONE
 
     dag_id = "ops_sql_alerts"  # the end of the nightly chain; its rules run on any date
     now = dt.datetime.now(ZoneInfo(OPERATIONS_TIMEZONE))

@@ -31,7 +31,7 @@ def wait_for_new_asset_triggered_run(airflow_api, known: set[str], timeout: floa
 def test_an_asset_triggered_run_skips_itself_while_the_schedule_is_off(airflow_api, stack) -> None:
     import psycopg
 
-    from include.markets_ops.nightly_switch import SWITCH_VARIABLE
+    from include.markets_ops.airflow.switch import SWITCH_VARIABLE
 
     assert airflow_api.get_variable(SWITCH_VARIABLE) == "false"
     airflow_api.wait_for_dag(DAG_ID)

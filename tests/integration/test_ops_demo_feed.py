@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from include.markets_ops.topics import AIRFLOW_EVENTS
+from include.markets_ops.services.topics import AIRFLOW_EVENTS
 from tests.integration.feed_stack import (
     FEED_DAG,
     asset_events,

@@ -14,10 +14,15 @@ from typing import Any
 import pytest
 
 from include.markets_ops import calendars
-from include.markets_ops.recon_report import build_report, load_report_data, prefix_for, summary_event
-from include.markets_ops.reconciliation import Tolerances, reconcile
-from include.markets_ops.s3_publish import MANIFEST_NAME, publish_folder
-from include.markets_ops.schedules import NotABusinessDateError
+from include.markets_ops.calendars import NotABusinessDateError
+from include.markets_ops.reconciliation.breaks import Tolerances, reconcile
+from include.markets_ops.reconciliation.report import (
+    build_report,
+    load_report_data,
+    prefix_for,
+    summary_event,
+)
+from include.markets_ops.services.s3 import MANIFEST_NAME, publish_folder
 from tests.support.warehouse_scenarios import (
     DATE_RANGES,
     Confirmation,
@@ -325,22 +330,21 @@ def test_rerunning_an_earlier_date_changes_nothing(writer: Any, aging_scenario: 
 
 @pytest.fixture
 def published(writer: Any, aging_scenario: None, stack: dict[str, str], tmp_path: Path):
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from include.markets_ops.airflow import connections
 
     for day in (DAY1, DAY2, DAY3):
         summary = reconcile(writer, day).as_dict()
-    hook = S3Hook(aws_conn_id="s3_markets")
+    client = connections.s3_client()
 
     def publish(folder: Path) -> list[str]:
         folder.mkdir()
         objects, _ = build_report(writer, DAY3, summary, folder)
-        return publish_folder(hook, stack["S3_BUCKET"], prefix_for(DAY3), objects, summary)
+        return publish_folder(client, stack["S3_BUCKET"], prefix_for(DAY3), objects, summary)
 
-    return hook, summary, publish
+    return client, summary, publish
 
 
-def _object_digests(hook: Any, bucket: str, keys: list[str]) -> dict[str, str]:
-    client = hook.get_conn()
+def _object_digests(client: Any, bucket: str, keys: list[str]) -> dict[str, str]:
     return {
         key: hashlib.sha256(client.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
         for key in keys
@@ -354,18 +358,17 @@ def test_the_report_is_published_with_the_manifest_last_and_a_rerun_writes_the_s
 
     import pyarrow.parquet as pq
 
-    hook, _, publish = published
+    client, _, publish = published
     bucket = stack["S3_BUCKET"]
     keys = publish(tmp_path / "first")
     prefix = "reports/recon/business_date=2031-05-28/"
     assert keys == [
         f"{prefix}{name}" for name in ("breaks.parquet", "breaks.csv", "report.html", MANIFEST_NAME)
     ]
-    first = _object_digests(hook, bucket, keys)
+    first = _object_digests(client, bucket, keys)
     assert publish(tmp_path / "second") == keys
-    assert _object_digests(hook, bucket, keys) == first
+    assert _object_digests(client, bucket, keys) == first
 
-    client = hook.get_conn()
     manifest = json.loads(client.get_object(Bucket=bucket, Key=keys[-1])["Body"].read())
     assert {o["key"]: o["sha256"] for o in manifest["objects"]} == {k: first[k] for k in keys[:-1]}
     table = pq.read_table(io.BytesIO(client.get_object(Bucket=bucket, Key=keys[0])["Body"].read()))
@@ -396,8 +399,8 @@ def test_the_chart_counts_open_breaks_of_the_last_30_business_days(writer: Any, 
 def test_the_summary_event_is_keyed_by_date_and_the_same_on_a_rerun(
     writer: Any, aging_scenario: None, stack: dict[str, str]
 ) -> None:
-    from include.markets_ops.kafka_io import publish
-    from include.markets_ops.topics import RECON_SUMMARY
+    from include.markets_ops.services.kafka import publish
+    from include.markets_ops.services.topics import RECON_SUMMARY
     from tests.support.kafka_messages import read_topic
 
     config = {"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]}

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from include.markets_ops.reconciliation import reconcile
+from include.markets_ops.reconciliation.breaks import reconcile
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from include.markets_ops.topics import OPS_ALERTS, RECON_SUMMARY
+from include.markets_ops.services.topics import OPS_ALERTS, RECON_SUMMARY
 from tests.support.kafka_messages import read_topic
 from tests.support.warehouse_scenarios import DATE_RANGES, Scenario, Trade, clear_dates, connect, copy_rows
 

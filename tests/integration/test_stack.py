@@ -7,7 +7,9 @@ import uuid
 
 import pytest
 
-from include.markets_ops import connections, stack_checks
+from include.markets_ops.airflow import connections
+from include.markets_ops.checks import stack as stack_checks
+from include.markets_ops.services import postgres
 
 
 @pytest.fixture
@@ -16,18 +18,21 @@ def check_id() -> str:
 
 
 def test_warehouse_answers_as_the_writer_role(stack: dict[str, str]) -> None:
-    seen = stack_checks.check_postgres(connections.WAREHOUSE_CONN_ID)
+    seen = stack_checks.check_postgres(connections.connect_postgres(postgres.WAREHOUSE_CONN_ID))
     assert seen["user"] == "warehouse_writer"
     assert seen["database"] == "warehouse"
     assert seen["server_version"].startswith("15.")
 
 
 def test_warehouse_answers_as_the_read_only_role(stack: dict[str, str]) -> None:
-    assert stack_checks.check_postgres(connections.REPORTING_CONN_ID)["user"] == "reporting_reader"
+    assert (
+        stack_checks.check_postgres(connections.connect_postgres(postgres.REPORTING_CONN_ID))["user"]
+        == "reporting_reader"
+    )
 
 
 def test_s3_put_then_get(stack: dict[str, str], check_id: str) -> None:
-    seen = stack_checks.check_s3(connections.S3_CONN_ID, stack["S3_BUCKET"], check_id)
+    seen = stack_checks.check_s3(connections.s3_client(), stack["S3_BUCKET"], check_id)
     assert seen["object"] == f"s3://{stack['S3_BUCKET']}/stack-checks/{check_id}.json"
 
 

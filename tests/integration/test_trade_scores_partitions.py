@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from include.markets_ops.alerting import rules
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 from tests.integration.conftest import Warehouse, drop_database, scratch_database
 
 DAY = dt.date(2026, 11, 26)  # a Thursday: a business day for the alert rules' calendar
@@ -137,9 +137,9 @@ def test_the_writer_fills_a_prepared_next_partition_in_its_own_transactions(ware
     """What the scoring run does: prepare (committed), then each shard deletes its slice and
     COPYs its rows in its own transaction, then the swap attaches. The writer needs only the
     privileges the ml schema's default privileges give the table the function creates."""
-    from include.markets_ops import scoring
+    from settlement_model import contract
 
-    assert scoring.next_partition_table(DAY) == NEXT
+    assert contract.next_partition_name(DAY) == NEXT
     with warehouse.connect("writer") as writer:
         writer.autocommit = True
         (table,) = writer.execute("SELECT ml.prepare_trade_scores_partition(%s)", (DAY,)).fetchone()

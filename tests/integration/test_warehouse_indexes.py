@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 from tests.integration.conftest import SCRATCH_CONFIG, Warehouse
 
 DAY = dt.date(2026, 9, 15)  # inside the seeded range

@@ -161,8 +161,8 @@ def _production_pod(namespace: str) -> dict:  # type: ignore[type-arg]
     network), as the API server would receive it."""
     from kubernetes.client import ApiClient
 
-    from include.markets_ops.jobs import JOBS
-    from include.markets_ops.kubernetes_jobs import ModelJobPodOperator, PodSettings, pod_kwargs
+    from include.markets_ops.jobs.kubernetes_runtime import ModelJobPodOperator, PodSettings, pod_kwargs
+    from include.markets_ops.jobs.spec import JOBS
 
     settings = PodSettings(
         image="registry.example.com/markets-ops/settlement-model:1.0.0", namespace=namespace

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from settlement_model import training
+from settlement_model import train_job
 from settlement_model.contract import JobEnvironment
 
 TRAINING_DATE = dt.date(2023, 4, 11)  # the last day of tests/support/settlement_fixture.py's rows
@@ -36,7 +36,7 @@ def job_environment(
 
 def train(env: JobEnvironment, **params: Any) -> str:
     """Train and register a version on the snapshot; returns the version."""
-    result = training.train(env, TRAINING_DATE, training.Hyperparameters(**params), "pytest")
+    result = train_job.train(env, TRAINING_DATE, train_job.Hyperparameters(**params), "pytest")
     return str(result["model_version"])
 
 

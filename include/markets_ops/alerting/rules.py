@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from include.markets_ops import calendars
-from include.markets_ops.schedules import OPERATIONS_CALENDAR
-from include.markets_ops.sql_files import SQL_ROOT
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
+from include.markets_ops.services.sql_files import SQL_ROOT
 
 RULES_DIR = SQL_ROOT / "alerts"
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -46,6 +46,8 @@ RECENT_BUSINESS_DAYS = 260
 _RULE_ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _HEADER = re.compile(r"\A\s*/\*(?P<header>.*?)\*/(?P<query>.*)\Z", re.DOTALL)
+# The trigger form's parameter overriding rules' parameters, by rule (ops_sql_alerts).
+RULE_PARAMETERS_PARAM = "rule_parameters"
 
 
 class RuleError(ValueError):

@@ -1,7 +1,7 @@
 """Running one alert rule: evaluate it read-only, merge its hits into reporting.alerts.
 
-- The query runs through the common-sql hook of the read-only reporting role, with a statement
-  timeout on the session (``evaluate``).
+- The query runs in a session of its own as the read-only reporting role, with a statement
+  timeout on the session (``evaluate``, ``reporting_settings``).
 - Its hits are copied into a staging work table and merged into ``reporting.alerts`` for
   (rule, business date) in one transaction of the writer role: reruns update the same rows,
   a condition already raised on the rule's previous run is not new (``merge``).
@@ -16,14 +16,15 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from include.markets_ops import calendars
-from include.markets_ops.alerting.rules import OPERATIONS_CALENDAR, RESULT_COLUMNS, Rule, RuleError
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.alerting.rules import RESULT_COLUMNS, Rule, RuleError
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
+from include.markets_ops.services.sql_files import read_sql
 
 log = logging.getLogger(__name__)
 
@@ -69,31 +70,27 @@ def is_permanent(error: BaseException) -> bool:
     return sqlstate[:2] in PERMANENT_SQLSTATE_CLASSES or sqlstate in PERMANENT_SQLSTATES
 
 
-def reporting_hook(conn_id: str, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> Any:
-    """The read-only role's PostgresHook: every statement is limited and read-only in the session."""
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    return PostgresHook(
-        postgres_conn_id=conn_id,
-        # The runner logs the rule and its own parameters; the hook would log the whole query
-        # and the built-in calendar arrays on every run.
-        log_sql=False,
-        # jit off and random_page_cost 1.1: as for reconciliation (reconciliation.PLANNER_SETTINGS);
-        # JIT compiling cost seconds on score_drift_psi, and with the spinning-disk default the
-        # planner read the whole score history sequentially for a 20-day window (make bench).
-        options=(
+def reporting_settings(statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> dict[str, Any]:
+    """The libpq settings of a rule's session as the read-only role: every statement is limited
+    and read-only in the session."""
+    # jit off and random_page_cost 1.1: as for reconciliation (reconciliation.PLANNER_SETTINGS);
+    # JIT compiling cost seconds on score_drift_psi, and with the spinning-disk default the
+    # planner read the whole score history sequentially for a 20-day window (make bench).
+    return {
+        "options": (
             f"-c statement_timeout={int(statement_timeout_ms)} -c default_transaction_read_only=on "
             "-c jit=off -c random_page_cost=1.1"
-        ),
-    )
+        )
+    }
 
 
-def evaluate(hook: Any, rule: Rule, values: Mapping[str, Any]) -> list[Hit]:
-    """Run the rule's query with its bound values; check the result's shape."""
-    from airflow.providers.common.sql.hooks.handlers import fetch_all_handler
-
-    rows = hook.run(rule.query, parameters=dict(values), handler=fetch_all_handler) or []
-    columns = tuple(column[0] for column in hook.last_description or ())
+def evaluate(connect: Callable[[], Any], rule: Rule, values: Mapping[str, Any]) -> list[Hit]:
+    """Run the rule's query with its bound values in a session of its own (``connect`` opens it,
+    as the read-only role with ``reporting_settings``); check the result's shape."""
+    with connect() as session, session.cursor() as cursor:
+        cursor.execute(rule.query, dict(values))
+        rows = cursor.fetchall() if cursor.description else []
+        columns = tuple(column.name for column in cursor.description or ())
     if columns != RESULT_COLUMNS:
         raise RuleError(
             rule.file_name,
@@ -244,8 +241,8 @@ def run_rule_file(
 ) -> RuleOutcome:
     """Load, bind, evaluate and merge one rule file; on any error record it, then re-raise.
 
-    ``reporting`` is the read-only role's DbApiHook, ``writer_conn`` a psycopg connection of the
-    writer role.
+    ``reporting`` opens a session of the read-only role (``reporting_settings``), one per
+    evaluation; ``writer_conn`` is a psycopg connection of the writer role.
     """
     import psycopg
 

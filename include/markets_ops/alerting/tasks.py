@@ -1,9 +1,12 @@
-"""What the ``ops_sql_alerts`` DAG's tasks do, with the connections they use.
+"""The ``ops_sql_alerts`` DAG's tasks, named as them: the only module of the pipeline that sees
+the Airflow context, the connections and the run's links.
 
-- ``run_rule``: one mapped task per rule file (read-only role for the query, writer role for the
-  merge).
-- ``publish_night``: the new alerts of the date to Kafka ``ops.alerts`` (key = rule and entity),
-  the night's alerts and summary to ``s3://<bucket>/reports/alerts/business_date=D/``.
+- ``list_rules``: the rule files (rules.py).
+- ``run_rule``: one mapped task per rule file (read-only role for the query, writer role for
+  the merge, runner.py); a rule's own error fails without retries.
+- ``publish_alerts``: the new alerts of the date to Kafka ``ops.alerts`` (key = rule and
+  entity), the night's alerts and summary to ``s3://<bucket>/reports/alerts/business_date=D/``
+  (night.py), and the ``reporting.alerts`` asset event.
 - ``check_rules``: fails the run, naming each failed rule file and its error, when any rule of
   this run failed or left no record (the other rules have run and been published by then).
 
@@ -17,91 +20,120 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from include.markets_ops import connections
-from include.markets_ops.sql_files import read_sql
-from include.markets_ops.topics import OPS_ALERTS
-
-PREFIX_TEMPLATE = "reports/alerts/business_date={business_date}/"
-MESSAGE_SCHEMA_VERSION = 1
-
-
-class RulesFailedError(RuntimeError):
-    """Some rules of the run failed; the message lists each file with its error."""
-
-
-def _postgres(conn_id: str) -> Any:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    return PostgresHook(postgres_conn_id=conn_id).get_conn()
+from include.markets_ops.airflow import connections, dry_run, links
+from include.markets_ops.airflow.assets import ALERTS
+from include.markets_ops.airflow.business_date import resolve_business_date
+from include.markets_ops.alerting.night import (
+    PREFIX_TEMPLATE,
+    RulesFailedError,
+    alert_messages,
+    night_summary,
+    read_night,
+    rule_failures,
+)
+from include.markets_ops.alerting.rules import RULE_PARAMETERS_PARAM
+from include.markets_ops.services import postgres
+from include.markets_ops.services.topics import OPS_ALERTS
 
 
-def run_rule_of_run(
-    context: Mapping[str, Any], rule_file: str, overrides: Mapping[str, Any], dag_run_id: str | None
-) -> dict[str, Any]:
-    """The run_rule task: the rule for the run's business date, or its preview in a dry run."""
-    from include.markets_ops import dry_run
-    from include.markets_ops.business_date import resolve_business_date
+def list_rules() -> list[str]:
+    from include.markets_ops.alerting.rules import rule_files
+
+    return rule_files()
+
+
+def run_rule(context: Mapping[str, Any], rule_file: str) -> dict[str, Any]:
+    """The rule for the run's business date, or its preview in a dry run. A malformed header,
+    an unknown parameter or a SQL error of the rule's making fails at once (no retries)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from include.markets_ops.alerting.runner import is_permanent
 
     business_date = resolve_business_date(context)
-    rule_overrides = overrides.get(rule_file.removesuffix(".sql"))
-    if dry_run.is_dry_run(context):
-        return preview_rule(
-            rule_file,
-            business_date,
-            rule_overrides,
-            dag_run_id,
-            bucket=connections.s3_bucket(),
-            prefix=dry_run.context_preview_prefix(context, business_date),
-        )
-    return run_rule(rule_file, business_date, rule_overrides, dag_run_id)
+    rule_overrides = _overrides(context).get(rule_file.removesuffix(".sql"))
+    dag_run_id = context.get("run_id")
+    try:
+        if dry_run.is_dry_run(context):
+            return preview_rule(
+                rule_file,
+                business_date,
+                rule_overrides,
+                dag_run_id,
+                bucket=connections.s3_bucket(),
+                prefix=dry_run.context_preview_prefix(context, business_date),
+            )
+        return evaluate_rule(rule_file, business_date, rule_overrides, dag_run_id)
+    except Exception as error:
+        if is_permanent(error):
+            raise AirflowFailException(str(error)) from error
+        raise
 
 
-def publish_night_of_run(context: Mapping[str, Any]) -> dict[str, Any]:
-    """The publish_alerts task (skipped in a dry run), with its links."""
-    from include.markets_ops import dry_run, links
-    from include.markets_ops.business_date import resolve_business_date
-
+def publish_alerts(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The night's alerts published (skipped in a dry run), with its links and asset event."""
     dry_run.skip_when_dry_run(context, "publishing to Kafka ops.alerts and reports/alerts/")
     business_date = resolve_business_date(context)
     day = business_date.isoformat()
     bucket = connections.s3_bucket()
     links.record(links.S3_OUTPUT, context, bucket=bucket, prefix=PREFIX_TEMPLATE.format(business_date=day))
     links.record(links.KAFKA_TOPIC, context, topic=OPS_ALERTS.name, business_date=day)
-    return publish_night(business_date, bucket)
+    summary = publish_night(business_date, bucket)
+    context["outlet_events"][ALERTS].extra = {"business_date": summary["business_date"]}
+    return summary
 
 
-def check_rules_of_run(
-    context: Mapping[str, Any], rule_files: list[str], overrides: Mapping[str, Any], dag_run_id: str | None
-) -> None:
-    """The check_rules task: from reporting.alert_rule_runs, or from the previews in a dry run."""
-    from include.markets_ops import dry_run, links
-    from include.markets_ops.business_date import resolve_business_date
+def check_rules(context: Mapping[str, Any], rule_files: list[str]) -> None:
+    """From reporting.alert_rule_runs, or from the previews in a dry run; fails the run without
+    retries listing every failed rule."""
+    from airflow.sdk.exceptions import AirflowFailException
 
     business_date = resolve_business_date(context)
-    if dry_run.is_dry_run(context):
-        bucket, prefix = connections.s3_bucket(), dry_run.context_preview_prefix(context, business_date)
-        links.record(links.S3_OUTPUT, context, bucket=bucket, prefix=prefix)
-        check_previews(rule_files, dag_run_id, overrides, bucket=bucket, prefix=prefix)
-        return
-    check_rules(business_date, rule_files, dag_run_id, overrides)
+    overrides, dag_run_id = _overrides(context), context.get("run_id")
+    try:
+        if dry_run.is_dry_run(context):
+            bucket, prefix = connections.s3_bucket(), dry_run.context_preview_prefix(context, business_date)
+            links.record(links.S3_OUTPUT, context, bucket=bucket, prefix=prefix)
+            check_previews(rule_files, dag_run_id, overrides, bucket=bucket, prefix=prefix)
+            return
+        check_rule_runs(business_date, rule_files, dag_run_id, overrides)
+    except RulesFailedError as error:
+        raise AirflowFailException(str(error)) from error
 
 
-def run_rule(
+def _overrides(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (context.get("params") or {}).get(RULE_PARAMETERS_PARAM) or {}
+
+
+# --------------------------------------------------------------------------- with plain values
+
+
+def reporting(statement_timeout_ms: int | None = None) -> Callable[[], Any]:
+    """Opens a rule's session as the read-only role (runner.reporting_settings), one per rule."""
+    from include.markets_ops.alerting import runner
+
+    timeout = runner.DEFAULT_STATEMENT_TIMEOUT_MS if statement_timeout_ms is None else statement_timeout_ms
+    return partial(
+        connections.connect_postgres, postgres.REPORTING_CONN_ID, **runner.reporting_settings(timeout)
+    )
+
+
+def evaluate_rule(
     rule_file: str, business_date: dt.date, overrides: Mapping[str, Any] | None, dag_run_id: str | None
 ) -> dict[str, Any]:
-    from include.markets_ops.alerting.runner import reporting_hook, run_rule_file
+    """One rule for the date: evaluated as the read-only role, merged as the writer."""
+    from include.markets_ops.alerting.runner import run_rule_file
 
-    with _postgres(connections.WAREHOUSE_CONN_ID) as writer:
+    with connections.connect_postgres(postgres.WAREHOUSE_CONN_ID) as writer:
         outcome = run_rule_file(
             rule_file,
             business_date,
             overrides,
-            reporting=reporting_hook(connections.REPORTING_CONN_ID),
+            reporting=reporting(),
             writer_conn=writer,
             dag_run_id=dag_run_id,
         )
@@ -119,17 +151,14 @@ def preview_rule(
 ) -> dict[str, Any]:
     """Dry run of one rule: evaluate and merge, read back the rule's alerts, roll back; write the
     outcome and those alerts to ``s3://bucket/prefix<rule_id>.json``."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from include.markets_ops.alerting.runner import run_rule_file
 
-    from include.markets_ops.alerting.runner import reporting_hook, run_rule_file
-    from include.markets_ops.dry_run import rolled_back
-
-    with _postgres(connections.WAREHOUSE_CONN_ID) as writer, rolled_back(writer):
+    with connections.connect_postgres(postgres.WAREHOUSE_CONN_ID) as writer, dry_run.rolled_back(writer):
         outcome = run_rule_file(
             rule_file,
             business_date,
             overrides,
-            reporting=reporting_hook(connections.REPORTING_CONN_ID),
+            reporting=reporting(),
             writer_conn=writer,
             dag_run_id=dag_run_id,
         )
@@ -142,7 +171,7 @@ def preview_rule(
         "alerts": [a for a in alerts if a["rule_id"] == outcome.rule_id],
     }
     key = f"{prefix}{outcome.rule_id}.json"
-    S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn().put_object(
+    connections.s3_client().put_object(
         Bucket=bucket,
         Key=key,
         Body=json.dumps(preview, sort_keys=True, default=str).encode(),
@@ -159,9 +188,7 @@ def check_previews(
     prefix: str,
 ) -> None:
     """Dry run's check_rules: every rule file left its preview object (a failed rule left none)."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    client = S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn()
+    client = connections.s3_client()
     listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     present = {item["Key"][len(prefix) :].removesuffix(".json") for item in listed}
     runs = [
@@ -176,82 +203,12 @@ def check_previews(
         )
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def read_night(conn: Any, business_date: dt.date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(alerts of the date, rule runs of the date), as JSON-ready dicts in a stable order."""
-    day = {"business_date": business_date}
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute(read_sql("alerting/alerts_of_day.sql"), day)
-        columns = [c.name for c in cur.description]
-        alerts = [{k: _jsonable(v) for k, v in zip(columns, row, strict=True)} for row in cur.fetchall()]
-        cur.execute(read_sql("alerting/rule_runs_of_day.sql"), day)
-        columns = [c.name for c in cur.description]
-        runs = [{k: _jsonable(v) for k, v in zip(columns, row, strict=True)} for row in cur.fetchall()]
-    return alerts, runs
-
-
-def alert_messages(alerts: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Kafka (key, value) of each new alert: key = rule and entity. A rerun sends the same keys
-    with the same values again; ops.alerts is compacted (topics.py), so the log eventually keeps
-    the latest record per condition, and consumers dedupe by key."""
-    return [
-        (
-            f"{alert['rule_id']}:{alert['entity_key']}",
-            {
-                "schema_version": MESSAGE_SCHEMA_VERSION,
-                "rule_id": alert["rule_id"],
-                "business_date": alert["business_date"],
-                "entity_key": alert["entity_key"],
-                "severity": alert["severity"],
-                "owner": alert["owner"],
-                "first_raised_date": alert["first_raised_date"],
-                "details": alert["details"],
-            },
-        )
-        for alert in alerts
-        if alert["is_new"]
-    ]
-
-
-def night_summary(
-    business_date: dt.date, alerts: list[dict[str, Any]], runs: list[dict[str, Any]], messages: int
-) -> dict[str, Any]:
-    """The night at a glance; no run ids or clocks, so a rerun writes the same summary."""
-    return {
-        "business_date": business_date.isoformat(),
-        "alerts": len(alerts),
-        "new_alerts": sum(1 for a in alerts if a["is_new"]),
-        "alerts_by_severity": dict(sorted(Counter(a["severity"] for a in alerts).items())),
-        "kafka_topic": OPS_ALERTS.name,
-        "kafka_messages": messages,
-        "rules": [
-            {
-                "rule_id": r["rule_id"],
-                "status": r["status"],
-                "severity": r["severity"],
-                "owner": r["owner"],
-                "hits": r["hits"],
-                "new_alerts": r["new_alerts"],
-                "parameters": r["parameters"],
-                "error": r["error"],
-            }
-            for r in runs
-        ],
-    }
-
-
 def publish_night(business_date: dt.date, bucket: str) -> dict[str, Any]:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    """The date's new alerts to Kafka, its alerts and the night's summary to S3."""
+    from include.markets_ops.services.kafka import publish
+    from include.markets_ops.services.s3 import ReportObject, publish_folder
 
-    from include.markets_ops.kafka_io import publish
-    from include.markets_ops.s3_publish import ReportObject, publish_folder
-
-    with _postgres(connections.REPORTING_CONN_ID) as conn:
+    with connections.connect_postgres(postgres.REPORTING_CONN_ID) as conn:
         alerts, runs = read_night(conn, business_date)
     messages = alert_messages(alerts)
     sent = publish(connections.kafka_config(), OPS_ALERTS.name, messages) if messages else 0
@@ -262,7 +219,7 @@ def publish_night(business_date: dt.date, bucket: str) -> dict[str, Any]:
             for alert in alerts:
                 handle.write(json.dumps(alert, sort_keys=True, default=str) + "\n")
         keys = publish_folder(
-            S3Hook(aws_conn_id=connections.S3_CONN_ID),
+            connections.s3_client(),
             bucket,
             PREFIX_TEMPLATE.format(business_date=business_date.isoformat()),
             [ReportObject("alerts.jsonl", lines, "application/x-ndjson")],
@@ -271,37 +228,11 @@ def publish_night(business_date: dt.date, bucket: str) -> dict[str, Any]:
     return {**summary, "s3_keys": keys}
 
 
-def rule_failures(
-    rule_files: list[str],
-    runs: list[dict[str, Any]],
-    dag_run_id: str | None,
-    overrides: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """One line per problem: a rule that failed in this run (its error names the file), a rule
-    that left no record of this run, an override for a rule that does not exist."""
-    by_rule = {r["rule_id"]: r for r in runs}
-    problems = []
-    for rule_file in rule_files:
-        run = by_rule.get(rule_file.removesuffix(".sql")[:64])
-        if run is None or run["dag_run_id"] != dag_run_id:
-            problems.append(
-                f"{rule_file}: no result recorded for this run (the task failed before recording)"
-            )
-        elif run["status"] != "succeeded":
-            problems.append(run["error"] or f"{rule_file}: failed")
-    known = {f.removesuffix(".sql") for f in rule_files}
-    problems += [
-        f"rule_parameters: no rule named {rule_id!r} (rules: {', '.join(sorted(known))})"
-        for rule_id in sorted(overrides or {})
-        if rule_id not in known
-    ]
-    return problems
-
-
-def check_rules(
+def check_rule_runs(
     business_date: dt.date, rule_files: list[str], dag_run_id: str | None, overrides: Mapping[str, Any] | None
 ) -> None:
-    with _postgres(connections.REPORTING_CONN_ID) as conn:
+    """RulesFailedError naming every rule of this run that failed or left no record."""
+    with connections.connect_postgres(postgres.REPORTING_CONN_ID) as conn:
         _, runs = read_night(conn, business_date)
     problems = rule_failures(rule_files, runs, dag_run_id, overrides)
     if problems:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from include.markets_ops import topics
+from include.markets_ops.services import topics
 
 # The prefixes the pipelines write (what the links point at), dry-run previews included.
 BROWSABLE_PREFIXES = ("reports/", "scores/", "training-sets/", "landing/", "previews/")
@@ -129,11 +129,12 @@ def latest_messages(
     Reads the last SCAN_PER_PARTITION messages of each partition with a throwaway consumer
     (nothing committed)."""
     import time
-    import uuid
 
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import TopicPartition
 
-    consumer = Consumer({**config, "group.id": f"dashboard-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    from include.markets_ops.services import kafka
+
+    consumer = kafka.consumer(config, "dashboard")
     found: list[KafkaMessage] = []
     try:
         partitions = consumer.list_topics(check_topic(topic), timeout=10).topics[topic].partitions

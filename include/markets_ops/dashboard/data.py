@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.model_registry import MODEL_NAME
+from include.markets_ops.services.sql_files import read_sql
 
-MODEL_NAME = "settlement_fail_risk"
 CHAMPION_DECISIONS = {"promoted", "bootstrapped", "rolled_back"}
 # The breaks trend: how many of the latest reconciled business dates (dates with rows in
 # reporting.recon_breaks) it plots.

@@ -9,6 +9,9 @@ A file counts as delivered only once its manifest exists; the manifest holds the
 size and SHA-256 of the object, which the loader checks while it streams the object into
 COPY (a mismatch aborts the load's transaction). Gzip headers carry no timestamp, so the same
 rows always give the same bytes.
+
+The files are CSV with a header (``csv_chunks``): a null is an empty unquoted field, which is
+how PostgreSQL's COPY ... (FORMAT csv) reads NULL; the generator's COPYs use the same format.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import io
 import json
 import tempfile
 import zlib
@@ -25,12 +29,12 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import pyarrow as pa
-
-from include.markets_ops.synthetic import tables
+import pyarrow.csv as pacsv
 
 PREFIX = "landing"
 READ_CHUNK_BYTES = 1 << 20
 GZIP_LEVEL = 3  # the files are written once and read once: favour speed over size
+CSV_BATCH_ROWS = 100_000
 
 
 class FileNotDeliveredError(RuntimeError):
@@ -79,7 +83,7 @@ class ObjectStore(Protocol):
 
 
 class S3Store:
-    """A bucket through a boto3 S3 client (S3Hook(...).get_conn() in tasks)."""
+    """A bucket through a boto3 S3 client (services/s3.py)."""
 
     def __init__(self, client: Any, bucket: str) -> None:
         self.client = client
@@ -149,6 +153,25 @@ class PrefixedStore:
         return self.store.open(self.prefix + key)
 
 
+def csv_chunks(table: pa.Table, batch_rows: int = CSV_BATCH_ROWS) -> Iterator[bytes]:
+    """The table as CSV with a header, in chunks of ``batch_rows`` rows (bounded memory)."""
+    if table.num_rows == 0:
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer)
+        yield buffer.getvalue()
+        return
+    include_header = True
+    for batch in table.to_batches(max_chunksize=batch_rows):
+        buffer = io.BytesIO()
+        pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=include_header))
+        include_header = False
+        yield buffer.getvalue()
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    return b"".join(csv_chunks(table))
+
+
 def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.Table) -> Manifest:
     """Write the table as the source's file of the date, then its manifest."""
     with tempfile.TemporaryDirectory(prefix="landing-") as scratch:
@@ -159,7 +182,7 @@ def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.T
             _HashingWriter(raw, digest) as hashed,
             gzip.GzipFile(filename="", mode="wb", fileobj=hashed, mtime=0, compresslevel=GZIP_LEVEL) as gz,
         ):
-            for chunk in tables.csv_chunks(table):
+            for chunk in csv_chunks(table):
                 gz.write(chunk)
         manifest = Manifest(
             source=source,

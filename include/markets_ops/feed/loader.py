@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 
 from include.markets_ops.feed.sources import COPY_GOOD_ROWS, Source
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 
 log = logging.getLogger(__name__)
 

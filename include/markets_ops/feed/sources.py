@@ -1,17 +1,33 @@
-"""The upstream sources the feed loads: file layout, validation rules and the SQL of each.
+"""The upstream sources the feed loads, each declared once: file layout, validation rules, merge.
 
-Each source's SQL is in include/sql/feed/<source>/: land.sql + copy.sql (the typed work
-table), land_text.sql + copy_text.sql + check_text.sql + typed_from_text.sql (the fallback
-for unparseable values), check.sql (the validation rules, in order) and its merge steps.
-The names here are the allow-list: nothing from outside (a file name, a parameter) ever
-becomes an identifier.
+A source's columns are declared here only, with their types in the typed work table, in the
+file's order. The SQL is in files: include/sql/feed/<source>/ holds what is the source's own
+(check.sql, the validation rules in order; check_text.sql, the text fallback's first rules; and
+merge steps that are not a plain upsert), include/sql/feed/ the statements every source shares,
+which name the source's columns by placeholder and get them from here (``Source.sql``):
+land.sql + copy.sql (the typed work table), land_text.sql + copy_text.sql + typed_from_text.sql
+(the fallback for unparseable values), copy_out.sql + copy_in.sql (the good rows into the
+target) and merge.sql (the reference sources' upsert). So adding a column to a source is one
+line in its ``column_types`` (docs/architecture.md shows it). The names here are the allow-list:
+nothing from outside (a file name, a parameter) ever becomes an identifier, and each name and
+type is checked when the module loads; values are always bound parameters.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+TABLE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+WORK_TABLE_TYPE = re.compile(r"^(text|date|timestamptz|smallint|varchar\(\d+\)|numeric\(\d+, \d+\))$")
+# Types whose text is taken as it is when the fallback casts the text work table into the typed
+# one: an explicit cast would cut a value too long for a varchar, the insert refuses it.
+CHARACTER_TYPES = ("text", "varchar")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -19,7 +35,8 @@ class Source:
     name: str
     target_table: str
     key_column: str
-    columns: tuple[str, ...]  # the file's header, in order
+    # The file's header, in order: each column and its type in the typed work table (land.sql).
+    column_types: Mapping[str, str]
     rules: tuple[str, ...]  # validation rules, in the order check.sql evaluates them
     # Run in order after the checks, in the same transaction: SQL files, or COPY_GOOD_ROWS
     # (copy_out.sql then copy_in.sql: the good rows into the target with COPY).
@@ -27,9 +44,53 @@ class Source:
     daily: bool  # True: a file per business date, whose rows carry that date
     # When COPY_GOOD_ROWS meets a key already in the target (a rerun): the merge to run instead.
     on_existing_keys: str | None = None
+    # Columns the source's own merge.sql sets itself (left out of the columns it updates).
+    merged_apart: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [self.name, self.key_column, *self.column_types, *self.merged_apart]
+        bad = [name for name in names if not IDENTIFIER.match(name)]
+        bad += [t for t in self.column_types.values() if not WORK_TABLE_TYPE.match(t)]
+        if bad or not TABLE.match(self.target_table) or self.key_column not in self.column_types:
+            raise ValueError(f"source {self.name!r}: not a name, type or key this feed accepts: {bad}")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The file's header, in order."""
+        return tuple(self.column_types)
 
     def sql(self, step: str) -> str:
-        return read_sql(f"feed/{self.name}/{step}")
+        """The statement ``step`` of this source: its own file (include/sql/feed/<source>/<step>),
+        else the statement every source shares (include/sql/feed/<step>), with the source's
+        columns where it names them (``{columns}``, ...: ``fragments``)."""
+        try:
+            text = read_sql(f"feed/{self.name}/{step}")
+        except FileNotFoundError:
+            text = read_sql(f"feed/{step}")
+        fragments = self.fragments()
+        return PLACEHOLDER.sub(lambda match: fragments.get(match.group(1), match.group(0)), text)
+
+    def fragments(self) -> dict[str, str]:
+        """The source's column lists as the shared statements name them."""
+        names = self.columns
+        updated = [c for c in names if c != self.key_column and c not in self.merged_apart]
+        return {
+            "target": self.target_table,
+            "key": self.key_column,
+            "columns": ", ".join(names),
+            "landed_columns": ", ".join(f"l.{c}" for c in names),
+            "typed_columns": ",\n    ".join(f"{c} {t}" for c, t in self.column_types.items()),
+            "text_columns": ",\n    ".join(f"{c} text" for c in names),
+            "text_as_typed": ", ".join(_from_text(c, t) for c, t in self.column_types.items()),
+            "updated_columns": ", ".join(updated),
+            "target_updated_columns": ", ".join(f"t.{c}" for c in updated),
+            "excluded_updated_columns": ", ".join(f"excluded.{c}" for c in updated),
+        }
+
+
+def _from_text(column: str, work_table_type: str) -> str:
+    base = work_table_type.split("(", maxsplit=1)[0]
+    return f"t.{column}" if base in CHARACTER_TYPES else f"t.{column}::{base}"
 
 
 COPY_GOOD_ROWS = "copy_good_rows"
@@ -43,27 +104,27 @@ TRADES = Source(
     name="trades",
     target_table="ops.trades",
     key_column="trade_id",
-    columns=(
-        "trade_id",
-        "business_date",
-        "trade_date",
-        "settle_date",
-        "desk",
-        "book",
-        "instrument_id",
-        "side",
-        "quantity",
-        "price",
-        "notional",
-        "currency",
-        "counterparty_id",
-        "settlement_location",
-        "ssi_status",
-        "booked_at",
-        "confirmed_at",
-        "allocated_at",
-        "status",
-    ),
+    column_types={
+        "trade_id": "varchar(24)",
+        "business_date": "date",
+        "trade_date": "date",
+        "settle_date": "date",
+        "desk": "varchar(32)",
+        "book": "varchar(32)",
+        "instrument_id": "text",
+        "side": "text",
+        "quantity": "numeric(20, 4)",
+        "price": "numeric(20, 8)",
+        "notional": "numeric(22, 2)",
+        "currency": "text",
+        "counterparty_id": "text",
+        "settlement_location": "varchar(16)",
+        "ssi_status": "text",
+        "booked_at": "timestamptz",
+        "confirmed_at": "timestamptz",
+        "allocated_at": "timestamptz",
+        "status": "text",
+    },
     rules=(
         "trade_id_missing",
         "trade_id_duplicated",
@@ -79,27 +140,28 @@ TRADES = Source(
         "value_not_allowed",
     ),
     merge_steps=_merge(COPY_GOOD_ROWS),
-    on_existing_keys="merge.sql",  # the upsert, keyed by trade_id
+    on_existing_keys="merge.sql",  # its own upsert, keyed by trade_id: the status is not the file's
     daily=True,
+    merged_apart=("status",),
 )
 
 CUSTODIAN_CONFIRMATIONS = Source(
     name="custodian_confirmations",
     target_table="ops.custodian_confirmations",
     key_column="trade_ref",
-    columns=(
-        "business_date",
-        "trade_ref",
-        "custodian",
-        "instrument_id",
-        "side",
-        "quantity",
-        "price",
-        "settle_date",
-        "counterparty_id",
-        "settlement_location",
-        "received_at",
-    ),
+    column_types={
+        "business_date": "date",
+        "trade_ref": "varchar(24)",
+        "custodian": "varchar(24)",
+        "instrument_id": "varchar(12)",
+        "side": "text",
+        "quantity": "numeric(20, 4)",
+        "price": "numeric(20, 8)",
+        "settle_date": "date",
+        "counterparty_id": "text",
+        "settlement_location": "varchar(16)",
+        "received_at": "timestamptz",
+    },
     rules=(
         "trade_ref_missing",
         "trade_ref_duplicated",
@@ -118,7 +180,14 @@ SETTLEMENT_OUTCOMES = Source(
     name="settlement_outcomes",
     target_table="ops.settlement_outcomes",
     key_column="trade_id",
-    columns=("trade_id", "business_date", "outcome", "settled_date", "days_late", "fail_reason"),
+    column_types={
+        "trade_id": "varchar(24)",
+        "business_date": "date",
+        "outcome": "text",
+        "settled_date": "date",
+        "days_late": "smallint",
+        "fail_reason": "varchar(32)",
+    },
     rules=(
         "trade_id_missing",
         "trade_id_duplicated",
@@ -138,7 +207,12 @@ CURRENCIES = Source(
     name="currencies",
     target_table="ops.currencies",
     key_column="currency_code",
-    columns=("currency_code", "name", "minor_units", "usd_rate"),
+    column_types={
+        "currency_code": "text",
+        "name": "varchar(64)",
+        "minor_units": "smallint",
+        "usd_rate": "numeric(18, 8)",
+    },
     rules=("currency_code_missing", "currency_code_duplicated", "malformed_value"),
     merge_steps=_merge("merge"),
     daily=False,
@@ -148,7 +222,13 @@ COUNTERPARTIES = Source(
     name="counterparties",
     target_table="ops.counterparties",
     key_column="counterparty_id",
-    columns=("counterparty_id", "legal_name", "lei", "country_code", "sector"),
+    column_types={
+        "counterparty_id": "varchar(16)",
+        "legal_name": "varchar(128)",
+        "lei": "text",
+        "country_code": "text",
+        "sector": "varchar(32)",
+    },
     rules=("counterparty_id_missing", "counterparty_id_duplicated", "malformed_value"),
     merge_steps=_merge("merge"),
     daily=False,
@@ -158,16 +238,16 @@ INSTRUMENTS = Source(
     name="instruments",
     target_table="ops.instruments",
     key_column="instrument_id",
-    columns=(
-        "instrument_id",
-        "description",
-        "asset_class",
-        "market",
-        "currency",
-        "settlement_location",
-        "settlement_cycle_days",
-        "liquidity_tier",
-    ),
+    column_types={
+        "instrument_id": "text",
+        "description": "varchar(128)",
+        "asset_class": "text",
+        "market": "varchar(8)",
+        "currency": "text",
+        "settlement_location": "varchar(16)",
+        "settlement_cycle_days": "smallint",
+        "liquidity_tier": "smallint",
+    },
     rules=(
         "instrument_id_missing",
         "instrument_id_duplicated",
@@ -183,16 +263,16 @@ SETTLEMENT_INSTRUCTIONS = Source(
     name="settlement_instructions",
     target_table="ops.settlement_instructions",
     key_column="ssi_id",
-    columns=(
-        "ssi_id",
-        "counterparty_id",
-        "settlement_location",
-        "currency",
-        "custodian_bic",
-        "safekeeping_account",
-        "valid_from",
-        "valid_to",
-    ),
+    column_types={
+        "ssi_id": "varchar(24)",
+        "counterparty_id": "text",
+        "settlement_location": "varchar(16)",
+        "currency": "text",
+        "custodian_bic": "text",
+        "safekeeping_account": "varchar(34)",
+        "valid_from": "date",
+        "valid_to": "date",
+    },
     rules=(
         "ssi_id_missing",
         "ssi_id_duplicated",

@@ -1,4 +1,6 @@
-"""What the ops_demo_feed tasks do, in plain functions the DAG file only calls.
+"""The ``ops_demo_feed`` DAG's load tasks, named as them: the only module of the feed that sees
+the Airflow context (the upstream systems' simulation, the DAG's first task, is the synthetic
+world's: synthetic/tasks.py). The loader itself is loader.py, the file layout landing.py.
 
 Failure policy:
   - an upstream file not delivered yet (no manifest): an ordinary error, retried per the
@@ -24,12 +26,48 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from include.markets_ops import business_date as business_dates
-from include.markets_ops import calendars, connections
+from include.markets_ops import calendars
+from include.markets_ops.airflow import business_date as business_dates
+from include.markets_ops.airflow import connections
+from include.markets_ops.airflow.assets import CUSTODIAN_CONFIRMATIONS, SETTLEMENT_OUTCOMES, TRADES
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.feed import landing, loader, sources
-from include.markets_ops.synthetic.config import OPERATIONS_CALENDAR
+from include.markets_ops.services import postgres
 
 log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- the DAG's tasks
+
+
+def load_reference_data(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The reference files (currencies, counterparties, instruments, instructions), in order."""
+    return load_sources(context, tuple(source.name for source in sources.REFERENCE_SOURCES))
+
+
+def load_trades(context: Mapping[str, Any]) -> dict[str, Any]:
+    return load_daily_source(context, sources.TRADES.name, TRADES)
+
+
+def load_custodian_confirmations(context: Mapping[str, Any]) -> dict[str, Any]:
+    return load_daily_source(context, sources.CUSTODIAN_CONFIRMATIONS.name, CUSTODIAN_CONFIRMATIONS)
+
+
+def load_settlement_outcomes(context: Mapping[str, Any]) -> dict[str, Any]:
+    return load_daily_source(context, sources.SETTLEMENT_OUTCOMES.name, SETTLEMENT_OUTCOMES)
+
+
+def report_counts(
+    reference: list[dict[str, Any]],
+    trades: dict[str, Any],
+    confirmations: dict[str, Any],
+    outcomes: dict[str, Any],
+) -> dict[str, Any]:
+    """The counts of every file of the run (received, loaded, quarantined per rule)."""
+    return summarize([*reference, trades, confirmations, outcomes])
+
+
+# --------------------------------------------------------------------------- their parts
 
 
 def feed_business_date(context: Mapping[str, Any]) -> dt.date:
@@ -47,43 +85,19 @@ def feed_business_date(context: Mapping[str, Any]) -> dt.date:
     return day
 
 
-def _connect(conn_id: str) -> Any:
-    import psycopg
+def connect(conn_id: str) -> Any:
+    """A connection of the feed's tasks (its sessions are named after the DAG)."""
+    return connections.connect_postgres(conn_id, application_name="ops_demo_feed")
 
-    return psycopg.connect(connections.postgres_url(conn_id), application_name="ops_demo_feed")
 
-
-def _store(context: Mapping[str, Any]) -> landing.S3Store | landing.PrefixedStore:
+def landing_store(context: Mapping[str, Any]) -> landing.S3Store | landing.PrefixedStore:
     """The bucket; in a dry run, the run's preview prefix of it."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from include.markets_ops.airflow import dry_run
 
-    from include.markets_ops import dry_run
-
-    bucket = landing.S3Store(S3Hook(aws_conn_id=connections.S3_CONN_ID).get_conn(), connections.s3_bucket())
+    bucket = landing.S3Store(connections.s3_client(), connections.s3_bucket())
     if dry_run.is_dry_run(context):
         return landing.PrefixedStore(bucket, dry_run.context_preview_prefix(context))
     return bucket
-
-
-def simulate_upstream(context: Mapping[str, Any]) -> dict[str, Any]:
-    """The upstream systems deliver the business date: truth to synthetic.*, files to S3."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from include.markets_ops import dry_run
-    from include.markets_ops.feed import upstream
-
-    day = feed_business_date(context)
-    rate = float(context["params"]["bad_row_rate"])
-    simulate = upstream.preview_day if dry_run.is_dry_run(context) else upstream.simulate_day
-    try:
-        with _connect(connections.UPSTREAM_CONN_ID) as connection:
-            result = simulate(connection, _store(context), day, bad_row_rate=rate)
-    except (upstream.NoWorldError, ValueError) as error:
-        raise AirflowFailException(str(error)) from error
-    for name, file in result["files"].items():
-        log.info("delivered %s: %s rows -> s3://%s", name, f"{file['rows']:,}", file["object"])
-    log.info("ground truth written: %s", result["truth"])
-    return result
 
 
 def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -92,14 +106,14 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
 
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include.markets_ops import dry_run
+    from include.markets_ops.airflow import dry_run
 
     day = feed_business_date(context)
     max_bad_share = float(context["params"]["max_bad_row_share"])
-    store = _store(context)
+    store = landing_store(context)
     previewing = dry_run.is_dry_run(context)
     reports = []
-    with _connect(connections.WAREHOUSE_CONN_ID) as connection:
+    with connect(postgres.WAREHOUSE_CONN_ID) as connection:
         for name in names:
             source = sources.source(name)
             manifest = landing.read_manifest(store, name, day)  # FileNotDeliveredError: retried
@@ -130,17 +144,15 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
     return reports
 
 
-def load_daily_source(
-    context: Mapping[str, Any], name: str, outlet_events: Any, asset: Any
-) -> dict[str, Any]:
+def load_daily_source(context: Mapping[str, Any], name: str, asset: Any) -> dict[str, Any]:
     """Load one daily source and stamp its asset event with the business date (none in a dry run)."""
-    from include.markets_ops import dry_run
+    from include.markets_ops.airflow import dry_run
 
     (report,) = load_sources(context, (name,))
     if dry_run.is_dry_run(context):
         dry_run.suppress_asset_events(context)
         return report
-    outlet_events[asset].extra = {business_dates.BUSINESS_DATE_KEY: report["business_date"]}
+    context["outlet_events"][asset].extra = {business_dates.BUSINESS_DATE_KEY: report["business_date"]}
     return report
 
 

@@ -14,8 +14,13 @@ Modules:
   bookings     the trades booked on one business date, with their whole lifecycle
   daily        one business date's files: trades, custodian statement, outcomes, ground truth
   bad_rows     malformed rows injected into the upstream files
-  tables       Arrow tables and CSV byte streams of the above
+  tables       Arrow columns of the above (written as CSV by feed/landing.py)
   seed         seeding a history straight into the warehouse (python -m ... seed)
+  upstream     the simulated upstream systems: a business date delivered to the landing area
+  tasks        the feed DAG's first task, which runs them
+
+The synthetic world uses the feed (the landing layout, the sources, the loader) to deliver and
+seed its data; the feed never imports the synthetic world.
 
 See docs/synthetic-data.md for the model, its coefficients and the rates.
 """

@@ -84,12 +84,12 @@ def _world_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def _connect(variable: str) -> Any:
-    import psycopg
+    from include.markets_ops.services import postgres
 
     url = os.environ.get(variable)
     if not url:
         raise SystemExit(f"set {variable} (source var/stack.env)")
-    return psycopg.connect(url, application_name="synthetic-generator")
+    return postgres.connect(url, application_name="synthetic-generator")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +141,7 @@ def _show() -> int:
 
 
 def _write_day(args: argparse.Namespace) -> int:
-    from include.markets_ops.feed import upstream
+    from include.markets_ops.synthetic import upstream
 
     try:
         config = GeneratorConfig(

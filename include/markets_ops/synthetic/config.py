@@ -13,8 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from include.markets_ops import calendars
-
-OPERATIONS_CALENDAR = "XNYS"  # the bank's business dates (the nightly runs) follow NYSE
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 
 # Break types injected into the custodian statement. The rate of a type is the probability
 # that a trade which appears on the statement gets one break episode of that type (for
@@ -43,6 +42,9 @@ PRICE_MISMATCH_MAX_BP = 50.0
 DEFAULT_SEED = 7
 DEFAULT_TRADES_PER_DAY = 10_000
 DEFAULT_HISTORY_BUSINESS_DAYS = 30
+# Share of malformed rows the simulated upstream systems put in each daily file (the feed DAG's
+# bad_row_rate param defaults to it).
+DEFAULT_BAD_ROW_RATE = 0.002
 DEMO_DATE = dt.date(2026, 10, 30)  # the last NYSE business day of October 2026
 
 

@@ -17,10 +17,11 @@ from functools import partial
 from typing import Any
 
 from include.markets_ops import calendars
-from include.markets_ops.feed import loader, sources
-from include.markets_ops.synthetic import daily, reference, tables, truth
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
+from include.markets_ops.feed import landing, loader, sources
+from include.markets_ops.synthetic import daily, reference, truth
 from include.markets_ops.synthetic.bookings import BookingsCache
-from include.markets_ops.synthetic.config import OPERATIONS_CALENDAR, GeneratorConfig
+from include.markets_ops.synthetic.config import GeneratorConfig
 
 SEED_RUN_ID = "synthetic-seed"
 
@@ -57,7 +58,7 @@ def load_reference(writer: Any, config: GeneratorConfig, dag_run_id: str = SEED_
             writer,
             source,
             config.epoch,
-            partial(tables.csv_chunks, files[source.name]),
+            partial(landing.csv_chunks, files[source.name]),
             dag_run_id=dag_run_id,
             max_bad_share=0.0,
         )
@@ -107,7 +108,7 @@ def seed_day(
             writer,
             source,
             business_date,
-            partial(tables.csv_chunks, table),
+            partial(landing.csv_chunks, table),
             dag_run_id=SEED_RUN_ID,
             max_bad_share=0.0,  # clean history: any rejected row is a generator bug
         )

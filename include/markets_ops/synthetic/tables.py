@@ -1,21 +1,15 @@
-"""Arrow columns from the generator's numpy arrays, and CSV byte streams for COPY and files.
+"""Arrow columns from the generator's numpy arrays, in the forms the files and COPY need.
 
-Decimals are written as plain fixed-point strings (never exponents), dates as ISO dates,
-timestamps as ISO timestamps in UTC; a null is an empty unquoted field, which is how
-PostgreSQL's COPY ... (FORMAT csv) reads NULL.
+Decimals become plain fixed-point strings (never exponents), dates ISO dates, timestamps UTC
+timestamps; the tables are written as CSV by feed/landing.py (``csv_chunks``), in the landing
+files' format.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-
-CSV_BATCH_ROWS = 100_000
 
 
 def decimals(units: np.ndarray, scale: int) -> pa.Array:
@@ -44,22 +38,3 @@ def timestamps(microseconds: np.ndarray) -> pa.Array:
 
 def strings(values: np.ndarray | list[str]) -> pa.Array:
     return pa.array(np.asarray(values, dtype=str), type=pa.string())
-
-
-def csv_chunks(table: pa.Table, batch_rows: int = CSV_BATCH_ROWS) -> Iterator[bytes]:
-    """The table as CSV with a header, in chunks of ``batch_rows`` rows (bounded memory)."""
-    if table.num_rows == 0:
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer)
-        yield buffer.getvalue()
-        return
-    include_header = True
-    for batch in table.to_batches(max_chunksize=batch_rows):
-        buffer = io.BytesIO()
-        pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=include_header))
-        include_header = False
-        yield buffer.getvalue()
-
-
-def csv_bytes(table: pa.Table) -> bytes:
-    return b"".join(csv_chunks(table))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from include.markets_ops import calendars
-from include.markets_ops.synthetic.config import OPERATIONS_CALENDAR
+from include.markets_ops.calendars import OPERATIONS_CALENDAR
 
 YEARS = range(2015, 2046)  # the span the synthetic worlds may live in
 EPOCH_DAY = dt.date(1970, 1, 1)

@@ -14,8 +14,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from include.markets_ops.sql_files import read_sql
-from include.markets_ops.synthetic import reference, tables
+from include.markets_ops.feed import landing
+from include.markets_ops.services.sql_files import read_sql
+from include.markets_ops.synthetic import reference
 from include.markets_ops.synthetic.config import GeneratorConfig
 
 WORLD_NAME = "default"
@@ -112,5 +113,5 @@ def write_day(
 
 def _copy(cursor: Any, statement: str, table: pa.Table) -> None:
     with cursor.copy(read_sql(statement)) as copy:
-        for chunk in tables.csv_chunks(table):
+        for chunk in landing.csv_chunks(table):
             copy.write(chunk)

@@ -6,7 +6,7 @@
 -- identifier is derived from it here (format %I), search_path is pinned, objects qualified.
 -- Read by migration 0005 (a later change to these functions is a new migration and file).
 --
--- The swap, in one transaction (include/markets_ops/scoring.py):
+-- The swap, in one transaction (include/markets_ops/scoring/swap.py):
 --   1. ml.prepare_trade_scores_partition(date): an empty table ml.trade_scores_pYYYYMMDD_next,
 --      shaped like ml.trade_scores, no indexes, with CHECK (business_date = date);
 --   2. the writer fills it from the shards' work tables (INSERT ... SELECT);

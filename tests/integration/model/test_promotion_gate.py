@@ -13,10 +13,10 @@ import pytest
 from psycopg.rows import dict_row
 from settlement_model import evaluation
 
-from include.markets_ops import promotion
-from include.markets_ops.kafka_io import find_messages
-from include.markets_ops.model_registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, alias_version
-from include.markets_ops.topics import MODEL_EVENTS
+from include.markets_ops.services.kafka import find_messages
+from include.markets_ops.services.model_registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, alias_version
+from include.markets_ops.services.topics import MODEL_EVENTS
+from include.markets_ops.training import promotion
 from tests.support.model_stack import TRAINING_DATE, train
 
 THRESHOLDS = promotion.Thresholds(

@@ -22,10 +22,17 @@ from unittest import mock
 import psycopg
 import pytest
 from psycopg import sql
-from settlement_model import contract, registry, scoring
+from settlement_model import contract, registry, score_job
 from settlement_model.messaging import DeliveryError
 
-from include.markets_ops import scoring as dag_scoring
+from include.markets_ops.scoring.manifest import manifest_key, retract_manifest, write_manifest
+from include.markets_ops.scoring.plan import ScoringPlan
+from include.markets_ops.scoring.swap import (
+    SwapError,
+    partition_table,
+    prepare_partition,
+    swap_into_trade_scores,
+)
 from tests.integration.pipeline_stack import s3_client
 from tests.support.model_stack import read_topic, train
 
@@ -78,13 +85,13 @@ def staging(table: str) -> sql.Identifier:
     return sql.Identifier("staging", table)
 
 
-def plan(model_name: str, version: str, run_id: str) -> dag_scoring.ScoringPlan:
-    return dag_scoring.ScoringPlan(BUSINESS_DATE, model_name, version, SHARDS, HIGH, MEDIUM, run_id)
+def plan(model_name: str, version: str, run_id: str) -> ScoringPlan:
+    return ScoringPlan(BUSINESS_DATE, model_name, version, SHARDS, HIGH, MEDIUM, run_id)
 
 
 def score_shards(
-    env: Any, scoring_plan: dag_scoring.ScoringPlan, topic: str, only: int | None = None
-) -> list[scoring.ShardResult]:
+    env: Any, scoring_plan: ScoringPlan, topic: str, only: int | None = None
+) -> list[score_job.ShardResult]:
     """Each shard's job (or shard ``only``), with the arguments the DAG gives it (parsed by the
     job's own CLI)."""
     from settlement_model.cli import build_parser
@@ -93,7 +100,7 @@ def score_shards(
     shard_arguments = scoring_plan.shard_arguments()
     for arguments in shard_arguments if only is None else [shard_arguments[only]]:
         args = build_parser().parse_args(["score", *arguments, "--topic", topic])
-        request = scoring.ScoreRequest(
+        request = score_job.ScoreRequest(
             business_date=args.business_date,
             shard_index=args.shard_index,
             shard_count=args.shard_count,
@@ -104,19 +111,17 @@ def score_shards(
             model_version=args.model_version,
             topic=args.topic,
         )
-        results.append(scoring.score_shard(env, request))
+        results.append(score_job.score_shard(env, request))
     return results
 
 
-def score_date(
-    env: Any, s3: Any, bucket: str, scoring_plan: dag_scoring.ScoringPlan, topic: str
-) -> dict[str, Any]:
+def score_date(env: Any, s3: Any, bucket: str, scoring_plan: ScoringPlan, topic: str) -> dict[str, Any]:
     """The DAG's steps after check_champion: retract, prepare, shards, swap, manifest."""
-    dag_scoring.retract_manifest(s3, bucket, BUSINESS_DATE)
-    dag_scoring.prepare_partition(env.database_url, scoring_plan)
+    retract_manifest(s3, bucket, BUSINESS_DATE)
+    prepare_partition(env.database_url, scoring_plan)
     shards = score_shards(env, scoring_plan, topic)
-    swapped = dag_scoring.swap_into_trade_scores(env.database_url, scoring_plan)
-    manifest = dag_scoring.write_manifest(s3, bucket, scoring_plan, swapped)
+    swapped = swap_into_trade_scores(env.database_url, scoring_plan)
+    manifest = write_manifest(s3, bucket, scoring_plan, swapped)
     return {"shards": shards, "swapped": swapped, "manifest": manifest}
 
 
@@ -145,12 +150,12 @@ def date_partition(database_url: str) -> tuple[int, str] | None:
             FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
             WHERE i.inhparent = 'ml.trade_scores'::regclass AND c.relname = %s
             """,
-            (dag_scoring.partition_table(BUSINESS_DATE),),
+            (partition_table(BUSINESS_DATE),),
         ).fetchone()
 
 
 def objects(s3: Any, bucket: str) -> dict[str, bytes]:
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=dag_scoring.scores_prefix(BUSINESS_DATE))["Contents"]
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=contract.scores_prefix(BUSINESS_DATE))["Contents"]
     return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
 
 
@@ -184,11 +189,11 @@ def test_rescoring_a_date_gives_identical_rows_objects_and_message_keys(
     # Same objects, byte for byte, and the manifest (written last) says so.
     assert objects(s3, bucket).keys() == stored.keys()
     parts = sorted(k for k in stored if k.endswith(".parquet"))
-    assert parts == [dag_scoring.part_key(BUSINESS_DATE, i, SHARDS) for i in range(SHARDS)]
+    assert parts == [contract.part_key(BUSINESS_DATE, i, SHARDS) for i in range(SHARDS)]
     assert all(objects(s3, bucket)[k] == stored[k] for k in parts)
     assert second["manifest"]["checksum"] == first["manifest"]["checksum"]
     assert second["manifest"]["row_count"] == len(rows)
-    manifest = json.loads(objects(s3, bucket)[dag_scoring.manifest_key(BUSINESS_DATE)])
+    manifest = json.loads(objects(s3, bucket)[manifest_key(BUSINESS_DATE)])
     assert manifest["model_version"] == champion
     assert manifest["risk_bands"]["high"] == sum(1 for row in rows if row[5] == "high")
     # The same messages again: the same keys (high-risk trade ids) with the same values.
@@ -223,13 +228,13 @@ def scored_at_by_trade(database_url: str) -> dict[str, dt.datetime]:
 
 
 def next_partition() -> sql.Identifier:
-    return sql.Identifier("ml", dag_scoring.next_partition_table(BUSINESS_DATE))
+    return sql.Identifier("ml", contract.next_partition_name(BUSINESS_DATE))
 
 
 def next_exists(database_url: str) -> bool:
     with psycopg.connect(database_url) as conn:
         (found,) = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (f"ml.{dag_scoring.next_partition_table(BUSINESS_DATE)}",)
+            "SELECT to_regclass(%s) IS NOT NULL", (f"ml.{contract.next_partition_name(BUSINESS_DATE)}",)
         ).fetchone()
         return bool(found)
 
@@ -238,9 +243,9 @@ def test_rerunning_one_shard_replaces_its_slice_without_duplicates(setup: Setup,
     writer_env, kafka_topic = setup.env, setup.topic
     run = plan(setup.model_name, setup.champion, "pytest__one_shard")
     pending = sorted(t["trade_id"] for t in fixture_data.pending_on(BUSINESS_DATE))
-    dag_scoring.prepare_partition(setup.database_url, run)
+    prepare_partition(setup.database_url, run)
     first = score_shards(writer_env, run, kafka_topic)
-    assert first[1].scores_table == f"ml.{dag_scoring.next_partition_table(BUSINESS_DATE)}"
+    assert first[1].scores_table == f"ml.{contract.next_partition_name(BUSINESS_DATE)}"
     assert first[0].rows > 0
     assert first[1].rows > 0
     assert [trade for trade, _ in next_rows(setup.database_url)] == pending
@@ -254,7 +259,7 @@ def test_rerunning_one_shard_replaces_its_slice_without_duplicates(setup: Setup,
     rewritten = {trade for trade in pending if written_again[trade] > written_first[trade]}
     assert len(rewritten) == again.rows
     assert all(written_again[trade] == written_first[trade] for trade in set(pending) - rewritten)
-    swapped = dag_scoring.swap_into_trade_scores(setup.database_url, run)
+    swapped = swap_into_trade_scores(setup.database_url, run)
     assert swapped["row_count"] == len(pending)
     assert [row[1] for row in date_rows(setup.database_url)] == pending
 
@@ -277,7 +282,7 @@ def test_a_failure_in_the_middle_of_a_shards_write_leaves_the_previous_partition
     partition_before = date_partition(stack["POSTGRES_URL"])
 
     broken = plan(model_name, champion, "pytest__broken")
-    dag_scoring.prepare_partition(setup.database_url, broken)
+    prepare_partition(setup.database_url, broken)
     (shard0,) = score_shards(writer_env, broken, kafka_topic, only=0)
     real_ingest = warehouse.ingest
 
@@ -298,7 +303,7 @@ def test_a_failure_in_the_middle_of_a_shards_write_leaves_the_previous_partition
 
     # The shard's retry completes the next partition, which the swap then attaches.
     score_shards(writer_env, broken, kafka_topic, only=1)
-    swapped = dag_scoring.swap_into_trade_scores(stack["POSTGRES_URL"], broken)
+    swapped = swap_into_trade_scores(stack["POSTGRES_URL"], broken)
     assert swapped["row_count"] == len(before)
     assert date_rows(stack["POSTGRES_URL"]) == before  # the same scores, now by the second run
     assert run_ids(stack["POSTGRES_URL"]) == {"pytest__broken"}
@@ -307,51 +312,49 @@ def test_a_failure_in_the_middle_of_a_shards_write_leaves_the_previous_partition
 def test_the_swap_refuses_a_next_partition_of_another_run_or_an_empty_one(setup: Setup) -> None:
     stack, writer_env, kafka_topic = setup.stack, setup.env, setup.topic
     current = plan(setup.model_name, setup.champion, "pytest__current")
-    dag_scoring.prepare_partition(setup.database_url, current)
+    prepare_partition(setup.database_url, current)
     score_shards(writer_env, current, kafka_topic)
     before = date_rows(stack["POSTGRES_URL"])
     partition_before = date_partition(stack["POSTGRES_URL"])
 
     # Another run's swap (its plan did not prepare this next partition): stale rows, refused.
     other = plan(setup.model_name, setup.champion, "pytest__other")
-    with pytest.raises(
-        dag_scoring.SwapError, match=r"scoring runs \['pytest__current'\], expected pytest__other"
-    ):
-        dag_scoring.swap_into_trade_scores(setup.database_url, other)
+    with pytest.raises(SwapError, match=r"scoring runs \['pytest__current'\], expected pytest__other"):
+        swap_into_trade_scores(setup.database_url, other)
     assert date_partition(stack["POSTGRES_URL"]) == partition_before  # the attach was rolled back
     assert date_rows(stack["POSTGRES_URL"]) == before
     assert len(next_rows(setup.database_url)) > 0  # still there for the run that filled it
 
     # Prepared, but no shard wrote: empty while trades are pending.
-    dag_scoring.prepare_partition(setup.database_url, other)
-    with pytest.raises(dag_scoring.SwapError, match="no scores at all, but trades are pending"):
-        dag_scoring.swap_into_trade_scores(setup.database_url, other)
+    prepare_partition(setup.database_url, other)
+    with pytest.raises(SwapError, match="no scores at all, but trades are pending"):
+        swap_into_trade_scores(setup.database_url, other)
     assert date_partition(stack["POSTGRES_URL"]) == partition_before
 
     # Never prepared (or already swapped): missing.
     with psycopg.connect(setup.database_url) as conn:
         conn.execute(sql.SQL("SELECT ml.attach_trade_scores_partition(%s)"), (BUSINESS_DATE,)).fetchone()
     partition_now = date_partition(stack["POSTGRES_URL"])  # the empty one is attached
-    with pytest.raises(dag_scoring.SwapError, match=r"ml\.trade_scores_p20230410_next is missing"):
-        dag_scoring.swap_into_trade_scores(setup.database_url, other)
+    with pytest.raises(SwapError, match=r"ml\.trade_scores_p20230410_next is missing"):
+        swap_into_trade_scores(setup.database_url, other)
     assert date_partition(stack["POSTGRES_URL"]) == partition_now
 
     # An empty date with no pending trade at all is a legitimate day.
     quiet = dataclasses.replace(other, business_date=dt.date(2001, 1, 2))
-    dag_scoring.prepare_partition(setup.database_url, quiet)
-    assert dag_scoring.swap_into_trade_scores(setup.database_url, quiet)["row_count"] == 0
+    prepare_partition(setup.database_url, quiet)
+    assert swap_into_trade_scores(setup.database_url, quiet)["row_count"] == 0
 
 
 def test_a_kafka_delivery_failure_fails_the_job_and_commits_nothing(setup: Setup) -> None:
     stack, writer_env, champion, kafka_topic = setup.stack, setup.env, setup.champion, setup.topic
     dead_broker = {"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 3000, "socket.timeout.ms": 1000}
     env = dataclasses.replace(writer_env, kafka_config=dead_broker)
-    dag_scoring.prepare_partition(stack["POSTGRES_URL"], plan(setup.model_name, champion, "pytest__kafka"))
-    request = scoring.ScoreRequest(
+    prepare_partition(stack["POSTGRES_URL"], plan(setup.model_name, champion, "pytest__kafka"))
+    request = score_job.ScoreRequest(
         BUSINESS_DATE, 0, 1, "pytest__kafka", HIGH, MEDIUM, None, champion, topic=kafka_topic
     )
     with pytest.raises(DeliveryError, match="acknowledged"):
-        scoring.score_shard(env, request)
+        score_job.score_shard(env, request)
     assert next_rows(stack["POSTGRES_URL"]) == []
 
 
@@ -361,12 +364,12 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
     stack, champion, model_name, kafka_topic = setup.stack, setup.champion, setup.model_name, setup.topic
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    from include.markets_ops.local_jobs import LocalJobOperator
+    from include.markets_ops.jobs.local_runtime import LocalJobOperator
 
-    dag_scoring.prepare_partition(stack["POSTGRES_URL"], plan(model_name, champion, "pytest__kafka-task"))
+    prepare_partition(stack["POSTGRES_URL"], plan(model_name, champion, "pytest__kafka-task"))
     env = {
         "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(Path(scoring.__file__).parents[1]),
+        "PYTHONPATH": str(Path(score_job.__file__).parents[1]),
         "WORK_DIR": str(tmp_path),
         "TMPDIR": str(tmp_path),
         "HOME": str(tmp_path),
@@ -401,7 +404,7 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
     # The same job through the embedded runtime's operator: the task fails (and will retry).
     operator = LocalJobOperator(task_id="score_shard", job="score", arguments=arguments)
     with (
-        mock.patch("include.markets_ops.local_jobs.contract_environment", return_value=env),
+        mock.patch("include.markets_ops.jobs.local_runtime.contract_environment", return_value=env),
         pytest.raises(AirflowException, match="exited with code 1") as failure,
     ):
         operator.execute({})
@@ -410,9 +413,9 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
 
 def test_scoring_is_refused_without_a_champion(writer_env: Any, fixture_data: Any) -> None:
     env = dataclasses.replace(writer_env, model_name=f"{writer_env.model_name}_never_trained")
-    request = scoring.ScoreRequest(BUSINESS_DATE, 0, 1, "pytest__none", HIGH, MEDIUM)
+    request = score_job.ScoreRequest(BUSINESS_DATE, 0, 1, "pytest__none", HIGH, MEDIUM)
     with pytest.raises(contract.RefusedError, match=r"has no alias 'champion'.*settlement_risk_training"):
-        scoring.score_shard(env, request)
+        score_job.score_shard(env, request)
 
 
 @pytest.mark.usefixtures("champion")
@@ -438,11 +441,11 @@ def test_scoring_is_refused_when_the_models_inputs_differ_from_the_features(
             serialization_format="skops",
             pip_requirements=["scikit-learn"],
         )
-    request = scoring.ScoreRequest(
+    request = score_job.ScoreRequest(
         BUSINESS_DATE, 0, 1, "pytest__schema", HIGH, MEDIUM, None, str(info.registered_model_version)
     )
     with pytest.raises(contract.RefusedError) as refused:
-        scoring.score_shard(writer_env, request)
+        score_job.score_shard(writer_env, request)
     message = str(refused.value)
     assert f"version {info.registered_model_version} does not match the features" in message
     assert "model inputs this job does not compute: legacy_score" in message
@@ -451,15 +454,15 @@ def test_scoring_is_refused_when_the_models_inputs_differ_from_the_features(
 
 def test_a_dry_run_writes_its_work_table_and_nothing_else(setup: Setup, fixture_data: Any) -> None:
     day = dt.date(2023, 4, 6)  # a date no other test here scores
-    prefix = dag_scoring.scores_prefix(day)
+    prefix = contract.scores_prefix(day)
     messages_before = read_topic(setup.stack, setup.topic)
-    request = scoring.ScoreRequest(
+    request = score_job.ScoreRequest(
         day, 0, 1, "pytest__dry", HIGH, MEDIUM, None, setup.champion, dry_run=True, topic=setup.topic
     )
-    result = scoring.score_shard(setup.env, request)
+    result = score_job.score_shard(setup.env, request)
     assert result.rows == len(fixture_data.pending_on(day)) > 0
     assert result.object_uri is None
-    table = scoring.staging_table_name(day, 0, 1)
+    table = contract.staging_table_name(day, 0, 1)
     with psycopg.connect(setup.database_url) as conn:
         assert (
             conn.execute(sql.SQL("SELECT count(*) FROM {}").format(staging(table))).fetchone()[0]
@@ -473,7 +476,7 @@ def test_a_dry_run_writes_its_work_table_and_nothing_else(setup: Setup, fixture_
             == 0
         )
         # No next partition for the date either: a dry run never writes ml.
-        next_table = f"ml.{dag_scoring.next_partition_table(day)}"
+        next_table = f"ml.{contract.next_partition_name(day)}"
         assert conn.execute("SELECT to_regclass(%s)", (next_table,)).fetchone()[0] is None
     assert result.scores_table == f"staging.{table}"
     assert "Contents" not in setup.s3.list_objects_v2(Bucket=setup.bucket, Prefix=prefix)
@@ -482,11 +485,11 @@ def test_a_dry_run_writes_its_work_table_and_nothing_else(setup: Setup, fixture_
 
 def _dry_run_scores(setup: Setup, day: dt.date, run_id: str) -> list[tuple]:
     """(trade id, score, risk band) of a dry run's work table, which is then dropped."""
-    request = scoring.ScoreRequest(
+    request = score_job.ScoreRequest(
         day, 0, 1, run_id, HIGH, MEDIUM, None, setup.champion, dry_run=True, topic=setup.topic
     )
-    scoring.score_shard(setup.env, request)
-    table = scoring.staging_table_name(day, 0, 1)
+    score_job.score_shard(setup.env, request)
+    table = contract.staging_table_name(day, 0, 1)
     with psycopg.connect(setup.database_url) as conn:
         rows = conn.execute(
             sql.SQL("SELECT trade_id, score, risk_band FROM {} ORDER BY trade_id").format(staging(table))
@@ -507,14 +510,14 @@ def test_the_job_scores_with_the_trees_saved_with_the_model_exactly_as_with_the_
     assert saved == [{"path": "extra_files/compiled_trees.json"}]
 
     day = dt.date(2023, 4, 6)
-    with caplog.at_level("INFO", logger="settlement_model.scoring"):
+    with caplog.at_level("INFO", logger="settlement_model.score_job"):
         with_saved_trees = _dry_run_scores(setup, day, "pytest__saved_trees")
     assert f"predicting with the compiled trees saved with version {setup.champion}" in caplog.text
     # A version saved without them (trained before they were) is loaded through MLflow.
     caplog.clear()
     with (
         mock.patch.object(registry, "load_compiled", return_value=None),
-        caplog.at_level("INFO", logger="settlement_model.scoring"),
+        caplog.at_level("INFO", logger="settlement_model.score_job"),
     ):
         with_pipeline = _dry_run_scores(setup, day, "pytest__pipeline")
     assert "predicting with the trees compiled from the pipeline" in caplog.text

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from include.markets_ops import links, training
+from include.markets_ops.airflow import links
+from include.markets_ops.training import plan as training
 from tests.support.model_stack import TRAINING_DATE, train
 
 

@@ -1,5 +1,5 @@
 """Pod lifecycle checks: one DAG per case, each one task running the model image through the
-project's own ModelJobPodOperator, configured exactly as the model jobs are (kubernetes_jobs.py),
+project's own ModelJobPodOperator, configured exactly as the model jobs are (jobs/kubernetes_runtime.py),
 with only the command, the resources and the case's timeouts changed.
 
 Owner: ML platform (markets-ops). Loaded by the local stack only while its Kubernetes cluster
@@ -18,8 +18,8 @@ import datetime as dt
 from airflow.sdk import DAG
 from kubernetes.client import models as k8s
 
-from include.markets_ops.jobs import JOBS
-from include.markets_ops.kubernetes_jobs import ModelJobPodOperator, PodSettings, pod_kwargs
+from include.markets_ops.jobs.kubernetes_runtime import ModelJobPodOperator, PodSettings, pod_kwargs
+from include.markets_ops.jobs.spec import JOBS
 
 # The job's side of each case, in the model image's own Python: argv[1] is the case, argv[2]
 # the task's try number.

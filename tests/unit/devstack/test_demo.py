@@ -29,7 +29,7 @@ def test_another_world_is_refused_with_the_way_out(change: dict) -> None:
 
 
 def test_the_demo_date_defaults_to_the_latest_due_business_date(monkeypatch) -> None:
-    from include.markets_ops import schedules
+    from include.markets_ops.airflow import schedules
 
     monkeypatch.setattr(
         schedules, "latest_complete_business_date", lambda now: dt.date(2026, 11, 25), raising=True

@@ -37,6 +37,6 @@ def test_an_unknown_variable_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_project_sets_the_scoring_shard_count() -> None:
-    from include.markets_ops.scoring import SHARDS_VARIABLE
+    from include.markets_ops.scoring.plan import SHARDS_VARIABLE
 
     assert int(settings.variable(SHARDS_VARIABLE)) >= 1

@@ -58,3 +58,37 @@ def test_holidays_between_lists_named_closures_in_order() -> None:
     # A joint calendar names each calendar's closure.
     easter = calendars.holidays_between(D(2026, 4, 3), D(2026, 4, 6), "FXSPOT")
     assert easter == [(D(2026, 4, 3), "Good Friday (XECB)"), (D(2026, 4, 6), "Easter Monday (XECB)")]
+
+
+def test_check_business_date_describes_the_date_and_the_closures_ahead() -> None:
+    seen = calendars.check_business_date(D(2026, 11, 25), horizon_days=31)
+    assert seen == {
+        "business_date": "2026-11-25",
+        "calendar": "XNYS",
+        "previous_business_day": "2026-11-24",
+        "next_business_day": "2026-11-27",
+        "upcoming_closures": [
+            {"date": "2026-11-26", "name": "Thanksgiving Day (XNYS)"},
+            {"date": "2026-12-25", "name": "Christmas Day (XNYS)"},
+        ],
+    }
+
+
+def test_weekend_holidays_are_not_listed_as_closures() -> None:
+    # Independence Day 2026 is a Saturday; the exchange closes on Friday 3 July instead.
+    closures = calendars.check_business_date(D(2026, 7, 1), horizon_days=5)["upcoming_closures"]
+    assert closures == [{"date": "2026-07-03", "name": "Independence Day (observed) (XNYS)"}]
+
+
+@pytest.mark.parametrize(
+    ("day", "calendar", "reason"),
+    [
+        (D(2026, 11, 26), "XNYS", "Thanksgiving Day"),
+        (D(2026, 11, 28), "XNYS", "Saturday"),
+        (D(2026, 4, 6), "XLON", "Easter Monday"),
+    ],
+)
+def test_a_date_that_is_not_a_business_day_fails_naming_the_rule_and_why(day, calendar, reason) -> None:
+    rule = "business-date-is-a-business-day"
+    with pytest.raises(calendars.NotABusinessDateError, match=rf"{rule}: 1 date .*{reason}"):
+        calendars.check_business_date(day, calendar)

@@ -1,16 +1,37 @@
-"""The DAG side and the pod side of the job contract agree: arguments parse, names match."""
+"""The DAG side and the pod side of the job contract agree: arguments parse, names match.
+
+The names of the jobs' objects and tables are the contract's (settlement_model.contract), which
+the DAG side imports: declared once, and never again on the DAG side."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from settlement_model import cli, contract, evaluation, registry, training_set
-from settlement_model import scoring as pod_scoring
+from settlement_model import cli, contract, evaluation, registry, score_job, training_set
 
-from include.markets_ops import model_registry, promotion, scoring, training
+from include.markets_ops.scoring import manifest, swap
+from include.markets_ops.scoring import plan as scoring_plan
+from include.markets_ops.scoring.plan import ScoringPlan
+from include.markets_ops.services import model_registry
+from include.markets_ops.training import plan as training_plan
+from include.markets_ops.training import promotion
 
-PLAN = scoring.ScoringPlan(
+CONTRACT_NAMES = {
+    "scores_prefix",
+    "part_key",
+    "staging_table",
+    "staging_table_name",
+    "next_partition_table",
+    "next_partition_name",
+    "manifest_key",
+    "predictions_key",
+    "prefix",
+    "DEFAULT_TRAIN_DAYS",
+    "DEFAULT_HOLDOUT_DAYS",
+}
+
+PLAN = ScoringPlan(
     business_date=dt.date(2026, 11, 20),
     model_name="settlement_fail_risk",
     model_version="12",
@@ -23,7 +44,7 @@ PLAN = scoring.ScoringPlan(
 
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_every_shards_arguments_parse_as_the_score_job_expects(dry_run: bool) -> None:
-    plan = scoring.ScoringPlan(**{**PLAN.__dict__, "dry_run": dry_run})
+    plan = ScoringPlan(**{**PLAN.__dict__, "dry_run": dry_run})
     parser = cli.build_parser()
     parsed = [parser.parse_args(["score", *arguments]) for arguments in plan.shard_arguments()]
     assert [p.shard_index for p in parsed] == [0, 1, 2]
@@ -34,16 +55,27 @@ def test_every_shards_arguments_parse_as_the_score_job_expects(dry_run: bool) ->
         assert p.dry_run is dry_run
 
 
-def test_staging_tables_and_objects_are_named_the_same_on_both_sides() -> None:
+def test_the_shards_tables_and_objects_are_the_contracts_and_fit_the_dags_steps() -> None:
     day = dt.date(2026, 11, 20)
+    # The swap attaches the shards' next partition in place of the date's partition.
+    assert contract.next_partition_name(day) == f"{swap.partition_table(day)}_next"
+    # The manifest lists the shards' parts under the date's prefix, and is written there itself.
     for index in range(3):
-        assert scoring.staging_table(day, index, 3) == pod_scoring.staging_table_name(day, index, 3)
-        assert scoring.part_key(day, index, 3) == pod_scoring.part_key(day, index, 3)
-    assert scoring.next_partition_table(day) == pod_scoring.next_partition_name(day)
+        assert contract.part_key(day, index, 3).startswith(contract.scores_prefix(day))
+        # A dry run's work tables are the date's, which the swap drops (staging_tables_of_date.sql).
+        assert contract.staging_table_name(day, index, 3).startswith(f"trade_scores_{day:%Y%m%d}_")
+    assert manifest.manifest_key(day).startswith(contract.scores_prefix(day))
+
+
+def test_neither_side_declares_the_contracts_names_again() -> None:
+    for module in (scoring_plan, swap, training_plan, score_job, training_set):
+        assert CONTRACT_NAMES & set(vars(module)) == set(), module.__name__
+    # The DAG side's own manifest (the scores') is the only manifest_key it defines.
+    assert manifest.manifest_key.__module__ == manifest.__name__
 
 
 def test_training_job_arguments_parse_as_the_jobs_expect() -> None:
-    plan = training.TrainingPlan(
+    plan = training_plan.TrainingPlan(
         training_date=dt.date(2026, 11, 20),
         rollback=False,
         against_version="4",
@@ -64,7 +96,11 @@ def test_training_job_arguments_parse_as_the_jobs_expect() -> None:
     assert train.ignore_features == ("ssi_status", "counterparty_fail_rate_90d")
     evaluate = parser.parse_args(["evaluate", *plan.evaluate_arguments()])
     assert evaluate.against_version == "4"
-    assert training.manifest_key(plan.training_date) == training_set.manifest_key(plan.training_date)
+    defaults = parser.parse_args(["build-training-set", "--training-date", "2026-11-20"])
+    assert (defaults.train_days, defaults.holdout_days) == (
+        contract.DEFAULT_TRAIN_DAYS,
+        contract.DEFAULT_HOLDOUT_DAYS,
+    )
 
 
 def test_registry_names_agree() -> None:
@@ -76,4 +112,4 @@ def test_registry_names_agree() -> None:
     )
     assert promotion.EVALUATION_TAG == evaluation.EVALUATION_TAG
     assert model_registry.NOT_FOUND_CODES == registry.NOT_FOUND_CODES
-    assert training.TRAINING_SET_TAG == registry.TRAINING_SET_TAG
+    assert training_plan.TRAINING_SET_TAG == registry.TRAINING_SET_TAG

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from settlement_model import compiled, features, training
+from settlement_model import compiled, features, train_job
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -35,8 +35,8 @@ def _world(rows: int, seed: int) -> pd.DataFrame:
 @pytest.fixture(scope="module", params=[6, 16], ids=["leaf-table trees", "split-by-split trees"])
 def pipeline(request: pytest.FixtureRequest) -> Pipeline:
     train = _world(5_000, seed=1)
-    params = training.Hyperparameters(max_iter=30, max_leaf_nodes=request.param, min_samples_leaf=20)
-    return training.build_pipeline(params).fit(features.model_frame(train), train["failed"])
+    params = train_job.Hyperparameters(max_iter=30, max_leaf_nodes=request.param, min_samples_leaf=20)
+    return train_job.build_pipeline(params).fit(features.model_frame(train), train["failed"])
 
 
 def test_scores_are_bit_for_bit_the_pipelines(pipeline: Pipeline) -> None:
@@ -82,7 +82,7 @@ def test_the_saved_description_scores_bit_for_bit_without_scikit_learn(pipeline:
 
 def test_loading_scoring_code_imports_neither_scikit_learn_nor_mlflow() -> None:
     code = (
-        "import sys, settlement_model.compiled, settlement_model.scoring, settlement_model.registry_http; "
+        "import sys, settlement_model.compiled, settlement_model.score_job, settlement_model.registry_http; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'mlflow', 'skops', 'pandas'}))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,8 +1,11 @@
-"""The model's input contract: columns, types, SQL parameters and the signature check."""
+"""The features: the model's input contract (columns, types, SQL parameters, the signature
+check), and point-in-time features of hand-made rows (what was known at the end of the as-of
+date, and only that)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 import pyarrow as pa
@@ -86,3 +89,161 @@ def test_a_shard_deletes_exactly_the_slice_of_trades_it_scores() -> None:
     deleted = _shard_predicate(features.read_sql("delete_shard_slice.sql"), "s")
     assert deleted == pending
     assert "current_setting('settlement_model.shard_count')" in deleted
+
+
+# --- point-in-time features of hand-made rows: what was known at the end of the as-of date,
+# and only that
+
+UTC = dt.UTC
+REFERENCE = features.Reference(
+    instruments=pa.table(
+        {
+            "instrument_id": ["US0000000001", "XS0000000002", "EZ0000000003"],
+            "asset_class": ["equity", "corporate_bond", "fx"],
+            "market": ["XNYS", "XICSD", "FXSPOT"],
+            "settlement_cycle_days": pa.array([1, 2, 2], pa.int32()),
+            "liquidity_tier": pa.array([1, 3, 1], pa.int32()),
+        }
+    ),
+    counterparties=pa.table(
+        {"counterparty_id": ["CP1", "CP2"], "sector": ["bank", "asset_manager"], "country_code": ["US", "GB"]}
+    ),
+    history=pa.table(
+        {
+            "as_of_date": pa.array([dt.date(2026, 11, 24)], pa.date32()),
+            "counterparty_id": ["CP1"],
+            "attempts": [70.0],
+            "fails": [7.0],
+            "key": ["2026-11-24|CP1"],
+        }
+    ),
+)
+
+
+def rows(**overrides: object) -> pa.Table:
+    """One pending trade on as-of date Tue 24 Nov 2026 (US, T+1, booked and confirmed that day)."""
+    booked = dt.datetime(2026, 11, 24, 14, tzinfo=UTC)
+    row = {
+        "as_of_date": dt.date(2026, 11, 24),
+        "trade_id": "T1",
+        "business_date": dt.date(2026, 11, 24),
+        "trade_date": dt.date(2026, 11, 24),
+        "settle_date": dt.date(2026, 11, 25),
+        "instrument_id": "US0000000001",
+        "counterparty_id": "CP1",
+        "side": "BUY",
+        "desk": "US Cash Equities",
+        "currency": "USD",
+        "settlement_location": "DTC",
+        "ssi_status": "matched",
+        "notional": 2_000_000.0,
+        "booked_at": booked,
+        "confirmed_at": booked + dt.timedelta(hours=2),
+        "allocated_at": booked + dt.timedelta(minutes=30),
+    }
+    row.update(overrides)
+    schema = pa.schema(
+        [
+            ("as_of_date", pa.date32()), ("trade_id", pa.string()), ("business_date", pa.date32()),
+            ("trade_date", pa.date32()), ("settle_date", pa.date32()), ("instrument_id", pa.string()),
+            ("counterparty_id", pa.string()), ("side", pa.string()), ("desk", pa.string()),
+            ("currency", pa.string()), ("settlement_location", pa.string()), ("ssi_status", pa.string()),
+            ("notional", pa.float64()), ("booked_at", pa.timestamp("us", tz="UTC")),
+            ("confirmed_at", pa.timestamp("us", tz="UTC")), ("allocated_at", pa.timestamp("us", tz="UTC")),
+        ]
+    )  # fmt: skip
+    return pa.Table.from_pylist([row], schema=schema)
+
+
+def features_of(**overrides: object) -> dict[str, object]:
+    table = features.feature_table(rows(**overrides), REFERENCE)
+    assert table.column_names[: len(features.IDENTIFIERS)] == list(features.IDENTIFIERS)
+    assert set(features.FEATURES) <= set(table.column_names)
+    return table.to_pylist()[0]
+
+
+def test_a_plain_trade() -> None:
+    row = features_of()
+    assert (row["asset_class"], row["market"], row["liquidity_tier"], row["settlement_cycle_days"]) == (
+        "equity",
+        "XNYS",
+        1.0,
+        1.0,
+    )
+    assert (row["counterparty_sector"], row["counterparty_country"], row["cross_border"]) == (
+        "bank",
+        "US",
+        "domestic",
+    )
+    assert (row["days_to_settle"], row["settle_calendar_days"], row["booking_delay_days"]) == (1.0, 1.0, 0.0)
+    assert row["holidays_in_settlement_window"] == 0.0
+    assert (row["confirmed_on_booking_day"], row["confirmation_hours"]) == (1.0, 2.0)
+    assert (row["allocated_on_booking_day"], row["allocation_hours"]) == (1.0, 0.5)
+    assert row["log_notional"] == pytest.approx(math.log(2_000_000))
+    assert row["counterparty_attempts_90d"] == 70.0
+    assert row["counterparty_fail_rate_90d"] == pytest.approx((7 + 0.9) / (70 + 30))
+
+
+def test_a_confirmation_after_the_as_of_date_is_not_known_yet() -> None:
+    later = dt.datetime(2026, 11, 25, 9, tzinfo=UTC)
+    row = features_of(confirmed_at=later)
+    assert row["confirmed_on_booking_day"] == 0.0
+    assert math.isnan(row["confirmation_hours"])
+
+
+def test_a_confirmation_after_the_booking_day_but_before_the_as_of_date() -> None:
+    booked = dt.datetime(2026, 11, 23, 14, tzinfo=UTC)
+    row = features_of(
+        business_date=dt.date(2026, 11, 23),
+        trade_date=dt.date(2026, 11, 23),
+        booked_at=booked,
+        confirmed_at=booked + dt.timedelta(hours=20),
+        instrument_id="XS0000000002",
+    )
+    assert row["confirmed_on_booking_day"] == 0.0  # not by the end of its booking day
+    assert row["confirmation_hours"] == 20.0  # but known by the end of the as-of date
+
+
+def test_never_confirmed() -> None:
+    row = features_of(confirmed_at=None)
+    assert row["confirmed_on_booking_day"] == 0.0
+    assert math.isnan(row["confirmation_hours"])
+
+
+def test_a_market_holiday_inside_the_settlement_window() -> None:
+    # Wed 25 Nov, T+2 in a market closed on Thanksgiving (Thu 26): settles Mon 30 Nov, so the
+    # weekdays strictly between are Thu and Fri, one more than a T+2 window has.
+    row = features_of(
+        as_of_date=dt.date(2026, 11, 25),
+        business_date=dt.date(2026, 11, 25),
+        trade_date=dt.date(2026, 11, 25),
+        settle_date=dt.date(2026, 11, 30),
+        instrument_id="XS0000000002",
+        booked_at=dt.datetime(2026, 11, 25, 14, tzinfo=UTC),
+        confirmed_at=None,
+        allocated_at=None,
+    )
+    assert row["holidays_in_settlement_window"] == 1.0
+    assert row["settle_calendar_days"] == 5.0
+
+
+def test_a_late_booking_and_a_cross_border_trade() -> None:
+    row = features_of(trade_date=dt.date(2026, 11, 23), counterparty_id="CP2")
+    assert row["booking_delay_days"] == 1.0
+    assert row["cross_border"] == "cross_border"
+
+
+def test_payment_versus_payment_has_no_cross_border_leg() -> None:
+    assert features_of(instrument_id="EZ0000000003", settlement_location="CLS")["cross_border"] == "pvp"
+
+
+def test_a_counterparty_without_history_gets_the_prior() -> None:
+    row = features_of(counterparty_id="CP2")
+    assert row["counterparty_attempts_90d"] == 0.0
+    assert row["counterparty_fail_rate_90d"] == pytest.approx(features.PRIOR_FAIL_RATE)
+
+
+def test_unknown_reference_data_gives_missing_values_not_an_error() -> None:
+    row = features_of(instrument_id="ZZ9999999999")
+    assert row["asset_class"] is None
+    assert math.isnan(row["settlement_cycle_days"])

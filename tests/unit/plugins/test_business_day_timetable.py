@@ -13,7 +13,7 @@ from airflow.exceptions import AirflowTimetableInvalid
 from airflow.timetables.base import DataInterval, TimeRestriction
 from business_day_timetable import BusinessDayTimetable, WeeklyBusinessDayTimetable
 
-from include.markets_ops import schedules
+from include.markets_ops.airflow import schedules
 
 D = dt.date
 NEW_YORK = "America/New_York"

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from include.markets_ops.sql_files import read_sql
+from include.markets_ops.services.sql_files import read_sql
 
 revision: str = "0005_partitions"
 down_revision: str | None = "0004_reports"

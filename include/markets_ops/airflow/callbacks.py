@@ -1,0 +1,113 @@
+"""Failure and lateness events: what the night shift's tooling consumes from ``ops.airflow.events``.
+
+A task that fails for good (retries exhausted, or failed fast on bad input) publishes one
+structured event; so does a DAG run that misses its deadline. The callback never raises:
+a Kafka outage must not hide the task's own error, so a publishing error is only logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from include.markets_ops.services.topics import AIRFLOW_EVENTS
+
+log = logging.getLogger(__name__)
+EVENT_SCHEMA_VERSION = 1
+MAX_EXCEPTION_CHARS = 2000
+
+
+def task_failure_event(context: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The (key, value) event for a failed task instance; the key is stable per attempt."""
+    ti = context["ti"]
+    exception = context.get("exception")
+    map_index = getattr(ti, "map_index", -1)
+    key = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{map_index}/{ti.try_number}"
+    value = {
+        "schema_version": EVENT_SCHEMA_VERSION,
+        "event_type": "task_failed",
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "map_index": map_index,
+        "run_id": ti.run_id,
+        "business_date": _business_date_or_none(context),
+        "try_number": ti.try_number,
+        "max_tries": getattr(ti, "max_tries", None),
+        "exception_type": type(exception).__name__ if exception is not None else None,
+        "exception": str(exception)[:MAX_EXCEPTION_CHARS] if exception is not None else None,
+        "log_url": getattr(ti, "log_url", None),
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    return key, value
+
+
+def _business_date_or_none(context: Mapping[str, Any]) -> str | None:
+    from include.markets_ops.airflow.business_date import resolve_business_date
+
+    try:
+        return resolve_business_date(context).isoformat()
+    except (ValueError, KeyError, AttributeError):
+        return None
+
+
+def publish_event(key: str, value: dict[str, Any]) -> None:
+    """Log the event and publish it to ops.airflow.events; never raises."""
+    log.error("Operations event %s: %s", key, value)
+    try:
+        from include.markets_ops.airflow.connections import kafka_config
+        from include.markets_ops.services.kafka import publish
+
+        publish(kafka_config(), AIRFLOW_EVENTS.name, [(key, value)], timeout_seconds=15)
+    except Exception:
+        log.exception("could not publish operations event %s to %s", key, AIRFLOW_EVENTS.name)
+
+
+def on_task_failure(context: Mapping[str, Any]) -> None:
+    """Task ``on_failure_callback``: publish a task_failed event."""
+    publish_event(*task_failure_event(context))
+
+
+def deadline_missed_event(
+    context: Mapping[str, Any], deadline_name: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The (key, value) lateness event for a DAG run that missed its deadline.
+
+    ``context`` is what Airflow gives deadline callbacks: the run (``dag_run``, as the REST API
+    shows it) and the ``deadline`` (id, deadline_time); ``deadline_name`` (the callback's kwargs)
+    says which of the DAG's deadlines it was (airflow/defaults.py: queued-at or nightly cutoff).
+    """
+    run = context.get("dag_run") or {}
+    deadline = context.get("deadline") or {}
+    conf = run.get("conf") or {}
+    logical_date = run.get("logical_date")
+    business_date = conf.get("business_date") or (str(logical_date)[:10] if logical_date else None)
+    key = f"{run.get('dag_id')}/{run.get('dag_run_id')}/deadline/{deadline.get('id')}"
+    value = {
+        "schema_version": EVENT_SCHEMA_VERSION,
+        "event_type": "deadline_missed",
+        "deadline_name": deadline_name,
+        "dag_id": run.get("dag_id"),
+        "run_id": run.get("dag_run_id"),
+        "run_type": run.get("run_type"),
+        "business_date": business_date,
+        "queued_at": run.get("queued_at"),
+        "deadline_time": str(deadline.get("deadline_time")),
+        "state_at_deadline": run.get("state"),
+        "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    return key, value
+
+
+async def on_deadline_missed(
+    context: Mapping[str, Any] | None = None, deadline_name: str | None = None, **_: Any
+) -> None:
+    """Deadline callback (an AsyncCallback: runs in the triggerer's event loop).
+
+    Airflow 3.3 calls it as ``callback(**kwargs, context=...)`` (triggers/callback.py) with the
+    run as the REST API shows it and the deadline. Publishing is blocking (connection lookup,
+    Kafka flush), so it runs in a worker thread: the triggerer's loop serves other triggers."""
+    import asyncio
+
+    await asyncio.to_thread(publish_event, *deadline_missed_event(context or {}, deadline_name))

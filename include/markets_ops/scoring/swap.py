@@ -1,0 +1,134 @@
+"""The date's next partition of ml.trade_scores: prepared before the shards, attached after them.
+
+``prepare_partition``: the date's empty next partition, ml.trade_scores_pYYYYMMDD_next, which the
+shards write into directly (each replacing its own slice, in one transaction per shard).
+``swap_into_trade_scores``: the next partition is attached in place of the date's previous one
+in one transaction, after checks (it exists, written by this run with the pinned model, not
+empty while trades are pending). A failure leaves the previous rows. A dry run writes only
+the shards' staging work tables (no next partition, no swap).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from settlement_model import contract
+
+from include.markets_ops.scoring.plan import ScoringPlan
+from include.markets_ops.services import postgres
+from include.markets_ops.services.sql_files import read_sql
+
+STAGING_SCHEMA = "staging"
+SWAP_STATEMENT_TIMEOUT = "15min"
+
+
+class SwapError(RuntimeError):
+    """The date's next partition is missing or not a consistent scoring of the date by this run."""
+
+
+def _drop_staging_table(table: str) -> Any:
+    from psycopg import sql
+
+    return sql.SQL(read_sql("scoring/drop_staging_table.sql")).format(
+        staging_table=sql.Identifier(STAGING_SCHEMA, table)
+    )
+
+
+def partition_table(business_date: dt.date) -> str:
+    """The date's partition of ml.trade_scores (named by migration 0005's functions)."""
+    return f"trade_scores_p{business_date:%Y%m%d}"
+
+
+def _begin(conn: Any, plan: ScoringPlan) -> dict[str, Any]:
+    """The statement timeout and the date's lock, for the current transaction."""
+    params = {"business_date": plan.business_date}
+    conn.execute("SELECT set_config('statement_timeout', %s, true)", (SWAP_STATEMENT_TIMEOUT,))
+    conn.execute(read_sql("scoring/lock_business_date.sql"), params)
+    return params
+
+
+def prepare_partition(database_url: str, plan: ScoringPlan) -> str:
+    """Create the date's empty next partition (dropping a leftover one) for the shards to fill.
+
+    Committed on its own, before the shards start: each shard then writes its slice straight
+    into it, and the swap attaches it. Returns its name in ml.
+    """
+    from psycopg.rows import dict_row
+
+    expected = contract.next_partition_name(plan.business_date)
+    with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
+        params = _begin(conn, plan)
+        prepared = conn.execute(read_sql("scoring/prepare_trade_scores_partition.sql"), params).fetchone()
+    if prepared is None or prepared["table_name"] != expected:
+        raise SwapError(
+            f"ml.prepare_trade_scores_partition gave {prepared}, expected {expected}: "
+            "the warehouse's functions (migration 0005) and this code disagree"
+        )
+    return expected
+
+
+def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, Any]:
+    """Attach the date's next partition, which the shards filled, in place of the previous one.
+
+    One transaction: the next partition is indexed and attached, then checked (this run's
+    rows, the pinned model, not empty while trades are pending); a failed check rolls the
+    attach back. Readers see the previous partition until the commit, then the new one.
+    """
+    from psycopg.rows import dict_row
+
+    new_partition = contract.next_partition_name(plan.business_date)
+    with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
+        params = _begin(conn, plan)
+        table = {"table": f"ml.{new_partition}"}
+        exists = conn.execute(read_sql("scoring/table_exists.sql"), table).fetchone()
+        if exists is None or not exists["found"]:
+            raise SwapError(
+                f"not swapping {plan.business_date}: ml.{new_partition} is missing (plan_shards prepares "
+                "it and the swap consumes it; a shard rerun after the swap, or a run that skipped "
+                "plan_shards?): rerun the whole run"
+            )
+        conn.execute(read_sql("scoring/attach_trade_scores_partition.sql"), params)
+        summary = conn.execute(read_sql("scoring/trade_scores_summary.sql"), params).fetchone()
+        assert summary is not None
+        _check_swapped(conn, plan, summary)
+        pattern = {"pattern": f"trade\\_scores\\_{plan.business_date:%Y%m%d}\\_%"}
+        for row in conn.execute(read_sql("scoring/staging_tables_of_date.sql"), pattern).fetchall():
+            conn.execute(_drop_staging_table(row["tablename"]))
+    return {
+        "business_date": plan.business_date.isoformat(),
+        "row_count": summary["row_count"],
+        "high": summary["high"],
+        "medium": summary["medium"],
+        "low": summary["low"],
+        "model_version": plan.model_version,
+    }
+
+
+def _check_swapped(conn: Any, plan: ScoringPlan, summary: dict[str, Any]) -> None:
+    """Refuse (rolling the attach back) rows that are not this run's scoring of the date.
+
+    Rows of another run or model version are stale: the next partition was filled by shards of
+    another run (e.g. this run's plan was not the last to prepare it). No rows at all is a
+    legitimate day only when no trade is pending: otherwise the shards did not write.
+    """
+    problems = []
+    if summary["model_versions"] not in ([], [plan.model_version]):
+        problems.append(f"model versions {summary['model_versions']}, expected {plan.model_version}")
+    if summary["scoring_run_ids"] not in ([], [plan.scoring_run_id]):
+        problems.append(
+            f"rows written by scoring runs {summary['scoring_run_ids']}, expected {plan.scoring_run_id}"
+        )
+    if summary["row_count"] == 0:
+        pending = conn.execute(
+            read_sql("scoring/pending_trades_exist.sql"), {"business_date": plan.business_date}
+        )
+        if pending.fetchone()["pending"]:
+            problems.append("no scores at all, but trades are pending on the date")
+    if problems:
+        next_table = contract.next_partition_name(plan.business_date)
+        raise SwapError(
+            f"not swapping {plan.business_date} into ml.trade_scores (ml.{next_table}: "
+            + "; ".join(problems)
+            + "): nothing was changed; rerun the whole run"
+        )

@@ -1,0 +1,116 @@
+"""The ``settlement_risk_scoring`` DAG's tasks around the scoring pods, named as them: the only
+module of the pipeline that sees the Airflow context, its Variables, connections and links.
+
+1. ``check_champion``: the model version every shard uses, pinned once.
+2. ``plan_shards``: the run's plan (plan.py) and each shard's job arguments; unless a dry run,
+   the date's manifest is retracted (manifest.py) and its next partition prepared (swap.py)
+   before the shards start.
+3. ``swap_scores``: the next partition attached in place of the date's rows (swap.py).
+4. ``write_manifest``: the S3 manifest last, the links and the asset event (manifest.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from settlement_model import contract
+
+from include.markets_ops.airflow import connections, links
+from include.markets_ops.airflow.assets import TRADE_SCORES
+from include.markets_ops.airflow.business_date import resolve_business_date
+from include.markets_ops.scoring import manifest, swap
+from include.markets_ops.scoring.plan import (
+    HIGH_THRESHOLD_VARIABLE,
+    MEDIUM_THRESHOLD_VARIABLE,
+    SHARDS_VARIABLE,
+    ScoringPlan,
+)
+from include.markets_ops.services.topics import HIGH_RISK_TRADES
+
+
+def thresholds_from_variables() -> tuple[float, float]:
+    from airflow.sdk import Variable
+
+    return float(Variable.get(HIGH_THRESHOLD_VARIABLE)), float(Variable.get(MEDIUM_THRESHOLD_VARIABLE))
+
+
+def shard_count_from_variable(requested: int | None) -> int:
+    from airflow.sdk import Variable
+
+    return int(requested) if requested else int(Variable.get(SHARDS_VARIABLE))
+
+
+def check_champion(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The business date and the model version every shard will use (the champion unless a
+    version is asked for), linked. Fails fast, without retries, when there is none."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from include.markets_ops.services import model_registry
+
+    business_date = resolve_business_date(context)
+    requested = (context.get("params") or {}).get("model_version")
+    try:
+        version = model_registry.scoring_version(connections.mlflow_client(), requested)
+    except model_registry.ModelNotFoundError as error:
+        raise AirflowFailException(str(error)) from error
+    links.record(links.MLFLOW_MODEL_VERSION, context, model_name=model_registry.MODEL_NAME, version=version)
+    return {
+        "business_date": business_date.isoformat(),
+        "model_name": model_registry.MODEL_NAME,
+        "model_version": version,
+    }
+
+
+def plan_shards(context: Mapping[str, Any], champion: dict[str, Any]) -> list[list[str]]:
+    """One argument list per shard (mapped over); the plan goes to XCom key "plan".
+
+    The plan takes the shards from the param or the Variable and the thresholds from
+    Variables. Unless a dry run, the date's manifest is retracted and the date's next
+    partition prepared for the shards to write into."""
+    params = context.get("params") or {}
+    high, medium = thresholds_from_variables()
+    plan = ScoringPlan(
+        business_date=dt.date.fromisoformat(champion["business_date"]),
+        model_name=champion["model_name"],
+        model_version=champion["model_version"],
+        shard_count=shard_count_from_variable(params.get("shards")),
+        high_risk_threshold=high,
+        medium_risk_threshold=medium,
+        scoring_run_id=str(context["run_id"]),
+        dry_run=bool(params.get("dry_run")),
+    )
+    if not plan.dry_run:
+        manifest.retract_manifest(connections.s3_client(), connections.s3_bucket(), plan.business_date)
+        swap.prepare_partition(connections.postgres_url(), plan)
+    context["ti"].xcom_push(key="plan", value=plan.as_xcom())
+    return plan.shard_arguments()
+
+
+def swap_scores(plan_xcom: dict[str, Any]) -> dict[str, Any]:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    plan = ScoringPlan.from_xcom(plan_xcom)
+    if plan.dry_run:
+        raise AirflowSkipException("dry run: the shards' work tables stay in staging for inspection")
+    return swap.swap_into_trade_scores(connections.postgres_url(), plan)
+
+
+def write_manifest(
+    context: Mapping[str, Any], plan_xcom: dict[str, Any], swapped: dict[str, Any]
+) -> dict[str, Any]:
+    """The date's manifest, last; links to the scores' prefix and the date's high-risk messages;
+    the ``ml.trade_scores`` asset event carries the date, the model version and the row count."""
+    plan = ScoringPlan.from_xcom(plan_xcom)
+    written = manifest.write_manifest(connections.s3_client(), connections.s3_bucket(), plan, swapped)
+    day = written["business_date"]
+    prefix = contract.scores_prefix(dt.date.fromisoformat(day))
+    links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
+    links.record(links.KAFKA_TOPIC, context, topic=HIGH_RISK_TRADES.name, business_date=day)
+    context["outlet_events"][TRADE_SCORES].extra = {
+        "business_date": written["business_date"],
+        "model_version": written["model_version"],
+        "row_count": written["row_count"],
+    }
+    return written

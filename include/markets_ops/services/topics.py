@@ -1,0 +1,53 @@
+"""Every Kafka topic the project produces to, declared once.
+
+The local stack creates these (``make up``); production topics are provisioned from the
+same list. Keys are always set, so the partition count bounds the consumers' parallelism.
+
+Two kinds of topic:
+- latest-state topics, compacted: the key names the thing whose latest state the value holds
+  (a trade, an alert's rule and entity, a business date). A rerun republishes the same keys with
+  the same values; the log holds both copies until the log cleaner compacts it, then the latest
+  per key. Consumers dedupe by key (compaction is eventual and never touches the active segment).
+- event topics, deleted after the retention period: every message is an event of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+COMPACTED: Mapping[str, str] = {"cleanup.policy": "compact"}
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    description: str
+    # Topic-level configs the topic is created with (and an existing topic altered to).
+    config: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+# Key: trade id (model_pod/settlement_model/score_job.py): the trade's latest high-risk score.
+HIGH_RISK_TRADES = Topic(
+    "settlement-risk.high",
+    6,
+    "Pending trades the model scores above the high-risk threshold",
+    COMPACTED,
+)
+MODEL_EVENTS = Topic("mlops.model-events", 1, "Promotion gate decisions and champion rollbacks")
+# Key: rule id and entity key (alerting/night.py alert_messages): the condition's latest raising.
+OPS_ALERTS = Topic("ops.alerts", 3, "New alerts raised by the SQL alert rules", COMPACTED)
+# Key: business date (reconciliation/tasks.py): the date's latest reconciliation summary.
+RECON_SUMMARY = Topic("ops.recon.summary", 1, "Nightly reconciliation summary per business date", COMPACTED)
+AIRFLOW_EVENTS = Topic("ops.airflow.events", 1, "Task failures and missed deadlines of the DAGs")
+STACK_CHECKS = Topic("ops.stack.checks", 1, "Round trips of the stack smoke DAG and tests")
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    HIGH_RISK_TRADES,
+    MODEL_EVENTS,
+    OPS_ALERTS,
+    RECON_SUMMARY,
+    AIRFLOW_EVENTS,
+    STACK_CHECKS,
+)

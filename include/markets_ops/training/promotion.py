@@ -1,0 +1,365 @@
+"""The promotion gate: whether a newly trained version becomes the champion, and the rollback.
+
+``decide`` is the rule, a pure function of the evaluation (challenger and champion on the same
+later-in-time window, written by the ``evaluate`` job as the version's ``evaluation`` tag) and
+the thresholds (Airflow Variables, declared in airflow_settings.yaml):
+
+- the evaluation window has at least ``min_positives`` failed trades (else the metrics say little);
+- the challenger's ROC AUC is at least ``min_roc_auc``;
+- its calibration error is at most ``max_calibration_error`` (the scores are read as probabilities);
+- with a champion: its ROC AUC is not below the champion's by more than ``max_auc_regression``.
+
+Without a champion, a challenger that passes the absolute checks bootstraps the alias.
+A backfill run, or an evaluation against a version other than the champion, never moves an
+alias (``evaluated_only``). ``apply`` carries the decision out: aliases (``champion``, with
+``previous_champion`` kept; or ``challenger`` when rejected), tags on the version, an audit
+row in ml.model_promotions and an event on Kafka ``mlops.model-events``; a retried task
+finishes the same decision instead of taking a new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from include.markets_ops.services import model_registry, postgres
+from include.markets_ops.services.model_registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
+from include.markets_ops.services.sql_files import read_sql
+
+log = logging.getLogger(__name__)
+
+EVENT_SCHEMA_VERSION = 1
+EVALUATION_TAG = "evaluation"  # written by the evaluate job (model_pod/settlement_model/evaluation.py)
+THRESHOLD_VARIABLES = {
+    "min_roc_auc": "model_gate_min_roc_auc",
+    "max_auc_regression": "model_gate_max_auc_regression",
+    "max_calibration_error": "model_gate_max_calibration_error",
+    "min_positives": "model_gate_min_positives",
+}
+PROMOTED, BOOTSTRAPPED, REJECTED, ROLLED_BACK, EVALUATED_ONLY = (
+    "promoted",
+    "bootstrapped",
+    "rejected",
+    "rolled_back",
+    "evaluated_only",
+)
+
+
+class GateError(RuntimeError):
+    """The gate cannot decide (no evaluation, nothing to roll back to): the message says why."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_roc_auc: float
+    max_auc_regression: float
+    max_calibration_error: float
+    min_positives: int
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who and what asked for the decision (recorded in the audit row and the event)."""
+
+    dag_id: str
+    dag_run_id: str
+    triggered_by: str
+    is_backfill: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    candidate_version: str
+    champion_before: str | None
+    champion_after: str | None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def moves_champion(self) -> bool:
+        return self.decision in (PROMOTED, BOOTSTRAPPED, ROLLED_BACK)
+
+
+def check_absolute(evaluation: dict[str, Any], thresholds: Thresholds) -> list[str]:
+    challenger = evaluation["challenger"]
+    failures = []
+    if evaluation["positives"] < thresholds.min_positives:
+        failures.append(
+            f"only {evaluation['positives']} failed trades in the evaluation window "
+            f"(minimum {thresholds.min_positives})"
+        )
+    if challenger["roc_auc"] < thresholds.min_roc_auc:
+        failures.append(
+            f"ROC AUC {challenger['roc_auc']:.4f} is below the minimum {thresholds.min_roc_auc:.4f}"
+        )
+    if challenger["calibration_error"] > thresholds.max_calibration_error:
+        failures.append(
+            f"calibration error {challenger['calibration_error']:.4f} is above the maximum "
+            f"{thresholds.max_calibration_error:.4f}"
+        )
+    return failures
+
+
+def decide(
+    evaluation: dict[str, Any], thresholds: Thresholds, champion_version: str | None, is_backfill: bool
+) -> Decision:
+    """The gate's decision for the evaluated challenger, given the champion now."""
+    candidate = str(evaluation["challenger_version"])
+    failures = check_absolute(evaluation, thresholds)
+    baseline_version = evaluation.get("baseline_version")
+    baseline = evaluation.get("baseline")
+    notes: list[str] = []
+    if champion_version is not None and baseline_version == champion_version and baseline:
+        regression = baseline["roc_auc"] - evaluation["challenger"]["roc_auc"]
+        if regression > thresholds.max_auc_regression:
+            failures.append(
+                f"ROC AUC {evaluation['challenger']['roc_auc']:.4f} is {regression:.4f} below the champion's "
+                f"(version {champion_version}: {baseline['roc_auc']:.4f}); at most "
+                f"{thresholds.max_auc_regression:.4f} is allowed"
+            )
+    elif champion_version is not None and baseline_version not in (None, champion_version):
+        notes.append(
+            f"evaluated against version {baseline_version}, not the champion (version {champion_version}): "
+            "evaluation only"
+        )
+    elif champion_version is not None:
+        # The champion exists but could not score the window (e.g. it takes other features):
+        # it could not score tonight's trades either, so the absolute checks decide.
+        notes.append(f"the champion could not be evaluated: {evaluation.get('baseline_error')}")
+
+    if is_backfill:
+        return Decision(
+            EVALUATED_ONLY,
+            candidate,
+            champion_version,
+            champion_version,
+            [*failures, *notes, "backfill runs never promote"],
+        )
+    if notes and notes[0].startswith("evaluated against version"):
+        return Decision(EVALUATED_ONLY, candidate, champion_version, champion_version, [*failures, *notes])
+    if failures:
+        return Decision(REJECTED, candidate, champion_version, champion_version, [*failures, *notes])
+    outcome = BOOTSTRAPPED if champion_version is None else PROMOTED
+    return Decision(outcome, candidate, champion_version, candidate, notes or ["passed every check"])
+
+
+# --------------------------------------------------------------------------- applying it
+
+
+def evaluation_of(mlflow_client: Any, model_name: str, version: str) -> dict[str, Any]:
+    tags = model_registry.existing_version(mlflow_client, version, model_name).tags or {}
+    if EVALUATION_TAG not in tags:
+        raise GateError(
+            f"{model_name} version {version} has no '{EVALUATION_TAG}' tag: run the evaluate job first"
+        )
+    return dict(json.loads(tags[EVALUATION_TAG]))
+
+
+def _recorded(
+    conn: Any, model_name: str, candidate: str, run: RunInfo, decisions: list[str]
+) -> dict[str, Any] | None:
+    row = conn.execute(
+        read_sql("ml/find_model_promotion.sql"),
+        {
+            "model_name": model_name,
+            "candidate_version": candidate,
+            "dag_run_id": run.dag_run_id,
+            "decisions": decisions,
+        },
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def _record(
+    conn: Any,
+    model_name: str,
+    decision: Decision,
+    run: RunInfo,
+    *,
+    evaluation: dict[str, Any] | None,
+    thresholds: Thresholds | None,
+) -> dict[str, Any]:
+    from psycopg.types.json import Jsonb
+
+    metrics: dict[str, Any] = {}
+    window: dict[str, Any] = {}
+    if evaluation:
+        metrics = {
+            "challenger": evaluation.get("challenger"),
+            "baseline": evaluation.get("baseline"),
+            "baseline_version": evaluation.get("baseline_version"),
+            "rows": evaluation.get("rows"),
+            "positives": evaluation.get("positives"),
+        }
+        window = evaluation.get("window") or {}
+    row = conn.execute(
+        read_sql("ml/insert_model_promotion.sql"),
+        {
+            "model_name": model_name,
+            "candidate_version": decision.candidate_version,
+            "previous_champion_version": decision.champion_before,
+            "decision": decision.decision,
+            "reasons": Jsonb(decision.reasons),
+            "metrics": Jsonb(metrics),
+            "thresholds": Jsonb(asdict(thresholds) if thresholds else {}),
+            "evaluation_window": Jsonb(window),
+            "dag_id": run.dag_id,
+            "dag_run_id": run.dag_run_id,
+            "triggered_by": run.triggered_by,
+            "is_backfill": run.is_backfill,
+        },
+    ).fetchone()
+    return dict(row)
+
+
+def event(
+    model_name: str,
+    decision: Decision,
+    run: RunInfo,
+    *,
+    evaluation: dict[str, Any] | None,
+    thresholds: Thresholds | None,
+) -> tuple[str, dict[str, Any]]:
+    """The mlops.model-events message: key = model/run/candidate (a retry republishes the same key)."""
+    key = f"{model_name}/{run.dag_run_id}/{decision.candidate_version}/{decision.decision}"
+    value = {
+        "schema_version": EVENT_SCHEMA_VERSION,
+        "event_type": "model_gate_decision" if decision.decision != ROLLED_BACK else "model_rollback",
+        "model_name": model_name,
+        "decision": decision.decision,
+        "candidate_version": decision.candidate_version,
+        "champion_before": decision.champion_before,
+        "champion_after": decision.champion_after,
+        "reasons": decision.reasons,
+        "challenger_metrics": (evaluation or {}).get("challenger"),
+        "champion_metrics": (evaluation or {}).get("baseline"),
+        "evaluation_window": (evaluation or {}).get("window"),
+        "thresholds": asdict(thresholds) if thresholds else None,
+        "dag_id": run.dag_id,
+        "dag_run_id": run.dag_run_id,
+        "triggered_by": run.triggered_by,
+        "is_backfill": run.is_backfill,
+        # A rejected challenger is worth a look: consumers page on this flag.
+        "alert": decision.decision == REJECTED,
+    }
+    return key, value
+
+
+def _tag_decision(mlflow_client: Any, model_name: str, decision: Decision, run: RunInfo) -> None:
+    tags = {
+        "gate.decision": decision.decision,
+        "gate.reasons": json.dumps(decision.reasons),
+        "gate.champion_before": decision.champion_before or "",
+        "gate.dag_run_id": run.dag_run_id,
+        "gate.triggered_by": run.triggered_by,
+        "gate.decided_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    for key, value in tags.items():
+        mlflow_client.set_model_version_tag(model_name, decision.candidate_version, key, value)
+
+
+def _decision_from_tags(tags: dict[str, str], candidate: str) -> Decision:
+    before = tags.get("gate.champion_before") or None
+    outcome = tags["gate.decision"]
+    after = candidate if outcome in (PROMOTED, BOOTSTRAPPED) else before
+    return Decision(outcome, candidate, before, after, json.loads(tags.get("gate.reasons", "[]")))
+
+
+def _move_aliases(mlflow_client: Any, model_name: str, decision: Decision) -> None:
+    """Set the aliases a decision implies (idempotent: a retry sets the same values)."""
+    if decision.decision in (PROMOTED, BOOTSTRAPPED):
+        if decision.champion_before:
+            mlflow_client.set_registered_model_alias(model_name, PREVIOUS_CHAMPION, decision.champion_before)
+        mlflow_client.set_registered_model_alias(model_name, CHAMPION, decision.candidate_version)
+        if model_registry.alias_version(mlflow_client, CHALLENGER, model_name) == decision.candidate_version:
+            mlflow_client.delete_registered_model_alias(model_name, CHALLENGER)
+    elif decision.decision == REJECTED:
+        mlflow_client.set_registered_model_alias(model_name, CHALLENGER, decision.candidate_version)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Where the gate reads and writes: the MLflow registry, the warehouse, Kafka."""
+
+    mlflow_client: Any
+    database_url: str
+    kafka_config: dict[str, Any]
+    model_name: str = model_registry.MODEL_NAME
+
+
+def run_gate(
+    services: Services, candidate_version: str, thresholds: Thresholds, run: RunInfo
+) -> dict[str, Any]:
+    """Decide (or resume this run's earlier decision), apply it, record it, publish it."""
+    from psycopg.rows import dict_row
+
+    from include.markets_ops.services.kafka import publish
+    from include.markets_ops.services.topics import MODEL_EVENTS
+
+    mlflow_client, model_name = services.mlflow_client, services.model_name
+    evaluation = evaluation_of(mlflow_client, model_name, candidate_version)
+    tags = model_registry.existing_version(mlflow_client, candidate_version, model_name).tags or {}
+    with postgres.connect(services.database_url, row_factory=dict_row) as conn:
+        if tags.get("gate.dag_run_id") == run.dag_run_id and "gate.decision" in tags:
+            decision = _decision_from_tags(tags, candidate_version)  # a retry: finish, never re-decide
+            log.info("resuming this run's earlier decision: %s", decision)
+        else:
+            champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+            decision = decide(evaluation, thresholds, champion, run.is_backfill)
+            _tag_decision(mlflow_client, model_name, decision, run)
+        _move_aliases(mlflow_client, model_name, decision)
+        audit = _recorded(conn, model_name, candidate_version, run, [decision.decision])
+        if audit is None:
+            audit = _record(conn, model_name, decision, run, evaluation=evaluation, thresholds=thresholds)
+    key, value = event(model_name, decision, run, evaluation=evaluation, thresholds=thresholds)
+    publish(services.kafka_config, MODEL_EVENTS.name, [(key, value)])
+    if decision.decision == REJECTED:
+        log.warning("challenger %s rejected: %s", candidate_version, "; ".join(decision.reasons))
+    return {**value, "promotion_id": audit["promotion_id"], "event_key": key}
+
+
+def run_rollback(services: Services, run: RunInfo) -> dict[str, Any]:
+    """Point ``champion`` back at ``previous_champion`` (audited like a promotion).
+
+    The demoted version keeps a ``rolled_back`` tag; ``previous_champion`` is removed, so a
+    second rollback cannot flip back to the version just demoted.
+    """
+    from psycopg.rows import dict_row
+
+    from include.markets_ops.services.kafka import publish
+    from include.markets_ops.services.topics import MODEL_EVENTS
+
+    mlflow_client, model_name = services.mlflow_client, services.model_name
+    with postgres.connect(services.database_url, row_factory=dict_row) as conn:
+        champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+        previous = model_registry.alias_version(mlflow_client, PREVIOUS_CHAMPION, model_name)
+        if previous is None:
+            done = conn.execute(
+                read_sql("ml/find_rollback_of_run.sql"),
+                {"model_name": model_name, "dag_run_id": run.dag_run_id},
+            ).fetchone()
+            if done is None:
+                raise GateError(f"{model_name} has no '{PREVIOUS_CHAMPION}' alias: nothing to roll back to")
+            restored, demoted = done["candidate_version"], done["previous_champion_version"]  # a retry
+        else:
+            restored, demoted = previous, champion
+            mlflow_client.set_registered_model_alias(model_name, CHAMPION, restored)
+            if demoted:
+                mlflow_client.set_model_version_tag(model_name, demoted, "rolled_back", run.dag_run_id)
+            mlflow_client.delete_registered_model_alias(model_name, PREVIOUS_CHAMPION)
+        decision = Decision(
+            ROLLED_BACK,
+            restored,
+            demoted,
+            restored,
+            [f"manual rollback by {run.triggered_by}: version {demoted} replaced by {restored}"],
+        )
+        audit = _recorded(conn, model_name, restored, run, [ROLLED_BACK]) or _record(
+            conn, model_name, decision, run, evaluation=None, thresholds=None
+        )
+    key, value = event(model_name, decision, run, evaluation=None, thresholds=None)
+    publish(services.kafka_config, MODEL_EVENTS.name, [(key, value)])
+    return {**value, "promotion_id": audit["promotion_id"], "event_key": key}

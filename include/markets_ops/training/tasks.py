@@ -1,0 +1,162 @@
+"""The ``settlement_risk_training`` DAG's tasks around the training pods, named as them: the only
+module of the pipeline that sees the Airflow context, its Variables, connections and links.
+
+``plan_training`` turns the trigger form into the jobs' arguments (plan.py), ``choose_path``
+picks training or the rollback, ``promotion_gate`` and ``rollback_champion`` carry out the
+gate's decision (promotion.py) and announce a new champion, ``report_ground_truth_quality``
+reports the model against the synthetic ground truth (model_quality.py), where there is one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from settlement_model import contract
+
+from include.markets_ops.airflow import connections, links
+from include.markets_ops.airflow.assets import CHAMPION_CHANGES, CHAMPION_MODEL
+from include.markets_ops.airflow.business_date import resolve_business_date
+from include.markets_ops.services import model_registry, postgres
+from include.markets_ops.services.topics import MODEL_EVENTS
+from include.markets_ops.training import plan, promotion
+
+
+def plan_training(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's plan from its trigger form (the defaults where a value is not given)."""
+    params = context.get("params") or {}
+    return plan.TrainingPlan(
+        training_date=resolve_business_date(context),
+        rollback=bool(params.get(plan.ROLLBACK_PARAM)),
+        against_version=params.get(plan.AGAINST_VERSION_PARAM) or None,
+        ignore_features=tuple(params.get(plan.IGNORE_FEATURES_PARAM) or ()),
+        train_days=int(params.get(plan.TRAIN_DAYS_PARAM) or contract.DEFAULT_TRAIN_DAYS),
+        holdout_days=int(params.get(plan.HOLDOUT_DAYS_PARAM) or contract.DEFAULT_HOLDOUT_DAYS),
+        run_id=str(context["run_id"]),
+    ).as_xcom()
+
+
+def choose_path(mode: str) -> str:
+    """The branch's next task: the rollback, or the training jobs."""
+    return "rollback_champion" if mode == "rollback" else "build_training_set"
+
+
+def promotion_gate(context: Mapping[str, Any], training_date: str) -> dict[str, Any]:
+    """The gate's decision on the version trained on ``training_date``'s snapshot, linked."""
+    mlflow_client = connections.mlflow_client()
+    version = plan.candidate_version(
+        connections.s3_client(),
+        connections.s3_bucket(),
+        mlflow_client,
+        model_registry.MODEL_NAME,
+        dt.date.fromisoformat(training_date),
+    )
+    services = promotion.Services(mlflow_client, connections.postgres_url(), connections.kafka_config())
+    decision = promotion.run_gate(services, version, thresholds_from_variables(), run_info(context))
+    _announce_champion(context, decision)
+    record_decision_links(context, decision)
+    return decision
+
+
+def rollback_champion(context: Mapping[str, Any]) -> dict[str, Any]:
+    """``champion`` back to ``previous_champion``, linked; fails without retries when there is none."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        services = promotion.Services(
+            connections.mlflow_client(), connections.postgres_url(), connections.kafka_config()
+        )
+        decision = promotion.run_rollback(services, run_info(context))
+    except promotion.GateError as error:
+        raise AirflowFailException(str(error)) from error
+    _announce_champion(context, decision)
+    record_decision_links(context, decision)
+    return decision
+
+
+def report_ground_truth_quality(gated: dict[str, Any], training_date: str) -> dict[str, Any]:
+    """Model vs Bayes-optimal ROC AUC on the evaluation window, where ground truth exists."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from include.markets_ops.training import model_quality
+
+    try:
+        upstream_url = connections.postgres_url(postgres.UPSTREAM_CONN_ID)
+    except AirflowNotFoundException:
+        return {
+            "available": False,
+            "reason": f"no {postgres.UPSTREAM_CONN_ID} connection: no ground truth here",
+        }
+    mlflow_client = connections.mlflow_client()
+    version = gated["candidate_version"]
+    evaluation = promotion.evaluation_of(mlflow_client, model_registry.MODEL_NAME, version)
+    report = model_quality.report_for_version(
+        mlflow_client,
+        connections.s3_client(),
+        bucket=connections.s3_bucket(),
+        upstream_database_url=upstream_url,
+        model_name=model_registry.MODEL_NAME,
+        version=version,
+        evaluation=evaluation,
+        predictions_key=contract.predictions_key(dt.date.fromisoformat(training_date), version),
+    )
+    return {"available": report.pop("available", True), **report}
+
+
+# --------------------------------------------------------------------------- the tasks' parts
+
+
+def thresholds_from_variables() -> promotion.Thresholds:
+    """The gate's thresholds, from their Airflow Variables (promotion.THRESHOLD_VARIABLES)."""
+    from airflow.sdk import Variable
+
+    values = {name: Variable.get(variable) for name, variable in promotion.THRESHOLD_VARIABLES.items()}
+    return promotion.Thresholds(
+        min_roc_auc=float(values["min_roc_auc"]),
+        max_auc_regression=float(values["max_auc_regression"]),
+        max_calibration_error=float(values["max_calibration_error"]),
+        min_positives=int(values["min_positives"]),
+    )
+
+
+def run_info(context: Mapping[str, Any]) -> promotion.RunInfo:
+    dag_run = context["dag_run"]
+    run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
+    return promotion.RunInfo(
+        dag_id=dag_run.dag_id,
+        dag_run_id=dag_run.run_id,
+        triggered_by=getattr(dag_run, "triggering_user_name", None) or run_type,
+        is_backfill=run_type == plan.BACKFILL_RUN_TYPE,
+    )
+
+
+def training_run_target(ti: Any) -> dict[str, str] | None:
+    """train_model's link target: the MLflow run that registered this DAG run's version (the
+    training date from plan_training's XCom)."""
+    training_date = ti.xcom_pull(task_ids="plan_training", key="training_date")
+    if not training_date:
+        return None
+    return plan.training_run_of(
+        connections.s3_client(),
+        connections.s3_bucket(),
+        connections.mlflow_client(),
+        model_registry.MODEL_NAME,
+        dt.date.fromisoformat(training_date),
+    )
+
+
+def record_decision_links(context: Mapping[str, Any], decision: dict[str, Any]) -> None:
+    """The gate's (or rollback's) links: the version it decided on, its mlops.model-events message."""
+    version = decision.get("candidate_version") or decision.get("champion_after")
+    if version:
+        links.record(links.MLFLOW_MODEL_VERSION, context, model_name=decision["model_name"], version=version)
+    links.record(links.KAFKA_TOPIC, context, topic=MODEL_EVENTS.name, key=decision["event_key"])
+
+
+def _announce_champion(context: Mapping[str, Any], result: dict[str, Any]) -> None:
+    """An asset event on ``settlement_fail_risk@champion`` only when the champion changed."""
+    if result["champion_after"] and result["champion_after"] != result["champion_before"]:
+        context["outlet_events"][CHAMPION_CHANGES].add(
+            CHAMPION_MODEL, extra={"decision": result["decision"], "version": result["champion_after"]}
+        )

@@ -1,1 +1,0 @@
-COPY landed_rows (currency_code, name, minor_units, usd_rate) FROM STDIN WITH (FORMAT csv, HEADER match)

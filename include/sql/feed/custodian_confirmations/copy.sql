@@ -1,4 +1,0 @@
-COPY landed_rows (
-    business_date, trade_ref, custodian, instrument_id, side, quantity, price, settle_date,
-    counterparty_id, settlement_location, received_at
-) FROM STDIN WITH (FORMAT csv, HEADER match)

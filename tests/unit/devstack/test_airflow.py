@@ -1,0 +1,86 @@
+"""Which deployment settings Airflow's processes get, and when `make up` restarts them: the job
+runtime (JOB_RUNTIME) and, with the local cluster up, the lane's MODEL_POD_* settings and check
+DAGs. Nothing here starts a process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from devstack import airflow
+from devstack.config import Stack, StackSecrets
+from devstack.k8s import cluster
+from devstack.process import StackError
+
+LANE = {"MODEL_POD_IMAGE": "localhost/markets-ops/settlement-model:0.1.0-abc@sha256:" + "1" * 64}
+
+
+@pytest.fixture
+def stack() -> Stack:
+    names = ("airflow_fernet_key", "airflow_api_secret_key", "airflow_jwt_secret", "pg_airflow")
+    return Stack(StackSecrets(dict.fromkeys(names, "x")))
+
+
+@pytest.fixture
+def airflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(airflow, "AIRFLOW_HOME", tmp_path)
+    monkeypatch.setattr(airflow, "DEPLOYMENT_FILE", tmp_path / "deployment.json")
+    return tmp_path
+
+
+def test_the_kubernetes_runtime_without_the_cluster_is_refused_naming_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JOB_RUNTIME", "kubernetes")
+    monkeypatch.setattr(cluster, "read_deployment", lambda: {})
+    with pytest.raises(
+        StackError, match=r"JOB_RUNTIME=kubernetes, but the local Kubernetes cluster is not up: .*make k8s-up"
+    ):
+        airflow.deployment_settings()
+
+
+def test_the_lane_settings_reach_airflow_whatever_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "read_deployment", lambda: dict(LANE))
+    monkeypatch.setenv("JOB_RUNTIME", " Kubernetes ")
+    assert airflow.deployment_settings() == {"JOB_RUNTIME": "kubernetes", **LANE}
+    monkeypatch.delenv("JOB_RUNTIME")
+    assert airflow.deployment_settings() == {"JOB_RUNTIME": "local", **LANE}
+
+
+def test_the_lane_check_dags_are_a_bundle_only_while_the_cluster_is_up() -> None:
+    assert [b["name"] for b in airflow.dag_bundles({"JOB_RUNTIME": "local"})] == ["dags-folder"]
+    bundles = airflow.dag_bundles({"JOB_RUNTIME": "local", **LANE})
+    assert [b["name"] for b in bundles] == ["dags-folder", "kubernetes-lane-checks"]
+    assert bundles[1]["kwargs"] == {"path": str(airflow.LANE_CHECKS_DIR)}
+    assert (airflow.LANE_CHECKS_DIR / "kubernetes_lane_checks.py").exists()
+
+
+def test_a_restart_is_due_when_a_setting_or_the_configuration_changed(
+    stack: Stack, airflow_home: Path
+) -> None:
+    started_with = {"JOB_RUNTIME": "local"}
+    airflow.DEPLOYMENT_FILE.write_text(json.dumps(started_with))
+    (airflow_home / "airflow.cfg").write_text(airflow.airflow_cfg(stack, started_with))
+    assert airflow._changed_since_start(stack, started_with) == []
+
+    now = {"JOB_RUNTIME": "kubernetes", **LANE}
+    assert airflow._changed_since_start(stack, now) == ["JOB_RUNTIME", "MODEL_POD_IMAGE", "airflow.cfg"]
+
+    (airflow_home / "airflow.cfg").write_text("# edited by hand\n")
+    assert airflow._changed_since_start(stack, started_with) == ["airflow.cfg"]
+
+
+def test_the_callers_airflow_environment_never_reaches_the_stack(
+    stack: Stack, airflow_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test process points its own Airflow at SQLite through AIRFLOW__DATABASE__...: a stack
+    restarted from a test must still run on its PostgreSQL metadata database."""
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////tmp/tests.db")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_POSTGRES", "postgresql://elsewhere")
+    monkeypatch.setenv("MODEL_POD_IMAGE", "someone/else:1")
+    env = airflow.process_env(stack, {"JOB_RUNTIME": "local"})
+    assert [key for key in env if key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "MODEL_POD_"))] == []
+    assert env["AIRFLOW_CONFIG"] == str(airflow_home / "airflow.cfg")
+    assert env["JOB_RUNTIME"] == "local"

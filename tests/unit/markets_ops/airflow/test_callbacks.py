@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from unittest import mock
+
+from include.markets_ops.airflow import callbacks
+
+
+def _context(**extra):
+    ti = SimpleNamespace(
+        dag_id="trade_reconciliation",
+        task_id="classify_breaks",
+        run_id="scheduled__2026-10-30T04:00:00+00:00",
+        map_index=-1,
+        try_number=3,
+        max_tries=2,
+        log_url="http://127.0.0.1:28800/dags/trade_reconciliation/runs/x/tasks/classify_breaks?try_number=3",
+    )
+    return {
+        "ti": ti,
+        "params": {},
+        "data_interval_start": dt.datetime(2026, 10, 30, 4, tzinfo=dt.UTC),
+        **extra,
+    }
+
+
+def test_failure_event_names_the_run_task_attempt_and_business_date() -> None:
+    key, event = callbacks.task_failure_event(_context(exception=ValueError("negative quantity in 3 rows")))
+    assert key == "trade_reconciliation/scheduled__2026-10-30T04:00:00+00:00/classify_breaks/-1/3"
+    assert event["event_type"] == "task_failed"
+    assert event["business_date"] == "2026-10-30"
+    assert event["try_number"] == 3
+    assert event["exception_type"] == "ValueError"
+    assert event["exception"] == "negative quantity in 3 rows"
+    assert event["log_url"].endswith("try_number=3")
+
+
+def test_failure_event_truncates_huge_exceptions() -> None:
+    _, event = callbacks.task_failure_event(_context(exception=RuntimeError("x" * 10_000)))
+    assert len(event["exception"]) == callbacks.MAX_EXCEPTION_CHARS
+
+
+def test_publishing_errors_never_escape_the_callback() -> None:
+    with mock.patch(
+        "include.markets_ops.airflow.connections.kafka_config", side_effect=RuntimeError("kafka down")
+    ):
+        callbacks.on_task_failure(_context(exception=ValueError("boom")))  # must not raise
+
+
+def test_deadline_event_names_the_run_its_business_date_and_the_deadline() -> None:
+    context = {
+        "dag_run": {
+            "dag_id": "ops_sql_alerts",
+            "dag_run_id": "asset_triggered__2026-10-30T23:40:00+00:00",
+            "run_type": "asset_triggered",
+            "logical_date": None,
+            "conf": {"business_date": "2026-10-30"},
+            "queued_at": "2026-10-30T23:40:00+00:00",
+            "state": "running",
+        },
+        "deadline": {"id": "0193", "deadline_time": "2026-10-31T10:00:00+00:00"},
+    }
+    key, event = callbacks.deadline_missed_event(context)
+    assert key == "ops_sql_alerts/asset_triggered__2026-10-30T23:40:00+00:00/deadline/0193"
+    assert event["event_type"] == "deadline_missed"
+    assert event["business_date"] == "2026-10-30"
+    assert event["state_at_deadline"] == "running"
+    assert event["deadline_time"] == "2026-10-31T10:00:00+00:00"
+
+
+def test_the_deadline_callback_runs_as_airflow_3_3_calls_it() -> None:
+    """triggers/callback.py: ``await callback(**kwargs, context=context)`` when it accepts a context."""
+    import asyncio
+
+    from airflow._shared.module_loading import accepts_context
+
+    published: list[tuple[str, dict]] = []
+    context = {
+        "dag_run": {
+            "dag_id": "trade_reconciliation",
+            "dag_run_id": "manual__x",
+            "conf": {},
+            "state": "running",
+        },
+        "deadline": {"id": "42", "deadline_time": "2031-07-08T10:00:00+00:00"},
+    }
+    assert accepts_context(callbacks.on_deadline_missed)
+    with mock.patch.object(callbacks, "publish_event", lambda key, value: published.append((key, value))):
+        asyncio.run(callbacks.on_deadline_missed(deadline_name="nightly_cutoff", context=context))
+    assert [key for key, _ in published] == ["trade_reconciliation/manual__x/deadline/42"]
+    assert published[0][1]["event_type"] == "deadline_missed"
+    assert published[0][1]["deadline_name"] == "nightly_cutoff"

@@ -1,0 +1,159 @@
+"""The scoring job's pieces that need no service: bands, names, Parquet bytes, messages, Kafka failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from settlement_model import contract, registry, score_job
+from settlement_model.messaging import DeliveryError, ReliablePublisher
+
+REQUEST = score_job.ScoreRequest(
+    business_date=dt.date(2026, 11, 20),
+    shard_index=1,
+    shard_count=4,
+    scoring_run_id="manual__2026-11-20",
+    high_risk_threshold=0.3,
+    medium_risk_threshold=0.1,
+)
+MODEL = registry.pinned("settlement_fail_risk", "7", "run1")
+
+
+def batch(n: int, offset: int = 0) -> pa.RecordBatch:
+    return pa.record_batch(
+        {
+            "trade_id": pa.array([f"T{offset + i:06d}" for i in range(n)]),
+            "counterparty_id": pa.array(["CP1"] * n),
+            "instrument_id": pa.array(["US0000000001"] * n),
+            "settle_date": pa.array([dt.date(2026, 11, 23)] * n, pa.date32()),
+        }
+    )
+
+
+def test_risk_bands_are_strictly_above_their_thresholds() -> None:
+    bands = score_job.risk_bands(np.array([0.05, 0.1, 0.1001, 0.3, 0.31]), medium=0.1, high=0.3)
+    assert bands.tolist() == ["low", "low", "medium", "medium", "high"]
+
+
+def test_names_are_deterministic_per_date_and_shard() -> None:
+    assert contract.staging_table_name(dt.date(2026, 11, 20), 1, 4) == "trade_scores_20261120_s001_of_004"
+    assert contract.next_partition_name(dt.date(2026, 11, 20)) == "trade_scores_p20261120_next"
+    assert (
+        contract.part_key(dt.date(2026, 11, 20), 1, 4)
+        == "scores/business_date=2026-11-20/part-00001-of-00004.parquet"
+    )
+
+
+NAMING_FUNCTIONS = (
+    Path(__file__).parents[3] / "include/sql/migrations/0005_trade_scores_partition_functions.sql"
+)
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 11, 20), dt.date(2031, 1, 2), dt.date(1999, 12, 31)])
+def test_the_next_partition_is_named_as_the_warehouse_function_names_it(day: dt.date) -> None:
+    """ml.prepare_trade_scores_partition names it format('trade_scores_p%s_next', to_char(d,
+    'YYYYMMDD')): the same text here, evaluated the way PostgreSQL would."""
+    functions = NAMING_FUNCTIONS.read_text()
+    declared = re.search(
+        r"next_table text := format\('([a-z_%]+)', to_char\(business_date, '([A-Z]+)'\)\);", functions
+    )
+    assert declared is not None, "the function's naming line changed: update next_partition_name too"
+    template, picture = declared.groups()
+    assert picture == "YYYYMMDD"
+    assert contract.next_partition_name(day) == template.replace("%s", day.strftime("%Y%m%d"))
+
+
+@pytest.mark.parametrize(("high", "medium"), [(0.1, 0.3), (1.2, 0.1), (0.3, -0.1)])
+def test_thresholds_must_be_ordered_probabilities(high: float, medium: float) -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        score_job.ScoreRequest(dt.date(2026, 11, 20), 0, 1, "r", high, medium)
+
+
+def test_scored_rows_carry_no_run_id_or_clock() -> None:
+    rows = score_job.scored_rows(batch(3), np.array([0.5, 0.2, 0.01]), REQUEST, MODEL)
+    assert rows.schema == score_job.parquet_schema()
+    assert rows.column("risk_band").to_pylist() == ["high", "medium", "low"]
+    assert set(rows.column("model_version").to_pylist()) == {"7"}
+    staged = score_job.staging_rows(rows, "run-a", dt.datetime(2026, 11, 20, 22, tzinfo=dt.UTC))
+    assert staged.column_names == [
+        "business_date",
+        "trade_id",
+        "model_name",
+        "model_version",
+        "score",
+        "risk_band",
+        "scoring_run_id",
+        "scored_at",
+    ]
+
+
+def test_high_risk_messages_are_keyed_by_trade_with_a_schema_version() -> None:
+    rows = score_job.scored_rows(batch(3), np.array([0.5, 0.2, 0.9]), REQUEST, MODEL)
+    messages = score_job.high_risk_messages(rows, REQUEST)
+    assert [key for key, _ in messages] == ["T000000", "T000002"]
+    first = messages[0][1]
+    assert first["schema_version"] == score_job.MESSAGE_SCHEMA_VERSION
+    assert first["model_version"] == "7"
+    assert first["business_date"] == "2026-11-20"
+    json.dumps(first)  # serialisable as is
+
+
+def test_the_same_rows_give_the_same_parquet_bytes_whatever_the_batch_sizes(tmp_path: Path) -> None:
+    scores = np.linspace(0, 1, 2500)
+    rows = score_job.scored_rows(batch(2500), scores, REQUEST, MODEL)
+    digests = []
+    for sizes in ([2500], [700, 700, 1100], [1, 999, 1000, 500]):
+        path = tmp_path / f"{len(sizes)}.parquet"
+        writer = score_job.RowGroupWriter(path, score_job.parquet_schema(), row_group_rows=1000)
+        start = 0
+        for size in sizes:
+            writer.write(rows.slice(start, size))
+            start += size
+        assert writer.close() == 2500
+        digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert len(set(digests)) == 1
+
+
+def test_an_empty_shard_still_writes_a_valid_part(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "empty.parquet"
+    writer = score_job.RowGroupWriter(path, score_job.parquet_schema())
+    assert writer.close() == 0
+    assert pq.read_table(path).num_rows == 0
+
+
+def test_an_unreachable_broker_is_a_delivery_error_not_a_silent_loss() -> None:
+    publisher = ReliablePublisher(
+        {"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 1500, "socket.timeout.ms": 1000},
+        "settlement-risk.high",
+        flush_timeout_seconds=10,
+    )
+    publisher.send("T1", {"score": 0.9})
+    with pytest.raises(DeliveryError, match=r"0 of 1 acknowledged"):
+        publisher.close()
+
+
+def test_encoded_messages_are_byte_for_byte_the_encoded_values() -> None:
+    from settlement_model.messaging import encode
+
+    rows = score_job.scored_rows(
+        batch(6), np.array([0.5, 0.2, 0.9, 1.0, 0.30000000000000004, 1e-300]), REQUEST, MODEL
+    )
+    odd = ['CP "quoted" \\ back', "CP ünïcode ✓", "CP\nnewline", "", "CP4", "CP5"]
+    rows = rows.set_column(rows.column_names.index("counterparty_id"), "counterparty_id", pa.array(odd))
+    fast = score_job.encoded_high_risk_messages(rows, REQUEST)
+    reference = [(key, encode(value)) for key, value in score_job.high_risk_messages(rows, REQUEST)]
+    assert len(fast) == 4
+    assert fast == reference
+
+
+def test_no_high_risk_rows_no_messages() -> None:
+    rows = score_job.scored_rows(batch(2), np.array([0.01, 0.02]), REQUEST, MODEL)
+    assert score_job.encoded_high_risk_messages(rows, REQUEST) == []

@@ -15,7 +15,7 @@ from pathlib import Path
 from devstack import airflow, kafka, mlflow, postgres, s3, stack_env
 from devstack.airflow_api import AirflowApi
 from devstack.config import LOG_DIR, REPO, S3_BUCKET, STACK_ENV_FILE, Stack
-from devstack.process import StackError, log_file, port_is_free, recorded_pid
+from devstack.process import StackError, log_file, port_is_free, private_file, recorded_pid
 from include.markets_ops.services.topics import ALL_TOPICS
 
 # service -> the ports it listens on (checked before it starts)
@@ -116,8 +116,7 @@ def run_step(step: Step, stack: Stack) -> None:
 @contextlib.contextmanager
 def logging_to(path: Path, logger_name: str) -> Iterator[None]:
     """Send one library's INFO log records to ``path`` for the duration of a step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
+    handler = logging.FileHandler(private_file(path))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger(logger_name)
     previous_level = logger.level
@@ -146,8 +145,7 @@ def apply_settings(stack: Stack) -> None:
     from devstack import settings
 
     applied = settings.apply(api, REPO / "airflow_settings.yaml", values)
-    AIRFLOW_SETTINGS_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with AIRFLOW_SETTINGS_LOG.open("a") as log:
+    with private_file(AIRFLOW_SETTINGS_LOG).open("a") as log:
         log.write(f"{time.strftime('%F %T')} applied {applied} from airflow_settings.yaml\n")
 
 

@@ -10,7 +10,17 @@ import time
 from pathlib import Path
 
 from devstack.config import HOST, REPO, VAR, Stack
-from devstack.process import StackError, log_file, recorded_pid, start_detached, stop_group, tail, wait_until
+from devstack.process import (
+    StackError,
+    log_file,
+    private_file,
+    recorded_pid,
+    start_detached,
+    stop_group,
+    tail,
+    wait_until,
+    write_private,
+)
 
 AIRFLOW_HOME = VAR / "airflow"
 PASSWORDS_FILE = AIRFLOW_HOME / "simple_auth_manager_passwords.json"
@@ -136,8 +146,7 @@ def _airflow_bin() -> str:
 def run_cli(stack: Stack, *args: str, timeout: float = 600) -> None:
     """Run a one-off `airflow` command, its output appended to var/log/airflow-cli.log."""
     command = f"airflow {' '.join(args)}"
-    CLI_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with CLI_LOG.open("ab") as log:
+    with private_file(CLI_LOG).open("ab") as log:
         log.write(f"\n===== {time.strftime('%F %T')} running: {command}\n".encode())
         log.flush()
         try:
@@ -162,11 +171,11 @@ def run_cli(stack: Stack, *args: str, timeout: float = 600) -> None:
 
 def prepare(stack: Stack, deployment: dict[str, str] | None = None) -> None:
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
-    (AIRFLOW_HOME / "airflow.cfg").write_text(airflow_cfg(stack, deployment))
+    # airflow.cfg holds the metadata database's password, the Fernet key and the API's secrets.
+    write_private(AIRFLOW_HOME / "airflow.cfg", airflow_cfg(stack, deployment))
     # The login is generated per checkout (var/secrets.json) and written where the
     # SimpleAuthManager reads it, so `make up` can print it and scripts can use it.
-    PASSWORDS_FILE.write_text(json.dumps({ADMIN_USER: stack.secrets["airflow_admin_password"]}) + "\n")
-    os.chmod(PASSWORDS_FILE, 0o600)
+    write_private(PASSWORDS_FILE, json.dumps({ADMIN_USER: stack.secrets["airflow_admin_password"]}) + "\n")
     run_cli(stack, "db", "migrate")
 
 

@@ -16,8 +16,6 @@ def server_argv(stack: Stack) -> list[str]:
     return [
         str(Path(sys.executable).parent / "mlflow"),
         "server",
-        "--backend-store-uri",
-        stack.pg_url("mlflow", "mlflow", driver="postgresql+psycopg"),
         # Clients never hold S3 credentials: artifacts go through the server (mlflow-artifacts:/).
         "--serve-artifacts",
         "--artifacts-destination",
@@ -39,6 +37,10 @@ def server_env(stack: Stack) -> dict[str, str]:
             "AWS_ACCESS_KEY_ID": stack.secrets["s3_access_key"],
             "AWS_SECRET_ACCESS_KEY": stack.secrets["s3_secret_key"],
             "AWS_DEFAULT_REGION": S3_REGION,
+            # The backend store's URI carries the database password: through the environment
+            # (mlflow server's --backend-store-uri reads it), never the command line, which any
+            # user of the machine can read in ps, and which start_detached writes to the log.
+            "MLFLOW_BACKEND_STORE_URI": stack.pg_url("mlflow", "mlflow", driver="postgresql+psycopg"),
             # The GenAI job runner (a pool of huey workers, ~1.3 GB) serves no use here.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         }

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from devstack.config import HOST, VAR, Stack
-from devstack.process import StackError, log_file, wait_until
+from devstack.process import StackError, log_file, private_file, wait_until
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 NAME = "postgres"
@@ -124,9 +124,7 @@ def start(stack: Stack) -> None:
 
 
 def _start_server(stack: Stack) -> None:
-    log = log_file(NAME)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.touch()
+    log = private_file(log_file(NAME))
     if _as_root():
         shutil.chown(log, "postgres", "postgres")
     options = " ".join(f"-c {key}={value}" for key, value in SERVER_SETTINGS.items())

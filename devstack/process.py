@@ -26,6 +26,20 @@ def log_file(name: str) -> Path:
     return LOG_DIR / f"{name}.log"
 
 
+def private_file(path: Path) -> Path:
+    """Create ``path`` (and its folder) if needed, readable by its owner only, and return it. Every
+    log and configuration file of the stack goes through here: a service's log can carry a
+    connection string, and nothing of the stack is for other users of the machine."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # touch's mode applies only to a new file
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    private_file(path).write_text(text)
+
+
 def recorded_pid(name: str) -> int | None:
     """The pid this service recorded, if that process is still alive."""
     path = pid_file(name)
@@ -46,7 +60,7 @@ def start_detached(name: str, argv: Sequence[str], env: Mapping[str, str], cwd: 
     """Start a long-running service in its own session, output appended to var/log/<name>.log."""
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    with log_file(name).open("ab") as log:
+    with private_file(log_file(name)).open("ab") as log:
         log.write(f"\n===== {time.strftime('%F %T')} starting: {' '.join(argv)}\n".encode())
         log.flush()
         # A new session makes the service the leader of its own process group, so `down`

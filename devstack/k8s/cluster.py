@@ -36,11 +36,13 @@ from devstack.process import (
     log_file,
     pid_file,
     port_is_free,
+    private_file,
     recorded_pid,
     start_detached,
     stop_group,
     tail,
     wait_until,
+    write_private,
 )
 
 LANE_DIR = Path(__file__).resolve().parent
@@ -157,8 +159,7 @@ def build_images(bin_dir: Path) -> dict[str, tuple[Path, str]]:
 
 def _run_logged(name: str, argv: list[str], timeout: float) -> str:
     """Run a build step, its progress appended to var/log/<name>.log; return its stdout."""
-    log = log_file(name)
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = private_file(log_file(name))
     with log.open("ab") as stream:
         stream.write(f"\n===== {time.strftime('%F %T')} running: {' '.join(argv)}\n".encode())
         stream.flush()
@@ -235,7 +236,7 @@ def write_config(stack: Stack, images_pause: str) -> None:
         ("scheduler", "scheduler"),
         ("kubelet", "kubelet-client"),
     ):
-        _write_private(
+        write_private(
             K8S_DIR / f"{name}.kubeconfig",
             yaml.safe_dump(kubeconfig(stack, name, _client_certificate(identity))),
         )
@@ -248,11 +249,6 @@ def write_config(stack: Stack, images_pause: str) -> None:
     (K8S_DIR / "cni" / "net.d" / "10-loopback.conflist").write_text(
         json.dumps({"cniVersion": "0.4.0", "name": "lo", "plugins": [{"type": "loopback"}]})
     )
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.touch(mode=0o600)
-    path.write_text(text)
 
 
 def containerd_config(stack: Stack, pause_image: str) -> str:

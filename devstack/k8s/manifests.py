@@ -21,7 +21,7 @@ import yaml
 
 from devstack.config import Stack
 from devstack.k8s import cluster
-from devstack.process import StackError
+from devstack.process import StackError, write_private
 
 FIELD_MANAGER = "markets-ops-devstack"
 TEMPLATES = ("settlement-model-config.yaml", "settlement-model-secrets.yaml")
@@ -78,7 +78,7 @@ def _token(bin_dir: Path) -> str:
 def write_airflow_kubeconfig(stack: Stack, bin_dir: Path) -> None:
     config = cluster.kubeconfig(stack, cluster.AIRFLOW_SERVICE_ACCOUNT, {"token": _token(bin_dir)})
     config["contexts"][0]["context"]["namespace"] = cluster.NAMESPACE
-    cluster._write_private(cluster.AIRFLOW_KUBECONFIG, yaml.safe_dump(config))
+    write_private(cluster.AIRFLOW_KUBECONFIG, yaml.safe_dump(config))
 
 
 def deployment_settings(images: cluster.Images) -> dict[str, Any]:

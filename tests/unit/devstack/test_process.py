@@ -272,3 +272,23 @@ def test_an_airflow_command_that_hangs_is_stopped_and_names_its_log(fake_airflow
 def test_a_successful_airflow_command_keeps_its_output_in_the_log(fake_airflow_cli: Path) -> None:
     airflow.run_cli(a_stack(), "-c", "echo Database migrating done!")
     assert "Database migrating done!" in fake_airflow_cli.read_text()
+
+
+def test_a_private_file_is_readable_by_its_owner_only_even_when_it_existed(tmp_path: Path) -> None:
+    earlier = tmp_path / "log" / "service.log"
+    earlier.parent.mkdir()
+    earlier.write_text("from an older start\n")
+    earlier.chmod(0o644)
+    assert process.private_file(earlier).stat().st_mode & 0o777 == 0o600
+    assert earlier.read_text() == "from an older start\n"  # kept: logs are appended to
+
+    process.write_private(tmp_path / "new" / "airflow.cfg", "[core]\n")
+    assert (tmp_path / "new" / "airflow.cfg").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "new" / "airflow.cfg").read_text() == "[core]\n"
+
+
+def test_a_detached_service_logs_to_a_private_file(tmp_path: Path) -> None:
+    pid = process.start_detached("quiet", ["true"], env=os.environ)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    assert process.log_file("quiet").stat().st_mode & 0o777 == 0o600

@@ -70,4 +70,4 @@ bench: up k8s-up  ## throughput and latency measurements (prints a table; see th
 	@$(PY) -m benchmarks
 
 clean: down  ## remove the stack's state (keeps the downloaded caches)
-	rm -rf var/airflow var/kafka var/s3 var/postgres var/log var/run var/stack.env var/secrets.json var/k8s
+	rm -rf var/airflow var/kafka var/s3 var/postgres var/log var/run var/stack.env var/secrets.json var/k8s var/s3-pki

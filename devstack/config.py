@@ -78,6 +78,14 @@ def port(name: str) -> int:
     return DEFAULT_PORTS[name] + int(os.environ.get("STACK_PORT_OFFSET", "0"))
 
 
+SEAWEED_JWT_KEYS = (
+    "s3_jwt_signing",
+    "s3_jwt_signing_read",
+    "s3_jwt_filer_signing",
+    "s3_jwt_filer_signing_read",
+)
+
+
 @dataclass(frozen=True)
 class StackSecrets:
     """Random credentials, generated once per checkout into var/secrets.json (0600)."""
@@ -89,6 +97,8 @@ class StackSecrets:
         wanted = [f"pg_{role}" for role in ROLES] + [
             "s3_access_key",
             "s3_secret_key",
+            # SeaweedFS signs its internal HTTP writes and reads with these (devstack/s3.py).
+            *SEAWEED_JWT_KEYS,
             "airflow_admin_password",
             "airflow_fernet_key",
             "airflow_api_secret_key",

@@ -26,6 +26,10 @@ def server_argv(stack: Stack) -> list[str]:
         str(stack.ports["mlflow"]),
         "--workers",
         "2",  # 2 cores
+        # Uvicorn's supervisor restarts a worker that misses a 5 s health ping: on a busy 2-core
+        # machine a worker starting up (imports, database check) takes longer than that.
+        "--uvicorn-opts",
+        "--timeout-worker-healthcheck 60",
     ]
 
 

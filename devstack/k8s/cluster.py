@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
+from devstack import pki
 from devstack.config import HOST, REPO, VAR, Stack
-from devstack.k8s import pki
 from devstack.process import (
     StackError,
     log_file,
@@ -531,8 +531,12 @@ def remove_cgroups() -> None:
     for directory in cgroup_dirs():
         if not directory.exists():
             continue
-        # Deepest first: a cgroup can only be removed once it has no children.
-        for child in sorted((p for p in directory.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        # Deepest first: a cgroup can only be removed once it has no children. The kubelet may
+        # still be removing some as we list them (a stop racing another).
+        children: list[Path] = []
+        with contextlib.suppress(FileNotFoundError):
+            children = [path for path in directory.rglob("*") if path.is_dir()]
+        for child in sorted(children, key=lambda path: -len(path.parts)):
             with contextlib.suppress(OSError):
                 child.rmdir()
         with contextlib.suppress(OSError):

@@ -88,3 +88,48 @@ def test_stack_smoke_dag_runs_to_success_through_the_rest_api(airflow_api) -> No
         "kafka_round_trip": "success",
         "mlflow_round_trip": "success",
     }
+
+
+SEAWEED_INTERNAL_PORTS = (
+    *("seaweed_master", "seaweed_volume", "seaweed_filer"),
+    *("seaweed_master_grpc", "seaweed_volume_grpc", "seaweed_filer_grpc", "s3_grpc", "seaweed_admin_grpc"),
+)
+
+
+def test_seaweedfs_serves_no_one_but_through_s3(stack: dict[str, str]) -> None:
+    """The anonymous create and delete under buckets/ that once worked through the filer's HTTP
+    API is refused, and every internal port of SeaweedFS refuses a client without the checkout's
+    certificate, whether it speaks plain HTTP or TLS."""
+    import socket
+    import ssl
+
+    import requests
+
+    from devstack.config import port
+
+    key = "stack-checks/anonymous.txt"
+    s3 = connections.s3_client()
+    s3.put_object(Bucket=stack["S3_BUCKET"], Key=key, Body=b"written through S3")
+    filer = f"http://127.0.0.1:{port('seaweed_filer')}/buckets/{stack['S3_BUCKET']}/{key}"
+    answers = []
+    for method, extra in (("POST", {"files": {"file": b"overwritten"}}), ("DELETE", {})):
+        try:  # a TLS server answers plain HTTP with 400, or drops the connection
+            answers.append(requests.request(method, filer, timeout=10, **extra).status_code)
+        except requests.ConnectionError:
+            answers.append("dropped")
+    assert set(answers) <= {400, "dropped"}
+    assert s3.get_object(Bucket=stack["S3_BUCKET"], Key=key)["Body"].read() == b"written through S3"
+
+    refused = {}
+    no_client_certificate = ssl.create_default_context()
+    no_client_certificate.check_hostname = False
+    no_client_certificate.verify_mode = ssl.CERT_NONE
+    for name in SEAWEED_INTERNAL_PORTS:
+        with socket.create_connection(("127.0.0.1", port(name)), timeout=10) as raw:
+            try:
+                with no_client_certificate.wrap_socket(raw) as tls:
+                    tls.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    refused[name] = tls.recv(1024) == b""  # TLS 1.3: the refusal comes after the handshake
+            except (ssl.SSLError, ConnectionResetError):
+                refused[name] = True
+    assert refused == dict.fromkeys(SEAWEED_INTERNAL_PORTS, True)

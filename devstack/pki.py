@@ -1,8 +1,10 @@
-"""The local cluster's certificates and keys: one CA, one certificate per identity.
+"""Certificates and keys of the local stack: per user of them, one CA and one certificate per identity.
 
-Every component authenticates with a client certificate (etcd's clients and peers too), every
-server presents one: nothing in the cluster accepts an anonymous request. Generated once per
-checkout into ``var/k8s/pki`` (keys 0600), never committed; deleted by ``make clean``.
+The local cluster (``var/k8s/pki``): every component authenticates with a client certificate
+(etcd's clients and peers too), every server presents one, so nothing in the cluster accepts an
+anonymous request. SeaweedFS (``var/s3-pki``): its master, volume and filer talk to each other
+over mutual TLS, so only its S3 gateway (which checks S3 keys) serves anyone else. Generated once
+per checkout (keys 0600), never committed; deleted by ``make clean``.
 """
 
 from __future__ import annotations
@@ -77,16 +79,8 @@ def identities(node_name: str) -> tuple[Identity, ...]:
 
 
 def ensure(pki_dir: Path, node_name: str) -> None:
-    """Create the CA, the service-account signing key and every identity's certificate that is missing."""
-    pki_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(pki_dir, 0o700)
-    ca_key_path, ca_cert_path = pki_dir / "ca.key", pki_dir / "ca.crt"
-    if not ca_cert_path.exists():
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        _write_key(ca_key_path, ca_key)
-        ca_cert_path.write_bytes(_self_signed_ca(ca_key).public_bytes(serialization.Encoding.PEM))
-    ca_key = _load_ec_key(ca_key_path)
-    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    """The cluster's CA, service-account signing key and every identity's certificate that is missing."""
+    ensure_identities(pki_dir, identities(node_name), "markets-ops local cluster CA")
     if not (pki_dir / "service-account.key").exists():
         # Service-account tokens are signed RS256, the one algorithm every client verifies.
         sa_key = rsa.generate_private_key(65537, 2048)
@@ -96,7 +90,21 @@ def ensure(pki_dir: Path, node_name: str) -> None:
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
         )
-    for identity in identities(node_name):
+
+
+def ensure_identities(pki_dir: Path, wanted: tuple[Identity, ...], ca_name: str) -> None:
+    """Create the CA (``ca.crt``, ``ca.key``) and each wanted identity's ``<name>.crt`` and
+    ``<name>.key`` that are missing, in a folder only the owner can enter."""
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(pki_dir, 0o700)
+    ca_key_path, ca_cert_path = pki_dir / "ca.key", pki_dir / "ca.crt"
+    if not ca_cert_path.exists():
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        _write_key(ca_key_path, ca_key)
+        ca_cert_path.write_bytes(_self_signed_ca(ca_key, ca_name).public_bytes(serialization.Encoding.PEM))
+    ca_key = _load_ec_key(ca_key_path)
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    for identity in wanted:
         if not (pki_dir / f"{identity.name}.crt").exists():
             key = ec.generate_private_key(ec.SECP256R1())
             _write_key(pki_dir / f"{identity.name}.key", key)
@@ -107,7 +115,7 @@ def ensure(pki_dir: Path, node_name: str) -> None:
 def _load_ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError(f"{path} is not the EC key this module writes: delete var/k8s/pki to regenerate")
+        raise ValueError(f"{path} is not the EC key this module writes: delete its folder to regenerate")
     return key
 
 
@@ -120,8 +128,8 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) 
     )
 
 
-def _self_signed_ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "markets-ops local cluster CA")])
+def _self_signed_ca(key: ec.EllipticCurvePrivateKey, common_name: str) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
     return (
         x509.CertificateBuilder()

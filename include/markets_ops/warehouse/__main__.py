@@ -1,6 +1,7 @@
-"""Warehouse migrations: ``python -m include.markets_ops.warehouse upgrade|downgrade REV|current``.
+"""Warehouse migrations: ``python -m include.markets_ops.warehouse upgrade|downgrade REV|current|sql DIR``.
 
-The database URL comes from WAREHOUSE_OWNER_URL (var/stack.env locally).
+The database URL comes from WAREHOUSE_OWNER_URL (var/stack.env locally); ``sql`` needs none: it
+writes each revision's upgrade as an offline SQL script into DIR (what `make lint` checks).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from include.markets_ops.warehouse import migrate
 
@@ -19,7 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     down = sub.add_parser("downgrade", help="migrate down to a revision (base = empty)")
     down.add_argument("revision")
     sub.add_parser("current", help="print the current revision")
+    sql = sub.add_parser("sql", help="write each revision's upgrade as an offline SQL script")
+    sql.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "sql":
+        for path in migrate.write_offline_upgrade_scripts(args.directory):
+            print(path)
+        return 0
     url = os.environ.get("WAREHOUSE_OWNER_URL")
     if not url:
         parser.error("set WAREHOUSE_OWNER_URL (source var/stack.env)")

@@ -5,6 +5,7 @@ Migrations run as the schema owner role (WAREHOUSE_OWNER_URL); the pipelines nev
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from alembic import command
@@ -13,11 +14,13 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(url: str) -> Config:
-    config = Config()
+def alembic_config(url: str | None = None, output_buffer: io.StringIO | None = None) -> Config:
+    """Without a URL: for offline (--sql) runs only, which write their script to output_buffer."""
+    config = Config(output_buffer=output_buffer)
     config.set_main_option("script_location", str(MIGRATIONS))
-    # Alembic's config is an .ini parser: a literal % in a password must be doubled.
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    if url is not None:
+        # Alembic's config is an .ini parser: a literal % in a password must be doubled.
+        config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
     return config
 
 
@@ -47,3 +50,38 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def offline_upgrade_scripts() -> dict[str, str]:
+    """Each revision's upgrade alone (from its parent) as an offline SQL script, keyed by the
+    revision file's name without .py, oldest first: what `make lint` gives squawk. One script
+    per revision, so that a table an earlier revision created counts as existing, as it does
+    on a real database."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    result: dict[str, str] = {}
+    for script in reversed(list(scripts.walk_revisions())):
+        parent = script.down_revision
+        if isinstance(parent, tuple | list):
+            raise ValueError(
+                f"revision {script.revision} merges {parent}: lint its branches' scripts instead"
+            )
+        buffer = io.StringIO()
+        revisions = f"{parent}:{script.revision}" if parent else script.revision
+        command.upgrade(alembic_config(output_buffer=buffer), revisions, sql=True)
+        result[Path(script.path).stem] = buffer.getvalue()
+    return result
+
+
+def write_offline_upgrade_scripts(directory: Path) -> list[Path]:
+    """offline_upgrade_scripts() as <revision file name>.sql files in directory (replaced whole)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.sql"):
+        stale.unlink()
+    written = []
+    for name, sql in offline_upgrade_scripts().items():
+        path = directory / f"{name}.sql"
+        path.write_text(sql)
+        written.append(path)
+    return written

@@ -21,6 +21,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Every table is created here, empty: its indexes are plain CREATE INDEX, inside this
+    # revision's transaction (CONCURRENTLY is for tables that already hold rows: 0004, 0006).
     for schema in SCHEMAS:
         op.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
     op.create_table(

@@ -7,7 +7,8 @@
 - ops.settlement_outcomes: partial indexes on the fails and on the late settlements that
   follow them. Reconciliation finds the trades still open after a fail (fails minus late
   settlements), and the fail-spike alert counts fails per day, without reading the settled
-  history (fails are a few percent of the outcomes).
+  history (fails are a few percent of the outcomes). Built CONCURRENTLY: the table exists
+  and the pipelines write to it while the migration runs.
 
 Revision ID: 0004_reports
 Revises: 0003
@@ -20,6 +21,11 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from include.markets_ops.warehouse.concurrent_indexes import (
+    create_index_concurrently,
+    drop_index_concurrently,
+)
+
 revision: str = "0004_reports"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -27,6 +33,23 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # ops.settlement_outcomes exists and grows every night: its indexes are built CONCURRENTLY,
+    # outside the transaction, first, so that a retry after a failed build finds the table
+    # below not yet created (concurrent_indexes.py). alert_rule_runs is new: nothing to block.
+    create_index_concurrently(
+        "ix_settlement_outcomes_failed_business_date",
+        "settlement_outcomes",
+        ["business_date", "trade_id"],
+        schema="ops",
+        postgresql_where=sa.text("outcome = 'failed'"),
+    )
+    create_index_concurrently(
+        "ix_settlement_outcomes_late_business_date",
+        "settlement_outcomes",
+        ["business_date", "trade_id"],
+        schema="ops",
+        postgresql_where=sa.text("outcome = 'settled' AND days_late > 0"),
+    )
     op.create_table(
         "alert_rule_runs",
         sa.Column("rule_id", sa.String(length=64), nullable=False, comment="the rule file's name"),
@@ -47,35 +70,11 @@ def upgrade() -> None:
         schema="reporting",
         comment="The last evaluation of each SQL alert rule per business date: what it found or why it failed, and the parameter values it was bound with",
     )
-    op.create_index(
-        "ix_settlement_outcomes_failed_business_date",
-        "settlement_outcomes",
-        ["business_date", "trade_id"],
-        unique=False,
-        schema="ops",
-        postgresql_where=sa.text("outcome = 'failed'"),
-    )
-    op.create_index(
-        "ix_settlement_outcomes_late_business_date",
-        "settlement_outcomes",
-        ["business_date", "trade_id"],
-        unique=False,
-        schema="ops",
-        postgresql_where=sa.text("outcome = 'settled' AND days_late > 0"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_index(
-        "ix_settlement_outcomes_late_business_date",
-        table_name="settlement_outcomes",
-        schema="ops",
-        postgresql_where=sa.text("outcome = 'settled' AND days_late > 0"),
-    )
-    op.drop_index(
-        "ix_settlement_outcomes_failed_business_date",
-        table_name="settlement_outcomes",
-        schema="ops",
-        postgresql_where=sa.text("outcome = 'failed'"),
+    drop_index_concurrently("ix_settlement_outcomes_late_business_date", "settlement_outcomes", schema="ops")
+    drop_index_concurrently(
+        "ix_settlement_outcomes_failed_business_date", "settlement_outcomes", schema="ops"
     )
     op.drop_table("alert_rule_runs", schema="reporting")

@@ -66,15 +66,34 @@ def _create_trade_scores(partition_by: str | None = None) -> None:
     op.create_index(op.f("ix_trade_scores_trade_id"), "trade_scores", ["trade_id"], unique=False, schema="ml")
 
 
+def _lint_exempt(rule: str, statement: str) -> str:
+    """The statement with a squawk (make lint) exemption from one rule: squawk flags renames and
+    drops as breaking clients, but here a new table takes the old one's name in the same
+    transaction, so clients see one table or the other, never neither."""
+    return f"-- squawk-ignore {rule} -- replaced under its own name in one transaction\n{statement}"
+
+
 def _set_aside_trade_scores() -> None:
     """Rename the current table and its indexes (index names are unique per schema)."""
-    op.execute("ALTER TABLE ml.trade_scores RENAME TO trade_scores_before_0005")
-    op.execute("ALTER INDEX ml.pk_trade_scores RENAME TO trade_scores_before_0005_pkey")
-    op.execute("ALTER INDEX ml.ix_trade_scores_trade_id RENAME TO trade_scores_before_0005_trade_id_idx")
+    op.execute(
+        _lint_exempt("renaming-table", "ALTER TABLE ml.trade_scores RENAME TO trade_scores_before_0005")
+    )
+    op.execute(
+        _lint_exempt(
+            "renaming-object", "ALTER INDEX ml.pk_trade_scores RENAME TO trade_scores_before_0005_pkey"
+        )
+    )
+    op.execute(
+        _lint_exempt(
+            "renaming-object",
+            "ALTER INDEX ml.ix_trade_scores_trade_id RENAME TO trade_scores_before_0005_trade_id_idx",
+        )
+    )
 
 
 def upgrade() -> None:
     _set_aside_trade_scores()
+    # A new table: its index is plain, inside this revision's transaction.
     _create_trade_scores(partition_by="LIST (business_date)")
     op.execute("CREATE TABLE ml.trade_scores_default PARTITION OF ml.trade_scores DEFAULT")
     # One partition per business date already scored (dates come from the table, not from input).
@@ -94,7 +113,7 @@ def upgrade() -> None:
         """
     )
     op.execute(MOVE_ROWS)
-    op.execute("DROP TABLE ml.trade_scores_before_0005")
+    op.execute(_lint_exempt("ban-drop-table", "DROP TABLE ml.trade_scores_before_0005"))  # rows moved
     op.execute(read_sql("migrations/0005_trade_scores_partition_functions.sql"))
 
 

@@ -5,7 +5,8 @@ id in byte order) so that the same rows always give the same Parquet bytes and m
 this index that order comes straight from the index, and the first rows reach the job at once;
 without it PostgreSQL sorts every pending trade before sending the first one (about 2 s and a
 150 MB spill to disk per 1,000,000 trades). It replaces ix_trades_business_date, whose lookups
-by business date it serves the same way.
+by business date it serves the same way. Both index changes run CONCURRENTLY, so the
+pipelines' writes to ops.trades go on while the index builds.
 
 Revision ID: 0006_trades_scoring_order
 Revises: 0005_partitions
@@ -15,7 +16,11 @@ Create Date: 2026-11-27
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+
+from include.markets_ops.warehouse.concurrent_indexes import (
+    create_index_concurrently,
+    drop_index_concurrently,
+)
 
 revision: str = "0006_trades_scoring_order"
 down_revision: str | None = "0005_partitions"
@@ -24,16 +29,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index(
+    # ops.trades exists and is written every night: both built and dropped CONCURRENTLY, each
+    # outside the transaction (concurrent_indexes.py); the new index is in place before the
+    # old one goes, so lookups by business date always have one.
+    create_index_concurrently(
         "ix_trades_business_date_trade_id",
         "trades",
         ["business_date", sa.text('trade_id COLLATE "C"')],
-        unique=False,
         schema="ops",
     )
-    op.drop_index("ix_trades_business_date", table_name="trades", schema="ops")
+    drop_index_concurrently("ix_trades_business_date", "trades", schema="ops")
 
 
 def downgrade() -> None:
-    op.create_index("ix_trades_business_date", "trades", ["business_date"], unique=False, schema="ops")
-    op.drop_index("ix_trades_business_date_trade_id", table_name="trades", schema="ops")
+    create_index_concurrently("ix_trades_business_date", "trades", ["business_date"], schema="ops")
+    drop_index_concurrently("ix_trades_business_date_trade_id", "trades", schema="ops")

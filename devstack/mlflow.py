@@ -28,6 +28,11 @@ def server_argv(stack: Stack) -> list[str]:
         str(stack.ports["mlflow"]),
         "--workers",
         "2",  # 2 cores
+        # uvicorn kills a worker that does not answer its health check within 5 s; a worker
+        # importing MLflow on a loaded 2-core machine takes longer, so it was killed and
+        # restarted for minutes (and the stack never came up).
+        "--uvicorn-opts",
+        "--timeout-worker-healthcheck 60",
     ]
 
 

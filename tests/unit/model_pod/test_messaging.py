@@ -24,12 +24,15 @@ def test_the_producer_is_bounded_and_a_missing_acknowledgement_fails_close(
     publisher = messaging.ReliablePublisher(
         {"bootstrap.servers": "127.0.0.1:9", "message.timeout.ms": 300_000}, "t", flush_timeout_seconds=0.5
     )
-    assert made[0].items() >= {
-        "message.timeout.ms": 45_000,
-        "request.timeout.ms": 15_000,
-        "socket.timeout.ms": 10_000,
-        "socket.connection.setup.timeout.ms": 10_000,
-    }.items()
+    assert (
+        made[0].items()
+        >= {
+            "message.timeout.ms": 45_000,
+            "request.timeout.ms": 15_000,
+            "socket.timeout.ms": 10_000,
+            "socket.connection.setup.timeout.ms": 10_000,
+        }.items()
+    )
     publisher.send("k", {"v": 1})
     with pytest.raises(messaging.DeliveryError, match=r"^Kafka delivery to t failed: 0 of 1 acknowledged"):
         publisher.close()

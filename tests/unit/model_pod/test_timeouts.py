@@ -46,7 +46,7 @@ def _client() -> object:
             endpoint_url="http://127.0.0.1:9",
             region_name="us-east-1",
             aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_secret_access_key="test",  # pragma: allowlist secret
             config=timeouts.s3_config(),
         )
     )

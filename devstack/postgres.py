@@ -144,6 +144,16 @@ def is_running() -> bool:
     return result.returncode == 0
 
 
+def server_pid() -> int | None:
+    """The postmaster's pid (postmaster.pid's first line) while the server runs. It leads a
+    process group of its own; each backend has its own too, so pausing the postmaster's group
+    leaves open sessions working and makes new connections hang."""
+    pid_path = data_dir() / "postmaster.pid"
+    if not is_running() or not pid_path.exists():
+        return None
+    return int(pid_path.read_text().split()[0])
+
+
 def stop() -> bool:
     if not is_running():
         return False

@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from devstack.config import HOST, LOG_DIR, RUN_DIR
@@ -93,6 +93,19 @@ def stop_group(name: str, timeout: float = 30.0) -> bool:
         time.sleep(0.5)
     pid_file(name).unlink(missing_ok=True)
     return True
+
+
+@contextlib.contextmanager
+def paused(pgid: int) -> Iterator[None]:
+    """Fault injection: the process group ``pgid`` (a service recorded_pid returns: each is the
+    leader of its own group, so its workers stop with it) is stopped with SIGSTOP for the
+    block, and always continued afterwards. A stopped service still accepts TCP connections
+    (the kernel does) but never answers, as a hung one does."""
+    os.killpg(pgid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        _signal_group(pgid, signal.SIGCONT)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

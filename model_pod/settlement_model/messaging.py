@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from settlement_model import timeouts
+
 # Reliability settings that no configuration may weaken (applied last).
 RELIABLE_PRODUCER: dict[str, Any] = {
     "enable.idempotence": True,
@@ -50,12 +52,18 @@ class _Report:
 class ReliablePublisher:
     """Produce many messages to one topic; ``close()`` waits for and checks every delivery."""
 
-    def __init__(self, config: dict[str, Any], topic: str, flush_timeout_seconds: float = 120.0) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        topic: str,
+        flush_timeout_seconds: float = timeouts.KAFKA_FLUSH_TIMEOUT_SECONDS,
+    ) -> None:
         from confluent_kafka import Producer
 
         self.topic = topic
         self.flush_timeout_seconds = flush_timeout_seconds
-        self._producer = Producer({**config, **RELIABLE_PRODUCER})
+        # Timeouts last, like the reliability settings: no configuration may lift the bounds.
+        self._producer = Producer({**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts()})
         self._report = _Report()
         self.sent = 0
 

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from settlement_model import timeouts
 from settlement_model.compiled import COMPILED_MODEL_FILE, CompiledModel
 from settlement_model.contract import RefusedError
 from settlement_model.features import signature_problems
@@ -37,8 +38,11 @@ class ResolvedModel:
 
 
 def client(tracking_uri: str) -> Any:
+    """MLflow's client of the tracking server, also the URIs MLflow's own functions (log_model,
+    load_model) read, all with the bounded timeouts of timeouts.py."""
     import mlflow
 
+    timeouts.apply_mlflow_timeouts()
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)

@@ -19,9 +19,13 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
 from urllib.request import Request, urlopen
 
-TIMEOUT_SECONDS = 60
-ATTEMPTS = 4  # as MLflow's client: retry a busy or restarting server, with backoff
-BACKOFF_SECONDS = 1.0
+from settlement_model import timeouts
+
+# As MLflow's own client is bounded (timeouts.py): a restarting server is retried with backoff
+# (1 s, then 2 s), a hung one fails the lookup in about 63 s.
+TIMEOUT_SECONDS = timeouts.MLFLOW_REQUEST_TIMEOUT_SECONDS
+ATTEMPTS = 1 + timeouts.MLFLOW_REQUEST_MAX_RETRIES
+BACKOFF_SECONDS = float(timeouts.MLFLOW_BACKOFF_FACTOR_SECONDS)
 
 
 class RegistryHttpError(RuntimeError):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from settlement_model import timeouts
 from settlement_model.contract import JobEnvironment
 
 # User metadata every data object carries, so the manifest writer can list what each holds
@@ -30,15 +31,16 @@ class StoredObject:
 
 def client(env: JobEnvironment) -> Any:
     import boto3
-    from botocore.config import Config
 
     # Credentials come from the standard AWS variables (or the pod's service account
-    # identity in the cloud); they are never arguments.
-    return boto3.client(
-        "s3",
-        endpoint_url=env.s3_endpoint_url,
-        region_name=env.aws_region,
-        config=Config(retries={"max_attempts": 5, "mode": "standard"}, s3={"addressing_style": "path"}),
+    # identity in the cloud); they are never arguments. Timeouts and retries: timeouts.py.
+    return timeouts.name_s3_failures(
+        boto3.client(
+            "s3",
+            endpoint_url=env.s3_endpoint_url,
+            region_name=env.aws_region,
+            config=timeouts.s3_config(s3={"addressing_style": "path"}),
+        )
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from settlement_model import contract, features, registry, storage, warehouse
+from settlement_model import contract, features, registry, storage, timeouts, warehouse
 from settlement_model.contract import JobEnvironment, RefusedError
 
 log = logging.getLogger(__name__)
@@ -197,6 +197,8 @@ def read_manifest(env: JobEnvironment, training_date: dt.date) -> dict[str, Any]
     path = env.work_dir / contract.TRAINING_SET_MANIFEST
     try:
         storage.download(env, contract.training_set_manifest_key(training_date), path)
+    except timeouts.S3UnavailableError:
+        raise  # S3 is down, not the snapshot: a failure worth a retry, not a refusal
     except Exception as error:  # botocore raises several kinds; all mean "not there"
         raise RefusedError(
             f"no training set for {training_date} at {contract.training_set_manifest_key(training_date)}: "

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from settlement_model import timeouts
 from settlement_model.features import SQL_PARAMETERS, read_sql
 
 if TYPE_CHECKING:
@@ -50,7 +51,8 @@ INGEST_SCHEMAS = (STAGING_SCHEMA, SCORES_SCHEMA)
 def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
     import adbc_driver_postgresql.dbapi as adbc
 
-    conn = adbc.connect(database_url, autocommit=autocommit)
+    # A server that does not answer fails the connection in timeouts.POSTGRES_CONNECT_TIMEOUT_SECONDS.
+    conn = adbc.connect(timeouts.with_postgres_connect_timeout(database_url), autocommit=autocommit)
     try:
         _set_session(
             conn,

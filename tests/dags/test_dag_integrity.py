@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime as dt
 import socket
 import textwrap
 from collections.abc import Callable, Iterator
@@ -238,3 +239,20 @@ def test_every_dag_is_documented_owned_tagged_and_retried(parse_activity: ParseA
             if task.retries < 2:
                 problems.append(f"{dag_id}.{task.task_id}: retries={task.retries}")
     assert problems == []
+
+
+def test_every_task_backs_off_between_its_tries(parse_activity: ParseActivity) -> None:
+    """The retry policy of airflow/defaults.py everywhere: a delay that doubles (an explicit
+    multiplier of 2: Airflow 3 reads ``True`` as 1 until the DAG is serialized), from 30 s,
+    capped at 10 minutes."""
+    policies = {
+        (task.retry_delay, task.retry_exponential_backoff, task.max_retry_delay)
+        for dag in parse_activity.dagbag.dags.values()
+        for task in dag.tasks
+    }
+    assert policies == {(dt.timedelta(seconds=30), 2.0, dt.timedelta(minutes=10))}
+    assert all(
+        type(task.retry_exponential_backoff) is float
+        for dag in parse_activity.dagbag.dags.values()
+        for task in dag.tasks
+    )

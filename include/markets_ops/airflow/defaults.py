@@ -101,8 +101,15 @@ def default_args(owner: Owner, retries: int = 2) -> dict[str, Any]:
     return {
         "owner": owner.value,
         "retries": retries,
+        # A try against a hung service fails within 90 s (settlement_model.timeouts); the next
+        # waits 30-60 s, the one after 60-120 s (Airflow adds up to the same again as jitter),
+        # so a service down for good fails the run about 5-7 minutes after the fault, and one
+        # back within a couple of minutes is retried past.
         "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
+        # Airflow 3 takes a multiplier (2.0 doubles each delay); True, the Airflow 2 spelling,
+        # is only converted to 2.0 when the serialized DAG is read back (1, no backoff, as
+        # a float before that).
+        "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
         "on_failure_callback": on_task_failure,
     }

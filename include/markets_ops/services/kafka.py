@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from settlement_model import timeouts
+
 KAFKA_CONN_ID = "kafka_markets"
 
 # Reliability settings that no connection extra may weaken.
@@ -45,7 +47,14 @@ def consumer(config: dict[str, Any], group_prefix: str) -> Any:
 
     from confluent_kafka import Consumer
 
-    return Consumer({**config, "group.id": f"{group_prefix}-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    return Consumer(
+        {
+            **config,
+            **timeouts.kafka_client_timeouts(),
+            "group.id": f"{group_prefix}-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+        }
+    )
 
 
 class DeliveryError(RuntimeError):
@@ -78,15 +87,17 @@ def publish(
     config: dict[str, Any],
     topic: str,
     messages: Iterable[tuple[str, dict[str, Any]]],
-    timeout_seconds: float = 60.0,
+    timeout_seconds: float = timeouts.KAFKA_FLUSH_TIMEOUT_SECONDS,
 ) -> int:
     """Produce (key, value) pairs to ``topic``; return how many were acknowledged.
 
-    Raises DeliveryError when any message fails or is still unacknowledged at the timeout.
+    Raises DeliveryError when any message fails or is still unacknowledged at the timeout
+    (every message fails within settlement_model.timeouts.KAFKA_MESSAGE_TIMEOUT_MS).
     """
     from confluent_kafka import Producer
 
-    producer = Producer({**config, **RELIABLE_PRODUCER})
+    # Timeouts last, like the reliability settings: no connection extra may lift the bounds.
+    producer = Producer({**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts()})
     report = DeliveryReport()
     sent = 0
     for key, value in messages:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from settlement_model import timeouts
+
 MLFLOW_CONN_ID = "mlflow_tracking"
 MODEL_NAME = "settlement_fail_risk"
 CHAMPION = "champion"
@@ -33,9 +35,11 @@ def tracking_uri_of(connection: Any) -> str:
 
 
 def client(tracking_uri: str) -> Any:
-    """An MLflow client of the tracking server, which is also the model registry."""
+    """An MLflow client of the tracking server, which is also the model registry; its requests
+    fail within the bounds of settlement_model.timeouts (MLflow reads them from the environment)."""
     import mlflow
 
+    timeouts.apply_mlflow_timeouts()
     return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from settlement_model import timeouts
+
 WAREHOUSE_CONN_ID = "warehouse_postgres"  # pipelines: the writer role
 REPORTING_CONN_ID = "warehouse_reporting"  # reports, alerts, dashboard: the read-only role
 UPSTREAM_CONN_ID = "upstream_simulator"  # the synthetic upstream systems: ground truth only
@@ -37,7 +39,22 @@ def settings(extra: dict[str, Any]) -> dict[str, Any]:
 def connect(database_url: str, **connection_settings: Any) -> Any:
     """An open psycopg 3 connection (not in autocommit); ``connection_settings`` are libpq
     parameters (``application_name``, ``options``, ``connect_timeout``) or psycopg's own
-    (``row_factory``)."""
+    (``row_factory``). A server that does not answer fails it within ``connect_timeout``
+    (settlement_model.timeouts unless given), with an error naming the server."""
     import psycopg
 
-    return psycopg.connect(database_url, **connection_settings)
+    settings = {"connect_timeout": timeouts.POSTGRES_CONNECT_TIMEOUT_SECONDS, **connection_settings}
+    try:
+        return psycopg.connect(database_url, **settings)
+    except psycopg.OperationalError as error:
+        # psycopg says "connection timeout expired" without saying where: the same error
+        # class (callers catch it as before), named, without the password.
+        raise type(error)(f"PostgreSQL at {_server_of(database_url)}: {error}") from error
+
+
+def _server_of(database_url: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(database_url)
+    host, port = parts.get("host", "localhost"), parts.get("port", DEFAULT_PORT)
+    return f"{host}:{port}/{parts.get('dbname', '')} as {parts.get('user', '')}"

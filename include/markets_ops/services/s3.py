@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from settlement_model import timeouts
+
 S3_CONN_ID = "s3_markets"
 BUCKET_VARIABLE = "s3_bucket"  # the Airflow Variable naming the pipelines' bucket
 
@@ -41,14 +43,19 @@ class S3Settings:
 
 
 def client(settings: S3Settings) -> Any:
+    """A boto3 S3 client whose calls fail within the bounds of settlement_model.timeouts, with
+    S3UnavailableError naming the endpoint when S3 does not answer."""
     import boto3
 
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.endpoint_url,
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key,
-        region_name=settings.region,
+    return timeouts.name_s3_failures(
+        boto3.client(
+            "s3",
+            endpoint_url=settings.endpoint_url,
+            aws_access_key_id=settings.access_key,
+            aws_secret_access_key=settings.secret_key,
+            region_name=settings.region,
+            config=timeouts.s3_config(),
+        )
     )
 
 

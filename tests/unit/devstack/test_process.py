@@ -292,3 +292,33 @@ def test_a_detached_service_logs_to_a_private_file(tmp_path: Path) -> None:
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
     assert process.log_file("quiet").stat().st_mode & 0o777 == 0o600
+
+
+def _state(pid: int) -> str:
+    """The process's state letter in /proc (T: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_paused_stops_the_service_group_for_the_block_and_always_continues_it() -> None:
+    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        seen_paused: list[str] = []
+
+        def fail_while_paused() -> None:
+            with process.paused(child.pid):
+                deadline = time.monotonic() + 5
+                while _state(child.pid) != "T" and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                seen_paused.append(_state(child.pid))
+                raise RuntimeError("fault while paused")
+
+        with pytest.raises(RuntimeError, match="fault"):
+            fail_while_paused()
+        assert seen_paused == ["T"]
+        deadline = time.monotonic() + 5
+        while _state(child.pid) == "T" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _state(child.pid) in ("S", "R")  # continued: sleeping, or about to
+    finally:
+        child.kill()
+        child.wait()

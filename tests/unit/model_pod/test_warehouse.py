@@ -136,3 +136,22 @@ def test_the_next_partition_is_the_only_ml_table_a_job_names() -> None:
 def test_rows_are_ingested_only_into_staging_or_ml() -> None:
     with pytest.raises(ValueError, match="'ops' is not a schema jobs write into"):
         warehouse.ingest(object(), "trades", None, schema="ops")  # type: ignore[arg-type]
+
+
+def test_a_server_that_does_not_answer_fails_the_connection_within_its_timeout() -> None:
+    """A port that accepts TCP and never answers, as a paused server does: libpq (under ADBC)
+    gives up after the URL's connect_timeout (the jobs' URLs get one: timeouts.py)."""
+    import socket
+    import time
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        with (
+            pytest.raises(Exception, match="timeout expired"),
+            warehouse.connect(f"postgresql://u:p@127.0.0.1:{port}/db?connect_timeout=2"),
+        ):
+            pass
+        assert time.monotonic() - started < 10

@@ -56,3 +56,18 @@ def test_objects_first_then_the_manifest_with_their_checksums(tmp_path: Path) ->
 def test_the_prefix_must_be_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="must end with '/'"):
         publish_folder(RecordingClient(), "bucket", "reports/x", [], {})
+
+
+def test_the_client_is_bounded_and_names_s3_when_it_does_not_answer() -> None:
+    from settlement_model import timeouts
+
+    from include.markets_ops.services.s3 import S3Settings, client
+
+    s3 = client(S3Settings("http://127.0.0.1:9", "key", "secret", "us-east-1"))  # pragma: allowlist secret
+    assert (s3.meta.config.connect_timeout, s3.meta.config.read_timeout) == (5, 20)
+    assert s3.meta.config.retries == {"total_max_attempts": 3, "mode": "standard"}
+    # Nothing listens on port 9: refused, retried, then raised with S3 and the call named.
+    with pytest.raises(
+        timeouts.S3UnavailableError, match=r"^S3 at http://127.0.0.1:9 did not answer GetObject"
+    ):
+        s3.get_object(Bucket="bucket", Key="key")

@@ -1,0 +1,44 @@
+"""Connections are opened with a connect timeout, and one that times out names the server."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from include.markets_ops.services import postgres
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers (as a paused server does)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+def test_the_connect_timeout_is_set_unless_the_caller_sets_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    made: list[dict[str, Any]] = []
+    monkeypatch.setattr(psycopg, "connect", lambda url, **settings: made.append(settings))
+    postgres.connect("postgresql://u@h/db", application_name="x")
+    postgres.connect("postgresql://u@h/db", connect_timeout=5)
+    assert made == [{"connect_timeout": 10, "application_name": "x"}, {"connect_timeout": 5}]
+
+
+def test_a_server_that_does_not_answer_fails_the_connection_naming_it(silent_server: int) -> None:
+    import psycopg
+
+    url = f"postgresql://writer:secret@127.0.0.1:{silent_server}/warehouse"  # pragma: allowlist secret
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError) as raised:
+        postgres.connect(url, connect_timeout=2)
+    assert time.monotonic() - started < 10
+    message = str(raised.value)
+    assert message.startswith(f"PostgreSQL at 127.0.0.1:{silent_server}/warehouse as writer: ")
+    assert "secret" not in message

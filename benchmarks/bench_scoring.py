@@ -330,9 +330,9 @@ def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> di
 
 
 def _plan(day: dt.date, version: str, run_id: str, shards: int = 1) -> Any:
-    from include.markets_ops.scoring.plan import ScoringPlan
+    from include.markets_ops.scoring.plan import ScoringPlan, new_attempt
 
-    return ScoringPlan(day, MODEL_NAME, version, shards, HIGH, MEDIUM, run_id)
+    return ScoringPlan(day, MODEL_NAME, version, shards, HIGH, MEDIUM, run_id, attempt=new_attempt(run_id))
 
 
 def _start_job(bench: Bench, plan: Any, shard: int = 0) -> subprocess.Popen:
@@ -390,7 +390,6 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
 
     plan = _plan(day, bench.version, f"bench__job__{uuid.uuid4().hex[:6]}", shards)
     s3 = boto3.client("s3", endpoint_url=bench.stack["S3_ENDPOINT_URL"])
-    manifest.retract_manifest(s3, bench.stack["S3_BUCKET"], day)
     started = time.perf_counter()
     swap.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it
     prepared = time.perf_counter()
@@ -534,7 +533,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
     boto3.client("s3", endpoint_url=stack["S3_ENDPOINT_URL"]).upload_file(
         str(path),
         stack["S3_BUCKET"],
-        contract.part_key(day, 0, 1),
+        contract.part_key(day, plan.attempt, 0, 1),
         ExtraArgs={"Metadata": {"sha256": "naive", "rows": str(len(out))}},
     )
     producer = Producer(

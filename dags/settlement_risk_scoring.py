@@ -10,12 +10,15 @@ All shards use the same model version, pinned by `check_champion`. `plan_shards`
 date's empty next partition `ml.trade_scores_pYYYYMMDD_next`; each shard writes its rows straight
 into it (replacing its own slice, one transaction), a Parquet part in S3 and a Kafka message per
 high-risk trade; then `swap_scores` attaches the next partition in place of the date's rows of
-`ml.trade_scores` in one transaction and `write_manifest` writes the S3 manifest last, and emits
-the `ml.trade_scores` asset with the business date.
+`ml.trade_scores` in one transaction and `write_manifest` replaces the S3 manifest last, and emits
+the `ml.trade_scores` asset with the business date. A date that is not an NYSE business day is
+refused by `check_champion`, before anything is written.
 
 **Inputs and outputs.** Reads `ops.*` (point-in-time features) and the MLflow registry
 (`settlement_fail_risk@champion`). Writes `ml.trade_scores` (the date's rows, replaced),
-`s3://<bucket>/scores/business_date=YYYY-MM-DD/` (one part per shard, `_manifest.json` last) and
+`s3://<bucket>/scores/business_date=YYYY-MM-DD/`: one part per shard in the run's own folder
+`run=<attempt>/`, then `_manifest.json`, which names the folder, replaced last (the previous
+manifest and its parts stay readable until then; the date's other folders are removed after) and
 Kafka `settlement-risk.high` (key = trade id). Variables: `settlement_risk_scoring_shards` (1 on
 the local 2-core stack, where one shard keeps both cores busy; more where pods get cores of their own),
 `settlement_risk_high_threshold`, `settlement_risk_medium_threshold`. Job contract:
@@ -23,7 +26,8 @@ the local 2-core stack, where one shard keeps both cores busy; more where pods g
 
 **How to triage.**
 - `check_champion` failed: no champion yet (run `settlement_risk_training`) or the requested
-  version does not exist: the log says which.
+  version does not exist, or "not scored: rule business-date-is-a-business-day": the date is a
+  weekend or an NYSE holiday (nothing to score; not retried). The log says which.
 - A `score_shard` instance failed: its log is the job's output. "refused: ... input schema"
   means the champion was trained on other features than the job computes (retrain); a Kafka
   delivery error or a database error is transient (the task retries). With Kubernetes, a
@@ -35,14 +39,18 @@ the local 2-core stack, where one shard keeps both cores busy; more where pods g
   scoring runs [...]" or "model versions": it holds another run's rows (a later run prepared it
   again, or a shard of an older run wrote into it): clear the whole run. "no scores at all": no
   shard wrote although trades are pending.
-- `write_manifest` failed: the rows are in place, the manifest is not; clear the task.
+- `write_manifest` failed: the rows are in place; S3 readers still see the previous manifest and
+  its parts (the run's own parts wait beside them); clear the task. Any failed run leaves the
+  date's manifest and parts as they were; its parts are removed by the next successful run.
 
 **How to rerun.** Trigger with the `business_date` param (or clear the run). A rerun replaces
-the date's rows, rewrites the same objects with the same content and republishes the same
-message keys. `model_version` scores with a given version instead of the champion; `shards`
-overrides the configured shard count; `dry_run` scores into the staging work tables only (no
-next partition, no swap, no S3, no Kafka). Clearing one `score_shard` before the swap replaces
-that shard's rows; after the swap, clear the whole run.
+the date's rows, writes the same objects with the same content and republishes the same
+message keys (the manifest differs only in `scoring_run_id`, `attempt` and `parts_prefix`; the
+parts have the same bytes under the new attempt's folder). `model_version` scores with a given
+version instead of the champion; `shards` overrides the configured shard count; `dry_run`
+scores into the staging work tables only (no next partition, no swap, no S3, no Kafka).
+Clearing one `score_shard` before the swap replaces that shard's rows (and its part); after the
+swap, clear the whole run.
 
 **Links and lateness.** `check_champion` links to the MLflow model version scored with;
 `write_manifest` to `scores/business_date=D/` and the date's `settlement-risk.high` messages. A run

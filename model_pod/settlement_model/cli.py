@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--shard-count", type=int, default=1)
     _add_model_choice(score, "the scoring model", "--model-alias", "--model-version")
     score.add_argument("--run-id", required=True, help="recorded on every row as scoring_run_id")
+    score.add_argument(
+        "--attempt",
+        default="",
+        help="the part's folder scores/business_date=D/run=ATTEMPT/ (default: the run id's)",
+    )
     score.add_argument("--high-risk-threshold", type=_probability, required=True)
     score.add_argument("--medium-risk-threshold", type=_probability, required=True)
     score.add_argument("--topic", default="settlement-risk.high")
@@ -174,6 +179,7 @@ def _run_score(args: argparse.Namespace) -> Any:
         model_version=args.model_version,
         dry_run=args.dry_run,
         topic=args.topic,
+        attempt=args.attempt,
     )
     return score_job.score_shard(env, request).__dict__
 

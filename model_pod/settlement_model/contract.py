@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,12 +126,48 @@ TRAINING_SET_MANIFEST = "manifest.json"
 
 
 def scores_prefix(business_date: dt.date) -> str:
-    """Where a business date's scores are in S3: the shards' parts, then the DAG's manifest."""
+    """Where a business date's scores are in S3: the DAG's manifest, and one folder per scoring
+    attempt holding its shards' parts (``scores_run_prefix``)."""
     return f"scores/business_date={business_date:%Y-%m-%d}/"
 
 
-def part_key(business_date: dt.date, shard_index: int, shard_count: int) -> str:
-    return f"{scores_prefix(business_date)}part-{shard_index:05d}-of-{shard_count:05d}.parquet"
+# What an attempt's name may hold: it is one folder of an S3 key (no "/"), readable in a URL.
+_ATTEMPT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
+_NOT_IN_ATTEMPT_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def scoring_attempt(scoring_run_id: str, token: str = "") -> str:
+    """The name of a scoring attempt's folder: the run id with everything but letters, digits,
+    ".", "_" and "-" replaced by "_" (Airflow's run ids hold ":" and "+"), then ``token``.
+
+    The DAG adds a fresh token to every plan, so a cleared (or recreated) run never writes
+    over the parts that the date's current manifest lists; a job started without one (by
+    hand, by a test) writes under its run id's name."""
+    safe = _NOT_IN_ATTEMPT_NAME.sub("_", scoring_run_id).strip("._-")[:150] or "run"
+    return f"{safe}-{token}" if token else safe
+
+
+def check_attempt(attempt: str) -> str:
+    if not _ATTEMPT_NAME.fullmatch(attempt):
+        raise ValueError(
+            f"a scoring attempt is 1-200 letters, digits, '.', '_' or '-' (not starting with '.'), "
+            f"got {attempt!r}"
+        )
+    return attempt
+
+
+def scores_run_prefix(business_date: dt.date, attempt: str) -> str:
+    """One scoring attempt's parts: the manifest names the attempt whose parts it lists, so the
+    previous attempt's stay readable until a new manifest replaces it."""
+    return f"{scores_prefix(business_date)}run={check_attempt(attempt)}/"
+
+
+def part_name(shard_index: int, shard_count: int) -> str:
+    return f"part-{shard_index:05d}-of-{shard_count:05d}.parquet"
+
+
+def part_key(business_date: dt.date, attempt: str, shard_index: int, shard_count: int) -> str:
+    return f"{scores_run_prefix(business_date, attempt)}{part_name(shard_index, shard_count)}"
 
 
 def staging_table_name(business_date: dt.date, shard_index: int, shard_count: int) -> str:

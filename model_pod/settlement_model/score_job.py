@@ -15,8 +15,9 @@ the shards start and attached by it after they all succeeded (one transaction), 
 manifest is written last. The shards write into it side by side; each first deletes its own
 slice (the trades whose id hashes to it), in the same transaction, so a rerun of one shard
 replaces its rows. A dry run writes a staging work table of its own instead (and nothing to
-S3 or Kafka). Names are deterministic (docs/pod-contract.md): a rerun overwrites the same
-object with the same bytes and produces the same message keys.
+S3 or Kafka). The Parquet part goes to the run's own folder, scores/business_date=D/run=<attempt>/,
+never to one that the date's manifest lists (docs/pod-contract.md): a shard rerun overwrites
+its own part with the same bytes, and produces the same message keys.
 """
 
 from __future__ import annotations
@@ -58,8 +59,13 @@ class ScoreRequest:
     model_version: str | None = None
     dry_run: bool = False
     topic: str = HIGH_RISK_TOPIC
+    # The folder of the run's parts, scores/business_date=D/run=<attempt>/ (the DAG's plan names
+    # it); by default the run id's.
+    attempt: str = ""
 
     def __post_init__(self) -> None:
+        attempt = self.attempt or contract.scoring_attempt(self.scoring_run_id)
+        object.__setattr__(self, "attempt", contract.check_attempt(attempt))
         if not 0 <= self.medium_risk_threshold <= self.high_risk_threshold <= 1:
             raise ValueError(
                 "need 0 <= medium-risk threshold <= high-risk threshold <= 1, got "
@@ -468,7 +474,7 @@ def _open_scores_table(writer: Any, request: ScoreRequest, table: str) -> None:
 def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
     split = TimeSplit()
     schema, table = _scores_table(request)
-    key = contract.part_key(request.business_date, request.shard_index, request.shard_count)
+    key = contract.part_key(request.business_date, request.attempt, request.shard_index, request.shard_count)
     part_path = env.work_dir / Path(key).name
     scored_at = dt.datetime.now(dt.UTC)
     parameters = features.feature_parameters(

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
+from include.markets_ops.scoring.manifest import part_keys
 from include.markets_ops.services.model_registry import MODEL_NAME
 from include.markets_ops.services.topics import HIGH_RISK_TRADES
 from tests.integration.pipeline_stack import s3_objects, scores_manifest
@@ -89,6 +90,10 @@ def manifest(night: dict[str, Any], stack: dict[str, str]) -> None:
     written = scores_manifest(stack, night["day"])
     assert written["row_count"] == night["scored"]
     assert written["model_version"] == night["champion"]
+    # Its parts are in the folder it names, as many rows as it counts.
+    parts = s3_objects(stack, written["parts_prefix"])
+    assert sorted(parts) == sorted(part_keys(written))
+    assert sum(part["rows"] for part in written["parts"]) == night["scored"]
 
 
 @then("every high-risk trade of the day is on the Kafka topic settlement-risk.high")

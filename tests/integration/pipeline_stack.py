@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ from include.markets_ops.services import model_registry
 from include.markets_ops.synthetic import seed, truth
 from include.markets_ops.synthetic.config import GeneratorConfig
 from tests.integration.feed_stack import run_feed
+
+ATTEMPT_FOLDER = re.compile(r"/run=[^/]+/")  # a scoring attempt's folder of Parquet parts
+SCORES_FOLDER = "scores/"
 
 FEED_DAG = "ops_demo_feed"
 SCORING_DAG = "settlement_risk_scoring"
@@ -213,6 +217,26 @@ def scores_manifest(stack: dict[str, str], day: dt.date) -> dict[str, Any]:
 
     body = s3_client(stack).get_object(Bucket=stack["S3_BUCKET"], Key=manifest_key(day))["Body"].read()
     return dict(json.loads(body))
+
+
+def comparable_scores(objects: dict[str, bytes]) -> dict[str, Any]:
+    """Objects as a rerun reproduces them; of the scores: each manifest parsed, without the
+    fields that say which run wrote it; each part under its attempt's folder, blanked
+    (``run=*``). Its parts must be the ones the manifest lists: no other attempt's remain."""
+    from include.markets_ops.scoring.manifest import MANIFEST_NAME, part_keys, without_run_identity
+
+    comparable: dict[str, Any] = {}
+    manifests = [json.loads(body) for key, body in objects.items() if key.endswith(MANIFEST_NAME)]
+    listed = {key for manifest in manifests for key in part_keys(manifest)}
+    for key, body in objects.items():
+        if key.endswith(MANIFEST_NAME):
+            comparable[key] = without_run_identity(json.loads(body))
+        elif key.startswith(SCORES_FOLDER):
+            assert key in listed, f"{key} is in S3 but no manifest lists it"
+            comparable[ATTEMPT_FOLDER.sub("/run=*/", key)] = body
+        else:  # another pipeline's object
+            comparable[key] = body
+    return comparable
 
 
 def fingerprint(conn: Any, query: str, params: dict[str, Any]) -> tuple[int, str]:

@@ -18,12 +18,15 @@ from typing import Any
 
 import psycopg
 import pytest
+from settlement_model import contract
 
+from include.markets_ops.scoring.manifest import manifest_key
 from tests.integration.pipeline_stack import (
     SCORING_DAG,
     TRAINING_CONF,
     TRAINING_DAG,
     History,
+    comparable_scores,
     fingerprint,
     run_dag,
     s3_objects,
@@ -71,14 +74,10 @@ def _score(api: Any, stack: dict[str, str], day: dt.date, model_version: str) ->
     run = run_dag(api, SCORING_DAG, conf, timeout=1200)
     with psycopg.connect(stack["REPORTING_READER_URL"]) as reader:
         rows = fingerprint(reader, SCORE_ROWS, {"day": day})
-    objects: dict[str, Any] = {}
-    for key, body in s3_objects(stack, f"scores/business_date={day.isoformat()}/").items():
-        if key.endswith("_manifest.json"):
-            manifest = json.loads(body)
-            assert manifest.pop("scoring_run_id") == run["dag_run_id"]
-            objects[key] = manifest
-        else:
-            objects[key] = body
+    stored = s3_objects(stack, contract.scores_prefix(day))
+    manifest = json.loads(stored[manifest_key(day)])
+    assert manifest["scoring_run_id"] == run["dag_run_id"]
+    objects = comparable_scores(stored)  # the same but for which run wrote them
     messages = read_from(stack["KAFKA_BOOTSTRAP_SERVERS"], HIGH_RISK_TOPIC, before)
     return {
         "run": run,

@@ -1,12 +1,14 @@
 """The ``settlement_risk_scoring`` DAG's tasks around the scoring pods, named as them: the only
 module of the pipeline that sees the Airflow context, its Variables, connections and links.
 
-1. ``check_champion``: the model version every shard uses, pinned once.
-2. ``plan_shards``: the run's plan (plan.py) and each shard's job arguments; unless a dry run,
-   the date's manifest is retracted (manifest.py) and its next partition prepared (swap.py)
-   before the shards start.
+1. ``check_champion``: the business date, refused unless a business day of the operations
+   calendar (before anything is written), and the model version every shard uses, pinned once.
+2. ``plan_shards``: the run's plan (plan.py) with a fresh attempt (the S3 folder of its parts)
+   and each shard's job arguments; unless a dry run, the date's next partition prepared
+   (swap.py) before the shards start. The date's manifest and parts stay as they are.
 3. ``swap_scores``: the next partition attached in place of the date's rows (swap.py).
-4. ``write_manifest``: the S3 manifest last, the links and the asset event (manifest.py).
+4. ``write_manifest``: the S3 manifest replaced last, then the date's earlier parts removed;
+   the links and the asset event (manifest.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from settlement_model import contract
 
+from include.markets_ops import calendars
 from include.markets_ops.airflow import connections, links
 from include.markets_ops.airflow.assets import TRADE_SCORES
 from include.markets_ops.airflow.business_date import resolve_business_date
@@ -26,6 +29,7 @@ from include.markets_ops.scoring.plan import (
     MEDIUM_THRESHOLD_VARIABLE,
     SHARDS_VARIABLE,
     ScoringPlan,
+    new_attempt,
 )
 from include.markets_ops.services.topics import HIGH_RISK_TRADES
 
@@ -42,14 +46,30 @@ def shard_count_from_variable(requested: int | None) -> int:
     return int(requested) if requested else int(Variable.get(SHARDS_VARIABLE))
 
 
+def scoring_business_date(context: Mapping[str, Any]) -> dt.date:
+    """The run's business date, which must be a business day of the operations calendar, as
+    the feed and the reconciliation require: there are no trades of a weekend or a holiday to
+    score, and a run for one would only replace nothing with nothing. Fails without retries (a
+    retry cannot change the calendar)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        business_date = resolve_business_date(context)
+        calendars.check_business_date(business_date, calendars.OPERATIONS_CALENDAR)
+    except ValueError as error:  # NotABusinessDateError is one
+        raise AirflowFailException(f"not scored: {error}") from error
+    return business_date
+
+
 def check_champion(context: Mapping[str, Any]) -> dict[str, Any]:
-    """The business date and the model version every shard will use (the champion unless a
-    version is asked for), linked. Fails fast, without retries, when there is none."""
+    """The business date (a business day, else refused before anything is written) and the model
+    version every shard will use (the champion unless a version is asked for), linked. Fails
+    fast, without retries, when either is wrong."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from include.markets_ops.services import model_registry
 
-    business_date = resolve_business_date(context)
+    business_date = scoring_business_date(context)
     requested = (context.get("params") or {}).get("model_version")
     try:
         version = model_registry.scoring_version(connections.mlflow_client(), requested)
@@ -67,8 +87,9 @@ def plan_shards(context: Mapping[str, Any], champion: dict[str, Any]) -> list[li
     """One argument list per shard (mapped over); the plan goes to XCom key "plan".
 
     The plan takes the shards from the param or the Variable and the thresholds from
-    Variables. Unless a dry run, the date's manifest is retracted and the date's next
-    partition prepared for the shards to write into."""
+    Variables, and a fresh attempt: the folder its shards' parts go to, apart from the parts
+    the date's manifest lists (which stay readable until write_manifest replaces it). Unless a
+    dry run, the date's next partition is prepared for the shards to write into."""
     params = context.get("params") or {}
     high, medium = thresholds_from_variables()
     plan = ScoringPlan(
@@ -80,9 +101,9 @@ def plan_shards(context: Mapping[str, Any], champion: dict[str, Any]) -> list[li
         medium_risk_threshold=medium,
         scoring_run_id=str(context["run_id"]),
         dry_run=bool(params.get("dry_run")),
+        attempt=new_attempt(str(context["run_id"])),
     )
     if not plan.dry_run:
-        manifest.retract_manifest(connections.s3_client(), connections.s3_bucket(), plan.business_date)
         swap.prepare_partition(connections.postgres_url(), plan)
     context["ti"].xcom_push(key="plan", value=plan.as_xcom())
     return plan.shard_arguments()

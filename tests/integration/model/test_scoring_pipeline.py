@@ -1,7 +1,9 @@
 """Scoring a business date on the real stack: the prepared next partition, the shard jobs that
 write into it, the swap that attaches it, and the manifest.
 
-A rerun gives identical rows, objects and message keys; rerunning one shard replaces its slice;
+A rerun gives identical rows, objects and message keys; a run that fails after its shards wrote
+parts leaves the date's manifest and the parts it lists as they were, and the next successful
+run replaces them and removes the failed run's parts; rerunning one shard replaces its slice;
 a failure in the middle of a shard's write leaves the previous partition and none of its rows;
 a swap refuses a next partition of another run, or an empty one while trades are pending; a
 Kafka delivery failure fails the job (and the Airflow task) and commits none of its rows; a
@@ -25,8 +27,8 @@ from psycopg import sql
 from settlement_model import contract, registry, score_job
 from settlement_model.messaging import DeliveryError
 
-from include.markets_ops.scoring.manifest import manifest_key, retract_manifest, write_manifest
-from include.markets_ops.scoring.plan import ScoringPlan
+from include.markets_ops.scoring.manifest import manifest_key, part_keys, without_run_identity, write_manifest
+from include.markets_ops.scoring.plan import ScoringPlan, new_attempt
 from include.markets_ops.scoring.swap import (
     SwapError,
     partition_table,
@@ -86,7 +88,10 @@ def staging(table: str) -> sql.Identifier:
 
 
 def plan(model_name: str, version: str, run_id: str) -> ScoringPlan:
-    return ScoringPlan(BUSINESS_DATE, model_name, version, SHARDS, HIGH, MEDIUM, run_id)
+    """A run's plan as plan_shards makes it: with an attempt of its own."""
+    return ScoringPlan(
+        BUSINESS_DATE, model_name, version, SHARDS, HIGH, MEDIUM, run_id, attempt=new_attempt(run_id)
+    )
 
 
 def score_shards(
@@ -110,14 +115,14 @@ def score_shards(
             model_alias=None,
             model_version=args.model_version,
             topic=args.topic,
+            attempt=args.attempt,
         )
         results.append(score_job.score_shard(env, request))
     return results
 
 
 def score_date(env: Any, s3: Any, bucket: str, scoring_plan: ScoringPlan, topic: str) -> dict[str, Any]:
-    """The DAG's steps after check_champion: retract, prepare, shards, swap, manifest."""
-    retract_manifest(s3, bucket, BUSINESS_DATE)
+    """The DAG's steps after check_champion: prepare, shards, swap, manifest."""
     prepare_partition(env.database_url, scoring_plan)
     shards = score_shards(env, scoring_plan, topic)
     swapped = swap_into_trade_scores(env.database_url, scoring_plan)
@@ -186,11 +191,20 @@ def test_rescoring_a_date_gives_identical_rows_objects_and_message_keys(
     assert second_partition is not None
     assert first_partition[1] == second_partition[1] == f"FOR VALUES IN ('{BUSINESS_DATE}')"
     assert first_partition[0] != second_partition[0]
-    # Same objects, byte for byte, and the manifest (written last) says so.
-    assert objects(s3, bucket).keys() == stored.keys()
-    parts = sorted(k for k in stored if k.endswith(".parquet"))
-    assert parts == [contract.part_key(BUSINESS_DATE, i, SHARDS) for i in range(SHARDS)]
-    assert all(objects(s3, bucket)[k] == stored[k] for k in parts)
+    # The same parts, byte for byte, in the second run's folder (the first run's are removed),
+    # and the same manifest but for which run wrote it.
+    after = objects(s3, bucket)
+    assert sorted(stored) == sorted([manifest_key(BUSINESS_DATE), *part_keys(first["manifest"])])
+    assert sorted(after) == sorted([manifest_key(BUSINESS_DATE), *part_keys(second["manifest"])])
+    assert part_keys(second["manifest"]) == [
+        contract.part_key(BUSINESS_DATE, second["manifest"]["attempt"], i, SHARDS) for i in range(SHARDS)
+    ]
+    assert [after[k] for k in part_keys(second["manifest"])] == [
+        stored[k] for k in part_keys(first["manifest"])
+    ]
+    assert without_run_identity(json.loads(after[manifest_key(BUSINESS_DATE)])) == without_run_identity(
+        json.loads(stored[manifest_key(BUSINESS_DATE)])
+    )
     assert second["manifest"]["checksum"] == first["manifest"]["checksum"]
     assert second["manifest"]["row_count"] == len(rows)
     manifest = json.loads(objects(s3, bucket)[manifest_key(BUSINESS_DATE)])
@@ -211,6 +225,64 @@ def test_rescoring_a_date_gives_identical_rows_objects_and_message_keys(
         champion,
         BUSINESS_DATE.isoformat(),
     )
+
+
+def test_a_run_that_fails_after_writing_parts_leaves_the_dates_manifest_and_parts(
+    setup: Setup, fixture_data: Any
+) -> None:
+    """S3 swaps like the warehouse: until a run's manifest replaces the date's, readers of the
+    manifest get the previous run's; a failed run changes nothing they read, and the next
+    successful run leaves only its own parts."""
+    import pyarrow.parquet as pq
+
+    s3, bucket, topic = setup.s3, setup.bucket, setup.topic
+    score_date(setup.env, s3, bucket, plan(setup.model_name, setup.champion, "pytest__good"), topic)
+    before = objects(s3, bucket)
+    manifest_before = before[manifest_key(BUSINESS_DATE)]
+    listed_before = part_keys(json.loads(manifest_before))
+    rows_before = date_rows(setup.database_url)
+    # Shard 1 has high-risk trades, so it has messages that a dead broker will not acknowledge.
+    shard1_bands = pq.read_table(pa_buffer(before[listed_before[1]])).column("risk_band").to_pylist()
+    assert "high" in shard1_bands
+
+    # The next run: shard 0 succeeds; shard 1 uploads its part, then Kafka never acknowledges
+    # its messages (20 s, far longer than the shard takes to produce them) and the job fails.
+    failing = plan(setup.model_name, setup.champion, "pytest__fails")
+    prepare_partition(setup.database_url, failing)
+    score_shards(setup.env, failing, topic, only=0)
+    dead_broker = {"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 20000, "socket.timeout.ms": 1000}
+    with pytest.raises(DeliveryError, match="acknowledged"):
+        score_shards(dataclasses.replace(setup.env, kafka_config=dead_broker), failing, topic, only=1)
+    during = objects(s3, bucket)
+    assert set(failing.part_keys()) <= set(during)  # both shards of the failed run wrote their parts
+    # Readers of the manifest see the date as before: the same manifest, byte for byte, and every
+    # part it lists, unchanged; the warehouse's readers too (the swap never ran).
+    assert during[manifest_key(BUSINESS_DATE)] == manifest_before
+    assert {key: during[key] for key in listed_before} == {key: before[key] for key in listed_before}
+    assert date_rows(setup.database_url) == rows_before
+
+    # The run cleared: plan_shards plans again under the same run id, with a new attempt.
+    rerun = plan(setup.model_name, setup.champion, "pytest__fails")
+    assert rerun.attempt != failing.attempt
+    replaced = score_date(setup.env, s3, bucket, rerun, topic)["manifest"]
+    after = objects(s3, bucket)
+    # Only the new manifest and its parts remain: the good run's and the failed run's are removed.
+    assert sorted(after) == sorted([manifest_key(BUSINESS_DATE), *part_keys(replaced)])
+    assert replaced["removed_objects"] == 2 * SHARDS
+    assert part_keys(replaced) == rerun.part_keys()
+    # Idempotent: the same part bytes and the same manifest but for which run wrote it.
+    assert [after[key] for key in part_keys(replaced)] == [before[key] for key in listed_before]
+    manifest_after = json.loads(after[manifest_key(BUSINESS_DATE)])
+    assert manifest_after["attempt"] == rerun.attempt
+    assert without_run_identity(manifest_after) == without_run_identity(json.loads(manifest_before))
+    assert date_rows(setup.database_url) == rows_before
+    assert run_ids(setup.database_url) == {"pytest__fails"}
+
+
+def pa_buffer(body: bytes) -> Any:
+    import pyarrow as pa
+
+    return pa.BufferReader(body)
 
 
 def next_rows(database_url: str) -> list[tuple]:

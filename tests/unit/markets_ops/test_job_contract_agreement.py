@@ -19,7 +19,10 @@ from include.markets_ops.training import promotion
 
 CONTRACT_NAMES = {
     "scores_prefix",
+    "scores_run_prefix",
+    "scoring_attempt",
     "part_key",
+    "part_name",
     "staging_table",
     "staging_table_name",
     "next_partition_table",
@@ -52,6 +55,7 @@ def test_every_shards_arguments_parse_as_the_score_job_expects(dry_run: bool) ->
         assert (p.business_date, p.shard_count, p.model_version) == (dt.date(2026, 11, 20), 3, "12")
         assert (p.high_risk_threshold, p.medium_risk_threshold) == (0.25, 0.1)
         assert p.run_id == PLAN.scoring_run_id
+        assert p.attempt == plan.attempt  # the folder of the shard's part is the plan's
         assert p.dry_run is dry_run
 
 
@@ -61,7 +65,8 @@ def test_the_shards_tables_and_objects_are_the_contracts_and_fit_the_dags_steps(
     assert contract.next_partition_name(day) == f"{swap.partition_table(day)}_next"
     # The manifest lists the shards' parts under the date's prefix, and is written there itself.
     for index in range(3):
-        assert contract.part_key(day, index, 3).startswith(contract.scores_prefix(day))
+        assert contract.part_key(day, "a1", index, 3).startswith(contract.scores_run_prefix(day, "a1"))
+        assert contract.scores_run_prefix(day, "a1").startswith(contract.scores_prefix(day))
         # A dry run's work tables are the date's, which the swap drops (staging_tables_of_date.sql).
         assert contract.staging_table_name(day, index, 3).startswith(f"trade_scores_{day:%Y%m%d}_")
     assert manifest.manifest_key(day).startswith(contract.scores_prefix(day))

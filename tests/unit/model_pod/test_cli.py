@@ -46,6 +46,17 @@ def test_thresholds_in_the_wrong_order_are_a_usage_error(monkeypatch: pytest.Mon
     assert cli.main(swapped) == contract.EXIT_USAGE
 
 
+def test_an_attempt_that_is_not_one_folder_name_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "DATABASE_URL": "postgresql://x",
+        "S3_BUCKET": "b",
+        "MLFLOW_TRACKING_URI": "http://m",
+        "KAFKA_BOOTSTRAP_SERVERS": "k:1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main([*SCORE, "--attempt", "../other-date"]) == contract.EXIT_USAGE
+
+
 def test_a_malformed_date_is_refused_by_the_parser() -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(

@@ -45,9 +45,11 @@ def test_names_are_deterministic_per_date_and_shard() -> None:
     assert contract.staging_table_name(dt.date(2026, 11, 20), 1, 4) == "trade_scores_20261120_s001_of_004"
     assert contract.next_partition_name(dt.date(2026, 11, 20)) == "trade_scores_p20261120_next"
     assert (
-        contract.part_key(dt.date(2026, 11, 20), 1, 4)
-        == "scores/business_date=2026-11-20/part-00001-of-00004.parquet"
+        contract.part_key(dt.date(2026, 11, 20), "manual__2026-11-20-0a1b", 1, 4)
+        == "scores/business_date=2026-11-20/run=manual__2026-11-20-0a1b/part-00001-of-00004.parquet"
     )
+    # Without an attempt, a job's part goes to its run id's folder.
+    assert REQUEST.attempt == "manual__2026-11-20"
 
 
 NAMING_FUNCTIONS = (

@@ -67,6 +67,7 @@ ROLES = (
     "warehouse_writer",  # what the pipelines write with
     "reporting_reader",  # read-only: reports, alerts, the dashboard
     "upstream_feed",  # the synthetic upstream systems: writes the ground truth (synthetic schema)
+    "ops_events_writer",  # the Airflow callbacks: may only insert operations events into events.outbox
 )
 
 

@@ -208,7 +208,7 @@ def ensure_roles_and_databases(stack: Stack) -> None:
         )
     # The pipeline and reporting roles may connect to the warehouse; what they may touch
     # inside it is granted by the warehouse migrations.
-    for role in ("warehouse_writer", "reporting_reader", "upstream_feed"):
+    for role in ("warehouse_writer", "reporting_reader", "upstream_feed", "ops_events_writer"):
         _psql(
             "SELECT format('GRANT CONNECT ON DATABASE warehouse TO %I', :'role') \\gexec\n",
             variables={"role": role},
@@ -224,7 +224,13 @@ def ensure_roles_and_databases(stack: Stack) -> None:
 
 # Throwaway databases for tests (migrations up/down/up, loads), shaped like the warehouse.
 SCRATCH_NAME = re.compile(r"^[a-z][a-z0-9_]{2,62}$")
-WAREHOUSE_ROLES = ("warehouse_owner", "warehouse_writer", "reporting_reader", "upstream_feed")
+WAREHOUSE_ROLES = (
+    "warehouse_owner",
+    "warehouse_writer",
+    "reporting_reader",
+    "upstream_feed",
+    "ops_events_writer",
+)
 
 
 def create_scratch_database(name: str) -> None:

@@ -15,7 +15,7 @@ SCANNED = ("dags", "plugins", "include/markets_ops")
 # value -> the module that declares it (relative to the repository)
 FACTS = {
     **dict.fromkeys(
-        ("warehouse_postgres", "warehouse_reporting", "upstream_simulator"),
+        ("warehouse_postgres", "warehouse_reporting", "upstream_simulator", "ops_events_outbox"),
         "include/markets_ops/services/postgres.py",
     ),
     "s3_markets": "include/markets_ops/services/s3.py",

@@ -12,8 +12,8 @@ import pytest
 
 from tests.integration.conftest import Warehouse, drop_database, scratch_database
 
-PROJECT_SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic")
-HEAD = "0006_trades_scoring_order"  # the latest revision
+PROJECT_SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic", "events")
+HEAD = "0007_events_outbox"  # the latest revision
 
 CATALOG_QUERIES = {
     "columns": """

@@ -1,13 +1,19 @@
 """Failure and lateness events: what the night shift's tooling consumes from ``ops.airflow.events``.
 
 A task that fails for good (retries exhausted, or failed fast on bad input) publishes one
-structured event; so does a DAG run that misses its deadline. The callback never raises:
-a Kafka outage must not hide the task's own error, so a publishing error is only logged.
+structured event; so does a DAG run that misses its deadline. These are the only events the
+callbacks and the deadline (lateness) code raise.
+
+Durable: each event is first stored in the PostgreSQL outbox (outbox.py), then published at
+once; if Kafka is down, the ``ops_events_relay`` DAG delivers it when Kafka is back. The
+callback never raises: an outage must not hide the task's own error. If PostgreSQL and Kafka
+are both unreachable, the event exists only in this log (logged at CRITICAL, in full).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -53,15 +59,75 @@ def _business_date_or_none(context: Mapping[str, Any]) -> str | None:
 
 
 def publish_event(key: str, value: dict[str, Any]) -> None:
-    """Log the event and publish it to ops.airflow.events; never raises."""
-    log.error("Operations event %s: %s", key, value)
-    try:
-        from include.markets_ops.airflow.connections import kafka_config
-        from include.markets_ops.services.kafka import publish
+    """Store the event in the outbox, publish it to ops.airflow.events at once, and record the
+    delivery; never raises. An event stored but not published is left to the relay."""
+    from include.markets_ops.airflow import outbox
 
-        publish(kafka_config(), AIRFLOW_EVENTS.name, [(key, value)], timeout_seconds=15)
+    log.error("Operations event %s: %s", key, value)
+    event = outbox.OutboxEvent.of(AIRFLOW_EVENTS.name, key, value)
+    stored = _store(event)
+    if stored is False:
+        log.warning("Operations event %s was already stored (its callback ran twice): not sent again", key)
+        return
+    delivered = _publish_now(event)
+    if delivered and stored:
+        _record_delivery(event)
+    elif not delivered and stored:
+        log.warning("Operations event %s is kept in the outbox: the ops_events_relay DAG delivers it", key)
+    elif not delivered:
+        log.critical(
+            "OPERATIONS EVENT LOST: neither PostgreSQL nor Kafka took event %s; it exists only in this "
+            "log. Publish it by hand to %s once Kafka is back: %s",
+            key,
+            event.topic,
+            json.dumps(event.payload, sort_keys=True),
+        )
+
+
+def _store(event: Any) -> bool | None:
+    """True: stored now; False: already stored (the same key); None: PostgreSQL refused or is down."""
+    from include.markets_ops.airflow import outbox
+    from include.markets_ops.airflow.connections import connect_postgres
+    from include.markets_ops.services.postgres import OPS_EVENTS_CONN_ID
+
+    try:
+        with connect_postgres(
+            OPS_EVENTS_CONN_ID, connect_timeout=outbox.CONNECT_TIMEOUT_SECONDS, autocommit=True
+        ) as connection:
+            return outbox.store(connection, event)
     except Exception:
-        log.exception("could not publish operations event %s to %s", key, AIRFLOW_EVENTS.name)
+        log.exception("could not store operations event %s in the outbox (%s)", event.key, OPS_EVENTS_CONN_ID)
+        return None
+
+
+def _publish_now(event: Any) -> bool:
+    from include.markets_ops.airflow import outbox
+    from include.markets_ops.airflow.connections import kafka_config
+    from include.markets_ops.services.kafka import publish
+
+    seconds = outbox.CALLBACK_DELIVERY_SECONDS
+    try:
+        config = outbox.bounded_delivery(kafka_config(), seconds)
+        publish(config, event.topic, [(event.key, event.payload)], timeout_seconds=seconds)
+        return True
+    except Exception:
+        log.exception("could not publish operations event %s to %s", event.key, event.topic)
+        return False
+
+
+def _record_delivery(event: Any) -> None:
+    """Best effort: without the record the relay sends the same key again (consumers dedupe)."""
+    from include.markets_ops.airflow import outbox
+    from include.markets_ops.airflow.connections import connect_postgres
+    from include.markets_ops.services.postgres import OPS_EVENTS_CONN_ID
+
+    try:
+        with connect_postgres(
+            OPS_EVENTS_CONN_ID, connect_timeout=outbox.CONNECT_TIMEOUT_SECONDS, autocommit=True
+        ) as connection:
+            outbox.record_delivery(connection, event.topic, event.key, outbox.DELIVERED_BY_CALLBACK)
+    except Exception:
+        log.exception("could not record the delivery of event %s: the relay sends it again", event.key)
 
 
 def on_task_failure(context: Mapping[str, Any]) -> None:

@@ -16,6 +16,7 @@ from settlement_model import timeouts
 WAREHOUSE_CONN_ID = "warehouse_postgres"  # pipelines: the writer role
 REPORTING_CONN_ID = "warehouse_reporting"  # reports, alerts, dashboard: the read-only role
 UPSTREAM_CONN_ID = "upstream_simulator"  # the synthetic upstream systems: ground truth only
+OPS_EVENTS_CONN_ID = "ops_events_outbox"  # the Airflow callbacks: may only insert into events.outbox
 # libpq settings an Airflow connection's extra may carry (airflow_settings.yaml sets
 # application_name, so each role's sessions are told apart in pg_stat_activity).
 CONNECTION_SETTINGS = ("application_name", "connect_timeout", "options", "sslmode", "sslrootcert")

@@ -8,6 +8,8 @@ Schemas:
   staging    work tables of the bulk loads (COPY targets), swapped into place atomically.
   synthetic  the generator's ground truth. No DAG or model reads it (the pipeline roles
              have no privilege on it); tests and the data generator do.
+  events     the outbox of the operations events (failures, missed deadlines) on their way to
+             Kafka (airflow/outbox.py).
 
 Column comments say what a value means for operations staff, because they read these
 tables through the reporting role.
@@ -28,6 +30,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     MetaData,
@@ -35,6 +38,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -49,7 +53,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic")
+SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic", "events")
 
 ASSET_CLASSES = ("equity", "government_bond", "corporate_bond", "fx")
 TRADE_STATUSES = ("pending", "settled", "failed", "cancelled")
@@ -67,6 +71,7 @@ BREAK_TYPES = (
 )
 BREAK_STATUSES = ("open", "resolved")
 RULE_RUN_STATUSES = ("succeeded", "failed")
+DELIVERED_BY = ("callback", "relay")
 PROMOTION_DECISIONS = ("promoted", "bootstrapped", "rejected", "rolled_back", "evaluated_only")
 
 
@@ -478,3 +483,45 @@ class InjectedBadRow(Base):
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     record_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     rule: Mapped[str] = mapped_column(String(64))
+
+
+# --------------------------------------------------------------------------- events
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("topic", "event_key"),
+        {
+            "schema": "events",
+            "comment": "Operations events as raised by the Airflow callbacks, one per key; pending until a "
+            "row in outbox_deliveries says Kafka acknowledged it",
+        },
+    )
+
+    event_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(249), comment="the Kafka topic it goes to")
+    event_key: Mapped[str] = mapped_column(
+        String(1000),
+        comment="the Kafka key: stable per event (dag, run, task, map index, try; or dag, run, deadline)",
+    )
+    event_type: Mapped[str] = mapped_column(String(64), comment="task_failed, deadline_missed")
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OutboxDelivery(Base):
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("delivered_by", DELIVERED_BY), name="delivered_by"),
+        ForeignKeyConstraint(["topic", "event_key"], ["events.outbox.topic", "events.outbox.event_key"]),
+        {
+            "schema": "events",
+            "comment": "Kafka acknowledgements of the outbox's events: one row per delivered event",
+        },
+    )
+
+    topic: Mapped[str] = mapped_column(String(249), primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    delivered_by: Mapped[str] = mapped_column(String(16), comment="callback or relay")
+    delivered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

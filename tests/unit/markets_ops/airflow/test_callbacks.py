@@ -91,3 +91,104 @@ def test_the_deadline_callback_runs_as_airflow_3_3_calls_it() -> None:
     assert [key for key, _ in published] == ["trade_reconciliation/manual__x/deadline/42"]
     assert published[0][1]["event_type"] == "deadline_missed"
     assert published[0][1]["deadline_name"] == "nightly_cutoff"
+
+
+# --------------------------------------------------------------------------- durable delivery
+
+
+class _Outbox:
+    """The callback's three steps faked: the outbox (stored keys, deliveries) and Kafka."""
+
+    def __init__(self, postgres_up: bool = True, kafka_up: bool = True) -> None:
+        self.postgres_up, self.kafka_up = postgres_up, kafka_up
+        self.stored: dict[str, dict] = {}
+        self.delivered: list[str] = []
+        self.published: list[str] = []
+
+    def store(self, event) -> bool | None:  # type: ignore[no-untyped-def]
+        if not self.postgres_up:
+            return None
+        if event.key in self.stored:
+            return False
+        self.stored[event.key] = event.payload
+        return True
+
+    def publish_now(self, event) -> bool:  # type: ignore[no-untyped-def]
+        if self.kafka_up:
+            self.published.append(event.key)
+        return self.kafka_up
+
+    def record_delivery(self, event) -> None:  # type: ignore[no-untyped-def]
+        self.delivered.append(event.key)
+
+    def patched(self):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(mock.patch.object(callbacks, "_store", self.store))
+        stack.enter_context(mock.patch.object(callbacks, "_publish_now", self.publish_now))
+        stack.enter_context(mock.patch.object(callbacks, "_record_delivery", self.record_delivery))
+        return stack
+
+
+KEY = "trade_reconciliation/scheduled__2026-10-30T04:00:00+00:00/classify_breaks/-1/3"
+
+
+def test_an_event_is_stored_then_published_then_marked_delivered() -> None:
+    fake = _Outbox()
+    with fake.patched():
+        callbacks.on_task_failure(_context(exception=ValueError("boom")))
+    assert list(fake.stored) == [KEY]
+    assert fake.published == [KEY]
+    assert fake.delivered == [KEY]
+
+
+def test_with_kafka_down_the_event_stays_stored_and_pending_for_the_relay(caplog) -> None:  # type: ignore[no-untyped-def]
+    fake = _Outbox(kafka_up=False)
+    with fake.patched(), caplog.at_level("WARNING"):
+        callbacks.on_task_failure(_context(exception=ValueError("boom")))
+    assert list(fake.stored) == [KEY]
+    assert fake.delivered == []
+    assert "kept in the outbox" in caplog.text
+    assert "LOST" not in caplog.text
+
+
+def test_a_callback_fired_twice_stores_and_publishes_once() -> None:
+    fake = _Outbox()
+    with fake.patched():
+        callbacks.on_task_failure(_context(exception=ValueError("boom")))
+        callbacks.on_task_failure(_context(exception=ValueError("boom")))
+    assert list(fake.stored) == [KEY]
+    assert fake.published == [KEY]
+
+
+def test_with_postgres_down_the_event_still_goes_to_kafka_and_nothing_is_marked() -> None:
+    fake = _Outbox(postgres_up=False)
+    with fake.patched():
+        callbacks.on_task_failure(_context(exception=ValueError("boom")))
+    assert fake.published == [KEY]
+    assert fake.delivered == []
+
+
+def test_with_postgres_and_kafka_down_the_loss_is_logged_loudly_with_the_whole_event(caplog) -> None:  # type: ignore[no-untyped-def]
+    fake = _Outbox(postgres_up=False, kafka_up=False)
+    with fake.patched(), caplog.at_level("CRITICAL"):
+        callbacks.on_task_failure(_context(exception=ValueError("negative quantity")))
+    [record] = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert "OPERATIONS EVENT LOST" in record.getMessage()
+    assert KEY in record.getMessage()
+    assert '"exception":"negative quantity"' in record.getMessage().replace(": ", ":").replace(", ", ",")
+
+
+def test_the_outbox_helpers_never_raise_when_the_services_are_unreachable() -> None:
+    """The real helpers, with the connection lookups failing as they do when a service is gone."""
+    from include.markets_ops.airflow import outbox
+
+    event = outbox.OutboxEvent.of("ops.airflow.events", KEY, {"event_type": "task_failed"})
+    with (
+        mock.patch("include.markets_ops.airflow.connections.connection", side_effect=OSError("gone")),
+        mock.patch("include.markets_ops.airflow.connections.kafka_config", side_effect=OSError("gone")),
+    ):
+        assert callbacks._store(event) is None
+        assert callbacks._publish_now(event) is False
+        callbacks._record_delivery(event)  # logged, not raised

@@ -90,6 +90,9 @@ class StackSecrets:
             "s3_access_key",
             "s3_secret_key",
             "airflow_admin_password",
+            "airflow_viewer_password",  # the other roles' logins (devstack/airflow.py ROLE_USERS)
+            "airflow_user_password",
+            "airflow_op_password",
             "airflow_fernet_key",
             "airflow_api_secret_key",
             "airflow_jwt_secret",

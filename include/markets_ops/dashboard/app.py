@@ -7,13 +7,13 @@ the DAG that produces it (access.py). No API docs routes; security headers on ev
 (headers.py); failures of the warehouse, S3 or Kafka answer 503 with what failed, bad input 4xx.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the routes' Annotated dependencies name the caller's
+# `require_user`, which FastAPI can only see in annotations evaluated where they are written.
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from include.markets_ops.dashboard import access
 
@@ -54,15 +54,14 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
 
-    def dashboard_reader(user: Any = Depends(require_user)) -> Any:
+    def dashboard_reader(user: Annotated[Any, Depends(require_user)]) -> Any:
         require(authorize, user, access.DASHBOARD_REQUIREMENTS, "the operations dashboard")
         return user
 
     def board_for(business_date: str | None) -> Any:
         day = parse_date(business_date)
-        with unavailable_as_503("the warehouse"):
-            with connect() as connection:
-                return load_dashboard(connection, day)
+        with unavailable_as_503("the warehouse"), connect() as connection:
+            return load_dashboard(connection, day)
 
     @app.get("/", response_class=HTMLResponse, dependencies=[Depends(dashboard_reader)])
     def dashboard_page(business_date: str | None = Query(default=None)) -> str:
@@ -139,7 +138,8 @@ def _add_artifact_pages(
     from fastapi.responses import HTMLResponse, StreamingResponse
 
     from include.markets_ops.dashboard import artifacts
-    from include.markets_ops.dashboard.kafka_page import KafkaPageReader, KafkaUnavailableError, ReadKey
+
+    CurrentUser = Annotated[Any, Depends(require_user)]  # noqa: N806 - a type alias
 
     def own_bucket(bucket: str | None) -> str:
         configured = sources.bucket()
@@ -161,7 +161,7 @@ def _add_artifact_pages(
 
     @app.get("/s3", response_class=HTMLResponse)
     def s3_prefix_page(
-        prefix: str = Query(...), bucket: str | None = Query(default=None), user: Any = Depends(require_user)
+        user: CurrentUser, prefix: str = Query(...), bucket: str | None = Query(default=None)
     ) -> str:
         name = own_bucket(bucket)
         checked_prefix(prefix, user, f"s3://{name}/{prefix}")
@@ -187,17 +187,27 @@ def _add_artifact_pages(
 
     @app.get("/s3/object")
     def s3_object_by_query(
-        key: str = Query(...), bucket: str | None = Query(default=None), user: Any = Depends(require_user)
+        user: CurrentUser, key: str = Query(...), bucket: str | None = Query(default=None)
     ) -> Any:
         return s3_object(key, bucket, user)
 
     # The same object by path: a report's relative links (report.html -> breaks.csv) resolve to
     # its neighbours in the folder.
     @app.get("/s3/object/{key:path}")
-    def s3_object_by_path(
-        key: str, bucket: str | None = Query(default=None), user: Any = Depends(require_user)
-    ) -> Any:
+    def s3_object_by_path(key: str, user: CurrentUser, bucket: str | None = Query(default=None)) -> Any:
         return s3_object(key, bucket, user)
+
+    _add_kafka_page(app, sources, require_user, authorize)
+
+
+def _add_kafka_page(
+    app: Any, sources: ArtifactSources, require_user: Callable[..., Any], authorize: access.Authorize
+) -> None:
+    from fastapi import Depends, HTTPException, Query
+    from fastapi.responses import HTMLResponse
+
+    from include.markets_ops.dashboard import artifacts
+    from include.markets_ops.dashboard.kafka_page import KafkaPageReader, KafkaUnavailableError, ReadKey
 
     def read_topic(read_key: ReadKey) -> list[Any]:
         topic, day, message_key = read_key
@@ -205,7 +215,7 @@ def _add_artifact_pages(
 
     reader = KafkaPageReader(read_topic)
 
-    def topic_reader(topic: str = Query(...), user: Any = Depends(require_user)) -> str:
+    def topic_reader(user: Annotated[Any, Depends(require_user)], topic: str = Query(...)) -> str:
         """Sync, so FastAPI runs the auth manager's check (a database query with FAB) off the loop."""
         try:
             artifacts.check_topic(topic)
@@ -218,7 +228,7 @@ def _add_artifact_pages(
     # Async: the read runs in the reader's own threads, awaited with a deadline (kafka_page.py).
     @app.get("/kafka", response_class=HTMLResponse)
     async def kafka_topic_page(
-        topic: str = Depends(topic_reader),
+        topic: Annotated[str, Depends(topic_reader)],
         business_date: str | None = Query(default=None),
         key: str | None = Query(default=None),
     ) -> str:

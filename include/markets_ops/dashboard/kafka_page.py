@@ -8,8 +8,9 @@ threads for 10-30 s, and a few dozen such requests starved the REST API. So the 
   deadline (READ_DEADLINE_SECONDS): the event loop and the shared pool never wait on Kafka;
 - one read per (topic, date, key) at a time, however many requests ask for it, its result kept
   for RESULT_TTL_SECONDS (the page shows a topic's latest messages: seconds-old is fine);
-- a broker found unreachable is remembered for UNREACHABLE_TTL_SECONDS, so the requests that
-  follow are answered 503 at once instead of queueing reads that would time out too;
+- a broker found unreachable (an error, or no answer by the deadline) is remembered for
+  UNREACHABLE_TTL_SECONDS, so the requests that follow are answered 503 at once instead of
+  queueing reads that would time out too (a successful read clears it);
 - at most MAX_PENDING_READS reads waiting: beyond that, 503 (busy) at once.
 """
 
@@ -66,9 +67,10 @@ class KafkaPageReader:
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), deadline_seconds)
         except TimeoutError:
-            raise KafkaUnavailableError(
-                f"Kafka did not answer within {deadline_seconds:g}s (topic {key[0]}); try again shortly"
-            ) from None
+            message = f"Kafka did not answer within {deadline_seconds:g}s (topic {key[0]}); try again soon"
+            with self._lock:  # the requests that follow are answered at once
+                self._unreachable = _Entry(self.clock() + UNREACHABLE_TTL_SECONDS, error=message)
+            raise KafkaUnavailableError(message) from None
 
     def _cached_or_started(self, key: ReadKey) -> list[Any] | concurrent.futures.Future[list[Any]]:
         now = self.clock()
@@ -82,7 +84,7 @@ class KafkaPageReader:
                 return self._in_flight[key]
             if len(self._in_flight) >= MAX_PENDING_READS:
                 raise KafkaUnavailableError(
-                    f"the dashboard is already waiting on {len(self._in_flight)} Kafka reads; try again shortly"
+                    f"the dashboard is already waiting on {len(self._in_flight)} Kafka reads; try again soon"
                 )
             future = self._pool.submit(self._read_and_remember, key)
             self._in_flight[key] = future

@@ -55,8 +55,10 @@ def test_the_questions_asked_are_airflows_dag_permissions() -> None:
     authorize_with(recorder, "u", access.read("trade_reconciliation"))
     authorize_with(recorder, "u", access.read(None))
     operate, read_one, read_all = recorder.asked
-    assert operate["method"] == "PUT" and operate["details"].id == "ops_demo_feed"  # type: ignore[union-attr]
+    assert operate["method"] == "PUT"
+    assert operate["details"].id == "ops_demo_feed"
     assert "access_entity" not in operate
-    assert read_one["method"] == "GET" and read_one["access_entity"] is DagAccessEntity.RUN
+    assert read_one["method"] == "GET"
+    assert read_one["access_entity"] is DagAccessEntity.RUN
     assert read_one["details"].id == "trade_reconciliation"  # type: ignore[union-attr]
     assert read_all["details"] is None

@@ -55,7 +55,7 @@ def test_a_malformed_date_is_refused_with_a_message() -> None:
 class ScoringReader:
     """A user allowed to read the scoring DAG's runs and to operate the feed, nothing else."""
 
-    granted = {access.read(access.SCORING_DAG), access.operate(access.FEED_DAG)}
+    granted = frozenset({access.read(access.SCORING_DAG), access.operate(access.FEED_DAG)})
 
     def __call__(self, user: object, requirement: access.Requirement) -> bool:
         return requirement in self.granted
@@ -64,10 +64,7 @@ class ScoringReader:
 @pytest.mark.parametrize(
     ("path", "needed"),
     [
-        (
-            "/",
-            "permission to read the runs of DAG trade_reconciliation; permission to read the runs of DAG ops_sql_alerts",
-        ),
+        ("/", "DAG trade_reconciliation; permission to read the runs of DAG ops_sql_alerts"),
         ("/s3?prefix=training-sets/", "permission to operate (edit) DAG settlement_risk_training"),
         (
             "/s3/object?key=reports/recon/business_date=2031-07-08/breaks.csv",

@@ -70,7 +70,7 @@ def test_a_read_past_the_deadline_is_a_503_and_the_loop_is_never_blocked() -> No
 
         ticker = asyncio.create_task(tick())
         started = time.monotonic()
-        with pytest.raises(KafkaUnavailableError, match="did not answer within 0.5s"):
+        with pytest.raises(KafkaUnavailableError, match=r"did not answer within 0\.5s"):
             await reader.messages(KEY, deadline_seconds=0.5)
         ticker.cancel()
         return time.monotonic() - started, ticks
@@ -125,3 +125,25 @@ def test_pending_reads_are_bounded() -> None:
         release.set()
     busy = [o for o in outcomes if isinstance(o, KafkaUnavailableError) and "already waiting" in str(o)]
     assert len(busy) == 3
+
+
+def test_a_read_past_the_deadline_marks_the_broker_unreachable_for_a_while() -> None:
+    release = threading.Event()
+    calls: list[Any] = []
+
+    def hung_broker(key: Any) -> list[Any]:
+        calls.append(key)
+        release.wait(10)
+        return []
+
+    reader = KafkaPageReader(hung_broker)
+    try:
+        with pytest.raises(KafkaUnavailableError):
+            asyncio.run(reader.messages(KEY, deadline_seconds=0.2))
+        started = time.monotonic()
+        with pytest.raises(KafkaUnavailableError, match=r"did not answer within 0\.2s"):
+            asyncio.run(reader.messages(("ops.recon.summary", None, None)))
+        assert time.monotonic() - started < 0.1
+        assert len(calls) == 1
+    finally:
+        release.set()

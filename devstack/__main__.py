@@ -188,6 +188,7 @@ def print_where_to_look(stack: Stack) -> None:
     print(
         f"""
   Airflow UI     {stack.airflow_url}   login: {values["AIRFLOW_USERNAME"]} / {values["AIRFLOW_PASSWORD"]}
+                 also viewer, user, op (one per role): AIRFLOW_<NAME>_PASSWORD in var/stack.env
   MLflow UI      {stack.mlflow_uri}
   S3             {stack.s3_endpoint}   bucket: s3://{S3_BUCKET}
   Kafka          {stack.kafka_bootstrap}   topics: {topics}

@@ -25,6 +25,10 @@ from devstack.process import (
 AIRFLOW_HOME = VAR / "airflow"
 PASSWORDS_FILE = AIRFLOW_HOME / "simple_auth_manager_passwords.json"
 ADMIN_USER = "admin"
+# One login per role of the simple auth manager, so what each role may see can be tried (the
+# dashboard's tests log in as each). Passwords generated per checkout (var/secrets.json:
+# airflow_<user>_password), never in the repository.
+ROLE_USERS = {"viewer": "viewer", "user": "user", "op": "op", ADMIN_USER: "admin"}
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 CLI_LOG = log_file("airflow-cli")  # output of the one-off commands (`airflow db migrate`)
 
@@ -60,7 +64,7 @@ def airflow_cfg(stack: Stack, deployment: dict[str, str] | None = None) -> str:
             "dags_are_paused_at_creation": "True",
             "fernet_key": stack.secrets["airflow_fernet_key"],
             "auth_manager": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-            "simple_auth_manager_users": f"{ADMIN_USER}:admin",
+            "simple_auth_manager_users": ",".join(f"{name}:{role}" for name, role in ROLE_USERS.items()),
             "simple_auth_manager_passwords_file": str(PASSWORDS_FILE),
             "execution_api_server_url": f"{api}/execution/",
             "default_timezone": "utc",
@@ -173,10 +177,15 @@ def prepare(stack: Stack, deployment: dict[str, str] | None = None) -> None:
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
     # airflow.cfg holds the metadata database's password, the Fernet key and the API's secrets.
     write_private(AIRFLOW_HOME / "airflow.cfg", airflow_cfg(stack, deployment))
-    # The login is generated per checkout (var/secrets.json) and written where the
-    # SimpleAuthManager reads it, so `make up` can print it and scripts can use it.
-    write_private(PASSWORDS_FILE, json.dumps({ADMIN_USER: stack.secrets["airflow_admin_password"]}) + "\n")
+    # The logins are generated per checkout (var/secrets.json) and written where the
+    # SimpleAuthManager reads them, so `make up` can print them and scripts can use them.
+    write_private(PASSWORDS_FILE, json.dumps(role_passwords(stack)) + "
+")
     run_cli(stack, "db", "migrate")
+
+
+def role_passwords(stack: Stack) -> dict[str, str]:
+    return {name: stack.secrets[f"airflow_{name}_password"] for name in ROLE_USERS}
 
 
 DEPLOYMENT_FILE = AIRFLOW_HOME / "deployment.json"  # the settings the running components started with

@@ -101,6 +101,9 @@ class StackSecrets:
             # SeaweedFS signs its internal HTTP writes and reads with these (devstack/s3.py).
             *SEAWEED_JWT_KEYS,
             "airflow_admin_password",
+            "airflow_viewer_password",  # the other roles' logins (devstack/airflow.py ROLE_USERS)
+            "airflow_user_password",
+            "airflow_op_password",
             "airflow_fernet_key",
             "airflow_api_secret_key",
             "airflow_jwt_secret",

@@ -10,7 +10,7 @@ import json
 import os
 import shlex
 
-from devstack.airflow import ADMIN_USER, AIRFLOW_HOME
+from devstack.airflow import ADMIN_USER, AIRFLOW_HOME, ROLE_USERS
 from devstack.config import HOST, REPO, S3_BUCKET, S3_REGION, STACK_ENV_FILE, Stack
 from devstack.process import write_private
 
@@ -41,6 +41,8 @@ def stack_values(stack: Stack) -> dict[str, str]:
         "AIRFLOW_API_URL": stack.airflow_url,
         "AIRFLOW_USERNAME": ADMIN_USER,
         "AIRFLOW_PASSWORD": s["airflow_admin_password"],
+        # Every role's login: AIRFLOW_VIEWER_PASSWORD, AIRFLOW_USER_PASSWORD, AIRFLOW_OP_PASSWORD, ...
+        **{f"AIRFLOW_{name.upper()}_PASSWORD": s[f"airflow_{name}_password"] for name in ROLE_USERS},
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         # So the `airflow` CLI finds the project's packages, as the stack's processes do (the
         # plugins import include/; a DAG's timetable cannot be read without its plugin).

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from include.markets_ops.dashboard.kafka_page import KafkaUnavailableError
 from include.markets_ops.services import topics
 
 # The prefixes the pipelines write (what the links point at), dry-run previews included.
@@ -21,6 +22,9 @@ BROWSABLE_TOPICS = frozenset(topic.name for topic in topics.ALL_TOPICS)
 MAX_OBJECTS = 1000
 MAX_MESSAGES = 50
 SCAN_PER_PARTITION = 20_000  # how far back from the end of each partition a page looks
+# The page's consumer gives up on a silent broker in seconds (librdkafka waits a minute by
+# default), so a read never outlives the route's deadline by much (kafka_page.py).
+READER_TIMEOUTS = {"socket.timeout.ms": 3000, "socket.connection.setup.timeout.ms": 3000}
 
 
 # How an object is served: the reports' pages and JSON open in the browser, the rest downloads.
@@ -40,8 +44,30 @@ class NotBrowsableError(ValueError):
     """A prefix, object key or topic outside the allow-lists."""
 
 
+class MalformedKeyError(ValueError):
+    """A key or prefix with relative path parts: refused (400) before anything is asked of S3."""
+
+
+# No key the pipelines write has these: S3 would take them literally, some servers and proxies
+# normalise them away, so a key with them could name an object other than the one allowed.
+RELATIVE_PARTS = ("./", "..", "//", "\\")
+
+
+def check_key_form(key: str) -> str:
+    found = [part for part in RELATIVE_PARTS if part in key] + (
+        ["trailing '.'"] if key.endswith("/.") else []
+    )
+    if found:
+        raise MalformedKeyError(
+            f"object keys and prefixes may not contain {', '.join(map(repr, RELATIVE_PARTS))} "
+            f"(relative path parts): {key!r} has {', '.join(map(repr, found))}"
+        )
+    return key
+
+
 def check_prefix(prefix: str) -> str:
-    if ".." in prefix or not prefix.startswith(BROWSABLE_PREFIXES):
+    check_key_form(prefix)
+    if not prefix.startswith(BROWSABLE_PREFIXES):
         raise NotBrowsableError(f"prefix {prefix!r} is not under {', '.join(BROWSABLE_PREFIXES)}")
     return prefix
 
@@ -122,33 +148,40 @@ def latest_messages(
     key: str | None = None,
     *,
     limit: int = MAX_MESSAGES,
-    timeout_seconds: float = 10.0,
+    timeout_seconds: float = 3.0,
 ) -> list[KafkaMessage]:
     """The newest ``limit`` messages of ``topic`` matching the date / key, newest first.
 
     Reads the last SCAN_PER_PARTITION messages of each partition with a throwaway consumer
-    (nothing committed)."""
+    (nothing committed), all within ``timeout_seconds``: the metadata and offset requests get
+    what is left of it, and the scan stops at the deadline (the page says what it found).
+    A broker that does not answer raises KafkaUnavailableError (the route's 503)."""
     import time
 
-    from confluent_kafka import TopicPartition
+    from confluent_kafka import KafkaException, TopicPartition
 
     from include.markets_ops.services import kafka
 
-    consumer = kafka.consumer(config, "dashboard")
+    deadline = time.monotonic() + timeout_seconds
+
+    def left() -> float:
+        return max(0.1, deadline - time.monotonic())
+
+    check_topic(topic)
+    consumer = kafka.consumer({**config, **READER_TIMEOUTS}, "dashboard")
     found: list[KafkaMessage] = []
     try:
-        partitions = consumer.list_topics(check_topic(topic), timeout=10).topics[topic].partitions
+        partitions = consumer.list_topics(topic, timeout=left()).topics[topic].partitions
         remaining: dict[int, int] = {}
         assignment = []
         for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=left())
             if high > low:
                 remaining[partition] = high
                 assignment.append(TopicPartition(topic, partition, max(low, high - SCAN_PER_PARTITION)))
         consumer.assign(assignment)
-        deadline = time.monotonic() + timeout_seconds
         while remaining and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
+            message = consumer.poll(min(0.5, left()))
             if message is None or message.error():
                 continue
             partition, offset = message.partition() or 0, message.offset() or 0
@@ -159,6 +192,8 @@ def latest_messages(
             if matches(message_key, value, business_date, key):
                 timestamp = dt.datetime.fromtimestamp(message.timestamp()[1] / 1000, dt.UTC).isoformat()
                 found.append(KafkaMessage(partition, offset, timestamp, message_key, value))
+    except KafkaException as error:
+        raise KafkaUnavailableError(f"Kafka did not answer for topic {topic}: {error}") from error
     finally:
         consumer.close()
     found.sort(key=lambda m: (m.timestamp, m.partition, m.offset), reverse=True)

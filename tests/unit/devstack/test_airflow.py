@@ -84,3 +84,29 @@ def test_the_callers_airflow_environment_never_reaches_the_stack(
     assert [key for key in env if key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "MODEL_POD_"))] == []
     assert env["AIRFLOW_CONFIG"] == str(airflow_home / "airflow.cfg")
     assert env["JOB_RUNTIME"] == "local"
+
+
+def test_a_login_per_role_each_with_its_own_generated_password(stack: Stack) -> None:
+    import configparser
+
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(airflow.airflow_cfg(stack, {}))
+    assert config["core"]["simple_auth_manager_users"] == "viewer:viewer,user:user,op:op,admin:admin"
+
+    secrets = {f"airflow_{name}_password": f"pw-{name}" for name in ("viewer", "user", "op", "admin")}
+    passwords = airflow.role_passwords(Stack(StackSecrets(secrets)))
+    assert passwords == {"viewer": "pw-viewer", "user": "pw-user", "op": "pw-op", "admin": "pw-admin"}
+
+
+def test_the_generated_secrets_include_every_roles_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack import config
+
+    monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "secrets.json")
+    monkeypatch.setattr(config, "VAR", tmp_path)
+    generated = config.StackSecrets.load_or_create()
+    passwords = [generated[f"airflow_{name}_password"] for name in airflow.ROLE_USERS]
+    assert len(set(passwords)) == len(airflow.ROLE_USERS)
+    assert all(len(password) == 32 for password in passwords)
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0

@@ -7,15 +7,35 @@ import pytest
 from include.markets_ops.dashboard import artifacts
 
 
+def allow_all(user: object, requirement: object) -> bool:
+    return True
+
+
 @pytest.mark.parametrize("prefix", ["reports/recon/business_date=2031-07-08/", "previews/ops_demo_feed/r/"])
 def test_pipeline_prefixes_are_browsable(prefix: str) -> None:
     assert artifacts.check_prefix(prefix) == prefix
 
 
-@pytest.mark.parametrize("prefix", ["", "secrets/", "reports/../secrets/", "mlflow/artifacts/"])
+@pytest.mark.parametrize("prefix", ["", "secrets/", "mlflow/artifacts/"])
 def test_other_prefixes_are_not(prefix: str) -> None:
     with pytest.raises(artifacts.NotBrowsableError):
         artifacts.check_prefix(prefix)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "reports/../secrets/",
+        "landing/./trades.csv",
+        "scores/business_date=2031-07-08/..",
+        "reports/recon//x",
+        "reports/recon/.",
+        "reports\\..\\secrets",
+    ],
+)
+def test_keys_with_relative_parts_are_malformed_whatever_the_prefix(key: str) -> None:
+    with pytest.raises(artifacts.MalformedKeyError, match="relative path parts"):
+        artifacts.check_prefix(key)
 
 
 def test_only_project_topics_are_browsable() -> None:
@@ -73,7 +93,11 @@ def test_the_pages_refuse_other_buckets_and_prefixes_and_download_objects() -> N
             Bucket="markets-ops", Key="reports/recon/business_date=2031-07-08/breaks.csv", Body=b"a,b\n"
         )
         sources = ArtifactSources(s3_client=lambda: s3, bucket=lambda: "markets-ops", kafka_config=dict)
-        client = TestClient(create_app(connect=lambda: None, require_user=lambda: "user", artifacts=sources))
+        client = TestClient(
+            create_app(
+                connect=lambda: None, require_user=lambda: "user", authorize=allow_all, artifacts=sources
+            )
+        )
 
         page = client.get("/s3", params={"bucket": "markets-ops", "prefix": "reports/recon/"})
         assert page.status_code == 200
@@ -109,7 +133,11 @@ def test_reports_open_in_the_browser_locked_down_and_their_relative_links_resolv
             s3.put_object(Bucket="markets-ops", Key=f"{folder}{name}", Body=body)
         s3.put_object(Bucket="markets-ops", Key="secrets/page.html", Body=page)
         sources = ArtifactSources(s3_client=lambda: s3, bucket=lambda: "markets-ops", kafka_config=dict)
-        client = TestClient(create_app(connect=lambda: None, require_user=lambda: "user", artifacts=sources))
+        client = TestClient(
+            create_app(
+                connect=lambda: None, require_user=lambda: "user", authorize=allow_all, artifacts=sources
+            )
+        )
 
         listing = client.get("/s3", params={"prefix": folder})
         assert f"href='s3/object/{folder}report.html'" in listing.text
@@ -140,7 +168,9 @@ def test_reports_open_in_the_browser_locked_down_and_their_relative_links_resolv
         # Only the project's prefixes, by query or by path, traversal included.
         assert client.get("/s3/object", params={"key": "secrets/page.html"}).status_code == 404
         assert client.get("/s3/object/secrets/page.html").status_code == 404
-        assert client.get(f"/s3/object/{folder}%2e%2e/%2e%2e/%2e%2e/secrets/page.html").status_code == 404
+        traversal = client.get(f"/s3/object/{folder}%2e%2e/%2e%2e/%2e%2e/secrets/page.html")
+        assert traversal.status_code == 400
+        assert "relative path parts" in traversal.json()["detail"]
         assert client.get("/s3/object/reports/none.html").status_code == 404
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sys
 import time
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     topics = args.topics or available()
     stack = read_stack_env()
+    # The benchmarks train, register and load models as the pipelines' MLflow writer, whose
+    # credentials MLflow's client reads from the environment (as a model job's).
+    for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        os.environ[name] = stack[name]
     results: list[Result] = []
     for topic in topics:
         started = time.monotonic()

@@ -67,7 +67,7 @@ def _switch(runtime: str) -> None:
 
 
 def _champion(stack: dict[str, str]) -> str:
-    from include.markets_ops import model_registry
+    from include.markets_ops.services import model_registry
 
     version = model_registry.alias_version(
         model_registry.client(stack["MLFLOW_TRACKING_URI"]), model_registry.CHAMPION

@@ -325,6 +325,8 @@ def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> di
         "AWS_SECRET_ACCESS_KEY": stack["AWS_SECRET_ACCESS_KEY"],
         "AWS_DEFAULT_REGION": stack["AWS_DEFAULT_REGION"],
         "MLFLOW_TRACKING_URI": stack["MLFLOW_TRACKING_URI"], "MLFLOW_MODEL_NAME": MODEL_NAME,
+        "MLFLOW_TRACKING_USERNAME": stack["MLFLOW_TRACKING_USERNAME"],
+        "MLFLOW_TRACKING_PASSWORD": stack["MLFLOW_TRACKING_PASSWORD"],
         "KAFKA_BOOTSTRAP_SERVERS": stack["KAFKA_BOOTSTRAP_SERVERS"], "NO_PROXY": "*",
     }  # fmt: skip
 

@@ -179,8 +179,7 @@ def prepare(stack: Stack, deployment: dict[str, str] | None = None) -> None:
     write_private(AIRFLOW_HOME / "airflow.cfg", airflow_cfg(stack, deployment))
     # The logins are generated per checkout (var/secrets.json) and written where the
     # SimpleAuthManager reads them, so `make up` can print them and scripts can use them.
-    write_private(PASSWORDS_FILE, json.dumps(role_passwords(stack)) + "
-")
+    write_private(PASSWORDS_FILE, json.dumps(role_passwords(stack)) + "\n")
     run_cli(stack, "db", "migrate")
 
 

@@ -107,6 +107,11 @@ class StackSecrets:
             "airflow_fernet_key",
             "airflow_api_secret_key",
             "airflow_jwt_secret",
+            # MLflow's basic-auth app (devstack/mlflow.py): its users and its CSRF key.
+            "mlflow_admin_password",
+            "mlflow_writer_password",
+            "mlflow_reader_password",
+            "mlflow_flask_secret_key",
         ]
         values: dict[str, str] = {}
         if SECRETS_FILE.exists():

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from devstack import stack_env
+from devstack import mlflow, stack_env
 from devstack.airflow_api import AirflowApi
 from devstack.config import S3_BUCKET, Stack
 from include.markets_ops import calendars
@@ -163,7 +163,7 @@ def bootstrap_champion(demo: Demo) -> None:
     """Train a first model and promote it, unless a champion exists."""
     from include.markets_ops.services import model_registry
 
-    client = model_registry.client(demo.stack.mlflow_uri)
+    client = model_registry.client(demo.stack.mlflow_uri, mlflow.reader(demo.stack))
     version = model_registry.alias_version(client, model_registry.CHAMPION)
     if version is not None:
         print(f"  champion: {model_registry.MODEL_NAME} version {version} (kept)")
@@ -330,7 +330,7 @@ def warehouse_totals(demo: Demo) -> None:
             "SELECT candidate_version, decision, metrics->'challenger'->>'roc_auc', decided_at::date "
             "FROM ml.model_promotions ORDER BY decided_at DESC LIMIT 3"
         ).fetchall()
-    client = model_registry.client(demo.stack.mlflow_uri)
+    client = model_registry.client(demo.stack.mlflow_uri, mlflow.reader(demo.stack))
     demo.facts["champion"] = model_registry.alias_version(client, model_registry.CHAMPION)
     demo.facts["objects"] = _objects_of_the_date(demo)
     demo.facts["kafka"] = _messages_of_the_date(demo)

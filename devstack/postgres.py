@@ -1,4 +1,4 @@
-"""PostgreSQL 15 from Debian's packages: one cluster, three databases, one role per user.
+"""PostgreSQL 15 from Debian's packages: one cluster, four databases, one role per user.
 
 Run as root (CI), the server runs as the ``postgres`` OS user, since initdb refuses root.
 Run as an ordinary user, it runs as that user.
@@ -22,7 +22,13 @@ NAME = "postgres"
 
 # database -> owner role. The warehouse's other roles get their grants from the
 # warehouse migrations (include/markets_ops/warehouse/migrations).
-DATABASES = {"airflow": "airflow", "mlflow": "mlflow", "warehouse": "warehouse_owner"}
+# mlflow_auth is the user store of MLflow's basic-auth app (users, password hashes, grants).
+DATABASES = {
+    "airflow": "airflow",
+    "mlflow": "mlflow",
+    "mlflow_auth": "mlflow",
+    "warehouse": "warehouse_owner",
+}
 
 SERVER_SETTINGS = {
     "listen_addresses": HOST,

@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 
+from devstack import mlflow
 from devstack.airflow import ADMIN_USER, AIRFLOW_HOME, ROLE_USERS
 from devstack.config import HOST, REPO, S3_BUCKET, S3_REGION, STACK_ENV_FILE, Stack
 from devstack.process import write_private
@@ -38,6 +39,13 @@ def stack_values(stack: Stack) -> dict[str, str]:
         "AWS_DEFAULT_REGION": S3_REGION,
         "S3_BUCKET": S3_BUCKET,
         "MLFLOW_TRACKING_URI": stack.mlflow_uri,
+        # MLflow's client reads these: sourcing this file makes one the pipelines' writer.
+        "MLFLOW_TRACKING_USERNAME": mlflow.WRITER_USER,
+        "MLFLOW_TRACKING_PASSWORD": s["mlflow_writer_password"],
+        "MLFLOW_READER_USERNAME": mlflow.READER_USER,
+        "MLFLOW_READER_PASSWORD": s["mlflow_reader_password"],
+        "MLFLOW_ADMIN_USERNAME": mlflow.ADMIN_USER,
+        "MLFLOW_ADMIN_PASSWORD": s["mlflow_admin_password"],
         "AIRFLOW_API_URL": stack.airflow_url,
         "AIRFLOW_USERNAME": ADMIN_USER,
         "AIRFLOW_PASSWORD": s["airflow_admin_password"],
@@ -76,7 +84,12 @@ def connection_env(stack: Stack) -> dict[str, str]:
         "extra": {"endpoint_url": stack.s3_endpoint, "region_name": S3_REGION},
     }
     kafka = {"conn_type": "kafka", "extra": {"bootstrap.servers": stack.kafka_bootstrap}}
-    mlflow = {"conn_type": "http", "host": stack.mlflow_uri}
+    mlflow_tracking = {
+        "conn_type": "http",
+        "host": stack.mlflow_uri,
+        "login": mlflow.WRITER_USER,
+        "password": s["mlflow_writer_password"],
+    }
     from devstack.k8s import cluster
 
     kubernetes = {
@@ -90,7 +103,7 @@ def connection_env(stack: Stack) -> dict[str, str]:
         "AIRFLOW_CONN_OPS_EVENTS_OUTBOX": stack.pg_url("ops_events_writer", "warehouse"),
         "AIRFLOW_CONN_S3_MARKETS": json.dumps(aws),
         "AIRFLOW_CONN_KAFKA_MARKETS": json.dumps(kafka),
-        "AIRFLOW_CONN_MLFLOW_TRACKING": json.dumps(mlflow),
+        "AIRFLOW_CONN_MLFLOW_TRACKING": json.dumps(mlflow_tracking),
         "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(kubernetes),
     }
 

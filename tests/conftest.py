@@ -45,10 +45,11 @@ def read_stack_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def stack() -> dict[str, str]:
     """The running stack's URLs and credentials; also exposes the project's Airflow
-    connections and variables to this process, as the workers see them."""
+    connections and variables to this process, as the workers see them, and makes this process
+    MLflow's pipeline writer, as the model jobs are (MLflow's client reads these variables)."""
     values = read_stack_env()
     for key, value in values.items():
-        if key.startswith("AIRFLOW_CONN_"):
+        if key.startswith("AIRFLOW_CONN_") or key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
             os.environ[key] = value
     os.environ["AIRFLOW_VAR_S3_BUCKET"] = values["S3_BUCKET"]
     return values

@@ -31,7 +31,14 @@ DEPLOYMENT = {
 }
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 LITERAL_ENV = {"WORK_DIR", "TMPDIR", "HOME", "MPLCONFIGDIR", "PYTHONUNBUFFERED", "OMP_NUM_THREADS"}
-CREDENTIALS = {"DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "KAFKA_CONFIG_JSON"}
+CREDENTIALS = {
+    "DATABASE_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "KAFKA_CONFIG_JSON",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+}
 BUSINESS_DATE = dt.date(2026, 11, 20)
 
 
@@ -181,6 +188,14 @@ def test_credentials_come_only_from_secrets_and_addresses_from_a_config_map(
     for task_id in ("train_model", "evaluate_challenger"):
         names = {e["name"] for e in pods[task_id]["spec"]["containers"][0]["env"]}
         assert "DATABASE_URL" not in names, f"{task_id} needs no database"
+    # Every job talks to MLflow, as its writer user, from the one Secret.
+    for task_id, pod in pods.items():
+        env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+        for name, key in (("MLFLOW_TRACKING_USERNAME", "username"), ("MLFLOW_TRACKING_PASSWORD", "password")):
+            assert env[name]["valueFrom"]["secretKeyRef"] == {
+                "name": "settlement-model-mlflow",
+                "key": key,
+            }, task_id
 
 
 def test_service_account_namespace_scheduling_and_lifecycle(

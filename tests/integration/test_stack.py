@@ -60,7 +60,7 @@ def test_kafka_produce_then_consume(stack: dict[str, str], check_id: str) -> Non
 def test_mlflow_run_with_an_artifact_stored_in_s3(stack: dict[str, str], check_id: str) -> None:
     import boto3
 
-    seen = stack_checks.check_mlflow(stack["MLFLOW_TRACKING_URI"], check_id)
+    seen = stack_checks.check_mlflow(connections.mlflow_client(), check_id)
     assert seen["artifact_uri"].startswith("mlflow-artifacts:/")
     # The server proxies artifacts to the S3 bucket: the object is really there.
     s3 = boto3.client(

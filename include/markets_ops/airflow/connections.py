@@ -59,5 +59,12 @@ def mlflow_tracking_uri(conn_id: str = model_registry.MLFLOW_CONN_ID) -> str:
     return model_registry.tracking_uri_of(connection(conn_id))
 
 
+def mlflow_credentials(conn_id: str = model_registry.MLFLOW_CONN_ID) -> model_registry.Credentials | None:
+    """The MLflow user of the connection (its login and password), if it has one."""
+    return model_registry.credentials_of(connection(conn_id))
+
+
 def mlflow_client(conn_id: str = model_registry.MLFLOW_CONN_ID) -> Any:
-    return model_registry.client(mlflow_tracking_uri(conn_id))
+    """A client authenticated as the connection's user (the pipelines' writer locally)."""
+    conn = connection(conn_id)
+    return model_registry.client(model_registry.tracking_uri_of(conn), model_registry.credentials_of(conn))

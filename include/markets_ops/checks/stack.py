@@ -12,6 +12,8 @@ from typing import Any
 
 from include.markets_ops.services.topics import STACK_CHECKS
 
+STACK_CHECKS_EXPERIMENT = "stack-checks"  # the MLflow experiment of the round trips
+
 
 def check_postgres(connection: Any) -> dict[str, Any]:
     """Who the open psycopg ``connection`` is connected as; it is closed afterwards."""
@@ -43,16 +45,16 @@ def check_kafka(config: dict[str, Any], run_id: str, timeout_seconds: float = 30
     return {"topic": STACK_CHECKS.name, "key": key, "value": found[key]}
 
 
-def check_mlflow(tracking_uri: str, run_id: str) -> dict[str, Any]:
-    """An MLflow run with a metric and an artifact (which the server stores in S3)."""
+def check_mlflow(client: Any, run_id: str) -> dict[str, Any]:
+    """An MLflow run with a metric and an artifact (which the server stores in S3), made with the
+    MLflow ``client`` (authenticated as the user who may write them)."""
     import tempfile
     from pathlib import Path
 
-    from include.markets_ops.services import model_registry
-
-    client = model_registry.client(tracking_uri)
-    experiment = client.get_experiment_by_name("stack-checks")
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment("stack-checks")
+    experiment = client.get_experiment_by_name(STACK_CHECKS_EXPERIMENT)
+    experiment_id = (
+        experiment.experiment_id if experiment else client.create_experiment(STACK_CHECKS_EXPERIMENT)
+    )
     run = client.create_run(experiment_id, run_name=run_id)
     client.log_metric(run.info.run_id, "round_trip", 1.0)
     with tempfile.TemporaryDirectory() as folder:

@@ -35,7 +35,7 @@ def kafka_round_trip(context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def mlflow_round_trip(context: Mapping[str, Any]) -> dict[str, Any]:
-    return stack.check_mlflow(connections.mlflow_tracking_uri(), str(context["run_id"]))
+    return stack.check_mlflow(connections.mlflow_client(), str(context["run_id"]))
 
 
 # --------------------------------------------------------------------------- business_calendar_heartbeat

@@ -62,6 +62,7 @@ class PodSettings:
     warehouse_writer_secret: str = "settlement-model-warehouse-writer"  # noqa: S105
     warehouse_reader_secret: str = "settlement-model-warehouse-reader"  # noqa: S105
     s3_secret: str = "settlement-model-s3"  # noqa: S105
+    mlflow_secret: str | None = "settlement-model-mlflow"  # noqa: S105
     kafka_secret: str | None = None
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
@@ -100,6 +101,8 @@ class PodSettings:
             warehouse_writer_secret=text("WAREHOUSE_WRITER_SECRET", defaults.warehouse_writer_secret),
             warehouse_reader_secret=text("WAREHOUSE_READER_SECRET", defaults.warehouse_reader_secret),
             s3_secret=text("S3_SECRET", defaults.s3_secret),
+            # "none": a tracking server without authentication (no Secret to reference).
+            mlflow_secret=_optional_name(text("MLFLOW_SECRET", defaults.mlflow_secret)),
             kafka_secret=text("KAFKA_SECRET", None),
             node_selector=json_value("NODE_SELECTOR", {}, dict),
             tolerations=json_value("TOLERATIONS", [], list),
@@ -108,6 +111,10 @@ class PodSettings:
             priority_class=text("PRIORITY_CLASS", None),
             host_network=_flag(env, "MODEL_POD_HOST_NETWORK"),
         )
+
+
+def _optional_name(value: str | None) -> str | None:
+    return None if value is None or value.strip().lower() == "none" else value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -133,6 +140,10 @@ def _secrets(spec: JobSpec, settings: PodSettings) -> list[Secret]:
     if Service.S3 in spec.services:
         secrets.append(Secret("env", "AWS_ACCESS_KEY_ID", settings.s3_secret, "access-key-id"))
         secrets.append(Secret("env", "AWS_SECRET_ACCESS_KEY", settings.s3_secret, "secret-access-key"))
+    if Service.MLFLOW in spec.services and settings.mlflow_secret:
+        # The tracking server's basic-auth user (the pipelines' writer), as MLflow's client reads it.
+        secrets.append(Secret("env", "MLFLOW_TRACKING_USERNAME", settings.mlflow_secret, "username"))
+        secrets.append(Secret("env", "MLFLOW_TRACKING_PASSWORD", settings.mlflow_secret, "password"))
     if Service.KAFKA in spec.services and settings.kafka_secret:
         secrets.append(Secret("env", "KAFKA_CONFIG_JSON", settings.kafka_secret, "config-json"))
     return secrets

@@ -61,6 +61,10 @@ def contract_environment(job: str, work_dir: Path, python: str) -> dict[str, str
         env.update({name: value for name, value in optional.items() if value})
     if Service.MLFLOW in spec.services:
         env["MLFLOW_TRACKING_URI"] = connections.mlflow_tracking_uri()
+        # MLFLOW_TRACKING_USERNAME / _PASSWORD, read by MLflow's client and registry_http.
+        mlflow_credentials = connections.mlflow_credentials()
+        if mlflow_credentials is not None:
+            env.update(mlflow_credentials.environment())
     if Service.KAFKA in spec.services:
         kafka = connections.kafka_config()
         env["KAFKA_BOOTSTRAP_SERVERS"] = str(kafka.pop("bootstrap.servers"))

@@ -7,6 +7,11 @@ the pod package cannot import this project. tests/unit check that the two agree.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from settlement_model import timeouts
@@ -25,6 +30,37 @@ class ModelNotFoundError(LookupError):
     """The alias or version asked for does not exist (the message says which)."""
 
 
+# The variables MLflow's client reads its basic-auth credentials from, at every request.
+USERNAME_VARIABLE = "MLFLOW_TRACKING_USERNAME"
+PASSWORD_VARIABLE = "MLFLOW_TRACKING_PASSWORD"  # noqa: S105 - a variable's name, not a password
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user of the tracking server's basic-auth app (the connection's login and password)."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def environment(self) -> dict[str, str]:
+        """The variables MLflow's client (and the model jobs) read these credentials from."""
+        return {USERNAME_VARIABLE: self.username, PASSWORD_VARIABLE: self.password}
+
+
+def credentials_of(connection: Any) -> Credentials | None:
+    """The connection's login and password, or None when it has neither (a server without
+    authentication). One without the other is a misconfigured connection, refused by name."""
+    login, password = connection.login or "", connection.password or ""
+    if not login and not password:
+        return None
+    if not (login and password):
+        missing = "password" if login else "login"
+        raise ValueError(
+            f"the MLflow connection {connection.conn_id!r} has no {missing}: set both or neither"
+        )
+    return Credentials(login, password)
+
+
 def tracking_uri_of(connection: Any) -> str:
     """The tracking server's URI from an Airflow ``http`` connection (host, with or without a
     scheme, and port)."""
@@ -34,13 +70,58 @@ def tracking_uri_of(connection: Any) -> str:
     return f"{host}:{connection.port}" if connection.port else host
 
 
-def client(tracking_uri: str) -> Any:
+def client(tracking_uri: str, credentials: Credentials | None = None) -> Any:
     """An MLflow client of the tracking server, which is also the model registry; its requests
-    fail within the bounds of settlement_model.timeouts (MLflow reads them from the environment)."""
+    fail within the bounds of settlement_model.timeouts (MLflow reads them from the environment);
+    with ``credentials``, every call it makes is authenticated as that user."""
     import mlflow
 
     timeouts.apply_mlflow_timeouts()
-    return mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    mlflow_client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    return mlflow_client if credentials is None else AuthenticatedClient(mlflow_client, credentials)
+
+
+@contextlib.contextmanager
+def credentials_in_environment(credentials: Credentials) -> Iterator[None]:
+    """MLflow's client takes basic-auth credentials only from the environment, read at each
+    request (its stores are cached per URI, so they cannot hold a user): set them for the
+    duration of a call, then restore what was there."""
+    variables = credentials.environment()
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class AuthenticatedClient:
+    """An ``MlflowClient`` whose every method call runs with ``credentials`` in the environment:
+    the one place the Airflow side hands MLflow its user. Attributes that are not methods
+    are passed through unchanged."""
+
+    def __init__(self, mlflow_client: Any, credentials: Credentials) -> None:
+        self._client = mlflow_client
+        self._credentials = credentials
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def authenticated(*args: Any, **kwargs: Any) -> Any:
+            with credentials_in_environment(self._credentials):
+                return attribute(*args, **kwargs)
+
+        return authenticated
+
+    def __repr__(self) -> str:
+        return f"AuthenticatedClient({self._client.tracking_uri!r}, user={self._credentials.username!r})"
 
 
 def alias_version(mlflow_client: Any, alias: str, model_name: str = MODEL_NAME) -> str | None:

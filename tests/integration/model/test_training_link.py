@@ -40,7 +40,10 @@ def test_the_training_link_finds_the_run_that_registered_the_version(
     assert url == f"{mlflow}/#/experiments/{target['experiment_id']}/runs/{registered.run_id}"
     # The fragment is the UI's route; the run it names exists on the server the link opens.
     response = requests.get(
-        f"{mlflow}/api/2.0/mlflow/runs/get", params={"run_id": target["run_id"]}, timeout=30
+        f"{mlflow}/api/2.0/mlflow/runs/get",
+        params={"run_id": target["run_id"]},
+        auth=(stack["MLFLOW_READER_USERNAME"], stack["MLFLOW_READER_PASSWORD"]),
+        timeout=30,
     )
     assert response.status_code == 200
     assert response.json()["run"]["info"]["experiment_id"] == target["experiment_id"]

@@ -72,6 +72,29 @@ def test_pod_settings_come_from_the_deployment_environment() -> None:
     assert settings.service_account == "settlement-model"
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "settlement-model-mlflow"), ("mlflow-writer", "mlflow-writer"), ("none", None)],
+)
+def test_the_mlflow_secret_is_named_by_the_deployment_or_switched_off(
+    value: str | None, expected: str | None
+) -> None:
+    environ = {"MODEL_POD_IMAGE": "settlement-model:1.2.3"}
+    if value is not None:
+        environ["MODEL_POD_MLFLOW_SECRET"] = value  # pragma: allowlist secret
+    settings = PodSettings.from_environ(environ)
+    assert settings.mlflow_secret == expected
+    env = {
+        secret.deploy_target: (secret.secret, secret.key)
+        for secret in pod_kwargs(JOBS["train"], settings)["secrets"]
+    }
+    if expected is None:
+        assert not {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"} & set(env)
+    else:
+        assert env["MLFLOW_TRACKING_USERNAME"] == (expected, "username")
+        assert env["MLFLOW_TRACKING_PASSWORD"] == (expected, "password")
+
+
 def test_kubernetes_without_an_image_or_with_bad_json_is_refused() -> None:
     from include.markets_ops.jobs.kubernetes_runtime import PodSettings
 

@@ -135,3 +135,19 @@ def test_the_training_jobs_get_the_read_only_database_role(
 
 def test_arguments_are_a_template_field_like_the_pod_operators() -> None:
     assert local_runtime.LocalJobOperator.template_fields == ("arguments",)
+
+
+def test_the_jobs_get_the_mlflow_user_of_the_connection(
+    fake_model_package: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env = local_runtime.contract_environment("train", tmp_path, "/usr/bin/python3")
+    assert "MLFLOW_TRACKING_USERNAME" not in env  # a connection without a login: no authentication
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MLFLOW_TRACKING",
+        '{"conn_type": "http", "host": "http://mlflow:5000", "login": "pipelines", '
+        '"password": "writer-password-123"}',  # pragma: allowlist secret
+    )
+    env = local_runtime.contract_environment("train", tmp_path, "/usr/bin/python3")
+    assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert env["MLFLOW_TRACKING_USERNAME"] == "pipelines"
+    assert env["MLFLOW_TRACKING_PASSWORD"] == "writer-password-123"  # pragma: allowlist secret

@@ -87,6 +87,28 @@ SEAWEED_JWT_KEYS = (
 )
 
 
+def secret_names() -> list[str]:
+    """Every secret the stack generates per checkout (var/secrets.json)."""
+    return [f"pg_{role}" for role in ROLES] + [
+        "s3_access_key",
+        "s3_secret_key",
+        # SeaweedFS signs its internal HTTP writes and reads with these (devstack/s3.py).
+        *SEAWEED_JWT_KEYS,
+        "airflow_admin_password",
+        "airflow_viewer_password",  # the other roles' logins (devstack/airflow.py ROLE_USERS)
+        "airflow_user_password",
+        "airflow_op_password",
+        "airflow_fernet_key",
+        "airflow_api_secret_key",
+        "airflow_jwt_secret",
+        # MLflow's basic-auth app (devstack/mlflow.py): its users and its CSRF key.
+        "mlflow_admin_password",
+        "mlflow_writer_password",
+        "mlflow_reader_password",
+        "mlflow_flask_secret_key",
+    ]
+
+
 @dataclass(frozen=True)
 class StackSecrets:
     """Random credentials, generated once per checkout into var/secrets.json (0600)."""
@@ -95,24 +117,7 @@ class StackSecrets:
 
     @classmethod
     def load_or_create(cls) -> StackSecrets:
-        wanted = [f"pg_{role}" for role in ROLES] + [
-            "s3_access_key",
-            "s3_secret_key",
-            # SeaweedFS signs its internal HTTP writes and reads with these (devstack/s3.py).
-            *SEAWEED_JWT_KEYS,
-            "airflow_admin_password",
-            "airflow_viewer_password",  # the other roles' logins (devstack/airflow.py ROLE_USERS)
-            "airflow_user_password",
-            "airflow_op_password",
-            "airflow_fernet_key",
-            "airflow_api_secret_key",
-            "airflow_jwt_secret",
-            # MLflow's basic-auth app (devstack/mlflow.py): its users and its CSRF key.
-            "mlflow_admin_password",
-            "mlflow_writer_password",
-            "mlflow_reader_password",
-            "mlflow_flask_secret_key",
-        ]
+        wanted = secret_names()
         values: dict[str, str] = {}
         if SECRETS_FILE.exists():
             values = json.loads(SECRETS_FILE.read_text())

@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 
 from devstack import stack_env
-from devstack.config import Stack, StackSecrets
+from devstack.config import Stack, StackSecrets, secret_names
 
 
 def stack() -> Stack:
-    names = [f"pg_{role}" for role in ("airflow", "mlflow", "warehouse_owner", "warehouse_writer")]
-    names += [
-        "pg_reporting_reader",
-        "pg_upstream_feed",
-        "s3_access_key",
-        "s3_secret_key",
-        "airflow_admin_password",
-    ]
-    names += ["mlflow_admin_password", "mlflow_writer_password", "mlflow_reader_password"]
+    names = secret_names()
     return Stack(StackSecrets({name: f"value-of-{name}" for name in names}))
 
 

@@ -138,15 +138,15 @@ _ATTEMPT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
 _NOT_IN_ATTEMPT_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def scoring_attempt(scoring_run_id: str, token: str = "") -> str:
+def scoring_attempt(scoring_run_id: str, unique_suffix: str = "") -> str:
     """The name of a scoring attempt's folder: the run id with everything but letters, digits,
-    ".", "_" and "-" replaced by "_" (Airflow's run ids hold ":" and "+"), then ``token``.
+    ".", "_" and "-" replaced by "_" (Airflow's run ids hold ":" and "+"), then ``unique_suffix``.
 
-    The DAG adds a fresh token to every plan, so a cleared (or recreated) run never writes
+    The DAG adds a fresh random suffix to every plan, so a cleared (or recreated) run never writes
     over the parts that the date's current manifest lists; a job started without one (by
     hand, by a test) writes under its run id's name."""
     safe = _NOT_IN_ATTEMPT_NAME.sub("_", scoring_run_id).strip("._-")[:150] or "run"
-    return f"{safe}-{token}" if token else safe
+    return f"{safe}-{unique_suffix}" if unique_suffix else safe
 
 
 def check_attempt(attempt: str) -> str:

@@ -32,7 +32,8 @@ class ModelNotFoundError(LookupError):
 
 # The variables MLflow's client reads its basic-auth credentials from, at every request.
 USERNAME_VARIABLE = "MLFLOW_TRACKING_USERNAME"
-PASSWORD_VARIABLE = "MLFLOW_TRACKING_PASSWORD"  # noqa: S105 - a variable's name, not a password
+# A variable's name, not a password:
+PASSWORD_VARIABLE = "MLFLOW_TRACKING_PASSWORD"  # noqa: S105  # nosec B105  # pragma: allowlist secret
 
 
 @dataclass(frozen=True)

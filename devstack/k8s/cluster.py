@@ -527,8 +527,14 @@ def processes_in_cgroups() -> set[int]:
     return pids
 
 
+def leftover_cgroup_dirs() -> list[Path]:
+    """Every cgroup of the cluster that may exist after a run: the ones create_cgroups makes, and
+    the one the kubelet makes itself in the unified (v2) hierarchy a hybrid machine also mounts."""
+    return [*cgroup_dirs(), CGROUP_FS / "unified" / CGROUP_ROOT.lstrip("/")]
+
+
 def remove_cgroups() -> None:
-    for directory in cgroup_dirs():
+    for directory in leftover_cgroup_dirs():
         if not directory.exists():
             continue
         # Deepest first: a cgroup can only be removed once it has no children. The kubelet may

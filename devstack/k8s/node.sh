@@ -36,6 +36,9 @@ mount --bind "$state/kubelet" /var/lib/kubelet
 mount --bind "$state/pod-logs" /var/log/pods
 
 # --- containerd, then the kubelet in its place ---------------------------------------------------
+# A socket left by a containerd that was killed (a machine restart, a killed session) would pass
+# the wait below at once and the kubelet would find nothing listening: remove it first.
+rm -f "$state/run/containerd.sock"
 containerd --config "$state/containerd/config.toml" >>"$containerd_log" 2>&1 &
 echo $! >"$containerd_pid_file"
 for _ in $(seq 1 100); do

@@ -248,7 +248,7 @@ def test_stopping_the_cluster_leaves_nothing_behind(lane: Lane, run_probe) -> No
     assert alive == {}
     mounts = Path("/proc/mounts").read_text()
     assert [line for line in mounts.splitlines() if str(cluster.K8S_DIR) in line or "kubelet" in line] == []
-    assert [path for path in cluster.cgroup_dirs() if path.exists()] == []
+    assert [path for path in cluster.leftover_cgroup_dirs() if path.exists()] == []
     from devstack.config import port as stack_port
     from devstack.process import port_is_free
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,6 +303,12 @@ EXIT_MEANINGS = {
 }
 
 
+# How long a pod killed with exit 137 is read again for its reason (the kubelet syncs a
+# terminated pod's status a few times within seconds; containerd's OOM event may come last).
+KILL_REASON_SETTLE_SECONDS = 30.0
+KILL_REASON_POLL_SECONDS = 2.0
+
+
 class ModelJobPodOperator(KubernetesPodOperator):
     """The KubernetesPodOperator the model jobs run in, with what the provider's default
     lifecycle leaves out (cncf-kubernetes 10.25.0, tested against a real cluster in
@@ -475,6 +482,7 @@ class ModelJobPodOperator(KubernetesPodOperator):
         except AirflowSkipException:
             raise
         except AirflowException as error:
+            remote_pod = self._with_settled_kill_reason(remote_pod)
             cause = failure_cause(remote_pod, self.base_container_name, self._trigger_event)
             name = f"{remote_pod.metadata.namespace}/{remote_pod.metadata.name}"
             detail = str(error).split("\n", 1)[1:]  # the termination message (the log's tail)
@@ -482,6 +490,32 @@ class ModelJobPodOperator(KubernetesPodOperator):
             if job_exit_code(remote_pod, self.base_container_name) in NO_RETRY_EXIT_CODES:
                 raise AirflowFailException(message) from error
             raise AirflowException(message) from error
+
+    def _with_settled_kill_reason(self, remote_pod: k8s.V1Pod) -> k8s.V1Pod:
+        """The pod as it is once its kill reason is known. containerd can report a container
+        the kernel killed for its memory limit as "Error" (exit 137) and name it OOMKilled a
+        moment later, when its OOM event is handled after the exit (containerd #8180); the
+        kubelet publishes the new reason at its next sync of the pod. Read it again for a while
+        rather than call an OOM kill an error."""
+        state = _container_state(remote_pod, self.base_container_name)
+        terminated = getattr(state, "terminated", None)
+        if terminated is None or terminated.exit_code != 137 or terminated.reason == "OOMKilled":
+            return remote_pod
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        deadline = time.monotonic() + KILL_REASON_SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(KILL_REASON_POLL_SECONDS)
+            try:
+                current = self.pod_manager.read_pod(remote_pod)
+            except (ApiException, HTTPError):  # what was read before still makes the message
+                self.log.warning("Could not read pod %s again for its kill reason", remote_pod.metadata.name)
+                return remote_pod
+            current_state = getattr(_container_state(current, self.base_container_name), "terminated", None)
+            if current_state is not None and current_state.reason == "OOMKilled":
+                return current
+        return remote_pod
 
     # --- labels ------------------------------------------------------------------------------------
 

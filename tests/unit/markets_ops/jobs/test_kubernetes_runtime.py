@@ -274,3 +274,47 @@ def test_host_network_is_an_explicit_true_or_false() -> None:
     assert PodSettings.from_environ({**base, "MODEL_POD_HOST_NETWORK": "true"}).host_network is True
     with pytest.raises(ValueError, match="MODEL_POD_HOST_NETWORK must be true or false"):
         PodSettings.from_environ({**base, "MODEL_POD_HOST_NETWORK": "yes"})
+
+
+def _killed(reason: str) -> k8s.V1Pod:
+    return _pod("Failed", terminated=k8s.V1ContainerStateTerminated(exit_code=137, reason=reason))
+
+
+def test_a_kill_reported_as_error_is_read_again_until_it_is_named_oomkilled() -> None:
+    """containerd #8180: the OOM event can be handled after the exit, so the first status
+    says Error; the message must still name the memory limit."""
+    operator = _operator()
+    manager = mock.Mock()
+    manager.read_pod.side_effect = [_killed("Error"), _killed("OOMKilled")]
+    with (
+        mock.patch.object(type(operator), "pod_manager", new=manager),
+        mock.patch("include.markets_ops.jobs.kubernetes_runtime.time.sleep"),
+    ):
+        settled = operator._with_settled_kill_reason(_killed("Error"))
+    assert failure_cause(settled, "base") == "OOMKilled (exit 137: killed)"
+    assert manager.read_pod.call_count == 2
+
+
+def test_a_kill_that_stays_error_keeps_its_reason_after_the_settle_time() -> None:
+    operator = _operator()
+    manager = mock.Mock()
+    manager.read_pod.return_value = _killed("Error")
+    clock = iter(range(0, 1000, 5))
+    with (
+        mock.patch.object(type(operator), "pod_manager", new=manager),
+        mock.patch("include.markets_ops.jobs.kubernetes_runtime.time.sleep"),
+        mock.patch("include.markets_ops.jobs.kubernetes_runtime.time.monotonic", side_effect=clock),
+    ):
+        settled = operator._with_settled_kill_reason(_killed("Error"))
+    assert failure_cause(settled, "base") == "Error (exit 137: killed)"
+    assert manager.read_pod.call_count == 5  # at 5, 10 ... 25 s of the fake clock; 30 s ends it
+
+
+@pytest.mark.parametrize("code", [1, 3, 143])
+def test_other_exits_are_not_read_again(code: int) -> None:
+    operator = _operator()
+    manager = mock.Mock()
+    failed = _pod("Failed", terminated=k8s.V1ContainerStateTerminated(exit_code=code, reason="Error"))
+    with mock.patch.object(type(operator), "pod_manager", new=manager):
+        assert operator._with_settled_kill_reason(failed) is failed
+    manager.read_pod.assert_not_called()

@@ -36,7 +36,7 @@ SERVICE_PORTS: dict[str, tuple[str, ...]] = {
             "seaweed_admin_grpc",
         )
     ),
-    "kafka": ("kafka", "kafka_controller"),
+    "kafka": ("kafka", "kafka_controller", "kafka_broker"),
     "mlflow": ("mlflow",),
     "airflow-api-server": ("airflow_api",),
     "airflow-scheduler": ("airflow_worker_log",),

@@ -18,7 +18,12 @@ from typing import Any
 
 from settlement_model import timeouts
 
-KAFKA_CONN_ID = "kafka_markets"
+KAFKA_CONN_ID = "kafka_markets"  # the pipelines' producer: may write the topics
+KAFKA_READER_CONN_ID = "kafka_markets_reader"  # the dashboard's: may only read them
+
+# Every read-back consumer's group starts with this: the only groups the brokers' ACLs let
+# the readers use, so no reader can commit offsets for a group that processes a topic.
+READ_ONLY_GROUP_PREFIX = "markets-ops-readback."
 
 # Reliability settings that no connection extra may weaken.
 RELIABLE_PRODUCER = {
@@ -40,9 +45,9 @@ def config_of(connection: Any) -> dict[str, Any]:
 
 
 def consumer(config: dict[str, Any], group_prefix: str) -> Any:
-    """A consumer in a throwaway group (``group_prefix`` and a random suffix) that commits
-    nothing: for reading a topic back (checks, the demo's summary, the dashboard), never for
-    processing it."""
+    """A consumer in a throwaway group (READ_ONLY_GROUP_PREFIX, ``group_prefix`` and a random
+    suffix) that commits nothing: for reading a topic back (checks, the demo's summary, the
+    dashboard), never for processing it."""
     import uuid
 
     from confluent_kafka import Consumer
@@ -51,7 +56,7 @@ def consumer(config: dict[str, Any], group_prefix: str) -> Any:
         {
             **config,
             **timeouts.kafka_client_timeouts(),
-            "group.id": f"{group_prefix}-{uuid.uuid4().hex}",
+            "group.id": f"{READ_ONLY_GROUP_PREFIX}{group_prefix}-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
         }
     )

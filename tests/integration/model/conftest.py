@@ -12,6 +12,9 @@ import pytest
 from settlement_model import registry, training_set
 from settlement_model.contract import JobEnvironment
 
+from devstack import kafka
+from devstack.stack_env import kafka_client_of
+from include.markets_ops.services.topics import Topic
 from tests.support import settlement_fixture
 from tests.support.model_stack import TRAINING_DATE, WINDOWS, job_environment
 
@@ -82,8 +85,10 @@ def kafka_topic(stack: dict[str, str]) -> Iterator[str]:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     name = f"test.settlement-risk.high.{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]})
+    admin = AdminClient(kafka_client_of(stack, "admin"))
     for future in admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)]).values():
         future.result(timeout=30)
+    # The same rights as a declared topic's: the pipelines write it, the reader reads it.
+    kafka.ensure_acls(admin, [Topic(name, 3, "a test module's high-risk topic")])
     yield name
     admin.delete_topics([name])

@@ -49,4 +49,4 @@ def test_a_consumer_gets_the_request_timeouts(monkeypatch: pytest.MonkeyPatch) -
     kafka.consumer({"bootstrap.servers": "127.0.0.1:9"}, "check")
     assert made[0]["socket.timeout.ms"] == 10_000
     assert made[0]["socket.connection.setup.timeout.ms"] == 10_000
-    assert made[0]["group.id"].startswith("check-")
+    assert made[0]["group.id"].startswith(f"{kafka.READ_ONLY_GROUP_PREFIX}check-")

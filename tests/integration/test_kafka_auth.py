@@ -46,7 +46,7 @@ def test_the_admin_cannot_log_in_on_the_clients_listener(stack: dict[str, str]) 
 
 
 def test_the_reader_cannot_write(stack: dict[str, str]) -> None:
-    with pytest.raises(kafka.DeliveryError, match="TOPIC_AUTHORIZATION_FAILED|Authorization"):
+    with pytest.raises(kafka.DeliveryError, match=r"TOPIC_AUTHORIZATION_FAILED|Authorization"):
         kafka.publish(kafka_client_of(stack, "reader"), RECON_SUMMARY.name, [("x", {"n": 1})], 20)
 
 

@@ -73,6 +73,7 @@ class DeliveryReport:
     delivered: int = 0
     failed: int = 0
     first_errors: list[str] = field(default_factory=list)
+    client_errors: list[str] = field(default_factory=list)
 
     def __call__(self, error: Any, message: Any) -> None:
         if error is None:
@@ -81,6 +82,13 @@ class DeliveryReport:
         self.failed += 1
         if len(self.first_errors) < 5:
             self.first_errors.append(f"{message.topic()}[{message.key()!r}]: {error}")
+
+    def client_error(self, error: Any) -> None:
+        """The producer's error_cb: a refused login or a fatal error (the brokers' ACLs refuse
+        an idempotent producer its id) would otherwise only be logged, or raised from inside
+        a callback; kept to name the cause when the messages fail or time out."""
+        if len(self.client_errors) < 3:
+            self.client_errors.append(str(error.str() if hasattr(error, "str") else error))
 
 
 def encode(value: dict[str, Any]) -> bytes:
@@ -102,8 +110,9 @@ def publish(
     from confluent_kafka import Producer
 
     # Timeouts last, like the reliability settings: no connection extra may lift the bounds.
-    producer = Producer({**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts()})
     report = DeliveryReport()
+    settings = {**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts()}
+    producer = Producer({**settings, "error_cb": report.client_error})
     sent = 0
     for key, value in messages:
         while True:
@@ -120,7 +129,7 @@ def publish(
         raise DeliveryError(
             f"Kafka delivery to {topic} failed: {report.delivered} of {sent} acknowledged, "
             f"{report.failed} errors, {unflushed} still queued. "
-            f"First errors: {'; '.join(report.first_errors) or 'timeout'}"
+            f"First errors: {'; '.join(report.first_errors + report.client_errors) or 'timeout'}"
         )
     return report.delivered
 

@@ -62,6 +62,8 @@ def resolve(
         else:
             found = mlflow_client.get_model_version_by_alias(name, alias)
     except MlflowException as error:
+        if error.error_code == "PERMISSION_DENIED":
+            raise RefusedError(_denied(name, alias, error.message)) from error
         if error.error_code not in NOT_FOUND_CODES:
             raise  # the registry is unreachable or failing: a retry may help, a refusal would not
         raise RefusedError(_absent(name, alias, version, error.message)) from error
@@ -77,6 +79,8 @@ def resolve_over_http(
     try:
         found = registry.model_version(name, alias, version)
     except RegistryHttpError as error:
+        if error.status == 403 or error.error_code == "PERMISSION_DENIED":
+            raise RefusedError(_denied(name, alias, error.message)) from error
         if error.error_code not in NOT_FOUND_CODES:
             raise
         raise RefusedError(_absent(name, alias, version, error.message)) from error
@@ -85,8 +89,20 @@ def resolve_over_http(
 
 def _absent(name: str, alias: str | None, version: str | None, message: str) -> str:
     what = f"version {version}" if version else f"alias '{alias}'"
-    hint = " (train and promote one with the settlement_risk_training DAG)" if alias == CHAMPION else ""
-    return f"model {name} has no {what}{hint}: {message}"
+    return f"model {name} has no {what}{_hint(alias)}: {message}"
+
+
+def _denied(name: str, alias: str | None, message: str) -> str:
+    """With authentication on, MLflow answers 403 for a model the user may not read, and for one
+    that does not exist (no permission can be looked up): either way a retry would not help."""
+    return (
+        f"MLflow refuses the job's user access to model {name} ({message}): it does not exist "
+        f"or the user has no permission on it{_hint(alias)}"
+    )
+
+
+def _hint(alias: str | None) -> str:
+    return " (train and promote one with the settlement_risk_training DAG)" if alias == CHAMPION else ""
 
 
 def pinned(name: str, version: str, run_id: str | None) -> ResolvedModel:

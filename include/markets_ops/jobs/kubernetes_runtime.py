@@ -19,6 +19,7 @@ from typing import Any
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.pod_generator import make_safe_label_value
 from airflow.providers.cncf.kubernetes.secret import Secret
+from airflow.providers.cncf.kubernetes.triggers.pod import KubernetesPodTrigger
 from kubernetes.client import models as k8s
 
 from include.markets_ops.jobs.spec import NO_RETRY_EXIT_CODES, JobSpec, Service
@@ -304,6 +305,30 @@ EXIT_MEANINGS = {
 }
 
 
+class ModelJobPodTrigger(KubernetesPodTrigger):
+    """The provider's pod trigger, firing no sooner than FIRST_EVENT_AFTER_SECONDS after it
+    starts. A pod that ends within a second or two of the deferral (the trigger fires at once)
+    meets a race in Airflow 3.3.2's scheduler: the executor's "success" for the try that
+    deferred arrives after the trigger re-queued the task, and the scheduler fails the task as
+    "killed externally" (apache/airflow #67287, fixed upstream for this state by #68741, not in
+    3.3.2; seen in this project's CI). The wait lets the scheduler take that event first; a
+    model job runs far longer, so it costs nothing but for the shortest pods."""
+
+    async def run(self) -> Any:
+        import asyncio
+
+        await asyncio.sleep(FIRST_EVENT_AFTER_SECONDS)
+        async for event in super().run():
+            yield event
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        _, kwargs = super().serialize()
+        return f"{__name__}.{type(self).__name__}", kwargs
+
+
+FIRST_EVENT_AFTER_SECONDS = 10.0
+
+
 # How long a pod killed with exit 137 is read again for its reason (the kubelet syncs a
 # terminated pod's status a few times within seconds; containerd's OOM event may come last).
 KILL_REASON_SETTLE_SECONDS = 30.0
@@ -327,6 +352,12 @@ class ModelJobPodOperator(KubernetesPodOperator):
     """
 
     _trigger_event: Mapping[str, Any] | None = None
+
+    def defer(self, *, trigger: Any, method_name: str, kwargs: Any = None, timeout: Any = None) -> Any:
+        if type(trigger) is KubernetesPodTrigger:  # see ModelJobPodTrigger
+            _, trigger_kwargs = trigger.serialize()
+            trigger = ModelJobPodTrigger(**trigger_kwargs)
+        return super().defer(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
 
     # --- configuration errors ----------------------------------------------------------------
 

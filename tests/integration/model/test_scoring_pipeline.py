@@ -339,6 +339,8 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
         "AWS_SECRET_ACCESS_KEY": stack["AWS_SECRET_ACCESS_KEY"],
         "AWS_DEFAULT_REGION": stack["AWS_DEFAULT_REGION"],
         "MLFLOW_TRACKING_URI": stack["MLFLOW_TRACKING_URI"],
+        "MLFLOW_TRACKING_USERNAME": stack["MLFLOW_TRACKING_USERNAME"],
+        "MLFLOW_TRACKING_PASSWORD": stack["MLFLOW_TRACKING_PASSWORD"],
         "MLFLOW_MODEL_NAME": model_name,
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
         "KAFKA_CONFIG_JSON": '{"message.timeout.ms": 3000}',
@@ -373,7 +375,9 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
 def test_scoring_is_refused_without_a_champion(writer_env: Any, fixture_data: Any) -> None:
     env = dataclasses.replace(writer_env, model_name=f"{writer_env.model_name}_never_trained")
     request = score_job.ScoreRequest(BUSINESS_DATE, 0, 1, "pytest__none", HIGH, MEDIUM)
-    with pytest.raises(contract.RefusedError, match=r"has no alias 'champion'.*settlement_risk_training"):
+    # With MLflow's authentication, a model that does not exist is refused as a 403.
+    refused = r"(has no alias 'champion'|refuses the job's user access to model).*settlement_risk_training"
+    with pytest.raises(contract.RefusedError, match=refused):
         score_job.score_shard(env, request)
 
 

@@ -6,6 +6,7 @@ renders the pods themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from unittest import mock
 
@@ -318,3 +319,46 @@ def test_other_exits_are_not_read_again(code: int) -> None:
     with mock.patch.object(type(operator), "pod_manager", new=manager):
         assert operator._with_settled_kill_reason(failed) is failed
     manager.read_pod.assert_not_called()
+
+
+def test_the_deferral_uses_the_trigger_that_waits_before_its_first_event() -> None:
+    """apache/airflow #67287: an event the instant a short pod ends can fail the task."""
+    import asyncio
+
+    from airflow.providers.cncf.kubernetes.triggers.pod import KubernetesPodTrigger
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from include.markets_ops.jobs import kubernetes_runtime
+
+    operator = _operator()
+    provider_trigger = KubernetesPodTrigger(
+        pod_name="p",
+        pod_namespace="markets-ops-ml",
+        trigger_start_time=dt.datetime(2026, 12, 2, tzinfo=dt.UTC),
+        base_container_name="base",
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.defer(trigger=provider_trigger, method_name="trigger_reentry")
+    trigger = deferred.value.trigger
+    assert type(trigger) is kubernetes_runtime.ModelJobPodTrigger
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "include.markets_ops.jobs.kubernetes_runtime.ModelJobPodTrigger"
+    assert kwargs == provider_trigger.serialize()[1]
+
+    slept: list[float] = []
+
+    async def first_event() -> Any:
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+        async def provider_run(_self: Any) -> Any:
+            yield "event"
+
+        with (
+            mock.patch("asyncio.sleep", sleep),
+            mock.patch.object(KubernetesPodTrigger, "run", provider_run),
+        ):
+            return [event async for event in trigger.run()]
+
+    assert asyncio.run(first_event()) == ["event"]
+    assert slept == [kubernetes_runtime.FIRST_EVENT_AFTER_SECONDS]

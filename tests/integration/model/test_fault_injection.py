@@ -95,8 +95,10 @@ def assert_failed_naming(case: str, outcome: Outcome, named: str, error_type: ty
     assert outcome.seconds <= BUDGET, f"{case}: surfaced after {outcome.seconds:.1f} s"
 
 
-def assert_rerun_restores(setup: Setup, baseline: ReadersView, run_id: str) -> None:
-    assert readers_view(setup) == baseline  # unchanged for every reader
+def assert_rerun_restores(setup: Setup, before: ReadersView, baseline: ReadersView, run_id: str) -> None:
+    """Unchanged for every reader since ``before`` (taken as the fault began); a rerun writes the
+    baseline's outputs again."""
+    assert readers_view(setup) == before
     rerun = plan(setup.model_name, setup.champion, run_id)
     score_date(setup.env, setup.s3, setup.bucket, rerun, setup.topic)
     after = readers_view(setup)
@@ -111,10 +113,11 @@ def assert_rerun_restores(setup: Setup, baseline: ReadersView, run_id: str) -> N
 def test_kafka_failing_while_the_shards_publish(setup: Setup, baseline: ReadersView, fault: Any) -> None:
     run_id = f"pytest__kafka_{fault.__name__.removeprefix('service_')}"
     scoring_plan = run_plan(setup, run_id)
+    before = readers_view(setup)
     with fault("kafka"):
         outcome = timed(lambda: score_shards(setup.env, scoring_plan, setup.topic))
         assert_failed_naming(run_id.removeprefix("pytest__"), outcome, setup.topic, DeliveryError)
-    assert_rerun_restores(setup, baseline, run_id)
+    assert_rerun_restores(setup, before, baseline, run_id)
 
 
 # --- MLflow: each shard resolves the pinned version and loads its model ----------------------
@@ -126,10 +129,11 @@ def test_mlflow_failing_while_the_shards_load_the_model(
 ) -> None:
     run_id = f"pytest__mlflow_{fault.__name__.removeprefix('service_')}"
     scoring_plan = run_plan(setup, run_id)
+    before = readers_view(setup)
     with fault("mlflow"):
         outcome = timed(lambda: score_shards(setup.env, scoring_plan, setup.topic))
         assert_failed_naming(run_id.removeprefix("pytest__"), outcome, "mlflow", Exception)
-    assert_rerun_restores(setup, baseline, run_id)
+    assert_rerun_restores(setup, before, baseline, run_id)
 
 
 # --- S3: the manifest that publishes the date's parts, written after the swap ----------------
@@ -142,12 +146,13 @@ def test_s3_failing_while_the_manifest_is_written(setup: Setup, baseline: Reader
     manifest and its parts until a run's manifest replaces them."""
     run_id = f"pytest__s3_{fault.__name__.removeprefix('service_')}"
     scoring_plan = run_plan(setup, run_id)
+    before = readers_view(setup)
     score_shards(setup.env, scoring_plan, setup.topic)
     swapped = swap_into_trade_scores(setup.database_url, scoring_plan)
     with fault("s3"):
         outcome = timed(lambda: write_manifest(setup.s3, setup.bucket, scoring_plan, swapped))
         assert_failed_naming(run_id.removeprefix("pytest__"), outcome, "s3", Exception)
-    assert_rerun_restores(setup, baseline, run_id)
+    assert_rerun_restores(setup, before, baseline, run_id)
 
 
 # --- PostgreSQL: restarted while the swap waits inside its transaction -----------------------
@@ -167,6 +172,7 @@ def test_postgres_restarted_during_the_swap(setup: Setup, baseline: ReadersView)
     transaction, after it began replacing the partition; PostgreSQL restarts under it."""
     run_id = "pytest__postgres_restart"
     scoring_plan = run_plan(setup, run_id)
+    before = readers_view(setup)
     score_shards(setup.env, scoring_plan, setup.topic)
     reader = psycopg.connect(setup.database_url)
     reader.execute("SELECT count(*) FROM ml.trade_scores WHERE business_date = %s", (BUSINESS_DATE,))
@@ -182,4 +188,4 @@ def test_postgres_restarted_during_the_swap(setup: Setup, baseline: ReadersView)
             reader.close()
         outcome = swapping.result(timeout=BUDGET)
     assert_failed_naming("postgres restarted during the swap", outcome, "terminat", psycopg.OperationalError)
-    assert_rerun_restores(setup, baseline, run_id)
+    assert_rerun_restores(setup, before, baseline, run_id)

@@ -25,6 +25,7 @@ from settlement_model import timeouts
 
 from devstack import airflow
 from devstack.config import Stack
+from devstack.process import recorded_pid
 from devstack.stack_env import kafka_client_of
 from include.markets_ops.reconciliation.breaks import reconcile
 from include.markets_ops.services.topics import RECON_SUMMARY
@@ -70,7 +71,8 @@ def _insert_waiting_for_a_lock(database_url: str) -> bool:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
-            ("%INSERT INTO reporting.recon_breaks%",),
+            # pg_stat_activity keeps the query's first 1 kB: insert_breaks.sql's opening comment.
+            ("%Reconcile business date D%",),
         ).fetchone()
     return bool(row and row[0])
 
@@ -146,6 +148,8 @@ def test_the_scheduler_killed_mid_run_never_turns_into_a_false_success(
     task_id = wait_for(a_task_is_running, 300, "a task of the run is running")
     os.killpg(service_pid("airflow-scheduler"), signal.SIGKILL)
     killed_at = dt.datetime.now(dt.UTC)
+    # SIGKILL is not instant: until the process is gone, `start` would take it for running.
+    wait_for(lambda: recorded_pid("airflow-scheduler") is None, 30, "the killed scheduler is gone")
     airflow.start(Stack.load())  # as a supervisor would (systemd, the scheduler's Deployment)
 
     run = airflow_api.wait_for_run("trade_reconciliation", run_id, timeout=600)

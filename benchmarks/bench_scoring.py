@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import Result
+from devstack.stack_env import kafka_client_of
 
 DATABASE = "warehouse_bench_scoring"
 MODEL_NAME = "settlement_fail_risk_bench"
@@ -267,7 +268,7 @@ def _environment(stack: dict[str, str], database_url: str, work: Path) -> Any:
         aws_region=stack["AWS_DEFAULT_REGION"],
         mlflow_tracking_uri=stack["MLFLOW_TRACKING_URI"],
         model_name=MODEL_NAME,
-        kafka_config={"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]},
+        kafka_config=kafka_client_of(stack, "pipelines"),
         work_dir=work,
     )
 
@@ -328,6 +329,7 @@ def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> di
         "MLFLOW_TRACKING_USERNAME": stack["MLFLOW_TRACKING_USERNAME"],
         "MLFLOW_TRACKING_PASSWORD": stack["MLFLOW_TRACKING_PASSWORD"],
         "KAFKA_BOOTSTRAP_SERVERS": stack["KAFKA_BOOTSTRAP_SERVERS"], "NO_PROXY": "*",
+        "KAFKA_CONFIG_JSON": stack["KAFKA_CLIENT_SECURITY_JSON"],
     }  # fmt: skip
 
 
@@ -538,9 +540,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
         contract.part_key(day, plan.attempt, 0, 1),
         ExtraArgs={"Metadata": {"sha256": "naive", "rows": str(len(out))}},
     )
-    producer = Producer(
-        {"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"], "enable.idempotence": True, "acks": "all"}
-    )
+    producer = Producer({**kafka_client_of(stack, "pipelines"), "enable.idempotence": True, "acks": "all"})
     for row in out[out.risk_band == "high"].itertuples():
         value = {
             "schema_version": 1,
@@ -560,15 +560,19 @@ def _naive(bench: Bench, day: dt.date) -> None:
 def _create_topic(stack: dict[str, str], topic: str) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]})
+    from devstack import kafka
+    from include.markets_ops.services.topics import Topic
+
+    admin = AdminClient(kafka_client_of(stack, "admin"))
     for future in admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)]).values():
         future.result(timeout=30)
+    kafka.ensure_acls(admin, [Topic(topic, 6, "the benchmark's high-risk topic")])
 
 
 def _delete_topic(stack: dict[str, str], topic: str) -> None:
     from confluent_kafka.admin import AdminClient
 
-    AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]}).delete_topics([topic])
+    AdminClient(kafka_client_of(stack, "admin")).delete_topics([topic])
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["naive"]:

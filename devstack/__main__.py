@@ -36,7 +36,7 @@ SERVICE_PORTS: dict[str, tuple[str, ...]] = {
             "seaweed_admin_grpc",
         )
     ),
-    "kafka": ("kafka", "kafka_controller"),
+    "kafka": ("kafka", "kafka_controller", "kafka_broker"),
     "mlflow": ("mlflow",),
     "airflow-api-server": ("airflow_api",),
     "airflow-scheduler": ("airflow_worker_log",),
@@ -186,13 +186,15 @@ def print_where_to_look(stack: Stack) -> None:
     values = stack_env.stack_values(stack)
     topics = ", ".join(topic.name for topic in ALL_TOPICS)
     mlflow_reader = values["MLFLOW_READER_USERNAME"]
+    kafka_users = f"{values['KAFKA_READER_USERNAME']} (reads), {values['KAFKA_USERNAME']} (writes)"
     print(
         f"""
   Airflow UI     {stack.airflow_url}   login: {values["AIRFLOW_USERNAME"]} / {values["AIRFLOW_PASSWORD"]}
                  also viewer, user, op (one per role): AIRFLOW_<NAME>_PASSWORD in var/stack.env
   MLflow UI      {stack.mlflow_uri}   login: {mlflow_reader} / {values["MLFLOW_READER_PASSWORD"]} (read-only)
   S3             {stack.s3_endpoint}   bucket: s3://{S3_BUCKET}
-  Kafka          {stack.kafka_bootstrap}   topics: {topics}
+  Kafka          {stack.kafka_bootstrap}   SASL/SCRAM users: {kafka_users} (KAFKA_* in var/stack.env)
+                 topics: {topics}
   PostgreSQL     127.0.0.1:{stack.ports["postgres"]}   databases: warehouse, airflow, mlflow, mlflow_auth
   Everything     {STACK_ENV_FILE}   (set -a; . var/stack.env; set +a)
 """,

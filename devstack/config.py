@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 VAR = REPO / "var"
@@ -34,6 +35,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "postgres": 25432,
     "kafka": 29092,
     "kafka_controller": 29093,
+    "kafka_broker": 29094,  # the broker's own listener: inter-broker traffic and the stack's admin
     "s3": 28333,
     "s3_grpc": 28433,
     "seaweed_master": 29333,
@@ -106,6 +108,11 @@ def secret_names() -> list[str]:
         "mlflow_writer_password",
         "mlflow_reader_password",
         "mlflow_flask_secret_key",
+        # Kafka's SASL identities (devstack/kafka.py KAFKA_USERS and the broker's own).
+        "kafka_broker_password",
+        "kafka_admin_password",
+        "kafka_pipelines_password",
+        "kafka_reader_password",
     ]
 
 
@@ -169,7 +176,24 @@ class Stack:
 
     @property
     def kafka_bootstrap(self) -> str:
+        """The clients' listener (SASL/SCRAM-SHA-512)."""
         return f"{HOST}:{self.ports['kafka']}"
+
+    def kafka_client(self, user: str) -> dict[str, Any]:
+        """A confluent-kafka configuration for one of the stack's Kafka users: ``pipelines``
+        (writes the product's topics), ``reader`` (reads them) on the clients' listener, or
+        ``admin`` (topics, ACLs, users) on the broker's own listener."""
+        if user == "admin":
+            server, mechanism = f"{HOST}:{self.ports['kafka_broker']}", "PLAIN"
+        else:
+            server, mechanism = self.kafka_bootstrap, "SCRAM-SHA-512"
+        return {
+            "bootstrap.servers": server,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanisms": mechanism,
+            "sasl.username": user,
+            "sasl.password": self.secrets[f"kafka_{user}_password"],
+        }
 
     @property
     def s3_endpoint(self) -> str:

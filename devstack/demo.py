@@ -25,6 +25,7 @@ from typing import Any
 from devstack import mlflow, stack_env
 from devstack.airflow_api import AirflowApi
 from devstack.config import S3_BUCKET, Stack
+from devstack.kafka import READER_USER
 from include.markets_ops import calendars
 from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.dashboard import URL_PREFIX
@@ -371,7 +372,7 @@ def _messages_of_the_date(demo: Demo) -> dict[str, int]:
     from include.markets_ops.services.topics import HIGH_RISK_TRADES, OPS_ALERTS, RECON_SUMMARY
 
     day = demo.demo_date.isoformat()
-    consumer = kafka.consumer({"bootstrap.servers": demo.stack.kafka_bootstrap}, "demo-summary")
+    consumer = kafka.consumer(demo.stack.kafka_client(READER_USER), "demo-summary")
     counts: dict[str, int] = {}
     try:
         for topic in (HIGH_RISK_TRADES.name, RECON_SUMMARY.name, OPS_ALERTS.name):

@@ -10,8 +10,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from devstack.config import CACHE_DIR, HOST, REPO, VAR, Stack
-from devstack.process import StackError, port_is_free, recorded_pid, start_detached, stop_group, wait_until
-from include.markets_ops.services.topics import ALL_TOPICS, Topic
+from devstack.process import (
+    StackError,
+    port_is_free,
+    recorded_pid,
+    start_detached,
+    stop_group,
+    wait_until,
+    write_private,
+)
+from include.markets_ops.services.kafka import READ_ONLY_GROUP_PREFIX
+from include.markets_ops.services.topics import ALL_TOPICS, STACK_CHECKS, Topic
 
 NAME = "kafka"
 LIBS_DIR = CACHE_DIR / "kafka" / "libs"
@@ -21,17 +30,57 @@ LOG4J_CONFIG = REPO / "devstack" / "kafka" / "log4j2.yaml"
 HEAP = "-Xms512m -Xmx512m"  # below ~512 MB the log cleaner has failed to start here
 
 
+# The stack's Kafka users on the clients' listener (SASL/SCRAM-SHA-512) and what each may do.
+# The broker itself and ``admin`` (topics, ACLs, SCRAM users: this module) are super users on
+# the broker's own listener (SASL/PLAIN); no one else is let in, and no ACL means no access.
+PIPELINES_USER = "pipelines"  # the Airflow tasks, callbacks and model jobs: write the topics
+READER_USER = "reader"  # the dashboard, the demo's summary, operators and tests: read them
+KAFKA_USERS = (PIPELINES_USER, READER_USER)
+SUPER_USERS = ("broker", "admin")
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+SCRAM_ITERATIONS = 8192
+
+
+def _plain_jaas(users: dict[str, str], login: tuple[str, str]) -> str:
+    """A PLAIN login module's configuration: the listener's users and the broker's own login."""
+    accounts = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{login[0]}" password="{login[1]}" {accounts};'
+    )
+
+
 def server_properties(stack: Stack) -> str:
-    broker, controller = stack.ports["kafka"], stack.ports["kafka_controller"]
+    client, controller = stack.ports["kafka"], stack.ports["kafka_controller"]
+    broker_port = stack.ports["kafka_broker"]
+    broker = ("broker", stack.secrets["kafka_broker_password"])
+    admin = {"admin": stack.secrets["kafka_admin_password"]}
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"{HOST}:{controller}",
-        "listeners": f"PLAINTEXT://{HOST}:{broker},CONTROLLER://{HOST}:{controller}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{broker}",
+        # CLIENT: the applications, SCRAM users with ACLs. BROKER: the broker's own traffic and
+        # the stack's admin. CONTROLLER: KRaft (PLAIN: SCRAM lives in the metadata it serves).
+        "listeners": f"CLIENT://{HOST}:{client},CONTROLLER://{HOST}:{controller},BROKER://{HOST}:{broker_port}",
+        "advertised.listeners": f"CLIENT://{HOST}:{client},BROKER://{HOST}:{broker_port}",
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "BROKER",
+        "listener.security.protocol.map": ",".join(
+            f"{listener}:SASL_PLAINTEXT" for listener in ("CLIENT", "BROKER", "CONTROLLER")
+        ),
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.client.sasl.enabled.mechanisms": SCRAM_MECHANISM,
+        "listener.name.client.scram-sha-512.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
+        "listener.name.broker.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.broker.plain.sasl.jaas.config": _plain_jaas({broker[0]: broker[1], **admin}, broker),
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": _plain_jaas({broker[0]: broker[1]}, broker),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": ";".join(f"User:{name}" for name in SUPER_USERS),
+        "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(DATA_DIR),
         # One broker: every internal topic has a single replica.
         "offsets.topic.replication.factor": "1",
@@ -91,13 +140,15 @@ def _cluster_id() -> str:
 
 def start(stack: Stack) -> None:
     if recorded_pid(NAME):
+        ensure_users(stack)
         ensure_topics(stack)
         return
     CONFIG_FILE.parent.mkdir(parents=True, exist_ok=True)
-    CONFIG_FILE.write_text(server_properties(stack))
+    write_private(CONFIG_FILE, server_properties(stack))  # it holds the broker's passwords
     _format_storage()
     pid = start_detached(NAME, _java_argv("kafka.Kafka", str(CONFIG_FILE)), env=dict(os.environ))
     wait_until(NAME, lambda: _broker_answers(stack), timeout=90, pid=pid)
+    ensure_users(stack)
     ensure_topics(stack)
 
 
@@ -110,7 +161,7 @@ def _broker_answers(stack: Stack) -> bool:
 
     if port_is_free(stack.ports["kafka"]):
         return False  # not listening yet: don't let librdkafka log a refused connection
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    admin = AdminClient(stack.kafka_client("admin"))
     metadata = admin.list_topics(timeout=3)
     return bool(metadata.brokers)
 
@@ -121,7 +172,7 @@ def ensure_topics(stack: Stack, topics: Sequence[Topic] = ALL_TOPICS) -> None:
     converges). Idempotent: a second call changes nothing."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    admin = AdminClient(stack.kafka_client("admin"))
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [
         NewTopic(t.name, num_partitions=t.partitions, replication_factor=1, config=dict(t.config))
@@ -136,6 +187,7 @@ def ensure_topics(stack: Stack, topics: Sequence[Topic] = ALL_TOPICS) -> None:
                 if "TOPIC_ALREADY_EXISTS" not in str(error):
                     raise StackError(f"could not create Kafka topic {topic}: {error}") from error
     _align_topic_configs(admin, [t for t in topics if t.name in existing and t.config])
+    ensure_acls(admin, topics)
 
 
 def topic_configs(admin: Any, names: list[str]) -> dict[str, dict[str, str]]:
@@ -172,3 +224,58 @@ def _align_topic_configs(admin: Any, topics: list[Topic]) -> None:
             raise StackError(
                 f"could not alter the configs of Kafka topic {resource.name}: {error}"
             ) from error
+
+
+def ensure_users(stack: Stack) -> None:
+    """Create or update the SCRAM credentials of KAFKA_USERS from this checkout's secrets
+    (an upsert: a second call changes nothing a client would notice)."""
+    from confluent_kafka.admin import (
+        AdminClient,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialAlteration,
+        UserScramCredentialUpsertion,
+    )
+
+    admin = AdminClient(stack.kafka_client("admin"))
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
+    upserts: list[UserScramCredentialAlteration] = [
+        UserScramCredentialUpsertion(user, info, stack.secrets[f"kafka_{user}_password"].encode())
+        for user in KAFKA_USERS
+    ]
+    for user, future in admin.alter_user_scram_credentials(upserts, request_timeout=30).items():
+        try:
+            future.result()
+        except Exception as error:
+            raise StackError(f"could not set the Kafka credentials of {user!r}: {error}") from error
+
+
+def acl_bindings(topics: Sequence[Topic]) -> list[Any]:
+    """Least privilege on the clients' listener: the pipelines write the topics (and read back
+    the stack check's round trip), the reader reads them; both only in read-back groups."""
+    from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType
+    from confluent_kafka.admin import ResourceType as Resource
+
+    def allow(user: str, resource: Any, name: str, operation: Any, pattern: Any) -> Any:
+        return AclBinding(resource, name, pattern, f"User:{user}", "*", operation, AclPermissionType.ALLOW)
+
+    literal, prefixed = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
+    rights = [
+        *((PIPELINES_USER, t.name, op) for t in topics for op in (AclOperation.WRITE, AclOperation.DESCRIBE)),
+        *((READER_USER, t.name, op) for t in topics for op in (AclOperation.READ, AclOperation.DESCRIBE)),
+        (PIPELINES_USER, STACK_CHECKS.name, AclOperation.READ),
+    ]
+    bindings = [allow(user, Resource.TOPIC, name, op, literal) for user, name, op in rights]
+    groups = [
+        allow(u, Resource.GROUP, READ_ONLY_GROUP_PREFIX, AclOperation.READ, prefixed) for u in KAFKA_USERS
+    ]
+    return bindings + groups
+
+
+def ensure_acls(admin: Any, topics: Sequence[Topic]) -> None:
+    """Create the ACLs of acl_bindings (creating one that exists is a no-op for Kafka)."""
+    for binding, future in admin.create_acls(acl_bindings(topics), request_timeout=30).items():
+        try:
+            future.result()
+        except Exception as error:
+            raise StackError(f"could not create the Kafka ACL {binding}: {error}") from error

@@ -53,7 +53,19 @@ def recorded_pid(name: str) -> int | None:
         return None
     except PermissionError:
         return pid  # alive, owned by another user (the postgres server when run as root)
+    if _is_zombie(pid):  # killed, not yet reaped by its parent (init or a subreaper)
+        path.unlink(missing_ok=True)
+        return None
     return pid
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True  # gone between the signal and the read
+    # The state follows the command name, which is in parentheses and may contain spaces.
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def start_detached(name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> int:

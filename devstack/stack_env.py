@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import os
 import shlex
+from collections.abc import Mapping
+from typing import Any
 
 from devstack import mlflow
 from devstack.airflow import ADMIN_USER, AIRFLOW_HOME, ROLE_USERS
 from devstack.config import HOST, REPO, S3_BUCKET, S3_REGION, STACK_ENV_FILE, Stack
+from devstack.kafka import PIPELINES_USER, READER_USER
 from devstack.process import write_private
 
 
@@ -33,6 +36,7 @@ def stack_values(stack: Stack) -> dict[str, str]:
         "UPSTREAM_FEED_PASSWORD": s["pg_upstream_feed"],
         "OPS_EVENTS_WRITER_PASSWORD": s["pg_ops_events_writer"],
         "KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+        **kafka_values(stack),
         "S3_ENDPOINT_URL": stack.s3_endpoint,
         "AWS_ACCESS_KEY_ID": s["s3_access_key"],
         "AWS_SECRET_ACCESS_KEY": s["s3_secret_key"],
@@ -61,6 +65,41 @@ def stack_values(stack: Stack) -> dict[str, str]:
     return values
 
 
+def kafka_values(stack: Stack) -> dict[str, str]:
+    """Kafka's users: sourcing this file makes one the pipelines' producer (KAFKA_USERNAME),
+    as with MLflow; the reader and the admin have their own. KAFKA_CLIENT_SECURITY_JSON is the
+    producer's settings besides the address, as the model pods' Secret holds them."""
+    pipelines, reader, admin = (stack.kafka_client(user) for user in (PIPELINES_USER, READER_USER, "admin"))
+    security = {key: value for key, value in pipelines.items() if key != "bootstrap.servers"}
+    return {
+        "KAFKA_SECURITY_PROTOCOL": pipelines["security.protocol"],
+        "KAFKA_SASL_MECHANISM": pipelines["sasl.mechanisms"],
+        "KAFKA_USERNAME": pipelines["sasl.username"],
+        "KAFKA_PASSWORD": pipelines["sasl.password"],
+        "KAFKA_READER_USERNAME": reader["sasl.username"],
+        "KAFKA_READER_PASSWORD": reader["sasl.password"],
+        "KAFKA_ADMIN_BOOTSTRAP_SERVERS": admin["bootstrap.servers"],
+        "KAFKA_ADMIN_SASL_MECHANISM": admin["sasl.mechanisms"],
+        "KAFKA_ADMIN_USERNAME": admin["sasl.username"],
+        "KAFKA_ADMIN_PASSWORD": admin["sasl.password"],
+        "KAFKA_CLIENT_SECURITY_JSON": json.dumps(security, sort_keys=True),
+    }
+
+
+def kafka_client_of(values: Mapping[str, str], user: str) -> dict[str, Any]:
+    """A confluent-kafka configuration for one of the stack's Kafka users as var/stack.env ``values`` give it:
+    "pipelines" (writes the topics), "reader" (reads them) or "admin" (topics, ACLs)."""
+    prefix = {"pipelines": "KAFKA_", "reader": "KAFKA_READER_", "admin": "KAFKA_ADMIN_"}[user]
+    admin = user == "admin"
+    return {
+        "bootstrap.servers": values["KAFKA_ADMIN_BOOTSTRAP_SERVERS" if admin else "KAFKA_BOOTSTRAP_SERVERS"],
+        "security.protocol": values["KAFKA_SECURITY_PROTOCOL"],
+        "sasl.mechanisms": values["KAFKA_ADMIN_SASL_MECHANISM" if admin else "KAFKA_SASL_MECHANISM"],
+        "sasl.username": values[f"{prefix}USERNAME"],
+        "sasl.password": values[f"{prefix}PASSWORD"],
+    }
+
+
 def kubernetes_values() -> dict[str, str]:
     """Where the local cluster's credentials are. Airflow's connection points at the airflow-worker
     ServiceAccount's kubeconfig (its Role's rights only), whether or not the cluster is up: a
@@ -83,7 +122,8 @@ def connection_env(stack: Stack) -> dict[str, str]:
         "password": s["s3_secret_key"],
         "extra": {"endpoint_url": stack.s3_endpoint, "region_name": S3_REGION},
     }
-    kafka = {"conn_type": "kafka", "extra": {"bootstrap.servers": stack.kafka_bootstrap}}
+    kafka = {"conn_type": "kafka", "extra": stack.kafka_client(PIPELINES_USER)}
+    kafka_reader = {"conn_type": "kafka", "extra": stack.kafka_client(READER_USER)}
     mlflow_tracking = {
         "conn_type": "http",
         "host": stack.mlflow_uri,
@@ -103,6 +143,7 @@ def connection_env(stack: Stack) -> dict[str, str]:
         "AIRFLOW_CONN_OPS_EVENTS_OUTBOX": stack.pg_url("ops_events_writer", "warehouse"),
         "AIRFLOW_CONN_S3_MARKETS": json.dumps(aws),
         "AIRFLOW_CONN_KAFKA_MARKETS": json.dumps(kafka),
+        "AIRFLOW_CONN_KAFKA_MARKETS_READER": json.dumps(kafka_reader),
         "AIRFLOW_CONN_MLFLOW_TRACKING": json.dumps(mlflow_tracking),
         "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(kubernetes),
     }

@@ -67,7 +67,7 @@ def _create_app() -> Any:
         artifacts=ArtifactSources(
             s3_client=connections.s3_client,
             bucket=connections.s3_bucket,
-            kafka_config=connections.kafka_config,
+            kafka_config=connections.kafka_reader_config,
         ),
     )
 

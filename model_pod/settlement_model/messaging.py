@@ -39,6 +39,7 @@ class _Report:
     delivered: int = 0
     failed: int = 0
     first_errors: list[str] = field(default_factory=list)
+    client_errors: list[str] = field(default_factory=list)
 
     def __call__(self, error: Any, message: Any) -> None:
         if error is None:
@@ -47,6 +48,13 @@ class _Report:
         self.failed += 1
         if len(self.first_errors) < 5:
             self.first_errors.append(f"{message.topic()}[{message.key()!r}]: {error}")
+
+    def client_error(self, error: Any) -> None:
+        """The producer's error_cb: a refused login or a fatal error (the brokers' ACLs refuse
+        an idempotent producer its id) would otherwise only be logged, or raised from inside
+        a callback; kept to name the cause when the messages fail or time out."""
+        if len(self.client_errors) < 3:
+            self.client_errors.append(str(error.str() if hasattr(error, "str") else error))
 
 
 class ReliablePublisher:
@@ -63,8 +71,15 @@ class ReliablePublisher:
         self.topic = topic
         self.flush_timeout_seconds = flush_timeout_seconds
         # Timeouts last, like the reliability settings: no configuration may lift the bounds.
-        self._producer = Producer({**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts()})
         self._report = _Report()
+        self._producer = Producer(
+            {
+                **config,
+                **RELIABLE_PRODUCER,
+                **timeouts.kafka_producer_timeouts(),
+                "error_cb": self._report.client_error,
+            }
+        )
         self.sent = 0
 
     def send(self, key: str, value: dict[str, Any]) -> None:
@@ -96,5 +111,5 @@ class ReliablePublisher:
         raise DeliveryError(
             f"Kafka delivery to {self.topic} failed: {report.delivered} of {self.sent} acknowledged, "
             f"{report.failed} errors, {unflushed} still queued. "
-            f"First errors: {'; '.join(report.first_errors) or 'timeout'}"
+            f"First errors: {'; '.join(report.first_errors + report.client_errors) or 'timeout'}"
         )

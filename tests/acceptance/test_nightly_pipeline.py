@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.scoring.manifest import part_keys
 from include.markets_ops.services.model_registry import MODEL_NAME
 from include.markets_ops.services.topics import HIGH_RISK_TRADES
@@ -108,7 +109,7 @@ def high_risk_on_kafka(night: dict[str, Any], stack: dict[str, str]) -> None:
             )
         }
     assert high, "the night has high-risk trades"
-    messages = read_topic(stack["KAFKA_BOOTSTRAP_SERVERS"], HIGH_RISK_TRADES.name, lambda key: key in high)
+    messages = read_topic(kafka_client_of(stack, "reader"), HIGH_RISK_TRADES.name, lambda key: key in high)
     on_kafka = {key for key, value in messages if value["business_date"] == day.isoformat()}
     assert on_kafka == high
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from devstack.stack_env import kafka_client_of
 from include.markets_ops import calendars
 from include.markets_ops.services.topics import OPS_ALERTS, RECON_SUMMARY
 from tests.support.kafka_messages import read_topic
@@ -117,7 +118,7 @@ def reports_published(stack: dict[str, str], nights: dict[dt.date, dict[str, Any
         region_name=stack["AWS_DEFAULT_REGION"],
     )
     keys = {night.isoformat() for night in nights}
-    events = dict(read_topic(stack["KAFKA_BOOTSTRAP_SERVERS"], RECON_SUMMARY.name, keys.__contains__))
+    events = dict(read_topic(kafka_client_of(stack, "reader"), RECON_SUMMARY.name, keys.__contains__))
     for night in nights:
         prefix = f"reports/recon/business_date={night.isoformat()}/"
         page = (
@@ -173,7 +174,7 @@ def first_night(spike_alerts: dict[dt.date, tuple[Any, ...]], stack: dict[str, s
     assert (is_new, first_raised) == (True, SPIKE_NIGHTS[0])
     assert details["fails_today"] == 9
     messages = read_topic(
-        stack["KAFKA_BOOTSTRAP_SERVERS"], OPS_ALERTS.name, lambda k: k == "failed_settlement_spike:TCP-DELTA"
+        kafka_client_of(stack, "reader"), OPS_ALERTS.name, lambda k: k == "failed_settlement_spike:TCP-DELTA"
     )
     assert any(value["business_date"] == SPIKE_NIGHTS[0].isoformat() for _, value in messages)
 
@@ -183,6 +184,6 @@ def second_night(spike_alerts: dict[dt.date, tuple[Any, ...]], stack: dict[str, 
     is_new, first_raised, _ = spike_alerts[SPIKE_NIGHTS[1]]
     assert (is_new, first_raised) == (False, SPIKE_NIGHTS[0])
     messages = read_topic(
-        stack["KAFKA_BOOTSTRAP_SERVERS"], OPS_ALERTS.name, lambda k: k == "failed_settlement_spike:TCP-DELTA"
+        kafka_client_of(stack, "reader"), OPS_ALERTS.name, lambda k: k == "failed_settlement_spike:TCP-DELTA"
     )
     assert not any(value["business_date"] == SPIKE_NIGHTS[1].isoformat() for _, value in messages)

@@ -21,6 +21,8 @@ FACTS = {
     "s3_markets": "include/markets_ops/services/s3.py",
     "s3_bucket": "include/markets_ops/services/s3.py",
     "kafka_markets": "include/markets_ops/services/kafka.py",
+    "kafka_markets_reader": "include/markets_ops/services/kafka.py",
+    "markets-ops-readback.": "include/markets_ops/services/kafka.py",
     "mlflow_tracking": "include/markets_ops/services/model_registry.py",
     "settlement_fail_risk": "include/markets_ops/services/model_registry.py",
     **dict.fromkeys(

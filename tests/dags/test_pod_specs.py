@@ -181,6 +181,11 @@ def test_credentials_come_only_from_secrets_and_addresses_from_a_config_map(
     assert (
         score_env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "settlement-model-warehouse-writer"
     )
+    # Only the scoring job publishes, as the pipelines' Kafka user (SASL settings as JSON).
+    assert score_env["KAFKA_CONFIG_JSON"]["valueFrom"]["secretKeyRef"] == {
+        "name": "settlement-model-kafka",
+        "key": "config-json",
+    }
     build_env = {e["name"]: e for e in pods["build_training_set"]["spec"]["containers"][0]["env"]}
     assert (
         build_env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "settlement-model-warehouse-reader"

@@ -192,14 +192,16 @@ def wait_for_backfill(api: Any, backfill_id: int, timeout: float = 1200) -> None
 
 
 def s3_client(stack: dict[str, str]) -> Any:
-    import boto3
+    """The product's S3 client (its timeouts, S3UnavailableError naming S3) with the stack's keys."""
+    from include.markets_ops.services import s3
 
-    return boto3.client(
-        "s3",
-        endpoint_url=stack["S3_ENDPOINT_URL"],
-        aws_access_key_id=stack["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=stack["AWS_SECRET_ACCESS_KEY"],
-        region_name=stack["AWS_DEFAULT_REGION"],
+    return s3.client(
+        s3.S3Settings(
+            endpoint_url=stack["S3_ENDPOINT_URL"],
+            access_key=stack["AWS_ACCESS_KEY_ID"],
+            secret_key=stack["AWS_SECRET_ACCESS_KEY"],
+            region=stack["AWS_DEFAULT_REGION"],
+        )
     )
 
 

@@ -24,6 +24,7 @@ from settlement_model import messaging, registry, registry_http, storage, timeou
 from settlement_model.contract import JobEnvironment
 
 from devstack.process import paused, recorded_pid
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.airflow import connections
 from include.markets_ops.services import kafka, model_registry
 from include.markets_ops.services.topics import STACK_CHECKS
@@ -88,7 +89,7 @@ def job_env(stack: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPat
         s3_endpoint_url=stack["S3_ENDPOINT_URL"],
         aws_region=stack["AWS_DEFAULT_REGION"],
         mlflow_tracking_uri=stack["MLFLOW_TRACKING_URI"],
-        kafka_config={"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]},
+        kafka_config=kafka_client_of(stack, "pipelines"),
         work_dir=tmp_path,
     )
 

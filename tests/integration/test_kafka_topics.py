@@ -13,13 +13,14 @@ import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
 from devstack import kafka
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.services import topics
 from include.markets_ops.services.topics import COMPACTED, Topic
 
 
 @pytest.fixture(scope="module")
 def admin(stack: dict[str, str]) -> AdminClient:
-    return AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]})
+    return AdminClient(kafka_client_of(stack, "admin"))
 
 
 def cleanup_policies(admin: AdminClient, names: list[str]) -> dict[str, str]:
@@ -51,7 +52,7 @@ def _set_policy(admin: AdminClient, name: str, policy: str) -> None:
 def test_ensure_topics_creates_with_the_declared_config_and_converges_an_existing_topic(
     admin: AdminClient, stack: dict[str, str], scratch_topic: Topic
 ) -> None:
-    broker: Any = SimpleNamespace(kafka_bootstrap=stack["KAFKA_BOOTSTRAP_SERVERS"])
+    broker: Any = SimpleNamespace(kafka_client=lambda user: kafka_client_of(stack, user))
     kafka.ensure_topics(broker, [scratch_topic])
     assert cleanup_policies(admin, [scratch_topic.name]) == {scratch_topic.name: "compact"}
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.airflow import links
 from include.markets_ops.airflow.dry_run import preview_prefix
 from include.markets_ops.services.topics import AIRFLOW_EVENTS, OPS_ALERTS, RECON_SUMMARY
@@ -124,7 +125,7 @@ def test_the_links_of_a_run_point_at_its_outputs_and_open_them(
 def test_a_dry_run_leaves_reporting_and_kafka_unchanged(
     airflow_api: Any, real_run: str, writer: Any, stack: dict[str, str]
 ) -> None:
-    kafka, day = stack["KAFKA_BOOTSTRAP_SERVERS"], RECON_DAY.isoformat()
+    kafka, day = kafka_client_of(stack, "reader"), RECON_DAY.isoformat()
     breaks_query = (
         "SELECT trade_ref, break_type, status, first_seen_date, age_business_days FROM reporting.recon_breaks"
         " WHERE business_date = %s ORDER BY 1, 2"
@@ -173,7 +174,7 @@ def test_an_alerts_dry_run_writes_its_preview_only(
         [(ALERT_DAY, "LK-AGED", "price_mismatch", "open", dt.date(2033, 12, 1), 28, "TCP-GAMMA")],
     )
     writer.commit()
-    kafka, day = stack["KAFKA_BOOTSTRAP_SERVERS"], ALERT_DAY.isoformat()
+    kafka, day = kafka_client_of(stack, "reader"), ALERT_DAY.isoformat()
     ours = "aged_recon_breaks:TCP-GAMMA"
     messages_before = read_topic(kafka, OPS_ALERTS.name, lambda k: k == ours)
 
@@ -213,7 +214,7 @@ def test_a_missed_deadline_publishes_a_lateness_event(
     give_up = time.monotonic() + 120
     while not found and time.monotonic() < give_up:
         found = read_topic(
-            stack["KAFKA_BOOTSTRAP_SERVERS"], AIRFLOW_EVENTS.name, lambda k: k.startswith(wanted)
+            kafka_client_of(stack, "reader"), AIRFLOW_EVENTS.name, lambda k: k.startswith(wanted)
         )
         time.sleep(0 if found else 3)
     assert len(found) == 1, f"no deadline_missed event for {run_id} within 120 s"
@@ -231,7 +232,7 @@ def _deadline_events(stack: dict[str, str], dag_id: str, run_id: str) -> list[di
     return [
         value
         for _, value in read_topic(
-            stack["KAFKA_BOOTSTRAP_SERVERS"], AIRFLOW_EVENTS.name, lambda k: k.startswith(wanted)
+            kafka_client_of(stack, "reader"), AIRFLOW_EVENTS.name, lambda k: k.startswith(wanted)
         )
     ]
 

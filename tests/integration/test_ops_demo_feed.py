@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.services.topics import AIRFLOW_EVENTS
 from tests.integration.feed_stack import (
     FEED_DAG,
@@ -70,7 +71,7 @@ def test_a_mostly_bad_file_fails_its_task_at_once_and_loads_nothing(
 
     # The real failure callback's event, read back by a real consumer.
     events = read_topic(
-        stack["KAFKA_BOOTSTRAP_SERVERS"],
+        kafka_client_of(stack, "reader"),
         AIRFLOW_EVENTS.name,
         lambda key: key.startswith(f"{FEED_DAG}/{run_id}/"),
     )

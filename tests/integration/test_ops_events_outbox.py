@@ -42,7 +42,7 @@ def messages_with_key(key: str) -> list[bytes]:
     """Every value on ops.airflow.events with ``key``: the whole topic read to its end."""
     from confluent_kafka import TopicPartition
 
-    reader = consumer(connections.kafka_config(), "outbox-check")
+    reader = consumer(connections.kafka_reader_config(), "outbox-check")
     found: list[bytes] = []
     try:
         topic = AIRFLOW_EVENTS.name

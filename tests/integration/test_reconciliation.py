@@ -399,19 +399,20 @@ def test_the_chart_counts_open_breaks_of_the_last_30_business_days(writer: Any, 
 def test_the_summary_event_is_keyed_by_date_and_the_same_on_a_rerun(
     writer: Any, aging_scenario: None, stack: dict[str, str]
 ) -> None:
+    from devstack.stack_env import kafka_client_of
     from include.markets_ops.services.kafka import publish
     from include.markets_ops.services.topics import RECON_SUMMARY
     from tests.support.kafka_messages import read_topic
 
-    config = {"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]}
+    config = kafka_client_of(stack, "pipelines")
     for day in (DAY1, DAY2, DAY3):
         summary = reconcile(writer, day).as_dict()
     key = DAY3.isoformat()
-    before = read_topic(stack["KAFKA_BOOTSTRAP_SERVERS"], RECON_SUMMARY.name, lambda k: k == key)
+    before = read_topic(kafka_client_of(stack, "reader"), RECON_SUMMARY.name, lambda k: k == key)
     event = summary_event(summary, stack["S3_BUCKET"], ["reports/recon/business_date=2031-05-28/report.html"])
     for _ in range(2):
         assert publish(config, RECON_SUMMARY.name, [(key, event)]) == 1
-    after = read_topic(stack["KAFKA_BOOTSTRAP_SERVERS"], RECON_SUMMARY.name, lambda k: k == key)
+    after = read_topic(kafka_client_of(stack, "reader"), RECON_SUMMARY.name, lambda k: k == key)
     new = after[len(before) :]
     assert len(new) == 2
     assert new[0] == new[1]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.services.topics import OPS_ALERTS, RECON_SUMMARY
 from tests.support.kafka_messages import read_topic
 from tests.support.warehouse_scenarios import DATE_RANGES, Scenario, Trade, clear_dates, connect, copy_rows
@@ -78,7 +79,7 @@ def test_trade_reconciliation_runs_and_reruns_to_the_same_outputs(
         trades=[matched, short, missing],
         confirmations=[matched.confirmation(day), short.confirmation(day, quantity=Decimal("10"))],
     ).load(writer)
-    kafka = stack["KAFKA_BOOTSTRAP_SERVERS"]
+    kafka = kafka_client_of(stack, "reader")
     key = day.isoformat()
     prefix = f"reports/recon/business_date={key}/"
     query = (
@@ -124,7 +125,7 @@ def test_ops_sql_alerts_runs_and_reruns_without_duplicates(
         ],
     )
     writer.commit()
-    kafka = stack["KAFKA_BOOTSTRAP_SERVERS"]
+    kafka = kafka_client_of(stack, "reader")
     our_keys = {"aged_recon_breaks:TCP-ALPHA", "aged_recon_breaks:TCP-BETA"}
     before = len(read_topic(kafka, OPS_ALERTS.name, lambda k: k in our_keys))
     alerts_query = (

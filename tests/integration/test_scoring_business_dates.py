@@ -10,6 +10,7 @@ import datetime as dt
 import psycopg
 from settlement_model import contract
 
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.services.topics import AIRFLOW_EVENTS, HIGH_RISK_TRADES
 from tests.integration.pipeline_stack import SCORING_DAG, s3_objects
 from tests.support.kafka_messages import read_topic
@@ -31,7 +32,7 @@ def test_a_weekend_date_is_refused_before_anything_is_written(stack: dict[str, s
     assert tasks["write_manifest"]["state"] == "upstream_failed"
 
     events = read_topic(
-        stack["KAFKA_BOOTSTRAP_SERVERS"],
+        kafka_client_of(stack, "reader"),
         AIRFLOW_EVENTS.name,
         lambda key: key.startswith(f"{SCORING_DAG}/{run_id}/"),
     )
@@ -53,7 +54,7 @@ def test_a_weekend_date_is_refused_before_anything_is_written(stack: dict[str, s
     assert (next_partition, rows) == (None, 0)
     assert s3_objects(stack, contract.scores_prefix(SATURDAY)) == {}
     high_risk_of_the_date = read_topic(
-        stack["KAFKA_BOOTSTRAP_SERVERS"],
+        kafka_client_of(stack, "reader"),
         HIGH_RISK_TRADES.name,
         lambda _key: True,
     )

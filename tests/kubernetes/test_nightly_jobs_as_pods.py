@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from settlement_model import contract
 
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.scoring.manifest import manifest_key
 from tests.integration.pipeline_stack import (
     SCORING_DAG,
@@ -69,7 +70,7 @@ def pods_seen(lane: Lane, dag_id: str) -> Iterator[dict[str, dict[str, Any]]]:
 
 def _score(api: Any, stack: dict[str, str], day: dt.date, model_version: str) -> dict[str, Any]:
     """A manual scoring run of ``day`` with ``model_version`` in SHARDS shards, and what it wrote."""
-    before = end_offsets(stack["KAFKA_BOOTSTRAP_SERVERS"], HIGH_RISK_TOPIC)
+    before = end_offsets(kafka_client_of(stack, "reader"), HIGH_RISK_TOPIC)
     conf = {"business_date": day.isoformat(), "shards": SHARDS, "model_version": model_version}
     run = run_dag(api, SCORING_DAG, conf, timeout=1200)
     with psycopg.connect(stack["REPORTING_READER_URL"]) as reader:
@@ -78,7 +79,7 @@ def _score(api: Any, stack: dict[str, str], day: dt.date, model_version: str) ->
     manifest = json.loads(stored[manifest_key(day)])
     assert manifest["scoring_run_id"] == run["dag_run_id"]
     objects = comparable_scores(stored)  # the same but for which run wrote them
-    messages = read_from(stack["KAFKA_BOOTSTRAP_SERVERS"], HIGH_RISK_TOPIC, before)
+    messages = read_from(kafka_client_of(stack, "reader"), HIGH_RISK_TOPIC, before)
     return {
         "run": run,
         "rows": rows,

@@ -8,9 +8,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from include.markets_ops.services.kafka import READ_ONLY_GROUP_PREFIX
+
+
+def _group() -> str:
+    return f"{READ_ONLY_GROUP_PREFIX}pytest-{uuid.uuid4().hex}"
+
 
 def read_topic(
-    bootstrap_servers: str,
+    config: dict[str, Any],
     topic: str,
     key_filter: Callable[[str], bool],
     timeout_seconds: float = 20.0,
@@ -21,8 +27,8 @@ def read_topic(
 
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"pytest-{uuid.uuid4().hex}",
+            **config,
+            "group.id": _group(),
             "enable.auto.commit": False,
         }
     )
@@ -53,11 +59,11 @@ def read_topic(
         consumer.close()
 
 
-def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+def end_offsets(config: dict[str, Any], topic: str) -> dict[int, int]:
     """partition -> the offset the next message will get (where a reader starts to see only newer ones)."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"pytest-{uuid.uuid4().hex}"})
+    consumer = Consumer({**config, "group.id": _group()})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         return {
@@ -68,7 +74,7 @@ def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
 
 
 def read_from(
-    bootstrap_servers: str, topic: str, start: dict[int, int], timeout_seconds: float = 30.0
+    config: dict[str, Any], topic: str, start: dict[int, int], timeout_seconds: float = 30.0
 ) -> list[tuple[str, dict[str, Any]]]:
     """Every (key, JSON value) published to ``topic`` after ``start`` (end_offsets taken earlier),
     up to its end now, partition by partition in offset order."""
@@ -76,13 +82,13 @@ def read_from(
 
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"pytest-{uuid.uuid4().hex}",
+            **config,
+            "group.id": _group(),
             "enable.auto.commit": False,
         }
     )
     try:
-        ends = end_offsets(bootstrap_servers, topic)
+        ends = end_offsets(config, topic)
         pending = {p for p, end in ends.items() if end > start.get(p, 0)}
         consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in pending])
         found: dict[int, list[tuple[str, dict[str, Any]]]] = {p: [] for p in pending}

@@ -10,6 +10,9 @@ from typing import Any
 from settlement_model import train_job
 from settlement_model.contract import JobEnvironment
 
+from devstack.stack_env import kafka_client_of
+from include.markets_ops.services.kafka import READ_ONLY_GROUP_PREFIX
+
 TRAINING_DATE = dt.date(2023, 4, 11)  # the last day of tests/support/settlement_fixture.py's rows
 WINDOWS = {"train_days": 25, "holdout_days": 7, "label_lag_days": 3}
 
@@ -29,7 +32,7 @@ def job_environment(
         aws_region=stack["AWS_DEFAULT_REGION"],
         mlflow_tracking_uri=stack["MLFLOW_TRACKING_URI"],
         model_name=model_name,
-        kafka_config=kafka_config or {"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]},
+        kafka_config=kafka_config or kafka_client_of(stack, "pipelines"),
         work_dir=work_dir,
     )
 
@@ -48,8 +51,8 @@ def read_topic(stack: dict[str, str], topic: str, timeout_seconds: float = 20.0)
 
     consumer = Consumer(
         {
-            "bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"],
-            "group.id": f"pytest-{uuid.uuid4().hex}",
+            **kafka_client_of(stack, "reader"),
+            "group.id": f"{READ_ONLY_GROUP_PREFIX}pytest-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
         }

@@ -21,6 +21,7 @@ DATE_RANGES: dict[str, tuple[dt.date, dt.date]] = {
     "recon_scenarios": (dt.date(2031, 1, 1), dt.date(2031, 3, 31)),
     "recon_aging": (dt.date(2031, 5, 1), dt.date(2031, 5, 31)),
     "recon_dag": (dt.date(2031, 7, 1), dt.date(2031, 7, 31)),
+    "faults": (dt.date(2031, 9, 1), dt.date(2031, 9, 30)),
     "alert_rules": (dt.date(2032, 1, 1), dt.date(2032, 12, 31)),
     "alert_dag": (dt.date(2033, 3, 1), dt.date(2033, 3, 31)),
     "acceptance_aging": (dt.date(2033, 9, 1), dt.date(2033, 9, 30)),

@@ -55,6 +55,11 @@ def kafka_config(conn_id: str = kafka.KAFKA_CONN_ID) -> dict[str, Any]:
     return kafka.config_of(connection(conn_id))
 
 
+def kafka_reader_config() -> dict[str, Any]:
+    """The read-only identity's configuration (the dashboard's topic pages)."""
+    return kafka_config(kafka.KAFKA_READER_CONN_ID)
+
+
 def mlflow_tracking_uri(conn_id: str = model_registry.MLFLOW_CONN_ID) -> str:
     return model_registry.tracking_uri_of(connection(conn_id))
 

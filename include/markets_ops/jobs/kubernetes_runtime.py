@@ -65,7 +65,7 @@ class PodSettings:
     warehouse_reader_secret: str = "settlement-model-warehouse-reader"  # noqa: S105
     s3_secret: str = "settlement-model-s3"  # noqa: S105
     mlflow_secret: str | None = "settlement-model-mlflow"  # noqa: S105
-    kafka_secret: str | None = None
+    kafka_secret: str | None = "settlement-model-kafka"  # noqa: S105
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     image_pull_secrets: tuple[str, ...] = ()
@@ -105,7 +105,8 @@ class PodSettings:
             s3_secret=text("S3_SECRET", defaults.s3_secret),
             # "none": a tracking server without authentication (no Secret to reference).
             mlflow_secret=_optional_name(text("MLFLOW_SECRET", defaults.mlflow_secret)),
-            kafka_secret=text("KAFKA_SECRET", None),
+            # "none": a broker without authentication.
+            kafka_secret=_optional_name(text("KAFKA_SECRET", defaults.kafka_secret)),
             node_selector=json_value("NODE_SELECTOR", {}, dict),
             tolerations=json_value("TOLERATIONS", [], list),
             image_pull_secrets=tuple(s for s in text("IMAGE_PULL_SECRETS", "").split(",") if s),

@@ -18,7 +18,12 @@ from typing import Any
 
 from settlement_model import timeouts
 
-KAFKA_CONN_ID = "kafka_markets"
+KAFKA_CONN_ID = "kafka_markets"  # the pipelines' producer: may write the topics
+KAFKA_READER_CONN_ID = "kafka_markets_reader"  # the dashboard's: may only read them
+
+# Every read-back consumer's group starts with this: the only groups the brokers' ACLs let
+# the readers use, so no reader can commit offsets for a group that processes a topic.
+READ_ONLY_GROUP_PREFIX = "markets-ops-readback."
 
 # Reliability settings that no connection extra may weaken.
 RELIABLE_PRODUCER = {
@@ -40,9 +45,9 @@ def config_of(connection: Any) -> dict[str, Any]:
 
 
 def consumer(config: dict[str, Any], group_prefix: str) -> Any:
-    """A consumer in a throwaway group (``group_prefix`` and a random suffix) that commits
-    nothing: for reading a topic back (checks, the demo's summary, the dashboard), never for
-    processing it."""
+    """A consumer in a throwaway group (READ_ONLY_GROUP_PREFIX, ``group_prefix`` and a random
+    suffix) that commits nothing: for reading a topic back (checks, the demo's summary, the
+    dashboard), never for processing it."""
     import uuid
 
     from confluent_kafka import Consumer
@@ -51,7 +56,7 @@ def consumer(config: dict[str, Any], group_prefix: str) -> Any:
         {
             **config,
             **timeouts.kafka_client_timeouts(),
-            "group.id": f"{group_prefix}-{uuid.uuid4().hex}",
+            "group.id": f"{READ_ONLY_GROUP_PREFIX}{group_prefix}-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
         }
     )
@@ -68,6 +73,7 @@ class DeliveryReport:
     delivered: int = 0
     failed: int = 0
     first_errors: list[str] = field(default_factory=list)
+    client_errors: list[str] = field(default_factory=list)
 
     def __call__(self, error: Any, message: Any) -> None:
         if error is None:
@@ -76,6 +82,13 @@ class DeliveryReport:
         self.failed += 1
         if len(self.first_errors) < 5:
             self.first_errors.append(f"{message.topic()}[{message.key()!r}]: {error}")
+
+    def client_error(self, error: Any) -> None:
+        """The producer's error_cb: a refused login or a fatal error (the brokers' ACLs refuse
+        an idempotent producer its id) would otherwise only be logged, or raised from inside
+        a callback; kept to name the cause when the messages fail or time out."""
+        if len(self.client_errors) < 3:
+            self.client_errors.append(str(error.str() if hasattr(error, "str") else error))
 
 
 def encode(value: dict[str, Any]) -> bytes:
@@ -97,8 +110,9 @@ def publish(
     from confluent_kafka import Producer
 
     # Timeouts last, like the reliability settings: no connection extra may lift the bounds.
-    producer = Producer({**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts()})
     report = DeliveryReport()
+    settings = {**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts()}
+    producer = Producer({**settings, "error_cb": report.client_error})
     sent = 0
     for key, value in messages:
         while True:
@@ -115,7 +129,7 @@ def publish(
         raise DeliveryError(
             f"Kafka delivery to {topic} failed: {report.delivered} of {sent} acknowledged, "
             f"{report.failed} errors, {unflushed} still queued. "
-            f"First errors: {'; '.join(report.first_errors) or 'timeout'}"
+            f"First errors: {'; '.join(report.first_errors + report.client_errors) or 'timeout'}"
         )
     return report.delivered
 

@@ -12,8 +12,13 @@ import pytest
 from settlement_model import registry, training_set
 from settlement_model.contract import JobEnvironment
 
+from devstack import kafka
+from devstack.stack_env import kafka_client_of
+from include.markets_ops.services.topics import Topic
+from tests.integration.model.scoring_runs import Setup
+from tests.integration.pipeline_stack import s3_client
 from tests.support import settlement_fixture
-from tests.support.model_stack import TRAINING_DATE, WINDOWS, job_environment
+from tests.support.model_stack import TRAINING_DATE, WINDOWS, job_environment, train
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +87,28 @@ def kafka_topic(stack: dict[str, str]) -> Iterator[str]:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     name = f"test.settlement-risk.high.{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]})
+    admin = AdminClient(kafka_client_of(stack, "admin"))
     for future in admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)]).values():
         future.result(timeout=30)
+    # The same rights as a declared topic's: the pipelines write it, the reader reads it.
+    kafka.ensure_acls(admin, [Topic(name, 3, "a test module's high-risk topic")])
     yield name
     admin.delete_topics([name])
+
+
+@pytest.fixture(scope="module")
+def champion(snapshot: dict, reader_env: Any, mlflow_client: Any, model_name: str) -> str:
+    version = train(reader_env)
+    mlflow_client.set_registered_model_alias(model_name, registry.CHAMPION, version)
+    return version
+
+
+@pytest.fixture(scope="module")
+def s3(stack: dict[str, str]) -> Any:
+    return s3_client(stack)
+
+
+@pytest.fixture(scope="module")
+def setup(request: pytest.FixtureRequest, champion: str, model_name: str, kafka_topic: str) -> Setup:
+    value = request.getfixturevalue
+    return Setup(value("stack"), value("writer_env"), value("s3"), champion, model_name, kafka_topic)

@@ -13,6 +13,7 @@ import pytest
 from psycopg.rows import dict_row
 from settlement_model import evaluation
 
+from devstack.stack_env import kafka_client_of
 from include.markets_ops.services.kafka import find_messages
 from include.markets_ops.services.model_registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, alias_version
 from include.markets_ops.services.topics import MODEL_EVENTS
@@ -35,7 +36,7 @@ def services(stack: dict[str, str], mlflow_client: Any, model_name: str) -> prom
     return promotion.Services(
         mlflow_client,
         stack["POSTGRES_URL"],
-        {"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]},
+        kafka_client_of(stack, "pipelines"),
         model_name,
     )
 
@@ -133,7 +134,7 @@ def test_the_gate_through_a_models_life(
     assert rows[1]["metrics"]["challenger"]["roc_auc"] == pytest.approx(compared["challenger"]["roc_auc"])
     assert rows[2]["reasons"] == rejected["reasons"]
     keys = {r["event_key"] for r in (bootstrapped, promoted, rejected, backfill, rolled)}
-    events = find_messages({"bootstrap.servers": stack["KAFKA_BOOTSTRAP_SERVERS"]}, MODEL_EVENTS.name, keys)
+    events = find_messages(kafka_client_of(stack, "reader"), MODEL_EVENTS.name, keys)
     assert {e["decision"] for e in events.values()} == {
         promotion.BOOTSTRAPPED,
         promotion.PROMOTED,

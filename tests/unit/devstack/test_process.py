@@ -188,6 +188,20 @@ def test_a_stale_pid_file_is_not_taken_for_a_running_service() -> None:
     assert not process.pid_file("crashed").exists()
 
 
+def test_a_killed_service_its_parent_has_not_reaped_yet_is_not_taken_for_a_running_one() -> None:
+    """A zombie still answers kill(pid, 0): `start` would skip a killed scheduler for it."""
+    process.RUN_DIR.mkdir(parents=True)
+    killed = subprocess.Popen(["sleep", "60"])
+    killed.kill()
+    time.sleep(0.2)  # dead, and not reaped: this test is its parent and has not waited yet
+    process.pid_file("killed").write_text(f"{killed.pid}\n")
+    try:
+        assert process.recorded_pid("killed") is None
+        assert not process.pid_file("killed").exists()
+    finally:
+        killed.wait()
+
+
 # --- steps of `make up` ----------------------------------------------------------------
 
 

@@ -41,3 +41,12 @@ def test_the_producer_is_bounded_and_a_missing_acknowledgement_fails_close(
 def test_the_flush_waits_past_the_message_timeout_by_default() -> None:
     publisher = messaging.ReliablePublisher({"bootstrap.servers": "127.0.0.1:9"}, "t")
     assert publisher.flush_timeout_seconds == 50
+
+
+def test_a_failed_delivery_names_what_the_client_reported() -> None:
+    publisher = messaging.ReliablePublisher(
+        {"bootstrap.servers": "127.0.0.1:9"}, "t", flush_timeout_seconds=2
+    )
+    publisher.send("k", {"v": 1})
+    with pytest.raises(messaging.DeliveryError, match=r"Connection refused|brokers are down"):
+        publisher.close()

@@ -49,4 +49,10 @@ def test_a_consumer_gets_the_request_timeouts(monkeypatch: pytest.MonkeyPatch) -
     kafka.consumer({"bootstrap.servers": "127.0.0.1:9"}, "check")
     assert made[0]["socket.timeout.ms"] == 10_000
     assert made[0]["socket.connection.setup.timeout.ms"] == 10_000
-    assert made[0]["group.id"].startswith("check-")
+    assert made[0]["group.id"].startswith(f"{kafka.READ_ONLY_GROUP_PREFIX}check-")
+
+
+def test_a_delivery_that_fails_names_what_the_client_reported() -> None:
+    """A refused login or connection is only logged by librdkafka; the error names it."""
+    with pytest.raises(kafka.DeliveryError, match=r"Connection refused|brokers are down"):
+        kafka.publish({"bootstrap.servers": "127.0.0.1:9"}, "t", [("k", {"v": 1})], timeout_seconds=2)

@@ -1,0 +1,82 @@
+"""Fault injection on the local stack's own processes: a service paused (SIGSTOP: it accepts
+connections and never answers, as a hung one does) or stopped for a block, then brought back
+with the stack's own start; and the timing of the call that meets the fault."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from devstack import kafka, mlflow, postgres, s3
+from devstack.config import Stack
+from devstack.process import paused, recorded_pid
+
+STARTS: dict[str, Callable[[Stack], None]] = {
+    "kafka": kafka.start,
+    "s3": s3.start,
+    "mlflow": mlflow.start,
+    "postgres": postgres.start,
+}
+STOPS: dict[str, Callable[[], bool]] = {
+    "kafka": kafka.stop,
+    "s3": s3.stop,
+    "mlflow": mlflow.stop,
+    "postgres": postgres.stop,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    seconds: float
+    error: BaseException | None
+
+
+def timed(call: Callable[[], Any]) -> Outcome:
+    started = time.monotonic()
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 - the failure is what is measured
+        return Outcome(time.monotonic() - started, error)
+    return Outcome(time.monotonic() - started, None)
+
+
+def service_pid(name: str) -> int:
+    pid = postgres.server_pid() if name == "postgres" else recorded_pid(name)
+    assert pid is not None, f"{name} is not running: start the stack with `make up`"
+    return pid
+
+
+@contextlib.contextmanager
+def service_paused(name: str) -> Iterator[None]:
+    with paused(service_pid(name)):
+        yield
+
+
+@contextlib.contextmanager
+def service_stopped(name: str) -> Iterator[None]:
+    """``name`` stopped for the block, then started again as `make up` starts it (it is up
+    and answering when the block's caller continues)."""
+    assert STOPS[name](), f"{name} was not running"
+    try:
+        yield
+    finally:
+        STARTS[name](Stack.load())
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise TimeoutError(f"not within {timeout:.0f} s: {what}")
+
+
+def report(case: str, outcome: Outcome) -> None:
+    """One line per fault (pytest -s), the figures of docs/operations.md's table."""
+    error = f"{type(outcome.error).__name__}: {str(outcome.error)[:300]}" if outcome.error else "no error"
+    print(f"\n  fault {case}: failed after {outcome.seconds:.1f} s: {error}", flush=True)

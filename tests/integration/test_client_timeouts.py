@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,32 +27,18 @@ from devstack.stack_env import kafka_client_of
 from include.markets_ops.airflow import connections
 from include.markets_ops.services import kafka, model_registry
 from include.markets_ops.services.topics import STACK_CHECKS
+from tests.support.faults import Outcome, timed
 
 BUDGET = timeouts.TRY_BUDGET_SECONDS
 # Bounds each test: the calls run together, then the service gets time to come back.
 pytestmark = pytest.mark.timeout(BUDGET + 150)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    seconds: float
-    error: BaseException | None
-
-
-def _timed(call: Callable[[], Any]) -> Outcome:
-    started = time.monotonic()
-    try:
-        call()
-    except Exception as error:  # noqa: BLE001 - the failure is what is measured
-        return Outcome(time.monotonic() - started, error)
-    return Outcome(time.monotonic() - started, None)
-
-
 def while_paused(pid: int, calls: dict[str, Callable[[], Any]]) -> dict[str, Outcome]:
     """Run ``calls`` concurrently while the process group ``pid`` is stopped; their outcomes.
     The service is continued before waiting for any straggler (so none hangs the test)."""
     with ThreadPoolExecutor(len(calls)) as pool, paused(pid):
-        futures = {name: pool.submit(_timed, call) for name, call in calls.items()}
+        futures = {name: pool.submit(timed, call) for name, call in calls.items()}
         deadline = time.monotonic() + BUDGET + 15
         outcomes = {}
         for name, future in futures.items():

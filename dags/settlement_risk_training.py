@@ -13,6 +13,13 @@ as-of dates, evaluate on later ones), `train_model` (registers a new version of
 maximum calibration error, minimum positives; Variables `model_gate_*`): pass moves the `champion`
 alias (the old one keeps `previous_champion`), fail sets `challenger`; every decision is audited in
 `ml.model_promotions`, tagged on the version and published to Kafka `mlops.model-events`.
+With approval required (Variable `model_promotion_requires_approval`, on by default), a pass moves
+nothing yet: `approve_promotion` asks an approver in the UI (Browse > Required Actions, or the
+task's Required Actions tab): candidate and champion side by side, Approve / Reject with a comment;
+`review_promotion` carries out the answer. Reject, or no answer within
+`model_promotion_approval_hours` (default 48), leaves the champion as it is. Only the users named in
+`model_promotion_approvers` may answer, and never the person who triggered the run (four eyes).
+See docs/model-governance.md.
 `report_ground_truth_quality` compares the challenger's ROC AUC with the Bayes-optimal one from the
 synthetic ground truth and logs both in MLflow. It is the one task that reads the `synthetic`
 schema (connection `upstream_simulator`; docs/architecture.md, Warehouse roles): it runs after
@@ -30,14 +37,20 @@ aliases and tags, `ml.model_promotions`, Kafka `mlops.model-events`; emits the
 - `train_model` / `evaluate_challenger`: the task log is the job's output; MLflow has the run.
 - `promotion_gate`: a rejection is not a failure (the task succeeds; reasons are in the audit row,
   the version's `gate.reasons` tag and the Kafka event, flagged `alert: true`).
+- `approve_promotion` waiting: an approver answers it (it is the run's only unfinished task;
+  the next training run waits behind it, `max_active_runs=1`). `review_promotion` says what the
+  answer decided; a rejection because of the four-eyes rule or a champion that changed meanwhile is
+  in its reasons.
 - `rollback_champion` fails when there is no `previous_champion` to return to.
 
 **How to rerun.** Trigger with `business_date` = the training date. A rerun rebuilds the same
 snapshot and registers a new version from it; a retried gate task finishes the decision it took
-(never decides twice). Manual params: `evaluate_against_version` compares with a chosen version
-(evaluation only: no alias moves unless it is the champion); `rollback_to_previous_champion` points
-`champion` back at `previous_champion` (audited; nothing is trained); `ignore_features` trains
-without some features (an ablation; the model still takes every input). Backfill runs never promote.
+(never decides twice). To ask again after a reject or a timeout, clear `approve_promotion` (with
+its downstream): the same candidate gets a new request, and each answer gets its own audit row.
+Manual params: `evaluate_against_version` compares with a chosen version (evaluation only: no
+alias moves unless it is the champion); `rollback_to_previous_champion` points `champion` back at
+`previous_champion` (audited; nothing is trained); `ignore_features` trains without some features
+(an ablation; the model still takes every input). Backfill runs never promote.
 
 **Links.** `train_model` links to the MLflow run that registered the version; `promotion_gate` and
 `rollback_champion` to the version decided on and its `mlops.model-events` message. See
@@ -49,6 +62,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 from business_day_timetable import WeeklyBusinessDayTimetable
 from include.markets_ops.airflow import assets, links, params, schedules
+from include.markets_ops.airflow.approval import PromotionApprovalOperator
 from include.markets_ops.airflow.defaults import Owner, Tag, default_args
 from include.markets_ops.airflow.links import linked_task
 from include.markets_ops.airflow.switch import nightly_switch
@@ -122,6 +136,18 @@ def settlement_risk_training() -> None:
 
         return tasks.promotion_gate(context, training_date)
 
+    @task.short_circuit
+    def needs_approval(gated: dict) -> bool:
+        from include.markets_ops.training import tasks
+
+        return tasks.needs_approval(gated)
+
+    @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
+    def review_promotion(gated: dict, response: dict, **context) -> dict:
+        from include.markets_ops.training import tasks
+
+        return tasks.review_promotion(context, gated, response)
+
     @task
     def report_ground_truth_quality(gated: dict, training_date: str) -> dict:
         from include.markets_ops.training import tasks
@@ -144,6 +170,13 @@ def settlement_risk_training() -> None:
     gated = promotion_gate(planned["training_date"])
     choose_path(planned["mode"]) >> [build_training_set, rollback_champion()]
     build_training_set >> train_model >> evaluate_challenger >> gated
+    approve_promotion = PromotionApprovalOperator(
+        task_id="approve_promotion",
+        subject="{{ ti.xcom_pull(task_ids='promotion_gate')['approval_subject'] }}",
+        body="{{ ti.xcom_pull(task_ids='promotion_gate')['approval_body'] }}",
+    )
+    needs_approval(gated) >> approve_promotion
+    review_promotion(gated, approve_promotion.output)
     report_ground_truth_quality(gated, planned["training_date"])
 
 

@@ -129,6 +129,54 @@ class AirflowApi:
         ]
         return ", ".join(f"{ti['task_id']}[{ti.get('map_index', -1)}]={ti['state']}" for ti in failed)
 
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")["state"]
+
+    def clear_tasks(self, dag_id: str, run_id: str, task_ids: list[str]) -> None:
+        """What "Clear" with "Downstream" does in the UI: the tasks run again, in the same run."""
+        body = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": task_ids,
+            "include_downstream": True,
+            "only_failed": False,
+            "reset_dag_runs": True,
+        }
+        self.request("POST", f"/dags/{dag_id}/clearTaskInstances", json=body)
+
+    # --- human-in-the-loop requests (Required Actions in the UI) ---------------------------
+    def hitl_detail(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict[str, Any]:
+        return self.request("GET", self._hitl_path(dag_id, run_id, task_id, map_index))
+
+    def answer(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        option: str,
+        *,
+        params_input: dict[str, Any] | None = None,
+        map_index: int = -1,
+    ) -> dict[str, Any]:
+        """Answer a waiting request as this client's user (the UI's Required Actions form)."""
+        body = {"chosen_options": [option], "params_input": params_input or {}}
+        return self.request("PATCH", self._hitl_path(dag_id, run_id, task_id, map_index), json=body)
+
+    def wait_until_asked(self, dag_id: str, run_id: str, task_id: str, timeout: float = 1800) -> bool:
+        """True once ``task_id`` waits for an answer; False when the run finished without asking."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.task_state(dag_id, run_id, task_id) == "awaiting_input":
+                return True
+            if self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"] in TERMINAL_RUN_STATES:
+                return False
+            time.sleep(2)
+        raise AirflowApiError(f"{dag_id} run {run_id}: {task_id} did not ask within {timeout:.0f}s")
+
+    @staticmethod
+    def _hitl_path(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+        return f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails"
+
     # --- connections, variables, pools ---------------------------------------------------
     def get_variable(self, key: str) -> str | None:
         try:

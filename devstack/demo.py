@@ -39,6 +39,8 @@ from include.markets_ops.synthetic.config import (
 
 FEED_DAG = "ops_demo_feed"
 TRAINING_DAG = "settlement_risk_training"
+APPROVAL_TASK = "approve_promotion"
+APPROVER = "op"  # answers the promotion's approval request, as the ops approver would in the UI
 SCORING_DAG = "settlement_risk_scoring"
 RECON_DAG = "trade_reconciliation"
 ALERTS_DAG = "ops_sql_alerts"
@@ -55,6 +57,7 @@ class DemoError(RuntimeError):
 class Demo:
     stack: Stack
     api: AirflowApi
+    approver: AirflowApi  # logged in as APPROVER: a second person, as the four-eyes rule wants
     demo_date: dt.date
     history_days: int
     trades_per_day: int
@@ -170,14 +173,30 @@ def bootstrap_champion(demo: Demo) -> None:
         print(f"  champion: {model_registry.MODEL_NAME} version {version} (kept)")
         return
     training_date = calendars.previous_business_day(demo.demo_date, OPERATIONS_CALENDAR)
-    _run_and_wait(demo, TRAINING_DAG, {"business_date": training_date.isoformat()}, timeout=1800)
+    _run_and_wait(
+        demo, TRAINING_DAG, {"business_date": training_date.isoformat()}, timeout=1800, on_run=_approve
+    )
     version = model_registry.alias_version(client, model_registry.CHAMPION)
     if version is None:
         raise DemoError(
             f"{TRAINING_DAG} finished but the gate promoted no champion: see its promotion_gate task "
             "log and ml.model_promotions"
         )
-    print(f"  champion: {model_registry.MODEL_NAME} version {version} (promoted by the gate)")
+    print(
+        f"  champion: {model_registry.MODEL_NAME} version {version} (passed the gate, approved by {APPROVER})"
+    )
+
+
+def _approve(demo: Demo, run_id: str) -> None:
+    """Answer the run's approval request through the REST API, as the approver would in the UI."""
+    if not demo.approver.wait_until_asked(TRAINING_DAG, run_id, APPROVAL_TASK, timeout=1800):
+        return  # the gate rejected the model or approval is off: nothing to answer
+    request = demo.approver.hitl_detail(TRAINING_DAG, run_id, APPROVAL_TASK)
+    print(f"  approval requested: {request['subject']}", flush=True)
+    comment = "make demo: the demo's approver checked the gate's results in the request"
+    demo.approver.answer(TRAINING_DAG, run_id, APPROVAL_TASK, "Approve", params_input={"comment": comment})
+    print(f"  approved by {APPROVER} through the REST API (in the UI: Browse > Required Actions)", flush=True)
+    demo.facts["approval"] = (run_id, APPROVER, comment)
 
 
 def backfill_reconciliation(demo: Demo) -> None:
@@ -254,10 +273,18 @@ def _wait_for_pipeline_run(demo: Demo, dag_id: str) -> None:
     print(f"  {dag_id}: {latest['run_type']} run {latest['dag_run_id']} {latest['state']}", flush=True)
 
 
-def _run_and_wait(demo: Demo, dag_id: str, conf: dict[str, Any], timeout: float) -> str:
+def _run_and_wait(
+    demo: Demo,
+    dag_id: str,
+    conf: dict[str, Any],
+    timeout: float,
+    on_run: Callable[[Demo, str], None] | None = None,
+) -> str:
     started = time.monotonic()
     run_id = demo.api.trigger(dag_id, logical_date=None, conf=conf)
     print(f"  triggered {dag_id} run {run_id} ({', '.join(f'{k}={v}' for k, v in conf.items())})", flush=True)
+    if on_run is not None:
+        on_run(demo, run_id)
     run = demo.api.wait_for_run(dag_id, run_id, timeout=timeout)
     if run["state"] != "success":
         raise DemoError(
@@ -328,8 +355,8 @@ def warehouse_totals(demo: Demo) -> None:
             [day],
         ).fetchall()
         demo.facts["promotions"] = reader.execute(
-            "SELECT candidate_version, decision, metrics->'challenger'->>'roc_auc', decided_at::date "
-            "FROM ml.model_promotions ORDER BY decided_at DESC LIMIT 3"
+            "SELECT candidate_version, decision, metrics->'challenger'->>'roc_auc', decided_at::date, "
+            "review_outcome, reviewed_by FROM ml.model_promotions ORDER BY decided_at DESC LIMIT 3"
         ).fetchall()
     client = model_registry.client(demo.stack.mlflow_uri, mlflow.reader(demo.stack))
     demo.facts["champion"] = model_registry.alias_version(client, model_registry.CHAMPION)
@@ -461,9 +488,13 @@ def print_summary(demo: Demo) -> None:
         loaded, rejected = source["loaded"], source["quarantined"]
         print(f"    {name:<24} loaded {loaded:>7,}  quarantined {rejected:>4,}  ({rules})")
     print(f"  Model          champion settlement_fail_risk v{demo.facts['champion']}; latest decisions:")
-    for version, decision, auc, decided in demo.facts["promotions"]:
+    for version, decision, auc, decided, review, reviewer in demo.facts["promotions"]:
         auc_text = f"ROC AUC {float(auc):.3f}" if auc else ""
-        print(f"{indent}v{version} {decision} on {decided} {auc_text}")
+        review_text = f", {review} by {reviewer}" if reviewer else (f", review {review}" if review else "")
+        print(f"{indent}v{version} {decision} on {decided} {auc_text}{review_text}")
+    if "approval" in demo.facts:
+        run_id, approver, _ = demo.facts["approval"]
+        print(f"{indent}approval request of {run_id} answered by {approver} through the REST API")
     scored = sum(count for _, count, _, _ in demo.facts["scores"])
     bands = ", ".join(f"{band} {count:,}" for band, count, _, _ in demo.facts["scores"])
     print(f"  Scores         {scored:,} pending trades scored ({bands})")
@@ -509,7 +540,8 @@ def main() -> int:
         stack = Stack.load()
         values = stack_env.stack_values(stack)
         api = AirflowApi(stack.airflow_url, values["AIRFLOW_USERNAME"], values["AIRFLOW_PASSWORD"])
-        demo = Demo(stack, api, demo_date, history_days, trades_per_day)
+        approver = AirflowApi(stack.airflow_url, APPROVER, values[f"AIRFLOW_{APPROVER.upper()}_PASSWORD"])
+        demo = Demo(stack, api, approver, demo_date, history_days, trades_per_day)
         for number, step in enumerate(STEPS, start=1):
             print(f"==> {number}. {(step.__doc__ or step.__name__).strip().splitlines()[0]}", flush=True)
             step(demo)

@@ -29,6 +29,8 @@ SCORING_DAG = "settlement_risk_scoring"
 RECON_DAG = "trade_reconciliation"
 ALERTS_DAG = "ops_sql_alerts"
 TRAINING_DAG = "settlement_risk_training"
+APPROVAL_TASK = "approve_promotion"
+APPROVER = "op"  # in model_promotion_approvers; never the tests' admin, who triggers the runs
 
 # Business days of clean history from the world's epoch. The last one (Friday 16 October 2026
 # in the default world) is a run date of the weekly training timetable, with enough labelled
@@ -89,6 +91,30 @@ def run_dag(api: Any, dag_id: str, conf: dict[str, Any], timeout: float = 900) -
     return run
 
 
+def approver(api: Any, stack: dict[str, str]) -> Any:
+    """The REST API as the approver (a second person: the runs are triggered by the admin)."""
+    from devstack.airflow_api import AirflowApi
+
+    return AirflowApi(api.base_url, APPROVER, stack[f"AIRFLOW_{APPROVER.upper()}_PASSWORD"])
+
+
+def run_training(
+    api: Any, stack: dict[str, str], conf: dict[str, Any], option: str = "Approve", timeout: float = 1200
+) -> dict[str, Any]:
+    """A manual training run; its approval request, if the gate passes, answered with ``option``
+    as the approver would in the UI. The run must succeed."""
+    api.wait_for_dag(TRAINING_DAG)
+    api.unpause(TRAINING_DAG)
+    run_id = api.trigger(TRAINING_DAG, logical_date=None, conf=conf)
+    person = approver(api, stack)
+    if person.wait_until_asked(TRAINING_DAG, run_id, APPROVAL_TASK, timeout=timeout):
+        comment = {"comment": f"pytest: {option}"}
+        person.answer(TRAINING_DAG, run_id, APPROVAL_TASK, option, params_input=comment)
+    run = api.wait_for_run(TRAINING_DAG, run_id, timeout=timeout)
+    assert run["state"] == "success", api.failed_tasks_summary(TRAINING_DAG, run_id)
+    return run
+
+
 def champion_version(stack: dict[str, str]) -> str | None:
     client = model_registry.client(stack["MLFLOW_TRACKING_URI"])
     return model_registry.alias_version(client, model_registry.CHAMPION)
@@ -101,11 +127,11 @@ def ensure_champion(api: Any, stack: dict[str, str], history: History) -> str:
     if version is not None:
         return version
     conf = {"business_date": history.training_date.isoformat(), **TRAINING_CONF}
-    run = run_dag(api, TRAINING_DAG, conf, timeout=1200)
+    run = run_training(api, stack, conf)
     version = champion_version(stack)
     assert version is not None, (
         f"{TRAINING_DAG} run {run['dag_run_id']} promoted no champion: see ml.model_promotions "
-        "and its promotion_gate log"
+        "and its promotion_gate and review_promotion logs"
     )
     return version
 

@@ -30,6 +30,7 @@ from tests.integration.pipeline_stack import (
     comparable_scores,
     fingerprint,
     run_dag,
+    run_training,
     s3_objects,
 )
 from tests.kubernetes.conftest import Lane, use_runtime
@@ -158,12 +159,16 @@ def test_every_shard_ran_in_its_own_labelled_pod(scored_as_pods: Any, scoring_da
 
 
 def test_training_runs_its_three_jobs_as_pods(
-    airflow_on_the_lane: Any, lane: Lane, pipeline_history: History, pipeline_champion: str
+    airflow_on_the_lane: Any,
+    stack: dict[str, str],
+    lane: Lane,
+    pipeline_history: History,
+    pipeline_champion: str,
 ) -> None:
     """(pipeline_champion: the training it reruns has run before, so the gate has a champion.)"""
     conf = {"business_date": pipeline_history.training_date.isoformat(), **TRAINING_CONF}
     with pods_seen(lane, TRAINING_DAG) as pods:
-        run_dag(airflow_on_the_lane, TRAINING_DAG, conf, timeout=1800)
+        run_training(airflow_on_the_lane, stack, conf, timeout=1800)
     tasks = sorted(entry["labels"]["task"] for entry in pods.values())
     assert tasks == ["build_training_set", "evaluate_challenger", "train_model"]
     for entry in pods.values():

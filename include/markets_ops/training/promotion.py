@@ -15,6 +15,13 @@ alias (``evaluated_only``). ``apply`` carries the decision out: aliases (``champ
 ``previous_champion`` kept; or ``challenger`` when rejected), tags on the version, an audit
 row in ml.model_promotions and an event on Kafka ``mlops.model-events``; a retried task
 finishes the same decision instead of taking a new one.
+
+With approval required (Variable ``model_promotion_requires_approval``, on by default), a decision
+that would move the champion is held as ``pending_approval``: nothing moves, and the training run
+asks a named approver in the Airflow UI (approval.py). ``run_review`` then carries out the answer:
+approved moves the aliases as above, rejected or unanswered in time leaves the champion untouched
+(recorded as ``rejected`` with the reviewer's reason). Who reviewed, when and their comment go into
+the audit row, the version's ``review.*`` tags and the event.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from include.markets_ops.services.sql_files import read_sql
 
 log = logging.getLogger(__name__)
 
-EVENT_SCHEMA_VERSION = 1
+EVENT_SCHEMA_VERSION = 2  # 2: the review (who approved, when, why)
 EVALUATION_TAG = "evaluation"  # written by the evaluate job (model_pod/settlement_model/evaluation.py)
 THRESHOLD_VARIABLES = {
     "min_roc_auc": "model_gate_min_roc_auc",
@@ -46,6 +53,10 @@ PROMOTED, BOOTSTRAPPED, REJECTED, ROLLED_BACK, EVALUATED_ONLY = (
     "rolled_back",
     "evaluated_only",
 )
+PENDING_APPROVAL = "pending_approval"  # a tag value and a task result, never an audit row
+APPROVAL_REQUIRED_VARIABLE = "model_promotion_requires_approval"
+# The review's outcomes (ml.model_promotions.review_outcome); NULL where no review applies.
+APPROVED, REVIEW_REJECTED, TIMED_OUT, NOT_REQUIRED = "approved", "rejected", "timed_out", "not_required"
 
 
 class GateError(RuntimeError):
@@ -81,6 +92,19 @@ class Decision:
     @property
     def moves_champion(self) -> bool:
         return self.decision in (PROMOTED, BOOTSTRAPPED, ROLLED_BACK)
+
+
+@dataclass(frozen=True)
+class Review:
+    """A person's answer to an approval request (or its absence: ``timed_out``, ``not_required``)."""
+
+    outcome: str
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None  # ISO 8601, UTC
+    comment: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def check_absolute(evaluation: dict[str, Any], thresholds: Thresholds) -> list[str]:
@@ -146,6 +170,51 @@ def decide(
     return Decision(outcome, candidate, champion_version, candidate, notes or ["passed every check"])
 
 
+def held_for_approval(decision: Decision) -> Decision:
+    """A decision that would move the champion, held until a person approves it: nothing moves."""
+    return Decision(
+        PENDING_APPROVAL, decision.candidate_version, decision.champion_before, decision.champion_before,
+        decision.reasons,
+    )  # fmt: skip
+
+
+def why_not_approved(
+    pending: Decision, review: Review, champion_now: str | None, triggered_by: str
+) -> str | None:
+    """Why an answer to the approval request does not promote (None: it does)."""
+    if review.outcome == TIMED_OUT:
+        return "no approver answered the approval request before it timed out"
+    if review.outcome != APPROVED:
+        return f"rejected by {review.reviewed_by}: {review.comment or 'no comment given'}"
+    if review.reviewed_by == triggered_by:
+        return (
+            f"approved by {review.reviewed_by}, who also triggered the run: a promotion needs a second "
+            "person (four eyes)"
+        )
+    if champion_now != pending.champion_before:
+        return (
+            f"the champion changed from version {pending.champion_before} to {champion_now} while the "
+            "request waited: train again and ask again"
+        )
+    return None
+
+
+def review_decision(
+    pending: Decision, review: Review, champion_now: str | None, triggered_by: str
+) -> Decision:
+    """What the answer to the approval request decides for the pending candidate."""
+    refusal = why_not_approved(pending, review, champion_now, triggered_by)
+    candidate = pending.candidate_version
+    if refusal is not None:
+        return Decision(REJECTED, candidate, champion_now, champion_now, [*pending.reasons, refusal])
+    comment = f": {review.comment}" if review.comment else ""
+    outcome = BOOTSTRAPPED if pending.champion_before is None else PROMOTED
+    return Decision(
+        outcome, candidate, pending.champion_before, candidate,
+        [*pending.reasons, f"approved by {review.reviewed_by}{comment}"],
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------- applying it
 
 
@@ -159,7 +228,13 @@ def evaluation_of(mlflow_client: Any, model_name: str, version: str) -> dict[str
 
 
 def _recorded(
-    conn: Any, model_name: str, candidate: str, run: RunInfo, decisions: list[str]
+    conn: Any,
+    model_name: str,
+    candidate: str,
+    run: RunInfo,
+    decisions: list[str],
+    *,
+    review: Review | None = None,
 ) -> dict[str, Any] | None:
     row = conn.execute(
         read_sql("ml/find_model_promotion.sql"),
@@ -168,6 +243,7 @@ def _recorded(
             "candidate_version": candidate,
             "dag_run_id": run.dag_run_id,
             "decisions": decisions,
+            "reviewed_at": review.reviewed_at if review else None,
         },
     ).fetchone()
     return dict(row) if row else None
@@ -181,6 +257,7 @@ def _record(
     *,
     evaluation: dict[str, Any] | None,
     thresholds: Thresholds | None,
+    review: Review | None = None,
 ) -> dict[str, Any]:
     from psycopg.types.json import Jsonb
 
@@ -210,6 +287,10 @@ def _record(
             "dag_run_id": run.dag_run_id,
             "triggered_by": run.triggered_by,
             "is_backfill": run.is_backfill,
+            "review_outcome": review.outcome if review else None,
+            "reviewed_by": review.reviewed_by if review else None,
+            "reviewed_at": review.reviewed_at if review else None,
+            "review_comment": (review.comment or None) if review else None,
         },
     ).fetchone()
     return dict(row)
@@ -222,9 +303,13 @@ def event(
     *,
     evaluation: dict[str, Any] | None,
     thresholds: Thresholds | None,
+    review: Review | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The mlops.model-events message: key = model/run/candidate (a retry republishes the same key)."""
+    """The mlops.model-events message: key = model/run/candidate/decision, and the answer's time when
+    a person was asked (a retry republishes the same key; a second request in the run gets its own)."""
     key = f"{model_name}/{run.dag_run_id}/{decision.candidate_version}/{decision.decision}"
+    if review and review.reviewed_at:
+        key += f"/{review.outcome}@{review.reviewed_at}"
     value = {
         "schema_version": EVENT_SCHEMA_VERSION,
         "event_type": "model_gate_decision" if decision.decision != ROLLED_BACK else "model_rollback",
@@ -242,6 +327,7 @@ def event(
         "dag_run_id": run.dag_run_id,
         "triggered_by": run.triggered_by,
         "is_backfill": run.is_backfill,
+        "review": review.as_dict() if review else None,
         # A rejected challenger is worth a look: consumers page on this flag.
         "alert": decision.decision == REJECTED,
     }
@@ -261,11 +347,26 @@ def _tag_decision(mlflow_client: Any, model_name: str, decision: Decision, run: 
         mlflow_client.set_model_version_tag(model_name, decision.candidate_version, key, value)
 
 
-def _decision_from_tags(tags: dict[str, str], candidate: str) -> Decision:
-    before = tags.get("gate.champion_before") or None
-    outcome = tags["gate.decision"]
+def _tag_review(mlflow_client: Any, model_name: str, decision: Decision, review: Review) -> None:
+    tags = {
+        "review.outcome": review.outcome,
+        "review.reviewed_by": review.reviewed_by or "",
+        "review.reviewed_at": review.reviewed_at or "",
+        "review.comment": review.comment,
+        "review.decision": decision.decision,
+        "review.champion_before": decision.champion_before or "",
+        "review.reasons": json.dumps(decision.reasons),
+    }
+    for key, value in tags.items():
+        mlflow_client.set_model_version_tag(model_name, decision.candidate_version, key, value)
+
+
+def _decision_from_tags(tags: dict[str, str], candidate: str, prefix: str = "gate.") -> Decision:
+    """The decision the tags under ``prefix`` record (``gate.``: the gate's, ``review.``: the answer's)."""
+    before = tags.get(f"{prefix}champion_before") or None
+    outcome = tags[f"{prefix}decision"]
     after = candidate if outcome in (PROMOTED, BOOTSTRAPPED) else before
-    return Decision(outcome, candidate, before, after, json.loads(tags.get("gate.reasons", "[]")))
+    return Decision(outcome, candidate, before, after, json.loads(tags.get(f"{prefix}reasons", "[]")))
 
 
 def _move_aliases(mlflow_client: Any, model_name: str, decision: Decision) -> None:
@@ -291,33 +392,86 @@ class Services:
 
 
 def run_gate(
-    services: Services, candidate_version: str, thresholds: Thresholds, run: RunInfo
+    services: Services,
+    candidate_version: str,
+    thresholds: Thresholds,
+    run: RunInfo,
+    *,
+    approval_required: bool,
 ) -> dict[str, Any]:
-    """Decide (or resume this run's earlier decision), apply it, record it, publish it."""
+    """Decide (or resume this run's earlier decision), then apply, record and publish it, or hold it
+    for approval (``pending_approval``: nothing moves, nothing is recorded until the answer)."""
+    mlflow_client, model_name = services.mlflow_client, services.model_name
+    evaluation = evaluation_of(mlflow_client, model_name, candidate_version)
+    tags = model_registry.existing_version(mlflow_client, candidate_version, model_name).tags or {}
+    if tags.get("gate.dag_run_id") == run.dag_run_id and "gate.decision" in tags:
+        decision = _decision_from_tags(tags, candidate_version)  # a retry: finish, never re-decide
+        log.info("resuming this run's earlier decision: %s", decision)
+    else:
+        champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+        decision = decide(evaluation, thresholds, champion, run.is_backfill)
+        if approval_required and decision.decision in (PROMOTED, BOOTSTRAPPED):
+            decision = held_for_approval(decision)
+        _tag_decision(mlflow_client, model_name, decision, run)
+    if decision.decision == PENDING_APPROVAL:
+        _, value = event(model_name, decision, run, evaluation=evaluation, thresholds=thresholds)
+        log.info("version %s passed the gate and waits for approval", candidate_version)
+        return {**value, "promotion_id": None, "event_key": None}
+    review = Review(NOT_REQUIRED) if decision.decision in (PROMOTED, BOOTSTRAPPED) else None
+    return _carry_out(services, decision, run, evaluation=evaluation, thresholds=thresholds, review=review)
+
+
+def run_review(
+    services: Services, candidate_version: str, thresholds: Thresholds, run: RunInfo, review: Review
+) -> dict[str, Any]:
+    """Carry out the answer to this run's approval request for ``candidate_version``."""
+    mlflow_client, model_name = services.mlflow_client, services.model_name
+    evaluation = evaluation_of(mlflow_client, model_name, candidate_version)
+    tags = model_registry.existing_version(mlflow_client, candidate_version, model_name).tags or {}
+    if tags.get("gate.dag_run_id") != run.dag_run_id or tags.get("gate.decision") != PENDING_APPROVAL:
+        raise GateError(
+            f"{model_name} version {candidate_version} has no approval request from run {run.dag_run_id} "
+            f"(its gate decision: {tags.get('gate.decision')!r} in run {tags.get('gate.dag_run_id')!r})"
+        )
+    if review.reviewed_at and tags.get("review.reviewed_at") == review.reviewed_at:
+        decision = _decision_from_tags(tags, candidate_version, prefix="review.")  # a retry: finish it
+    else:
+        pending = _decision_from_tags(tags, candidate_version)
+        champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+        decision = review_decision(pending, review, champion, run.triggered_by)
+        _tag_review(mlflow_client, model_name, decision, review)
+    if decision.decision == REJECTED:
+        log.warning("version %s not promoted: %s", candidate_version, decision.reasons[-1])
+    return _carry_out(services, decision, run, evaluation=evaluation, thresholds=thresholds, review=review)
+
+
+def _carry_out(
+    services: Services,
+    decision: Decision,
+    run: RunInfo,
+    *,
+    evaluation: dict[str, Any],
+    thresholds: Thresholds,
+    review: Review | None,
+) -> dict[str, Any]:
+    """Move the aliases, record the audit row (once) and publish the event (same key on a retry)."""
     from psycopg.rows import dict_row
 
     from include.markets_ops.services.kafka import publish
     from include.markets_ops.services.topics import MODEL_EVENTS
 
-    mlflow_client, model_name = services.mlflow_client, services.model_name
-    evaluation = evaluation_of(mlflow_client, model_name, candidate_version)
-    tags = model_registry.existing_version(mlflow_client, candidate_version, model_name).tags or {}
+    model_name = services.model_name
+    _move_aliases(services.mlflow_client, model_name, decision)
     with postgres.connect(services.database_url, row_factory=dict_row) as conn:
-        if tags.get("gate.dag_run_id") == run.dag_run_id and "gate.decision" in tags:
-            decision = _decision_from_tags(tags, candidate_version)  # a retry: finish, never re-decide
-            log.info("resuming this run's earlier decision: %s", decision)
-        else:
-            champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
-            decision = decide(evaluation, thresholds, champion, run.is_backfill)
-            _tag_decision(mlflow_client, model_name, decision, run)
-        _move_aliases(mlflow_client, model_name, decision)
-        audit = _recorded(conn, model_name, candidate_version, run, [decision.decision])
-        if audit is None:
-            audit = _record(conn, model_name, decision, run, evaluation=evaluation, thresholds=thresholds)
-    key, value = event(model_name, decision, run, evaluation=evaluation, thresholds=thresholds)
+        audit = _recorded(
+            conn, model_name, decision.candidate_version, run, [decision.decision], review=review
+        ) or _record(
+            conn, model_name, decision, run, evaluation=evaluation, thresholds=thresholds, review=review
+        )
+    key, value = event(model_name, decision, run, evaluation=evaluation, thresholds=thresholds, review=review)
     publish(services.kafka_config, MODEL_EVENTS.name, [(key, value)])
-    if decision.decision == REJECTED:
-        log.warning("challenger %s rejected: %s", candidate_version, "; ".join(decision.reasons))
+    if decision.decision == REJECTED and review is None:
+        log.warning("challenger %s rejected: %s", decision.candidate_version, "; ".join(decision.reasons))
     return {**value, "promotion_id": audit["promotion_id"], "event_key": key}
 
 

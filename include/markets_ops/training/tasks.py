@@ -3,7 +3,9 @@ module of the pipeline that sees the Airflow context, its Variables, connections
 
 ``plan_training`` turns the trigger form into the jobs' arguments (plan.py), ``choose_path``
 picks training or the rollback, ``promotion_gate`` and ``rollback_champion`` carry out the
-gate's decision (promotion.py) and announce a new champion, ``report_ground_truth_quality``
+gate's decision (promotion.py) and announce a new champion; when the gate's pass waits for a
+person, ``needs_approval`` lets the approval request run and ``review_promotion`` carries out the
+answer (approval_request.py writes the request), ``report_ground_truth_quality``
 reports the model against the synthetic ground truth (model_quality.py), where there is one.
 """
 
@@ -53,7 +55,42 @@ def promotion_gate(context: Mapping[str, Any], training_date: str) -> dict[str, 
         dt.date.fromisoformat(training_date),
     )
     services = promotion.Services(mlflow_client, connections.postgres_url(), connections.kafka_config())
-    decision = promotion.run_gate(services, version, thresholds_from_variables(), run_info(context))
+    decision = promotion.run_gate(
+        services,
+        version,
+        thresholds_from_variables(),
+        run_info(context),
+        approval_required=approval_required(),
+    )
+    _announce_champion(context, decision)
+    record_decision_links(context, decision)
+    if decision["decision"] == promotion.PENDING_APPROVAL:
+        from include.markets_ops.training import approval_request
+
+        def version_url(number: str) -> str:
+            return links.mlflow_model_version_url(links.mlflow_ui_url(), decision["model_name"], number)
+
+        decision["approval_subject"] = approval_request.subject(decision)
+        decision["approval_body"] = approval_request.body(decision, version_url)
+    return decision
+
+
+def needs_approval(gated: Mapping[str, Any]) -> bool:
+    """Whether the gate's pass waits for a person (else the approval tasks are skipped)."""
+    return bool(gated["decision"] == promotion.PENDING_APPROVAL)
+
+
+def review_promotion(
+    context: Mapping[str, Any], gated: Mapping[str, Any], response: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Carry out the approver's answer (or its absence) to the promotion request, linked."""
+    services = promotion.Services(
+        connections.mlflow_client(), connections.postgres_url(), connections.kafka_config()
+    )
+    thresholds = promotion.Thresholds(**gated["thresholds"])  # the ones the gate decided with
+    decision = promotion.run_review(
+        services, gated["candidate_version"], thresholds, run_info(context), review_of(response)
+    )
     _announce_champion(context, decision)
     record_decision_links(context, decision)
     return decision
@@ -120,6 +157,35 @@ def thresholds_from_variables() -> promotion.Thresholds:
     )
 
 
+def approval_required() -> bool:
+    """Variable ``model_promotion_requires_approval``: true unless set to false (off only on purpose)."""
+    from airflow.sdk import Variable
+
+    value = str(Variable.get(promotion.APPROVAL_REQUIRED_VARIABLE, default="true")).strip().lower()
+    return value not in ("false", "0", "no", "off")
+
+
+def review_of(response: Mapping[str, Any]) -> promotion.Review:
+    """The review in the approval task's result (HITLOperator: chosen options, form, who, when).
+
+    The scheduler resolves an unanswered request with its default (Reject) and no user: timed out.
+    """
+    from include.markets_ops.airflow.approval import APPROVE, COMMENT
+
+    responded_at = response.get("responded_at")
+    reviewed_at = responded_at.isoformat() if isinstance(responded_at, dt.datetime) else responded_at
+    user = response.get("responded_by_user")
+    if not user:
+        return promotion.Review(promotion.TIMED_OUT, reviewed_at=reviewed_at)
+    chosen = list(response.get("chosen_options") or [])
+    return promotion.Review(
+        promotion.APPROVED if chosen == [APPROVE] else promotion.REVIEW_REJECTED,
+        reviewed_by=str(user.get("name") or user.get("id")),
+        reviewed_at=reviewed_at,
+        comment=str((response.get("params_input") or {}).get(COMMENT) or "").strip(),
+    )
+
+
 def run_info(context: Mapping[str, Any]) -> promotion.RunInfo:
     dag_run = context["dag_run"]
     run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
@@ -151,7 +217,8 @@ def record_decision_links(context: Mapping[str, Any], decision: dict[str, Any]) 
     version = decision.get("candidate_version") or decision.get("champion_after")
     if version:
         links.record(links.MLFLOW_MODEL_VERSION, context, model_name=decision["model_name"], version=version)
-    links.record(links.KAFKA_TOPIC, context, topic=MODEL_EVENTS.name, key=decision["event_key"])
+    if decision.get("event_key"):  # none while the decision waits for approval
+        links.record(links.KAFKA_TOPIC, context, topic=MODEL_EVENTS.name, key=decision["event_key"])
 
 
 def _announce_champion(context: Mapping[str, Any], result: dict[str, Any]) -> None:

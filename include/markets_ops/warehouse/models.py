@@ -73,6 +73,7 @@ BREAK_STATUSES = ("open", "resolved")
 RULE_RUN_STATUSES = ("succeeded", "failed")
 DELIVERED_BY = ("callback", "relay")
 PROMOTION_DECISIONS = ("promoted", "bootstrapped", "rejected", "rolled_back", "evaluated_only")
+PROMOTION_REVIEWS = ("approved", "rejected", "timed_out", "not_required")
 
 
 # Partitions of ml.trade_scores are data (one per scored business date), not schema: the
@@ -310,6 +311,7 @@ class ModelPromotion(Base):
     __tablename__ = "model_promotions"
     __table_args__ = (
         CheckConstraint(_in("decision", PROMOTION_DECISIONS), name="decision"),
+        CheckConstraint(_in("review_outcome", PROMOTION_REVIEWS), name="review_outcome"),
         Index(None, "model_name", "decided_at"),
         {"schema": "ml", "comment": "Audit trail of every promotion-gate decision and rollback"},
     )
@@ -328,6 +330,14 @@ class ModelPromotion(Base):
     dag_run_id: Mapped[str] = mapped_column(String(250))
     triggered_by: Mapped[str] = mapped_column(String(250))
     is_backfill: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    review_outcome: Mapped[str | None] = mapped_column(
+        String(16), comment="approved, rejected, timed_out, not_required; NULL where no person is asked"
+    )
+    reviewed_by: Mapped[str | None] = mapped_column(String(250), comment="the approver's user name")
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="when they answered"
+    )
+    review_comment: Mapped[str | None] = mapped_column(Text, comment="the approver's comment")
 
 
 # --------------------------------------------------------------------------- reporting

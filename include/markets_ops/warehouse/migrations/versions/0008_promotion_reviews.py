@@ -1,0 +1,63 @@
+"""ml.model_promotions: who reviewed a promotion, when, and what they said.
+
+A promotion that passes the gate now waits for a person to approve it in the Airflow UI
+(include/markets_ops/training/promotion.py). The audit row of the decision that follows records
+the answer: review_outcome (approved, rejected, timed_out; not_required where approval was off;
+NULL where no person is asked: a gate rejection, a backfill, a rollback), reviewed_by, reviewed_at,
+review_comment.
+
+Adding nullable columns without a default only changes the catalogue. The check on
+review_outcome is added NOT VALID, then validated in its own statement, which reads the table
+without blocking its writers.
+
+Revision ID: 0008_promotion_reviews
+Revises: 0007_events_outbox
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_promotion_reviews"
+down_revision: str | None = "0007_events_outbox"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+REVIEW_OUTCOMES = "'approved', 'rejected', 'timed_out', 'not_required'"
+
+
+def upgrade() -> None:
+    op.add_column(
+        "model_promotions",
+        sa.Column("review_outcome", sa.String(length=16), nullable=True, comment="approved, rejected, "
+                  "timed_out, not_required; NULL where no person is asked"),
+        schema="ml",
+    )  # fmt: skip
+    op.add_column(
+        "model_promotions",
+        sa.Column("reviewed_by", sa.String(length=250), nullable=True, comment="the approver's user name"),
+        schema="ml",
+    )
+    op.add_column(
+        "model_promotions",
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True, comment="when they answered"),
+        schema="ml",
+    )
+    op.add_column(
+        "model_promotions",
+        sa.Column("review_comment", sa.Text(), nullable=True, comment="the approver's comment"),
+        schema="ml",
+    )
+    op.execute(
+        "ALTER TABLE ml.model_promotions ADD CONSTRAINT ck_model_promotions_review_outcome "
+        f"CHECK (review_outcome IN ({REVIEW_OUTCOMES})) NOT VALID"
+    )
+    op.execute("ALTER TABLE ml.model_promotions VALIDATE CONSTRAINT ck_model_promotions_review_outcome")
+
+
+def downgrade() -> None:
+    op.drop_constraint("ck_model_promotions_review_outcome", "model_promotions", schema="ml")
+    for column in ("review_comment", "reviewed_at", "reviewed_by", "review_outcome"):
+        op.drop_column("model_promotions", column, schema="ml")

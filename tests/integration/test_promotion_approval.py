@@ -1,0 +1,147 @@
+"""A promotion waits for a person, end to end through Airflow's REST API on the stack: one training
+run whose gate passes asks for approval (the request shows the candidate and the champion side by
+side); a user who is not a named approver is refused; no answer in time leaves the champion and is
+recorded as timed out; cleared and asked again, a reject with a comment is recorded with the
+approver's name; asked a third time, an approval moves the champion, and the audit rows, the
+version's tags and the mlops.model-events messages carry who answered, when and why. The rollback
+path then restores the champion the other tests expect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from devstack.airflow_api import AirflowApi, AirflowApiError
+from devstack.stack_env import kafka_client_of
+from include.markets_ops.airflow.approval import APPROVAL_HOURS_VARIABLE, APPROVE, REJECT
+from include.markets_ops.services import model_registry
+from include.markets_ops.services.kafka import find_messages
+from include.markets_ops.services.topics import MODEL_EVENTS
+from include.markets_ops.training import promotion
+from tests.integration.pipeline_stack import (
+    APPROVAL_TASK,
+    TRAINING_CONF,
+    TRAINING_DAG,
+    History,
+    approver,
+    champion_version,
+    run_dag,
+)
+
+pytestmark = pytest.mark.integration
+TIMEOUT_HOURS = "0.01"  # 36 s; the scheduler's sweep resolves it within 15 s after
+
+
+def reviews_of(stack: dict[str, str], run_id: str) -> list[dict[str, Any]]:
+    with psycopg.connect(stack["REPORTING_READER_URL"], row_factory=dict_row) as reader:
+        return reader.execute(
+            "SELECT decision, candidate_version, previous_champion_version, review_outcome, reviewed_by, "
+            "review_comment, reasons FROM ml.model_promotions WHERE dag_run_id = %s ORDER BY promotion_id",
+            (run_id,),
+        ).fetchall()
+
+
+def ask_again(api: Any, run_id: str) -> None:
+    """What an operator does in the UI: clear approve_promotion with its downstream."""
+    api.clear_tasks(TRAINING_DAG, run_id, [APPROVAL_TASK])
+    assert approver_wait(api, run_id), "the cleared request did not ask again"
+
+
+def approver_wait(api: Any, run_id: str) -> bool:
+    return bool(api.wait_until_asked(TRAINING_DAG, run_id, APPROVAL_TASK, timeout=600))
+
+
+@pytest.fixture
+def short_approval_window(airflow_api: Any) -> Any:
+    previous = airflow_api.get_variable(APPROVAL_HOURS_VARIABLE)
+    airflow_api.set_variable(APPROVAL_HOURS_VARIABLE, TIMEOUT_HOURS)
+    yield
+    airflow_api.set_variable(APPROVAL_HOURS_VARIABLE, previous or "48")
+
+
+def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
+    airflow_api: Any,
+    stack: dict[str, str],
+    pipeline_history: History,
+    pipeline_champion: str,
+    short_approval_window: None,
+) -> None:
+    person = approver(airflow_api, stack)
+    conf = {"business_date": pipeline_history.training_date.isoformat(), **TRAINING_CONF}
+    airflow_api.unpause(TRAINING_DAG)
+    run_id = airflow_api.trigger(TRAINING_DAG, logical_date=None, conf=conf)
+    assert approver_wait(person, run_id), airflow_api.failed_tasks_summary(TRAINING_DAG, run_id)
+
+    # The request: the candidate against the champion, only the named approvers may answer.
+    request = person.hitl_detail(TRAINING_DAG, run_id, APPROVAL_TASK)
+    candidate = airflow_api.xcom(TRAINING_DAG, run_id, "promotion_gate", "return_value")["candidate_version"]
+    assert request["subject"] == (
+        f"Promote settlement_fail_risk version {candidate}? It would replace version "
+        f"{pipeline_champion} as champion."
+    )
+    assert "| ROC AUC |" in request["body"]
+    assert f"[version {pipeline_champion}](" in request["body"]
+    assert request["options"] == [APPROVE, REJECT]
+    assert {user["name"] for user in request["assigned_users"]} == {"op", "admin"}
+    not_an_approver = AirflowApi(airflow_api.base_url, "user", stack["AIRFLOW_USER_PASSWORD"])
+    with pytest.raises(AirflowApiError) as refused:
+        not_an_approver.answer(TRAINING_DAG, run_id, APPROVAL_TASK, APPROVE)
+    assert refused.value.status == 403
+    assert champion_version(stack) == pipeline_champion  # nothing moves while it waits
+
+    # 1. Nobody answers in time: the scheduler resolves the request; the champion stays.
+    run = airflow_api.wait_for_run(TRAINING_DAG, run_id, timeout=300)
+    assert run["state"] == "success", airflow_api.failed_tasks_summary(TRAINING_DAG, run_id)
+    airflow_api.set_variable(APPROVAL_HOURS_VARIABLE, "48")
+
+    # 2. Asked again (cleared), the approver rejects with a comment.
+    ask_again(airflow_api, run_id)
+    person.answer(TRAINING_DAG, run_id, APPROVAL_TASK, REJECT, params_input={"comment": "after month end"})
+    assert airflow_api.wait_for_run(TRAINING_DAG, run_id, timeout=300)["state"] == "success"
+    assert champion_version(stack) == pipeline_champion
+
+    # 3. Asked a third time, the approver approves: the champion moves.
+    ask_again(airflow_api, run_id)
+    person.answer(TRAINING_DAG, run_id, APPROVAL_TASK, APPROVE, params_input={"comment": "checked"})
+    assert airflow_api.wait_for_run(TRAINING_DAG, run_id, timeout=300)["state"] == "success"
+    try:
+        assert champion_version(stack) == candidate
+        rows = reviews_of(stack, run_id)
+        assert [
+            (
+                r["decision"],
+                r["candidate_version"],
+                r["review_outcome"],
+                r["reviewed_by"],
+                r["review_comment"],
+            )
+            for r in rows
+        ] == [
+            (promotion.REJECTED, candidate, promotion.TIMED_OUT, None, None),
+            (promotion.REJECTED, candidate, promotion.REVIEW_REJECTED, "op", "after month end"),
+            (promotion.PROMOTED, candidate, promotion.APPROVED, "op", "checked"),
+        ]
+        assert {r["previous_champion_version"] for r in rows} == {pipeline_champion}
+        assert rows[0]["reasons"][-1] == "no approver answered the approval request before it timed out"
+        tags = (
+            model_registry.client(stack["MLFLOW_TRACKING_URI"])
+            .get_model_version(model_registry.MODEL_NAME, candidate)
+            .tags
+        )
+        assert (tags["review.outcome"], tags["review.reviewed_by"], tags["review.comment"]) == (
+            promotion.APPROVED,
+            "op",
+            "checked",
+        )
+        promoted = airflow_api.xcom(TRAINING_DAG, run_id, "review_promotion", "return_value")
+        event = find_messages(kafka_client_of(stack, "reader"), MODEL_EVENTS.name, {promoted["event_key"]})
+        assert event[promoted["event_key"]]["review"]["reviewed_by"] == "op"
+    finally:
+        # The other tests expect the session's champion: the DAG's rollback path restores it.
+        if champion_version(stack) != pipeline_champion:
+            rollback = {"business_date": conf["business_date"], "rollback_to_previous_champion": True}
+            run_dag(airflow_api, TRAINING_DAG, rollback)
+    assert champion_version(stack) == pipeline_champion

@@ -22,6 +22,10 @@ def _board() -> Dashboard:
             "triggered_by": "admin",
             "is_backfill": False,
             "model_name": "m",
+            "review_outcome": None,  # the gate's checks rejected it: no person was asked
+            "reviewed_by": None,
+            "reviewed_at": None,
+            "review_comment": None,
         },
         {
             "decided_at": "2026-10-23T20:00:00",
@@ -34,6 +38,10 @@ def _board() -> Dashboard:
             "triggered_by": "scheduler",
             "is_backfill": False,
             "model_name": "m",
+            "review_outcome": "approved",
+            "reviewed_by": "op",
+            "reviewed_at": "2026-10-23T21:10:00",
+            "review_comment": "checked the window",
         },
     ]
     champion, challenger = _champion_and_challenger(promotions)
@@ -97,6 +105,12 @@ def test_page_shows_the_numbers_and_both_charts() -> None:
     # Both shapes of recorded metrics: the challenger's (gate) and a flat one.
     assert "0.713" in html
     assert "0.810" in html
+
+
+def test_the_promotion_history_says_who_approved_and_why() -> None:
+    html = render_dashboard(_board())
+    assert '<td data-testid="promotion-review">approved by op: “checked the window”</td>' in html
+    assert '<td data-testid="promotion-review"></td>' in html  # the gate's own rejection
 
 
 def test_the_trend_chart_says_what_it_plots() -> None:

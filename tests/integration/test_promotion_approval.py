@@ -2,16 +2,20 @@
 run whose gate passes asks for approval (the request shows the candidate and the champion side by
 side); a user who is not a named approver is refused; no answer in time leaves the champion and is
 recorded as timed out; cleared and asked again, a reject with a comment is recorded with the
-approver's name; asked a third time, an approval moves the champion, and the audit rows, the
-version's tags and the mlops.model-events messages carry who answered, when and why. The rollback
-path then restores the champion the other tests expect."""
+approver's name; asked a third time, the approver approves in the browser (the UI's Required
+Actions form, screenshot in docs/images/promotion-approval.png), the champion moves, and the audit
+rows, the version's tags and the mlops.model-events messages carry who answered, when and why. The
+rollback path then restores the champion the other tests expect."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 from psycopg.rows import dict_row
 
 from devstack.airflow_api import AirflowApi, AirflowApiError
@@ -23,6 +27,7 @@ from include.markets_ops.services.topics import MODEL_EVENTS
 from include.markets_ops.training import promotion
 from tests.integration.pipeline_stack import (
     APPROVAL_TASK,
+    APPROVER,
     TRAINING_CONF,
     TRAINING_DAG,
     History,
@@ -30,6 +35,7 @@ from tests.integration.pipeline_stack import (
     champion_version,
     run_dag,
 )
+from tests.integration.test_airflow_ui import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS
 
 pytestmark = pytest.mark.integration
 TIMEOUT_HOURS = "0.01"  # 36 s; the scheduler's sweep resolves it within 15 s after
@@ -55,6 +61,37 @@ def approver_wait(api: Any, run_id: str) -> bool:
 
 
 @pytest.fixture
+def approver_page(stack: dict[str, str]) -> Iterator[Page]:
+    """A browser logged in to the Airflow UI as the approver."""
+    base = stack["AIRFLOW_API_URL"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1300})
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.goto(f"{base}/")
+        page.get_by_label("Username").fill(APPROVER)
+        page.get_by_label("Password").fill(stack[f"AIRFLOW_{APPROVER.upper()}_PASSWORD"])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{base}/", timeout=TIMEOUT_MS)
+        yield page
+        browser.close()
+
+
+def approve_in_the_browser(page: Page, stack: dict[str, str], run_id: str, subject: str) -> None:
+    """The task instance's Required Actions tab: read the request, comment, Approve."""
+    base = stack["AIRFLOW_API_URL"]
+    page.goto(
+        f"{base}/dags/{TRAINING_DAG}/runs/{quote(run_id, safe='')}/tasks/{APPROVAL_TASK}/required_actions"
+    )
+    expect(page.get_by_text(subject)).to_be_visible()
+    expect(page.get_by_text("ROC AUC").first).to_be_visible()
+    page.locator('[name="element_comment"]').fill("checked in the browser")
+    page.screenshot(path=str(SCREENSHOTS / "promotion-approval.png"))
+    page.get_by_test_id(f"hitl-option-{APPROVE}").click()
+
+
+@pytest.fixture
 def short_approval_window(airflow_api: Any) -> Any:
     previous = airflow_api.get_variable(APPROVAL_HOURS_VARIABLE)
     airflow_api.set_variable(APPROVAL_HOURS_VARIABLE, TIMEOUT_HOURS)
@@ -62,12 +99,13 @@ def short_approval_window(airflow_api: Any) -> Any:
     airflow_api.set_variable(APPROVAL_HOURS_VARIABLE, previous or "48")
 
 
+@pytest.mark.usefixtures("short_approval_window")
 def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
     airflow_api: Any,
     stack: dict[str, str],
     pipeline_history: History,
     pipeline_champion: str,
-    short_approval_window: None,
+    approver_page: Page,
 ) -> None:
     person = approver(airflow_api, stack)
     conf = {"business_date": pipeline_history.training_date.isoformat(), **TRAINING_CONF}
@@ -103,9 +141,9 @@ def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
     assert airflow_api.wait_for_run(TRAINING_DAG, run_id, timeout=300)["state"] == "success"
     assert champion_version(stack) == pipeline_champion
 
-    # 3. Asked a third time, the approver approves: the champion moves.
+    # 3. Asked a third time, the approver approves in the browser: the champion moves.
     ask_again(airflow_api, run_id)
-    person.answer(TRAINING_DAG, run_id, APPROVAL_TASK, APPROVE, params_input={"comment": "checked"})
+    approve_in_the_browser(approver_page, stack, run_id, request["subject"])
     assert airflow_api.wait_for_run(TRAINING_DAG, run_id, timeout=300)["state"] == "success"
     try:
         assert champion_version(stack) == candidate
@@ -122,7 +160,7 @@ def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
         ] == [
             (promotion.REJECTED, candidate, promotion.TIMED_OUT, None, None),
             (promotion.REJECTED, candidate, promotion.REVIEW_REJECTED, "op", "after month end"),
-            (promotion.PROMOTED, candidate, promotion.APPROVED, "op", "checked"),
+            (promotion.PROMOTED, candidate, promotion.APPROVED, "op", "checked in the browser"),
         ]
         assert {r["previous_champion_version"] for r in rows} == {pipeline_champion}
         assert rows[0]["reasons"][-1] == "no approver answered the approval request before it timed out"
@@ -134,7 +172,7 @@ def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
         assert (tags["review.outcome"], tags["review.reviewed_by"], tags["review.comment"]) == (
             promotion.APPROVED,
             "op",
-            "checked",
+            "checked in the browser",
         )
         promoted = airflow_api.xcom(TRAINING_DAG, run_id, "review_promotion", "return_value")
         event = find_messages(kafka_client_of(stack, "reader"), MODEL_EVENTS.name, {promoted["event_key"]})

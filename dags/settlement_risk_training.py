@@ -41,7 +41,7 @@ aliases and tags, `ml.model_promotions`, Kafka `mlops.model-events`; emits the
   the next training run waits behind it, `max_active_runs=1`). `review_promotion` says what the
   answer decided; a rejection because of the four-eyes rule or a champion that changed meanwhile is
   in its reasons.
-- `rollback_champion` fails when there is no `previous_champion` to return to.
+- `plan_rollback` fails when there is no `previous_champion` to return to.
 
 **How to rerun.** Trigger with `business_date` = the training date. A rerun rebuilds the same
 snapshot and registers a new version from it; a retried gate task finishes the decision it took
@@ -49,8 +49,10 @@ snapshot and registers a new version from it; a retried gate task finishes the d
 its downstream): the same candidate gets a new request, and each answer gets its own audit row.
 Manual params: `evaluate_against_version` compares with a chosen version (evaluation only: no
 alias moves unless it is the champion); `rollback_to_previous_champion` points `champion` back at
-`previous_champion` (audited; nothing is trained); `ignore_features` trains without some features
-(an ablation; the model still takes every input). Backfill runs never promote.
+`previous_champion` once an approver approves `approve_rollback` (nothing is trained; a decline is
+recorded as `rollback_declined`), or at once with `emergency_rollback_reason` (recorded as an
+emergency with that reason); `ignore_features` trains without some features (an ablation; the
+model still takes every input). Backfill runs never promote.
 
 **Links.** `train_model` links to the MLflow run that registered the version; `promotion_gate` and
 `rollback_champion` to the version decided on and its `mlops.model-events` message. See
@@ -59,7 +61,7 @@ docs/operations.md.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, TriggerRule, dag, task
 from business_day_timetable import WeeklyBusinessDayTimetable
 from include.markets_ops.airflow import assets, links, params, schedules
 from include.markets_ops.airflow.approval import PromotionApprovalOperator
@@ -89,6 +91,13 @@ from settlement_model import contract
             type="boolean",
             title="Roll back the champion",
             description="Point the champion alias back at previous_champion instead of training (audited).",
+        ),
+        plan.EMERGENCY_REASON_PARAM: Param(
+            "",
+            type="string",
+            title="Emergency rollback: the reason",
+            description="With the rollback only: roll back at once, without an approver, recording this "
+            "reason. Empty: an approver must approve the rollback.",
         ),
         plan.IGNORE_FEATURES_PARAM: Param(
             [],
@@ -154,11 +163,27 @@ def settlement_risk_training() -> None:
 
         return tasks.report_ground_truth_quality(gated, training_date)
 
-    @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
-    def rollback_champion(**context) -> dict:
+    @task
+    def plan_rollback(**context) -> dict:
         from include.markets_ops.training import tasks
 
-        return tasks.rollback_champion(context)
+        return tasks.plan_rollback(context)
+
+    @task.short_circuit(ignore_downstream_trigger_rules=False)  # an emergency skips the request only
+    def needs_rollback_approval(planned: dict) -> bool:
+        from include.markets_ops.training import tasks
+
+        return tasks.needs_rollback_approval(planned)
+
+    @linked_task(
+        links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC],
+        outlets=[assets.CHAMPION_CHANGES],
+        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+    )
+    def rollback_champion(planned: dict, response: dict | None, **context) -> dict:
+        from include.markets_ops.training import tasks
+
+        return tasks.rollback_champion(context, planned, response)
 
     planned = plan_training()
     nightly_switch() >> planned
@@ -168,7 +193,15 @@ def settlement_risk_training() -> None:
     )
     evaluate_challenger = model_job("evaluate_challenger", "evaluate", planned["evaluate_arguments"])
     gated = promotion_gate(planned["training_date"])
-    choose_path(planned["mode"]) >> [build_training_set, rollback_champion()]
+    rollback_plan = plan_rollback()
+    choose_path(planned["mode"]) >> [build_training_set, rollback_plan]
+    approve_rollback = PromotionApprovalOperator(
+        task_id="approve_rollback",
+        subject="{{ ti.xcom_pull(task_ids='plan_rollback')['approval_subject'] }}",
+        body="{{ ti.xcom_pull(task_ids='plan_rollback')['approval_body'] }}",
+    )
+    needs_rollback_approval(rollback_plan) >> approve_rollback
+    rollback_champion(rollback_plan, approve_rollback.output)
     build_training_set >> train_model >> evaluate_challenger >> gated
     approve_promotion = PromotionApprovalOperator(
         task_id="approve_promotion",

@@ -99,17 +99,21 @@ def approver(api: Any, stack: dict[str, str]) -> Any:
 
 
 def run_training(
-    api: Any, stack: dict[str, str], conf: dict[str, Any], option: str = "Approve", timeout: float = 1200
+    api: Any,
+    stack: dict[str, str],
+    conf: dict[str, Any],
+    timeout: float = 1200,
+    approval_task: str = APPROVAL_TASK,
 ) -> dict[str, Any]:
-    """A manual training run; its approval request, if the gate passes, answered with ``option``
-    as the approver would in the UI. The run must succeed."""
+    """A manual training run (or rollback: ``approval_task="approve_rollback"``); its approval
+    request, if the run asks, approved as the approver would in the UI. The run must succeed."""
     api.wait_for_dag(TRAINING_DAG)
     api.unpause(TRAINING_DAG)
     run_id = api.trigger(TRAINING_DAG, logical_date=None, conf=conf)
     person = approver(api, stack)
-    if person.wait_until_asked(TRAINING_DAG, run_id, APPROVAL_TASK, timeout=timeout):
-        comment = {"comment": f"pytest: {option}"}
-        person.answer(TRAINING_DAG, run_id, APPROVAL_TASK, option, params_input=comment)
+    if person.wait_until_asked(TRAINING_DAG, run_id, approval_task, timeout=timeout):
+        comment = {"comment": "pytest: approved"}
+        person.answer(TRAINING_DAG, run_id, approval_task, "Approve", params_input=comment)
     run = api.wait_for_run(TRAINING_DAG, run_id, timeout=timeout)
     assert run["state"] == "success", api.failed_tasks_summary(TRAINING_DAG, run_id)
     return run

@@ -5,7 +5,7 @@ recorded as timed out; cleared and asked again, a reject with a comment is recor
 approver's name; asked a third time, the approver approves in the browser (the UI's Required
 Actions form, screenshot in docs/images/promotion-approval.png), the champion moves, and the audit
 rows, the version's tags and the mlops.model-events messages carry who answered, when and why. The
-rollback path then restores the champion the other tests expect."""
+rollback path then restores the champion the other tests expect, approved by the approver too."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from include.markets_ops.services import model_registry
 from include.markets_ops.services.kafka import find_messages
 from include.markets_ops.services.topics import MODEL_EVENTS
 from include.markets_ops.training import promotion
+from include.markets_ops.training.plan import ROLLBACK_PARAM
 from tests.integration.pipeline_stack import (
     APPROVAL_TASK,
     APPROVER,
@@ -33,7 +34,7 @@ from tests.integration.pipeline_stack import (
     History,
     approver,
     champion_version,
-    run_dag,
+    run_training,
 )
 from tests.integration.test_airflow_ui import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS
 
@@ -180,6 +181,10 @@ def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
     finally:
         # The other tests expect the session's champion: the DAG's rollback path restores it.
         if champion_version(stack) != pipeline_champion:
-            rollback = {"business_date": conf["business_date"], "rollback_to_previous_champion": True}
-            run_dag(airflow_api, TRAINING_DAG, rollback)
+            rollback = {"business_date": conf["business_date"], ROLLBACK_PARAM: True}
+            rolled = run_training(airflow_api, stack, rollback, approval_task="approve_rollback")
+            decision = airflow_api.xcom(
+                TRAINING_DAG, rolled["dag_run_id"], "rollback_champion", "return_value"
+            )
+            assert decision["review"]["reviewed_by"] == APPROVER  # the rollback was approved too
     assert champion_version(stack) == pipeline_champion

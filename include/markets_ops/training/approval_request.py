@@ -86,3 +86,25 @@ def _checks(gated: Mapping[str, Any]) -> str:
     limits = ", ".join(f"{THRESHOLD_LABELS.get(k, k)} {v}" for k, v in thresholds.items())
     reasons = "\n".join(f"- {reason}" for reason in gated.get("reasons") or [])
     return f"**The gate's checks** ({limits}):\n\n{reasons}"
+
+
+def rollback_subject(planned: Mapping[str, Any]) -> str:
+    return (
+        f"Roll back {planned['model_name']}? The champion would go from version {planned['champion']} "
+        f"back to version {planned['restore']}."
+    )
+
+
+def rollback_body(planned: Mapping[str, Any], version_url: VersionUrl) -> str:
+    champion, restore = planned["champion"], planned["restore"]
+    return "\n\n".join(
+        [
+            f"- Champion now: [version {champion}]({version_url(champion)})\n"
+            f"- Would be restored: [version {restore}]({version_url(restore)}) (the previous champion)\n"
+            f"- Asked by {planned['triggered_by']} in run `{planned['dag_run_id']}`",
+            "**Approve** points `champion` back at the previous version at once (tonight's scoring uses "
+            "it); the demoted version is tagged `rolled_back`. **Reject**, or no answer before the "
+            "request times out, changes nothing. The person who asked cannot approve (four eyes); "
+            "in an emergency, trigger the rollback with `emergency_rollback_reason` instead.",
+        ]
+    )

@@ -19,6 +19,7 @@ from typing import Any
 from settlement_model import contract
 
 ROLLBACK_PARAM = "rollback_to_previous_champion"
+EMERGENCY_REASON_PARAM = "emergency_rollback_reason"  # set: the rollback asks no approval
 AGAINST_VERSION_PARAM = "evaluate_against_version"
 IGNORE_FEATURES_PARAM = "ignore_features"
 TRAIN_DAYS_PARAM = "train_days"

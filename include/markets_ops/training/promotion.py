@@ -46,17 +46,19 @@ THRESHOLD_VARIABLES = {
     "max_calibration_error": "model_gate_max_calibration_error",
     "min_positives": "model_gate_min_positives",
 }
-PROMOTED, BOOTSTRAPPED, REJECTED, ROLLED_BACK, EVALUATED_ONLY = (
+PROMOTED, BOOTSTRAPPED, REJECTED, ROLLED_BACK, EVALUATED_ONLY, ROLLBACK_DECLINED = (
     "promoted",
     "bootstrapped",
     "rejected",
     "rolled_back",
     "evaluated_only",
+    "rollback_declined",
 )
 PENDING_APPROVAL = "pending_approval"  # a tag value and a task result, never an audit row
 APPROVAL_REQUIRED_VARIABLE = "model_promotion_requires_approval"
 # The review's outcomes (ml.model_promotions.review_outcome); NULL where no review applies.
 APPROVED, REVIEW_REJECTED, TIMED_OUT, NOT_REQUIRED = "approved", "rejected", "timed_out", "not_required"
+EMERGENCY = "emergency"  # a rollback carried out without approval, with the reason given
 
 
 class GateError(RuntimeError):
@@ -475,8 +477,22 @@ def _carry_out(
     return {**value, "promotion_id": audit["promotion_id"], "event_key": key}
 
 
-def run_rollback(services: Services, run: RunInfo) -> dict[str, Any]:
-    """Point ``champion`` back at ``previous_champion`` (audited like a promotion).
+def rollback_target(mlflow_client: Any, model_name: str) -> dict[str, str]:
+    """The rollback a run would carry out: the champion now and the version it would restore."""
+    champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+    previous = model_registry.alias_version(mlflow_client, PREVIOUS_CHAMPION, model_name)
+    if champion is None or previous is None:
+        raise GateError(f"{model_name} has no '{PREVIOUS_CHAMPION}' alias: nothing to roll back to")
+    return {"model_name": model_name, "champion": champion, "restore": previous}
+
+
+def run_rollback(
+    services: Services, run: RunInfo, review: Review, planned_champion: str | None = None
+) -> dict[str, Any]:
+    """Point ``champion`` back at ``previous_champion`` (audited like a promotion), when the review
+    approves it (a named approver, not the one who asked; or an emergency with its reason) and the
+    champion is still ``planned_champion`` (the one the approver saw). Otherwise nothing moves
+    and a ``rollback_declined`` decision is recorded with the reason.
 
     The demoted version keeps a ``rolled_back`` tag; ``previous_champion`` is removed, so a
     second rollback cannot flip back to the version just demoted.
@@ -488,32 +504,62 @@ def run_rollback(services: Services, run: RunInfo) -> dict[str, Any]:
 
     mlflow_client, model_name = services.mlflow_client, services.model_name
     with postgres.connect(services.database_url, row_factory=dict_row) as conn:
-        champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
-        previous = model_registry.alias_version(mlflow_client, PREVIOUS_CHAMPION, model_name)
-        if previous is None:
-            done = conn.execute(
-                read_sql("ml/find_rollback_of_run.sql"),
-                {"model_name": model_name, "dag_run_id": run.dag_run_id},
-            ).fetchone()
-            if done is None:
-                raise GateError(f"{model_name} has no '{PREVIOUS_CHAMPION}' alias: nothing to roll back to")
-            restored, demoted = done["candidate_version"], done["previous_champion_version"]  # a retry
+        done = conn.execute(
+            read_sql("ml/find_rollback_of_run.sql"),
+            {"model_name": model_name, "dag_run_id": run.dag_run_id, "reviewed_at": review.reviewed_at},
+        ).fetchone()
+        if done is not None:  # a retry: finish what this run decided on this answer
+            restored, demoted = done["candidate_version"], done["previous_champion_version"]
+            outcome, reasons = done["decision"], list(done["reasons"])
         else:
+            champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+            previous = model_registry.alias_version(mlflow_client, PREVIOUS_CHAMPION, model_name)
+            if previous is None:
+                raise GateError(f"{model_name} has no '{PREVIOUS_CHAMPION}' alias: nothing to roll back to")
             restored, demoted = previous, champion
-            mlflow_client.set_registered_model_alias(model_name, CHAMPION, restored)
-            if demoted:
-                mlflow_client.set_model_version_tag(model_name, demoted, "rolled_back", run.dag_run_id)
-            mlflow_client.delete_registered_model_alias(model_name, PREVIOUS_CHAMPION)
-        decision = Decision(
-            ROLLED_BACK,
-            restored,
-            demoted,
-            restored,
-            [f"manual rollback by {run.triggered_by}: version {demoted} replaced by {restored}"],
+            refusal = _rollback_refusal(review, planned_champion or champion, champion, run)
+            outcome = ROLLBACK_DECLINED if refusal else ROLLED_BACK
+            reasons = [refusal] if refusal else [_rollback_reason(review, run, demoted, restored)]
+        after = restored if outcome == ROLLED_BACK else demoted
+        decision = Decision(outcome, restored, demoted, after, reasons)
+        if outcome == ROLLED_BACK:
+            _restore(mlflow_client, model_name, restored, demoted, run)
+        audit = done or _record(
+            conn, model_name, decision, run, evaluation=None, thresholds=None, review=review
         )
-        audit = _recorded(conn, model_name, restored, run, [ROLLED_BACK]) or _record(
-            conn, model_name, decision, run, evaluation=None, thresholds=None
-        )
-    key, value = event(model_name, decision, run, evaluation=None, thresholds=None)
+    key, value = event(model_name, decision, run, evaluation=None, thresholds=None, review=review)
     publish(services.kafka_config, MODEL_EVENTS.name, [(key, value)])
     return {**value, "promotion_id": audit["promotion_id"], "event_key": key}
+
+
+def _restore(mlflow_client: Any, model_name: str, restored: str, demoted: str | None, run: RunInfo) -> None:
+    """``champion`` back to ``restored`` (idempotent: a retry after it moved changes nothing)."""
+    if model_registry.alias_version(mlflow_client, CHAMPION, model_name) == restored:
+        return
+    mlflow_client.set_registered_model_alias(model_name, CHAMPION, restored)
+    if demoted:
+        mlflow_client.set_model_version_tag(model_name, demoted, "rolled_back", run.dag_run_id)
+    mlflow_client.delete_registered_model_alias(model_name, PREVIOUS_CHAMPION)
+
+
+def _rollback_refusal(
+    review: Review, planned_champion: str | None, champion_now: str | None, run: RunInfo
+) -> str | None:
+    if review.outcome == EMERGENCY:
+        return None if review.comment else "an emergency rollback needs a reason"
+    pending = Decision(PENDING_APPROVAL, "", planned_champion, planned_champion)
+    refusal = why_not_approved(pending, review, champion_now, run.triggered_by)
+    return f"rollback not carried out: {refusal}" if refusal else None
+
+
+def _rollback_reason(review: Review, run: RunInfo, demoted: str | None, restored: str) -> str:
+    if review.outcome == EMERGENCY:
+        return (
+            f"emergency rollback by {run.triggered_by}: {review.comment}; "
+            f"version {demoted} replaced by {restored}"
+        )
+    comment = f": {review.comment}" if review.comment else ""
+    return (
+        f"rollback asked by {run.triggered_by}, approved by {review.reviewed_by}{comment}; "
+        f"version {demoted} replaced by {restored}"
+    )

@@ -40,8 +40,42 @@ def plan_training(context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def choose_path(mode: str) -> str:
-    """The branch's next task: the rollback, or the training jobs."""
-    return "rollback_champion" if mode == "rollback" else "build_training_set"
+    """The branch's next task: the rollback's plan, or the training jobs."""
+    return "plan_rollback" if mode == "rollback" else "build_training_set"
+
+
+def plan_rollback(context: Mapping[str, Any]) -> dict[str, Any]:
+    """What the rollback would do (champion now, version restored), and its approval request;
+    fails without retries when there is nothing to roll back to."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from include.markets_ops.training import approval_request
+
+    mlflow_client = connections.mlflow_client()
+    try:
+        target = promotion.rollback_target(mlflow_client, model_registry.MODEL_NAME)
+    except promotion.GateError as error:
+        raise AirflowFailException(str(error)) from error
+    reason = str((context.get("params") or {}).get(plan.EMERGENCY_REASON_PARAM) or "").strip()
+    run = run_info(context)
+    planned = {
+        **target,
+        "emergency_reason": reason,
+        "dag_run_id": run.dag_run_id,
+        "triggered_by": run.triggered_by,
+    }
+
+    def version_url(number: str) -> str:
+        return links.mlflow_model_version_url(links.mlflow_ui_url(), target["model_name"], number)
+
+    planned["approval_subject"] = approval_request.rollback_subject(planned)
+    planned["approval_body"] = approval_request.rollback_body(planned, version_url)
+    return planned
+
+
+def needs_rollback_approval(planned: Mapping[str, Any]) -> bool:
+    """An emergency rollback (with its reason) asks nobody; any other asks an approver."""
+    return not planned["emergency_reason"]
 
 
 def promotion_gate(context: Mapping[str, Any], training_date: str) -> dict[str, Any]:
@@ -96,15 +130,25 @@ def review_promotion(
     return decision
 
 
-def rollback_champion(context: Mapping[str, Any]) -> dict[str, Any]:
-    """``champion`` back to ``previous_champion``, linked; fails without retries when there is none."""
+def rollback_champion(
+    context: Mapping[str, Any], planned: Mapping[str, Any], response: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Carry out the planned rollback if approved (or an emergency), linked; fails without retries
+    when there is nothing to roll back to."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    run = run_info(context)
+    if planned["emergency_reason"]:
+        review = promotion.Review(
+            promotion.EMERGENCY, reviewed_by=run.triggered_by, comment=planned["emergency_reason"]
+        )
+    else:
+        review = review_of(response or {})
     try:
         services = promotion.Services(
             connections.mlflow_client(), connections.postgres_url(), connections.kafka_config()
         )
-        decision = promotion.run_rollback(services, run_info(context))
+        decision = promotion.run_rollback(services, run, review, planned_champion=planned["champion"])
     except promotion.GateError as error:
         raise AirflowFailException(str(error)) from error
     _announce_champion(context, decision)

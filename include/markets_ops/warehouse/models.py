@@ -72,8 +72,15 @@ BREAK_TYPES = (
 BREAK_STATUSES = ("open", "resolved")
 RULE_RUN_STATUSES = ("succeeded", "failed")
 DELIVERED_BY = ("callback", "relay")
-PROMOTION_DECISIONS = ("promoted", "bootstrapped", "rejected", "rolled_back", "evaluated_only")
-PROMOTION_REVIEWS = ("approved", "rejected", "timed_out", "not_required")
+PROMOTION_DECISIONS = (
+    "promoted",
+    "bootstrapped",
+    "rejected",
+    "rolled_back",
+    "evaluated_only",
+    "rollback_declined",
+)
+PROMOTION_REVIEWS = ("approved", "rejected", "timed_out", "not_required", "emergency")
 
 
 # Partitions of ml.trade_scores are data (one per scored business date), not schema: the

@@ -130,11 +130,13 @@ def test_the_gate_through_a_models_life(
         return promotion.run_review(services, approved_version, THRESHOLDS, asked, review)
 
     unanswered = answer(promotion.TIMED_OUT, None, "2026-12-02T10:00:00+00:00")
-    declined = answer(promotion.REVIEW_REJECTED, "op", "2026-12-02T11:00:00+00:00", "wait for month end")
+    declined_promotion = answer(
+        promotion.REVIEW_REJECTED, "op", "2026-12-02T11:00:00+00:00", "wait for month end"
+    )
     own_run = answer(promotion.APPROVED, "pytest", "2026-12-02T12:00:00+00:00", "looks good")
-    assert [d["decision"] for d in (unanswered, declined, own_run)] == [promotion.REJECTED] * 3
+    assert [d["decision"] for d in (unanswered, declined_promotion, own_run)] == [promotion.REJECTED] * 3
     assert unanswered["reasons"][-1] == "no approver answered the approval request before it timed out"
-    assert declined["reasons"][-1] == "rejected by op: wait for month end"
+    assert declined_promotion["reasons"][-1] == "rejected by op: wait for month end"
     assert "four eyes" in own_run["reasons"][-1]
     assert aliases(mlflow_client, model_name) == {
         CHAMPION: full,
@@ -164,20 +166,39 @@ def test_the_gate_through_a_models_life(
     retried_review = answer(promotion.APPROVED, "op", "2026-12-02T13:00:00+00:00", "checked the window")
     assert retried_review["promotion_id"] == approved["promotion_id"]
 
-    # 7. Rollback: the previous champion is back, audited; a second rollback has nowhere to go.
-    rolled = promotion.run_rollback(services, run_info("rollback"))
+    # 7. Rollback: declined by the approver, nothing moves; approved, the previous champion is
+    # back, audited; a retry finishes it; a second rollback has nowhere to go.
+    def rollback(name: str, review: promotion.Review) -> dict[str, Any]:
+        return promotion.run_rollback(services, run_info(name), review, planned_champion=approved_version)
+
+    declined = rollback(
+        "rollback-declined",
+        promotion.Review(promotion.REVIEW_REJECTED, "op", "2026-12-02T14:00:00+00:00", "keep it"),
+    )
+    assert (declined["decision"], declined["champion_after"]) == (
+        promotion.ROLLBACK_DECLINED,
+        approved_version,
+    )
+    assert declined["reasons"] == ["rollback not carried out: rejected by op: keep it"]
+    assert aliases(mlflow_client, model_name)[CHAMPION] == approved_version
+    asked = promotion.Review(promotion.APPROVED, "op", "2026-12-02T15:00:00+00:00", "bad night")
+    rolled = rollback("rollback", asked)
     assert (rolled["decision"], rolled["champion_before"], rolled["champion_after"]) == (
         promotion.ROLLED_BACK,
         approved_version,
         full,
     )
+    assert rolled["reasons"] == [
+        f"rollback asked by pytest, approved by op: bad night; version {approved_version} replaced by {full}"
+    ]
+    assert rollback("rollback", asked)["promotion_id"] == rolled["promotion_id"]
     assert aliases(mlflow_client, model_name) == {CHAMPION: full, PREVIOUS_CHAMPION: None, CHALLENGER: None}
     assert (
         mlflow_client.get_model_version(model_name, approved_version).tags["rolled_back"]
         == "pytest__rollback"
     )
     with pytest.raises(promotion.GateError, match="nothing to roll back to"):
-        promotion.run_rollback(services, run_info("rollback-again"))
+        rollback("rollback-again", promotion.Review(promotion.EMERGENCY, "pytest", comment="outage"))
 
     # Every decision has one audit row and one event on mlops.model-events.
     rows = audit_rows(stack, model_name)
@@ -193,6 +214,7 @@ def test_the_gate_through_a_models_life(
         (promotion.REJECTED, approved_version, full, False),
         (promotion.REJECTED, approved_version, full, False),
         (promotion.PROMOTED, approved_version, full, False),
+        (promotion.ROLLBACK_DECLINED, full, approved_version, False),
         (promotion.ROLLED_BACK, full, approved_version, False),
     ]
     assert [(r["review_outcome"], r["reviewed_by"], r["review_comment"]) for r in rows] == [
@@ -204,12 +226,16 @@ def test_the_gate_through_a_models_life(
         (promotion.REVIEW_REJECTED, "op", "wait for month end"),
         (promotion.APPROVED, "pytest", "looks good"),
         (promotion.APPROVED, "op", "checked the window"),
-        (None, None, None),
+        (promotion.REVIEW_REJECTED, "op", "keep it"),
+        (promotion.APPROVED, "op", "bad night"),
     ]
     assert rows[1]["thresholds"]["max_auc_regression"] == 0.01
     assert rows[1]["metrics"]["challenger"]["roc_auc"] == pytest.approx(compared["challenger"]["roc_auc"])
     assert rows[2]["reasons"] == rejected["reasons"]
-    keys = {r["event_key"] for r in (bootstrapped, promoted, rejected, backfill, declined, approved, rolled)}
+    keys = {
+        r["event_key"]
+        for r in (bootstrapped, promoted, rejected, backfill, declined_promotion, approved, declined, rolled)
+    }
     events = find_messages(kafka_client_of(stack, "reader"), MODEL_EVENTS.name, keys)
     assert {e["decision"] for e in events.values()} == {
         promotion.BOOTSTRAPPED,
@@ -217,6 +243,7 @@ def test_the_gate_through_a_models_life(
         promotion.REJECTED,
         promotion.EVALUATED_ONLY,
         promotion.ROLLED_BACK,
+        promotion.ROLLBACK_DECLINED,
     }
     assert len(events) == len(keys)  # each answer to the request has its own event
     assert events[approved["event_key"]]["review"]["reviewed_by"] == "op"

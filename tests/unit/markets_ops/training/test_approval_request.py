@@ -50,3 +50,21 @@ def test_without_a_champion_the_body_says_so() -> None:
     body = approval_request.body({**GATED, "champion_before": None, "champion_metrics": None}, url)
     assert "- Champion: none yet" in body
     assert "| ROC AUC | 0.7412 | n/a | higher |" in body
+
+
+def test_the_rollback_request_names_both_versions_and_the_emergency_way() -> None:
+    planned = {
+        "model_name": "settlement_fail_risk",
+        "champion": "7",
+        "restore": "6",
+        "triggered_by": "admin",
+        "dag_run_id": "manual__r",
+    }
+    assert approval_request.rollback_subject(planned) == (
+        "Roll back settlement_fail_risk? The champion would go from version 7 back to version 6."
+    )
+    body = approval_request.rollback_body(planned, url)
+    assert "[version 7](http://mlflow/#/models/settlement_fail_risk/versions/7)" in body
+    assert "[version 6](http://mlflow/#/models/settlement_fail_risk/versions/6)" in body
+    assert "Asked by admin in run `manual__r`" in body
+    assert "emergency_rollback_reason" in body

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from include.markets_ops.training import promotion
-from include.markets_ops.training.promotion import Thresholds, decide
+from include.markets_ops.training.promotion import Decision, Review, Thresholds, decide
 
 THRESHOLDS = Thresholds(
     min_roc_auc=0.7, max_auc_regression=0.01, max_calibration_error=0.03, min_positives=100
@@ -109,3 +111,114 @@ def test_every_decision_event_has_a_deterministic_key_and_flags_rejections() -> 
     assert (key, value) == promotion.event(
         "settlement_fail_risk", rejected, run, evaluation=evaluation(0.6), thresholds=THRESHOLDS
     )
+
+
+PASSED = Decision(promotion.PROMOTED, "7", "6", "7", ["passed every check"])
+FIRST = Decision(promotion.BOOTSTRAPPED, "1", None, "1", ["passed every check"])
+AT = "2026-12-02T09:30:00+00:00"
+RUN = promotion.RunInfo("settlement_risk_training", "manual__1", "admin", is_backfill=False)
+
+
+# --------------------------------------------------------------------------- the approver's answer
+
+
+def test_a_pass_held_for_approval_moves_nothing() -> None:
+    held = promotion.held_for_approval(PASSED)
+    assert (held.decision, held.champion_before, held.champion_after) == (
+        promotion.PENDING_APPROVAL,
+        "6",
+        "6",
+    )
+    assert held.reasons == PASSED.reasons
+    assert not held.moves_champion
+
+
+@pytest.mark.parametrize(
+    ("review", "pending", "outcome", "after"),
+    [
+        (Review(promotion.APPROVED, "op", AT, "checked"), PASSED, promotion.PROMOTED, "7"),
+        (Review(promotion.APPROVED, "op", AT), FIRST, promotion.BOOTSTRAPPED, "1"),
+        (
+            Review(promotion.REVIEW_REJECTED, "op", AT, "not before month end"),
+            PASSED,
+            promotion.REJECTED,
+            "6",
+        ),
+        (Review(promotion.TIMED_OUT, None, AT), PASSED, promotion.REJECTED, "6"),
+    ],
+)
+def test_an_answer_decides_the_pending_pass(
+    review: Review, pending: Decision, outcome: str, after: str
+) -> None:
+    held = promotion.held_for_approval(pending)
+    decision = promotion.review_decision(held, review, pending.champion_before, "admin")
+    assert (decision.decision, decision.champion_after) == (outcome, after)
+    assert decision.reasons[0] == "passed every check"  # the gate's checks stay in the record
+
+
+def test_each_refusal_says_why() -> None:
+    held = promotion.held_for_approval(PASSED)
+
+    def why(review: Review, champion_now: str | None = "6", triggered_by: str = "admin") -> str | None:
+        return promotion.why_not_approved(held, review, champion_now, triggered_by)
+
+    assert why(Review(promotion.TIMED_OUT, reviewed_at=AT)) == (
+        "no approver answered the approval request before it timed out"
+    )
+    assert why(Review(promotion.REVIEW_REJECTED, "op", AT, "too early")) == "rejected by op: too early"
+    assert why(Review(promotion.REVIEW_REJECTED, "op", AT)) == "rejected by op: no comment given"
+    assert why(Review(promotion.APPROVED, "admin", AT), triggered_by="admin") == (
+        "approved by admin, who also triggered the run: a promotion needs a second person (four eyes)"
+    )
+    assert why(Review(promotion.APPROVED, "op", AT), champion_now="8") == (
+        "the champion changed from version 6 to 8 while the request waited: train again and ask again"
+    )
+    assert why(Review(promotion.APPROVED, "op", AT)) is None
+
+
+def test_an_approval_names_the_approver_and_their_comment() -> None:
+    decision = promotion.review_decision(
+        promotion.held_for_approval(PASSED), Review(promotion.APPROVED, "op", AT, "checked"), "6", "admin"
+    )
+    assert decision.reasons == ["passed every check", "approved by op: checked"]
+
+
+def test_each_answer_has_its_own_event_key_and_the_event_carries_the_review() -> None:
+    review = Review(promotion.REVIEW_REJECTED, "op", AT, "too early")
+    rejected = Decision(promotion.REJECTED, "7", "6", "6", ["rejected by op: too early"])
+    key, value = promotion.event("m", rejected, RUN, evaluation=None, thresholds=None, review=review)
+    assert key == f"m/manual__1/7/rejected/rejected@{AT}"
+    assert value["review"] == {
+        "outcome": "rejected",
+        "reviewed_by": "op",
+        "reviewed_at": AT,
+        "comment": "too early",
+    }
+    assert value["schema_version"] == promotion.EVENT_SCHEMA_VERSION == 2
+    no_review_key, no_review = promotion.event("m", rejected, RUN, evaluation=None, thresholds=None)
+    assert (no_review_key, no_review["review"]) == ("m/manual__1/7/rejected", None)
+
+
+def test_a_rollback_is_carried_out_when_approved_by_another_person_or_in_an_emergency() -> None:
+    def refusal(review: Review, champion_now: str = "7") -> str | None:
+        return promotion._rollback_refusal(review, "7", champion_now, RUN)
+
+    assert refusal(Review(promotion.APPROVED, "op", AT)) is None
+    assert refusal(Review(promotion.EMERGENCY, "admin", comment="scores all zero tonight")) is None
+    assert refusal(Review(promotion.EMERGENCY, "admin")) == "an emergency rollback needs a reason"
+    assert refusal(Review(promotion.REVIEW_REJECTED, "op", AT, "keep it")) == (
+        "rollback not carried out: rejected by op: keep it"
+    )
+    assert "four eyes" in str(refusal(Review(promotion.APPROVED, "admin", AT)))
+    assert "changed from version 7 to 8" in str(
+        refusal(Review(promotion.APPROVED, "op", AT), champion_now="8")
+    )
+
+
+def test_a_rollbacks_reason_names_who_asked_and_who_approved() -> None:
+    approved = promotion._rollback_reason(Review(promotion.APPROVED, "op", AT, "bad night"), RUN, "7", "6")
+    assert approved == "rollback asked by admin, approved by op: bad night; version 7 replaced by 6"
+    emergency = promotion._rollback_reason(
+        Review(promotion.EMERGENCY, "admin", comment="outage"), RUN, "7", "6"
+    )
+    assert emergency == "emergency rollback by admin: outage; version 7 replaced by 6"

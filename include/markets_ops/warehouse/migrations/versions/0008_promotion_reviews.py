@@ -1,14 +1,14 @@
-"""ml.model_promotions: who reviewed a promotion, when, and what they said.
+"""ml.model_promotions: who reviewed a promotion or a rollback, when, and what they said.
 
 A promotion that passes the gate now waits for a person to approve it in the Airflow UI
 (include/markets_ops/training/promotion.py). The audit row of the decision that follows records
 the answer: review_outcome (approved, rejected, timed_out; not_required where approval was off;
-NULL where no person is asked: a gate rejection, a backfill, a rollback), reviewed_by, reviewed_at,
-review_comment.
+emergency for a rollback carried out without approval, its reason as the comment; NULL where no
+person is asked: a gate rejection, a backfill), reviewed_by, reviewed_at, review_comment. A
+rollback is approved too now, and one the approver declines is recorded as rollback_declined.
 
-Adding nullable columns without a default only changes the catalogue. The check on
-review_outcome is added NOT VALID, then validated in its own statement, which reads the table
-without blocking its writers.
+Adding nullable columns without a default only changes the catalogue. The checks are added NOT
+VALID, then validated in their own statements, which read the table without blocking its writers.
 
 Revision ID: 0008_promotion_reviews
 Revises: 0007_events_outbox
@@ -25,7 +25,18 @@ down_revision: str | None = "0007_events_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-REVIEW_OUTCOMES = "'approved', 'rejected', 'timed_out', 'not_required'"
+REVIEW_OUTCOMES = "'approved', 'rejected', 'timed_out', 'not_required', 'emergency'"
+DECISIONS_BEFORE = "'promoted', 'bootstrapped', 'rejected', 'rolled_back', 'evaluated_only'"
+DECISIONS = f"{DECISIONS_BEFORE}, 'rollback_declined'"
+
+
+def _replace_decision_check(decisions: str) -> None:
+    op.execute("ALTER TABLE ml.model_promotions DROP CONSTRAINT ck_model_promotions_decision")
+    op.execute(
+        "ALTER TABLE ml.model_promotions ADD CONSTRAINT ck_model_promotions_decision "
+        f"CHECK (decision IN ({decisions})) NOT VALID"
+    )
+    op.execute("ALTER TABLE ml.model_promotions VALIDATE CONSTRAINT ck_model_promotions_decision")
 
 
 def upgrade() -> None:
@@ -55,9 +66,11 @@ def upgrade() -> None:
         f"CHECK (review_outcome IN ({REVIEW_OUTCOMES})) NOT VALID"
     )
     op.execute("ALTER TABLE ml.model_promotions VALIDATE CONSTRAINT ck_model_promotions_review_outcome")
+    _replace_decision_check(DECISIONS)
 
 
 def downgrade() -> None:
+    _replace_decision_check(DECISIONS_BEFORE)
     op.drop_constraint("ck_model_promotions_review_outcome", "model_promotions", schema="ml")
     for column in ("review_comment", "reviewed_at", "reviewed_by", "review_outcome"):
         op.drop_column("model_promotions", column, schema="ml")

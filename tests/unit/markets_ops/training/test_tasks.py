@@ -1,0 +1,67 @@
+"""The training DAG's task helpers that need no service: the approval task's answer read as a
+review, which gate results and rollbacks ask a person, whether approval is required."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from include.markets_ops.training import promotion, tasks
+from include.markets_ops.training.promotion import Review
+
+AT = "2026-12-02T09:30:00+00:00"
+
+
+def test_the_hitl_result_becomes_a_review() -> None:
+    answered_at = dt.datetime(2026, 12, 2, 9, 30, tzinfo=dt.UTC)
+    approved = tasks.review_of(
+        {
+            "chosen_options": ["Approve"],
+            "params_input": {"comment": "  checked the window  "},
+            "responded_at": answered_at,
+            "responded_by_user": {"id": "op", "name": "op"},
+        }
+    )
+    assert approved == Review(promotion.APPROVED, "op", AT, "checked the window")
+    rejected = tasks.review_of(
+        {
+            "chosen_options": ["Reject"],
+            "params_input": {},
+            "responded_at": AT,
+            "responded_by_user": {"id": "7", "name": "risk.officer"},
+        }
+    )
+    assert rejected == Review(promotion.REVIEW_REJECTED, "risk.officer", AT, "")
+    # The scheduler resolves an unanswered request with its default (Reject) and no user.
+    unanswered = tasks.review_of(
+        {"chosen_options": ["Reject"], "params_input": {"comment": ""}, "responded_at": answered_at,
+         "responded_by_user": None}
+    )  # fmt: skip
+    assert unanswered == Review(promotion.TIMED_OUT, None, AT, "")
+
+
+def test_only_a_pending_gate_asks_for_approval() -> None:
+    assert tasks.needs_approval({"decision": promotion.PENDING_APPROVAL})
+    assert not tasks.needs_approval({"decision": promotion.PROMOTED})
+    assert not tasks.needs_approval({"decision": promotion.REJECTED})
+
+
+@pytest.mark.parametrize(
+    ("value", "required"),
+    [(None, True), ("true", True), ("false", False), (" False ", False), ("0", False), ("off", False)],
+)
+def test_approval_is_required_unless_turned_off_on_purpose(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, required: bool
+) -> None:
+    monkeypatch.setattr(
+        "airflow.sdk.Variable.get", lambda key, default=None: default if value is None else value
+    )
+    assert tasks.approval_required() is required
+
+
+def test_only_a_rollback_without_an_emergency_reason_asks_for_approval() -> None:
+    assert tasks.needs_rollback_approval({"emergency_reason": ""})
+    assert not tasks.needs_rollback_approval({"emergency_reason": "scores all zero tonight"})
+    assert tasks.choose_path("rollback") == "plan_rollback"
+    assert tasks.choose_path("train") == "build_training_set"

@@ -2,10 +2,13 @@
 
 The challenger is the version registered from this training's MLflow run; the baseline is
 the champion alias (or a version chosen by hand). Both score the snapshot's evaluation
-window; the metrics are logged on the challenger's MLflow run (linked to its logged model)
-and recorded on the challenger's model version as tags, where the promotion gate reads them
-(tag ``evaluation``: one JSON document). The rows' predictions go to S3 next to the
-snapshot, so model quality can be compared with the ground truth where one exists.
+window. The gate's metrics (ROC AUC, PR AUC, Brier score, calibration error) are computed by
+``mlflow.models.evaluate`` on that window, with the evaluation set's S3 object and digest as
+the dataset, and logged on the challenger's MLflow run (``challenger_*``, ``baseline_*``;
+linked to its logged model); the whole result is recorded on the challenger's model version
+as tags, where the promotion gate reads it (tag ``evaluation``: one JSON document). The rows'
+predictions go to S3 next to the snapshot, so model quality can be compared with the ground
+truth where one exists.
 """
 
 from __future__ import annotations
@@ -54,8 +57,6 @@ def evaluate(
     top_k_fraction: float,
 ) -> dict[str, Any]:
     import mlflow
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     manifest = training_set.read_manifest(env, training_date)
     client = registry.client(env.mlflow_tracking_uri)
@@ -67,8 +68,39 @@ def evaluate(
     frame = training_set.load_part(env, manifest, "evaluation")
     labels = frame[features.LABEL].astype("int8").to_numpy()
     model_input = features.model_frame(frame)
-    challenger_scores = registry.load(challenger).predict_proba(model_input)[:, 1]
-    result: dict[str, Any] = {
+    scores = {"challenger": registry.load(challenger).predict_proba(model_input)[:, 1]}
+    if baseline is not None:
+        scores["baseline"] = registry.load(baseline).predict_proba(model_input)[:, 1]
+    result = _result_document(
+        env, training_date, manifest, labels, challenger, baseline, baseline_error
+    )  # fmt: skip
+    result["baseline_alias"] = against_alias if against_version is None else None
+    result["predictions"] = _store_predictions(env, training_date, challenger.version, frame, scores)
+
+    model_id = getattr(client.get_model_version(env.model_name, challenger.version), "model_id", None)
+    dataset = _evaluation_dataset(manifest, training_date)
+    with mlflow.start_run(run_id=challenger.run_id):
+        for role, role_scores in scores.items():
+            result[role] = _measured(
+                dataset, labels, role_scores, role, model_id=model_id, top_k_fraction=top_k_fraction
+            )
+        mlflow.log_dict(result, f"evaluation/against_{result['baseline_version'] or 'none'}.json")
+    log.info("evaluation: %s", json.dumps(result, sort_keys=True))
+    _tag_version(client, env.model_name, challenger.version, result)
+    return result
+
+
+def _result_document(  # noqa: PLR0917 (the evaluation's facts, each named by its caller)
+    env: JobEnvironment,
+    training_date: dt.date,
+    manifest: dict[str, Any],
+    labels: Any,
+    challenger: registry.ResolvedModel,
+    baseline: registry.ResolvedModel | None,
+    baseline_error: str,
+) -> dict[str, Any]:
+    """The evaluation's facts before the metrics: window, rows, versions (the ``evaluation`` tag)."""
+    return {
         "training_date": training_date.isoformat(),
         "window": {
             "start": manifest["windows"]["eval_start"],
@@ -79,54 +111,91 @@ def evaluate(
         "positives": int(labels.sum()),
         "model_name": env.model_name,
         "challenger_version": challenger.version,
-        "challenger": metrics.quality(labels, challenger_scores, top_k_fraction),
+        "challenger": None,
         "baseline_version": baseline.version if baseline else None,
-        "baseline_alias": against_alias if against_version is None else None,
         "baseline": None,
         "baseline_error": baseline_error or None,
         "training_set": manifest["parts"]["evaluation"]["uri"],
     }
+
+
+def _evaluation_dataset(manifest: dict[str, Any], training_date: dt.date) -> dict[str, str]:
+    """What names the evaluation set in MLflow: the S3 object and its digest, as the train job logs it."""
+    part = manifest["parts"]["evaluation"]
+    return {
+        "source": part["uri"],
+        "digest": part["sha256"][:16],
+        "name": f"settlement-evaluation-{training_date}",
+    }
+
+
+def _measured(
+    dataset: dict[str, str],
+    labels: Any,
+    scores: Any,
+    role: str,
+    *,
+    model_id: str | None,
+    top_k_fraction: float,
+) -> dict[str, float]:
+    """One model's metrics on the window: the gate's through ``mlflow.models.evaluate`` (logged
+    on the run as ``<role>_<metric>``, with the evaluation set as the run's dataset), the others
+    (top k, rates) logged beside them."""
+    import math
+
+    import mlflow
+    import pandas as pd
+    from mlflow.data.pandas_dataset import from_pandas
+
+    data = from_pandas(
+        pd.DataFrame({features.LABEL: labels, "score": scores}),
+        targets=features.LABEL,
+        predictions="score",
+        **dataset,
+    )
+    evaluated = mlflow.models.evaluate(
+        data=data,
+        model_type=None,  # only the gate's metrics (no SHAP, no plots: the train job logs those)
+        extra_metrics=metrics.mlflow_metrics(),
+        evaluator_config={"metric_prefix": f"{role}_"},
+        model_id=model_id,
+    )
+    gate = {name: evaluated.metrics.get(f"{role}_{name}") for name in metrics.GATE_METRICS}
+    missing = sorted(name for name, value in gate.items() if value is None or math.isnan(value))
+    if missing:
+        raise RuntimeError(f"mlflow.models.evaluate computed no {', '.join(missing)} for the {role}")
+    measured = {**metrics.quality(labels, scores, top_k_fraction), **gate}
+    for name, value in measured.items():
+        if name not in gate:  # linked to the logged model, so they show on the version's page too
+            mlflow.log_metric(f"{role}_{name}", value, model_id=model_id)
+    return measured
+
+
+def _store_predictions(
+    env: JobEnvironment, training_date: dt.date, version: str, frame: Any, scores: dict[str, Any]
+) -> str:
+    """The rows' scores next to the snapshot in S3 (for the ground-truth comparison); its URI."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     columns = {
         "as_of_date": frame["as_of_date"],
         "trade_id": frame["trade_id"],
         features.LABEL: frame[features.LABEL],
-        "challenger_score": challenger_scores,
+        **{f"{role}_score": role_scores for role, role_scores in scores.items()},
     }
-    if baseline is not None:
-        baseline_scores = registry.load(baseline).predict_proba(model_input)[:, 1]
-        result["baseline"] = metrics.quality(labels, baseline_scores, top_k_fraction)
-        columns["baseline_score"] = baseline_scores
-    log.info("evaluation: %s", json.dumps(result, sort_keys=True))
+    key = contract.predictions_key(training_date, version)
+    local = env.work_dir / Path(key).name
+    pq.write_table(pa.table(columns), local, compression="zstd")
+    return storage.upload(env, local, key, len(frame), "application/vnd.apache.parquet").uri
 
-    predictions_key = contract.predictions_key(training_date, challenger.version)
-    predictions = env.work_dir / Path(predictions_key).name
-    pq.write_table(pa.table(columns), predictions, compression="zstd")
-    stored = storage.upload(
-        env,
-        predictions,
-        predictions_key,
-        len(labels),
-        "application/vnd.apache.parquet",
-    )
-    result["predictions"] = stored.uri
 
-    version = client.get_model_version(env.model_name, challenger.version)
-    with mlflow.start_run(run_id=challenger.run_id):
-        named = {f"challenger_{k}": v for k, v in result["challenger"].items()}
-        if result["baseline"]:
-            named.update({f"baseline_{k}": v for k, v in result["baseline"].items()})
-        for key, value in named.items():
-            # Linked to the logged model, so the metrics show on the version's page too.
-            mlflow.log_metric(key, value, model_id=getattr(version, "model_id", None))
-        mlflow.log_dict(result, f"evaluation/against_{result['baseline_version'] or 'none'}.json")
+def _tag_version(client: Any, model_name: str, version: str, result: dict[str, Any]) -> None:
+    """The evaluation on the version, where the promotion gate reads it."""
     client.set_model_version_tag(
-        env.model_name,
-        challenger.version,
-        EVALUATION_TAG,
-        json.dumps(result, sort_keys=True, separators=(",", ":")),
+        model_name, version, EVALUATION_TAG, json.dumps(result, sort_keys=True, separators=(",", ":"))
     )
     for key in ("roc_auc", "calibration_error"):
         client.set_model_version_tag(
-            env.model_name, challenger.version, f"evaluation.{key}", f"{result['challenger'][key]:.6f}"
+            model_name, version, f"evaluation.{key}", f"{result['challenger'][key]:.6f}"
         )
-    return result

@@ -8,6 +8,43 @@ import numpy as np
 
 DEFAULT_TOP_K_FRACTION = 0.05  # operations can chase about the riskiest 5% of pending trades
 CALIBRATION_BINS = 10
+# The metrics the promotion gate reads, and whether greater is better (MLflow's MetricThreshold
+# direction). The evaluate job computes them through mlflow.models.evaluate (mlflow_metrics).
+GATE_METRICS = {"roc_auc": True, "pr_auc": True, "brier": False, "calibration_error": False}
+
+
+def gate_metric(name: str, labels: Any, scores: Any) -> float:
+    """One of GATE_METRICS; NaN where one outcome only is given (MLflow tries each metric on the
+    first row alone before the whole set)."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    labels = np.asarray(labels, dtype="int8")
+    scores = np.asarray(scores, dtype="float64")
+    if name == "brier":
+        return float(brier_score_loss(labels, scores))
+    if labels.min() == labels.max():
+        return float("nan")
+    if name == "roc_auc":
+        return float(roc_auc_score(labels, scores))
+    if name == "pr_auc":
+        return float(average_precision_score(labels, scores))
+    if name == "calibration_error":
+        return expected_calibration_error(labels, scores)
+    raise ValueError(f"unknown gate metric {name!r}: one of {sorted(GATE_METRICS)}")
+
+
+def mlflow_metrics() -> list[Any]:
+    """GATE_METRICS as MLflow evaluation metrics (``make_metric``), for ``mlflow.models.evaluate``
+    on a dataset whose targets are the labels and whose predictions are the scores."""
+    from mlflow.models import make_metric
+
+    def metric(name: str) -> Any:
+        def eval_fn(predictions: Any, targets: Any) -> float:
+            return gate_metric(name, targets, predictions)
+
+        return make_metric(eval_fn=eval_fn, greater_is_better=GATE_METRICS[name], name=name)
+
+    return [metric(name) for name in GATE_METRICS]
 
 
 def expected_calibration_error(labels: Any, scores: Any, bins: int = CALIBRATION_BINS) -> float:
@@ -55,8 +92,6 @@ def top_k(labels: Any, scores: Any, fraction: float = DEFAULT_TOP_K_FRACTION) ->
 
 def quality(labels: Any, scores: Any, top_k_fraction: float = DEFAULT_TOP_K_FRACTION) -> dict[str, float]:
     """Every metric the gate and the MLflow run report, for one set of predictions."""
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-
     labels = np.asarray(labels, dtype="int8")
     scores = np.asarray(scores, dtype="float64")
     positives = int(labels.sum())
@@ -64,10 +99,7 @@ def quality(labels: Any, scores: Any, top_k_fraction: float = DEFAULT_TOP_K_FRAC
         raise ValueError(f"need both outcomes to measure quality: {positives} fails in {labels.size} rows")
     precision, recall, k = top_k(labels, scores, top_k_fraction)
     return {
-        "roc_auc": float(roc_auc_score(labels, scores)),
-        "pr_auc": float(average_precision_score(labels, scores)),
-        "brier": float(brier_score_loss(labels, scores)),
-        "calibration_error": expected_calibration_error(labels, scores),
+        **{name: gate_metric(name, labels, scores) for name in GATE_METRICS},
         "precision_at_top_k": precision,
         "recall_at_top_k": recall,
         "top_k": float(k),

@@ -109,7 +109,53 @@ class Review:
         return asdict(self)
 
 
-def check_absolute(evaluation: dict[str, Any], thresholds: Thresholds) -> list[str]:
+def mlflow_failures(
+    evaluation: dict[str, Any], thresholds: Thresholds, *, against_champion: bool
+) -> set[str]:
+    """The metric checks that fail, as ``mlflow.validate_evaluation_results`` judges them (one call
+    per check, so each failure is known by name): ROC AUC and calibration error against their
+    thresholds, and, against the champion as baseline, the ROC AUC regression.
+
+    MLflow's ``min_absolute_change`` asks for an improvement (it must be > 0); a tolerated
+    regression has no form there, so it is a value threshold computed from the champion's ROC AUC.
+    """
+    import mlflow
+    from mlflow.models import EvaluationResult, MetricThreshold
+    from mlflow.models.evaluation.validation import ModelValidationFailedException
+
+    candidate = EvaluationResult(metrics=evaluation["challenger"], artifacts={})
+    checks: dict[str, tuple[dict[str, MetricThreshold], EvaluationResult | None]] = {
+        "min_roc_auc": (
+            {"roc_auc": MetricThreshold(threshold=thresholds.min_roc_auc, greater_is_better=True)},
+            None,
+        ),
+        "max_calibration_error": (
+            {
+                "calibration_error": MetricThreshold(
+                    threshold=thresholds.max_calibration_error, greater_is_better=False
+                )
+            },
+            None,
+        ),
+    }
+    if against_champion:
+        floor = float(evaluation["baseline"]["roc_auc"]) - thresholds.max_auc_regression
+        checks["max_auc_regression"] = (
+            {"roc_auc": MetricThreshold(threshold=floor, greater_is_better=True)},
+            EvaluationResult(metrics=evaluation["baseline"], artifacts={}),
+        )
+    failed = set()
+    for name, (threshold, baseline) in checks.items():
+        try:
+            mlflow.validate_evaluation_results(threshold, candidate, baseline)
+        except ModelValidationFailedException:
+            failed.add(name)
+    return failed
+
+
+def check_absolute(evaluation: dict[str, Any], thresholds: Thresholds, failed: set[str]) -> list[str]:
+    """The reasons for the failed absolute checks: MLflow's (``failed``) and the minimum positives,
+    which MLflow has no form for (it is a property of the window, not a metric of the model)."""
     challenger = evaluation["challenger"]
     failures = []
     if evaluation["positives"] < thresholds.min_positives:
@@ -117,11 +163,11 @@ def check_absolute(evaluation: dict[str, Any], thresholds: Thresholds) -> list[s
             f"only {evaluation['positives']} failed trades in the evaluation window "
             f"(minimum {thresholds.min_positives})"
         )
-    if challenger["roc_auc"] < thresholds.min_roc_auc:
+    if "min_roc_auc" in failed:
         failures.append(
             f"ROC AUC {challenger['roc_auc']:.4f} is below the minimum {thresholds.min_roc_auc:.4f}"
         )
-    if challenger["calibration_error"] > thresholds.max_calibration_error:
+    if "max_calibration_error" in failed:
         failures.append(
             f"calibration error {challenger['calibration_error']:.4f} is above the maximum "
             f"{thresholds.max_calibration_error:.4f}"
@@ -134,13 +180,17 @@ def decide(
 ) -> Decision:
     """The gate's decision for the evaluated challenger, given the champion now."""
     candidate = str(evaluation["challenger_version"])
-    failures = check_absolute(evaluation, thresholds)
     baseline_version = evaluation.get("baseline_version")
     baseline = evaluation.get("baseline")
+    against_champion = bool(
+        champion_version is not None and baseline_version == champion_version and baseline
+    )
+    failed = mlflow_failures(evaluation, thresholds, against_champion=against_champion)
+    failures = check_absolute(evaluation, thresholds, failed)
     notes: list[str] = []
-    if champion_version is not None and baseline_version == champion_version and baseline:
+    if against_champion and baseline:
         regression = baseline["roc_auc"] - evaluation["challenger"]["roc_auc"]
-        if regression > thresholds.max_auc_regression:
+        if "max_auc_regression" in failed:
             failures.append(
                 f"ROC AUC {evaluation['challenger']['roc_auc']:.4f} is {regression:.4f} below the champion's "
                 f"(version {champion_version}: {baseline['roc_auc']:.4f}); at most "

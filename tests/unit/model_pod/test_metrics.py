@@ -49,3 +49,24 @@ def test_quality_reports_every_metric_and_agrees_with_scikit_learn() -> None:
 def test_quality_needs_both_outcomes() -> None:
     with pytest.raises(ValueError, match="need both outcomes"):
         metrics.quality(np.zeros(10), np.linspace(0, 1, 10))
+
+
+def test_the_gate_metrics_as_mlflow_metrics_compute_the_same_values() -> None:
+    rng = np.random.default_rng(3)
+    scores = rng.random(400)
+    labels = (rng.random(400) < scores * 0.4).astype("int8")
+    as_mlflow = {metric.name: metric for metric in metrics.mlflow_metrics()}
+    assert set(as_mlflow) == set(metrics.GATE_METRICS)
+    assert {name: as_mlflow[name].greater_is_better for name in as_mlflow} == metrics.GATE_METRICS
+    assert metrics.gate_metric("roc_auc", labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+    quality = metrics.quality(labels, scores)
+    for name in metrics.GATE_METRICS:
+        assert quality[name] == metrics.gate_metric(name, labels, scores)
+
+
+def test_a_gate_metric_on_one_outcome_only_is_nan_not_an_error() -> None:
+    """MLflow tries every metric on the first row alone before the whole set."""
+    assert np.isnan(metrics.gate_metric("roc_auc", [1], [0.3]))
+    assert metrics.gate_metric("brier", [1], [0.3]) == pytest.approx(0.49)
+    with pytest.raises(ValueError, match="unknown gate metric"):
+        metrics.gate_metric("accuracy", [0, 1], [0.2, 0.8])

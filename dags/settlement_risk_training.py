@@ -50,7 +50,7 @@ its downstream): the same candidate gets a new request, and each answer gets its
 Manual params: `evaluate_against_version` compares with a chosen version (evaluation only: no
 alias moves unless it is the champion); `rollback_to_previous_champion` points `champion` back at
 `previous_champion` once an approver approves `approve_rollback` (nothing is trained; a decline is
-recorded as `rollback_declined`), or at once with `emergency_rollback_reason` (recorded as an
+recorded as `rollback_refused`), or at once with `emergency_rollback_reason` (recorded as an
 emergency with that reason); `ignore_features` trains without some features (an ablation; the
 model still takes every input). Backfill runs never promote.
 

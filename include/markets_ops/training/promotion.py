@@ -46,13 +46,13 @@ THRESHOLD_VARIABLES = {
     "max_calibration_error": "model_gate_max_calibration_error",
     "min_positives": "model_gate_min_positives",
 }
-PROMOTED, BOOTSTRAPPED, REJECTED, ROLLED_BACK, EVALUATED_ONLY, ROLLBACK_DECLINED = (
+PROMOTED, BOOTSTRAPPED, REJECTED, ROLLED_BACK, EVALUATED_ONLY, ROLLBACK_REFUSED = (
     "promoted",
     "bootstrapped",
     "rejected",
     "rolled_back",
     "evaluated_only",
-    "rollback_declined",
+    "rollback_refused",
 )
 PENDING_APPROVAL = "pending_approval"  # a tag value and a task result, never an audit row
 APPROVAL_REQUIRED_VARIABLE = "model_promotion_requires_approval"
@@ -542,7 +542,7 @@ def run_rollback(
     """Point ``champion`` back at ``previous_champion`` (audited like a promotion), when the review
     approves it (a named approver, not the one who asked; or an emergency with its reason) and the
     champion is still ``planned_champion`` (the one the approver saw). Otherwise nothing moves
-    and a ``rollback_declined`` decision is recorded with the reason.
+    and a ``rollback_refused`` decision is recorded with the reason.
 
     The demoted version keeps a ``rolled_back`` tag; ``previous_champion`` is removed, so a
     second rollback cannot flip back to the version just demoted.
@@ -568,7 +568,7 @@ def run_rollback(
                 raise GateError(f"{model_name} has no '{PREVIOUS_CHAMPION}' alias: nothing to roll back to")
             restored, demoted = previous, champion
             refusal = _rollback_refusal(review, planned_champion or champion, champion, run)
-            outcome = ROLLBACK_DECLINED if refusal else ROLLED_BACK
+            outcome = ROLLBACK_REFUSED if refusal else ROLLED_BACK
             reasons = [refusal] if refusal else [_rollback_reason(review, run, demoted, restored)]
         after = restored if outcome == ROLLED_BACK else demoted
         decision = Decision(outcome, restored, demoted, after, reasons)

@@ -78,7 +78,7 @@ PROMOTION_DECISIONS = (
     "rejected",
     "rolled_back",
     "evaluated_only",
-    "rollback_declined",
+    "rollback_refused",
 )
 PROMOTION_REVIEWS = ("approved", "rejected", "timed_out", "not_required", "emergency")
 

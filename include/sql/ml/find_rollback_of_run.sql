@@ -7,7 +7,7 @@ WHERE model_name = %(model_name)s
     AND dag_run_id = %(dag_run_id)s
     AND (
         decision = 'rolled_back'
-        OR (decision = 'rollback_declined' AND reviewed_at IS NOT DISTINCT FROM %(reviewed_at)s::timestamptz)
+        OR (decision = 'rollback_refused' AND reviewed_at IS NOT DISTINCT FROM %(reviewed_at)s::timestamptz)
     )
 ORDER BY promotion_id DESC
 LIMIT 1

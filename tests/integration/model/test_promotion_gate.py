@@ -176,7 +176,7 @@ def test_the_gate_through_a_models_life(
         promotion.Review(promotion.REVIEW_REJECTED, "op", "2026-12-02T14:00:00+00:00", "keep it"),
     )
     assert (declined["decision"], declined["champion_after"]) == (
-        promotion.ROLLBACK_DECLINED,
+        promotion.ROLLBACK_REFUSED,
         approved_version,
     )
     assert declined["reasons"] == ["rollback not carried out: rejected by op: keep it"]
@@ -214,7 +214,7 @@ def test_the_gate_through_a_models_life(
         (promotion.REJECTED, approved_version, full, False),
         (promotion.REJECTED, approved_version, full, False),
         (promotion.PROMOTED, approved_version, full, False),
-        (promotion.ROLLBACK_DECLINED, full, approved_version, False),
+        (promotion.ROLLBACK_REFUSED, full, approved_version, False),
         (promotion.ROLLED_BACK, full, approved_version, False),
     ]
     assert [(r["review_outcome"], r["reviewed_by"], r["review_comment"]) for r in rows] == [
@@ -243,7 +243,7 @@ def test_the_gate_through_a_models_life(
         promotion.REJECTED,
         promotion.EVALUATED_ONLY,
         promotion.ROLLED_BACK,
-        promotion.ROLLBACK_DECLINED,
+        promotion.ROLLBACK_REFUSED,
     }
     assert len(events) == len(keys)  # each answer to the request has its own event
     assert events[approved["event_key"]]["review"]["reviewed_by"] == "op"

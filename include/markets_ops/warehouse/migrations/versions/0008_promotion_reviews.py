@@ -5,7 +5,7 @@ A promotion that passes the gate now waits for a person to approve it in the Air
 the answer: review_outcome (approved, rejected, timed_out; not_required where approval was off;
 emergency for a rollback carried out without approval, its reason as the comment; NULL where no
 person is asked: a gate rejection, a backfill), reviewed_by, reviewed_at, review_comment. A
-rollback is approved too now, and one the approver declines is recorded as rollback_declined.
+rollback is approved too now, and one the approver declines is recorded as rollback_refused.
 
 Adding nullable columns without a default only changes the catalogue. The checks are added NOT
 VALID, then validated in their own statements, which read the table without blocking its writers.
@@ -27,7 +27,7 @@ depends_on: str | Sequence[str] | None = None
 
 REVIEW_OUTCOMES = "'approved', 'rejected', 'timed_out', 'not_required', 'emergency'"
 DECISIONS_BEFORE = "'promoted', 'bootstrapped', 'rejected', 'rolled_back', 'evaluated_only'"
-DECISIONS = f"{DECISIONS_BEFORE}, 'rollback_declined'"
+DECISIONS = f"{DECISIONS_BEFORE}, 'rollback_refused'"
 
 
 def _replace_decision_check(decisions: str) -> None:

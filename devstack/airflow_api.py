@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 TERMINAL_RUN_STATES = {"success", "failed"}
+ANSWER_SETTLE_SECONDS = 5.0  # see AirflowApi.wait_until_asked
 
 
 class AirflowApiError(RuntimeError):
@@ -162,16 +163,54 @@ class AirflowApi:
         body = {"chosen_options": [option], "params_input": params_input or {}}
         return self.request("PATCH", self._hitl_path(dag_id, run_id, task_id, map_index), json=body)
 
-    def wait_until_asked(self, dag_id: str, run_id: str, task_id: str, timeout: float = 1800) -> bool:
-        """True once ``task_id`` waits for an answer; False when the run finished without asking."""
+    def wait_until_asked(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        timeout: float = 1800,
+        settle: float = ANSWER_SETTLE_SECONDS,
+    ) -> bool:
+        """True once ``task_id`` has waited for an answer for ``settle`` seconds; False when the run
+        finished without asking.
+
+        Why wait: on Airflow 3.3 an answer given within about a second of the task parking in
+        ``awaiting_input`` can reach the scheduler before the exit of the process that parked it;
+        the scheduler then takes that exit for the resumed try's ("finished with state success, but
+        the task instance's state is queued"), fails the try, and the retry asks again. A person
+        never answers that fast; a script must wait a moment, as this does.
+        """
         deadline = time.monotonic() + timeout
+        parked_since: float | None = None
         while time.monotonic() < deadline:
             if self.task_state(dag_id, run_id, task_id) == "awaiting_input":
-                return True
-            if self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"] in TERMINAL_RUN_STATES:
-                return False
-            time.sleep(2)
+                parked_since = parked_since or time.monotonic()
+                if time.monotonic() - parked_since >= settle:
+                    return True
+            else:
+                parked_since = None
+                if self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"] in TERMINAL_RUN_STATES:
+                    return False
+            time.sleep(1)
         raise AirflowApiError(f"{dag_id} run {run_id}: {task_id} did not ask within {timeout:.0f}s")
+
+    def answer_each_request(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        option: str,
+        *,
+        params_input: dict[str, Any] | None = None,
+        timeout: float = 1800,
+    ) -> int:
+        """Answer ``task_id``'s requests in the run with ``option`` until the run finishes (a retried
+        task asks again, and is answered again); how many were answered."""
+        answered = 0
+        while self.wait_until_asked(dag_id, run_id, task_id, timeout=timeout):
+            self.answer(dag_id, run_id, task_id, option, params_input=params_input)
+            answered += 1
+        return answered
 
     @staticmethod
     def _hitl_path(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:

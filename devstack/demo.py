@@ -188,15 +188,20 @@ def bootstrap_champion(demo: Demo) -> None:
 
 
 def _approve(demo: Demo, run_id: str) -> None:
-    """Answer the run's approval request through the REST API, as the approver would in the UI."""
-    if not demo.approver.wait_until_asked(TRAINING_DAG, run_id, APPROVAL_TASK, timeout=1800):
-        return  # the gate rejected the model or approval is off: nothing to answer
-    request = demo.approver.hitl_detail(TRAINING_DAG, run_id, APPROVAL_TASK)
-    print(f"  approval requested: {request['subject']}", flush=True)
+    """Answer the run's approval request through the REST API, as the approver would in the UI
+    (until the run ends: a retried request is answered again)."""
     comment = "make demo: the demo's approver checked the gate's results in the request"
-    demo.approver.answer(TRAINING_DAG, run_id, APPROVAL_TASK, "Approve", params_input={"comment": comment})
-    print(f"  approved by {APPROVER} through the REST API (in the UI: Browse > Required Actions)", flush=True)
-    demo.facts["approval"] = (run_id, APPROVER, comment)
+    while demo.approver.wait_until_asked(TRAINING_DAG, run_id, APPROVAL_TASK, timeout=1800):
+        request = demo.approver.hitl_detail(TRAINING_DAG, run_id, APPROVAL_TASK)
+        print(f"  approval requested: {request['subject']}", flush=True)
+        demo.approver.answer(
+            TRAINING_DAG, run_id, APPROVAL_TASK, "Approve", params_input={"comment": comment}
+        )
+        print(
+            f"  approved by {APPROVER} through the REST API (in the UI: Browse > Required Actions)",
+            flush=True,
+        )
+        demo.facts["approval"] = (run_id, APPROVER, comment)
 
 
 def backfill_reconciliation(demo: Demo) -> None:

@@ -110,10 +110,10 @@ def run_training(
     api.wait_for_dag(TRAINING_DAG)
     api.unpause(TRAINING_DAG)
     run_id = api.trigger(TRAINING_DAG, logical_date=None, conf=conf)
-    person = approver(api, stack)
-    if person.wait_until_asked(TRAINING_DAG, run_id, approval_task, timeout=timeout):
-        comment = {"comment": "pytest: approved"}
-        person.answer(TRAINING_DAG, run_id, approval_task, "Approve", params_input=comment)
+    comment = {"comment": "pytest: approved"}
+    approver(api, stack).answer_each_request(
+        TRAINING_DAG, run_id, approval_task, "Approve", params_input=comment, timeout=timeout
+    )
     run = api.wait_for_run(TRAINING_DAG, run_id, timeout=timeout)
     assert run["state"] == "success", api.failed_tasks_summary(TRAINING_DAG, run_id)
     return run

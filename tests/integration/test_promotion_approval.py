@@ -10,6 +10,7 @@ rollback path then restores the champion the other tests expect, approved by the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -100,18 +101,45 @@ def short_approval_window(airflow_api: Any) -> Any:
     airflow_api.set_variable(APPROVAL_HOURS_VARIABLE, previous or "48")
 
 
+@dataclass
+class TrainingRuns:
+    conf: dict[str, Any]  # a training on the session's history
+    ids: list[str] = field(default_factory=list)  # the runs the test triggered
+
+
+@pytest.fixture
+def runs_left_as_found(
+    airflow_api: Any, stack: dict[str, str], pipeline_history: History, pipeline_champion: str
+) -> Iterator[TrainingRuns]:
+    """The test's training runs; afterwards none is left waiting (the DAG runs one at a time: a
+    waiting run would hold every later training), and the session's champion is back, restored
+    by the DAG's rollback path, approved by the approver too."""
+    runs = TrainingRuns({"business_date": pipeline_history.training_date.isoformat(), **TRAINING_CONF})
+    yield runs
+    for run_id in runs.ids:
+        path = f"/dags/{TRAINING_DAG}/dagRuns/{run_id}"
+        if airflow_api.request("GET", path)["state"] not in ("success", "failed"):
+            airflow_api.request("PATCH", path, json={"state": "failed"})
+    if champion_version(stack) != pipeline_champion:
+        rollback = {"business_date": pipeline_history.training_date.isoformat(), ROLLBACK_PARAM: True}
+        rolled = run_training(airflow_api, stack, rollback, approval_task="approve_rollback")
+        decision = airflow_api.xcom(TRAINING_DAG, rolled["dag_run_id"], "rollback_champion", "return_value")
+        assert decision["review"]["reviewed_by"] == APPROVER
+    assert champion_version(stack) == pipeline_champion
+
+
 @pytest.mark.usefixtures("short_approval_window")
 def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
     airflow_api: Any,
     stack: dict[str, str],
-    pipeline_history: History,
     pipeline_champion: str,
     approver_page: Page,
+    runs_left_as_found: TrainingRuns,
 ) -> None:
     person = approver(airflow_api, stack)
-    conf = {"business_date": pipeline_history.training_date.isoformat(), **TRAINING_CONF}
     airflow_api.unpause(TRAINING_DAG)
-    run_id = airflow_api.trigger(TRAINING_DAG, logical_date=None, conf=conf)
+    run_id = airflow_api.trigger(TRAINING_DAG, logical_date=None, conf=runs_left_as_found.conf)
+    runs_left_as_found.ids.append(run_id)
     assert approver_wait(person, run_id), airflow_api.failed_tasks_summary(TRAINING_DAG, run_id)
 
     # The request: the candidate against the champion, only the named approvers may answer.
@@ -146,45 +174,34 @@ def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
     ask_again(airflow_api, run_id)
     approve_in_the_browser(approver_page, stack, run_id, request["subject"])
     assert airflow_api.wait_for_run(TRAINING_DAG, run_id, timeout=300)["state"] == "success"
-    try:
-        assert champion_version(stack) == candidate
-        rows = reviews_of(stack, run_id)
-        assert [
-            (
-                r["decision"],
-                r["candidate_version"],
-                r["review_outcome"],
-                r["reviewed_by"],
-                r["review_comment"],
-            )
-            for r in rows
-        ] == [
-            (promotion.REJECTED, candidate, promotion.TIMED_OUT, None, None),
-            (promotion.REJECTED, candidate, promotion.REVIEW_REJECTED, "op", "after month end"),
-            (promotion.PROMOTED, candidate, promotion.APPROVED, "op", "checked in the browser"),
-        ]
-        assert {r["previous_champion_version"] for r in rows} == {pipeline_champion}
-        assert rows[0]["reasons"][-1] == "no approver answered the approval request before it timed out"
-        tags = (
-            model_registry.client(stack["MLFLOW_TRACKING_URI"])
-            .get_model_version(model_registry.MODEL_NAME, candidate)
-            .tags
+    assert champion_version(stack) == candidate
+    rows = reviews_of(stack, run_id)
+    assert [
+        (
+            r["decision"],
+            r["candidate_version"],
+            r["review_outcome"],
+            r["reviewed_by"],
+            r["review_comment"],
         )
-        assert (tags["review.outcome"], tags["review.reviewed_by"], tags["review.comment"]) == (
-            promotion.APPROVED,
-            "op",
-            "checked in the browser",
-        )
-        promoted = airflow_api.xcom(TRAINING_DAG, run_id, "review_promotion", "return_value")
-        event = find_messages(kafka_client_of(stack, "reader"), MODEL_EVENTS.name, {promoted["event_key"]})
-        assert event[promoted["event_key"]]["review"]["reviewed_by"] == "op"
-    finally:
-        # The other tests expect the session's champion: the DAG's rollback path restores it.
-        if champion_version(stack) != pipeline_champion:
-            rollback = {"business_date": conf["business_date"], ROLLBACK_PARAM: True}
-            rolled = run_training(airflow_api, stack, rollback, approval_task="approve_rollback")
-            decision = airflow_api.xcom(
-                TRAINING_DAG, rolled["dag_run_id"], "rollback_champion", "return_value"
-            )
-            assert decision["review"]["reviewed_by"] == APPROVER  # the rollback was approved too
-    assert champion_version(stack) == pipeline_champion
+        for r in rows
+    ] == [
+        (promotion.REJECTED, candidate, promotion.TIMED_OUT, None, None),
+        (promotion.REJECTED, candidate, promotion.REVIEW_REJECTED, "op", "after month end"),
+        (promotion.PROMOTED, candidate, promotion.APPROVED, "op", "checked in the browser"),
+    ]
+    assert {r["previous_champion_version"] for r in rows} == {pipeline_champion}
+    assert rows[0]["reasons"][-1] == "no approver answered the approval request before it timed out"
+    tags = (
+        model_registry.client(stack["MLFLOW_TRACKING_URI"])
+        .get_model_version(model_registry.MODEL_NAME, candidate)
+        .tags
+    )
+    assert (tags["review.outcome"], tags["review.reviewed_by"], tags["review.comment"]) == (
+        promotion.APPROVED,
+        "op",
+        "checked in the browser",
+    )
+    promoted = airflow_api.xcom(TRAINING_DAG, run_id, "review_promotion", "return_value")
+    event = find_messages(kafka_client_of(stack, "reader"), MODEL_EVENTS.name, {promoted["event_key"]})
+    assert event[promoted["event_key"]]["review"]["reviewed_by"] == "op"

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 TERMINAL_RUN_STATES = {"success", "failed"}
-ANSWER_SETTLE_SECONDS = 5.0  # see AirflowApi.wait_until_asked
+ANSWER_SETTLE_SECONDS = 10.0  # see AirflowApi.wait_until_asked
 
 
 class AirflowApiError(RuntimeError):
@@ -174,11 +174,12 @@ class AirflowApi:
         """True once ``task_id`` has waited for an answer for ``settle`` seconds; False when the run
         finished without asking.
 
-        Why wait: on Airflow 3.3 an answer given within about a second of the task parking in
-        ``awaiting_input`` can reach the scheduler before the exit of the process that parked it;
-        the scheduler then takes that exit for the resumed try's ("finished with state success, but
-        the task instance's state is queued"), fails the try, and the retry asks again. A person
-        never answers that fast; a script must wait a moment, as this does.
+        Why wait: on Airflow 3.3 an answer that reaches the scheduler before the exit of the process
+        that parked the task in ``awaiting_input`` (seen from 1 to 6 s after it parked, on a loaded
+        2-core machine) makes it take that exit for the resumed try's ("finished with state
+        success, but the task instance's state is queued"): it fails the try, and the retry asks
+        again. A person never answers that fast; a script waits, and ``answer_each_request``
+        answers a retried request again in case the wait was not enough.
         """
         deadline = time.monotonic() + timeout
         parked_since: float | None = None
@@ -208,6 +209,8 @@ class AirflowApi:
         task asks again, and is answered again); how many were answered."""
         answered = 0
         while self.wait_until_asked(dag_id, run_id, task_id, timeout=timeout):
+            if self.hitl_detail(dag_id, run_id, task_id).get("response_received"):
+                continue  # answered by someone else (the UI) a moment ago: the task is resuming
             self.answer(dag_id, run_id, task_id, option, params_input=params_input)
             answered += 1
         return answered

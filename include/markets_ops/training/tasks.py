@@ -12,7 +12,7 @@ reports the model against the synthetic ground truth (model_quality.py), where t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from settlement_model import contract
@@ -64,10 +64,7 @@ def plan_rollback(context: Mapping[str, Any]) -> dict[str, Any]:
         "dag_run_id": run.dag_run_id,
         "triggered_by": run.triggered_by,
     }
-
-    def version_url(number: str) -> str:
-        return links.mlflow_model_version_url(links.mlflow_ui_url(), target["model_name"], number)
-
+    version_url = _version_url(target["model_name"])
     planned["approval_subject"] = approval_request.rollback_subject(planned)
     planned["approval_body"] = approval_request.rollback_body(planned, version_url)
     return planned
@@ -101,11 +98,8 @@ def promotion_gate(context: Mapping[str, Any], training_date: str) -> dict[str, 
     if decision["decision"] == promotion.PENDING_APPROVAL:
         from include.markets_ops.training import approval_request
 
-        def version_url(number: str) -> str:
-            return links.mlflow_model_version_url(links.mlflow_ui_url(), decision["model_name"], number)
-
         decision["approval_subject"] = approval_request.subject(decision)
-        decision["approval_body"] = approval_request.body(decision, version_url)
+        decision["approval_body"] = approval_request.body(decision, _version_url(decision["model_name"]))
     return decision
 
 
@@ -118,9 +112,7 @@ def review_promotion(
     context: Mapping[str, Any], gated: Mapping[str, Any], response: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Carry out the approver's answer (or its absence) to the promotion request, linked."""
-    services = promotion.Services(
-        connections.mlflow_client(), connections.postgres_url(), connections.kafka_config()
-    )
+    services = _services()
     thresholds = promotion.Thresholds(**gated["thresholds"])  # the ones the gate decided with
     decision = promotion.run_review(
         services, gated["candidate_version"], thresholds, run_info(context), review_of(response)
@@ -145,9 +137,7 @@ def rollback_champion(
     else:
         review = review_of(response or {})
     try:
-        services = promotion.Services(
-            connections.mlflow_client(), connections.postgres_url(), connections.kafka_config()
-        )
+        services = _services()
         decision = promotion.run_rollback(services, run, review, planned_champion=planned["champion"])
     except promotion.GateError as error:
         raise AirflowFailException(str(error)) from error
@@ -199,6 +189,19 @@ def thresholds_from_variables() -> promotion.Thresholds:
         max_calibration_error=float(values["max_calibration_error"]),
         min_positives=int(values["min_positives"]),
     )
+
+
+def _services() -> promotion.Services:
+    """Where the gate, the review and the rollback read and write, from the Airflow connections."""
+    return promotion.Services(
+        connections.mlflow_client(), connections.postgres_url(), connections.kafka_config()
+    )
+
+
+def _version_url(model_name: str) -> Callable[[str], str]:
+    """A version's MLflow page, for the approval requests (the MLflow URL read once)."""
+    mlflow_ui = links.mlflow_ui_url()
+    return lambda version: links.mlflow_model_version_url(mlflow_ui, model_name, version)
 
 
 def approval_required() -> bool:

@@ -530,7 +530,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
         "score": frame.score, "risk_band": frame.risk_band, "scoring_run_id": plan.scoring_run_id,
         "scored_at": pd.Timestamp.now(tz="UTC"),
     })  # fmt: skip
-    table = swap.prepare_partition(urls["writer"], plan)
+    (table,) = swap.prepare_partition(urls["writer"], plan)
     out.to_sql(table, engine, schema="ml", index=False, if_exists="append")
     path = work / "naive.parquet"
     out.drop(columns=["scoring_run_id", "scored_at"]).to_parquet(path)

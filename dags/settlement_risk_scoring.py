@@ -14,6 +14,14 @@ high-risk trade; then `swap_scores` attaches the next partition in place of the 
 the `ml.trade_scores` asset with the business date. A date that is not an NYSE business day is
 refused by `check_champion`, before anything is written.
 
+**Shadow scoring.** When the registry has a `challenger` (a candidate the gate has not promoted),
+`check_champion` pins it too and every shard scores each trade with it as well, from the same
+features, into the date's next partition of `ml.shadow_scores` (never the Parquet parts, the
+manifest or Kafka), swapped in by `swap_scores` in the same transaction as the champion's rows.
+`compare_shadow` then compares both models on the trades whose outcome is now known, for every
+date scored in shadow in the last `model_shadow_lookback_days` (Variable, calendar days, default
+30), into `ml.shadow_comparisons`, which the promotion gate reads (docs/model-governance.md).
+
 **Inputs and outputs.** Reads `ops.*` (point-in-time features) and the MLflow registry
 (`settlement_fail_risk@champion`). Writes `ml.trade_scores` (the date's rows, replaced),
 `s3://<bucket>/scores/business_date=YYYY-MM-DD/`: one part per shard in the run's own folder
@@ -39,6 +47,10 @@ the local 2-core stack, where one shard keeps both cores busy; more where pods g
   scoring runs [...]" or "model versions": it holds another run's rows (a later run prepared it
   again, or a shard of an older run wrote into it): clear the whole run. "no scores at all": no
   shard wrote although trades are pending.
+- `swap_scores` "ml.shadow_scores: N shadow scores for M champion scores": a shard did not
+  score the challenger; nothing was changed: clear the whole run.
+- `compare_shadow` failed: the scores are in place; only the comparison is behind (the next
+  night recomputes it): clear the task.
 - `write_manifest` failed: the rows are in place; S3 readers still see the previous manifest and
   its parts (the run's own parts wait beside them); clear the task. Any failed run leaves the
   date's manifest and parts as they were; its parts are removed by the next successful run.
@@ -112,6 +124,12 @@ def settlement_risk_scoring() -> None:
 
         return tasks.swap_scores(plan)
 
+    @task
+    def compare_shadow(plan: dict) -> dict:
+        from include.markets_ops.scoring import tasks
+
+        return tasks.compare_shadow(plan)
+
     @linked_task(links=[links.S3_OUTPUT, links.KAFKA_TOPIC], outlets=[assets.TRADE_SCORES])
     def write_manifest(plan: dict, swapped: dict, **context) -> dict:
         from include.markets_ops.scoring import tasks
@@ -125,6 +143,7 @@ def settlement_risk_scoring() -> None:
     swapped = swap_scores(planned["plan"])
     score_shard >> swapped
     write_manifest(planned["plan"], swapped)
+    swapped >> compare_shadow(planned["plan"])
 
 
 settlement_risk_scoring()

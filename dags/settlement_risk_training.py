@@ -10,8 +10,10 @@ as-of dates, evaluate on later ones), `train_model` (registers a new version of
 `settlement_fail_risk` in MLflow with its metrics, plots, signature and dataset) and
 `evaluate_challenger` (challenger and champion on the same held-out window). Then
 `promotion_gate` applies the gate (minimum ROC AUC, maximum regression against the champion,
-maximum calibration error, minimum positives; Variables `model_gate_*`): pass moves the `champion`
-alias (the old one keeps `previous_champion`), fail sets `challenger`; every decision is audited in
+maximum calibration error, minimum positives, and, to replace a champion, a shadow record beside
+it; Variables `model_gate_*`): pass moves the `champion` alias (the old one keeps
+`previous_champion`), fail sets `challenger`, which the nightly scoring then scores in shadow;
+every decision is audited in
 `ml.model_promotions`, tagged on the version and published to Kafka `mlops.model-events`.
 With approval required (Variable `model_promotion_requires_approval`, on by default), a pass moves
 nothing yet: `approve_promotion` asks an approver in the UI (Browse > Required Actions, or the
@@ -47,7 +49,10 @@ aliases and tags, `ml.model_promotions`, Kafka `mlops.model-events`; emits the
 snapshot and registers a new version from it; a retried gate task finishes the decision it took
 (never decides twice). To ask again after a reject or a timeout, clear `approve_promotion` (with
 its downstream): the same candidate gets a new request, and each answer gets its own audit row.
-Manual params: `evaluate_against_version` compares with a chosen version (evaluation only: no
+Manual params: `gate_challenger` trains nothing: the standing `challenger` (a candidate the gate
+held, scored in shadow every night since) is evaluated on a fresh window and gated again, now with
+its shadow record (docs/model-governance.md); `evaluate_against_version` compares with a chosen
+version (evaluation only: no
 alias moves unless it is the champion); `rollback_to_previous_champion` points `champion` back at
 `previous_champion` once an approver approves `approve_rollback` (nothing is trained; a decline is
 recorded as `rollback_refused`), or at once with `emergency_rollback_reason` (recorded as an
@@ -85,6 +90,13 @@ from settlement_model import contract
         params.BUSINESS_DATE: params.business_date_param(),
         plan.AGAINST_VERSION_PARAM: params.model_version_param(
             "Compare the challenger with this version instead of the champion (evaluation only)."
+        ),
+        plan.GATE_CHALLENGER_PARAM: Param(
+            False,
+            type="boolean",
+            title="Gate the standing challenger",
+            description="Train nothing: evaluate the challenger (scored in shadow since the gate held it) "
+            "on a fresh window and gate it again, with its shadow record.",
         ),
         plan.ROLLBACK_PARAM: Param(
             False,
@@ -139,11 +151,17 @@ def settlement_risk_training() -> None:
 
         return tasks.choose_path(mode)
 
-    @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
-    def promotion_gate(training_date: str, **context) -> dict:
+    @task.branch
+    def choose_candidate(mode: str) -> str:
         from include.markets_ops.training import tasks
 
-        return tasks.promotion_gate(context, training_date)
+        return tasks.choose_candidate(mode)
+
+    @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
+    def promotion_gate(training_date: str, challenger_version: str | None, **context) -> dict:
+        from include.markets_ops.training import tasks
+
+        return tasks.promotion_gate(context, training_date, challenger_version)
 
     @task.short_circuit
     def needs_approval(gated: dict) -> bool:
@@ -191,8 +209,13 @@ def settlement_risk_training() -> None:
     train_model = model_job(
         "train_model", "train", planned["train_arguments"], extra_links=(links.TRAINING_RUN,)
     )
-    evaluate_challenger = model_job("evaluate_challenger", "evaluate", planned["evaluate_arguments"])
-    gated = promotion_gate(planned["training_date"])
+    evaluate_challenger = model_job(
+        "evaluate_challenger",
+        "evaluate",
+        planned["evaluate_arguments"],
+        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,  # after training, or the snapshot alone
+    )
+    gated = promotion_gate(planned["training_date"], planned["challenger_version"])
     rollback_plan = plan_rollback()
     choose_path(planned["mode"]) >> [build_training_set, rollback_plan]
     approve_rollback = PromotionApprovalOperator(
@@ -202,7 +225,8 @@ def settlement_risk_training() -> None:
     )
     needs_rollback_approval(rollback_plan) >> approve_rollback
     rollback_champion(rollback_plan, approve_rollback.output)
-    build_training_set >> train_model >> evaluate_challenger >> gated
+    build_training_set >> choose_candidate(planned["mode"]) >> [train_model, evaluate_challenger]
+    train_model >> evaluate_challenger >> gated
     approve_promotion = PromotionApprovalOperator(
         task_id="approve_promotion",
         subject="{{ ti.xcom_pull(task_ids='promotion_gate')['approval_subject'] }}",

@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--training-date", type=_date, required=True)
     _add_model_choice(evaluate, "the model to compare with", "--against-alias", "--against-version")
     evaluate.add_argument("--top-k-fraction", type=_probability, default=0.05)
+    evaluate.add_argument(
+        "--candidate-version",
+        default=None,
+        help="evaluate this version (the standing challenger, gated again) instead of the one "
+        "trained on the snapshot",
+    )
 
     score = sub.add_parser("score", help="score one shard of a business date's pending trades")
     score.add_argument("--business-date", type=_date, required=True)
@@ -109,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--medium-risk-threshold", type=_probability, required=True)
     score.add_argument("--topic", default="settlement-risk.high")
     score.add_argument("--dry-run", action="store_true", help="staging table only: no S3 object, no messages")
+    score.add_argument(
+        "--shadow-version",
+        help="also score with this version (the challenger) into ml.shadow_scores only: never the "
+        "Parquet part or Kafka",
+    )
     return parser
 
 
@@ -159,7 +170,14 @@ def _run_evaluate(args: argparse.Namespace) -> Any:
 
     env = contract.JobEnvironment.from_environ(("s3", "mlflow"))
     alias = None if args.against_version else (args.against_alias or registry.CHAMPION)
-    return evaluation.evaluate(env, args.training_date, alias, args.against_version, args.top_k_fraction)
+    return evaluation.evaluate(
+        env,
+        args.training_date,
+        alias,
+        args.against_version,
+        args.top_k_fraction,
+        candidate_version=args.candidate_version,
+    )
 
 
 def _run_score(args: argparse.Namespace) -> Any:
@@ -180,6 +198,7 @@ def _run_score(args: argparse.Namespace) -> Any:
         dry_run=args.dry_run,
         topic=args.topic,
         attempt=args.attempt,
+        shadow_version=args.shadow_version,
     )
     return score_job.score_shard(env, request).__dict__
 

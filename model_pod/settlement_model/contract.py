@@ -177,10 +177,16 @@ def staging_table_name(business_date: dt.date, shard_index: int, shard_count: in
     return f"trade_scores_{business_date:%Y%m%d}_s{shard_index:03d}_of_{shard_count:03d}"
 
 
-def next_partition_name(business_date: dt.date) -> str:
-    """The date's next partition of ml.trade_scores, as ml.prepare_trade_scores_partition names it
-    (include/sql/migrations/0005_trade_scores_partition_functions.sql)."""
-    return f"trade_scores_p{business_date:%Y%m%d}_next"
+TRADE_SCORES = "trade_scores"  # the champion's scores
+SHADOW_SCORES = "shadow_scores"  # the challenger's, scored beside them (never in the champion's outputs)
+
+
+def next_partition_name(business_date: dt.date, scores_table: str = TRADE_SCORES) -> str:
+    """The date's next partition of ml.trade_scores or ml.shadow_scores, as
+    ml.prepare_scores_partition names it (include/sql/migrations/0009_scores_partition_functions.sql)."""
+    if scores_table not in (TRADE_SCORES, SHADOW_SCORES):
+        raise ValueError(f"{scores_table!r} is not {TRADE_SCORES} or {SHADOW_SCORES}")
+    return f"{scores_table}_p{business_date:%Y%m%d}_next"
 
 
 def training_set_prefix(training_date: dt.date) -> str:

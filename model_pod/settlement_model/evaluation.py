@@ -27,7 +27,13 @@ log = logging.getLogger(__name__)
 EVALUATION_TAG = "evaluation"
 
 
-def challenger_of(client: Any, name: str, manifest: dict[str, Any]) -> registry.ResolvedModel:
+def challenger_of(
+    client: Any, name: str, manifest: dict[str, Any], candidate_version: str | None = None
+) -> registry.ResolvedModel:
+    """The version to evaluate: the one asked for (a standing challenger gated again, on this
+    snapshot's window), else the one trained on this snapshot."""
+    if candidate_version is not None:
+        return registry.resolve(client, name, None, candidate_version)
     snapshot_run_id = manifest["mlflow_run_id"]
     versions = registry.versions_of_training_set(client, name, snapshot_run_id)
     if not versions:
@@ -55,12 +61,14 @@ def evaluate(
     against_alias: str | None,
     against_version: str | None,
     top_k_fraction: float,
+    *,
+    candidate_version: str | None = None,
 ) -> dict[str, Any]:
     import mlflow
 
     manifest = training_set.read_manifest(env, training_date)
     client = registry.client(env.mlflow_tracking_uri)
-    challenger = challenger_of(client, env.model_name, manifest)
+    challenger = challenger_of(client, env.model_name, manifest, candidate_version)
     baseline, baseline_error = _baseline(client, env.model_name, against_alias, against_version)
     if baseline is not None and baseline.version == challenger.version:
         baseline, baseline_error = None, f"version {challenger.version} is already the {against_alias}"

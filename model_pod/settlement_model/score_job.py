@@ -2,17 +2,21 @@
 
 Per shard, streamed in Arrow batches (memory does not grow with the shard), in four threads:
   read ahead: the pending trades, in index order, with COPY (warehouse.prefetched);
-  this one:   point-in-time features -> predict;
+  this one:   point-in-time features -> predict (and, in shadow, the challenger's predict on the
+              same features: reading and building them is the expensive part, done once);
   write behind, each in batch order (warehouse.written_behind):
-    one thread appends to the date's next partition of ml.trade_scores (COPY),
-    another writes the shard's Parquet part (a row group at a time) and Kafka for high-risk trades.
+    one thread appends to the date's next partition of ml.trade_scores (COPY), and the
+    challenger's scores to the date's next partition of ml.shadow_scores;
+    another writes the shard's Parquet part (a row group at a time) and Kafka for high-risk trades
+    (the champion's only: the challenger's scores go nowhere else).
 Then the Parquet part is uploaded, every Kafka delivery is confirmed, and only then is the
 shard's transaction committed: its rows are in the next partition only when the whole shard
 succeeded.
 
-The next partition, ml.trade_scores_pYYYYMMDD_next, is prepared by the Airflow DAG before
-the shards start and attached by it after they all succeeded (one transaction), then the
-manifest is written last. The shards write into it side by side; each first deletes its own
+The next partition, ml.trade_scores_pYYYYMMDD_next (and ml.shadow_scores_pYYYYMMDD_next when a
+challenger is shadowed), is prepared by the Airflow DAG before the shards start and attached by
+it after they all succeeded (one transaction for both), then the manifest is written last. The
+shards write into it side by side; each first deletes its own
 slice (the trades whose id hashes to it), in the same transaction, so a rerun of one shard
 replaces its rows. A dry run writes a staging work table of its own instead (and nothing to
 S3 or Kafka). The Parquet part goes to the run's own folder, scores/business_date=D/run=<attempt>/,
@@ -62,6 +66,8 @@ class ScoreRequest:
     # The folder of the run's parts, scores/business_date=D/run=<attempt>/ (the DAG's plan names
     # it); by default the run id's.
     attempt: str = ""
+    # The challenger's version, scored beside the champion into ml.shadow_scores only.
+    shadow_version: str | None = None
 
     def __post_init__(self) -> None:
         attempt = self.attempt or contract.scoring_attempt(self.scoring_run_id)
@@ -70,6 +76,10 @@ class ScoreRequest:
             raise ValueError(
                 "need 0 <= medium-risk threshold <= high-risk threshold <= 1, got "
                 f"{self.medium_risk_threshold} and {self.high_risk_threshold}"
+            )
+        if self.shadow_version is not None and self.dry_run:
+            raise ValueError(
+                "a dry run scores no shadow: it writes a work table of the champion's scores only"
             )
         features.feature_parameters([self.business_date], self.shard_index, self.shard_count)
 
@@ -85,6 +95,8 @@ class ShardResult:
     scores_table: str  # where the rows went: the next partition, or a dry run's work table
     object_uri: str | None
     sha256: str | None
+    shadow_version: str | None = None
+    shadow_rows: int = 0
 
 
 def risk_bands(scores: Any, medium: float, high: float) -> Any:
@@ -149,6 +161,26 @@ def staging_rows(rows: pa.Table, scoring_run_id: str, scored_at: dt.datetime) ->
             "model_version": rows.column("model_version"),
             "score": rows.column("score"),
             "risk_band": rows.column("risk_band"),
+            "scoring_run_id": pa.repeat(pa.scalar(scoring_run_id, pa.string()), n),
+            "scored_at": pa.repeat(pa.scalar(scored_at, pa.timestamp("us", tz="UTC")), n),
+        }
+    )
+
+
+def shadow_rows(
+    scored: pa.Table, scores: Any, shadow: registry.ResolvedModel, scoring_run_id: str, scored_at: dt.datetime
+) -> pa.Table:
+    """The ml.shadow_scores columns: the challenger's scores of the trades of a scored batch."""
+    import pyarrow as pa
+
+    n = scored.num_rows
+    return pa.table(
+        {
+            "business_date": scored.column("business_date"),
+            "trade_id": scored.column("trade_id"),
+            "model_name": pa.repeat(pa.scalar(shadow.name, pa.string()), n),
+            "model_version": pa.repeat(pa.scalar(shadow.version, pa.string()), n),
+            "score": pa.array(scores, pa.float64()),
             "scoring_run_id": pa.repeat(pa.scalar(scoring_run_id, pa.string()), n),
             "scored_at": pa.repeat(pa.scalar(scored_at, pa.timestamp("us", tz="UTC")), n),
         }
@@ -347,46 +379,68 @@ def _resident_mib() -> int:
         return -1
 
 
-@dataclass
-class _Shard:
-    """One shard's scoring in progress: the model, and where the scores go."""
+@dataclass(frozen=True)
+class _Predictor:
+    """A loaded model version: its compiled trees in numpy when it has that shape, else its pipeline."""
 
-    request: ScoreRequest
     model: registry.ResolvedModel
     pipeline: Any
-    compiled: compiled.CompiledModel | None  # the pipeline's trees in numpy, when it has that shape
+    compiled: compiled.CompiledModel | None
+
+    def predict(self, batch: pa.Table) -> Any:
+        """Each trade's probability of failing, from the batch's features (each model encodes
+        them its own way: a challenger may be trained on other categories or features)."""
+        if self.compiled is not None:
+            return self.compiled.predict(self.compiled.encoder.transform_arrow(batch))
+        return self.pipeline.predict_proba(features.model_input(batch))[:, 1]
+
+
+@dataclass
+class _Shard:
+    """One shard's scoring in progress: the models, and where the scores go."""
+
+    request: ScoreRequest
+    champion: _Predictor
+    shadow: _Predictor | None
     reference: features.Reference
     scored_at: dt.datetime
     writer: Any  # the scores table's connection
     schema: str
     table: str
+    shadow_table: str | None  # the date's next partition of ml.shadow_scores, when shadowing
     parquet: RowGroupWriter
     publisher: ReliablePublisher | None
     split: TimeSplit = field(default_factory=TimeSplit)
     written: int = 0
+    shadow_written: int = 0
     high: int = 0
 
     def score(self, pending: Any, submits: tuple[Any, ...]) -> None:
-        """Features and scores of a batch (this thread); its writes go to each of ``submits``."""
+        """Features and scores of a batch (this thread); its writes go to each of ``submits``,
+        as (the champion's scored rows, the challenger's shadow rows or None)."""
         phase = self.split.phase
         with phase("features"):
             batch = features.feature_table(pending, self.reference)
-            if self.compiled is not None:
-                matrix = self.compiled.encoder.transform_arrow(batch)
-            else:
-                frame = features.model_input(batch)
         with phase("predict"):
-            if self.compiled is not None:
-                scores = self.compiled.predict(matrix)
-            else:
-                scores = self.pipeline.predict_proba(frame)[:, 1]
-            scored = scored_rows(batch, scores, self.request, self.model)
+            scored = scored_rows(batch, self.champion.predict(batch), self.request, self.champion.model)
+        shadow = None
+        if self.shadow is not None:
+            with phase("shadow predict"):
+                shadow = shadow_rows(
+                    scored,
+                    self.shadow.predict(batch),
+                    self.shadow.model,
+                    self.request.scoring_run_id,
+                    self.scored_at,
+                )
         with phase("wait for writes"):
             for submit in submits:
-                submit(scored)
+                submit((scored, shadow))
 
-    def copy_scores(self, scored: pa.Table) -> None:
-        """A scored batch's rows into the scores table (a write-behind thread, in batch order)."""
+    def copy_scores(self, rows: tuple[pa.Table, pa.Table | None]) -> None:
+        """A scored batch's rows into the scores table, and the challenger's into the shadow
+        table (a write-behind thread, in batch order; the same transaction, committed last)."""
+        scored, shadow = rows
         with self.split.phase(f"{BEHIND}scores copy"):
             warehouse.ingest(
                 self.writer,
@@ -395,11 +449,17 @@ class _Shard:
                 schema=self.schema,
             )
         self.written += scored.num_rows
+        if shadow is not None and self.shadow_table is not None:
+            with self.split.phase(f"{BEHIND}shadow copy"):
+                warehouse.ingest(self.writer, self.shadow_table, shadow, schema=warehouse.SCORES_SCHEMA)
+            self.shadow_written += shadow.num_rows
         log.info("copied %d rows so far, resident %d MiB", self.written, _resident_mib())
 
-    def write_outputs(self, scored: pa.Table) -> None:
+    def write_outputs(self, rows: tuple[pa.Table, pa.Table | None]) -> None:
         """A scored batch into the Parquet part and Kafka (another write-behind thread, in batch
-        order: the same rows give the same bytes and the same messages in the same order)."""
+        order: the same rows give the same bytes and the same messages in the same order). The
+        champion's only: shadow scores never reach the files or the topic."""
+        scored, _ = rows
         with self.split.phase(f"{BEHIND}parquet"):
             self.parquet.write(scored)
         with self.split.phase(f"{BEHIND}kafka produce"):
@@ -411,17 +471,12 @@ class _Shard:
 
 
 def _checked_model(
-    env: JobEnvironment, request: ScoreRequest
+    env: JobEnvironment, alias: str | None, version: str | None
 ) -> tuple[registry.ResolvedModel, dict[str, Any]]:
-    """The pinned model version and its MLmodel, refused when missing or when its inputs
-    differ from the features. Over MLflow's REST API: no MLflow import."""
+    """The pinned model version (or the alias's) and its MLmodel, refused when missing or when
+    its inputs differ from the features. Over MLflow's REST API: no MLflow import."""
     http = registry_http.Registry(env.mlflow_tracking_uri)
-    model = registry.resolve_over_http(
-        http,
-        env.model_name,
-        None if request.model_version else request.model_alias,
-        request.model_version,
-    )
+    model = registry.resolve_over_http(http, env.model_name, None if version else alias, version)
     described = registry.model_description(http, model)
     registry.check_input_schema(model, registry.signature_inputs(model, described))
     return model, described
@@ -429,19 +484,31 @@ def _checked_model(
 
 def _loaded_model(
     env: JobEnvironment, model: registry.ResolvedModel, described: dict[str, Any]
-) -> tuple[Any, compiled.CompiledModel | None]:
-    """(pipeline, compiled trees): the trees saved with the version when it has them (no
-    scikit-learn needed, the pipeline is not loaded); otherwise the pipeline from MLflow,
-    compiled here when it has the shape compiled.py knows."""
+) -> _Predictor:
+    """The trees saved with the version when it has them (no scikit-learn needed, the pipeline
+    is not loaded); otherwise the pipeline from MLflow, compiled here when it has the shape
+    compiled.py knows."""
     saved = registry.load_compiled(registry_http.Registry(env.mlflow_tracking_uri), model, described)
     if saved is not None:
         log.info("predicting with the compiled trees saved with version %s", model.version)
-        return None, saved
+        return _Predictor(model, None, saved)
     registry.client(env.mlflow_tracking_uri)  # the URIs MLflow's loader reads
     pipeline = registry.load(model)
     fast = compiled.compile_pipeline(pipeline)
-    log.info("predicting with %s", "the trees compiled from the pipeline" if fast else "the pipeline itself")
-    return pipeline, fast
+    log.info(
+        "predicting version %s with %s",
+        model.version,
+        "the trees compiled from the pipeline" if fast else "the pipeline itself",
+    )
+    return _Predictor(model, pipeline, fast)
+
+
+def _shadow_model(env: JobEnvironment, request: ScoreRequest) -> _Predictor | None:
+    """The challenger to score beside the champion, checked and loaded like it; None without one."""
+    if request.shadow_version is None:
+        return None
+    shadow, described = _checked_model(env, None, request.shadow_version)
+    return _loaded_model(env, shadow, described)
 
 
 def _scores_table(request: ScoreRequest) -> tuple[str, str]:
@@ -471,6 +538,21 @@ def _open_scores_table(writer: Any, request: ScoreRequest, table: str) -> None:
         log.info("replacing this shard's %d rows already in %s.%s", deleted, warehouse.SCORES_SCHEMA, table)
 
 
+def _open_shadow_table(writer: Any, request: ScoreRequest) -> str | None:
+    """The date's next partition of ml.shadow_scores, this shard's slice deleted (like the
+    champion's), or None when no challenger is shadowed."""
+    if request.shadow_version is None:
+        return None
+    table = contract.next_partition_name(request.business_date, contract.SHADOW_SCORES)
+    if not warehouse.table_exists(writer, warehouse.SCORES_SCHEMA, table):
+        raise RefusedError(
+            f"{warehouse.SCORES_SCHEMA}.{table} does not exist: the DAG's plan_shards task prepares it "
+            "when it shadows a challenger; rerun the whole run (not this shard alone)"
+        )
+    warehouse.delete_shard_slice(writer, table)
+    return table
+
+
 def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
     split = TimeSplit()
     schema, table = _scores_table(request)
@@ -493,7 +575,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         read_reference = partial(features.Reference.read, partial(warehouse.fetch_table, writer))
         with warehouse.in_background(read_reference) as reference:
             with split.phase("resolve model"):
-                model, described = _checked_model(env, request)
+                model, described = _checked_model(env, request.model_alias, request.model_version)
             log.info(
                 "scoring %s shard %d/%d with %s version %s",
                 request.business_date,
@@ -503,7 +585,8 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 model.version,
             )
             with split.phase("load model"):
-                pipeline, fast = _loaded_model(env, model, described)
+                champion = _loaded_model(env, model, described)
+                shadow = _shadow_model(env, request)
             with split.phase("outputs"):  # their libraries load while the reference data is read
                 parquet = RowGroupWriter(part_path, parquet_schema())
                 s3 = None if request.dry_run else storage.client(env)
@@ -512,16 +595,17 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 reference_data = reference.result()
             with split.phase("scores table"):
                 _open_scores_table(writer, request, table)
+                shadow_table = _open_shadow_table(writer, request)
             out = _Shard(
                 request=request,
-                model=model,
-                pipeline=pipeline,
-                compiled=fast,
+                champion=champion,
+                shadow=shadow,
                 reference=reference_data,
                 scored_at=scored_at,
                 writer=writer,
                 schema=schema,
                 table=table,
+                shadow_table=shadow_table,
                 parquet=parquet,
                 publisher=publisher,
                 split=split,
@@ -563,6 +647,8 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         scores_table=f"{schema}.{table}",
         object_uri=stored.uri if stored else None,
         sha256=stored.sha256 if stored else None,
+        shadow_version=request.shadow_version,
+        shadow_rows=out.shadow_written,
     )
     log.info("shard done: %s", json.dumps(result.__dict__))
     log.info("time split: %s", json.dumps(split.summary()))

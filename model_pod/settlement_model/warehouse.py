@@ -42,8 +42,8 @@ APPLICATION_NAME = "settlement-model"
 STAGING_SCHEMA = "staging"
 SCORES_SCHEMA = "ml"
 _STAGING_TABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-# The only ml tables a job writes: a date's next partition (contract.next_partition_name).
-_NEXT_PARTITION = re.compile(r"^trade_scores_p[0-9]{8}_next$")
+# The only ml tables a job writes: a date's next partitions (contract.next_partition_name).
+_NEXT_PARTITION = re.compile(r"^(trade|shadow)_scores_p[0-9]{8}_next$")
 INGEST_SCHEMAS = (STAGING_SCHEMA, SCORES_SCHEMA)
 
 
@@ -280,10 +280,12 @@ def table_exists(conn: Any, schema: str, table: str) -> bool:
 
 
 def next_partition_identifier(table: str) -> str:
-    """ml."<table>" for a date's next partition of ml.trade_scores; any other name is refused."""
+    """ml."<table>" for a date's next partition of ml.trade_scores or ml.shadow_scores; any other
+    name is refused."""
     if not _NEXT_PARTITION.match(table):
         raise ValueError(
-            f"{table!r} is not a next partition of ml.trade_scores (trade_scores_pYYYYMMDD_next)"
+            f"{table!r} is not a next partition of ml.trade_scores or ml.shadow_scores "
+            "(trade_scores_pYYYYMMDD_next, shadow_scores_pYYYYMMDD_next)"
         )
     return f'{SCORES_SCHEMA}."{table}"'
 

@@ -55,11 +55,13 @@ def replace_date(conn: Any, day: dt.date, *, version: str, run: str, rows: int) 
     """What the scoring swap does, as the writer: prepare, fill, attach (one transaction)."""
     with conn.transaction():
         (table,) = conn.execute(
-            read_sql("scoring/prepare_trade_scores_partition.sql"), {"business_date": day}
+            read_sql("scoring/prepare_scores_partition.sql"),
+            {"scores_table": "trade_scores", "business_date": day},
         ).fetchone()
         insert(conn, f"ml.{table}", day, version=version, run=run, rows=rows)
         (attached,) = conn.execute(
-            read_sql("scoring/attach_trade_scores_partition.sql"), {"business_date": day}
+            read_sql("scoring/attach_scores_partition.sql"),
+            {"scores_table": "trade_scores", "business_date": day},
         ).fetchone()
     return attached
 
@@ -120,17 +122,19 @@ def test_a_failing_attach_leaves_the_previous_partition(warehouse: Warehouse) ->
         replace_date(writer, DAY, version="4", run="before", rows=50)
         before_oid = writer.execute(PARTITION_OID, (f"ml.{PARTITION}",)).fetchone()
         with writer.transaction(force_rollback=True):
-            (table,) = writer.execute("SELECT ml.prepare_trade_scores_partition(%s)", (DAY,)).fetchone()
+            (table,) = writer.execute(
+                "SELECT ml.prepare_scores_partition('trade_scores', %s)", (DAY,)
+            ).fetchone()
             insert(writer, f"ml.{table}", DAY, version="5", run="broken", rows=50)
             insert(writer, f"ml.{table}", DAY, version="5", run="broken", rows=1)  # a trade twice
             with pytest.raises(psycopg.errors.UniqueViolation):  # building the primary key fails
-                writer.execute("SELECT ml.attach_trade_scores_partition(%s)", (DAY,))
+                writer.execute("SELECT ml.attach_scores_partition('trade_scores', %s)", (DAY,))
         assert writer.execute(DATE_ROWS, (DAY,)).fetchall() == [("4", "before", 50)]
         assert writer.execute(PARTITION_OID, (f"ml.{PARTITION}",)).fetchone() == before_oid
         assert writer.execute("SELECT to_regclass(%s)", (f"ml.{NEXT}",)).fetchone() == (None,)
         # Attaching without a prepared table says what to do.
-        with pytest.raises(psycopg.errors.RaiseException, match="call prepare_trade_scores_partition first"):
-            writer.execute("SELECT ml.attach_trade_scores_partition(%s)", (DAY,))
+        with pytest.raises(psycopg.errors.RaiseException, match="call prepare_scores_partition first"):
+            writer.execute("SELECT ml.attach_scores_partition('trade_scores', %s)", (DAY,))
 
 
 def test_the_writer_fills_a_prepared_next_partition_in_its_own_transactions(warehouse: Warehouse) -> None:
@@ -142,7 +146,7 @@ def test_the_writer_fills_a_prepared_next_partition_in_its_own_transactions(ware
     assert contract.next_partition_name(DAY) == NEXT
     with warehouse.connect("writer") as writer:
         writer.autocommit = True
-        (table,) = writer.execute("SELECT ml.prepare_trade_scores_partition(%s)", (DAY,)).fetchone()
+        (table,) = writer.execute("SELECT ml.prepare_scores_partition('trade_scores', %s)", (DAY,)).fetchone()
         assert table == NEXT
         privileges = writer.execute(
             "SELECT has_table_privilege(%(t)s, 'DELETE'), has_table_privilege(%(t)s, 'INSERT'), "
@@ -164,7 +168,9 @@ def test_the_writer_fills_a_prepared_next_partition_in_its_own_transactions(ware
             insert(writer, f"ml.{NEXT}", DAY, version="8", run="copied", rows=39)  # T00000001..T00000039
         assert deleted == 40
         assert writer.execute(f"SELECT count(*) FROM ml.{NEXT}").fetchone() == (99,)
-        (attached,) = writer.execute("SELECT ml.attach_trade_scores_partition(%s)", (DAY,)).fetchone()
+        (attached,) = writer.execute(
+            "SELECT ml.attach_scores_partition('trade_scores', %s)", (DAY,)
+        ).fetchone()
         assert attached == PARTITION
         assert writer.execute(DATE_ROWS, (DAY,)).fetchall() == [("8", "copied", 99)]
 
@@ -192,7 +198,7 @@ def test_the_writer_cannot_attach_detach_or_drop_partitions_itself(
 def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(warehouse: Warehouse) -> None:
     for role in ("reader", "upstream"):
         with warehouse.connect(role) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT ml.prepare_trade_scores_partition(%s)", (DAY,))
+            conn.execute("SELECT ml.prepare_scores_partition('trade_scores', %s)", (DAY,))
     with warehouse.connect("owner") as owner:
         functions = owner.execute(
             """
@@ -204,8 +210,14 @@ def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(w
         ).fetchall()
     assert functions == [
         (name, True, ["search_path=pg_catalog, pg_temp"], "warehouse_owner", ["warehouse_writer"])
-        for name in ("attach_trade_scores_partition", "prepare_trade_scores_partition")
+        for name in ("attach_scores_partition", "prepare_scores_partition")
     ]
+    # Only the two scores tables: any other name is refused before anything is built.
+    with (
+        warehouse.connect("writer") as writer,
+        pytest.raises(psycopg.errors.RaiseException, match=r"is not ml\.trade_scores or ml\.shadow_scores"),
+    ):
+        writer.execute("SELECT ml.prepare_scores_partition('model_promotions', %s)", (DAY,))
 
 
 def relations(plan: dict[str, Any]) -> set[str]:

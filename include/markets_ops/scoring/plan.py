@@ -32,12 +32,19 @@ class ScoringPlan:
     # (``new_attempt``), so no shard writes over the parts the date's manifest lists until the
     # swap is done and a new manifest replaces it. By default the run id's (tests, benchmarks).
     attempt: str = ""
+    # The challenger, scored beside the champion into ml.shadow_scores (None: no challenger, or
+    # a dry run).
+    shadow_version: str | None = None
 
     def __post_init__(self) -> None:
         attempt = self.attempt or contract.scoring_attempt(self.scoring_run_id)
         object.__setattr__(self, "attempt", contract.check_attempt(attempt))
         if not 1 <= self.shard_count <= 64:
             raise ValueError(f"shard count must be between 1 and 64, got {self.shard_count}")
+        if self.shadow_version is not None and self.dry_run:
+            raise ValueError("a dry run scores no shadow")
+        if self.shadow_version == self.model_version:
+            raise ValueError(f"version {self.model_version} cannot shadow itself")
         if not 0 <= self.medium_risk_threshold <= self.high_risk_threshold <= 1:
             raise ValueError(
                 f"need 0 <= {MEDIUM_THRESHOLD_VARIABLE} <= {HIGH_THRESHOLD_VARIABLE} <= 1, got "
@@ -56,7 +63,10 @@ class ScoringPlan:
             "--medium-risk-threshold", repr(self.medium_risk_threshold),
         ]  # fmt: skip
         dry_run = ["--dry-run"] if self.dry_run else []
-        return [[*common, "--shard-index", str(index), *dry_run] for index in range(self.shard_count)]
+        shadow = ["--shadow-version", self.shadow_version] if self.shadow_version else []
+        return [
+            [*common, "--shard-index", str(index), *dry_run, *shadow] for index in range(self.shard_count)
+        ]
 
     @property
     def parts_prefix(self) -> str:

@@ -1,11 +1,13 @@
 """The date's next partition of ml.trade_scores: prepared before the shards, attached after them.
 
 ``prepare_partition``: the date's empty next partition, ml.trade_scores_pYYYYMMDD_next, which the
-shards write into directly (each replacing its own slice, in one transaction per shard).
+shards write into directly (each replacing its own slice, in one transaction per shard); when the
+plan shadows a challenger, ml.shadow_scores_pYYYYMMDD_next beside it.
 ``swap_into_trade_scores``: the next partition is attached in place of the date's previous one
 in one transaction, after checks (it exists, written by this run with the pinned model, not
-empty while trades are pending). A failure leaves the previous rows. A dry run writes only
-the shards' staging work tables (no next partition, no swap).
+empty while trades are pending); the shadow partition in the same transaction, checked to hold
+the challenger's score of every trade the champion scored. A failure leaves the previous rows
+of both. A dry run writes only the shards' staging work tables (no next partition, no swap).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 from typing import Any
 
 from settlement_model import contract
+from settlement_model.contract import SHADOW_SCORES, TRADE_SCORES
 
 from include.markets_ops.scoring.plan import ScoringPlan
 from include.markets_ops.services import postgres
@@ -48,24 +51,34 @@ def _begin(conn: Any, plan: ScoringPlan) -> dict[str, Any]:
     return params
 
 
-def prepare_partition(database_url: str, plan: ScoringPlan) -> str:
-    """Create the date's empty next partition (dropping a leftover one) for the shards to fill.
+def _scores_tables(plan: ScoringPlan) -> tuple[str, ...]:
+    """The tables the plan's shards write: the champion's scores, and the challenger's in shadow."""
+    return (TRADE_SCORES, SHADOW_SCORES) if plan.shadow_version else (TRADE_SCORES,)
+
+
+def prepare_partition(database_url: str, plan: ScoringPlan) -> list[str]:
+    """Create the date's empty next partitions (dropping leftovers) for the shards to fill.
 
     Committed on its own, before the shards start: each shard then writes its slice straight
-    into it, and the swap attaches it. Returns its name in ml.
+    into them, and the swap attaches them. Returns their names in ml.
     """
     from psycopg.rows import dict_row
 
-    expected = contract.next_partition_name(plan.business_date)
+    prepared_tables = []
     with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
-        prepared = conn.execute(read_sql("scoring/prepare_trade_scores_partition.sql"), params).fetchone()
-    if prepared is None or prepared["table_name"] != expected:
-        raise SwapError(
-            f"ml.prepare_trade_scores_partition gave {prepared}, expected {expected}: "
-            "the warehouse's functions (migration 0005) and this code disagree"
-        )
-    return expected
+        for scores_table in _scores_tables(plan):
+            expected = contract.next_partition_name(plan.business_date, scores_table)
+            prepared = conn.execute(
+                read_sql("scoring/prepare_scores_partition.sql"), {**params, "scores_table": scores_table}
+            ).fetchone()
+            if prepared is None or prepared["table_name"] != expected:
+                raise SwapError(
+                    f"ml.prepare_scores_partition gave {prepared}, expected {expected}: "
+                    "the warehouse's functions (migration 0009) and this code disagree"
+                )
+            prepared_tables.append(expected)
+    return prepared_tables
 
 
 def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, Any]:
@@ -77,21 +90,21 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
     """
     from psycopg.rows import dict_row
 
-    new_partition = contract.next_partition_name(plan.business_date)
     with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
-        table = {"table": f"ml.{new_partition}"}
-        exists = conn.execute(read_sql("scoring/table_exists.sql"), table).fetchone()
-        if exists is None or not exists["found"]:
-            raise SwapError(
-                f"not swapping {plan.business_date}: ml.{new_partition} is missing (plan_shards prepares "
-                "it and the swap consumes it; a shard rerun after the swap, or a run that skipped "
-                "plan_shards?): rerun the whole run"
+        for scores_table in _scores_tables(plan):
+            _check_prepared(conn, plan, scores_table)
+            conn.execute(
+                read_sql("scoring/attach_scores_partition.sql"), {**params, "scores_table": scores_table}
             )
-        conn.execute(read_sql("scoring/attach_trade_scores_partition.sql"), params)
         summary = conn.execute(read_sql("scoring/trade_scores_summary.sql"), params).fetchone()
         assert summary is not None
         _check_swapped(conn, plan, summary)
+        shadow = None
+        if plan.shadow_version:
+            shadow = conn.execute(read_sql("scoring/shadow_scores_summary.sql"), params).fetchone()
+            assert shadow is not None
+            _check_shadow(plan, summary, shadow)
         pattern = {"pattern": f"trade\\_scores\\_{plan.business_date:%Y%m%d}\\_%"}
         for row in conn.execute(read_sql("scoring/staging_tables_of_date.sql"), pattern).fetchall():
             conn.execute(_drop_staging_table(row["tablename"]))
@@ -102,7 +115,40 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
         "medium": summary["medium"],
         "low": summary["low"],
         "model_version": plan.model_version,
+        "shadow_version": plan.shadow_version,
+        "shadow_row_count": shadow["row_count"] if shadow else 0,
     }
+
+
+def _check_prepared(conn: Any, plan: ScoringPlan, scores_table: str) -> None:
+    new_partition = contract.next_partition_name(plan.business_date, scores_table)
+    exists = conn.execute(read_sql("scoring/table_exists.sql"), {"table": f"ml.{new_partition}"}).fetchone()
+    if exists is None or not exists["found"]:
+        raise SwapError(
+            f"not swapping {plan.business_date}: ml.{new_partition} is missing (plan_shards prepares "
+            "it and the swap consumes it; a shard rerun after the swap, or a run that skipped "
+            "plan_shards?): rerun the whole run"
+        )
+
+
+def _check_shadow(plan: ScoringPlan, summary: dict[str, Any], shadow: dict[str, Any]) -> None:
+    """Refuse (rolling both attaches back) shadow rows that are not this run's challenger's score
+    of every trade the champion scored: the comparison needs both models on the same trades."""
+    problems = []
+    if shadow["model_versions"] not in ([], [plan.shadow_version]):
+        problems.append(f"model versions {shadow['model_versions']}, expected {plan.shadow_version}")
+    if shadow["scoring_run_ids"] not in ([], [plan.scoring_run_id]):
+        problems.append(
+            f"rows written by scoring runs {shadow['scoring_run_ids']}, expected {plan.scoring_run_id}"
+        )
+    if shadow["row_count"] != summary["row_count"]:
+        problems.append(f"{shadow['row_count']} shadow scores for {summary['row_count']} champion scores")
+    if problems:
+        raise SwapError(
+            f"not swapping {plan.business_date} (ml.shadow_scores: "
+            + "; ".join(problems)
+            + "): nothing was changed; rerun the whole run"
+        )
 
 
 def _check_swapped(conn: Any, plan: ScoringPlan, summary: dict[str, Any]) -> None:

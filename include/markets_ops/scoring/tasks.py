@@ -2,12 +2,15 @@
 module of the pipeline that sees the Airflow context, its Variables, connections and links.
 
 1. ``check_champion``: the business date, refused unless a business day of the operations
-   calendar (before anything is written), and the model version every shard uses, pinned once.
+   calendar (before anything is written), and the model version every shard uses, pinned once;
+   the ``challenger``, when there is one, pinned too: the shards score it in shadow.
 2. ``plan_shards``: the run's plan (plan.py) with a fresh attempt (the S3 folder of its parts)
    and each shard's job arguments; unless a dry run, the date's next partition prepared
    (swap.py) before the shards start. The date's manifest and parts stay as they are.
 3. ``swap_scores``: the next partition attached in place of the date's rows (swap.py).
-4. ``write_manifest``: the S3 manifest replaced last, then the date's earlier parts removed;
+4. ``compare_shadow``: champion and challenger compared on the shadow dates' realised outcomes
+   (shadow.py), after the swap.
+5. ``write_manifest``: the S3 manifest replaced last, then the date's earlier parts removed;
    the links and the asset event (manifest.py).
 """
 
@@ -63,16 +66,18 @@ def scoring_business_date(context: Mapping[str, Any]) -> dt.date:
 
 def check_champion(context: Mapping[str, Any]) -> dict[str, Any]:
     """The business date (a business day, else refused before anything is written) and the model
-    version every shard will use (the champion unless a version is asked for), linked. Fails
-    fast, without retries, when either is wrong."""
+    version every shard will use (the champion unless a version is asked for), linked; the
+    challenger's version to score in shadow beside it, if any. Fails fast, without retries,
+    when either is wrong."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from include.markets_ops.services import model_registry
 
     business_date = scoring_business_date(context)
     requested = (context.get("params") or {}).get("model_version")
+    mlflow_client = connections.mlflow_client()
     try:
-        version = model_registry.scoring_version(connections.mlflow_client(), requested)
+        version = model_registry.scoring_version(mlflow_client, requested)
     except model_registry.ModelNotFoundError as error:
         raise AirflowFailException(str(error)) from error
     links.record(links.MLFLOW_MODEL_VERSION, context, model_name=model_registry.MODEL_NAME, version=version)
@@ -80,6 +85,7 @@ def check_champion(context: Mapping[str, Any]) -> dict[str, Any]:
         "business_date": business_date.isoformat(),
         "model_name": model_registry.MODEL_NAME,
         "model_version": version,
+        "shadow_version": model_registry.shadow_version(mlflow_client, version),
     }
 
 
@@ -89,8 +95,10 @@ def plan_shards(context: Mapping[str, Any], champion: dict[str, Any]) -> list[li
     The plan takes the shards from the param or the Variable and the thresholds from
     Variables, and a fresh attempt: the folder its shards' parts go to, apart from the parts
     the date's manifest lists (which stay readable until write_manifest replaces it). Unless a
-    dry run, the date's next partition is prepared for the shards to write into."""
+    dry run, the date's next partition is prepared for the shards to write into, and the
+    challenger's shadow partition beside it (a dry run shadows nothing)."""
     params = context.get("params") or {}
+    dry_run = bool(params.get("dry_run"))
     high, medium = thresholds_from_variables()
     plan = ScoringPlan(
         business_date=dt.date.fromisoformat(champion["business_date"]),
@@ -100,8 +108,9 @@ def plan_shards(context: Mapping[str, Any], champion: dict[str, Any]) -> list[li
         high_risk_threshold=high,
         medium_risk_threshold=medium,
         scoring_run_id=str(context["run_id"]),
-        dry_run=bool(params.get("dry_run")),
+        dry_run=dry_run,
         attempt=new_attempt(str(context["run_id"])),
+        shadow_version=None if dry_run else champion.get("shadow_version"),
     )
     if not plan.dry_run:
         swap.prepare_partition(connections.postgres_url(), plan)
@@ -116,6 +125,22 @@ def swap_scores(plan_xcom: dict[str, Any]) -> dict[str, Any]:
     if plan.dry_run:
         raise AirflowSkipException("dry run: the shards' work tables stay in staging for inspection")
     return swap.swap_into_trade_scores(connections.postgres_url(), plan)
+
+
+def compare_shadow(plan_xcom: dict[str, Any]) -> dict[str, Any]:
+    """The shadow comparisons of the lookback's dates, with the outcomes known by the run's date."""
+    from airflow.sdk import Variable
+
+    from include.markets_ops.scoring import shadow
+
+    plan = ScoringPlan.from_xcom(plan_xcom)
+    lookback = int(Variable.get(shadow.LOOKBACK_VARIABLE, default=shadow.DEFAULT_LOOKBACK_DAYS))
+    written = shadow.compare(connections.postgres_url(), plan.business_date, lookback)
+    return {
+        "outcomes_known_by": plan.business_date.isoformat(),
+        "dates": [row["business_date"].isoformat() for row in written],
+        "comparisons": len(written),
+    }
 
 
 def write_manifest(

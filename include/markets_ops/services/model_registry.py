@@ -159,3 +159,10 @@ def scoring_version(mlflow_client: Any, requested: str | None, model_name: str =
             "(trigger settlement_risk_training), or pass an explicit model_version"
         )
     return version
+
+
+def shadow_version(mlflow_client: Any, scored_version: str, model_name: str = MODEL_NAME) -> str | None:
+    """The challenger to score in shadow beside ``scored_version``: the ``challenger`` alias's
+    version, or None when there is none or it is the version scored anyway."""
+    version = alias_version(mlflow_client, CHALLENGER, model_name)
+    return None if version in (None, str(scored_version)) else version

@@ -21,6 +21,7 @@ from settlement_model import contract
 ROLLBACK_PARAM = "rollback_to_previous_champion"
 EMERGENCY_REASON_PARAM = "emergency_rollback_reason"  # set: the rollback asks no approval
 AGAINST_VERSION_PARAM = "evaluate_against_version"
+GATE_CHALLENGER_PARAM = "gate_challenger"  # set: no training, the standing challenger is gated again
 IGNORE_FEATURES_PARAM = "ignore_features"
 TRAIN_DAYS_PARAM = "train_days"
 HOLDOUT_DAYS_PARAM = "holdout_days"
@@ -37,6 +38,14 @@ class TrainingPlan:
     train_days: int
     holdout_days: int
     run_id: str
+    # The standing challenger's version when it is gated again (nothing is trained), else None.
+    challenger_version: str | None = None
+
+    @property
+    def mode(self) -> str:
+        if self.rollback:
+            return "rollback"
+        return "challenger" if self.challenger_version else "train"
 
     def build_arguments(self) -> list[str]:
         return [
@@ -52,12 +61,14 @@ class TrainingPlan:
 
     def evaluate_arguments(self) -> list[str]:
         against = ["--against-version", self.against_version] if self.against_version else []
-        return ["--training-date", self.training_date.isoformat(), *against]
+        candidate = ["--candidate-version", self.challenger_version] if self.challenger_version else []
+        return ["--training-date", self.training_date.isoformat(), *against, *candidate]
 
     def as_xcom(self) -> dict[str, Any]:
         return {
             "training_date": self.training_date.isoformat(),
-            "mode": "rollback" if self.rollback else "train",
+            "mode": self.mode,
+            "challenger_version": self.challenger_version,
             "build_arguments": self.build_arguments(),
             "train_arguments": self.train_arguments(),
             "evaluate_arguments": self.evaluate_arguments(),

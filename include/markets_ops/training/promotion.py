@@ -46,6 +46,12 @@ THRESHOLD_VARIABLES = {
     "max_calibration_error": "model_gate_max_calibration_error",
     "min_positives": "model_gate_min_positives",
 }
+# The shadow check's thresholds (optional Variables: a deployment without them gets the defaults).
+SHADOW_THRESHOLD_VARIABLES = {
+    "shadow_min_days": ("model_gate_shadow_min_days", 3),
+    "shadow_min_fails": ("model_gate_shadow_min_fails", 100),
+    "shadow_max_auc_gap": ("model_gate_shadow_max_auc_gap", 0.01),
+}
 PROMOTED, BOOTSTRAPPED, REJECTED, ROLLED_BACK, EVALUATED_ONLY, ROLLBACK_REFUSED = (
     "promoted",
     "bootstrapped",
@@ -71,6 +77,12 @@ class Thresholds:
     max_auc_regression: float
     max_calibration_error: float
     min_positives: int
+    # In shadow, beside the champion: at least this many business days with realised fails, this
+    # many realised fails in all, and a mean daily ROC AUC at most this far below the champion's.
+    # shadow_min_days 0 turns the shadow check off.
+    shadow_min_days: int = 0
+    shadow_min_fails: int = 0
+    shadow_max_auc_gap: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,44 @@ def check_absolute(evaluation: dict[str, Any], thresholds: Thresholds, failed: s
     return failures
 
 
+def shadow_failures(
+    shadow_days: list[dict[str, Any]], thresholds: Thresholds, champion_version: str
+) -> list[str]:
+    """Why the challenger's shadow record beside the champion is not enough to replace it (none:
+    it is). A day counts when both models' ROC AUC is defined on its realised trades (some failed,
+    some did not); the ROC AUCs are compared as means over those days, weighted by realised trades.
+    The project's own check: MLflow has no form for evidence gathered night after night."""
+    if thresholds.shadow_min_days <= 0:
+        return []
+    days = [
+        d
+        for d in shadow_days
+        if d["fails"] > 0 and d["champion_roc_auc"] is not None and d["challenger_roc_auc"] is not None
+    ]
+    fails = sum(d["fails"] for d in days)
+    failures = []
+    if len(days) < thresholds.shadow_min_days:
+        failures.append(
+            f"shadow: {len(days)} business days of realised outcomes beside champion version "
+            f"{champion_version} (minimum {thresholds.shadow_min_days}); as the challenger it is scored "
+            "in shadow each night: gate it again when it has them"
+        )
+    if fails < thresholds.shadow_min_fails:
+        failures.append(f"shadow: {fails} realised failed trades (minimum {thresholds.shadow_min_fails})")
+    if days:
+        weights = sum(d["realised_trades"] for d in days)
+        champion = sum(d["champion_roc_auc"] * d["realised_trades"] for d in days) / weights
+        challenger = sum(d["challenger_roc_auc"] * d["realised_trades"] for d in days) / weights
+        if champion - challenger > thresholds.shadow_max_auc_gap:
+            failures.append(
+                f"shadow: ROC AUC {challenger:.4f} over {len(days)} days is "
+                f"{champion - challenger:.4f} below "
+                f"the champion's {champion:.4f} on the same trades; at most "
+                f"{thresholds.shadow_max_auc_gap:.4f} is allowed"
+            )
+    return failures
+
+
 def decide(
     evaluation: dict[str, Any], thresholds: Thresholds, champion_version: str | None, is_backfill: bool
 ) -> Decision:
@@ -196,6 +246,8 @@ def decide(
                 f"(version {champion_version}: {baseline['roc_auc']:.4f}); at most "
                 f"{thresholds.max_auc_regression:.4f} is allowed"
             )
+        assert champion_version is not None
+        failures += shadow_failures(evaluation.get("shadow") or [], thresholds, champion_version)
     elif champion_version is not None and baseline_version not in (None, champion_version):
         notes.append(
             f"evaluated against version {baseline_version}, not the champion (version {champion_version}): "
@@ -322,6 +374,7 @@ def _record(
             "baseline_version": evaluation.get("baseline_version"),
             "rows": evaluation.get("rows"),
             "positives": evaluation.get("positives"),
+            "shadow": evaluation.get("shadow"),
         }
         window = evaluation.get("window") or {}
     row = conn.execute(
@@ -374,6 +427,7 @@ def event(
         "challenger_metrics": (evaluation or {}).get("challenger"),
         "champion_metrics": (evaluation or {}).get("baseline"),
         "evaluation_window": (evaluation or {}).get("window"),
+        "shadow": (evaluation or {}).get("shadow"),
         "thresholds": asdict(thresholds) if thresholds else None,
         "dag_id": run.dag_id,
         "dag_run_id": run.dag_run_id,
@@ -443,6 +497,23 @@ class Services:
     model_name: str = model_registry.MODEL_NAME
 
 
+def with_shadow_record(
+    services: Services,
+    evaluation: dict[str, Any],
+    candidate_version: str,
+    champion: str | None,
+    thresholds: Thresholds,
+) -> dict[str, Any]:
+    """The evaluation with the candidate's shadow record beside the champion (``shadow``, latest
+    date first), when the shadow check applies."""
+    if champion is None or thresholds.shadow_min_days <= 0 or champion == candidate_version:
+        return evaluation
+    from include.markets_ops.scoring import shadow
+
+    record = shadow.evidence(services.database_url, services.model_name, candidate_version, champion)
+    return {**evaluation, "shadow": record}
+
+
 def run_gate(
     services: Services,
     candidate_version: str,
@@ -461,6 +532,7 @@ def run_gate(
         log.info("resuming this run's earlier decision: %s", decision)
     else:
         champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+        evaluation = with_shadow_record(services, evaluation, candidate_version, champion, thresholds)
         decision = decide(evaluation, thresholds, champion, run.is_backfill)
         if approval_required and decision.decision in (PROMOTED, BOOTSTRAPPED):
             decision = held_for_approval(decision)
@@ -490,6 +562,7 @@ def run_review(
     else:
         pending = _decision_from_tags(tags, candidate_version)
         champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+        evaluation = with_shadow_record(services, evaluation, candidate_version, champion, thresholds)
         decision = review_decision(pending, review, champion, run.triggered_by)
         _tag_review(mlflow_client, model_name, decision, review)
     if decision.decision == REJECTED:

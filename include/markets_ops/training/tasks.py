@@ -26,8 +26,12 @@ from include.markets_ops.training import plan, promotion
 
 
 def plan_training(context: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's plan from its trigger form (the defaults where a value is not given)."""
+    """The run's plan from its trigger form (the defaults where a value is not given); gating the
+    standing challenger again pins its version now, and fails (not retried) without one."""
     params = context.get("params") or {}
+    challenger = None
+    if params.get(plan.GATE_CHALLENGER_PARAM) and not params.get(plan.ROLLBACK_PARAM):
+        challenger = _standing_challenger()
     return plan.TrainingPlan(
         training_date=resolve_business_date(context),
         rollback=bool(params.get(plan.ROLLBACK_PARAM)),
@@ -36,12 +40,30 @@ def plan_training(context: Mapping[str, Any]) -> dict[str, Any]:
         train_days=int(params.get(plan.TRAIN_DAYS_PARAM) or contract.DEFAULT_TRAIN_DAYS),
         holdout_days=int(params.get(plan.HOLDOUT_DAYS_PARAM) or contract.DEFAULT_HOLDOUT_DAYS),
         run_id=str(context["run_id"]),
+        challenger_version=challenger,
     ).as_xcom()
 
 
+def _standing_challenger() -> str:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    version = model_registry.alias_version(connections.mlflow_client(), model_registry.CHALLENGER)
+    if version is None:
+        raise AirflowFailException(
+            f"{plan.GATE_CHALLENGER_PARAM}: {model_registry.MODEL_NAME} has no '{model_registry.CHALLENGER}' "
+            "alias to gate (a training run that the gate does not promote sets it)"
+        )
+    return version
+
+
 def choose_path(mode: str) -> str:
-    """The branch's next task: the rollback's plan, or the training jobs."""
+    """The branch's next task: the rollback's plan, or the training set's snapshot."""
     return "plan_rollback" if mode == "rollback" else "build_training_set"
+
+
+def choose_candidate(mode: str) -> str:
+    """After the snapshot: train a new version, or evaluate the standing challenger on it."""
+    return "evaluate_challenger" if mode == "challenger" else "train_model"
 
 
 def plan_rollback(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,10 +97,13 @@ def needs_rollback_approval(planned: Mapping[str, Any]) -> bool:
     return not planned["emergency_reason"]
 
 
-def promotion_gate(context: Mapping[str, Any], training_date: str) -> dict[str, Any]:
-    """The gate's decision on the version trained on ``training_date``'s snapshot, linked."""
+def promotion_gate(
+    context: Mapping[str, Any], training_date: str, challenger_version: str | None = None
+) -> dict[str, Any]:
+    """The gate's decision on the version trained on ``training_date``'s snapshot (or on the
+    standing challenger gated again), linked."""
     mlflow_client = connections.mlflow_client()
-    version = plan.candidate_version(
+    version = challenger_version or plan.candidate_version(
         connections.s3_client(),
         connections.s3_bucket(),
         mlflow_client,
@@ -183,11 +208,18 @@ def thresholds_from_variables() -> promotion.Thresholds:
     from airflow.sdk import Variable
 
     values = {name: Variable.get(variable) for name, variable in promotion.THRESHOLD_VARIABLES.items()}
+    shadow = {
+        name: Variable.get(variable, default=default)
+        for name, (variable, default) in promotion.SHADOW_THRESHOLD_VARIABLES.items()
+    }
     return promotion.Thresholds(
         min_roc_auc=float(values["min_roc_auc"]),
         max_auc_regression=float(values["max_auc_regression"]),
         max_calibration_error=float(values["max_calibration_error"]),
         min_positives=int(values["min_positives"]),
+        shadow_min_days=int(shadow["shadow_min_days"]),
+        shadow_min_fails=int(shadow["shadow_min_fails"]),
+        shadow_max_auc_gap=float(shadow["shadow_max_auc_gap"]),
     )
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
+    Integer,
     MetaData,
     Numeric,
     SmallInteger,
@@ -83,9 +84,9 @@ PROMOTION_DECISIONS = (
 PROMOTION_REVIEWS = ("approved", "rejected", "timed_out", "not_required", "emergency")
 
 
-# Partitions of ml.trade_scores are data (one per scored business date), not schema: the
+# Partitions of ml.trade_scores and ml.shadow_scores are data (one per scored business date), not schema: the
 # scoring swap creates and drops them, so Alembic's comparison leaves them out.
-TRADE_SCORES_PARTITION = re.compile(r"trade_scores_(p\d{8}|default)")
+SCORES_PARTITION = re.compile(r"(trade|shadow)_scores_(p\d{8}|default)")
 
 
 def managed_by_migrations(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -93,7 +94,7 @@ def managed_by_migrations(name: str | None, type_: str, parent_names: Any) -> bo
     if type_ == "schema":
         return name in SCHEMAS
     if type_ == "table" and name is not None and parent_names.get("schema_name") == "ml":
-        return not TRADE_SCORES_PARTITION.fullmatch(name)
+        return not SCORES_PARTITION.fullmatch(name)
     return True
 
 
@@ -312,6 +313,60 @@ class TradeScore(Base):
     risk_band: Mapped[str] = mapped_column(String(8))
     scoring_run_id: Mapped[str] = mapped_column(String(250))
     scored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ShadowScore(Base):
+    __tablename__ = "shadow_scores"
+    __table_args__ = (
+        CheckConstraint("score >= 0 AND score <= 1", name="score_is_probability"),
+        Index(None, "trade_id"),
+        {
+            "schema": "ml",
+            "comment": "The challenger's scores of pending trades, beside the champion's (shadow scoring)",
+            # Partitioned and swapped like ml.trade_scores, in the same transaction: migration 0009.
+            "postgresql_partition_by": "LIST (business_date)",
+        },
+    )
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    trade_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Double)
+    scoring_run_id: Mapped[str] = mapped_column(String(250))
+    scored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ShadowComparison(Base):
+    __tablename__ = "shadow_comparisons"
+    __table_args__ = (
+        CheckConstraint(
+            "realised_trades <= scored_trades AND fails <= realised_trades AND fails >= 0", name="counts"
+        ),
+        Index(None, "model_name", "challenger_version", "business_date"),
+        {
+            "schema": "ml",
+            "comment": "Champion and challenger on the same trades of a date, once outcomes are known",
+        },
+    )
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    champion_version: Mapped[str] = mapped_column(String(16))
+    challenger_version: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scored_trades: Mapped[int] = mapped_column(Integer, comment="trades both models scored")
+    realised_trades: Mapped[int] = mapped_column(Integer, comment="of them, outcome known")
+    fails: Mapped[int] = mapped_column(Integer, comment="of them, failed to settle on time")
+    champion_roc_auc: Mapped[float | None] = mapped_column(Double)
+    challenger_roc_auc: Mapped[float | None] = mapped_column(Double)
+    champion_pr_auc: Mapped[float | None] = mapped_column(Double)
+    challenger_pr_auc: Mapped[float | None] = mapped_column(Double)
+    champion_brier: Mapped[float | None] = mapped_column(Double)
+    challenger_brier: Mapped[float | None] = mapped_column(Double)
+    champion_calibration_error: Mapped[float | None] = mapped_column(Double)
+    challenger_calibration_error: Mapped[float | None] = mapped_column(Double)
+    outcomes_known_by: Mapped[dt.date] = mapped_column(Date, comment="the outcomes read: up to this date")
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ModelPromotion(Base):

@@ -162,7 +162,7 @@ def _swap_waiting_for_a_lock(database_url: str) -> bool:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
-            ("%attach_trade_scores_partition%",),
+            ("%attach_scores_partition%",),
         ).fetchone()
     return bool(row and row[0])
 

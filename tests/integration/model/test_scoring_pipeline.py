@@ -292,7 +292,9 @@ def test_the_swap_refuses_a_next_partition_of_another_run_or_an_empty_one(setup:
 
     # Never prepared (or already swapped): missing.
     with psycopg.connect(setup.database_url) as conn:
-        conn.execute(sql.SQL("SELECT ml.attach_trade_scores_partition(%s)"), (BUSINESS_DATE,)).fetchone()
+        conn.execute(
+            sql.SQL("SELECT ml.attach_scores_partition('trade_scores', %s)"), (BUSINESS_DATE,)
+        ).fetchone()
     partition_now = date_partition(stack["POSTGRES_URL"])  # the empty one is attached
     with pytest.raises(SwapError, match=r"ml\.trade_scores_p20230410_next is missing"):
         swap_into_trade_scores(setup.database_url, other)

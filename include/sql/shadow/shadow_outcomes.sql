@@ -1,0 +1,23 @@
+-- One shadow date's trades, scored by both the champion and the challenger, with the outcome
+-- where it was known by %(known_by)s: the rule of the training labels
+-- (model_pod/settlement_model/sql/training_set.sql): the trade's settle date is on or before
+-- known_by and an outcome was reported by then; failed if any reported outcome was 'failed'.
+-- A trade pending on the date settles after it, so its outcomes lie after the date: the range
+-- read from ops.settlement_outcomes starts there (its business_date index).
+SELECT
+    s.model_name::text AS model_name,
+    c.model_version::text AS champion_version,
+    s.model_version::text AS challenger_version,
+    c.score AS champion_score,
+    s.score AS challenger_score,
+    CASE WHEN t.settle_date <= %(known_by)s THEN l.failed END AS failed
+FROM ml.shadow_scores AS s
+JOIN ml.trade_scores AS c ON c.business_date = s.business_date AND c.trade_id = s.trade_id
+JOIN ops.trades AS t ON t.trade_id = s.trade_id
+LEFT JOIN (
+    SELECT o.trade_id, bool_or(o.outcome = 'failed') AS failed
+    FROM ops.settlement_outcomes AS o
+    WHERE o.business_date > %(business_date)s AND o.business_date <= %(known_by)s
+    GROUP BY o.trade_id
+) AS l ON l.trade_id = s.trade_id
+WHERE s.business_date = %(business_date)s

@@ -5,6 +5,7 @@ the DAG side imports: declared once, and never again on the DAG side."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -101,6 +102,18 @@ def test_training_job_arguments_parse_as_the_jobs_expect() -> None:
     assert train.ignore_features == ("ssi_status", "counterparty_fail_rate_90d")
     evaluate = parser.parse_args(["evaluate", *plan.evaluate_arguments()])
     assert evaluate.against_version == "4"
+    assert evaluate.candidate_version is None
+    # Gating the standing challenger again: the evaluate job pins it, nothing is trained.
+    regate = dataclasses.replace(plan, against_version=None, challenger_version="6")
+    assert regate.as_xcom()["mode"] == "challenger"
+    evaluate = parser.parse_args(["evaluate", *regate.evaluate_arguments()])
+    assert (evaluate.candidate_version, evaluate.against_version) == ("6", None)
+    # The shards' shadow argument parses too.
+    shadow_plan = scoring_plan.ScoringPlan(
+        dt.date(2026, 11, 20), "m", "5", 1, 0.3, 0.1, "r", shadow_version="6"
+    )
+    (arguments,) = shadow_plan.shard_arguments()
+    assert parser.parse_args(["score", *arguments]).shadow_version == "6"
     defaults = parser.parse_args(["build-training-set", "--training-date", "2026-11-20"])
     assert (defaults.train_days, defaults.holdout_days) == (
         contract.DEFAULT_TRAIN_DAYS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -52,23 +53,29 @@ def test_names_are_deterministic_per_date_and_shard() -> None:
     assert REQUEST.attempt == "manual__2026-11-20"
 
 
-NAMING_FUNCTIONS = (
-    Path(__file__).parents[3] / "include/sql/migrations/0005_trade_scores_partition_functions.sql"
-)
+NAMING_FUNCTIONS = Path(__file__).parents[3] / "include/sql/migrations/0009_scores_partition_functions.sql"
 
 
+@pytest.mark.parametrize("table", [contract.TRADE_SCORES, contract.SHADOW_SCORES])
 @pytest.mark.parametrize("day", [dt.date(2026, 11, 20), dt.date(2031, 1, 2), dt.date(1999, 12, 31)])
-def test_the_next_partition_is_named_as_the_warehouse_function_names_it(day: dt.date) -> None:
-    """ml.prepare_trade_scores_partition names it format('trade_scores_p%s_next', to_char(d,
+def test_the_next_partition_is_named_as_the_warehouse_function_names_it(day: dt.date, table: str) -> None:
+    """ml.prepare_scores_partition names it format('%s_p%s_next', scores_table, to_char(d,
     'YYYYMMDD')): the same text here, evaluated the way PostgreSQL would."""
     functions = NAMING_FUNCTIONS.read_text()
     declared = re.search(
-        r"next_table text := format\('([a-z_%]+)', to_char\(business_date, '([A-Z]+)'\)\);", functions
+        r"next_table text := format\('([a-z_%]+)', scores_table, to_char\(business_date, '([A-Z]+)'\)\);",
+        functions,
     )
     assert declared is not None, "the function's naming line changed: update next_partition_name too"
     template, picture = declared.groups()
     assert picture == "YYYYMMDD"
-    assert contract.next_partition_name(day) == template.replace("%s", day.strftime("%Y%m%d"))
+    expected = template.replace("%s", table, 1).replace("%s", day.strftime("%Y%m%d"), 1)
+    assert contract.next_partition_name(day, table) == expected
+
+
+def test_only_the_two_scores_tables_have_next_partitions() -> None:
+    with pytest.raises(ValueError, match="is not trade_scores or shadow_scores"):
+        contract.next_partition_name(dt.date(2026, 11, 20), "model_promotions")
 
 
 @pytest.mark.parametrize(("high", "medium"), [(0.1, 0.3), (1.2, 0.1), (0.3, -0.1)])
@@ -159,3 +166,80 @@ def test_encoded_messages_are_byte_for_byte_the_encoded_values() -> None:
 def test_no_high_risk_rows_no_messages() -> None:
     rows = score_job.scored_rows(batch(2), np.array([0.01, 0.02]), REQUEST, MODEL)
     assert score_job.encoded_high_risk_messages(rows, REQUEST) == []
+
+
+SHADOW = registry.pinned("settlement_fail_risk", "8", "run2")
+
+
+def test_a_dry_run_scores_no_shadow() -> None:
+    with pytest.raises(ValueError, match="a dry run scores no shadow"):
+        dataclasses.replace(REQUEST, dry_run=True, shadow_version="8")
+
+
+def test_shadow_rows_are_the_challengers_scores_of_the_same_trades() -> None:
+    scored = score_job.scored_rows(batch(3), np.array([0.5, 0.2, 0.01]), REQUEST, MODEL)
+    at = dt.datetime(2026, 11, 20, 22, tzinfo=dt.UTC)
+    shadow = score_job.shadow_rows(scored, np.array([0.4, 0.3, 0.02]), SHADOW, "run-a", at)
+    assert shadow.column_names == [
+        "business_date", "trade_id", "model_name", "model_version", "score", "scoring_run_id", "scored_at"
+    ]  # fmt: skip
+    assert shadow.column("trade_id").to_pylist() == scored.column("trade_id").to_pylist()
+    assert shadow.column("score").to_pylist() == [0.4, 0.3, 0.02]
+    assert set(shadow.column("model_version").to_pylist()) == {"8"}
+
+
+class _FixedModel:
+    """A predictor that scores every trade with one value (and counts its calls)."""
+
+    def __init__(self, model: registry.ResolvedModel, value: float) -> None:
+        self.model, self.value, self.calls = model, value, 0
+
+    def predict(self, features_batch: pa.Table) -> np.ndarray:
+        self.calls += 1
+        return np.full(features_batch.num_rows, self.value)
+
+
+def test_a_shard_in_shadow_builds_the_features_once_and_keeps_the_challenger_out_of_the_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+
+    def feature_table(pending: pa.RecordBatch, reference: object) -> pa.RecordBatch:
+        built.append(pending.num_rows)
+        return pending
+
+    monkeypatch.setattr(score_job.features, "feature_table", feature_table)
+    ingested: list[tuple[str, pa.Table]] = []
+    monkeypatch.setattr(
+        score_job.warehouse, "ingest", lambda conn, table, data, schema: ingested.append((table, data))
+    )
+    champion, challenger = _FixedModel(MODEL, 0.5), _FixedModel(SHADOW, 0.05)
+    request = dataclasses.replace(REQUEST, shadow_version="8")
+    shard = score_job._Shard(
+        request=request,
+        champion=champion,  # type: ignore[arg-type]
+        shadow=challenger,  # type: ignore[arg-type]
+        reference=None,  # type: ignore[arg-type]
+        scored_at=dt.datetime(2026, 11, 20, 22, tzinfo=dt.UTC),
+        writer=None,
+        schema="ml",
+        table="trade_scores_p20261120_next",
+        shadow_table="shadow_scores_p20261120_next",
+        parquet=score_job.RowGroupWriter(tmp_path / "part.parquet", score_job.parquet_schema()),
+        publisher=None,
+    )
+    submitted: list[tuple[pa.Table, pa.Table | None]] = []
+    shard.score(batch(4), (submitted.append,))
+    (rows,) = submitted
+    shard.copy_scores(rows)
+    shard.write_outputs(rows)
+
+    assert built == [4]  # the features once, for both models
+    assert (champion.calls, challenger.calls) == (1, 1)
+    assert [table for table, _ in ingested] == ["trade_scores_p20261120_next", "shadow_scores_p20261120_next"]
+    assert set(ingested[1][1].column("score").to_pylist()) == {0.05}
+    assert (shard.written, shard.shadow_written, shard.high) == (4, 4, 4)  # every trade high at 0.5
+    assert shard.parquet.close() == 4
+    import pyarrow.parquet as pq
+
+    assert set(pq.read_table(tmp_path / "part.parquet").column("model_version").to_pylist()) == {"7"}

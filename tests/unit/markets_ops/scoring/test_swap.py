@@ -1,6 +1,8 @@
 """The plan's prepare step and the swap's statements, in order, against a recording stand-in for
 the database: the date's next partition is prepared before the shards (which fill it), then the
-swap attaches it and checks it holds this run's rows; nothing is copied or deleted row by row."""
+swap attaches it and checks it holds this run's rows; nothing is copied or deleted row by row.
+With a challenger in shadow, its partition of ml.shadow_scores is prepared and attached beside
+the champion's, in the same transactions, and checked to hold a score of every trade."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from include.markets_ops.scoring.swap import (
 
 DAY = dt.date(2026, 11, 27)
 PLAN = ScoringPlan(DAY, "settlement_fail_risk", "7", 2, 0.7, 0.3, "scheduled__run")
+SHADOW_PLAN = ScoringPlan(DAY, "settlement_fail_risk", "7", 2, 0.7, 0.3, "scheduled__run", shadow_version="8")
 SUMMARY = {
     "row_count": 10,
     "high": 1,
@@ -29,6 +32,7 @@ SUMMARY = {
     "model_versions": ["7"],
     "scoring_run_ids": ["scheduled__run"],
 }
+SHADOW_SUMMARY = {"row_count": 10, "model_versions": ["8"], "scoring_run_ids": ["scheduled__run"]}
 
 
 class Recorder:
@@ -36,10 +40,11 @@ class Recorder:
 
     def __init__(
         self,
-        prepared: str = "trade_scores_p20261127_next",
+        prepared: str = "p20261127_next",
         next_exists: bool = True,
         summary: dict[str, Any] | None = None,
         pending: bool = True,
+        shadow_summary: dict[str, Any] | None = None,
     ) -> None:
         self.statements: list[str] = []
         self.parameters: list[Any] = []
@@ -47,6 +52,7 @@ class Recorder:
         self.next_exists = next_exists
         self.summary = SUMMARY if summary is None else summary
         self.pending = pending
+        self.shadow_summary = SHADOW_SUMMARY if shadow_summary is None else shadow_summary
 
     def __enter__(self) -> Recorder:
         return self
@@ -64,8 +70,10 @@ class Recorder:
         result = mock.Mock()
         if "to_regclass" in text:
             result.fetchone.return_value = {"found": self.next_exists}
-        elif "prepare_trade_scores_partition" in text:
-            result.fetchone.return_value = {"table_name": self.prepared}
+        elif "prepare_scores_partition" in text:
+            result.fetchone.return_value = {"table_name": f"{params['scores_table']}_{self.prepared}"}
+        elif "FROM ml.shadow_scores" in text:
+            result.fetchone.return_value = self.shadow_summary
         elif "FILTER (WHERE risk_band" in text:
             result.fetchone.return_value = self.summary
         elif "ops.trades" in text:
@@ -80,30 +88,38 @@ class Recorder:
         return [i for i, statement in enumerate(self.statements) if fragment in statement]
 
 
-def swap(recorder: Recorder) -> dict[str, Any]:
+def swap(recorder: Recorder, plan: ScoringPlan = PLAN) -> dict[str, Any]:
     with mock.patch("psycopg.connect", return_value=recorder):
-        return swap_into_trade_scores("postgresql://warehouse", PLAN)
+        return swap_into_trade_scores("postgresql://warehouse", plan)
 
 
-def prepare(recorder: Recorder) -> str:
+def prepare(recorder: Recorder, plan: ScoringPlan = PLAN) -> list[str]:
     with mock.patch("psycopg.connect", return_value=recorder):
-        return prepare_partition("postgresql://warehouse", PLAN)
+        return prepare_partition("postgresql://warehouse", plan)
 
 
 def test_the_plan_prepares_the_dates_next_partition_under_the_dates_lock() -> None:
     recorder = Recorder()
-    assert prepare(recorder) == "trade_scores_p20261127_next"
+    assert prepare(recorder) == ["trade_scores_p20261127_next"]
     (timeout,) = recorder.position("statement_timeout")
     (lock,) = recorder.position("pg_advisory_xact_lock")
-    (prepared,) = recorder.position("prepare_trade_scores_partition")
+    (prepared,) = recorder.position("prepare_scores_partition")
     assert timeout < lock < prepared
-    assert recorder.parameters[prepared] == {"business_date": DAY}
+    assert recorder.parameters[prepared] == {"business_date": DAY, "scores_table": "trade_scores"}
     assert len(recorder.statements) == 3
+
+
+def test_a_plan_with_a_challenger_prepares_its_shadow_partition_beside_the_champions() -> None:
+    recorder = Recorder()
+    assert prepare(recorder, SHADOW_PLAN) == ["trade_scores_p20261127_next", "shadow_scores_p20261127_next"]
+    prepared = recorder.position("prepare_scores_partition")
+    assert [recorder.parameters[i]["scores_table"] for i in prepared] == ["trade_scores", "shadow_scores"]
+    assert len(recorder.position("pg_advisory_xact_lock")) == 1  # one transaction, one lock
 
 
 def test_a_prepared_table_of_another_name_is_an_error() -> None:
     with pytest.raises(SwapError, match="expected trade_scores_p20261127_next"):
-        prepare(Recorder(prepared="trade_scores_p20261126_next"))
+        prepare(Recorder(prepared="p20261126_next"))
 
 
 def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_tables() -> None:
@@ -112,7 +128,7 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
 
     (lock,) = recorder.position("pg_advisory_xact_lock")
     (exists,) = recorder.position("to_regclass")
-    (attach,) = recorder.position("attach_trade_scores_partition")
+    (attach,) = recorder.position("attach_scores_partition")
     (summary,) = recorder.position("FILTER (WHERE risk_band")
     drops = recorder.position("DROP TABLE IF EXISTS")
     assert lock < exists < attach < summary < min(drops)
@@ -122,11 +138,43 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
         for index in range(2)
     ]
     # No rows are moved by the swap, none deleted row by row, and it prepares nothing itself.
-    for fragment in ("INSERT", "DELETE", "prepare_trade_scores_partition", "ops.trades"):
+    for fragment in ("INSERT", "DELETE", "prepare_scores_partition", "ops.trades", "FROM ml.shadow_scores"):
         assert not recorder.position(fragment), fragment
     assert swapped == {
-        "business_date": "2026-11-27", "row_count": 10, "high": 1, "medium": 2, "low": 7, "model_version": "7"
+        "business_date": "2026-11-27", "row_count": 10, "high": 1, "medium": 2, "low": 7, "model_version": "7",
+        "shadow_version": None, "shadow_row_count": 0,
     }  # fmt: skip
+
+
+def test_the_challengers_partition_is_attached_in_the_same_transaction_and_checked() -> None:
+    recorder = Recorder()
+    swapped = swap(recorder, SHADOW_PLAN)
+    attaches = recorder.position("attach_scores_partition")
+    assert [recorder.parameters[i]["scores_table"] for i in attaches] == ["trade_scores", "shadow_scores"]
+    assert [recorder.parameters[i]["table"] for i in recorder.position("to_regclass")] == [
+        "ml.trade_scores_p20261127_next",
+        "ml.shadow_scores_p20261127_next",
+    ]
+    (shadow_summary,) = recorder.position("FROM ml.shadow_scores")
+    assert max(attaches) < shadow_summary < min(recorder.position("DROP TABLE IF EXISTS"))
+    assert (swapped["shadow_version"], swapped["shadow_row_count"]) == ("8", 10)
+
+
+@pytest.mark.parametrize(
+    ("shadow_summary", "message"),
+    [
+        ({**SHADOW_SUMMARY, "row_count": 9}, "9 shadow scores for 10 champion scores"),
+        ({**SHADOW_SUMMARY, "model_versions": ["6"]}, r"model versions \['6'\], expected 8"),
+        ({**SHADOW_SUMMARY, "scoring_run_ids": ["manual__other"]}, r"scoring runs \['manual__other'\]"),
+    ],
+)
+def test_shadow_rows_that_do_not_match_the_champions_are_refused(
+    shadow_summary: dict[str, Any], message: str
+) -> None:
+    recorder = Recorder(shadow_summary=shadow_summary)
+    with pytest.raises(SwapError, match=message):
+        swap(recorder, SHADOW_PLAN)
+    assert not recorder.position("DROP TABLE")  # refused inside the transaction: rolled back
 
 
 def test_the_partition_names_are_the_dates() -> None:
@@ -138,7 +186,7 @@ def test_a_missing_next_partition_stops_the_swap_before_the_attach() -> None:
     recorder = Recorder(next_exists=False)
     with pytest.raises(SwapError, match=r"ml\.trade_scores_p20261127_next is missing.*rerun the whole run"):
         swap(recorder)
-    assert not recorder.position("attach_trade_scores_partition")
+    assert not recorder.position("attach_scores_partition")
 
 
 @pytest.mark.parametrize(
@@ -162,7 +210,7 @@ def test_rows_of_another_run_or_model_version_are_refused_after_the_attach(
     with pytest.raises(SwapError, match=message):
         swap(recorder)
     # Refused inside the attach's transaction (rolled back): no work table dropped either.
-    assert recorder.position("attach_trade_scores_partition")
+    assert recorder.position("attach_scores_partition")
     assert not recorder.position("DROP TABLE")
 
 

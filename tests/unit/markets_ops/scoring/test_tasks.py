@@ -81,3 +81,20 @@ def test_a_malformed_business_date_fails_without_retry() -> None:
 
 def test_a_business_day_is_accepted() -> None:
     assert tasks.scoring_business_date({"params": {"business_date": "2026-11-27"}}) == DAY
+
+
+@pytest.mark.parametrize(("challenger", "shadowed"), [(None, None), ("7", None), ("8", "8")])
+def test_check_champion_pins_the_challenger_to_score_in_shadow_unless_it_is_the_version_scored(
+    challenger: str | None, shadowed: str | None
+) -> None:
+    aliases = {"champion": "7", "challenger": challenger}
+    with (
+        mock.patch("include.markets_ops.airflow.connections.mlflow_client"),
+        mock.patch(
+            "include.markets_ops.services.model_registry.alias_version",
+            side_effect=lambda client, alias, model_name="m": aliases[alias],
+        ),
+        mock.patch("include.markets_ops.airflow.links.record"),
+    ):
+        pinned = tasks.check_champion({"params": {"business_date": DAY.isoformat()}})
+    assert (pinned["model_version"], pinned["shadow_version"]) == ("7", shadowed)

@@ -222,3 +222,80 @@ def test_a_rollbacks_reason_names_who_asked_and_who_approved() -> None:
         Review(promotion.EMERGENCY, "admin", comment="outage"), RUN, "7", "6"
     )
     assert emergency == "emergency rollback by admin: outage; version 7 replaced by 6"
+
+
+# --------------------------------------------------------------------------- the shadow check
+
+SHADOW_GATE = Thresholds(
+    min_roc_auc=0.7,
+    max_auc_regression=0.01,
+    max_calibration_error=0.03,
+    min_positives=100,
+    shadow_min_days=3,
+    shadow_min_fails=100,
+    shadow_max_auc_gap=0.01,
+)
+
+
+def shadow_day(
+    day: int, champion_auc: float | None, challenger_auc: float | None, fails: int = 50, realised: int = 1000
+) -> dict[str, Any]:
+    return {
+        "business_date": f"2026-11-{day:02d}",
+        "champion_version": "4",
+        "challenger_version": "5",
+        "realised_trades": realised,
+        "fails": fails,
+        "champion_roc_auc": champion_auc,
+        "challenger_roc_auc": challenger_auc,
+    }
+
+
+def in_shadow(days: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**evaluation(0.81, baseline_auc=0.80, baseline_version="4"), "shadow": days}
+
+
+def test_a_candidate_without_a_shadow_record_stays_the_challenger() -> None:
+    decision = decide(in_shadow([]), SHADOW_GATE, "4", is_backfill=False)
+    assert decision.decision == promotion.REJECTED
+    assert decision.champion_after == "4"
+    assert decision.reasons == [
+        "shadow: 0 business days of realised outcomes beside champion version 4 (minimum 3); as the "
+        "challenger it is scored in shadow each night: gate it again when it has them",
+        "shadow: 0 realised failed trades (minimum 100)",
+    ]
+
+
+def test_a_challenger_as_good_as_the_champion_in_shadow_over_enough_days_is_promoted() -> None:
+    days = [shadow_day(d, 0.74, 0.745) for d in (20, 23, 24)]
+    assert decide(in_shadow(days), SHADOW_GATE, "4", is_backfill=False).decision == promotion.PROMOTED
+
+
+def test_days_without_a_defined_roc_auc_do_not_count() -> None:
+    days = [shadow_day(20, 0.74, 0.745), shadow_day(23, 0.74, 0.745), shadow_day(24, None, None, fails=0)]
+    reasons = decide(in_shadow(days), SHADOW_GATE, "4", is_backfill=False).reasons
+    assert reasons[0].startswith("shadow: 2 business days of realised outcomes")
+    assert len(reasons) == 1  # 100 fails on the two days that count: the minimum, met
+
+
+def test_a_challenger_worse_in_shadow_is_refused_with_the_weighted_means() -> None:
+    days = [shadow_day(20, 0.75, 0.73, realised=3000), shadow_day(23, 0.74, 0.74), shadow_day(24, 0.74, 0.74)]
+    decision = decide(in_shadow(days), SHADOW_GATE, "4", is_backfill=False)
+    assert decision.decision == promotion.REJECTED
+    # Weighted by realised trades: champion (0.75*3 + 0.74*2) / 5 = 0.746, challenger 0.734.
+    assert decision.reasons == [
+        "shadow: ROC AUC 0.7340 over 3 days is 0.0120 below the champion's 0.7460 on the same trades; "
+        "at most 0.0100 is allowed"
+    ]
+
+
+def test_too_few_realised_fails_is_refused() -> None:
+    days = [shadow_day(d, 0.74, 0.75, fails=10) for d in (20, 23, 24)]
+    reasons = decide(in_shadow(days), SHADOW_GATE, "4", is_backfill=False).reasons
+    assert reasons == ["shadow: 30 realised failed trades (minimum 100)"]
+
+
+def test_the_shadow_check_is_off_at_zero_days_and_never_applies_to_a_bootstrap() -> None:
+    assert decide(in_shadow([]), THRESHOLDS, "4", is_backfill=False).decision == promotion.PROMOTED
+    first = {**evaluation(0.8, baseline_error="no alias 'champion'"), "shadow": []}
+    assert decide(first, SHADOW_GATE, None, is_backfill=False).decision == promotion.BOOTSTRAPPED

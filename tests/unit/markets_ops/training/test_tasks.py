@@ -65,3 +65,6 @@ def test_only_a_rollback_without_an_emergency_reason_asks_for_approval() -> None
     assert not tasks.needs_rollback_approval({"emergency_reason": "scores all zero tonight"})
     assert tasks.choose_path("rollback") == "plan_rollback"
     assert tasks.choose_path("train") == "build_training_set"
+    assert tasks.choose_path("challenger") == "build_training_set"  # a fresh window to gate it on
+    assert tasks.choose_candidate("train") == "train_model"
+    assert tasks.choose_candidate("challenger") == "evaluate_challenger"

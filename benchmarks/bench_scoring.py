@@ -11,6 +11,12 @@ by the real jobs and registered under its own name. Then, on the same rows, in o
             features, predict, COPY into the next partition, Parquet to S3, Kafka for high-risk
             trades), then the swap (the next partition attached to ml.trade_scores) and the
             manifest;
+  shadow    the same job (shards as configured) with a second model version, the challenger,
+            in shadow, as the DAG runs it when the registry has one: its next partition of
+            ml.shadow_scores prepared too, each shard predicting both versions from the same
+            features and COPYing the challenger's scores in, both partitions swapped in. The
+            challenger is trained like the model, on the same snapshot, with another seed.
+            Target: at most 1.6x the job's time;
   naive     the same work written the obvious way, as a script in its own process (like the
             job): pandas ``read_sql`` of the same feature query, MLflow's model and
             ``predict_proba``, ``DataFrame.to_sql`` into the prepared next partition,
@@ -62,13 +68,15 @@ def _url(base: str, database: str) -> str:
 @dataclass
 class Bench:
     """Where the benchmark runs: the stack, its scratch database, a Kafka topic, a work dir;
-    and, once trained, the model version every scoring run uses."""
+    and, once trained, the model version every scoring run uses and the challenger the shadow
+    run scores beside it."""
 
     stack: dict[str, str]
     urls: dict[str, str]
     topic: str
     work: Path
     version: str = ""
+    challenger: str = ""
 
 
 def run(stack: dict[str, str]) -> list[Result]:
@@ -107,6 +115,8 @@ def _measure(bench: Bench) -> list[Result]:
         f"    model {quality['version']}: ROC AUC {quality['model']:.4f}, Bayes {quality['bayes']:.4f}",
         flush=True,
     )
+    bench.challenger = _train_challenger(bench, history_end)
+    print(f"    challenger {bench.challenger}: same parameters, another seed", flush=True)
     pending = _load_bench_day(urls, bench_date)
     print(f"    {pending:,} trades pending on {bench_date}", flush=True)
 
@@ -114,6 +124,8 @@ def _measure(bench: Bench) -> list[Result]:
     other = OTHER_SHARDS if shards != OTHER_SHARDS else 1
     job = min(_timed(lambda: _job(bench, bench_date, shards)) for _ in range(2))
     print(f"    job ({shards} shards, as configured): {job:.1f}s", flush=True)
+    shadow, predicts = _shadow_job(bench, bench_date, shards)
+    print(f"    job with {bench.challenger} in shadow ({shards} shards): {shadow:.1f}s", flush=True)
     other_job = _timed(lambda: _job(bench, bench_date, other))
     print(f"    job ({other} shards): {other_job:.1f}s", flush=True)
     scores = _export_scores(urls, bench_date)
@@ -136,6 +148,15 @@ def _measure(bench: Bench) -> list[Result]:
             "here (airflow_settings.yaml): read, features, predict, COPY into the next partition, "
             "Parquet to S3, Kafka; then swap and manifest",
         ),
+        Result(
+            NAME,
+            "job with a challenger in shadow",
+            shadow,
+            "s",
+            f"the same date and shards, version {bench.challenger} also scored into ml.shadow_scores "
+            f"(one run); predict {predicts['predict']:.1f}s, shadow predict "
+            f"{predicts['shadow predict']:.1f}s (shards' sums)",
+        ),
         Result(NAME, f"job end to end, {other} shard(s)", other_job, "s", "the same, another shard count"),
         Result(NAME, "naive pipeline", naive, "s", "pandas read_sql + to_sql, produce + flush per message"),
         Result(
@@ -147,6 +168,7 @@ def _measure(bench: Bench) -> list[Result]:
         ),
         Result(NAME, "speed-up over naive", naive / job, "x", "target >= 10"),
         Result(NAME, "job / ceiling", job / ceiling, "x", "target <= 3"),
+        Result(NAME, "job with a challenger in shadow / job", shadow / job, "x", "target <= 1.6"),
         Result(
             NAME,
             "peak memory of one shard",
@@ -308,6 +330,17 @@ def _train(stack: dict[str, str], urls: dict[str, str], training_date: dt.date, 
     }
 
 
+def _train_challenger(bench: Bench, training_date: dt.date) -> str:
+    """A second version, for the shadow run: trained by the real job on the model's snapshot with
+    the same parameters but another seed (another validation split and ensemble of the same
+    shape), so a registered version of its own, loaded and predicted like any challenger."""
+    from settlement_model import train_job
+
+    env = _environment(bench.stack, bench.urls["reader"], bench.work / "training")
+    params = train_job.Hyperparameters(seed=train_job.Hyperparameters().seed + 1)
+    return str(train_job.train(env, training_date, params, "bench-challenger")["model_version"])
+
+
 # --------------------------------------------------------------------------- the three ways
 
 
@@ -333,10 +366,20 @@ def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> di
     }  # fmt: skip
 
 
-def _plan(day: dt.date, version: str, run_id: str, shards: int = 1) -> Any:
+def _plan(day: dt.date, version: str, run_id: str, shards: int = 1, shadow_version: str | None = None) -> Any:
     from include.markets_ops.scoring.plan import ScoringPlan, new_attempt
 
-    return ScoringPlan(day, MODEL_NAME, version, shards, HIGH, MEDIUM, run_id, attempt=new_attempt(run_id))
+    return ScoringPlan(
+        day,
+        MODEL_NAME,
+        version,
+        shards,
+        HIGH,
+        MEDIUM,
+        run_id,
+        attempt=new_attempt(run_id),
+        shadow_version=shadow_version,
+    )
 
 
 def _start_job(bench: Bench, plan: Any, shard: int = 0) -> subprocess.Popen:
@@ -387,15 +430,16 @@ def _finish(process: subprocess.Popen) -> int:
     return peak
 
 
-def _job(bench: Bench, day: dt.date, shards: int) -> None:
+def _job(bench: Bench, day: dt.date, shards: int, shadow_version: str | None = None) -> list[dict[str, Any]]:
+    """One scoring run as the DAG's tasks run it; the shards' time splits."""
     import boto3
 
     from include.markets_ops.scoring import manifest, swap
 
-    plan = _plan(day, bench.version, f"bench__job__{uuid.uuid4().hex[:6]}", shards)
+    plan = _plan(day, bench.version, f"bench__job__{uuid.uuid4().hex[:6]}", shards, shadow_version)
     s3 = boto3.client("s3", endpoint_url=bench.stack["S3_ENDPOINT_URL"])
     started = time.perf_counter()
-    swap.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it
+    swap.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it (and the shadow's)
     prepared = time.perf_counter()
     for process in [_start_job(bench, plan, shard) for shard in range(shards)]:  # in parallel
         _finish(process)
@@ -403,14 +447,28 @@ def _job(bench: Bench, day: dt.date, shards: int) -> None:
     swapped = swap.swap_into_trade_scores(bench.urls["writer"], plan)
     swap_done = time.perf_counter()
     manifest.write_manifest(s3, bench.stack["S3_BUCKET"], plan, swapped)
-    for shard in range(shards):
-        _print_split(_time_split(bench, shard), f"shard {shard}")
+    splits = [_time_split(bench, shard) for shard in range(shards)]
+    for shard, split in enumerate(splits):
+        _print_split(split, f"shard {shard}")
     print(
         f"      prepare {prepared - started:.2f}s, shards {shards_done - prepared:.1f}s, "
         f"swap {swap_done - shards_done:.2f}s, "
         f"manifest {time.perf_counter() - swap_done:.1f}s",
         flush=True,
     )
+    if shadow_version:
+        print(f"      {swapped['shadow_row_count']:,} shadow scores swapped in", flush=True)
+    return splits
+
+
+def _shadow_job(bench: Bench, day: dt.date, shards: int) -> tuple[float, dict[str, float]]:
+    """The job with the challenger in shadow: its wall time, and the seconds the shards spent
+    predicting with each version (summed over the shards)."""
+    started = time.perf_counter()
+    splits = _job(bench, day, shards, shadow_version=bench.challenger)
+    seconds = time.perf_counter() - started
+    phases = ("predict", "shadow predict")
+    return seconds, {phase: sum(split["phases"].get(phase, 0.0) for split in splits) for phase in phases}
 
 
 def _peak_memory(bench: Bench, day: dt.date) -> tuple[int, float]:

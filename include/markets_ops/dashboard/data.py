@@ -13,6 +13,7 @@ CHAMPION_DECISIONS = {"promoted", "bootstrapped", "rolled_back"}
 # The breaks trend: how many of the latest reconciled business dates (dates with rows in
 # reporting.recon_breaks) it plots.
 TREND_DATES = 30
+SHADOW_ROWS = 20  # the latest shadow comparisons shown (a few weeks of one challenger)
 STATEMENT_TIMEOUT = "15s"  # a dashboard query that takes longer is a bug, not a wait
 
 
@@ -22,6 +23,7 @@ class Dashboard:
     champion: dict[str, Any] | None = None
     challenger: dict[str, Any] | None = None
     promotions: list[dict[str, Any]] = field(default_factory=list)
+    shadow_comparisons: list[dict[str, Any]] = field(default_factory=list)
     scoring: list[dict[str, Any]] = field(default_factory=list)
     breaks_by_type: list[dict[str, Any]] = field(default_factory=list)
     breaks_trend: list[dict[str, Any]] = field(default_factory=list)
@@ -48,6 +50,7 @@ class Dashboard:
             "champion": self.champion,
             "challenger": self.challenger,
             "promotions": self.promotions,
+            "shadow_comparisons": self.shadow_comparisons,
             "scoring": self.scoring,
             "coverage": self.coverage,
             "open_breaks": self.open_breaks,
@@ -68,6 +71,9 @@ def load_dashboard(connection: Any, business_date: dt.date | None) -> Dashboard:
         board = Dashboard(business_date=business_date)
         board.promotions = _query(connection, "model_promotions.sql", {"model_name": MODEL_NAME, "limit": 10})
         board.champion, board.challenger = _champion_and_challenger(board.promotions)
+        board.shadow_comparisons = _query(
+            connection, "shadow_comparisons.sql", {"model_name": MODEL_NAME, "limit": SHADOW_ROWS}
+        )
         if business_date is None:
             return board
         on_date = {"business_date": business_date}

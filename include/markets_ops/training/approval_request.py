@@ -24,7 +24,18 @@ THRESHOLD_LABELS = {
     "max_auc_regression": "largest ROC AUC drop against the champion",
     "max_calibration_error": "maximum calibration error",
     "min_positives": "minimum failed trades in the window",
+    "shadow_min_days": "minimum business days in shadow with realised fails",
+    "shadow_min_fails": "minimum realised failed trades in shadow",
+    "shadow_max_auc_gap": "largest shadow ROC AUC gap below the champion",
 }
+# The shadow record's metric pairs (ml.shadow_comparisons: champion_<key>, challenger_<key>).
+SHADOW_METRICS = (
+    ("roc_auc", "ROC AUC"),
+    ("pr_auc", "PR AUC"),
+    ("brier", "Brier"),
+    ("calibration_error", "Calibration error"),
+)
+UNDEFINED = "–"  # a metric the day's realised trades cannot define (e.g. no fails: no ROC AUC)
 
 VersionUrl = Callable[[str], str]  # version -> its MLflow page
 
@@ -41,6 +52,7 @@ def body(gated: Mapping[str, Any], version_url: VersionUrl) -> str:
         [
             _versions(gated, version_url),
             _metrics_table(gated),
+            *_shadow_record(gated),
             _checks(gated),
             "**Approve** moves the `champion` alias to the candidate (the current champion keeps "
             "`previous_champion`, for a rollback). **Reject**, or no answer before the request times "
@@ -79,6 +91,65 @@ def _metrics_table(gated: Mapping[str, Any]) -> str:
     if "rows" in candidate:
         rows.append(f"| Trades in the window | {int(candidate['rows']):,} | same trades | |")
     return "\n".join(rows)
+
+
+def _shadow_record(gated: Mapping[str, Any]) -> list[str]:
+    """The challenger's nights in shadow beside the champion, oldest first. Nothing when the check
+    did not apply (no champion yet, or the check is off): there is no record to show."""
+    days = gated.get("shadow")
+    if days is None:
+        return []
+    if not days:
+        return [
+            f"**Shadow record**: No shadow record yet beside this champion (version "
+            f"{gated.get('champion_before')}): no business date has both models' scores and known outcomes."
+        ]
+    return [_shadow_summary(days, gated.get("thresholds") or {}), _shadow_table(days)]
+
+
+def _shadow_table(days: list[dict[str, Any]]) -> str:
+    pairs = " | ".join(f"{label} champion / challenger" for _, label in SHADOW_METRICS)
+    rows = [f"| Business date | Realised trades | Fails | {pairs} |", "|---|---:|---:|" + "---:|" * 4]
+    for day in reversed(days):  # the gate's record is latest first; a table reads oldest first
+        metrics = " | ".join(
+            f"{_metric(day[f'champion_{key}'])} / {_metric(day[f'challenger_{key}'])}"
+            for key, _ in SHADOW_METRICS
+        )
+        rows.append(f"| {day['business_date']} | {day['realised_trades']:,} | {day['fails']:,} | {metrics} |")
+    return "\n".join(rows)
+
+
+def _shadow_summary(days: list[dict[str, Any]], thresholds: Mapping[str, Any]) -> str:
+    # The days and weighting promotion.shadow_failures judges: both ROC AUCs defined, some fails.
+    counted = [
+        d
+        for d in days
+        if d["fails"] > 0 and d["champion_roc_auc"] is not None and d["challenger_roc_auc"] is not None
+    ]
+    fails = sum(d["fails"] for d in counted)
+    line = f"**Shadow record**: {len(counted)} business days with realised fails, {fails:,} fails in all"
+    if counted:
+        champion = _weighted(counted, "champion_roc_auc")
+        challenger = _weighted(counted, "challenger_roc_auc")
+        line += (
+            f"; over those days, ROC AUC weighted by realised trades: champion {champion:.4f}, "
+            f"challenger {challenger:.4f}"
+        )
+    if "shadow_min_days" in thresholds:
+        line += (
+            f" (the gate asks for at least {thresholds['shadow_min_days']} days and "
+            f"{thresholds.get('shadow_min_fails')} fails, and the challenger at most "
+            f"{thresholds.get('shadow_max_auc_gap')} below the champion)"
+        )
+    return line + "."
+
+
+def _weighted(days: list[dict[str, Any]], key: str) -> float:
+    return sum(d[key] * d["realised_trades"] for d in days) / sum(d["realised_trades"] for d in days)
+
+
+def _metric(value: float | None) -> str:
+    return UNDEFINED if value is None else f"{value:.4f}"
 
 
 def _checks(gated: Mapping[str, Any]) -> str:

@@ -52,6 +52,7 @@ def model_name(stack: dict[str, str]) -> Iterator[str]:
             raise
     with psycopg.connect(stack["POSTGRES_URL"]) as conn:
         conn.execute("DELETE FROM ml.model_promotions WHERE model_name = %s", (name,))
+        conn.execute("DELETE FROM ml.shadow_comparisons WHERE model_name = %s", (name,))
 
 
 @pytest.fixture(scope="module")

@@ -76,6 +76,7 @@ def score_shards(
             model_version=args.model_version,
             topic=args.topic,
             attempt=args.attempt,
+            shadow_version=args.shadow_version,
         )
         results.append(score_job.score_shard(env, request))
     return results

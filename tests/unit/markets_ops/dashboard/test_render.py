@@ -116,3 +116,48 @@ def test_the_promotion_history_says_who_approved_and_why() -> None:
 def test_the_trend_chart_says_what_it_plots() -> None:
     html = render_dashboard(_board())
     assert "Open breaks, last 30 reconciled business dates" in html
+
+
+def _comparison(business_date: str, challenger: str, fails: int) -> dict[str, object]:
+    """An ml.shadow_comparisons row as shadow_comparisons.sql returns it (dates as ISO strings)."""
+    return {
+        "business_date": business_date,
+        "champion_version": "3",
+        "challenger_version": challenger,
+        "scored_trades": 12000,
+        "realised_trades": 9500,
+        "fails": fails,
+        "champion_roc_auc": 0.7388 if fails else None,  # no fails: ROC AUC undefined
+        "challenger_roc_auc": 0.74125 if fails else None,
+        "champion_pr_auc": 0.2 if fails else None,
+        "challenger_pr_auc": 0.21 if fails else None,
+        "champion_brier": 0.0612,
+        "challenger_brier": 0.0605,
+        "champion_calibration_error": 0.0034,
+        "challenger_calibration_error": 0.0021,
+        "outcomes_known_by": "2026-11-06",
+        "computed_at": "2026-11-06T22:00:00+00:00",
+    }
+
+
+def test_the_shadow_section_lists_the_comparisons_with_dashes_where_undefined() -> None:
+    board = _board()
+    board.shadow_comparisons = [_comparison("2026-10-30", "4", 0), _comparison("2026-10-29", "<b>4</b>", 140)]
+    html = render_dashboard(board)
+    section = html[html.index("<h2>Shadow scoring</h2>") : html.index("<h2>Scoring coverage")]
+    rows = section.split("<tr><td>")[1:]
+    assert [row.split("</td>")[0] for row in rows] == ["2026-10-30", "2026-10-29"]  # as the query orders
+    assert '<td class="num">12,000</td><td class="num">9,500</td><td class="num">0</td>' in rows[0]
+    assert '<td class="num">–</td><td class="num">–</td>' in rows[0]
+    assert '<td class="num">0.0612</td><td class="num">0.0605</td>' in rows[0]
+    assert '<td class="num">0.7388</td><td class="num">0.7412</td>' in rows[1]
+    assert "<td>v3</td><td>v&lt;b&gt;4&lt;/b&gt;</td>" in rows[1]  # escaped like every value
+    assert "<td>2026-11-06</td>" in rows[1]
+    assert "No challenger has been scored in shadow yet." not in html
+
+
+def test_without_shadow_comparisons_the_section_says_so() -> None:
+    html = render_dashboard(_board())
+    assert "<h2>Shadow scoring</h2>" in html
+    assert "No challenger has been scored in shadow yet." in html
+    assert '<table data-testid="shadow-comparisons">' not in html

@@ -52,6 +52,65 @@ def test_without_a_champion_the_body_says_so() -> None:
     assert "| ROC AUC | 0.7412 | n/a | higher |" in body
 
 
+def _shadow_day(
+    business_date: str, realised: int, fails: int, champion_auc: float | None, challenger_auc: float | None
+) -> dict[str, Any]:
+    """One ml.shadow_comparisons row as the gate passes it on (JSON-ready)."""
+    return {
+        "business_date": business_date,
+        "champion_version": "6",
+        "challenger_version": "7",
+        "scored_trades": realised + 100,
+        "realised_trades": realised,
+        "fails": fails,
+        "champion_roc_auc": champion_auc,
+        "challenger_roc_auc": challenger_auc,
+        "champion_pr_auc": 0.21 if fails else None,
+        "challenger_pr_auc": 0.2345 if fails else None,
+        "champion_brier": 0.061,
+        "challenger_brier": 0.0598,
+        "champion_calibration_error": 0.003,
+        "challenger_calibration_error": 0.0025,
+        "outcomes_known_by": "2026-12-01",
+    }
+
+
+SHADOW = [  # latest first, as promotion.with_shadow_record gives it
+    _shadow_day("2026-11-27", 3000, 0, None, None),  # no fails yet: no ROC AUC, not counted
+    _shadow_day("2026-11-26", 1000, 60, 0.70, 0.74),
+    _shadow_day("2026-11-25", 3000, 140, 0.74, 0.74),
+]
+SHADOW_THRESHOLDS = {"shadow_min_days": 2, "shadow_min_fails": 100, "shadow_max_auc_gap": 0.01}
+
+
+def test_the_shadow_record_is_a_table_oldest_first_with_dashes_where_undefined_and_a_summary() -> None:
+    gated = {**GATED, "shadow": SHADOW, "thresholds": {**GATED["thresholds"], **SHADOW_THRESHOLDS}}
+    body = approval_request.body(gated, url)
+    assert (
+        "| 2026-11-25 | 3,000 | 140 | 0.7400 / 0.7400 | 0.2100 / 0.2345 | 0.0610 / 0.0598 | 0.0030 / 0.0025 |"
+        in body
+    )
+    assert "| 2026-11-27 | 3,000 | 0 | – / – | – / – | 0.0610 / 0.0598 | 0.0030 / 0.0025 |" in body
+    assert body.index("| 2026-11-25 |") < body.index("| 2026-11-26 |") < body.index("| 2026-11-27 |")
+    # Weighted as the gate weighs: (0.70 * 1000 + 0.74 * 3000) / 4000 = 0.73; the no-fail day left out.
+    assert "**Shadow record**: 2 business days with realised fails, 200 fails in all" in body
+    assert "champion 0.7300, challenger 0.7400" in body
+    assert "at least 2 days and 100 fails, and the challenger at most 0.01 below the champion" in body
+    assert "minimum realised failed trades in shadow 100" in body  # the checks name the thresholds
+    assert body.index("| Metric |") < body.index("**Shadow record**") < body.index("**The gate's checks**")
+
+
+def test_an_empty_shadow_record_says_there_is_none_yet() -> None:
+    body = approval_request.body({**GATED, "shadow": []}, url)
+    assert "No shadow record yet beside this champion (version 6)" in body
+    assert "| Business date |" not in body
+
+
+def test_without_a_shadow_check_the_body_says_nothing_of_it() -> None:
+    for gated in (GATED, {**GATED, "shadow": None}):
+        assert "hadow" not in approval_request.body(gated, url)
+
+
 def test_the_rollback_request_names_both_versions_and_the_emergency_way() -> None:
     planned = {
         "model_name": "settlement_fail_risk",

@@ -1,0 +1,147 @@
+"""Shadow scoring on the real stack: a challenger scored beside the champion by the same run.
+
+The challenger's score of every trade the champion scored lands in ml.shadow_scores, swapped in
+the same transaction as the champion's partition; the champion's rows, Parquet parts, manifest
+and Kafka messages are exactly what a run without a challenger writes; a failed swap leaves both
+tables as they were; and the comparison of the two on realised outcomes matches the metrics
+computed here from the rows themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from typing import Any
+
+import psycopg
+import pytest
+from settlement_model.metrics import gate_metric
+
+from include.markets_ops.scoring import shadow
+from include.markets_ops.scoring.manifest import manifest_key, without_run_identity
+from include.markets_ops.scoring.swap import SwapError, prepare_partition, swap_into_trade_scores
+from tests.integration.model.scoring_runs import (
+    BUSINESS_DATE,
+    Setup,
+    date_rows,
+    objects,
+    plan,
+    score_date,
+    score_shards,
+)
+from tests.support.model_stack import read_topic, train
+
+
+@pytest.fixture(scope="module")
+def challenger(setup: Setup, reader_env: Any) -> str:
+    """Another version: shallower trees, so its scores differ from the champion's."""
+    return train(reader_env, max_leaf_nodes=2, max_iter=40)
+
+
+def shadow_rows(database_url: str) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT trade_id, model_version, score, scoring_run_id FROM ml.shadow_scores "
+            "WHERE business_date = %s ORDER BY trade_id",
+            (BUSINESS_DATE,),
+        ).fetchall()
+
+
+def test_the_challenger_is_scored_beside_the_champion_and_nowhere_else(setup: Setup, challenger: str) -> None:
+    s3, bucket, topic = setup.s3, setup.bucket, setup.topic
+    alone = score_date(setup.env, s3, bucket, plan(setup.model_name, setup.champion, "pytest__alone"), topic)
+    rows_alone, objects_alone = date_rows(setup.database_url), objects(s3, bucket)
+    messages_alone = read_topic(setup.stack, topic)
+
+    in_shadow = dataclasses.replace(
+        plan(setup.model_name, setup.champion, "pytest__shadow"), shadow_version=challenger
+    )
+    shadowed = score_date(setup.env, s3, bucket, in_shadow, topic)
+
+    # The challenger scored every trade the champion scored, in the same run.
+    rows = date_rows(setup.database_url)
+    shadow_scores = shadow_rows(setup.database_url)
+    assert [r[0] for r in shadow_scores] == [r[1] for r in rows]
+    assert {(r[1], r[3]) for r in shadow_scores} == {(challenger, "pytest__shadow")}
+    assert shadowed["swapped"]["shadow_row_count"] == len(rows) == shadowed["swapped"]["row_count"]
+    assert [r[2] for r in shadow_scores] != [r[4] for r in rows]  # another model's scores
+    assert sum(shard.shadow_rows for shard in shadowed["shards"]) == len(rows)
+    # The champion's outputs are those of a run without a challenger: rows, parts, messages.
+    assert rows == rows_alone
+    after = objects(s3, bucket)
+    assert without_run_identity(json.loads(after[manifest_key(BUSINESS_DATE)])) == without_run_identity(
+        json.loads(objects_alone[manifest_key(BUSINESS_DATE)])
+    )
+    assert shadowed["manifest"]["checksum"] == alone["manifest"]["checksum"]
+    # The topic now holds each message of the run alone twice (read per partition, in offset
+    # order): the shadow run published the same ones, and none of the challenger's.
+    messages = read_topic(setup.stack, topic)
+    assert Counter(messages) == Counter({message: 2 for message in messages_alone})
+    assert all(json.loads(value)["model_version"] == setup.champion for _, value in messages)
+
+
+def test_a_swap_that_fails_leaves_both_tables_as_they_were(setup: Setup, challenger: str) -> None:
+    good = dataclasses.replace(
+        plan(setup.model_name, setup.champion, "pytest__good"), shadow_version=challenger
+    )
+    score_date(setup.env, setup.s3, setup.bucket, good, setup.topic)
+    champion_before, shadow_before = date_rows(setup.database_url), shadow_rows(setup.database_url)
+
+    # Shard 1 of the next run does not score the challenger: the swap refuses the whole date.
+    broken = dataclasses.replace(good, scoring_run_id="pytest__broken", attempt="pytest__broken-0001")
+    prepare_partition(setup.database_url, broken)
+    score_shards(setup.env, broken, setup.topic, only=0)
+    score_shards(setup.env, dataclasses.replace(broken, shadow_version=None), setup.topic, only=1)
+    with pytest.raises(SwapError, match=r"ml\.shadow_scores: \d+ shadow scores for \d+ champion scores"):
+        swap_into_trade_scores(setup.database_url, broken)
+    assert date_rows(setup.database_url) == champion_before
+    assert shadow_rows(setup.database_url) == shadow_before
+
+
+def test_the_comparison_is_both_models_metrics_on_the_same_realised_trades(
+    setup: Setup, challenger: str, fixture_data: Any
+) -> None:
+    run = dataclasses.replace(
+        plan(setup.model_name, setup.champion, "pytest__compare"), shadow_version=challenger
+    )
+    score_date(setup.env, setup.s3, setup.bucket, run, setup.topic)
+    known_by = fixture_data.last_day
+
+    first = shadow.compare(setup.database_url, known_by, lookback_days=3650)
+    again = shadow.compare(setup.database_url, known_by, lookback_days=3650)  # a rerun: the same row
+
+    (compared,) = [c for c in first if c["business_date"] == BUSINESS_DATE]
+    assert [c for c in again if c["business_date"] == BUSINESS_DATE] == [compared]
+    failed = {o["trade_id"] for o in fixture_data.outcomes if o["outcome"] == "failed"}
+    pending = {t["trade_id"]: t for t in fixture_data.pending_on(BUSINESS_DATE)}
+    champion_scores = {r[1]: r[4] for r in date_rows(setup.database_url)}
+    challenger_scores = {r[0]: r[2] for r in shadow_rows(setup.database_url)}
+    realised = sorted(t for t, trade in pending.items() if trade["settle_date"] <= known_by)
+    labels = [int(t in failed) for t in realised]
+    assert (compared["scored_trades"], compared["realised_trades"], compared["fails"]) == (
+        len(pending),
+        len(realised),
+        sum(labels),
+    )
+    assert compared["champion_roc_auc"] == pytest.approx(
+        gate_metric("roc_auc", labels, [champion_scores[t] for t in realised])
+    )
+    assert compared["challenger_brier"] == pytest.approx(
+        gate_metric("brier", labels, [challenger_scores[t] for t in realised])
+    )
+    with psycopg.connect(setup.stack["REPORTING_READER_URL"]) as reader:
+        stored = reader.execute(
+            "SELECT champion_version, challenger_version, realised_trades, challenger_roc_auc, "
+            "outcomes_known_by FROM ml.shadow_comparisons WHERE business_date = %s AND model_name = %s",
+            (BUSINESS_DATE, setup.model_name),
+        ).fetchall()
+    assert stored == [
+        (setup.champion, challenger, len(realised), pytest.approx(compared["challenger_roc_auc"]), known_by)
+    ]
+
+    # An earlier night's comparison (fewer outcomes known) never replaces a later one's.
+    shadow.compare(setup.database_url, BUSINESS_DATE, lookback_days=1)
+    evidence = shadow.evidence(setup.database_url, setup.model_name, challenger, setup.champion)
+    assert [(e["business_date"], e["outcomes_known_by"]) for e in evidence] == [
+        (BUSINESS_DATE.isoformat(), known_by.isoformat())
+    ]

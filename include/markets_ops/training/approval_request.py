@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from include.markets_ops.training import promotion
+
 # (metric key, label, format, which way is better); the evaluate job's metrics.quality() keys.
 METRIC_ROWS = (
     ("roc_auc", "ROC AUC", "{:.4f}", "higher"),
@@ -120,20 +122,14 @@ def _shadow_table(days: list[dict[str, Any]]) -> str:
 
 
 def _shadow_summary(days: list[dict[str, Any]], thresholds: Mapping[str, Any]) -> str:
-    # The days and weighting promotion.shadow_failures judges: both ROC AUCs defined, some fails.
-    counted = [
-        d
-        for d in days
-        if d["fails"] > 0 and d["champion_roc_auc"] is not None and d["challenger_roc_auc"] is not None
-    ]
-    fails = sum(d["fails"] for d in counted)
-    line = f"**Shadow record**: {len(counted)} business days with realised fails, {fails:,} fails in all"
-    if counted:
-        champion = _weighted(counted, "champion_roc_auc")
-        challenger = _weighted(counted, "challenger_roc_auc")
+    record = promotion.shadow_summary(days)  # the days and the weighting the gate judges
+    line = (
+        f"**Shadow record**: {record.days} business days with realised fails, {record.fails:,} fails in all"
+    )
+    if record.champion_roc_auc is not None and record.challenger_roc_auc is not None:
         line += (
-            f"; over those days, ROC AUC weighted by realised trades: champion {champion:.4f}, "
-            f"challenger {challenger:.4f}"
+            "; over those days, ROC AUC weighted by realised trades: "
+            f"champion {record.champion_roc_auc:.4f}, challenger {record.challenger_roc_auc:.4f}"
         )
     if "shadow_min_days" in thresholds:
         line += (
@@ -142,10 +138,6 @@ def _shadow_summary(days: list[dict[str, Any]], thresholds: Mapping[str, Any]) -
             f"{thresholds.get('shadow_max_auc_gap')} below the champion)"
         )
     return line + "."
-
-
-def _weighted(days: list[dict[str, Any]], key: str) -> float:
-    return sum(d[key] * d["realised_trades"] for d in days) / sum(d["realised_trades"] for d in days)
 
 
 def _metric(value: float | None) -> str:

@@ -187,39 +187,60 @@ def check_absolute(evaluation: dict[str, Any], thresholds: Thresholds, failed: s
     return failures
 
 
-def shadow_failures(
-    shadow_days: list[dict[str, Any]], thresholds: Thresholds, champion_version: str
-) -> list[str]:
-    """Why the challenger's shadow record beside the champion is not enough to replace it (none:
-    it is). A day counts when both models' ROC AUC is defined on its realised trades (some failed,
-    some did not); the ROC AUCs are compared as means over those days, weighted by realised trades.
-    The project's own check: MLflow has no form for evidence gathered night after night."""
-    if thresholds.shadow_min_days <= 0:
-        return []
+@dataclass(frozen=True)
+class ShadowSummary:
+    """A shadow record as the gate judges it: the days that count (both ROC AUCs defined on the
+    day's realised trades: some failed, some did not), their realised fails, and each model's
+    mean ROC AUC over them, weighted by realised trades (None without such a day)."""
+
+    days: int
+    fails: int
+    champion_roc_auc: float | None
+    challenger_roc_auc: float | None
+
+
+def shadow_summary(shadow_days: list[dict[str, Any]]) -> ShadowSummary:
     days = [
         d
         for d in shadow_days
         if d["fails"] > 0 and d["champion_roc_auc"] is not None and d["challenger_roc_auc"] is not None
     ]
+    if not days:
+        return ShadowSummary(0, 0, None, None)
+    weights = sum(d["realised_trades"] for d in days)
+
+    def mean(key: str) -> float:
+        return float(sum(d[key] * d["realised_trades"] for d in days) / weights)
+
     fails = sum(d["fails"] for d in days)
+    return ShadowSummary(len(days), fails, mean("champion_roc_auc"), mean("challenger_roc_auc"))
+
+
+def shadow_failures(
+    shadow_days: list[dict[str, Any]], thresholds: Thresholds, champion_version: str
+) -> list[str]:
+    """Why the challenger's shadow record beside the champion is not enough to replace it (none:
+    it is). The project's own check: MLflow has no form for evidence gathered night after night."""
+    if thresholds.shadow_min_days <= 0:
+        return []
+    record = shadow_summary(shadow_days)
     failures = []
-    if len(days) < thresholds.shadow_min_days:
+    if record.days < thresholds.shadow_min_days:
         failures.append(
-            f"shadow: {len(days)} business days of realised outcomes beside champion version "
+            f"shadow: {record.days} business days of realised outcomes beside champion version "
             f"{champion_version} (minimum {thresholds.shadow_min_days}); as the challenger it is scored "
             "in shadow each night: gate it again when it has them"
         )
-    if fails < thresholds.shadow_min_fails:
-        failures.append(f"shadow: {fails} realised failed trades (minimum {thresholds.shadow_min_fails})")
-    if days:
-        weights = sum(d["realised_trades"] for d in days)
-        champion = sum(d["champion_roc_auc"] * d["realised_trades"] for d in days) / weights
-        challenger = sum(d["challenger_roc_auc"] * d["realised_trades"] for d in days) / weights
-        if champion - challenger > thresholds.shadow_max_auc_gap:
+    if record.fails < thresholds.shadow_min_fails:
+        failures.append(
+            f"shadow: {record.fails} realised failed trades (minimum {thresholds.shadow_min_fails})"
+        )
+    if record.champion_roc_auc is not None and record.challenger_roc_auc is not None:
+        gap = record.champion_roc_auc - record.challenger_roc_auc
+        if gap > thresholds.shadow_max_auc_gap:
             failures.append(
-                f"shadow: ROC AUC {challenger:.4f} over {len(days)} days is "
-                f"{champion - challenger:.4f} below "
-                f"the champion's {champion:.4f} on the same trades; at most "
+                f"shadow: ROC AUC {record.challenger_roc_auc:.4f} over {record.days} days is {gap:.4f} below "
+                f"the champion's {record.champion_roc_auc:.4f} on the same trades; at most "
                 f"{thresholds.shadow_max_auc_gap:.4f} is allowed"
             )
     return failures

@@ -76,7 +76,7 @@ def test_the_challenger_is_scored_beside_the_champion_and_nowhere_else(setup: Se
     # The topic now holds each message of the run alone twice (read per partition, in offset
     # order): the shadow run published the same ones, and none of the challenger's.
     messages = read_topic(setup.stack, topic)
-    assert Counter(messages) == Counter({message: 2 for message in messages_alone})
+    assert Counter(messages) == Counter(dict.fromkeys(messages_alone, 2))
     assert all(json.loads(value)["model_version"] == setup.champion for _, value in messages)
 
 

@@ -141,8 +141,8 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
     for fragment in ("INSERT", "DELETE", "prepare_scores_partition", "ops.trades", "FROM ml.shadow_scores"):
         assert not recorder.position(fragment), fragment
     assert swapped == {
-        "business_date": "2026-11-27", "row_count": 10, "high": 1, "medium": 2, "low": 7, "model_version": "7",
-        "shadow_version": None, "shadow_row_count": 0,
+        "business_date": "2026-11-27", "row_count": 10, "high": 1, "medium": 2, "low": 7,
+        "model_version": "7", "shadow_version": None, "shadow_row_count": 0,
     }  # fmt: skip
 
 

@@ -40,6 +40,7 @@ from tests.integration.pipeline_stack import (
 from tests.integration.test_airflow_ui import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS
 
 pytestmark = pytest.mark.integration
+SHADOW_DAYS_VARIABLE = promotion.SHADOW_THRESHOLD_VARIABLES["shadow_min_days"][0]
 TIMEOUT_HOURS = "0.01"  # 36 s; the scheduler's sweep resolves it within 15 s after
 
 
@@ -109,6 +110,16 @@ def short_approval_window(airflow_api: Any) -> Any:
     airflow_api.set_variable(APPROVAL_HOURS_VARIABLE, previous or "48")
 
 
+@pytest.fixture
+def no_shadow_check(airflow_api: Any) -> Any:
+    """This test is about the approval: its candidate is promoted on the offline checks alone (the
+    shadow check's story is tests/features/model_governance.feature)."""
+    previous = airflow_api.get_variable(SHADOW_DAYS_VARIABLE)
+    airflow_api.set_variable(SHADOW_DAYS_VARIABLE, "0")
+    yield
+    airflow_api.set_variable(SHADOW_DAYS_VARIABLE, previous or "3")
+
+
 @dataclass
 class TrainingRuns:
     conf: dict[str, Any]  # a training on the session's history
@@ -136,7 +147,7 @@ def runs_left_as_found(
     assert champion_version(stack) == pipeline_champion
 
 
-@pytest.mark.usefixtures("short_approval_window")
+@pytest.mark.usefixtures("short_approval_window", "no_shadow_check")
 def test_a_promotion_waits_for_a_named_approver_and_records_each_answer(
     airflow_api: Any,
     stack: dict[str, str],

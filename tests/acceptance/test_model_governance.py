@@ -97,12 +97,15 @@ def _trigger_training(airflow_api: Any, story: Story, conf: dict[str, Any]) -> s
     return run_id
 
 
-@given("a champion bootstrapped by the training DAG and approved by an approver")
+@given("a champion put in place by the training DAG with an approver's approval")
 def approved_champion(story: Story, stack: dict[str, str]) -> None:
     with _reader(stack) as reader:
         made_champion = reader.execute(
             "SELECT decision, review_outcome, reviewed_by FROM ml.model_promotions "
-            "WHERE model_name = %s AND candidate_version = %s AND decision IN ('bootstrapped', 'promoted') "
+            # The latest decision that made it champion: its bootstrap or promotion, or a rollback
+            # back to it (a session's earlier test may have promoted another and rolled back).
+            "WHERE model_name = %s AND candidate_version = %s "
+            "AND decision IN ('bootstrapped', 'promoted', 'rolled_back') "
             "ORDER BY promotion_id DESC LIMIT 1",
             (model_registry.MODEL_NAME, story.first_champion),
         ).fetchone()

@@ -5,7 +5,7 @@ Feature: A model version replaces the champion only after it proved itself in sh
   promotion too: approved and recorded.
 
   Scenario: A challenger is shadow-scored, approved, promoted and rolled back
-    Given a champion bootstrapped by the training DAG and approved by an approver
+    Given a champion put in place by the training DAG with an approver's approval
     And the gate asks for 2 business days in shadow with 50 realised fails
     When a later training run trains a challenger
     Then the gate holds it as the challenger, because it has no shadow record beside the champion

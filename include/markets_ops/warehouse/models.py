@@ -33,7 +33,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
-    Integer,
     MetaData,
     Numeric,
     SmallInteger,
@@ -354,9 +353,9 @@ class ShadowComparison(Base):
     model_name: Mapped[str] = mapped_column(String(64), primary_key=True)
     champion_version: Mapped[str] = mapped_column(String(16))
     challenger_version: Mapped[str] = mapped_column(String(16), primary_key=True)
-    scored_trades: Mapped[int] = mapped_column(Integer, comment="trades both models scored")
-    realised_trades: Mapped[int] = mapped_column(Integer, comment="of them, outcome known")
-    fails: Mapped[int] = mapped_column(Integer, comment="of them, failed to settle on time")
+    scored_trades: Mapped[int] = mapped_column(BigInteger, comment="trades both models scored")
+    realised_trades: Mapped[int] = mapped_column(BigInteger, comment="of them, outcome known")
+    fails: Mapped[int] = mapped_column(BigInteger, comment="of them, failed to settle on time")
     champion_roc_auc: Mapped[float | None] = mapped_column(Double)
     challenger_roc_auc: Mapped[float | None] = mapped_column(Double)
     champion_pr_auc: Mapped[float | None] = mapped_column(Double)

@@ -33,6 +33,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 METRICS = ("roc_auc", "pr_auc", "brier", "calibration_error")
+REPLACED = "-- squawk-ignore ban-drop-function -- replaced by ml.*_scores_partition(table, date)\n"
 
 
 def _create_shadow_scores() -> None:
@@ -69,9 +70,9 @@ def _create_shadow_comparisons() -> None:
         sa.Column("model_name", sa.String(length=64), nullable=False),
         sa.Column("champion_version", sa.String(length=16), nullable=False),
         sa.Column("challenger_version", sa.String(length=16), nullable=False),
-        sa.Column("scored_trades", sa.Integer(), nullable=False, comment="trades both models scored"),
-        sa.Column("realised_trades", sa.Integer(), nullable=False, comment="of them, outcome known"),
-        sa.Column("fails", sa.Integer(), nullable=False, comment="of them, failed to settle on time"),
+        sa.Column("scored_trades", sa.BigInteger(), nullable=False, comment="trades both models scored"),
+        sa.Column("realised_trades", sa.BigInteger(), nullable=False, comment="of them, outcome known"),
+        sa.Column("fails", sa.BigInteger(), nullable=False, comment="of them, failed to settle on time"),
         *metric_columns,
         sa.Column(
             "outcomes_known_by", sa.Date(), nullable=False, comment="the outcomes read: up to this date"
@@ -101,8 +102,10 @@ def upgrade() -> None:
     _create_shadow_scores()
     _create_shadow_comparisons()
     op.execute(read_sql("migrations/0009_scores_partition_functions.sql"))
-    op.execute("DROP FUNCTION ml.attach_trade_scores_partition(date)")
-    op.execute("DROP FUNCTION ml.prepare_trade_scores_partition(date)")
+    # Replaced by the two above in this transaction; the code that calls them is deployed with
+    # this migration (a scoring run started before it fails its swap and is rerun).
+    op.execute(f"{REPLACED}DROP FUNCTION ml.attach_trade_scores_partition(date)")
+    op.execute(f"{REPLACED}DROP FUNCTION ml.prepare_trade_scores_partition(date)")
 
 
 def downgrade() -> None:

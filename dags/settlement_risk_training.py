@@ -157,6 +157,14 @@ def settlement_risk_training() -> None:
 
         return tasks.choose_candidate(mode)
 
+    @task
+    def evaluation_arguments(planned_arguments: list) -> list:
+        """The evaluate job's arguments, handed over once the snapshot is built: evaluate_challenger
+        then runs after training, or straight after the snapshot when the standing challenger is
+        gated again; on a rollback this is skipped with the snapshot, and so is the evaluation
+        (plan_training, which succeeds on every path, is not its upstream)."""
+        return planned_arguments
+
     @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
     def promotion_gate(training_date: str, challenger_version: str | None, **context) -> dict:
         from include.markets_ops.training import tasks
@@ -209,10 +217,12 @@ def settlement_risk_training() -> None:
     train_model = model_job(
         "train_model", "train", planned["train_arguments"], extra_links=(links.TRAINING_RUN,)
     )
+    evaluate_arguments = evaluation_arguments(planned["evaluate_arguments"])
+    build_training_set >> evaluate_arguments
     evaluate_challenger = model_job(
         "evaluate_challenger",
         "evaluate",
-        planned["evaluate_arguments"],
+        evaluate_arguments,
         trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,  # after training, or the snapshot alone
     )
     gated = promotion_gate(planned["training_date"], planned["challenger_version"])

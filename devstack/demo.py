@@ -348,6 +348,10 @@ def warehouse_totals(demo: Demo) -> None:
             "WHERE business_date = %s GROUP BY 1 ORDER BY 1",
             [day],
         ).fetchall()
+        demo.facts["shadow"] = reader.execute(
+            "SELECT model_version, count(*) FROM ml.shadow_scores WHERE business_date = %s GROUP BY 1",
+            [day],
+        ).fetchall()
         demo.facts["breaks"] = reader.execute(
             "SELECT break_type, count(*) FILTER (WHERE status = 'open'), "
             "count(*) FILTER (WHERE status = 'resolved'), max(age_business_days) "
@@ -367,6 +371,21 @@ def warehouse_totals(demo: Demo) -> None:
     demo.facts["champion"] = model_registry.alias_version(client, model_registry.CHAMPION)
     demo.facts["objects"] = _objects_of_the_date(demo)
     demo.facts["kafka"] = _messages_of_the_date(demo)
+
+
+def _print_scores(demo: Demo, indent: str) -> None:
+    """The night's scores: bands, the S3 manifest, and the challenger's shadow scores if any."""
+    scored = sum(count for _, count, _, _ in demo.facts["scores"])
+    bands = ", ".join(f"{band} {count:,}" for band, count, _, _ in demo.facts["scores"])
+    print(f"  Scores         {scored:,} pending trades scored ({bands})")
+    manifest = [key for key in demo.facts["objects"]["scores"] if key.endswith("_manifest.json")]
+    parts = len(demo.facts["objects"]["scores"]) - len(manifest)
+    where = manifest[0] if manifest else "(no manifest!)"
+    print(f"{indent}s3://{S3_BUCKET}/{where} ({parts} Parquet part{'' if parts == 1 else 's'})")
+    for version, count in demo.facts["shadow"]:
+        print(f"{indent}in shadow: challenger v{version} scored {count:,} of them too (ml.shadow_scores)")
+    if not demo.facts["shadow"]:
+        print(f"{indent}no challenger to score in shadow")
 
 
 def _objects_of_the_date(demo: Demo) -> dict[str, list[str]]:
@@ -500,13 +519,7 @@ def print_summary(demo: Demo) -> None:
     if "approval" in demo.facts:
         run_id, approver, _ = demo.facts["approval"]
         print(f"{indent}approval request of {run_id} answered by {approver} through the REST API")
-    scored = sum(count for _, count, _, _ in demo.facts["scores"])
-    bands = ", ".join(f"{band} {count:,}" for band, count, _, _ in demo.facts["scores"])
-    print(f"  Scores         {scored:,} pending trades scored ({bands})")
-    manifest = [key for key in demo.facts["objects"]["scores"] if key.endswith("_manifest.json")]
-    parts = len(demo.facts["objects"]["scores"]) - len(manifest)
-    where = manifest[0] if manifest else "(no manifest!)"
-    print(f"{indent}s3://{S3_BUCKET}/{where} ({parts} Parquet part{'' if parts == 1 else 's'})")
+    _print_scores(demo, indent)
     open_breaks = sum(row[1] for row in demo.facts["breaks"])
     print(
         f"  Recon breaks   {open_breaks:,} open: "

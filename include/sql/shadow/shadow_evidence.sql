@@ -1,5 +1,5 @@
 -- The challenger's shadow record beside the champion, latest dates first: what the promotion
--- gate judges and the approval request shows (index ix_shadow_comparisons_model_name).
+-- gate judges and the approval request shows (its index on model_name, challenger_version, business_date).
 SELECT
     business_date, champion_version, challenger_version, scored_trades, realised_trades, fails,
     champion_roc_auc, challenger_roc_auc, champion_pr_auc, challenger_pr_auc,

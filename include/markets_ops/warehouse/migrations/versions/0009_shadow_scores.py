@@ -90,7 +90,7 @@ def _create_shadow_comparisons() -> None:
     )
     # The gate's question: the challenger's comparisons, latest first.
     op.create_index(
-        op.f("ix_shadow_comparisons_model_name"),
+        op.f("ix_shadow_comparisons_model_name_challenger_version_business_date"),
         "shadow_comparisons",
         ["model_name", "challenger_version", "business_date"],
         unique=False,

@@ -49,6 +49,9 @@ the local 2-core stack, where one shard keeps both cores busy; more where pods g
   shard wrote although trades are pending.
 - `swap_scores` "ml.shadow_scores: N shadow scores for M champion scores": a shard did not
   score the challenger; nothing was changed: clear the whole run.
+- `score_shard` "the challenger (version N) cannot be scored in shadow": nothing was written;
+  rerun with the `shadow` param off to score the champion alone tonight, then retrain (the
+  challenger's inputs differ from the features) or gate another.
 - `compare_shadow` failed: the scores are in place; only the comparison is behind (the next
   night recomputes it): clear the task.
 - `write_manifest` failed: the rows are in place; S3 readers still see the previous manifest and
@@ -74,7 +77,7 @@ reruns of past dates). See docs/operations.md.
 
 from __future__ import annotations
 
-from airflow.sdk import AssetOrTimeSchedule, dag, task
+from airflow.sdk import AssetOrTimeSchedule, Param, dag, task
 from business_day_timetable import BusinessDayTimetable
 from include.markets_ops.airflow import assets, links, params, schedules
 from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
@@ -101,6 +104,13 @@ from include.markets_ops.jobs.factory import mapped_model_job
         shards=params.shards_param(None),
         model_version=params.model_version_param(
             "Score with this registered version of settlement_fail_risk instead of the champion."
+        ),
+        shadow=Param(
+            True,
+            type="boolean",
+            title="Score the challenger in shadow",
+            description="Also score the registry's challenger into ml.shadow_scores. Off: the champion "
+            "alone (e.g. a rerun after the challenger could not be scored).",
         ),
     ),
 )

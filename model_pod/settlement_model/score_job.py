@@ -507,7 +507,13 @@ def _shadow_model(env: JobEnvironment, request: ScoreRequest) -> _Predictor | No
     """The challenger to score beside the champion, checked and loaded like it; None without one."""
     if request.shadow_version is None:
         return None
-    shadow, described = _checked_model(env, None, request.shadow_version)
+    try:
+        shadow, described = _checked_model(env, None, request.shadow_version)
+    except RefusedError as refused:
+        raise RefusedError(
+            f"the challenger (version {request.shadow_version}) cannot be scored in shadow: {refused}. "
+            "Nothing was written: rerun with the shadow param off to score the champion alone"
+        ) from refused
     return _loaded_model(env, shadow, described)
 
 

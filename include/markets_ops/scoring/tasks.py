@@ -85,7 +85,11 @@ def check_champion(context: Mapping[str, Any]) -> dict[str, Any]:
         "business_date": business_date.isoformat(),
         "model_name": model_registry.MODEL_NAME,
         "model_version": version,
-        "shadow_version": model_registry.shadow_version(mlflow_client, version),
+        "shadow_version": (
+            model_registry.shadow_version(mlflow_client, version)
+            if (context.get("params") or {}).get("shadow", True)
+            else None
+        ),
     }
 
 

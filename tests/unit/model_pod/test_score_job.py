@@ -243,3 +243,21 @@ def test_a_shard_in_shadow_builds_the_features_once_and_keeps_the_challenger_out
     import pyarrow.parquet as pq
 
     assert set(pq.read_table(tmp_path / "part.parquet").column("model_version").to_pylist()) == {"7"}
+
+
+def test_a_challenger_that_cannot_be_scored_says_so_and_how_to_score_the_champion_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from settlement_model.contract import RefusedError
+
+    def refused(env: object, alias: object, version: object) -> None:
+        raise RefusedError("the input schema of settlement_fail_risk version 8 does not match the features")
+
+    monkeypatch.setattr(score_job, "_checked_model", refused)
+    with pytest.raises(RefusedError) as error:
+        score_job._shadow_model(None, dataclasses.replace(REQUEST, shadow_version="8"))  # type: ignore[arg-type]
+    assert str(error.value).startswith(
+        "the challenger (version 8) cannot be scored in shadow: the input schema"
+    )
+    assert str(error.value).endswith("rerun with the shadow param off to score the champion alone")
+    assert score_job._shadow_model(None, REQUEST) is None  # type: ignore[arg-type]

@@ -98,3 +98,15 @@ def test_check_champion_pins_the_challenger_to_score_in_shadow_unless_it_is_the_
     ):
         pinned = tasks.check_champion({"params": {"business_date": DAY.isoformat()}})
     assert (pinned["model_version"], pinned["shadow_version"]) == ("7", shadowed)
+
+
+def test_the_shadow_param_off_scores_the_champion_alone() -> None:
+    with (
+        mock.patch("include.markets_ops.airflow.connections.mlflow_client"),
+        mock.patch("include.markets_ops.services.model_registry.alias_version", return_value="7"),
+        mock.patch("include.markets_ops.services.model_registry.shadow_version") as shadow_version,
+        mock.patch("include.markets_ops.airflow.links.record"),
+    ):
+        pinned = tasks.check_champion({"params": {"business_date": DAY.isoformat(), "shadow": False}})
+    assert pinned["shadow_version"] is None
+    shadow_version.assert_not_called()

@@ -49,9 +49,11 @@ the local 2-core stack, where one shard keeps both cores busy; more where pods g
   shard wrote although trades are pending.
 - `swap_scores` "ml.shadow_scores: N shadow scores for M champion scores": a shard did not
   score the challenger; nothing was changed: clear the whole run.
-- `score_shard` "the challenger (version N) cannot be scored in shadow": nothing was written;
-  rerun with the `shadow` param off to score the champion alone tonight, then retrain (the
-  challenger's inputs differ from the features) or gate another.
+- `check_champion` warns "not scoring challenger version N in shadow tonight": the scoring job
+  would refuse it (gone, or its inputs differ from the features); the champion is scored alone.
+  Retrain, or gate another challenger.
+- `score_shard` "the challenger (version N) cannot be scored in shadow" (it failed to load):
+  nothing was written; rerun with the `shadow` param off to score the champion alone.
 - `compare_shadow` failed: the scores are in place; only the comparison is behind (the next
   night recomputes it): clear the task.
 - `write_manifest` failed: the rows are in place; S3 readers still see the previous manifest and

@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from array import array
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from settlement_model.metrics import GATE_METRICS, gate_metric
@@ -31,46 +33,65 @@ DEFAULT_LOOKBACK_DAYS = 30  # calendar days: about 20 business days of a challen
 STATEMENT_TIMEOUT = "5min"
 
 
-def comparison(rows: list[dict[str, Any]], business_date: dt.date, known_by: dt.date) -> list[dict[str, Any]]:
-    """One row per (champion, challenger) pair scored on the date: counts, and each model's
-    metrics on the realised trades (None where they are undefined: no outcome known yet, or
-    outcomes of one kind only)."""
-    pairs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        pairs.setdefault((row["model_name"], row["champion_version"], row["challenger_version"]), []).append(
-            row
+Pair = tuple[str, str, str]  # (model name, champion version, challenger version)
+UNKNOWN = -1  # a trade's outcome not known yet (else 1 failed, 0 settled)
+
+
+class _Columns:
+    """A pair's trades as compact columns (8 bytes per score, 1 per outcome): a date of a million
+    trades holds some 17 MB, where the rows as Python objects held hundreds."""
+
+    def __init__(self) -> None:
+        self.champion, self.challenger, self.outcome = array("d"), array("d"), array("b")
+
+    def add(self, champion: float, challenger: float, failed: bool | None) -> None:
+        self.champion.append(champion)
+        self.challenger.append(challenger)
+        self.outcome.append(UNKNOWN if failed is None else int(failed))
+
+
+def comparison(
+    rows: Iterable[Sequence[Any]], business_date: dt.date, known_by: dt.date
+) -> list[dict[str, Any]]:
+    """One row per (champion, challenger) pair scored on the date, from the rows of
+    shadow_outcomes.sql (in its column order): counts, and each model's metrics on the realised
+    trades (None where they are undefined: no outcome known yet, or outcomes of one kind only)."""
+    pairs: dict[Pair, _Columns] = {}
+    for model_name, champion, challenger, champion_score, challenger_score, failed in rows:
+        pairs.setdefault((model_name, champion, challenger), _Columns()).add(
+            champion_score, challenger_score, failed
         )
-    return [_compared(pair, trades, business_date, known_by) for pair, trades in sorted(pairs.items())]
+    return [_compared(pair, columns, business_date, known_by) for pair, columns in sorted(pairs.items())]
 
 
-def _compared(
-    pair: tuple[str, str, str], trades: list[dict[str, Any]], business_date: dt.date, known_by: dt.date
-) -> dict[str, Any]:
+def _compared(pair: Pair, columns: _Columns, business_date: dt.date, known_by: dt.date) -> dict[str, Any]:
+    import numpy as np
+
     model_name, champion, challenger = pair
-    realised = [t for t in trades if t["failed"] is not None]
-    labels = [int(t["failed"]) for t in realised]
-    fails = sum(labels)
+    outcome = np.frombuffer(columns.outcome, dtype=np.int8)
+    realised = outcome != UNKNOWN
+    labels = outcome[realised]
     compared: dict[str, Any] = {
         "business_date": business_date,
         "model_name": model_name,
         "champion_version": champion,
         "challenger_version": challenger,
-        "scored_trades": len(trades),
-        "realised_trades": len(realised),
-        "fails": fails,
+        "scored_trades": int(outcome.size),
+        "realised_trades": int(labels.size),
+        "fails": int(labels.sum()),
         "outcomes_known_by": known_by,
     }
-    for model in ("champion", "challenger"):
-        scores = [t[f"{model}_score"] for t in realised]
+    for model, scores in (("champion", columns.champion), ("challenger", columns.challenger)):
+        realised_scores = np.frombuffer(scores, dtype=np.float64)[realised]
         for metric in GATE_METRICS:
-            compared[f"{model}_{metric}"] = _defined(metric, labels, scores)
+            compared[f"{model}_{metric}"] = _defined(metric, labels, realised_scores)
     return compared
 
 
-def _defined(metric: str, labels: list[int], scores: list[float]) -> float | None:
+def _defined(metric: str, labels: Any, scores: Any) -> float | None:
     """The metric, or None where it says nothing: no realised trade, or (ranking and calibration)
     one outcome only."""
-    if not labels:
+    if len(labels) == 0:
         return None
     value = gate_metric(metric, labels, scores)
     return None if math.isnan(value) else value  # NaN: one outcome only
@@ -80,7 +101,8 @@ def compare(
     database_url: str, known_by: dt.date, lookback_days: int = DEFAULT_LOOKBACK_DAYS
 ) -> list[dict[str, Any]]:
     """Recompute the comparisons of every shadow date in (known_by - lookback_days, known_by],
-    with the outcomes known by ``known_by``, in one transaction. Returns the rows written."""
+    with the outcomes known by ``known_by``, in one transaction. Returns the rows written (a row
+    that knows fewer outcomes than the stored one is not)."""
     from psycopg.rows import dict_row
 
     since = known_by - dt.timedelta(days=lookback_days)
@@ -94,14 +116,24 @@ def compare(
             )
         ]
         for business_date in dates:
-            rows = conn.execute(
-                read_sql("shadow/shadow_outcomes.sql"), {"business_date": business_date, "known_by": known_by}
-            ).fetchall()
-            for row in comparison(rows, business_date, known_by):
-                conn.execute(read_sql("shadow/upsert_shadow_comparison.sql"), row)
-                written.append(row)
-    log.info("shadow comparisons of %d dates, outcomes known by %s", len(dates), known_by)
+            for row in comparison(_outcome_rows(conn, business_date, known_by), business_date, known_by):
+                if conn.execute(read_sql("shadow/upsert_shadow_comparison.sql"), row).fetchone():
+                    written.append(row)
+    log.info(
+        "shadow comparisons of %d dates, outcomes known by %s: %d written", len(dates), known_by, len(written)
+    )
     return written
+
+
+def _outcome_rows(conn: Any, business_date: dt.date, known_by: dt.date) -> Iterable[Sequence[Any]]:
+    """The date's rows of shadow_outcomes.sql as tuples, streamed from a server-side cursor."""
+    from psycopg.rows import tuple_row
+
+    params = {"business_date": business_date, "known_by": known_by}
+    with conn.cursor(name=f"shadow_outcomes_{business_date:%Y%m%d}", row_factory=tuple_row) as cursor:
+        cursor.itersize = 50_000
+        cursor.execute(read_sql("shadow/shadow_outcomes.sql"), params)
+        yield from cursor
 
 
 def evidence(

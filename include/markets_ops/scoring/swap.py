@@ -92,18 +92,17 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
 
     with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
-        for scores_table in _scores_tables(plan):
-            _check_prepared(conn, plan, scores_table)
-            conn.execute(
-                read_sql("scoring/attach_scores_partition.sql"), {**params, "scores_table": scores_table}
-            )
+        shadow = None
+        if plan.shadow_version:
+            # First: its indexes are built (and its rows counted) before the champion's attach
+            # locks ml.trade_scores, whose readers then wait only for catalog changes.
+            _attach(conn, plan, SHADOW_SCORES, params)
+            shadow = conn.execute(read_sql("scoring/shadow_scores_summary.sql"), params).fetchone()
+        _attach(conn, plan, TRADE_SCORES, params)
         summary = conn.execute(read_sql("scoring/trade_scores_summary.sql"), params).fetchone()
         assert summary is not None
         _check_swapped(conn, plan, summary)
-        shadow = None
-        if plan.shadow_version:
-            shadow = conn.execute(read_sql("scoring/shadow_scores_summary.sql"), params).fetchone()
-            assert shadow is not None
+        if shadow is not None:
             _check_shadow(plan, summary, shadow)
         pattern = {"pattern": f"trade\\_scores\\_{plan.business_date:%Y%m%d}\\_%"}
         for row in conn.execute(read_sql("scoring/staging_tables_of_date.sql"), pattern).fetchall():
@@ -118,6 +117,11 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
         "shadow_version": plan.shadow_version,
         "shadow_row_count": shadow["row_count"] if shadow else 0,
     }
+
+
+def _attach(conn: Any, plan: ScoringPlan, scores_table: str, params: dict[str, Any]) -> None:
+    _check_prepared(conn, plan, scores_table)
+    conn.execute(read_sql("scoring/attach_scores_partition.sql"), {**params, "scores_table": scores_table})
 
 
 def _check_prepared(conn: Any, plan: ScoringPlan, scores_table: str) -> None:

@@ -17,6 +17,7 @@ module of the pipeline that sees the Airflow context, its Variables, connections
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,8 @@ from include.markets_ops.scoring.plan import (
     new_attempt,
 )
 from include.markets_ops.services.topics import HIGH_RISK_TRADES
+
+log = logging.getLogger(__name__)
 
 
 def thresholds_from_variables() -> tuple[float, float]:
@@ -85,12 +88,28 @@ def check_champion(context: Mapping[str, Any]) -> dict[str, Any]:
         "business_date": business_date.isoformat(),
         "model_name": model_registry.MODEL_NAME,
         "model_version": version,
-        "shadow_version": (
-            model_registry.shadow_version(mlflow_client, version)
-            if (context.get("params") or {}).get("shadow", True)
-            else None
-        ),
+        "shadow_version": shadow_version(context, mlflow_client, version),
     }
+
+
+def shadow_version(context: Mapping[str, Any], mlflow_client: Any, scored_version: str) -> str | None:
+    """The challenger to score in shadow tonight, if any. One the job would refuse is left out with
+    a warning: a challenger never stops the champion's scores."""
+    from include.markets_ops.services import model_registry
+
+    if not (context.get("params") or {}).get("shadow", True):
+        return None
+    challenger = model_registry.shadow_version(mlflow_client, scored_version)
+    if challenger is None:
+        return None
+    conn = connections.connection(model_registry.MLFLOW_CONN_ID)
+    problem = model_registry.why_not_scorable(
+        model_registry.tracking_uri_of(conn), model_registry.credentials_of(conn), challenger
+    )
+    if problem is not None:
+        log.warning("not scoring challenger version %s in shadow tonight: %s", challenger, problem)
+        return None
+    return challenger
 
 
 def plan_shards(context: Mapping[str, Any], champion: dict[str, Any]) -> list[list[str]]:

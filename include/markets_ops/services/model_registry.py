@@ -166,3 +166,25 @@ def shadow_version(mlflow_client: Any, scored_version: str, model_name: str = MO
     version, or None when there is none or it is the version scored anyway."""
     version = alias_version(mlflow_client, CHALLENGER, model_name)
     return None if version in (None, str(scored_version)) else version
+
+
+def why_not_scorable(
+    tracking_uri: str, credentials: Credentials | None, version: str, model_name: str = MODEL_NAME
+) -> str | None:
+    """Why the scoring job would refuse ``version`` (it is gone, or its inputs differ from the
+    features the job computes), or None: the job's own check (settlement_model.registry), over
+    MLflow's REST API."""
+    from settlement_model import registry, registry_http
+    from settlement_model.contract import RefusedError
+
+    context = credentials_in_environment(credentials) if credentials else contextlib.nullcontext()
+    with context:
+        http = registry_http.Registry(tracking_uri)
+        try:
+            model = registry.resolve_over_http(http, model_name, None, version)
+            registry.check_input_schema(
+                model, registry.signature_inputs(model, registry.model_description(http, model))
+            )
+        except RefusedError as refused:
+            return str(refused)
+    return None

@@ -46,6 +46,8 @@ THRESHOLD_VARIABLES = {
     "max_calibration_error": "model_gate_max_calibration_error",
     "min_positives": "model_gate_min_positives",
 }
+SHADOW_REASON = "shadow: "  # the shadow check's reasons start so
+SHADOW_WORSE = f"{SHADOW_REASON}ROC AUC"  # ... and this one says the challenger did worse
 # The shadow check's thresholds (optional Variables: a deployment without them gets the defaults).
 SHADOW_THRESHOLD_VARIABLES = {
     "shadow_min_days": ("model_gate_shadow_min_days", 3),
@@ -227,19 +229,19 @@ def shadow_failures(
     failures = []
     if record.days < thresholds.shadow_min_days:
         failures.append(
-            f"shadow: {record.days} business days of realised outcomes beside champion version "
+            f"{SHADOW_REASON}{record.days} business days of realised outcomes beside champion version "
             f"{champion_version} (minimum {thresholds.shadow_min_days}); as the challenger it is scored "
             "in shadow each night: gate it again when it has them"
         )
     if record.fails < thresholds.shadow_min_fails:
         failures.append(
-            f"shadow: {record.fails} realised failed trades (minimum {thresholds.shadow_min_fails})"
+            f"{SHADOW_REASON}{record.fails} realised failed trades (minimum {thresholds.shadow_min_fails})"
         )
     if record.champion_roc_auc is not None and record.challenger_roc_auc is not None:
         gap = record.champion_roc_auc - record.challenger_roc_auc
         if gap > thresholds.shadow_max_auc_gap:
             failures.append(
-                f"shadow: ROC AUC {record.challenger_roc_auc:.4f} over {record.days} days is {gap:.4f} below "
+                f"{SHADOW_WORSE} {record.challenger_roc_auc:.4f} over {record.days} days is {gap:.4f} below "
                 f"the champion's {record.champion_roc_auc:.4f} on the same trades; at most "
                 f"{thresholds.shadow_max_auc_gap:.4f} is allowed"
             )
@@ -267,8 +269,6 @@ def decide(
                 f"(version {champion_version}: {baseline['roc_auc']:.4f}); at most "
                 f"{thresholds.max_auc_regression:.4f} is allowed"
             )
-        assert champion_version is not None
-        failures += shadow_failures(evaluation.get("shadow") or [], thresholds, champion_version)
     elif champion_version is not None and baseline_version not in (None, champion_version):
         notes.append(
             f"evaluated against version {baseline_version}, not the champion (version {champion_version}): "
@@ -278,6 +278,10 @@ def decide(
         # The champion exists but could not score the window (e.g. it takes other features):
         # it could not score tonight's trades either, so the absolute checks decide.
         notes.append(f"the champion could not be evaluated: {evaluation.get('baseline_error')}")
+    if champion_version is not None:
+        # Whatever the offline evaluation could judge: nothing replaces a champion without a
+        # shadow record beside it.
+        failures += shadow_failures(evaluation.get("shadow") or [], thresholds, champion_version)
 
     if is_backfill:
         return Decision(
@@ -293,6 +297,18 @@ def decide(
         return Decision(REJECTED, candidate, champion_version, champion_version, [*failures, *notes])
     outcome = BOOTSTRAPPED if champion_version is None else PROMOTED
     return Decision(outcome, candidate, champion_version, candidate, notes or ["passed every check"])
+
+
+def alerts(decision: Decision) -> bool:
+    """Whether consumers should page on the decision: a rejection, unless its only reasons are the
+    shadow days and fails a new candidate cannot have yet (the expected way to become the
+    challenger). Doing worse than the champion in shadow pages."""
+    if decision.decision != REJECTED:
+        return False
+    return not all(
+        reason.startswith(SHADOW_REASON) and not reason.startswith(SHADOW_WORSE)
+        for reason in decision.reasons
+    )
 
 
 def held_for_approval(decision: Decision) -> Decision:
@@ -456,7 +472,7 @@ def event(
         "is_backfill": run.is_backfill,
         "review": review.as_dict() if review else None,
         # A rejected challenger is worth a look: consumers page on this flag.
-        "alert": decision.decision == REJECTED,
+        "alert": alerts(decision),
     }
     return key, value
 
@@ -548,12 +564,13 @@ def run_gate(
     mlflow_client, model_name = services.mlflow_client, services.model_name
     evaluation = evaluation_of(mlflow_client, model_name, candidate_version)
     tags = model_registry.existing_version(mlflow_client, candidate_version, model_name).tags or {}
+    champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
+    # Read on a retry too: the request, the audit row and the event show the record judged.
+    evaluation = with_shadow_record(services, evaluation, candidate_version, champion, thresholds)
     if tags.get("gate.dag_run_id") == run.dag_run_id and "gate.decision" in tags:
         decision = _decision_from_tags(tags, candidate_version)  # a retry: finish, never re-decide
         log.info("resuming this run's earlier decision: %s", decision)
     else:
-        champion = model_registry.alias_version(mlflow_client, CHAMPION, model_name)
-        evaluation = with_shadow_record(services, evaluation, candidate_version, champion, thresholds)
         decision = decide(evaluation, thresholds, champion, run.is_backfill)
         if approval_required and decision.decision in (PROMOTED, BOOTSTRAPPED):
             decision = held_for_approval(decision)

@@ -12,7 +12,10 @@ SELECT
     s.score AS challenger_score,
     CASE WHEN t.settle_date <= %(known_by)s THEN l.failed END AS failed
 FROM ml.shadow_scores AS s
-JOIN ml.trade_scores AS c ON c.business_date = s.business_date AND c.trade_id = s.trade_id
+-- The champion's rows of the same run: a later run of the date without a challenger replaced
+-- them, and the date's shadow rows then compare with nothing.
+JOIN ml.trade_scores AS c
+    ON c.business_date = s.business_date AND c.trade_id = s.trade_id AND c.scoring_run_id = s.scoring_run_id
 JOIN ops.trades AS t ON t.trade_id = s.trade_id
 LEFT JOIN (
     SELECT o.trade_id, bool_or(o.outcome = 'failed') AS failed

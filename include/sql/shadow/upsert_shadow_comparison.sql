@@ -30,3 +30,4 @@ ON CONFLICT (business_date, model_name, challenger_version) DO UPDATE SET
     outcomes_known_by = excluded.outcomes_known_by,
     computed_at = excluded.computed_at
 WHERE excluded.outcomes_known_by >= ml.shadow_comparisons.outcomes_known_by
+RETURNING business_date

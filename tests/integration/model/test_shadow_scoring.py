@@ -145,3 +145,19 @@ def test_the_comparison_is_both_models_metrics_on_the_same_realised_trades(
     assert [(e["business_date"], e["outcomes_known_by"]) for e in evidence] == [
         (BUSINESS_DATE.isoformat(), known_by.isoformat())
     ]
+
+
+def test_the_plan_leaves_out_a_challenger_the_job_would_refuse(setup: Setup, challenger: str) -> None:
+    """check_champion's question to the registry, asked of the real one: the challenger is
+    scorable; a version that is not there is not, and says why."""
+    from include.markets_ops.services import model_registry
+
+    stack = setup.stack
+    credentials = model_registry.Credentials(
+        stack["MLFLOW_TRACKING_USERNAME"], stack["MLFLOW_TRACKING_PASSWORD"]
+    )
+    uri = stack["MLFLOW_TRACKING_URI"]
+    assert model_registry.why_not_scorable(uri, credentials, challenger, setup.model_name) is None
+    problem = model_registry.why_not_scorable(uri, credentials, "999", setup.model_name)
+    assert problem is not None
+    assert "999" in problem

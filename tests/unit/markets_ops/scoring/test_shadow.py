@@ -16,15 +16,9 @@ DAY, KNOWN_BY = dt.date(2026, 11, 20), dt.date(2026, 11, 25)
 
 def trade(
     champion: float, challenger: float, failed: bool | None, pair: tuple[str, str] = ("4", "5")
-) -> dict[str, Any]:
-    return {
-        "model_name": "settlement_fail_risk",
-        "champion_version": pair[0],
-        "challenger_version": pair[1],
-        "champion_score": champion,
-        "challenger_score": challenger,
-        "failed": failed,
-    }
+) -> tuple[Any, ...]:
+    """A row of shadow_outcomes.sql, in its column order."""
+    return ("settlement_fail_risk", pair[0], pair[1], champion, challenger, failed)
 
 
 def test_both_models_are_measured_on_the_same_realised_trades() -> None:

@@ -83,21 +83,41 @@ def test_a_business_day_is_accepted() -> None:
     assert tasks.scoring_business_date({"params": {"business_date": "2026-11-27"}}) == DAY
 
 
-@pytest.mark.parametrize(("challenger", "shadowed"), [(None, None), ("7", None), ("8", "8")])
-def test_check_champion_pins_the_challenger_to_score_in_shadow_unless_it_is_the_version_scored(
-    challenger: str | None, shadowed: str | None
+@pytest.mark.parametrize(
+    ("challenger", "problem", "shadowed"),
+    [
+        (None, None, None),
+        ("7", None, None),  # the version scored anyway
+        ("8", None, "8"),
+        ("8", "the input schema of settlement_fail_risk version 8 does not match the features", None),
+    ],
+)
+def test_check_champion_pins_the_challenger_to_score_in_shadow_when_the_job_can_score_it(
+    challenger: str | None, problem: str | None, shadowed: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
     aliases = {"champion": "7", "challenger": challenger}
     with (
         mock.patch("include.markets_ops.airflow.connections.mlflow_client"),
+        mock.patch("include.markets_ops.airflow.connections.connection"),
+        mock.patch(
+            "include.markets_ops.services.model_registry.tracking_uri_of", return_value="http://mlflow"
+        ),
+        mock.patch("include.markets_ops.services.model_registry.credentials_of", return_value=None),
         mock.patch(
             "include.markets_ops.services.model_registry.alias_version",
             side_effect=lambda client, alias, model_name="m": aliases[alias],
         ),
+        mock.patch(
+            "include.markets_ops.services.model_registry.why_not_scorable", return_value=problem
+        ) as why_not,
         mock.patch("include.markets_ops.airflow.links.record"),
     ):
         pinned = tasks.check_champion({"params": {"business_date": DAY.isoformat()}})
     assert (pinned["model_version"], pinned["shadow_version"]) == ("7", shadowed)
+    if challenger == "8":
+        why_not.assert_called_once_with("http://mlflow", None, "8")
+    if problem:
+        assert f"not scoring challenger version 8 in shadow tonight: {problem}" in caplog.text
 
 
 def test_the_shadow_param_off_scores_the_champion_alone() -> None:

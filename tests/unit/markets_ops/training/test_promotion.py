@@ -299,3 +299,25 @@ def test_the_shadow_check_is_off_at_zero_days_and_never_applies_to_a_bootstrap()
     assert decide(in_shadow([]), THRESHOLDS, "4", is_backfill=False).decision == promotion.PROMOTED
     first = {**evaluation(0.8, baseline_error="no alias 'champion'"), "shadow": []}
     assert decide(first, SHADOW_GATE, None, is_backfill=False).decision == promotion.BOOTSTRAPPED
+
+
+def test_a_champion_that_could_not_be_evaluated_still_needs_a_shadow_record() -> None:
+    unevaluated = {**evaluation(0.81, baseline_error="it takes other features"), "shadow": []}
+    decision = decide(unevaluated, SHADOW_GATE, "4", is_backfill=False)
+    assert decision.decision == promotion.REJECTED
+    assert decision.reasons[0].startswith("shadow: 0 business days")
+
+
+def test_waiting_for_a_shadow_record_does_not_page_doing_worse_in_shadow_does() -> None:
+    waiting = decide(in_shadow([]), SHADOW_GATE, "4", is_backfill=False)
+    worse = decide(
+        in_shadow([shadow_day(d, 0.76, 0.70) for d in (20, 23, 24)]), SHADOW_GATE, "4", is_backfill=False
+    )
+    offline = decide(evaluation(0.75, baseline_auc=0.80, baseline_version="4"), THRESHOLDS, "4", False)
+    assert (promotion.alerts(waiting), promotion.alerts(worse), promotion.alerts(offline)) == (
+        False,
+        True,
+        True,
+    )
+    promoted = decide(evaluation(0.82, baseline_auc=0.80, baseline_version="4"), THRESHOLDS, "4", False)
+    assert not promotion.alerts(promoted)

@@ -80,7 +80,8 @@ class Thresholds:
     max_calibration_error: float
     min_positives: int
     # In shadow, beside the champion: at least this many business days with realised fails, this
-    # many realised fails in all, and a mean daily ROC AUC at most this far below the champion's.
+    # many realised fails in all, and a mean ROC AUC (the days' ROC AUCs weighted by realised
+    # trades) at most this far below the champion's.
     # shadow_min_days 0 turns the shadow check off.
     shadow_min_days: int = 0
     shadow_min_fails: int = 0

@@ -49,7 +49,9 @@ aliases and tags, `ml.model_promotions`, Kafka `mlops.model-events`; emits the
 snapshot and registers a new version from it; a retried gate task finishes the decision it took
 (never decides twice). To ask again after a reject or a timeout, clear `approve_promotion` (with
 its downstream): the same candidate gets a new request, and each answer gets its own audit row.
-Manual params: `gate_challenger` trains nothing: the standing `challenger` (a candidate the gate
+A scheduled run gates the standing challenger instead of training when its shadow record has the
+days and fails the gate asks for. Manual params: `gate_challenger` trains nothing: the standing
+`challenger` (a candidate the gate
 held, scored in shadow every night since) is evaluated on a fresh window and gated again, now with
 its shadow record (docs/model-governance.md); `evaluate_against_version` compares with a chosen
 version (evaluation only: no

@@ -27,11 +27,15 @@ from include.markets_ops.training import plan, promotion
 
 def plan_training(context: Mapping[str, Any]) -> dict[str, Any]:
     """The run's plan from its trigger form (the defaults where a value is not given); gating the
-    standing challenger again pins its version now, and fails (not retried) without one."""
+    standing challenger again pins its version now, and fails (not retried) without one. A
+    scheduled run gates the standing challenger once its shadow record is long enough, and
+    trains otherwise."""
     params = context.get("params") or {}
     challenger = None
     if params.get(plan.GATE_CHALLENGER_PARAM) and not params.get(plan.ROLLBACK_PARAM):
         challenger = _standing_challenger()
+    elif _is_scheduled(context):
+        challenger = challenger_ready_for_the_gate()
     return plan.TrainingPlan(
         training_date=resolve_business_date(context),
         rollback=bool(params.get(plan.ROLLBACK_PARAM)),
@@ -54,6 +58,30 @@ def _standing_challenger() -> str:
             "alias to gate (a training run that the gate does not promote sets it)"
         )
     return version
+
+
+def _is_scheduled(context: Mapping[str, Any]) -> bool:
+    run_type = context["dag_run"].run_type
+    return str(getattr(run_type, "value", run_type)) == "scheduled"
+
+
+def challenger_ready_for_the_gate() -> str | None:
+    """The standing challenger, if its shadow record beside the champion now has the days and
+    the fails the gate asks for (whether it did well enough is the gate's to judge); else None."""
+    from include.markets_ops.scoring import shadow
+
+    client = connections.mlflow_client()
+    champion = model_registry.alias_version(client, model_registry.CHAMPION)
+    challenger = model_registry.alias_version(client, model_registry.CHALLENGER)
+    thresholds = thresholds_from_variables()
+    if champion is None or challenger in (None, champion) or thresholds.shadow_min_days <= 0:
+        return None
+    assert challenger is not None
+    record = promotion.shadow_summary(
+        shadow.evidence(connections.postgres_url(), model_registry.MODEL_NAME, challenger, champion)
+    )
+    ready = record.days >= thresholds.shadow_min_days and record.fails >= thresholds.shadow_min_fails
+    return challenger if ready else None
 
 
 def choose_path(mode: str) -> str:

@@ -4,6 +4,7 @@ review, which gate results and rollbacks ask a person, whether approval is requi
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 
@@ -68,3 +69,37 @@ def test_only_a_rollback_without_an_emergency_reason_asks_for_approval() -> None
     assert tasks.choose_path("challenger") == "build_training_set"  # a fresh window to gate it on
     assert tasks.choose_candidate("train") == "train_model"
     assert tasks.choose_candidate("challenger") == "evaluate_challenger"
+
+
+def _shadow_day(fails: int) -> dict:
+    return {"realised_trades": 1000, "fails": fails, "champion_roc_auc": 0.74, "challenger_roc_auc": 0.75}
+
+
+@pytest.mark.parametrize(
+    ("aliases", "record", "ready"),
+    [
+        ({"champion": "4", "challenger": "5"}, [_shadow_day(60)] * 3, "5"),
+        ({"champion": "4", "challenger": "5"}, [_shadow_day(60)] * 2, None),  # 2 days of 3
+        ({"champion": "4", "challenger": "5"}, [_shadow_day(20)] * 3, None),  # 60 fails of 100
+        ({"champion": "4", "challenger": None}, [], None),
+        ({"champion": None, "challenger": "5"}, [], None),
+    ],
+)
+def test_a_scheduled_run_gates_the_challenger_once_its_shadow_record_is_long_enough(
+    aliases: dict, record: list, ready: str | None
+) -> None:
+
+    thresholds = promotion.Thresholds(0.7, 0.01, 0.03, 100, shadow_min_days=3, shadow_min_fails=100)
+    with (
+        mock.patch("include.markets_ops.airflow.connections.mlflow_client"),
+        mock.patch("include.markets_ops.airflow.connections.postgres_url", return_value="postgresql://w"),
+        mock.patch.object(tasks, "thresholds_from_variables", return_value=thresholds),
+        mock.patch(
+            "include.markets_ops.services.model_registry.alias_version",
+            side_effect=lambda client, alias, model_name="m": aliases[alias],
+        ),
+        mock.patch("include.markets_ops.scoring.shadow.evidence", return_value=record) as evidence,
+    ):
+        assert tasks.challenger_ready_for_the_gate() == ready
+    if aliases["champion"] and aliases["challenger"]:
+        evidence.assert_called_once_with("postgresql://w", "settlement_fail_risk", "5", "4")

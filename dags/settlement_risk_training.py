@@ -161,11 +161,9 @@ def settlement_risk_training() -> None:
 
     @task
     def evaluation_arguments(planned_arguments: list) -> list:
-        """The evaluate job's arguments, handed over once the snapshot is built: evaluate_challenger
-        then runs after training, or straight after the snapshot when the standing challenger is
-        gated again; on a rollback this is skipped with the snapshot, and so is the evaluation
-        (plan_training, which succeeds on every path, is not its upstream)."""
-        return planned_arguments
+        from include.markets_ops.training import tasks
+
+        return tasks.evaluation_arguments(planned_arguments)
 
     @linked_task(links=[links.MLFLOW_MODEL_VERSION, links.KAFKA_TOPIC], outlets=[assets.CHAMPION_CHANGES])
     def promotion_gate(training_date: str, challenger_version: str | None, **context) -> dict:

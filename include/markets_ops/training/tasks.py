@@ -89,6 +89,14 @@ def choose_path(mode: str) -> str:
     return "plan_rollback" if mode == "rollback" else "build_training_set"
 
 
+def evaluation_arguments(planned_arguments: list[str]) -> list[str]:
+    """The evaluate job's arguments, handed over once the snapshot is built: evaluate_challenger
+    then runs after training, or straight after the snapshot when the standing challenger is
+    gated again; on a rollback this task is skipped with the snapshot, and so is the evaluation
+    (plan_training, which succeeds on every path, is not the evaluation's upstream)."""
+    return list(planned_arguments)
+
+
 def choose_candidate(mode: str) -> str:
     """After the snapshot: train a new version, or evaluate the standing challenger on it."""
     return "evaluate_challenger" if mode == "challenger" else "train_model"

@@ -496,9 +496,9 @@ def _loaded_model(
     pipeline = registry.load(model)
     fast = compiled.compile_pipeline(pipeline)
     log.info(
-        "predicting version %s with %s",
-        model.version,
+        "predicting with %s of version %s",
         "the trees compiled from the pipeline" if fast else "the pipeline itself",
+        model.version,
     )
     return _Predictor(model, pipeline, fast)
 

@@ -138,13 +138,7 @@ def _check_prepared(conn: Any, plan: ScoringPlan, scores_table: str) -> None:
 def _check_shadow(plan: ScoringPlan, summary: dict[str, Any], shadow: dict[str, Any]) -> None:
     """Refuse (rolling both attaches back) shadow rows that are not this run's challenger's score
     of every trade the champion scored: the comparison needs both models on the same trades."""
-    problems = []
-    if shadow["model_versions"] not in ([], [plan.shadow_version]):
-        problems.append(f"model versions {shadow['model_versions']}, expected {plan.shadow_version}")
-    if shadow["scoring_run_ids"] not in ([], [plan.scoring_run_id]):
-        problems.append(
-            f"rows written by scoring runs {shadow['scoring_run_ids']}, expected {plan.scoring_run_id}"
-        )
+    problems = _foreign_rows(shadow, str(plan.shadow_version), plan.scoring_run_id)
     if shadow["row_count"] != summary["row_count"]:
         problems.append(f"{shadow['row_count']} shadow scores for {summary['row_count']} champion scores")
     if problems:
@@ -162,13 +156,7 @@ def _check_swapped(conn: Any, plan: ScoringPlan, summary: dict[str, Any]) -> Non
     another run (e.g. this run's plan was not the last to prepare it). No rows at all is a
     legitimate day only when no trade is pending: otherwise the shards did not write.
     """
-    problems = []
-    if summary["model_versions"] not in ([], [plan.model_version]):
-        problems.append(f"model versions {summary['model_versions']}, expected {plan.model_version}")
-    if summary["scoring_run_ids"] not in ([], [plan.scoring_run_id]):
-        problems.append(
-            f"rows written by scoring runs {summary['scoring_run_ids']}, expected {plan.scoring_run_id}"
-        )
+    problems = _foreign_rows(summary, plan.model_version, plan.scoring_run_id)
     if summary["row_count"] == 0:
         pending = conn.execute(
             read_sql("scoring/pending_trades_exist.sql"), {"business_date": plan.business_date}
@@ -182,3 +170,16 @@ def _check_swapped(conn: Any, plan: ScoringPlan, summary: dict[str, Any]) -> Non
             + "; ".join(problems)
             + "): nothing was changed; rerun the whole run"
         )
+
+
+def _foreign_rows(summary: dict[str, Any], model_version: str, scoring_run_id: str) -> list[str]:
+    """What in a swapped partition's summary is not the run's own: another model version's rows,
+    another scoring run's."""
+    problems = []
+    if summary["model_versions"] not in ([], [model_version]):
+        problems.append(f"model versions {summary['model_versions']}, expected {model_version}")
+    if summary["scoring_run_ids"] not in ([], [scoring_run_id]):
+        problems.append(
+            f"rows written by scoring runs {summary['scoring_run_ids']}, expected {scoring_run_id}"
+        )
+    return problems

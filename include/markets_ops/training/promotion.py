@@ -306,10 +306,13 @@ def alerts(decision: Decision) -> bool:
     challenger). Doing worse than the champion in shadow pages."""
     if decision.decision != REJECTED:
         return False
-    return not all(
-        reason.startswith(SHADOW_REASON) and not reason.startswith(SHADOW_WORSE)
-        for reason in decision.reasons
-    )
+    return not all(waits_for_shadow_evidence(reason) for reason in decision.reasons)
+
+
+def waits_for_shadow_evidence(reason: str) -> bool:
+    """Whether a reason of the gate is the shadow check's too-few days or fails (not a challenger
+    that did worse)."""
+    return reason.startswith(SHADOW_REASON) and not reason.startswith(SHADOW_WORSE)
 
 
 def held_for_approval(decision: Decision) -> Decision:

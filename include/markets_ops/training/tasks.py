@@ -77,11 +77,9 @@ def challenger_ready_for_the_gate() -> str | None:
     if champion is None or challenger in (None, champion) or thresholds.shadow_min_days <= 0:
         return None
     assert challenger is not None
-    record = promotion.shadow_summary(
-        shadow.evidence(connections.postgres_url(), model_registry.MODEL_NAME, challenger, champion)
-    )
-    ready = record.days >= thresholds.shadow_min_days and record.fails >= thresholds.shadow_min_fails
-    return challenger if ready else None
+    record = shadow.evidence(connections.postgres_url(), model_registry.MODEL_NAME, challenger, champion)
+    failures = promotion.shadow_failures(record, thresholds, champion)  # the gate's own rule
+    return None if any(promotion.waits_for_shadow_evidence(f) for f in failures) else challenger
 
 
 def choose_path(mode: str) -> str:

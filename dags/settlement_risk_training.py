@@ -13,8 +13,8 @@ as-of dates, evaluate on later ones), `train_model` (registers a new version of
 maximum calibration error, minimum positives, and, to replace a champion, a shadow record beside
 it; Variables `model_gate_*`): pass moves the `champion` alias (the old one keeps
 `previous_champion`), fail sets `challenger`, which the nightly scoring then scores in shadow;
-every decision is audited in
-`ml.model_promotions`, tagged on the version and published to Kafka `mlops.model-events`.
+every decision is audited in `ml.model_promotions`, tagged on the version and published to Kafka
+`mlops.model-events`.
 With approval required (Variable `model_promotion_requires_approval`, on by default), a pass moves
 nothing yet: `approve_promotion` asks an approver in the UI (Browse > Required Actions, or the
 task's Required Actions tab): candidate and champion side by side, Approve / Reject with a comment;
@@ -51,11 +51,10 @@ snapshot and registers a new version from it; a retried gate task finishes the d
 its downstream): the same candidate gets a new request, and each answer gets its own audit row.
 A scheduled run gates the standing challenger instead of training when its shadow record has the
 days and fails the gate asks for. Manual params: `gate_challenger` trains nothing: the standing
-`challenger` (a candidate the gate
-held, scored in shadow every night since) is evaluated on a fresh window and gated again, now with
-its shadow record (docs/model-governance.md); `evaluate_against_version` compares with a chosen
-version (evaluation only: no
-alias moves unless it is the champion); `rollback_to_previous_champion` points `champion` back at
+`challenger` (a candidate the gate held, scored in shadow every night since) is evaluated on a
+fresh window and gated again, now with its shadow record (docs/model-governance.md);
+`evaluate_against_version` compares with a chosen version (evaluation only: no alias moves unless
+it is the champion); `rollback_to_previous_champion` points `champion` back at
 `previous_champion` once an approver approves `approve_rollback` (nothing is trained; a decline is
 recorded as `rollback_refused`), or at once with `emergency_rollback_reason` (recorded as an
 emergency with that reason); `ignore_features` trains without some features (an ablation; the

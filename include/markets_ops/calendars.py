@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from include.markets_ops.errors import BadInputError
+
 # The bank's operations calendar: the nightly business date follows the New York Stock
 # Exchange's trading days (weekends and NYSE holidays are not business dates), in New York time.
 # Declared here only: the schedules, the reports, the alert rules and the generator all use it.
@@ -143,7 +145,7 @@ def holidays_between(start: dt.date, end: dt.date, market_or_calendar: str) -> l
     return [(day, ", ".join(found[day])) for day in sorted(found)]
 
 
-class NotABusinessDateError(ValueError):
+class NotABusinessDateError(BadInputError, ValueError):
     """A run's business date is not a business day of its calendar: the schedule is wrong."""
 
 

@@ -256,3 +256,18 @@ def test_every_task_backs_off_between_its_tries(parse_activity: ParseActivity) -
         for dag in parse_activity.dagbag.dags.values()
         for task in dag.tasks
     )
+
+
+def test_every_task_retries_by_cause(parse_activity: ParseActivity) -> None:
+    """One retry policy, airflow/retries.py's, on every task of every DAG (mapped ones too)."""
+    from include.markets_ops.airflow.retries import RETRY_BY_CAUSE
+
+    without = [
+        f"{dag_id}.{task.task_id}"
+        for dag_id, dag in parse_activity.dagbag.dags.items()
+        for task in dag.tasks
+        if getattr(task, "retry_policy", None) is not RETRY_BY_CAUSE
+        and (getattr(task, "partial_kwargs", None) or {}).get("retry_policy") is not RETRY_BY_CAUSE
+    ]
+    assert len(parse_activity.dagbag.dags) >= 8  # the DAGs were parsed
+    assert without == []

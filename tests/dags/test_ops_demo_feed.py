@@ -64,14 +64,13 @@ def test_the_business_date_param_is_typed_and_validated(dag) -> None:
 
 
 def test_the_feed_refuses_a_day_that_is_not_a_business_day() -> None:
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from include.markets_ops.errors import BadInputError
     from include.markets_ops.feed.tasks import feed_business_date
 
     assert feed_business_date({"params": {"business_date": "2026-10-30"}}) == dt.date(2026, 10, 30)
-    with pytest.raises(AirflowFailException, match="not a XNYS business day"):
+    with pytest.raises(BadInputError, match="not a XNYS business day"):
         feed_business_date({"params": {"business_date": "2026-11-26"}})  # Thanksgiving
-    with pytest.raises(AirflowFailException, match="cannot tell which business date"):
+    with pytest.raises(BadInputError, match="cannot tell which business date"):
         feed_business_date({"params": {}})
 
 

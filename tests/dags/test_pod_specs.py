@@ -284,7 +284,9 @@ def test_a_pod_that_exits_with_a_contract_error_or_a_refusal_is_not_retried(
     """The provider's own cleanup runs on a failed pod (its cluster calls stubbed): a plain
     AirflowException (retried) unless the job container's exit code says bad input."""
     from airflow.providers.common.compat.sdk import AirflowException
-    from airflow.sdk.exceptions import AirflowFailException
+
+    from include.markets_ops.airflow.retries import Cause, cause_of
+    from include.markets_ops.jobs.spec import JobContractError
 
     operator = copy.copy(next(op for _, _, job, op in pod_operators if job == "score"))
     remote_pod = _terminated_pod(exit_code, operator.base_container_name)
@@ -299,10 +301,10 @@ def test_a_pod_that_exits_with_a_contract_error_or_a_refusal_is_not_retried(
         mock.patch.object(operator, "is_istio_enabled", return_value=False),
         # Reads the pod again while an exit 137 may still become OOMKilled: as it was here.
         mock.patch.object(operator, "_with_settled_kill_reason", side_effect=lambda pod: pod),
-        pytest.raises(AirflowException) as raised,
+        pytest.raises((AirflowException, JobContractError)) as raised,
     ):
         operator.cleanup(pod=remote_pod, remote_pod=remote_pod, context=None)
-    assert isinstance(raised.value, AirflowFailException) is not retried
+    assert (cause_of(raised.value) is Cause.BAD_INPUT) is not retried
     # The cause first, in Kubernetes' words, then the termination message (the log's tail).
     message = str(raised.value)
     assert message.startswith(

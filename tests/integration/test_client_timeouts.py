@@ -25,6 +25,7 @@ from settlement_model.contract import JobEnvironment
 from devstack.process import paused, recorded_pid
 from devstack.stack_env import kafka_client_of
 from include.markets_ops.airflow import connections
+from include.markets_ops.airflow.retries import Cause, cause_of
 from include.markets_ops.services import kafka, model_registry
 from include.markets_ops.services.topics import STACK_CHECKS
 from tests.support.faults import Outcome, timed
@@ -55,6 +56,8 @@ def assert_failed_naming(outcome: Outcome, error_type: type[BaseException], name
     assert outcome.seconds <= BUDGET, f"took {outcome.seconds:.1f} s"
     assert isinstance(outcome.error, error_type), repr(outcome.error)
     assert named in str(outcome.error)
+    # Never taken for bad input: the DAGs' retry policy retries it (airflow/retries.py).
+    assert cause_of(outcome.error) is not Cause.BAD_INPUT
 
 
 def service_pid(name: str) -> int:

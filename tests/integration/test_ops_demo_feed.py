@@ -66,7 +66,7 @@ def test_a_mostly_bad_file_fails_its_task_at_once_and_loads_nothing(
     assert run["state"] == "failed"
     tasks = {ti["task_id"]: ti for ti in airflow_api.task_instances(FEED_DAG, run_id)}
     assert tasks["load_trades"]["state"] == "failed"
-    assert tasks["load_trades"]["try_number"] == 1  # AirflowFailException: no retry
+    assert tasks["load_trades"]["try_number"] == 1  # bad input: the retry policy fails it at once
     assert tasks["load_custodian_confirmations"]["state"] == "upstream_failed"
 
     # The real failure callback's event, read back by a real consumer.
@@ -81,7 +81,7 @@ def test_a_mostly_bad_file_fails_its_task_at_once_and_loads_nothing(
     assert (event["dag_id"], event["task_id"], event["run_id"]) == (FEED_DAG, "load_trades", run_id)
     assert event["business_date"] == day.isoformat()
     assert event["try_number"] == 1
-    assert event["exception_type"] == "AirflowFailException"
+    assert event["exception_type"] == "TooManyBadRowsError"
     assert "broke validation rules" in event["exception"]
     assert event["log_url"].startswith(stack["AIRFLOW_API_URL"])
     assert f"/dags/{FEED_DAG}/runs/{quote(run_id, safe='')}/tasks/load_trades" in event["log_url"]

@@ -27,7 +27,7 @@ def test_a_weekend_date_is_refused_before_anything_is_written(stack: dict[str, s
     assert run["state"] == "failed"
     tasks = {ti["task_id"]: ti for ti in airflow_api.task_instances(SCORING_DAG, run_id)}
     assert tasks["check_champion"]["state"] == "failed"
-    assert tasks["check_champion"]["try_number"] == 1  # AirflowFailException: no retry
+    assert tasks["check_champion"]["try_number"] == 1  # bad input: the retry policy fails it at once
     assert tasks["plan_shards"]["state"] == "upstream_failed"
     assert tasks["write_manifest"]["state"] == "upstream_failed"
 
@@ -37,7 +37,7 @@ def test_a_weekend_date_is_refused_before_anything_is_written(stack: dict[str, s
         lambda key: key.startswith(f"{SCORING_DAG}/{run_id}/"),
     )
     assert [key for key, _ in events] == [f"{SCORING_DAG}/{run_id}/check_champion/-1/1"]
-    assert events[0][1]["exception_type"] == "AirflowFailException"
+    assert events[0][1]["exception_type"] == "BadInputError"
     assert (
         "not scored: rule business-date-is-a-business-day: 1 date is not a XNYS business day, "
         "e.g. 2026-11-28 (Saturday)"

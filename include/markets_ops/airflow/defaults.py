@@ -93,14 +93,16 @@ def nightly_cutoff() -> Any:
 
 
 def default_args(owner: Owner, retries: int = 2) -> dict[str, Any]:
-    """Retries with exponential backoff: the failures a retry helps with are transient
-    (a service restarting, a lock timeout); bad input fails fast through AirflowFailException,
-    which skips the retries. A task that fails for good publishes an event to Kafka."""
+    """Retries by cause (retries.RetryByCause): bad input fails at once, transient
+    infrastructure errors and unknown ones retry with exponential backoff. A task that fails
+    for good publishes an event to Kafka."""
     from include.markets_ops.airflow.callbacks import on_task_failure
+    from include.markets_ops.airflow.retries import RETRY_BY_CAUSE
 
     return {
         "owner": owner.value,
         "retries": retries,
+        "retry_policy": RETRY_BY_CAUSE,
         # A try against a hung service fails within 90 s (settlement_model.timeouts); the next
         # waits 30-60 s, the one after 60-120 s (Airflow adds up to the same again as jitter),
         # so a service down for good fails the run about 5-7 minutes after the fault, and one

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.services.sql_files import read_sql
 from include.markets_ops.services.topics import OPS_ALERTS
 
@@ -16,8 +17,9 @@ PREFIX_TEMPLATE = "reports/alerts/business_date={business_date}/"
 MESSAGE_SCHEMA_VERSION = 1
 
 
-class RulesFailedError(RuntimeError):
-    """Some rules of the run failed; the message lists each file with its error."""
+class RulesFailedError(BadInputError, RuntimeError):
+    """Some rules of the run failed; the message lists each file with its error. Not retried:
+    rerun the failed rules' tasks, not the check."""
 
 
 def _jsonable(value: Any) -> Any:

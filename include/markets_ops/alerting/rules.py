@@ -31,6 +31,7 @@ from typing import Any
 
 from include.markets_ops import calendars
 from include.markets_ops.calendars import OPERATIONS_CALENDAR
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.services.sql_files import SQL_ROOT
 
 RULES_DIR = SQL_ROOT / "alerts"
@@ -50,7 +51,7 @@ _HEADER = re.compile(r"\A\s*/\*(?P<header>.*?)\*/(?P<query>.*)\Z", re.DOTALL)
 RULE_PARAMETERS_PARAM = "rule_parameters"
 
 
-class RuleError(ValueError):
+class RuleError(BadInputError, ValueError):
     """A rule file that cannot run: the message names the file and what is wrong."""
 
     def __init__(self, rule_file: str, problem: str) -> None:

@@ -50,9 +50,8 @@ def list_rules() -> list[str]:
 def run_rule(context: Mapping[str, Any], rule_file: str) -> dict[str, Any]:
     """The rule for the run's business date, or its preview in a dry run. A malformed header,
     an unknown parameter or a SQL error of the rule's making fails at once (no retries)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from include.markets_ops.alerting.runner import is_permanent
+    from include.markets_ops.errors import BadInputError
 
     business_date = resolve_business_date(context)
     rule_overrides = _overrides(context).get(rule_file.removesuffix(".sql"))
@@ -69,8 +68,8 @@ def run_rule(context: Mapping[str, Any], rule_file: str) -> dict[str, Any]:
             )
         return evaluate_rule(rule_file, business_date, rule_overrides, dag_run_id)
     except Exception as error:
-        if is_permanent(error):
-            raise AirflowFailException(str(error)) from error
+        if is_permanent(error) and not isinstance(error, BadInputError):  # RuleError already is
+            raise BadInputError(str(error)) from error
         raise
 
 
@@ -89,20 +88,15 @@ def publish_alerts(context: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_rules(context: Mapping[str, Any], rule_files: list[str]) -> None:
     """From reporting.alert_rule_runs, or from the previews in a dry run; fails the run without
-    retries listing every failed rule."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    retries (RulesFailedError is bad input) listing every failed rule."""
     business_date = resolve_business_date(context)
     overrides, dag_run_id = _overrides(context), context.get("run_id")
-    try:
-        if dry_run.is_dry_run(context):
-            bucket, prefix = connections.s3_bucket(), dry_run.context_preview_prefix(context, business_date)
-            links.record(links.S3_OUTPUT, context, bucket=bucket, prefix=prefix)
-            check_previews(rule_files, dag_run_id, overrides, bucket=bucket, prefix=prefix)
-            return
-        check_rule_runs(business_date, rule_files, dag_run_id, overrides)
-    except RulesFailedError as error:
-        raise AirflowFailException(str(error)) from error
+    if dry_run.is_dry_run(context):
+        bucket, prefix = connections.s3_bucket(), dry_run.context_preview_prefix(context, business_date)
+        links.record(links.S3_OUTPUT, context, bucket=bucket, prefix=prefix)
+        check_previews(rule_files, dag_run_id, overrides, bucket=bucket, prefix=prefix)
+        return
+    check_rule_runs(business_date, rule_files, dag_run_id, overrides)
 
 
 def _overrides(context: Mapping[str, Any]) -> Mapping[str, Any]:

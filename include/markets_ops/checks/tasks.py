@@ -43,11 +43,7 @@ def mlflow_round_trip(context: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_business_date(context: Mapping[str, Any]) -> dict[str, Any]:
     """The run's business date described (neighbours, closures ahead); a date that is not a
-    business day of the operations calendar fails without retries."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    business day of the operations calendar fails without retries (NotABusinessDateError is
+    bad input: a retry cannot change the calendar)."""
     business_date = resolve_business_date(context)
-    try:
-        return calendars.check_business_date(business_date, calendars.OPERATIONS_CALENDAR)
-    except calendars.NotABusinessDateError as error:
-        raise AirflowFailException(str(error)) from error  # a retry cannot change the calendar
+    return calendars.check_business_date(business_date, calendars.OPERATIONS_CALENDAR)

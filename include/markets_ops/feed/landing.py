@@ -31,6 +31,8 @@ from typing import IO, Any, Protocol
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from include.markets_ops.errors import BadInputError
+
 PREFIX = "landing"
 READ_CHUNK_BYTES = 1 << 20
 GZIP_LEVEL = 3  # the files are written once and read once: favour speed over size
@@ -41,7 +43,7 @@ class FileNotDeliveredError(RuntimeError):
     """No manifest for the file yet: upstream has not delivered it (worth retrying later)."""
 
 
-class CorruptFileError(RuntimeError):
+class CorruptFileError(BadInputError, RuntimeError):
     """The object does not match its manifest (size or checksum): retrying will not help."""
 
 

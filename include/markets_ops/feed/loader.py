@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.feed.sources import COPY_GOOD_ROWS, Source
 from include.markets_ops.services.sql_files import read_sql
 
@@ -87,11 +88,11 @@ class LoadReport:
         )
 
 
-class MalformedFileError(RuntimeError):
+class MalformedFileError(BadInputError, RuntimeError):
     """The file itself is unreadable (wrong header, wrong number of fields): nothing loaded."""
 
 
-class TooManyBadRowsError(RuntimeError):
+class TooManyBadRowsError(BadInputError, RuntimeError):
     """More of the file broke the rules than the configured maximum: nothing was merged."""
 
     def __init__(self, report: LoadReport, max_bad_share: float) -> None:

@@ -6,8 +6,9 @@ Failure policy:
   - an upstream file not delivered yet (no manifest): an ordinary error, retried per the
     DAG's retries (upstream may be late);
   - bad input (too many rows breaking the rules, a file that does not match its manifest, a
-    date that is not a business date, no synthetic world): AirflowFailException, which fails
-    the task at once without retries, with the rule, the count and an example in the message;
+    date that is not a business date, no synthetic world): an ``errors.BadInputError``, which
+    the DAGs' retry policy (airflow/retries.py) fails at once without retries, with the rule,
+    the count and an example in the message;
   - a few bad rows: loaded without them, each quarantined with its rule, and a warning.
 
 Dry run (param ``dry_run``): the upstream files are delivered to the run's preview prefix
@@ -31,6 +32,7 @@ from include.markets_ops.airflow import business_date as business_dates
 from include.markets_ops.airflow import connections
 from include.markets_ops.airflow.assets import CUSTODIAN_CONFIRMATIONS, SETTLEMENT_OUTCOMES, TRADES
 from include.markets_ops.calendars import OPERATIONS_CALENDAR
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.feed import landing, loader, sources
 from include.markets_ops.services import postgres
 
@@ -72,14 +74,12 @@ def report_counts(
 
 def feed_business_date(context: Mapping[str, Any]) -> dt.date:
     """The run's business date, which must be a business day of the operations calendar."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     try:
         day = business_dates.resolve_business_date(context)
     except ValueError as error:
-        raise AirflowFailException(str(error)) from error
+        raise BadInputError(str(error)) from error
     if not calendars.is_business_day(day, OPERATIONS_CALENDAR):
-        raise AirflowFailException(
+        raise calendars.NotABusinessDateError(
             f"{day} is not a {OPERATIONS_CALENDAR} business day: there is no feed for it"
         )
     return day
@@ -104,8 +104,6 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
     """Load each named source's file of the business date, in order, one transaction each."""
     from contextlib import nullcontext
 
-    from airflow.sdk.exceptions import AirflowFailException
-
     from include.markets_ops.airflow import dry_run
 
     day = feed_business_date(context)
@@ -117,20 +115,18 @@ def load_sources(context: Mapping[str, Any], names: tuple[str, ...]) -> list[dic
         for name in names:
             source = sources.source(name)
             manifest = landing.read_manifest(store, name, day)  # FileNotDeliveredError: retried
-            try:
-                with dry_run.rolled_back(connection) if previewing else nullcontext():
-                    report = loader.load_file(
-                        connection,
-                        source,
-                        day,
-                        partial(landing.stream, store, manifest),
-                        dag_run_id=str(context.get("run_id")),
-                        max_bad_share=max_bad_share,
-                    )
-            except (loader.TooManyBadRowsError, loader.MalformedFileError, landing.CorruptFileError) as error:
-                raise AirflowFailException(str(error)) from error
+            # TooManyBadRowsError, MalformedFileError, CorruptFileError: bad input, not retried.
+            with dry_run.rolled_back(connection) if previewing else nullcontext():
+                report = loader.load_file(
+                    connection,
+                    source,
+                    day,
+                    partial(landing.stream, store, manifest),
+                    dag_run_id=str(context.get("run_id")),
+                    max_bad_share=max_bad_share,
+                )
             if report.received != manifest.rows:
-                raise AirflowFailException(
+                raise landing.CorruptFileError(
                     f"{manifest.object_key}: the manifest announces {manifest.rows} rows, "
                     f"the file held {report.received}"
                 )

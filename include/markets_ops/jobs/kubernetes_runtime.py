@@ -22,7 +22,8 @@ from airflow.providers.cncf.kubernetes.secret import Secret
 from airflow.providers.cncf.kubernetes.triggers.pod import KubernetesPodTrigger
 from kubernetes.client import models as k8s
 
-from include.markets_ops.jobs.spec import NO_RETRY_EXIT_CODES, JobSpec, Service
+from include.markets_ops.errors import BadInputError
+from include.markets_ops.jobs.spec import NO_RETRY_EXIT_CODES, JobContractError, JobSpec, Service
 
 WORK_DIR = "/work"
 # An emptyDir mount inside the pod (not a host directory).
@@ -33,6 +34,11 @@ _IMAGE = re.compile(
 )
 JOBS_CALL_KUBERNETES_API = False  # so no service account token is mounted into the pods
 ARGUMENT_LABELS = {"--business-date": "business_date", "--training-date": "business_date"}
+
+
+class ClusterSettingsError(BadInputError):
+    """The Kubernetes connection or the pod settings are wrong (credentials, namespace, service
+    account): a retry meets the same answer, so the retry policy fails the task at once."""
 
 
 def validate_image(image: str) -> str:
@@ -373,7 +379,7 @@ class ModelJobPodOperator(KubernetesPodOperator):
     def _check_cluster_settings(self) -> None:
         """One cheap request before anything else: a kubeconfig that cannot be loaded, a cluster
         that does not answer or credentials it refuses fail here, naming the setting."""
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+        from airflow.sdk.exceptions import AirflowException
         from kubernetes.client.exceptions import ApiException
         from kubernetes.config.config_exception import ConfigException
         from urllib3.exceptions import HTTPError
@@ -381,7 +387,7 @@ class ModelJobPodOperator(KubernetesPodOperator):
         try:
             self.client.list_namespaced_pod(self.namespace, limit=1, _request_timeout=15)
         except (ConfigException, FileNotFoundError) as error:
-            raise AirflowFailException(
+            raise ClusterSettingsError(
                 f"the Airflow connection {self.kubernetes_conn_id!r} gives no usable kubeconfig "
                 f"({error}): set its kube_config_path or in_cluster (locally, `make k8s-up` writes "
                 "var/k8s/airflow.kubeconfig)"
@@ -396,26 +402,26 @@ class ModelJobPodOperator(KubernetesPodOperator):
             raise self._configuration_error(error) from error
 
     def _configuration_error(self, error: Any) -> Exception:
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+        from airflow.sdk.exceptions import AirflowException
 
         body = str(getattr(error, "body", "") or "")
         if error.status == 401:
-            return AirflowFailException(
+            return ClusterSettingsError(
                 "the Kubernetes API server refused the credentials of connection "
                 f"{self.kubernetes_conn_id!r} (401)"
             )
         if error.status == 404 and "namespaces" in body:
-            return AirflowFailException(
+            return ClusterSettingsError(
                 f"MODEL_POD_NAMESPACE={self.namespace!r}: no such namespace on the cluster "
                 "(deploy/kubernetes creates markets-ops-ml)"
             )
         if error.status == 403 and "service account" in body:
-            return AirflowFailException(
+            return ClusterSettingsError(
                 f"MODEL_POD_SERVICE_ACCOUNT={self.service_account_name!r}: no such ServiceAccount in "
                 f"namespace {self.namespace!r} (deploy/kubernetes creates settlement-model)"
             )
         if error.status == 403:
-            return AirflowFailException(
+            return ClusterSettingsError(
                 f"MODEL_POD_NAMESPACE={self.namespace!r}: the identity of connection "
                 f"{self.kubernetes_conn_id!r} may not run pods there ({error.reason}): a namespace "
                 "that does not exist, or one without the Role of deploy/kubernetes/base/airflow-role.yaml"
@@ -505,9 +511,8 @@ class ModelJobPodOperator(KubernetesPodOperator):
         """Both the deferrable and the synchronous paths end here (post_complete_action). The
         provider raises "Pod X returned a failure." for any failed pod (retried); this says why,
         and turns exit codes 2 and 3 of the pod contract (bad input a retry would meet again)
-        into a failure without retries."""
+        into JobContractError, which the retry policy fails without retries."""
         from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
-        from airflow.sdk.exceptions import AirflowFailException
 
         try:
             super().cleanup(pod=pod, remote_pod=remote_pod, xcom_result=xcom_result, context=context)
@@ -520,7 +525,7 @@ class ModelJobPodOperator(KubernetesPodOperator):
             detail = str(error).split("\n", 1)[1:]  # the termination message (the log's tail)
             message = f"settlement-model pod {name} failed: {cause}" + (f"\n{detail[0]}" if detail else "")
             if job_exit_code(remote_pod, self.base_container_name) in NO_RETRY_EXIT_CODES:
-                raise AirflowFailException(message) from error
+                raise JobContractError(message) from error
             raise AirflowException(message) from error
 
     def _with_settled_kill_reason(self, remote_pod: k8s.V1Pod) -> k8s.V1Pod:

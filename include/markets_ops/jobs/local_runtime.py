@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from include.markets_ops.airflow import connections
-from include.markets_ops.jobs.spec import JOBS, MODEL_POD_DIR, NO_RETRY_EXIT_CODES, Service
+from include.markets_ops.jobs.spec import JOBS, MODEL_POD_DIR, NO_RETRY_EXIT_CODES, JobContractError, Service
 
 KILL_GRACE_SECONDS = 30
 
@@ -120,7 +120,7 @@ class LocalJobOperator(BaseOperator):
         message = f"settlement-model {self.job} exited with code {code}"
         if code in NO_RETRY_EXIT_CODES:
             # Bad arguments or a refused precondition: a retry would fail the same way.
-            raise AirflowFailException(f"{message} ({NO_RETRY_EXIT_CODES[code]})")
+            raise JobContractError(f"{message} ({NO_RETRY_EXIT_CODES[code]})")
         raise AirflowException(message)
 
     def on_kill(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from settlement_model import contract
 
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.services import postgres
 
 JOB_RUNTIME_VARIABLE = "JOB_RUNTIME"
@@ -21,6 +22,10 @@ POOL = "model_pods"  # airflow_settings.yaml: bounds how many model jobs run at 
 # The pod contract's exit codes a retry cannot help: bad arguments or environment, and a refused
 # precondition. Both runtimes fail fast on them.
 NO_RETRY_EXIT_CODES = {contract.EXIT_USAGE: "contract error", contract.EXIT_REFUSED: "refused"}
+
+
+class JobContractError(BadInputError):
+    """A model job exited with one of NO_RETRY_EXIT_CODES: the retry policy fails it at once."""
 
 
 class Runtime(StrEnum):

@@ -30,23 +30,17 @@ from include.markets_ops.services.topics import RECON_SUMMARY
 
 def reconcile(context: Mapping[str, Any]) -> dict[str, Any]:
     """The ``reconcile`` task: the run's business date with its tolerances; in a dry run, its
-    preview (linked, no asset event). A date that is not a business day fails without retries."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from include.markets_ops.calendars import NotABusinessDateError
-
+    preview (linked, no asset event). A date that is not a business day fails without retries
+    (NotABusinessDateError is bad input: airflow/retries.py)."""
     params = context["params"]
     business_date = resolve_business_date(context)
     tolerances = (params["price_tolerance_bp"], params["quantity_tolerance"])
-    try:
-        if dry_run.is_dry_run(context):
-            prefix = dry_run.context_preview_prefix(context, business_date)
-            links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
-            dry_run.suppress_asset_events(context)
-            return preview_business_date(business_date, *tolerances, connections.s3_bucket(), prefix)
-        summary = reconcile_business_date(business_date, *tolerances)
-    except NotABusinessDateError as error:
-        raise AirflowFailException(str(error)) from error
+    if dry_run.is_dry_run(context):
+        prefix = dry_run.context_preview_prefix(context, business_date)
+        links.record(links.S3_OUTPUT, context, bucket=connections.s3_bucket(), prefix=prefix)
+        dry_run.suppress_asset_events(context)
+        return preview_business_date(business_date, *tolerances, connections.s3_bucket(), prefix)
+    summary = reconcile_business_date(business_date, *tolerances)
     context["outlet_events"][RECON_BREAKS].extra = {"business_date": business_date.isoformat()}
     return summary
 

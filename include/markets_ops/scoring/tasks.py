@@ -27,6 +27,7 @@ from include.markets_ops import calendars
 from include.markets_ops.airflow import connections, links
 from include.markets_ops.airflow.assets import TRADE_SCORES
 from include.markets_ops.airflow.business_date import resolve_business_date
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.scoring import manifest, swap
 from include.markets_ops.scoring.plan import (
     HIGH_THRESHOLD_VARIABLE,
@@ -57,13 +58,11 @@ def scoring_business_date(context: Mapping[str, Any]) -> dt.date:
     the feed and the reconciliation require: there are no trades of a weekend or a holiday to
     score, and a run for one would only replace nothing with nothing. Fails without retries (a
     retry cannot change the calendar)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     try:
         business_date = resolve_business_date(context)
         calendars.check_business_date(business_date, calendars.OPERATIONS_CALENDAR)
     except ValueError as error:  # NotABusinessDateError is one
-        raise AirflowFailException(f"not scored: {error}") from error
+        raise BadInputError(f"not scored: {error}") from error
     return business_date
 
 
@@ -71,18 +70,13 @@ def check_champion(context: Mapping[str, Any]) -> dict[str, Any]:
     """The business date (a business day, else refused before anything is written) and the model
     version every shard will use (the champion unless a version is asked for), linked; the
     challenger's version to score in shadow beside it, if any. Fails fast, without retries,
-    when either is wrong."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    when either is wrong (ModelNotFoundError is bad input)."""
     from include.markets_ops.services import model_registry
 
     business_date = scoring_business_date(context)
     requested = (context.get("params") or {}).get("model_version")
     mlflow_client = connections.mlflow_client()
-    try:
-        version = model_registry.scoring_version(mlflow_client, requested)
-    except model_registry.ModelNotFoundError as error:
-        raise AirflowFailException(str(error)) from error
+    version = model_registry.scoring_version(mlflow_client, requested)
     links.record(links.MLFLOW_MODEL_VERSION, context, model_name=model_registry.MODEL_NAME, version=version)
     return {
         "business_date": business_date.isoformat(),

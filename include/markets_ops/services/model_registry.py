@@ -16,6 +16,8 @@ from typing import Any
 
 from settlement_model import timeouts
 
+from include.markets_ops.errors import BadInputError
+
 MLFLOW_CONN_ID = "mlflow_tracking"
 MODEL_NAME = "settlement_fail_risk"
 CHAMPION = "champion"
@@ -26,7 +28,7 @@ PREVIOUS_CHAMPION = "previous_champion"
 NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
-class ModelNotFoundError(LookupError):
+class ModelNotFoundError(BadInputError, LookupError):
     """The alias or version asked for does not exist (the message says which)."""
 
 

@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 
 def simulate_upstream_systems(context: Mapping[str, Any]) -> dict[str, Any]:
     """The upstream systems deliver the business date: truth to synthetic.*, files to S3."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from include.markets_ops.errors import BadInputError
     from include.markets_ops.synthetic import upstream
 
     if dry_run.is_dry_run(context):  # the link shows the dry run's preview
@@ -36,8 +35,8 @@ def simulate_upstream_systems(context: Mapping[str, Any]) -> dict[str, Any]:
     try:
         with connect(postgres.UPSTREAM_CONN_ID) as connection:
             result = simulate(connection, landing_store(context), day, bad_row_rate=rate)
-    except (upstream.NoWorldError, ValueError) as error:
-        raise AirflowFailException(str(error)) from error
+    except ValueError as error:  # a parameter out of range; NoWorldError is bad input already
+        raise BadInputError(str(error)) from error
     for name, file in result["files"].items():
         log.info("delivered %s: %s rows -> s3://%s", name, f"{file['rows']:,}", file["object"])
     log.info("ground truth written: %s", result["truth"])

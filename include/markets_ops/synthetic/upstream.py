@@ -15,13 +15,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.feed import landing, sources
 from include.markets_ops.synthetic import bad_rows, daily, reference, truth
 from include.markets_ops.synthetic.bookings import BookingsCache
 from include.markets_ops.synthetic.config import DEFAULT_BAD_ROW_RATE, GeneratorConfig
 
 
-class NoWorldError(RuntimeError):
+class NoWorldError(BadInputError, RuntimeError):
     """The warehouse holds no synthetic world: seed one first."""
 
 

@@ -32,6 +32,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.services import model_registry, postgres
 from include.markets_ops.services.model_registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from include.markets_ops.services.sql_files import read_sql
@@ -69,7 +70,7 @@ APPROVED, REVIEW_REJECTED, TIMED_OUT, NOT_REQUIRED = "approved", "rejected", "ti
 EMERGENCY = "emergency"  # a rollback carried out without approval, with the reason given
 
 
-class GateError(RuntimeError):
+class GateError(BadInputError, RuntimeError):
     """The gate cannot decide (no evaluation, nothing to roll back to): the message says why."""
 
 

@@ -49,11 +49,9 @@ def plan_training(context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _standing_challenger() -> str:
-    from airflow.sdk.exceptions import AirflowFailException
-
     version = model_registry.alias_version(connections.mlflow_client(), model_registry.CHALLENGER)
     if version is None:
-        raise AirflowFailException(
+        raise promotion.GateError(
             f"{plan.GATE_CHALLENGER_PARAM}: {model_registry.MODEL_NAME} has no '{model_registry.CHALLENGER}' "
             "alias to gate (a training run that the gate does not promote sets it)"
         )
@@ -102,16 +100,11 @@ def choose_candidate(mode: str) -> str:
 
 def plan_rollback(context: Mapping[str, Any]) -> dict[str, Any]:
     """What the rollback would do (champion now, version restored), and its approval request;
-    fails without retries when there is nothing to roll back to."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    fails without retries (GateError) when there is nothing to roll back to."""
     from include.markets_ops.training import approval_request
 
     mlflow_client = connections.mlflow_client()
-    try:
-        target = promotion.rollback_target(mlflow_client, model_registry.MODEL_NAME)
-    except promotion.GateError as error:
-        raise AirflowFailException(str(error)) from error
+    target = promotion.rollback_target(mlflow_client, model_registry.MODEL_NAME)
     reason = str((context.get("params") or {}).get(plan.EMERGENCY_REASON_PARAM) or "").strip()
     run = run_info(context)
     planned = {
@@ -185,9 +178,7 @@ def rollback_champion(
     context: Mapping[str, Any], planned: Mapping[str, Any], response: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """Carry out the planned rollback if approved (or an emergency), linked; fails without retries
-    when there is nothing to roll back to."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    (GateError) when there is nothing to roll back to."""
     run = run_info(context)
     if planned["emergency_reason"]:
         review = promotion.Review(
@@ -195,11 +186,7 @@ def rollback_champion(
         )
     else:
         review = review_of(response or {})
-    try:
-        services = _services()
-        decision = promotion.run_rollback(services, run, review, planned_champion=planned["champion"])
-    except promotion.GateError as error:
-        raise AirflowFailException(str(error)) from error
+    decision = promotion.run_rollback(_services(), run, review, planned_champion=planned["champion"])
     _announce_champion(context, decision)
     record_decision_links(context, decision)
     return decision

@@ -323,8 +323,9 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
     setup: Setup, tmp_path: Path
 ) -> None:
     stack, champion, model_name, kafka_topic = setup.stack, setup.champion, setup.model_name, setup.topic
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    from airflow.sdk.exceptions import AirflowException
 
+    from include.markets_ops.airflow.retries import Cause, cause_of
     from include.markets_ops.jobs.local_runtime import LocalJobOperator
 
     prepare_partition(stack["POSTGRES_URL"], plan(model_name, champion, "pytest__kafka-task"))
@@ -371,7 +372,7 @@ def test_the_job_exits_non_zero_on_a_delivery_failure_and_the_task_fails(
         pytest.raises(AirflowException, match="exited with code 1") as failure,
     ):
         operator.execute({})
-    assert not isinstance(failure.value, AirflowFailException)
+    assert cause_of(failure.value) is not Cause.BAD_INPUT
 
 
 def test_scoring_is_refused_without_a_champion(writer_env: Any, fixture_data: Any) -> None:

@@ -226,18 +226,19 @@ def test_a_pod_gone_at_reentry_fails_the_task_saying_it_was_deleted(status: str)
 def test_api_errors_of_a_setting_name_the_setting_and_are_not_retried(
     status: int, body: str, names: str, retried: bool
 ) -> None:
-    from airflow.sdk.exceptions import AirflowFailException
+    from include.markets_ops.airflow.retries import Cause, cause_of
 
     error = ApiException(status=status, reason="reason")
     error.body = body
     translated = _operator()._configuration_error(error)
     assert names in str(translated)
-    assert isinstance(translated, AirflowFailException) is not retried
+    assert (cause_of(translated) is Cause.BAD_INPUT) is not retried
 
 
 def test_an_unusable_kubeconfig_names_the_connection() -> None:
-    from airflow.sdk.exceptions import AirflowFailException
     from kubernetes.config.config_exception import ConfigException
+
+    from include.markets_ops.jobs.kubernetes_runtime import ClusterSettingsError
 
     operator = _operator()
     client = mock.Mock()
@@ -247,15 +248,17 @@ def test_an_unusable_kubeconfig_names_the_connection() -> None:
     with (
         mock.patch.object(type(operator), "client", new=client),
         pytest.raises(
-            AirflowFailException, match="connection 'kubernetes_default' gives no usable kubeconfig"
+            ClusterSettingsError, match="connection 'kubernetes_default' gives no usable kubeconfig"
         ),
     ):
         operator._check_cluster_settings()
 
 
 def test_a_cluster_that_does_not_answer_is_named_and_retried() -> None:
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    from airflow.sdk.exceptions import AirflowException
     from urllib3.exceptions import MaxRetryError
+
+    from include.markets_ops.airflow.retries import Cause, cause_of
 
     operator = _operator()
     client = mock.Mock()
@@ -266,7 +269,7 @@ def test_a_cluster_that_does_not_answer_is_named_and_retried() -> None:
         pytest.raises(AirflowException, match=r"https://127\.0\.0\.1:26443 .* does not answer") as raised,
     ):
         operator._check_cluster_settings()
-    assert not isinstance(raised.value, AirflowFailException)
+    assert cause_of(raised.value) is Cause.TRANSIENT  # retried with backoff, by its cause
 
 
 def test_host_network_is_an_explicit_true_or_false() -> None:

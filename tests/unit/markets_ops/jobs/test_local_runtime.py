@@ -8,9 +8,11 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
+from include.markets_ops.airflow.retries import Cause, cause_of
 from include.markets_ops.jobs import local_runtime
+from include.markets_ops.jobs.spec import JobContractError
 
 FAKE_JOB = """
 import json, os, sys, time
@@ -107,7 +109,7 @@ def test_the_job_gets_its_arguments_and_only_the_contract_environment(fake_model
 def test_a_failing_job_fails_the_task_so_it_is_retried(fake_model_package: Path) -> None:
     _, error = run(["1"])
     assert isinstance(error, AirflowException)
-    assert not isinstance(error, AirflowFailException)
+    assert cause_of(error) is Cause.UNKNOWN  # retried as any unknown failure
     assert "exited with code 1" in str(error)
 
 
@@ -116,7 +118,8 @@ def test_a_refused_or_misconfigured_job_fails_without_retries(
     fake_model_package: Path, code: str, meaning: str
 ) -> None:
     _, error = run([code])
-    assert isinstance(error, AirflowFailException)
+    assert isinstance(error, JobContractError)
+    assert cause_of(error) is Cause.BAD_INPUT  # the retry policy fails it at once
     assert meaning in str(error)
 
 

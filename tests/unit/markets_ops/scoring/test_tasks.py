@@ -10,8 +10,8 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
+from include.markets_ops.errors import BadInputError
 from include.markets_ops.scoring import swap, tasks
 from include.markets_ops.scoring.plan import ScoringPlan
 
@@ -64,7 +64,7 @@ def test_check_champion_refuses_a_date_that_is_not_a_business_day_before_anythin
     context = {"params": {"business_date": day}}
     with (
         mock.patch("include.markets_ops.airflow.connections.mlflow_client") as mlflow_client,
-        pytest.raises(AirflowFailException) as refused,  # no retry: the calendar will not change
+        pytest.raises(BadInputError) as refused,  # no retry: the calendar will not change
     ):
         tasks.check_champion(context)
     message = str(refused.value)
@@ -75,7 +75,7 @@ def test_check_champion_refuses_a_date_that_is_not_a_business_day_before_anythin
 
 
 def test_a_malformed_business_date_fails_without_retry() -> None:
-    with pytest.raises(AirflowFailException, match="business_date must be YYYY-MM-DD, got '27/11/2026'"):
+    with pytest.raises(BadInputError, match="business_date must be YYYY-MM-DD, got '27/11/2026'"):
         tasks.scoring_business_date({"params": {"business_date": "27/11/2026"}})
 
 

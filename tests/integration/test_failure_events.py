@@ -33,6 +33,6 @@ def test_failure_callback_event_reaches_a_kafka_consumer(stack: dict[str, str]) 
     key = f"ops_demo_feed/{run_id}/load_trades/-1/1"
     event = find_messages(connections.kafka_reader_config(), AIRFLOW_EVENTS.name, {key})[key]
     assert event["business_date"] == "2026-10-30"
-    assert event["exception"] == "unknown currency XXX"
+    assert event["error"] == "unknown currency XXX"
     assert event["dag_id"] == "ops_demo_feed"
-    assert dt.datetime.fromisoformat(event["occurred_at"]).tzinfo is not None
+    assert dt.datetime.fromisoformat(event["timestamp"]).tzinfo is not None

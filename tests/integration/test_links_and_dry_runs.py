@@ -18,6 +18,7 @@ from include.markets_ops.airflow import links
 from include.markets_ops.airflow.dry_run import preview_prefix
 from include.markets_ops.services.topics import AIRFLOW_EVENTS, OPS_ALERTS, RECON_SUMMARY
 from tests.integration.pipeline_stack import s3_client
+from tests.support.airflow_events import schema_errors
 from tests.support.kafka_messages import read_topic
 from tests.support.warehouse_scenarios import DATE_RANGES, Scenario, Trade, clear_dates, connect, copy_rows
 
@@ -219,7 +220,8 @@ def test_a_missed_deadline_publishes_a_lateness_event(
         time.sleep(0 if found else 3)
     assert len(found) == 1, f"no deadline_missed event for {run_id} within 120 s"
     event = found[0][1]
-    assert event["event_type"] == "deadline_missed"
+    assert event["event"] == "deadline_missed"
+    assert schema_errors(event) == []  # the topic's one schema (docs/events.md)
     assert event["dag_id"] == RECON
     assert event["run_id"] == run_id
     assert event["business_date"] == RECON_DAY.isoformat()

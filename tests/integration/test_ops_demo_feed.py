@@ -17,6 +17,7 @@ from tests.integration.feed_stack import (
     return_value,
     run_feed,
 )
+from tests.support.airflow_events import schema_errors
 from tests.support.kafka_messages import read_topic
 
 
@@ -77,12 +78,13 @@ def test_a_mostly_bad_file_fails_its_task_at_once_and_loads_nothing(
     )
     assert [key for key, _ in events] == [f"{FEED_DAG}/{run_id}/load_trades/-1/1"]
     event = events[0][1]
-    assert event["event_type"] == "task_failed"
+    assert event["event"] == "task_failed"
+    assert schema_errors(event) == []  # the topic's one schema (docs/events.md)
     assert (event["dag_id"], event["task_id"], event["run_id"]) == (FEED_DAG, "load_trades", run_id)
     assert event["business_date"] == day.isoformat()
     assert event["try_number"] == 1
     assert event["exception_type"] == "TooManyBadRowsError"
-    assert "broke validation rules" in event["exception"]
+    assert "broke validation rules" in event["error"]
     assert event["log_url"].startswith(stack["AIRFLOW_API_URL"])
     assert f"/dags/{FEED_DAG}/runs/{quote(run_id, safe='')}/tasks/load_trades" in event["log_url"]
     after = day_state(stack, day)

@@ -112,7 +112,7 @@ def test_a_failure_while_kafka_is_paused_is_stored_then_delivered_once_after_it_
             relay()  # Kafka still paused: the relay fails and the event stays pending
     assert callback_seconds < 30, f"the callback took {callback_seconds:.1f} s with Kafka paused"
     assert event_type == "task_failed"
-    assert payload["exception"] == "broker"
+    assert payload["error"] == "broker"
     assert delivered_by is None
     assert outbox_rows(stack, key)[0][2] is None
 
@@ -207,7 +207,7 @@ def test_a_dag_task_failing_while_kafka_is_paused_gets_its_event_delivered_by_th
             time.sleep(1)
         [(event_type, payload, delivered_by)] = outbox_rows(stack, key)
     assert event_type == "task_failed"
-    assert "not a business day" in payload["exception"] or "2026-11-26" in payload["exception"]
+    assert "not a business day" in payload["error"] or "2026-11-26" in payload["error"]
     assert delivered_by is None
 
     airflow_api.unpause(RELAY_DAG)

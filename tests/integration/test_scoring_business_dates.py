@@ -41,7 +41,7 @@ def test_a_weekend_date_is_refused_before_anything_is_written(stack: dict[str, s
     assert (
         "not scored: rule business-date-is-a-business-day: 1 date is not a XNYS business day, "
         "e.g. 2026-11-28 (Saturday)"
-    ) in events[0][1]["exception"]
+    ) in events[0][1]["error"]
 
     # Nothing written: no next partition was prepared, no rows, no S3 object, no message.
     with psycopg.connect(stack["REPORTING_READER_URL"]) as reader:

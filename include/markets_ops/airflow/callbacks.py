@@ -1,8 +1,12 @@
 """Failure and lateness events: what the night shift's tooling consumes from ``ops.airflow.events``.
 
-A task that fails for good (retries exhausted, or failed fast on bad input) publishes one
-structured event; so does a DAG run that misses its deadline. These are the only events the
-callbacks and the deadline (lateness) code raise.
+The topic also carries the apache-kafka provider's own state events (``dag_run.running``,
+``task_instance.failed``, ...: its event producer, configured in devstack/airflow.py). These two
+add what the provider's lack: ``task_failed`` when a task fails for good (retries exhausted, or
+bad input), with the business date, the exception's type and the log's URL; ``deadline_missed``
+when a run misses its deadline (the provider has no lateness). Both use the provider's envelope
+(``schema_version``, ``source``, ``event``, ``timestamp``, ``dag_id``, ``run_id``), so a consumer
+reads one schema: docs/events.md, checked by docs/schemas/ops.airflow.events.json.
 
 Durable: each event is first stored in the PostgreSQL outbox (outbox.py), then published at
 once; if Kafka is down, the ``ops_events_relay`` DAG delivers it when Kafka is back. The
@@ -21,8 +25,23 @@ from typing import Any
 from include.markets_ops.services.topics import AIRFLOW_EVENTS
 
 log = logging.getLogger(__name__)
-EVENT_SCHEMA_VERSION = 1
+# 2: the provider's envelope (1 had ``event_type``, ``occurred_at`` and ``exception``). The
+# provider's own events carry its version, 1.
+EVENT_SCHEMA_VERSION = 2
+EVENT_SOURCE = "markets-ops/callbacks"
 MAX_EXCEPTION_CHARS = 2000
+
+
+def _envelope(event: str, dag_id: str | None, run_id: str | None) -> dict[str, Any]:
+    """The fields every event of the topic has, named as the provider's event producer names them."""
+    return {
+        "schema_version": EVENT_SCHEMA_VERSION,
+        "source": EVENT_SOURCE,
+        "event": event,
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        "dag_id": dag_id,
+        "run_id": run_id,
+    }
 
 
 def task_failure_event(context: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -32,19 +51,15 @@ def task_failure_event(context: Mapping[str, Any]) -> tuple[str, dict[str, Any]]
     map_index = getattr(ti, "map_index", -1)
     key = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{map_index}/{ti.try_number}"
     value = {
-        "schema_version": EVENT_SCHEMA_VERSION,
-        "event_type": "task_failed",
-        "dag_id": ti.dag_id,
+        **_envelope("task_failed", ti.dag_id, ti.run_id),
         "task_id": ti.task_id,
         "map_index": map_index,
-        "run_id": ti.run_id,
-        "business_date": _business_date_or_none(context),
         "try_number": ti.try_number,
         "max_tries": getattr(ti, "max_tries", None),
+        "business_date": _business_date_or_none(context),
         "exception_type": type(exception).__name__ if exception is not None else None,
-        "exception": str(exception)[:MAX_EXCEPTION_CHARS] if exception is not None else None,
+        "error": str(exception)[:MAX_EXCEPTION_CHARS] if exception is not None else None,
         "log_url": getattr(ti, "log_url", None),
-        "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     return key, value
 
@@ -151,17 +166,13 @@ def deadline_missed_event(
     business_date = conf.get("business_date") or (str(logical_date)[:10] if logical_date else None)
     key = f"{run.get('dag_id')}/{run.get('dag_run_id')}/deadline/{deadline.get('id')}"
     value = {
-        "schema_version": EVENT_SCHEMA_VERSION,
-        "event_type": "deadline_missed",
+        **_envelope("deadline_missed", run.get("dag_id"), run.get("dag_run_id")),
         "deadline_name": deadline_name,
-        "dag_id": run.get("dag_id"),
-        "run_id": run.get("dag_run_id"),
         "run_type": run.get("run_type"),
         "business_date": business_date,
         "queued_at": run.get("queued_at"),
         "deadline_time": str(deadline.get("deadline_time")),
         "state_at_deadline": run.get("state"),
-        "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     return key, value
 

@@ -57,7 +57,7 @@ class OutboxEvent:
         """The event as Kafka will carry it: the value through the producer's own JSON encoding,
         so the stored payload, the immediate publish and a relayed publish are the same bytes."""
         payload = json.loads(encode(dict(value)))
-        return cls(topic, key, str(payload.get("event_type")), payload)
+        return cls(topic, key, str(payload.get("event")), payload)
 
 
 def bounded_delivery(config: Mapping[str, Any], seconds: float) -> dict[str, Any]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 
 from include.markets_ops.airflow import callbacks
@@ -28,17 +29,17 @@ def _context(**extra):
 def test_failure_event_names_the_run_task_attempt_and_business_date() -> None:
     key, event = callbacks.task_failure_event(_context(exception=ValueError("negative quantity in 3 rows")))
     assert key == "trade_reconciliation/scheduled__2026-10-30T04:00:00+00:00/classify_breaks/-1/3"
-    assert event["event_type"] == "task_failed"
+    assert event["event"] == "task_failed"
     assert event["business_date"] == "2026-10-30"
     assert event["try_number"] == 3
     assert event["exception_type"] == "ValueError"
-    assert event["exception"] == "negative quantity in 3 rows"
+    assert event["error"] == "negative quantity in 3 rows"
     assert event["log_url"].endswith("try_number=3")
 
 
 def test_failure_event_truncates_huge_exceptions() -> None:
     _, event = callbacks.task_failure_event(_context(exception=RuntimeError("x" * 10_000)))
-    assert len(event["exception"]) == callbacks.MAX_EXCEPTION_CHARS
+    assert len(event["error"]) == callbacks.MAX_EXCEPTION_CHARS
 
 
 def test_publishing_errors_never_escape_the_callback() -> None:
@@ -63,7 +64,7 @@ def test_deadline_event_names_the_run_its_business_date_and_the_deadline() -> No
     }
     key, event = callbacks.deadline_missed_event(context)
     assert key == "ops_sql_alerts/asset_triggered__2026-10-30T23:40:00+00:00/deadline/0193"
-    assert event["event_type"] == "deadline_missed"
+    assert event["event"] == "deadline_missed"
     assert event["business_date"] == "2026-10-30"
     assert event["state_at_deadline"] == "running"
     assert event["deadline_time"] == "2026-10-31T10:00:00+00:00"
@@ -89,7 +90,7 @@ def test_the_deadline_callback_runs_as_airflow_3_3_calls_it() -> None:
     with mock.patch.object(callbacks, "publish_event", lambda key, value: published.append((key, value))):
         asyncio.run(callbacks.on_deadline_missed(deadline_name="nightly_cutoff", context=context))
     assert [key for key, _ in published] == ["trade_reconciliation/manual__x/deadline/42"]
-    assert published[0][1]["event_type"] == "deadline_missed"
+    assert published[0][1]["event"] == "deadline_missed"
     assert published[0][1]["deadline_name"] == "nightly_cutoff"
 
 
@@ -177,14 +178,14 @@ def test_with_postgres_and_kafka_down_the_loss_is_logged_loudly_with_the_whole_e
     [record] = [r for r in caplog.records if r.levelname == "CRITICAL"]
     assert "OPERATIONS EVENT LOST" in record.getMessage()
     assert KEY in record.getMessage()
-    assert '"exception":"negative quantity"' in record.getMessage().replace(": ", ":").replace(", ", ",")
+    assert '"error":"negative quantity"' in record.getMessage().replace(": ", ":").replace(", ", ",")
 
 
 def test_the_outbox_helpers_never_raise_when_the_services_are_unreachable() -> None:
     """The real helpers, with the connection lookups failing as they do when a service is gone."""
     from include.markets_ops.airflow import outbox
 
-    event = outbox.OutboxEvent.of("ops.airflow.events", KEY, {"event_type": "task_failed"})
+    event = outbox.OutboxEvent.of("ops.airflow.events", KEY, {"event": "task_failed"})
     with (
         mock.patch("include.markets_ops.airflow.connections.connection", side_effect=OSError("gone")),
         mock.patch("include.markets_ops.airflow.connections.kafka_config", side_effect=OSError("gone")),
@@ -192,3 +193,67 @@ def test_the_outbox_helpers_never_raise_when_the_services_are_unreachable() -> N
         assert callbacks._store(event) is None
         assert callbacks._publish_now(event) is False
         callbacks._record_delivery(event)  # logged, not raised
+
+
+# --- one schema for the topic: the project's events and the provider's -----------------------
+
+
+def test_both_events_conform_to_the_topics_schema() -> None:
+    from tests.support.airflow_events import schema_errors
+
+    _, failed = callbacks.task_failure_event(_context(exception=ValueError("negative quantity in 3 rows")))
+    _, late = callbacks.deadline_missed_event(
+        {
+            "dag_run": {"dag_id": "ops_sql_alerts", "dag_run_id": "manual__1", "conf": {}, "state": "queued"},
+            "deadline": {"id": "d1", "deadline_time": "2026-10-30T23:59:00+00:00"},
+        },
+        "nightly_cutoff",
+    )
+    assert (schema_errors(failed), schema_errors(late)) == ([], [])
+    assert schema_errors({**failed, "business_date": "30/10/2026"}) != []  # the check checks
+
+
+def _provider_bodies(monkeypatch: Any) -> list[dict[str, Any]]:
+    """What the apache-kafka provider's event producer publishes, from its own code, its producer
+    replaced by one that keeps the messages."""
+    import json
+
+    from airflow.providers.apache.kafka.plugins import event_producer
+
+    kept: list[dict[str, Any]] = []
+    producer = mock.Mock()
+    producer.produce.side_effect = lambda topic, key, value, on_delivery: kept.append(json.loads(value))
+    monkeypatch.setattr(event_producer, "_dag_run_events_enabled", lambda: True)
+    monkeypatch.setattr(event_producer, "_check_topic_exists", lambda: True)
+    monkeypatch.setattr(event_producer, "_get_producer", lambda: producer)
+    run = SimpleNamespace(
+        dag_id="trade_reconciliation",
+        run_id="manual__1",
+        run_type="manual",
+        logical_date=None,
+        start_date=dt.datetime(2026, 10, 30, 23, tzinfo=dt.UTC),
+        end_date=None,
+    )
+    ti = SimpleNamespace(dag_id="trade_reconciliation", task_id="reconcile", run_id="manual__1", try_number=1)
+    event_producer.DagRunListener().on_dag_run_running(dag_run=run, msg="")
+    event_producer.TaskListener().on_task_instance_running(previous_state=None, task_instance=ti)
+    event_producer.TaskListener().on_task_instance_failed(
+        previous_state="running", task_instance=ti, error=TimeoutError("S3 did not answer")
+    )
+    return kept
+
+
+def test_the_providers_events_conform_to_the_same_schema(monkeypatch: Any) -> None:
+    from tests.support.airflow_events import schema_errors
+
+    bodies = _provider_bodies(monkeypatch)
+
+    assert [b["event"] for b in bodies] == [
+        "dag_run.running",
+        "task_instance.running",
+        "task_instance.failed",
+    ]
+    assert [schema_errors(b) for b in bodies] == [[], [], []]
+    # The envelope the project's events copy: the same names for the same things.
+    envelope = {"schema_version", "source", "event", "timestamp", "dag_id", "run_id"}
+    assert all(envelope <= set(body) for body in bodies)

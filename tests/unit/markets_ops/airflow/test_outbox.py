@@ -114,7 +114,7 @@ class FakeKafka:
 
 
 def _event(key: str = "ops_demo_feed/manual__1/load_trades/-1/1", **value: Any) -> outbox.OutboxEvent:
-    return outbox.OutboxEvent.of(TOPIC, key, {"event_type": "task_failed", "try_number": 1, **value})
+    return outbox.OutboxEvent.of(TOPIC, key, {"event": "task_failed", "try_number": 1, **value})
 
 
 @pytest.fixture
@@ -135,10 +135,10 @@ def test_the_stored_payload_is_what_kafka_carries() -> None:
     import datetime as dt
 
     queued = dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)
-    event = outbox.OutboxEvent.of(TOPIC, "k", {"event_type": "deadline_missed", "queued_at": queued})
+    event = outbox.OutboxEvent.of(TOPIC, "k", {"event": "deadline_missed", "queued_at": queued})
     assert event.event_type == "deadline_missed"
     assert event.payload["queued_at"] == str(queued)  # JSON as the producer encodes it
-    assert encode(event.payload) == encode({"event_type": "deadline_missed", "queued_at": queued})
+    assert encode(event.payload) == encode({"event": "deadline_missed", "queued_at": queued})
 
 
 def test_the_relay_delivers_pending_events_in_order_and_marks_them(db: FakeOutboxDatabase) -> None:
@@ -230,7 +230,7 @@ def test_a_relay_locked_out_by_another_does_nothing(db: FakeOutboxDatabase) -> N
 def test_events_of_several_topics_go_to_their_own_topic_in_stored_order(db: FakeOutboxDatabase) -> None:
     connection, kafka = FakeConnection(db), FakeKafka()
     for topic, key in (("a", "1"), ("a", "2"), ("b", "3"), ("a", "4")):
-        outbox.store(connection, outbox.OutboxEvent.of(topic, key, {"event_type": "task_failed"}))
+        outbox.store(connection, outbox.OutboxEvent.of(topic, key, {"event": "task_failed"}))
     outbox.relay(connection, kafka.publish)
     assert [(topic, key) for topic, key, _ in kafka.log] == [("a", "1"), ("a", "2"), ("b", "3"), ("a", "4")]
 

@@ -27,7 +27,7 @@ def test_the_relay_task_publishes_with_a_bounded_idempotent_producer_as_the_writ
         return _Connection()
 
     def fake_relay(connection: Any, publish: outbox.Publish) -> outbox.RelayReport:
-        publish("ops.airflow.events", [("k", {"event_type": "task_failed"})])
+        publish("ops.airflow.events", [("k", {"event": "task_failed"})])
         return outbox.RelayReport(published=1, batches=1, topics=("ops.airflow.events",))
 
     def kafka_publish(config: dict, topic: str, messages: list, timeout_seconds: float) -> int:
@@ -51,4 +51,4 @@ def test_the_relay_task_publishes_with_a_bounded_idempotent_producer_as_the_writ
     [(config, topic, messages, timeout)] = produced
     assert config["message.timeout.ms"] == outbox.RELAY_DELIVERY_SECONDS * 1000
     assert timeout == outbox.RELAY_DELIVERY_SECONDS
-    assert (topic, messages) == ("ops.airflow.events", [("k", {"event_type": "task_failed"})])
+    assert (topic, messages) == ("ops.airflow.events", [("k", {"event": "task_failed"})])

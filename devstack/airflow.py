@@ -164,7 +164,20 @@ def process_env(stack: Stack, deployment: dict[str, str] | None = None) -> dict[
         }
     )
     env.update(deployment_settings() if deployment is None else deployment)
+    env.update(event_producer_connection(stack))
     return env
+
+
+def event_producer_connection(stack: Stack) -> dict[str, str]:
+    """The apache-kafka provider's event producer looks its connection up inside the scheduler's
+    loop; a lookup in the metadata database there closes the loop's own session (Airflow 3.3:
+    DetachedInstanceError on the DagRun being started, and the scheduler exits). From the
+    environment, the lookup never touches the database. The same connection as the metadata
+    database's kafka_markets (airflow_settings.yaml), from the same generated secrets."""
+    from devstack.stack_env import connection_env
+
+    name = f"AIRFLOW_CONN_{KAFKA_CONN_ID.upper()}"
+    return {name: connection_env(stack)[name]}
 
 
 def _airflow_bin() -> str:

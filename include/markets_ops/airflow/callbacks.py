@@ -64,6 +64,11 @@ def task_failure_event(context: Mapping[str, Any]) -> tuple[str, dict[str, Any]]
     return key, value
 
 
+def _iso(value: Any) -> str:
+    """A time as ISO 8601, like every other time of the event (the REST shape may give a datetime)."""
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
+
+
 def _business_date_or_none(context: Mapping[str, Any]) -> str | None:
     from include.markets_ops.airflow.business_date import resolve_business_date
 
@@ -171,7 +176,7 @@ def deadline_missed_event(
         "run_type": run.get("run_type"),
         "business_date": business_date,
         "queued_at": run.get("queued_at"),
-        "deadline_time": str(deadline.get("deadline_time")),
+        "deadline_time": _iso(deadline.get("deadline_time")),
         "state_at_deadline": run.get("state"),
     }
     return key, value

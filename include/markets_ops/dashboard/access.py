@@ -91,7 +91,7 @@ TOPIC_REQUIREMENTS: Mapping[str, Requirement] = {
     topics.MODEL_EVENTS.name: read(TRAINING_DAG),  # the promotion gate's decisions
     topics.OPS_ALERTS.name: read(ALERTS_DAG),
     topics.RECON_SUMMARY.name: read(RECONCILIATION_DAG),
-    topics.AIRFLOW_EVENTS.name: read(None),  # failures and missed deadlines of any DAG
+    topics.AIRFLOW_EVENTS.name: read(None),  # state changes, failures and missed deadlines of any DAG
     topics.STACK_CHECKS.name: read(STACK_SMOKE_DAG),
 }
 

@@ -40,7 +40,11 @@ MODEL_EVENTS = Topic("mlops.model-events", 1, "Promotion gate decisions and cham
 OPS_ALERTS = Topic("ops.alerts", 3, "New alerts raised by the SQL alert rules", COMPACTED)
 # Key: business date (reconciliation/tasks.py): the date's latest reconciliation summary.
 RECON_SUMMARY = Topic("ops.recon.summary", 1, "Nightly reconciliation summary per business date", COMPACTED)
-AIRFLOW_EVENTS = Topic("ops.airflow.events", 1, "Task failures and missed deadlines of the DAGs")
+# Key: dag id and run id (the provider's state events), then task or deadline for the project's
+# own (airflow/callbacks.py): every event of a run shares the key's prefix. docs/events.md.
+AIRFLOW_EVENTS = Topic(
+    "ops.airflow.events", 1, "DAG run and task state changes, task failures and missed deadlines of the DAGs"
+)
 STACK_CHECKS = Topic("ops.stack.checks", 1, "Round trips of the stack smoke DAG and tests")
 
 ALL_TOPICS: tuple[Topic, ...] = (

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from devstack.config import HOST, REPO, VAR, Stack
+from devstack.kafka import PIPELINES_USER
 from devstack.process import (
     StackError,
     log_file,
@@ -164,7 +165,6 @@ def process_env(stack: Stack, deployment: dict[str, str] | None = None) -> dict[
         }
     )
     env.update(deployment_settings() if deployment is None else deployment)
-    env.update(event_producer_connection(stack))
     return env
 
 
@@ -174,10 +174,8 @@ def event_producer_connection(stack: Stack) -> dict[str, str]:
     DetachedInstanceError on the DagRun being started, and the scheduler exits). From the
     environment, the lookup never touches the database. The same connection as the metadata
     database's kafka_markets (airflow_settings.yaml), from the same generated secrets."""
-    from devstack.stack_env import connection_env
-
-    name = f"AIRFLOW_CONN_{KAFKA_CONN_ID.upper()}"
-    return {name: connection_env(stack)[name]}
+    connection = {"conn_type": "kafka", "extra": stack.kafka_client(PIPELINES_USER)}
+    return {f"AIRFLOW_CONN_{KAFKA_CONN_ID.upper()}": json.dumps(connection)}
 
 
 def _airflow_bin() -> str:
@@ -250,13 +248,12 @@ def start(stack: Stack) -> None:
     if len(running) < len(COMPONENTS):
         prepare(stack, deployment)
     DEPLOYMENT_FILE.write_text(json.dumps(deployment, indent=2, sort_keys=True) + "\n")
+    env = {**process_env(stack, deployment), **event_producer_connection(stack)}
     for component in COMPONENTS:
         name = f"airflow-{component}"
         if recorded_pid(name):
             continue
-        start_detached(
-            name, [_airflow_bin(), component], env=process_env(stack, deployment), cwd=AIRFLOW_HOME
-        )
+        start_detached(name, [_airflow_bin(), component], env=env, cwd=AIRFLOW_HOME)
     wait_until(
         "airflow-api-server", lambda: _api_answers(stack), timeout=180, pid=recorded_pid("airflow-api-server")
     )

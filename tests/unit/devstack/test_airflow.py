@@ -110,3 +110,16 @@ def test_the_generated_secrets_include_every_roles_password(
     assert len(set(passwords)) == len(airflow.ROLE_USERS)
     assert all(len(password) == 32 for password in passwords)
     assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_the_event_producer_finds_its_kafka_connection_in_the_environment() -> None:
+    """Not in the metadata database: the scheduler's lookup there closes its loop's session."""
+    secrets = StackSecrets({"kafka_pipelines_password": "pw-pipelines"})
+    [(name, value)] = airflow.event_producer_connection(Stack(secrets)).items()
+
+    assert name == "AIRFLOW_CONN_KAFKA_MARKETS"
+    connection = json.loads(value)
+    assert connection["conn_type"] == "kafka"
+    assert connection["extra"]["sasl.username"] == "pipelines"
+    assert connection["extra"]["sasl.password"] == "pw-pipelines"
+    assert connection["extra"]["bootstrap.servers"].startswith("127.0.0.1:")

@@ -114,12 +114,13 @@ def test_the_generated_secrets_include_every_roles_password(
 
 def test_the_event_producer_finds_its_kafka_connection_in_the_environment() -> None:
     """Not in the metadata database: the scheduler's lookup there closes its loop's session."""
-    secrets = StackSecrets({"kafka_pipelines_password": "pw-pipelines"})
+    generated = "pw-pipelines"
+    secrets = StackSecrets({"kafka_pipelines_password": generated})
     [(name, value)] = airflow.event_producer_connection(Stack(secrets)).items()
 
     assert name == "AIRFLOW_CONN_KAFKA_MARKETS"
     connection = json.loads(value)
     assert connection["conn_type"] == "kafka"
     assert connection["extra"]["sasl.username"] == "pipelines"
-    assert connection["extra"]["sasl.password"] == "pw-pipelines"
+    assert connection["extra"]["sasl.password"] == generated
     assert connection["extra"]["bootstrap.servers"].startswith("127.0.0.1:")

@@ -16,3 +16,14 @@ COPY --chown=airflow:0 plugins/ /opt/airflow/plugins/
 COPY --chown=airflow:0 include/ /opt/airflow/include/
 COPY --chown=airflow:0 model_pod/settlement_model/ /opt/airflow/model_pod/settlement_model/
 COPY --chown=airflow:0 airflow_settings.yaml /opt/airflow/airflow_settings.yaml
+
+# The apache-kafka provider's state events on ops.airflow.events (docs/events.md), set as the local
+# stack's airflow.cfg sets them (devstack/airflow.py; tests/unit/devstack/test_airflow.py checks
+# that they agree). Its connection, kafka_markets, must come from the environment
+# (AIRFLOW_CONN_KAFKA_MARKETS, from the deployment's secret), not only the metadata database.
+ENV AIRFLOW__KAFKA_EVENT_PRODUCER__DAG_RUN_EVENTS_ENABLED=True \
+    AIRFLOW__KAFKA_EVENT_PRODUCER__TASK_INSTANCE_EVENTS_ENABLED=True \
+    AIRFLOW__KAFKA_EVENT_PRODUCER__KAFKA_CONFIG_ID=kafka_markets \
+    AIRFLOW__KAFKA_EVENT_PRODUCER__TOPIC=ops.airflow.events \
+    AIRFLOW__KAFKA_EVENT_PRODUCER__SOURCE=markets-ops/airflow \
+    AIRFLOW__KAFKA_EVENT_PRODUCER__TOPIC_CHECK_TIMEOUT=3

@@ -57,3 +57,24 @@ def test_each_cause_gets_its_number_of_tries(
         "warehouse_times_out": ("failed", 3),  # transient: every retry, with backoff
         "a_bug": ("failed", 3),  # unknown: retried as before the policy
     }
+    # Each retried try's reason, as the UI shows it: the transient one named, the unknown not.
+    assert _retry_reasons(run.run_id, "warehouse_times_out") == [
+        "transient infrastructure: QueryCanceled, retried with backoff after try 1",
+        "transient infrastructure: QueryCanceled, retried with backoff after try 2",
+    ]
+    assert _retry_reasons(run.run_id, "a_bug") == [None, None]
+
+
+def _retry_reasons(run_id: str, task_id: str) -> list[str | None]:
+    """The retry reason of each earlier try (Airflow keeps tries before the last as history)."""
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TaskInstanceHistory.try_number, TaskInstanceHistory.retry_reason)
+            .where(TaskInstanceHistory.run_id == run_id, TaskInstanceHistory.task_id == task_id)
+            .order_by(TaskInstanceHistory.try_number)
+        ).all()
+    return [reason for _, reason in rows]

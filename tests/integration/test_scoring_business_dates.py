@@ -37,7 +37,7 @@ def test_a_weekend_date_is_refused_before_anything_is_written(stack: dict[str, s
         lambda key: key.startswith(f"{SCORING_DAG}/{run_id}/"),
     )
     assert [key for key, _ in events] == [f"{SCORING_DAG}/{run_id}/check_champion/-1/1"]
-    assert events[0][1]["exception_type"] == "BadInputError"
+    assert events[0][1]["exception_type"] == "NotABusinessDateError"
     assert (
         "not scored: rule business-date-is-a-business-day: 1 date is not a XNYS business day, "
         "e.g. 2026-11-28 (Saturday)"

@@ -11,7 +11,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from include.markets_ops.errors import BadInputError
+
 BUSINESS_DATE_KEY = "business_date"
+
+
+class BusinessDateError(BadInputError, ValueError):
+    """The run's business date is missing or malformed: a retry would read the same params."""
 
 
 def parse_business_date(value: Any) -> dt.date:
@@ -22,7 +28,7 @@ def parse_business_date(value: Any) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError as error:
-        raise ValueError(f"business_date must be YYYY-MM-DD, got {value!r}") from error
+        raise BusinessDateError(f"business_date must be YYYY-MM-DD, got {value!r}") from error
 
 
 def resolve_business_date(context: Mapping[str, Any]) -> dt.date:
@@ -39,7 +45,7 @@ def resolve_business_date(context: Mapping[str, Any]) -> dt.date:
     logical_date = context.get("logical_date")
     if logical_date is not None:
         return parse_business_date(_in_timezone(logical_date, business_timezone))
-    raise ValueError(
+    raise BusinessDateError(
         "cannot tell which business date to process: trigger with the business_date param "
         "or from an asset event that carries one"
     )

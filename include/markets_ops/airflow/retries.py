@@ -8,9 +8,11 @@ Three causes, told apart by the exception a try fails with (or any exception it 
   error now rather than 5 minutes from now.
 - transient infrastructure: PostgreSQL, Kafka, S3 or the Kubernetes API unreachable, timed out
   or restarting. The task retries with the DAGs' exponential backoff (defaults.default_args:
-  30 s, then 60 s, each with up to the same again as jitter).
-- anything else: retried as before this policy (the task's ``retries``), since an unknown error
-  may well be transient.
+  30 s, then 60 s, each with up to the same again as jitter), the try's ``retry_reason`` saying
+  so ("transient infrastructure: QueryCanceled, ...", in the UI's try details).
+- anything else: retried as before this policy (the same tries and backoff, no reason), since an
+  unknown error may well be transient. So the two retried causes differ only in the reason each
+  try records: what the policy adds is failing bad input at once, and naming the transient.
 
 Matched by the qualified names of the exception's classes, so this module imports none of the
 clients (confluent_kafka, botocore, kubernetes are heavy, and a DAG file must parse fast).
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.sdk import RetryDecision, RetryPolicy
+
+from include.markets_ops.errors import BadInputError
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
@@ -35,8 +39,6 @@ class Cause(StrEnum):
     UNKNOWN = "unknown"
 
 
-BAD_INPUT_ERRORS = frozenset({"include.markets_ops.errors.BadInputError"})
-
 # The clients' own "could not reach or hear back from the service" errors, by qualified name.
 TRANSIENT_ERRORS = frozenset(
     {
@@ -44,15 +46,17 @@ TRANSIENT_ERRORS = frozenset(
         "psycopg.OperationalError",
         "sqlalchemy.exc.OperationalError",
         # Kafka: the client's errors, and the project's own "not delivered in time".
-        "cimpl.KafkaException",
-        "confluent_kafka.KafkaException",
+        "cimpl.KafkaException",  # confluent_kafka.KafkaException's own name
         "include.markets_ops.services.kafka.DeliveryError",
-        "settlement_model.messaging.DeliveryError",
         # S3 (botocore): endpoint unreachable, connect or read timeout, connection closed.
         "botocore.exceptions.ConnectionError",
         "botocore.exceptions.HTTPClientError",
-        "settlement_model.timeouts.S3UnavailableError",  # the model jobs' name for the same
-        # HTTP services through requests (MLflow's REST client): refused or timed out.
+        # The model jobs' own, for a job run in this process (a pod or a subprocess ends with
+        # its exit code instead: 1, an unknown failure, retried as before).
+        "settlement_model.messaging.DeliveryError",
+        "settlement_model.timeouts.S3UnavailableError",
+        # HTTP services through requests: refused or timed out. MLflow's client re-raises a
+        # refusal as MlflowException without its cause (unknown); its timeouts keep it.
         "requests.exceptions.ConnectionError",
         "requests.exceptions.Timeout",
         # The Kubernetes API (urllib3 under the kubernetes client): no answer, timeouts.
@@ -83,9 +87,9 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 
 def _cause_of_one(error: BaseException) -> Cause | None:
-    names = _class_names(error)
-    if names & BAD_INPUT_ERRORS:
+    if isinstance(error, BadInputError):
         return Cause.BAD_INPUT
+    names = _class_names(error)
     if names & TRANSIENT_ERRORS:
         return Cause.TRANSIENT
     if KUBERNETES_API_EXCEPTION in names and getattr(error, "status", None) in TRANSIENT_KUBERNETES_STATUSES:
@@ -121,16 +125,11 @@ class RetryByCause(RetryPolicy):
         if cause is Cause.BAD_INPUT:
             return RetryDecision.fail(reason=f"{what}, a retry would fail the same way")
         if cause is Cause.TRANSIENT:
-            return RetryDecision.retry(reason=f"{what}, retried with backoff after try {try_number}")
+            # RETRY with no delay of its own: the task's backoff. Past the last try Airflow fails
+            # the task whatever the policy says, so the reason says that too.
+            then = "retried with backoff" if try_number <= max_tries else "no try left"
+            return RetryDecision.retry(reason=f"{what}, {then} after try {try_number}")
         return RetryDecision.default()
-
-    def serialize(self) -> dict[str, Any]:
-        # The serialized DAG stores only that a policy is set; the worker parses the DAG file.
-        return {"__type": type(self).__name__}
-
-    @classmethod
-    def deserialize(cls, data: dict[str, Any]) -> RetryByCause:
-        return cls()
 
 
 RETRY_BY_CAUSE = RetryByCause()

@@ -68,9 +68,9 @@ def run_rule(context: Mapping[str, Any], rule_file: str) -> dict[str, Any]:
             )
         return evaluate_rule(rule_file, business_date, rule_overrides, dag_run_id)
     except Exception as error:
-        if is_permanent(error) and not isinstance(error, BadInputError):  # RuleError already is
-            raise BadInputError(str(error)) from error
-        raise
+        if isinstance(error, BadInputError) or not is_permanent(error):
+            raise  # a RuleError as it is; anything else retried by its cause
+        raise BadInputError(f"{rule_file}: {error}") from error  # a SQL error of the rule's making
 
 
 def publish_alerts(context: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,6 @@ from include.markets_ops.airflow import business_date as business_dates
 from include.markets_ops.airflow import connections
 from include.markets_ops.airflow.assets import CUSTODIAN_CONFIRMATIONS, SETTLEMENT_OUTCOMES, TRADES
 from include.markets_ops.calendars import OPERATIONS_CALENDAR
-from include.markets_ops.errors import BadInputError
 from include.markets_ops.feed import landing, loader, sources
 from include.markets_ops.services import postgres
 
@@ -74,10 +73,7 @@ def report_counts(
 
 def feed_business_date(context: Mapping[str, Any]) -> dt.date:
     """The run's business date, which must be a business day of the operations calendar."""
-    try:
-        day = business_dates.resolve_business_date(context)
-    except ValueError as error:
-        raise BadInputError(str(error)) from error
+    day = business_dates.resolve_business_date(context)  # BusinessDateError: bad input
     if not calendars.is_business_day(day, OPERATIONS_CALENDAR):
         raise calendars.NotABusinessDateError(
             f"{day} is not a {OPERATIONS_CALENDAR} business day: there is no feed for it"

@@ -27,7 +27,6 @@ from include.markets_ops import calendars
 from include.markets_ops.airflow import connections, links
 from include.markets_ops.airflow.assets import TRADE_SCORES
 from include.markets_ops.airflow.business_date import resolve_business_date
-from include.markets_ops.errors import BadInputError
 from include.markets_ops.scoring import manifest, swap
 from include.markets_ops.scoring.plan import (
     HIGH_THRESHOLD_VARIABLE,
@@ -58,11 +57,11 @@ def scoring_business_date(context: Mapping[str, Any]) -> dt.date:
     the feed and the reconciliation require: there are no trades of a weekend or a holiday to
     score, and a run for one would only replace nothing with nothing. Fails without retries (a
     retry cannot change the calendar)."""
+    business_date = resolve_business_date(context)  # BusinessDateError: bad input
     try:
-        business_date = resolve_business_date(context)
         calendars.check_business_date(business_date, calendars.OPERATIONS_CALENDAR)
-    except ValueError as error:  # NotABusinessDateError is one
-        raise BadInputError(f"not scored: {error}") from error
+    except calendars.NotABusinessDateError as error:
+        raise calendars.NotABusinessDateError(f"not scored: {error}") from error
     return business_date
 
 

@@ -35,7 +35,9 @@ def simulate_upstream_systems(context: Mapping[str, Any]) -> dict[str, Any]:
     try:
         with connect(postgres.UPSTREAM_CONN_ID) as connection:
             result = simulate(connection, landing_store(context), day, bad_row_rate=rate)
-    except ValueError as error:  # a parameter out of range; NoWorldError is bad input already
+    except BadInputError:  # no world, or none yet on that date: as it is, its type named
+        raise
+    except ValueError as error:  # a parameter out of range
         raise BadInputError(str(error)) from error
     for name, file in result["files"].items():
         log.info("delivered %s: %s rows -> s3://%s", name, f"{file['rows']:,}", file["object"])

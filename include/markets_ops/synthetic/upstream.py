@@ -23,7 +23,7 @@ from include.markets_ops.synthetic.config import DEFAULT_BAD_ROW_RATE, Generator
 
 
 class NoWorldError(BadInputError, RuntimeError):
-    """The warehouse holds no synthetic world: seed one first."""
+    """The warehouse holds no synthetic world, or none on that date yet: seed one first."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _world(upstream_connection: Any, business_date: dt.date) -> GeneratorConfig:
             "(python -m include.markets_ops.synthetic seed ..., or make demo)"
         )
     if business_date < config.epoch:
-        raise ValueError(f"{business_date} is before the synthetic world's epoch {config.epoch}")
+        raise NoWorldError(f"{business_date} is before the synthetic world's epoch {config.epoch}")
     return config
 
 

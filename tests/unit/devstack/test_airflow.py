@@ -124,3 +124,17 @@ def test_the_event_producer_finds_its_kafka_connection_in_the_environment() -> N
     assert connection["extra"]["sasl.username"] == "pipelines"
     assert connection["extra"]["sasl.password"] == generated
     assert connection["extra"]["bootstrap.servers"].startswith("127.0.0.1:")
+
+
+def test_the_image_turns_the_event_producer_on_as_the_local_stack_does(stack: Stack) -> None:
+    import configparser
+    import re
+
+    config = configparser.ConfigParser(interpolation=None)
+    config.read_string(airflow.airflow_cfg(stack, {}))
+    dockerfile = (Path(__file__).resolve().parents[3] / "Dockerfile").read_text()
+    in_image = {
+        key.lower(): value
+        for key, value in re.findall(r"AIRFLOW__KAFKA_EVENT_PRODUCER__([A-Z_]+)=(\S+)", dockerfile)
+    }
+    assert in_image == dict(config["kafka_event_producer"])

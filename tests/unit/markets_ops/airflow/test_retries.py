@@ -10,7 +10,13 @@ import pytest
 from airflow.sdk.definitions.retry_policy import RetryAction
 
 from include.markets_ops import calendars
-from include.markets_ops.airflow.retries import RETRY_BY_CAUSE, Cause, RetryByCause, cause_of
+from include.markets_ops.airflow.retries import (
+    RETRY_BY_CAUSE,
+    TRANSIENT_ERRORS,
+    Cause,
+    RetryByCause,
+    cause_of,
+)
 from include.markets_ops.errors import BadInputError
 
 
@@ -153,13 +159,23 @@ def test_the_decisions() -> None:
     assert unknown.action is RetryAction.DEFAULT
 
 
-def test_the_policy_survives_serialization_as_a_flag() -> None:
-    assert (
-        RetryByCause.deserialize(RETRY_BY_CAUSE.serialize())
-        .evaluate(TimeoutError(), try_number=1, max_tries=2)
-        .action
-        is RetryAction.RETRY
-    )
+def test_the_last_try_is_not_said_to_be_retried() -> None:
+    last = RetryByCause().evaluate(TimeoutError("timed out"), try_number=3, max_tries=2)
+    assert last.reason == "transient infrastructure: TimeoutError, no try left after try 3"
+
+
+@pytest.mark.parametrize("name", sorted(TRANSIENT_ERRORS))
+def test_every_transient_name_is_the_qualified_name_of_a_real_class(name: str) -> None:
+    """Matched by name, so a renamed or misspelt class would silently stop matching."""
+    import importlib
+
+    module, _, qualname = name.rpartition(".")
+    if module == "cimpl":  # confluent_kafka's C extension, imported under the package's name
+        module = "confluent_kafka.cimpl"
+    cls = getattr(importlib.import_module(module), qualname)
+    assert isinstance(cls, type)
+    assert issubclass(cls, BaseException)
+    assert f"{cls.__module__}.{cls.__qualname__}" == name
 
 
 def test_the_shared_defaults_carry_it() -> None:

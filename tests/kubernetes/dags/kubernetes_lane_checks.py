@@ -18,6 +18,7 @@ import datetime as dt
 from airflow.sdk import DAG
 from kubernetes.client import models as k8s
 
+from include.markets_ops.airflow.retries import RETRY_BY_CAUSE
 from include.markets_ops.jobs.kubernetes_runtime import ModelJobPodOperator, PodSettings, pod_kwargs
 from include.markets_ops.jobs.spec import JOBS
 
@@ -69,7 +70,14 @@ for case, overrides in CASES.items():
         catchup=False,
         doc_md=__doc__,
         tags=["kubernetes-lane-check"],
-        default_args={"owner": "ml-platform", "retries": 0, "retry_delay": dt.timedelta(seconds=2)},
+        # The product's retry policy (airflow/defaults.py), with short delays: the exit codes 2
+        # and 3 and the settings that cannot work fail at once, the other failures retry.
+        default_args={
+            "owner": "ml-platform",
+            "retries": 0,
+            "retry_delay": dt.timedelta(seconds=2),
+            "retry_policy": RETRY_BY_CAUSE,
+        },
     ):
         kwargs = pod_kwargs(JOBS["score"], settings)
         kwargs.update(

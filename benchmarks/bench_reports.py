@@ -559,6 +559,8 @@ def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
             "recent_since": RECON_DAY - dt.timedelta(days=31),
             "price_tolerance_bp": 1,
             "quantity_tolerance": 0,
+            "custodian": None,
+            "settlement_locations": None,
         }
         plan = _explain(conn, read_sql("recon/insert_breaks.sql"), insert_params, "recon_insert_breaks")
         conn.rollback()

@@ -48,6 +48,21 @@ class Tolerances:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """One custodian's part of a date: its statement rows and the trades in its settlement
+    locations (statements/custodians.py). ``None`` for a scope is the whole date."""
+
+    custodian: str
+    settlement_locations: tuple[str, ...]
+
+    def parameters(self) -> dict[str, Any]:
+        return {"custodian": self.custodian, "settlement_locations": list(self.settlement_locations)}
+
+
+WHOLE_DATE: dict[str, Any] = {"custodian": None, "settlement_locations": None}
+
+
+@dataclass(frozen=True)
 class ReconSummary:
     business_date: dt.date
     previous_date: dt.date | None
@@ -108,8 +123,10 @@ def reconcile(
     *,
     outcome_lag_business_days: int = DEFAULT_OUTCOME_LAG_BUSINESS_DAYS,
     statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT,
+    scope: Scope | None = None,
 ) -> ReconSummary:
-    """Replace ``reporting.recon_breaks`` for ``business_date`` in one transaction.
+    """Replace ``reporting.recon_breaks`` for ``business_date`` (only ``scope``'s breaks, when
+    given: one custodian's) in one transaction.
 
     ``conn`` is a psycopg 3 connection of the writer role, not in a transaction.
     """
@@ -126,6 +143,7 @@ def reconcile(
             [business_date.toordinal()],
         )
         day = {"business_date": business_date}
+        scoped = {**day, **(scope.parameters() if scope else WHOLE_DATE)}
         earliest_previous = calendars.add_business_days(
             business_date, -MAX_AGING_GAP_BUSINESS_DAYS, OPERATIONS_CALENDAR
         )
@@ -139,11 +157,11 @@ def reconcile(
             if previous_date
             else 0
         )
-        cur.execute(read_sql("recon/delete_breaks.sql"), day)
+        cur.execute(read_sql("recon/delete_breaks.sql"), scoped)
         cur.execute(
             read_sql("recon/insert_breaks.sql"),
             {
-                "business_date": business_date,
+                **scoped,
                 "due_after": calendars.add_business_days(
                     business_date, -outcome_lag_business_days, OPERATIONS_CALENDAR
                 ),
@@ -154,16 +172,19 @@ def reconcile(
                 "quantity_tolerance": tolerances.quantity,
             },
         )
-        summary = summarize(cur, business_date, previous_date)
+        summary = summarize(cur, business_date, previous_date, scope)
     return replace(
         summary, tolerances={"price_bp": str(tolerances.price_bp), "quantity": str(tolerances.quantity)}
     )
 
 
-def summarize(cur: Any, business_date: dt.date, previous_date: dt.date | None = None) -> ReconSummary:
-    """Counts per break type (every type present, zeros included) and the oldest open break."""
+def summarize(
+    cur: Any, business_date: dt.date, previous_date: dt.date | None = None, scope: Scope | None = None
+) -> ReconSummary:
+    """Counts per break type (every type present, zeros included) and the oldest open break
+    (of the whole date only)."""
     day = {"business_date": business_date}
-    cur.execute(read_sql("recon/summary.sql"), day)
+    cur.execute(read_sql("recon/summary.sql"), {**day, **(scope.parameters() if scope else WHOLE_DATE)})
     open_by_type = dict.fromkeys(BREAK_TYPES, 0)
     new_by_type = dict.fromkeys(BREAK_TYPES, 0)
     resolved_by_type = dict.fromkeys(BREAK_TYPES, 0)
@@ -171,9 +192,11 @@ def summarize(cur: Any, business_date: dt.date, previous_date: dt.date | None = 
         open_by_type[break_type] = open_breaks
         new_by_type[break_type] = new_breaks
         resolved_by_type[break_type] = resolved_breaks
-    cur.execute(read_sql("recon/oldest_open_breaks.sql"), {**day, "limit": 1})
-    row = cur.fetchone()
     oldest = None
+    row = None
+    if scope is None:
+        cur.execute(read_sql("recon/oldest_open_breaks.sql"), {**day, "limit": 1})
+        row = cur.fetchone()
     if row:
         columns = [column.name for column in cur.description]
         oldest = {

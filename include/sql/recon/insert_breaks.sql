@@ -11,6 +11,13 @@
 --   business_days_since_previous  integer  operations business days from previous_date to D
 --   price_tolerance_bp            numeric  price differences up to this many basis points of the bank's price are not breaks
 --   quantity_tolerance            numeric  absolute quantity difference that is not a break (0: exact)
+--   custodian                     text     NULL: every custodian's statement; else that custodian's only
+--   settlement_locations          text[]   NULL: every trade; else the trades in these locations (the custodian's)
+--
+-- One custodian's reconciliation (its statement just landed: statements/tasks.py) is the same
+-- match restricted to that custodian's rows and the trades it holds, so the custodians' runs
+-- together write the rows the whole date's run writes. With both NULL, the restrictions are
+-- constant-true for the planner and cost nothing.
 --
 -- The bank's open trades as of D (exactly the population the custodians' statement of D lists):
 -- booked on or before D (business_date <= D), not cancelled, and no 'settled' outcome reported
@@ -37,13 +44,19 @@
 -- day with no outcome at all is a gap in the outcome feed and is left out.
 --
 -- One row per (trade_ref, break_type): a trade can break on several fields at once.
-WITH not_yet_due AS (
+WITH scoped_instruments AS (
+    SELECT i.instrument_id
+    FROM ops.instruments AS i
+    WHERE i.settlement_location = ANY(%(settlement_locations)s::text[])
+),
+not_yet_due AS (
     SELECT t.trade_id, t.quantity, t.price, t.settle_date, t.counterparty_id
     FROM ops.trades AS t
     WHERE t.settle_date > %(business_date)s
       AND t.business_date <= %(business_date)s
       AND t.business_date > %(recent_since)s
       AND t.status <> 'cancelled'
+      AND (%(settlement_locations)s::text[] IS NULL OR t.instrument_id IN (SELECT instrument_id FROM scoped_instruments))
 ),
 due_since_previous_day AS (
     SELECT t.trade_id, t.quantity, t.price, t.settle_date, t.counterparty_id
@@ -53,6 +66,7 @@ due_since_previous_day AS (
       AND t.business_date <= %(business_date)s
       AND t.business_date > %(recent_since)s
       AND t.status <> 'cancelled'
+      AND (%(settlement_locations)s::text[] IS NULL OR t.instrument_id IN (SELECT instrument_id FROM scoped_instruments))
       AND NOT EXISTS (
           SELECT 1
           FROM ops.settlement_outcomes AS s
@@ -85,6 +99,7 @@ failed_earlier AS (
     WHERE t.settle_date <= %(due_after)s
       AND t.business_date <= %(business_date)s
       AND t.status <> 'cancelled'
+      AND (%(settlement_locations)s::text[] IS NULL OR t.instrument_id IN (SELECT instrument_id FROM scoped_instruments))
 ),
 open_trades AS (
     SELECT * FROM not_yet_due
@@ -97,6 +112,7 @@ statement AS (
     SELECT s.trade_ref, s.quantity, s.price, s.settle_date, s.counterparty_id
     FROM ops.custodian_confirmations AS s
     WHERE s.business_date = %(business_date)s
+      AND (%(custodian)s::text IS NULL OR s.custodian = %(custodian)s::text)
 ),
 -- Both sides are matched on the reference with only the compared fields: the join is the bulk
 -- of the work, and its width is what it costs (make bench). The few pairs that differ get the
@@ -182,6 +198,7 @@ previous AS (
     FROM reporting.recon_breaks AS r
     WHERE r.business_date = %(previous_date)s
       AND r.status = 'open'
+      AND (%(settlement_locations)s::text[] IS NULL OR r.instrument_id IN (SELECT instrument_id FROM scoped_instruments))
 )
 INSERT INTO reporting.recon_breaks (
     business_date, trade_ref, break_type, status, first_seen_date, age_business_days, resolved_date,

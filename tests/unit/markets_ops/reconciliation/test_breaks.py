@@ -53,6 +53,8 @@ def test_the_classification_sql_binds_every_tolerance_and_formats_nothing() -> N
         "previous_date",
         "due_after",
         "recent_since",
+        "custodian",
+        "settlement_locations",
     ):
         assert f"%({name})s" in sql
     assert "{" not in sql  # no str.format placeholders

@@ -3,6 +3,11 @@
 
 **Owner:** ops-reporting (break investigation: settlement-ops)
 
+**When it runs.** When the feed has loaded the day's trades and consolidated statement, or
+when the last custodian's own statement of D is in (`custodian_statements`, which reconciles
+each custodian's part as it lands; a statement that comes late starts this run again), and at
+the safety-net time on every business day.
+
 **What it does.** For one business date D, matches the bank's open trades as of D with the
 custodians' statement of D (`ops.custodian_confirmations`) on the trade reference, in raw SQL
 (`include/sql/recon/`), and classifies every break: `missing_at_custodian`,
@@ -45,17 +50,23 @@ from __future__ import annotations
 from airflow.sdk import AssetOrTimeSchedule, Param, dag
 from business_day_timetable import BusinessDayTimetable
 from include.markets_ops.airflow import links, params, schedules
-from include.markets_ops.airflow.assets import CUSTODIAN_CONFIRMATIONS, RECON_BREAKS, TRADES
+from include.markets_ops.airflow.assets import (
+    CUSTODIAN_CONFIRMATIONS,
+    RECON_BREAKS,
+    STATEMENT_DELIVERIES,
+    TRADES,
+)
 from include.markets_ops.airflow.defaults import Owner, Tag, default_args, nightly_cutoff, nightly_deadline
 from include.markets_ops.airflow.links import linked_task
 from include.markets_ops.airflow.switch import nightly_switch
 
 
 @dag(
-    # As soon as the day's trades and confirmations have landed; the timetable is a safety net.
+    # As soon as the day's trades and consolidated statement have landed (the feed), or every
+    # custodian's own statement has (custodian_statements); the timetable is a safety net.
     schedule=AssetOrTimeSchedule(
         timetable=BusinessDayTimetable(run_time=schedules.SCORING_AND_RECON_SAFETY_NET),
-        assets=(TRADES & CUSTODIAN_CONFIRMATIONS),
+        assets=((TRADES & CUSTODIAN_CONFIRMATIONS) | STATEMENT_DELIVERIES),
     ),
     start_date=schedules.START_DATE,
     catchup=False,

@@ -37,6 +37,7 @@ PIPELINES_USER = "pipelines"  # the Airflow tasks, callbacks and model jobs: wri
 READER_USER = "reader"  # the dashboard, the demo's summary, operators and tests: read them
 KAFKA_USERS = (PIPELINES_USER, READER_USER)
 SUPER_USERS = ("broker", "admin")
+WATCHER_GROUP_PREFIX = "markets-ops-watchers."
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 SCRAM_ITERATIONS = 8192
 
@@ -269,6 +270,9 @@ def acl_bindings(topics: Sequence[Topic]) -> list[Any]:
     groups = [
         allow(u, Resource.GROUP, READ_ONLY_GROUP_PREFIX, AclOperation.READ, prefixed) for u in KAFKA_USERS
     ]
+    # The triggerer's watchers (include/markets_ops/airflow/watchers.py) consume as the reader
+    # in groups of their own, whose offsets they commit.
+    groups.append(allow(READER_USER, Resource.GROUP, WATCHER_GROUP_PREFIX, AclOperation.READ, prefixed))
     return bindings + groups
 
 

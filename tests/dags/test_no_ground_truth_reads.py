@@ -53,6 +53,10 @@ ALLOWED = {
     # day's delivery, writing that day's truth (synthetic/upstream.py, synthetic/tasks.py, both
     # under the generator's entry above), then the feed loads only the delivered files.
     "dags/ops_demo_feed.py::__doc__": "the feed DAG's documentation names its connection",
+    # The simulated custodians cut their statements from the generator's day (the same rows
+    # as the feed's consolidated statement); the DAG that loads them reads only their files.
+    "include/markets_ops/statements/upstream.py": "the simulated custodians cut the generator's day",
+    "include/markets_ops/statements/__main__.py": "their command line, as the upstream_feed role",
     "dags/settlement_risk_training.py::__doc__": "the training DAG's documentation names its truth read",
     # The documented exception: the Bayes-optimal AUC report, after the promotion gate.
     "include/markets_ops/training/model_quality.py": (

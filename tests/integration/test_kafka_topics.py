@@ -28,7 +28,12 @@ def cleanup_policies(admin: AdminClient, names: list[str]) -> dict[str, str]:
 
 
 def test_the_latest_state_topics_are_compacted_and_the_event_topics_are_not(admin: AdminClient) -> None:
-    compacted = {topics.HIGH_RISK_TRADES.name, topics.OPS_ALERTS.name, topics.RECON_SUMMARY.name}
+    compacted = {
+        topics.HIGH_RISK_TRADES.name,
+        topics.OPS_ALERTS.name,
+        topics.RECON_SUMMARY.name,
+        topics.CUSTODIAN_STATEMENTS.name,
+    }
     assert {t.name for t in topics.ALL_TOPICS if t.config == COMPACTED} == compacted
     policies = cleanup_policies(admin, [t.name for t in topics.ALL_TOPICS])
     assert policies == {t.name: "compact" if t.name in compacted else "delete" for t in topics.ALL_TOPICS}

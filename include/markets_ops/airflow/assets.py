@@ -19,6 +19,9 @@ def _table(schema: str, table: str) -> Asset:
 TRADES = _table("ops", "trades")
 CUSTODIAN_CONFIRMATIONS = _table("ops", "custodian_confirmations")
 SETTLEMENT_OUTCOMES = _table("ops", "settlement_outcomes")
+# Emitted by custodian_statements when every custodian's statement of a date is in (or one
+# came late): the date's full reconciliation starts from it.
+STATEMENT_DELIVERIES = _table("ops", "statement_deliveries")
 TRADE_SCORES = _table("ml", "trade_scores")
 RECON_BREAKS = _table("reporting", "recon_breaks")
 ALERTS = _table("reporting", "alerts")

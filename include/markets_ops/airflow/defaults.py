@@ -18,6 +18,7 @@ class Tag(StrEnum):
     ALERTING = "alerting"
     UPSTREAM_FEED = "upstream-feed"
     PLATFORM = "platform"
+    EVENT_DRIVEN = "event-driven"
 
 
 class Owner(StrEnum):

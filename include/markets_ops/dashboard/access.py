@@ -27,6 +27,7 @@ FEED_DAG = "ops_demo_feed"
 TRAINING_DAG = "settlement_risk_training"
 SCORING_DAG = "settlement_risk_scoring"
 RECONCILIATION_DAG = "trade_reconciliation"
+STATEMENTS_DAG = "custodian_statements"
 ALERTS_DAG = "ops_sql_alerts"
 STACK_SMOKE_DAG = "stack_smoke"
 
@@ -91,6 +92,7 @@ TOPIC_REQUIREMENTS: Mapping[str, Requirement] = {
     topics.MODEL_EVENTS.name: read(TRAINING_DAG),  # the promotion gate's decisions
     topics.OPS_ALERTS.name: read(ALERTS_DAG),
     topics.RECON_SUMMARY.name: read(RECONCILIATION_DAG),
+    topics.CUSTODIAN_STATEMENTS.name: read(STATEMENTS_DAG),  # the custodians' announcements
     topics.AIRFLOW_EVENTS.name: read(None),  # state changes, failures and missed deadlines of any DAG
     topics.STACK_CHECKS.name: read(STACK_SMOKE_DAG),
 }

@@ -69,8 +69,13 @@ def folder(source: str, business_date: dt.date) -> str:
     return f"{PREFIX}/{source}/business_date={business_date.isoformat()}"
 
 
+def file_name(source: str) -> str:
+    """A source may be a path (``custodian_statements/EUROCLEAR``): its file is named by the last part."""
+    return f"{source.rsplit('/', 1)[-1]}.csv.gz"
+
+
 def object_key(source: str, business_date: dt.date) -> str:
-    return f"{folder(source, business_date)}/{source}.csv.gz"
+    return f"{folder(source, business_date)}/{file_name(source)}"
 
 
 def manifest_key(source: str, business_date: dt.date) -> str:
@@ -177,7 +182,7 @@ def csv_bytes(table: pa.Table) -> bytes:
 def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.Table) -> Manifest:
     """Write the table as the source's file of the date, then its manifest."""
     with tempfile.TemporaryDirectory(prefix="landing-") as scratch:
-        path = Path(scratch) / f"{source}.csv.gz"
+        path = Path(scratch) / file_name(source)
         digest = hashlib.sha256()
         with (
             path.open("wb") as raw,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -115,24 +115,32 @@ def load_file(
     dag_run_id: str | None = None,
     max_bad_share: float = DEFAULT_MAX_BAD_SHARE,
     statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT,
+    scope: Mapping[str, Any] | None = None,
+    after_merge: Callable[[Any, LoadReport], None] | None = None,
 ) -> LoadReport:
     """Load one file of ``source`` for ``business_date`` (a psycopg 3 connection, autocommit off).
 
     ``open_file`` returns the file's CSV bytes in chunks; it is called a second time only if
-    a value of the file cannot be parsed (the fallback reads it again as text).
+    a value of the file cannot be parsed (the fallback reads it again as text). ``scope``
+    adds bind parameters of the source's own statements (a custodian's statement: its
+    ``custodian``, and ``source``, the quarantine's name for the file); ``after_merge`` runs
+    with the cursor in the same transaction once the rows are merged (recording a delivery).
     """
-    report = LoadReport(source=source.name, business_date=business_date)
     parameters = {
         "business_date": business_date,
         "source": source.name,
         "dag_run_id": dag_run_id,
         "statement_timeout": statement_timeout,
+        **(scope or {}),
     }
+    report = LoadReport(source=parameters["source"], business_date=business_date)
     with connection.transaction(), connection.cursor() as cursor:
         cursor.execute(read_sql("feed/prepare_load.sql"), parameters)
         cursor.execute(read_sql("feed/create_rejected_rows.sql"))
         report.received = _land(connection, cursor, source, open_file, report)
         cursor.execute(source.sql("check.sql"), parameters)
+        for check in source.extra_checks:
+            cursor.execute(source.sql(check), parameters)
         cursor.execute(read_sql("feed/rule_counts.sql"))
         report.rejected = [RuleCount(*row) for row in cursor.fetchall()]
         cursor.execute(read_sql("feed/delete_quarantine.sql"), parameters)
@@ -141,6 +149,8 @@ def load_file(
             report.written = _merge(connection, cursor, source, parameters)
             report.loaded = report.received - report.quarantined
             report.merged = True
+            if after_merge is not None:
+                after_merge(cursor, report)
         cursor.execute(read_sql("feed/drop_work_tables.sql"))
     if report.rejected:
         log.warning(

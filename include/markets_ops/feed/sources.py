@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from include.markets_ops.services.sql_files import read_sql
 
@@ -46,6 +46,8 @@ class Source:
     on_existing_keys: str | None = None
     # Columns the source's own merge.sql sets itself (left out of the columns it updates).
     merged_apart: tuple[str, ...] = ()
+    # Checks run after check.sql, each adding the rows it rejects that no earlier rule did.
+    extra_checks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [self.name, self.key_column, *self.column_types, *self.merged_apart]
@@ -257,6 +259,16 @@ INSTRUMENTS = Source(
     ),
     merge_steps=_merge("merge"),
     daily=False,
+)
+
+# One custodian's part of the statement (statements/loading.py): the same columns, rules and
+# SQL files, plus a check that every row is that custodian's (check_custodian.sql, bound
+# ``custodian``); the load replaces that custodian's rows of the date only.
+CUSTODIAN_STATEMENT = replace(
+    CUSTODIAN_CONFIRMATIONS,
+    rules=(*CUSTODIAN_CONFIRMATIONS.rules, "custodian_mismatch"),
+    extra_checks=("check_custodian.sql",),
+    merge_steps=_merge("delete_custodian_day", COPY_GOOD_ROWS),
 )
 
 SETTLEMENT_INSTRUCTIONS = Source(

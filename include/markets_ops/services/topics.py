@@ -45,6 +45,16 @@ RECON_SUMMARY = Topic("ops.recon.summary", 1, "Nightly reconciliation summary pe
 AIRFLOW_EVENTS = Topic(
     "ops.airflow.events", 1, "DAG run and task state changes, task failures and missed deadlines of the DAGs"
 )
+# Key: custodian code and business date (statements/messages.py): the custodian's statement of
+# that date is ready in the landing area. Written by the custodians (here, the simulated ones:
+# statements/upstream.py), read by the custodian_statements DAG's watcher. One partition: the
+# statements of a night are a handful, and one partition keeps them in the order they came.
+CUSTODIAN_STATEMENTS = Topic(
+    "ops.custodian.statements",
+    1,
+    "Custodian statement-ready announcements, per custodian and date",
+    COMPACTED,
+)
 STACK_CHECKS = Topic("ops.stack.checks", 1, "Round trips of the stack smoke DAG and tests")
 
 ALL_TOPICS: tuple[Topic, ...] = (
@@ -53,5 +63,6 @@ ALL_TOPICS: tuple[Topic, ...] = (
     OPS_ALERTS,
     RECON_SUMMARY,
     AIRFLOW_EVENTS,
+    CUSTODIAN_STATEMENTS,
     STACK_CHECKS,
 )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from include.markets_ops.custodians import CUSTODIAN_OF_LOCATION
 from include.markets_ops.synthetic import bookings as booking_days
 from include.markets_ops.synthetic import fail_model, reference, tables, timeline
 from include.markets_ops.synthetic.bookings import (
@@ -296,7 +297,7 @@ def _statement_table(
     instrument = merged["instrument"].astype(np.int64)
     market = merged["market"].astype(np.int64)
     locations = ref.market_location[market]
-    custodians = np.array([reference.CUSTODIAN_OF_LOCATION[str(loc)] for loc in ref.market_location])[market]
+    custodians = np.array([CUSTODIAN_OF_LOCATION[str(loc)] for loc in ref.market_location])[market]
     rng = rng_for(config.seed, "statement", timeline.day_number(business_date))
     midnight_us = timeline.day_number(business_date) * 86_400 * 10**6
     received = midnight_us + ((STATEMENT_HOUR_UTC + rng.random(n)) * 3600 * 10**6).astype(np.int64)

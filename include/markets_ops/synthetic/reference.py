@@ -92,15 +92,6 @@ BOOK_PREFIX = {
     "XICSD": "CRDT",
     "FXSPOT": "FXSP",
 }
-# The bank's custodian (agent) in each settlement location: the sender of the statements.
-CUSTODIAN_OF_LOCATION = {
-    "DTC": "BNY Mellon",
-    "FED": "BNY Mellon",
-    "CREST": "HSBC Securities Svcs",
-    "Clearstream": "Clearstream Banking",
-    "Euroclear": "Euroclear Bank",
-    "CLS": "CLS Bank",
-}
 
 COUNTRY_WEIGHTS = {"US": 35, "GB": 20, "DE": 10, "FR": 10, "CH": 5, "JP": 5, "NL": 5, "LU": 5, "IE": 5}
 SECTOR_WEIGHTS = {

@@ -58,7 +58,7 @@ def deliver(store: landing.ObjectStore, upstream: UpstreamDay) -> list[landing.M
     return [landing.publish(store, name, upstream.business_date, upstream.files[name]) for name in order]
 
 
-def _world(upstream_connection: Any, business_date: dt.date) -> GeneratorConfig:
+def world(upstream_connection: Any, business_date: dt.date) -> GeneratorConfig:
     config = truth.load_config(upstream_connection)
     if config is None:
         raise NoWorldError(
@@ -77,7 +77,7 @@ def simulate_day(
     bad_row_rate: float = DEFAULT_BAD_ROW_RATE,
 ) -> dict[str, Any]:
     """The upstream systems' night for ``business_date``: truth recorded, then files delivered."""
-    config = _world(upstream_connection, business_date)
+    config = world(upstream_connection, business_date)
     upstream = upstream_day(config, business_date, bad_row_rate)
     truth.write_profiles(upstream_connection, config)
     written = truth.write_day(
@@ -106,7 +106,7 @@ def preview_day(
 ) -> dict[str, Any]:
     """Dry run of ``simulate_day``: the same files, delivered to ``store`` (the run's preview);
     the ground truth is not written (the synthetic schema is only read)."""
-    config = _world(upstream_connection, business_date)
+    config = world(upstream_connection, business_date)
     manifests = deliver(store, upstream_day(config, business_date, bad_row_rate))
     return {
         "business_date": business_date.isoformat(),

@@ -248,6 +248,48 @@ class CustodianConfirmation(Base):
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class StatementDelivery(Base):
+    __tablename__ = "statement_deliveries"
+    __table_args__ = {
+        "schema": "ops",
+        "comment": "Each custodian's statement of a business date as last loaded from its statement-ready "
+        "message: a message announcing the same file again (same sha256) loads nothing",
+    }
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    custodian: Mapped[str] = mapped_column(String(24), primary_key=True, comment="the custodian's code")
+    object_key: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), comment="of the file's bytes, as the message announced")
+    announced_rows: Mapped[int] = mapped_column(BigInteger)
+    loaded_rows: Mapped[int] = mapped_column(BigInteger)
+    quarantined_rows: Mapped[int] = mapped_column(BigInteger)
+    kafka_partition: Mapped[int] = mapped_column(BigInteger)
+    kafka_offset: Mapped[int] = mapped_column(BigInteger)
+    dag_run_id: Mapped[str | None] = mapped_column(String(250))
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+MESSAGE_OUTCOMES = ("loaded", "duplicate", "superseded", "quarantined")
+
+
+class StatementMessage(Base):
+    __tablename__ = "statement_messages"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", MESSAGE_OUTCOMES), name="outcome"),
+        {
+            "schema": "ops",
+            "comment": "Every statement-ready message as handled: what became of it, in which run",
+        },
+    )
+
+    kafka_partition: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kafka_offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_key: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    dag_run_id: Mapped[str | None] = mapped_column(String(250))
+    handled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class SettlementOutcome(Base):
     __tablename__ = "settlement_outcomes"
     __table_args__ = (

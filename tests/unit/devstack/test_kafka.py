@@ -58,5 +58,7 @@ def test_the_pipelines_write_and_the_reader_reads_each_topic_nothing_more() -> N
     assert groups == {
         ("User:pipelines", READ_ONLY_GROUP_PREFIX, ResourcePatternType.PREFIXED),
         ("User:reader", READ_ONLY_GROUP_PREFIX, ResourcePatternType.PREFIXED),
+        # The triggerer's watchers consume as the reader, committing in groups of their own.
+        ("User:reader", kafka.WATCHER_GROUP_PREFIX, ResourcePatternType.PREFIXED),
     }
     assert all(op != AclOperation.ALL and kind != ResourceType.BROKER for _, kind, _, op, _ in rights)

@@ -1,0 +1,1 @@
+"""The custodians' statements, each announced on Kafka when it lands (issue 16, part 1: in progress)."""

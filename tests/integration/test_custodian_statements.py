@@ -225,11 +225,15 @@ def test_a_statement_that_comes_late_replaces_its_custodians_rows_and_announces_
     assert {code: row for code, row in after.items() if code != late} == {
         code: row for code, row in before.items() if code != late
     }
-    announced = _announcements(airflow_api, [run["dag_run_id"] for run in runs])
+    run_ids = [run["dag_run_id"] for run in runs]
+    announced = _announcements(airflow_api, run_ids)
     assert [event["extra"]["business_date"] for event in announced] == [day.isoformat()]
-    # The announcement started the date's full reconciliation (asset-triggered).
-    assert announced[0]["created_dagruns"], "a trade_reconciliation run from the announcement"
-    assert {run["dag_id"] for run in announced[0]["created_dagruns"]} == {RECONCILIATION}
+    # The announcement started the date's full reconciliation (asset-triggered), once the
+    # scheduler's next loop has seen it.
+    started = wait_for(
+        lambda: _announcements(airflow_api, run_ids)[0]["created_dagruns"], 120, "a run from the announcement"
+    )
+    assert {run["dag_id"] for run in started} == {RECONCILIATION}
 
 
 def test_a_triggerer_restart_between_two_messages_replays_nothing(

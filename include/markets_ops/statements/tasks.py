@@ -1,9 +1,11 @@
 """The ``custodian_statements`` DAG's tasks: each custodian's statement, loaded and reconciled as
 soon as the custodian announces it.
 
-A run gets the messages that triggered it (one asset event each, watchers.py); several that
-arrive while a run is queued fold into one run. ``receive`` quarantines the malformed ones and
-keeps the latest announcement of each custodian and date; ``load_statement`` (mapped, one per
+A run gets the messages that triggered it (one asset event each, watchers.py; several that
+arrive while a run is queued fold into one run) and any recent one no run has handled (see
+``candidate_payloads``); each message is handled once (``ops.statement_messages``).
+``receive`` quarantines the malformed ones and keeps the latest announcement of each custodian
+and date; ``load_statement`` (mapped, one per
 announcement) loads it unless it is a duplicate or superseded, and reconciles that custodian's
 part of the date; ``announce_complete_dates`` emits the asset event that starts the date's full
 reconciliation once every custodian's statement of the date is in (or again, when one comes
@@ -99,8 +101,10 @@ class SortedMessages:
 def sort_messages(payloads: list[dict[str, Any]]) -> SortedMessages:
     """The payloads (in the topic's order) by what is to become of them."""
     malformed = [p for p in payloads if "malformed" in p]
-    refused = [p for p in payloads if "statement" in p and not _is_business_day(p)]
-    announcements = [p for p in payloads if "statement" in p and p not in refused]
+    refused: list[dict[str, Any]] = []
+    announcements: list[dict[str, Any]] = []
+    for payload in (p for p in payloads if "statement" in p):
+        (announcements if _is_business_day(payload) else refused).append(payload)
     latest = {p["key"]: p for p in announcements}
     superseded = [p for p in announcements if latest[p["key"]] is not p]
     return SortedMessages(list(latest.values()), superseded, malformed, refused)
@@ -309,13 +313,11 @@ def announce_complete_dates(context: Mapping[str, Any], outcomes: list[dict[str,
     from include.markets_ops.airflow.dry_run import suppress_asset_events
 
     loaded_dates = sorted({o["business_date"] for o in outcomes if o and o.get("outcome") == "loaded"})
-    complete = [day for day in loaded_dates if not missing_custodians(dt.date.fromisoformat(day))]
+    waiting_for = missing_custodians([dt.date.fromisoformat(day) for day in loaded_dates])
+    complete = [day for day in loaded_dates if not waiting_for[day]]
     if not complete:
         suppress_asset_events(context)
-        return {
-            "complete": [],
-            "waiting_for": {day: missing_custodians(dt.date.fromisoformat(day)) for day in loaded_dates},
-        }
+        return {"complete": [], "waiting_for": waiting_for}
     if len(complete) > 1:
         log.warning(
             "dates %s are complete too: reconcile them with a run of trade_reconciliation each", complete[:-1]
@@ -324,8 +326,14 @@ def announce_complete_dates(context: Mapping[str, Any], outcomes: list[dict[str,
     return {"complete": complete, "announced": complete[-1]}
 
 
-def missing_custodians(business_date: dt.date) -> list[str]:
+def missing_custodians(business_dates: list[dt.date]) -> dict[str, list[str]]:
+    """Per date (ISO), the custodians whose statement of it is not loaded yet: one connection."""
+    waiting_for = {}
     with connections.connect_postgres(postgres.REPORTING_CONN_ID) as conn:
-        rows = conn.execute(read_sql("statements/delivered_custodians.sql"), {"business_date": business_date})
-        delivered = {row[0] for row in rows}
-    return [holder.code for holder in CUSTODIANS if holder.code not in delivered]
+        for business_date in business_dates:
+            rows = conn.execute(
+                read_sql("statements/delivered_custodians.sql"), {"business_date": business_date}
+            )
+            delivered = {row[0] for row in rows}
+            waiting_for[business_date.isoformat()] = [c.code for c in CUSTODIANS if c.code not in delivered]
+    return waiting_for

@@ -27,3 +27,10 @@ ENV AIRFLOW__KAFKA_EVENT_PRODUCER__DAG_RUN_EVENTS_ENABLED=True \
     AIRFLOW__KAFKA_EVENT_PRODUCER__TOPIC=ops.airflow.events \
     AIRFLOW__KAFKA_EVENT_PRODUCER__SOURCE=markets-ops/airflow \
     AIRFLOW__KAFKA_EVENT_PRODUCER__TOPIC_CHECK_TIMEOUT=3
+
+# OpenLineage (docs/lineage.md), set as the local stack sets it (the same test checks). Its
+# connection, openlineage (the transport: Kafka, then the outbox), must come from the environment
+# (AIRFLOW_CONN_OPENLINEAGE, from the deployment's secret): the scheduler looks it up too.
+ENV AIRFLOW__OPENLINEAGE__NAMESPACE=markets-ops \
+    AIRFLOW__OPENLINEAGE__CONFIG_CONN_ID=openlineage \
+    AIRFLOW__OPENLINEAGE__EMISSION_POLICY='[{"scope":{},"controls":{"include_source_code":false}}]'

@@ -113,6 +113,7 @@ def secret_names() -> list[str]:
         "kafka_admin_password",
         "kafka_pipelines_password",
         "kafka_reader_password",
+        "kafka_lineage_password",
     ]
 
 

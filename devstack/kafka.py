@@ -20,7 +20,7 @@ from devstack.process import (
     write_private,
 )
 from include.markets_ops.services.kafka import READ_ONLY_GROUP_PREFIX
-from include.markets_ops.services.topics import ALL_TOPICS, STACK_CHECKS, Topic
+from include.markets_ops.services.topics import ALL_TOPICS, LINEAGE_EVENTS, STACK_CHECKS, Topic
 
 NAME = "kafka"
 LIBS_DIR = CACHE_DIR / "kafka" / "libs"
@@ -35,7 +35,8 @@ HEAP = "-Xms512m -Xmx512m"  # below ~512 MB the log cleaner has failed to start 
 # the broker's own listener (SASL/PLAIN); no one else is let in, and no ACL means no access.
 PIPELINES_USER = "pipelines"  # the Airflow tasks, callbacks and model jobs: write the topics
 READER_USER = "reader"  # the dashboard, the demo's summary, operators and tests: read them
-KAFKA_USERS = (PIPELINES_USER, READER_USER)
+LINEAGE_USER = "lineage"  # OpenLineage's transport (tasks and model jobs): writes only its topic
+KAFKA_USERS = (PIPELINES_USER, READER_USER, LINEAGE_USER)
 SUPER_USERS = ("broker", "admin")
 WATCHER_GROUP_PREFIX = "markets-ops-watchers."
 SCRAM_MECHANISM = "SCRAM-SHA-512"
@@ -253,7 +254,9 @@ def ensure_users(stack: Stack) -> None:
 
 def acl_bindings(topics: Sequence[Topic]) -> list[Any]:
     """Least privilege on the clients' listener: the pipelines write the topics (and read back
-    the stack check's round trip), the reader reads them; both only in read-back groups."""
+    the stack check's round trip; the events relay delivers lineage events from the outbox),
+    the lineage user writes the lineage topic only, the reader reads them all; the pipelines
+    and the reader consume only in read-back groups."""
     from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType
     from confluent_kafka.admin import ResourceType as Resource
 
@@ -263,12 +266,14 @@ def acl_bindings(topics: Sequence[Topic]) -> list[Any]:
     literal, prefixed = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
     rights = [
         *((PIPELINES_USER, t.name, op) for t in topics for op in (AclOperation.WRITE, AclOperation.DESCRIBE)),
+        *((LINEAGE_USER, LINEAGE_EVENTS.name, op) for op in (AclOperation.WRITE, AclOperation.DESCRIBE)),
         *((READER_USER, t.name, op) for t in topics for op in (AclOperation.READ, AclOperation.DESCRIBE)),
         (PIPELINES_USER, STACK_CHECKS.name, AclOperation.READ),
     ]
     bindings = [allow(user, Resource.TOPIC, name, op, literal) for user, name, op in rights]
     groups = [
-        allow(u, Resource.GROUP, READ_ONLY_GROUP_PREFIX, AclOperation.READ, prefixed) for u in KAFKA_USERS
+        allow(u, Resource.GROUP, READ_ONLY_GROUP_PREFIX, AclOperation.READ, prefixed)
+        for u in (PIPELINES_USER, READER_USER)
     ]
     # The triggerer's watchers (include/markets_ops/airflow/watchers.py) consume as the reader
     # in groups of their own, whose offsets they commit.

@@ -3,6 +3,7 @@
 - the ``local`` overlay, server-side (the same manifests a production cluster gets, plus what a
   loopback-only cluster needs);
 - the ConfigMap and Secret templates, filled from this checkout's stack values (var/stack.env);
+- the model pods' OpenLineage Secret: the same transport as the Airflow tasks' events;
 - ``var/k8s/airflow.kubeconfig``: the airflow-worker ServiceAccount's token, so Airflow acts
   with exactly its Role's rights;
 - ``var/k8s/deployment.json``: the MODEL_POD_* settings Airflow's processes get (the pinned
@@ -25,6 +26,8 @@ from devstack.process import StackError, write_private
 
 FIELD_MANAGER = "markets-ops-devstack"
 TEMPLATES = ("settlement-model-config.yaml", "settlement-model-secrets.yaml")
+# A Secret's name (MODEL_POD_LINEAGE_SECRET), not a secret.
+LINEAGE_SECRET = "settlement-model-lineage"  # noqa: S105  # nosec B105  # pragma: allowlist secret
 
 
 def render_templates(values: dict[str, str]) -> str:
@@ -38,11 +41,30 @@ def render_templates(values: dict[str, str]) -> str:
     return yaml.safe_dump_all(documents)
 
 
+def lineage_secret(stack: Stack) -> dict[str, Any]:
+    """The OpenLineage client's configuration for the model pods (key ``config-json``, read as
+    OPENLINEAGE_CLIENT_CONFIG_JSON): the transport the Airflow tasks' events go through. Optional
+    in production (no MODEL_POD_LINEAGE_SECRET, no lineage), so it is not one of the templates."""
+    from devstack.airflow import lineage_client_config
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": LINEAGE_SECRET,
+            "namespace": cluster.NAMESPACE,
+            "labels": {"app.kubernetes.io/part-of": "markets-ops"},
+        },
+        "type": "Opaque",
+        "stringData": {"config-json": json.dumps(lineage_client_config(stack))},
+    }
+
+
 def apply(stack: Stack, bin_dir: Path, images: cluster.Images, stack_values: dict[str, str]) -> None:
     """Apply the local overlay, then the ConfigMap and Secrets filled from the stack's values."""
     overlay = cluster.MANIFESTS / "overlays" / "local"
     cluster.kubectl(bin_dir, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-k", str(overlay))
-    rendered = render_templates(stack_values)
+    rendered = render_templates(stack_values) + yaml.safe_dump(lineage_secret(stack), explicit_start=True)
     cluster.kubectl(
         bin_dir, "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-", stdin=rendered
     )
@@ -88,6 +110,7 @@ def deployment_settings(images: cluster.Images) -> dict[str, Any]:
         "MODEL_POD_NAMESPACE": cluster.NAMESPACE,
         # The local cluster has no pod network: the pods reach the stack on 127.0.0.1.
         "MODEL_POD_HOST_NETWORK": "true",
+        "MODEL_POD_LINEAGE_SECRET": LINEAGE_SECRET,
     }
 
 

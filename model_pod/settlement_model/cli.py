@@ -8,6 +8,7 @@ full contract, with exit codes, is docs/pod-contract.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -15,9 +16,11 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
-from settlement_model import contract
+from settlement_model import contract, lineage
+from settlement_model.lineage_names import DatasetName, registered_model, s3_object, table, topic
 
 log = logging.getLogger("settlement_model")
 
@@ -131,6 +134,25 @@ def _validated(factory: Callable[..., Any], **kwargs: Any) -> Any:
         raise contract.ContractError(str(error)) from error
 
 
+# --- Each job and what it reads and writes (its OpenLineage datasets, lineage.py) --------------
+# The warehouse tables the features are read from (features.py, sql/): scoring and the training
+# set read the same ones. A test compares them with the tables the SQL files name.
+FEATURE_TABLES = ("ops.counterparties", "ops.instruments", "ops.settlement_outcomes", "ops.trades")
+
+
+def _feature_tables() -> tuple[DatasetName, ...]:
+    return tuple(table(name) for name in FEATURE_TABLES)
+
+
+def _s3(env: contract.JobEnvironment, key: str) -> tuple[DatasetName, ...]:
+    """The S3 dataset of ``key`` (its prefix before the partition folder), when a bucket is set."""
+    return (s3_object(env.s3_bucket, key),) if env.s3_bucket else ()
+
+
+def _training_set(env: contract.JobEnvironment, args: argparse.Namespace) -> tuple[DatasetName, ...]:
+    return _s3(env, contract.training_set_manifest_key(args.training_date))
+
+
 def _run_build(args: argparse.Namespace) -> Any:
     from settlement_model import training_set
 
@@ -152,6 +174,11 @@ def _run_build(args: argparse.Namespace) -> Any:
     )
 
 
+def _build_datasets(args: argparse.Namespace, env: contract.JobEnvironment) -> lineage.Datasets:
+    # Also a new MLflow run of the training (an experiment's run, not a dataset).
+    return lineage.Datasets(inputs=_feature_tables(), outputs=_training_set(env, args))
+
+
 def _run_train(args: argparse.Namespace) -> Any:
     from settlement_model import train_job
 
@@ -163,6 +190,10 @@ def _run_train(args: argparse.Namespace) -> Any:
     }
     params = _validated(train_job.Hyperparameters, ignore_features=args.ignore_features, **given)
     return train_job.train(env, args.training_date, params, args.run_id)
+
+
+def _train_datasets(args: argparse.Namespace, env: contract.JobEnvironment) -> lineage.Datasets:
+    return lineage.Datasets(inputs=_training_set(env, args), outputs=(registered_model(env.model_name),))
 
 
 def _run_evaluate(args: argparse.Namespace) -> Any:
@@ -178,6 +209,14 @@ def _run_evaluate(args: argparse.Namespace) -> Any:
         args.top_k_fraction,
         candidate_version=args.candidate_version,
     )
+
+
+def _evaluate_datasets(args: argparse.Namespace, env: contract.JobEnvironment) -> lineage.Datasets:
+    # Its output is the evaluation, tagged on the challenger's version for the promotion gate.
+    # The predictions it also writes sit in the training set's folder, the dataset it reads:
+    # declared, they would make the graph a loop.
+    model = registered_model(env.model_name)
+    return lineage.Datasets(inputs=(*_training_set(env, args), model), outputs=(model,))
 
 
 def _run_score(args: argparse.Namespace) -> Any:
@@ -203,6 +242,22 @@ def _run_score(args: argparse.Namespace) -> Any:
     return score_job.score_shard(env, request).__dict__
 
 
+def _score_datasets(args: argparse.Namespace, env: contract.JobEnvironment) -> lineage.Datasets:
+    from settlement_model.warehouse import SCORES_SCHEMA
+
+    inputs = (*_feature_tables(), registered_model(env.model_name))
+    if args.dry_run:  # only a work table kept for inspection: no dataset anyone reads
+        return lineage.Datasets(inputs=inputs)
+    # The rows go to the date's next partition, which the DAG then attaches to ml.trade_scores
+    # (and ml.shadow_scores): the tables are the datasets, as the Airflow tasks name them.
+    attempt = args.attempt or contract.scoring_attempt(args.run_id)
+    part = contract.part_key(args.business_date, attempt, args.shard_index, args.shard_count)
+    outputs = (table(f"{SCORES_SCHEMA}.{contract.TRADE_SCORES}"), *_s3(env, part), topic(args.topic))
+    if args.shadow_version:
+        outputs += (table(f"{SCORES_SCHEMA}.{contract.SHADOW_SCORES}"),)
+    return lineage.Datasets(inputs=inputs, outputs=outputs)
+
+
 def _run_version(_: argparse.Namespace) -> Any:
     from importlib.metadata import version
 
@@ -216,6 +271,23 @@ JOBS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "evaluate": _run_evaluate,
     "score": _run_score,
 }
+# What each job reads and writes, from its arguments and the contract's environment (`version`
+# is not a job of the pipelines: no lineage).
+DATASETS: dict[str, Callable[[argparse.Namespace, contract.JobEnvironment], lineage.Datasets]] = {
+    "build-training-set": _build_datasets,
+    "train": _train_datasets,
+    "evaluate": _evaluate_datasets,
+    "score": _score_datasets,
+}
+
+
+def _lineage_of(args: argparse.Namespace) -> AbstractContextManager[None]:
+    """The job's OpenLineage run around it: START, then COMPLETE or FAIL (lineage.py)."""
+    datasets_of = DATASETS.get(args.job)
+    if datasets_of is None:
+        return contextlib.nullcontext()
+    # Only the bucket and the model name are read: no service is required for naming datasets.
+    return lineage.job_run(args.job, lambda: datasets_of(args, contract.JobEnvironment.from_environ(())))
 
 
 def _stop_on_sigterm(signum: int, _frame: Any) -> None:
@@ -244,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("urllib3", "botocore", "mlflow", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        result = JOBS[args.job](args)
+        with _lineage_of(args):
+            result = JOBS[args.job](args)
     except contract.ContractError as error:
         log.error("contract error: %s", error)
         return contract.EXIT_USAGE

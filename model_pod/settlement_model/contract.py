@@ -58,6 +58,11 @@ CONTRACT_VARIABLES = (
     "KAFKA_CONFIG_JSON",
     "MLFLOW_MODEL_NAME",
     "WORK_DIR",
+    # OpenLineage (lineage.py), all optional: the client's transport ({"transport": {...}}; unset,
+    # lineage is off) and the Airflow task and DAG run whose child the job's run is.
+    "OPENLINEAGE_CLIENT_CONFIG_JSON",
+    "OPENLINEAGE_PARENT_ID",
+    "OPENLINEAGE_ROOT_PARENT_ID",
 )
 DEFAULT_MODEL_NAME = "settlement_fail_risk"
 

@@ -85,6 +85,7 @@ SQL_FILES = (
     "counterparties.sql",
     "counterparty_history.sql",
     "delete_shard_slice.sql",
+    "store_lineage_event.sql",
 )
 
 

@@ -8,8 +8,10 @@ that is how a DAG scheduled on an asset knows which business date to process.
 from __future__ import annotations
 
 from airflow.sdk import Asset, AssetAlias
+from settlement_model import lineage_names
 
-WAREHOUSE = "postgres://warehouse-db:5432/warehouse"
+# The names lineage uses too (settlement_model.lineage_names): an asset is its table's dataset.
+WAREHOUSE = f"postgres://{lineage_names.WAREHOUSE_HOST}/{lineage_names.WAREHOUSE_DATABASE}"
 
 
 def _table(schema: str, table: str) -> Asset:

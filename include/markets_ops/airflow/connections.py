@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from include.markets_ops.airflow import lineage
 from include.markets_ops.services import kafka, model_registry, postgres, s3
 
 
@@ -32,6 +33,8 @@ def connect_postgres(conn_id: str = postgres.WAREHOUSE_CONN_ID, **connection_set
     extra (application_name) unless ``connection_settings`` override them."""
     conn = connection(conn_id)
     settings = {**postgres.settings(conn.extra_dejson), **connection_settings}
+    if lineage.collecting():  # its statements report their tables (airflow/lineage.py)
+        settings.setdefault("cursor_factory", lineage.lineage_cursor_factory())
     return postgres.connect(postgres.url(conn), **settings)
 
 
@@ -40,7 +43,10 @@ def s3_settings(conn_id: str = s3.S3_CONN_ID) -> s3.S3Settings:
 
 
 def s3_client(conn_id: str = s3.S3_CONN_ID) -> Any:
-    return s3.client(s3_settings(conn_id))
+    """A client as the connection's identity; in a task, the objects it gets and puts are the
+    task's lineage (airflow/lineage.py)."""
+    client = s3.client(s3_settings(conn_id))
+    return lineage.track_s3(client) if lineage.collecting() else client
 
 
 def s3_bucket() -> str:

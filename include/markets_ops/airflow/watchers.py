@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
 from airflow.sdk import Asset, AssetWatcher
+from settlement_model import lineage_names
 
 from include.markets_ops.services.topics import CUSTODIAN_STATEMENTS
 
 # The reader's identity, in its own consumer group (airflow_settings.yaml, devstack/kafka.py).
 STATEMENT_WATCHER_CONN_ID = "kafka_statement_watcher"
 # A logical broker name, like assets.WAREHOUSE: the same URI in every environment.
-KAFKA = "kafka://markets-kafka:9092"
+KAFKA = f"kafka://{lineage_names.KAFKA_HOST}"
 
 CUSTODIAN_STATEMENT_READY = Asset(
     name=CUSTODIAN_STATEMENTS.name,

@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from include.markets_ops.airflow import connections, dry_run, links
+from include.markets_ops.airflow import connections, dry_run, lineage, links
 from include.markets_ops.airflow.assets import ALERTS
 from include.markets_ops.airflow.business_date import resolve_business_date
 from include.markets_ops.alerting.night import (
@@ -205,6 +205,8 @@ def publish_night(business_date: dt.date, bucket: str) -> dict[str, Any]:
     with connections.connect_postgres(postgres.REPORTING_CONN_ID) as conn:
         alerts, runs = read_night(conn, business_date)
     messages = alert_messages(alerts)
+    if messages:
+        lineage.report_topics(written=(OPS_ALERTS.name,))
     sent = publish(connections.kafka_config(), OPS_ALERTS.name, messages) if messages else 0
     summary = night_summary(business_date, alerts, runs, sent)
     with tempfile.TemporaryDirectory(prefix="alerts-") as folder:

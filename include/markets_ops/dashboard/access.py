@@ -94,6 +94,7 @@ TOPIC_REQUIREMENTS: Mapping[str, Requirement] = {
     topics.RECON_SUMMARY.name: read(RECONCILIATION_DAG),
     topics.CUSTODIAN_STATEMENTS.name: read(STATEMENTS_DAG),  # the custodians' announcements
     topics.AIRFLOW_EVENTS.name: read(None),  # state changes, failures and missed deadlines of any DAG
+    topics.LINEAGE_EVENTS.name: read(None),  # every DAG's runs and what they read and write
     topics.STACK_CHECKS.name: read(STACK_SMOKE_DAG),
 }
 

@@ -72,6 +72,8 @@ class PodSettings:
     s3_secret: str = "settlement-model-s3"  # noqa: S105
     mlflow_secret: str | None = "settlement-model-mlflow"  # noqa: S105
     kafka_secret: str | None = "settlement-model-kafka"  # noqa: S105
+    # The OpenLineage client's configuration (key config-json); unset, the pods emit no lineage.
+    lineage_secret: str | None = None
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     image_pull_secrets: tuple[str, ...] = ()
@@ -113,6 +115,7 @@ class PodSettings:
             mlflow_secret=_optional_name(text("MLFLOW_SECRET", defaults.mlflow_secret)),
             # "none": a broker without authentication.
             kafka_secret=_optional_name(text("KAFKA_SECRET", defaults.kafka_secret)),
+            lineage_secret=_optional_name(text("LINEAGE_SECRET", defaults.lineage_secret)),
             node_selector=json_value("NODE_SELECTOR", {}, dict),
             tolerations=json_value("TOLERATIONS", [], list),
             image_pull_secrets=tuple(s for s in text("IMAGE_PULL_SECRETS", "").split(",") if s),
@@ -155,7 +158,33 @@ def _secrets(spec: JobSpec, settings: PodSettings) -> list[Secret]:
         secrets.append(Secret("env", "MLFLOW_TRACKING_PASSWORD", settings.mlflow_secret, "password"))
     if Service.KAFKA in spec.services and settings.kafka_secret:
         secrets.append(Secret("env", "KAFKA_CONFIG_JSON", settings.kafka_secret, "config-json"))
+    if settings.lineage_secret:
+        # Every job emits its own OpenLineage events (settlement_model/lineage.py).
+        secrets.append(
+            Secret("env", "OPENLINEAGE_CLIENT_CONFIG_JSON", settings.lineage_secret, "config-json")
+        )
     return secrets
+
+
+# The OpenLineage provider's macros, as its documentation invokes them in templates. When the
+# provider is disabled its plugin registers no macros: the variable is then empty (the job's run
+# has no parent) instead of failing the task's template rendering.
+_LINEAGE_PLUGIN = "macros.OpenLineageProviderPlugin"
+
+
+def _lineage_macro(name: str) -> str:
+    return f"{{{{ {_LINEAGE_PLUGIN}.{name}(task_instance) if {_LINEAGE_PLUGIN} is defined else '' }}}}"
+
+
+def _lineage_env_vars(settings: PodSettings) -> list[k8s.V1EnvVar]:
+    """The task's run and its DAG run's, the parents of the job's own run (rendered when the task
+    runs: env_vars is a template field); none when the pods emit no lineage."""
+    if not settings.lineage_secret:
+        return []
+    return [
+        k8s.V1EnvVar(name="OPENLINEAGE_PARENT_ID", value=_lineage_macro("lineage_parent_id")),
+        k8s.V1EnvVar(name="OPENLINEAGE_ROOT_PARENT_ID", value=_lineage_macro("lineage_root_parent_id")),
+    ]
 
 
 def pod_kwargs(spec: JobSpec, settings: PodSettings) -> dict[str, Any]:
@@ -226,6 +255,7 @@ def pod_kwargs(spec: JobSpec, settings: PodSettings) -> dict[str, Any]:
             k8s.V1EnvVar(name="MPLCONFIGDIR", value=f"{TMP_DIR}/matplotlib"),
             k8s.V1EnvVar(name="PYTHONUNBUFFERED", value="1"),
             k8s.V1EnvVar(name="OMP_NUM_THREADS", value=str(spec.threads)),
+            *_lineage_env_vars(settings),
         ],
         # Addresses (S3 endpoint and bucket, MLflow, Kafka bootstrap) from a ConfigMap,
         # credentials from Secrets by reference: no value of either is in the pod spec.

@@ -11,6 +11,7 @@ code fails the task.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -21,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 
-from include.markets_ops.airflow import connections
+from include.markets_ops.airflow import connections, lineage
+from include.markets_ops.airflow.lineage import LINEAGE_CONN_ID
 from include.markets_ops.jobs.spec import JOBS, MODEL_POD_DIR, NO_RETRY_EXIT_CODES, JobContractError, Service
 
 KILL_GRACE_SECONDS = 30
+
+log = logging.getLogger(__name__)
 
 
 def contract_environment(job: str, work_dir: Path, python: str) -> dict[str, str]:
@@ -73,6 +77,41 @@ def contract_environment(job: str, work_dir: Path, python: str) -> dict[str, str
     return env
 
 
+def lineage_environment(task_instance: Any) -> dict[str, str]:
+    """The job's OpenLineage variables (settlement_model/lineage.py): the client's configuration
+    from the ``openlineage`` connection, the task's run and its DAG run's as the job's parents.
+    Lineage never fails a task: without the connection, none (the job emits nothing); a parent
+    that cannot be worked out is left out, with a warning."""
+    if not lineage.enabled():
+        return {}
+    try:
+        config = connections.connection(LINEAGE_CONN_ID).extra_dejson
+    except AirflowNotFoundException:
+        log.info("No %r connection: the model job emits no lineage", LINEAGE_CONN_ID)
+        return {}
+    except Exception:
+        log.warning(
+            "The %r connection could not be read: no lineage for the model job",
+            LINEAGE_CONN_ID,
+            exc_info=True,
+        )
+        return {}
+    return {"OPENLINEAGE_CLIENT_CONFIG_JSON": json.dumps(config), **_lineage_parents(task_instance)}
+
+
+def _lineage_parents(task_instance: Any) -> dict[str, str]:
+    try:
+        from airflow.providers.openlineage.plugins.macros import lineage_parent_id, lineage_root_parent_id
+
+        return {
+            "OPENLINEAGE_PARENT_ID": lineage_parent_id(task_instance),
+            "OPENLINEAGE_ROOT_PARENT_ID": lineage_root_parent_id(task_instance),
+        }
+    except Exception:  # ImportError (no provider) included: the job's run is then a root run
+        log.warning("The task's OpenLineage run is unknown: the model job's run has no parent", exc_info=True)
+        return {}
+
+
 class LocalJobOperator(BaseOperator):
     """Run ``settlement-model <job> <arguments>`` as a local process (the embedded runtime).
 
@@ -101,6 +140,7 @@ class LocalJobOperator(BaseOperator):
         command = self.command()
         with tempfile.TemporaryDirectory(prefix=f"settlement-model-{self.job}-") as folder:
             env = contract_environment(self.job, Path(folder), self.python)
+            env.update(lineage_environment(context.get("ti")))
             self.log.info("Running %s", " ".join(command[1:]))
             # A fixed argument list (this interpreter, the package, the job), never a shell.
             self._process = subprocess.Popen(  # noqa: S603

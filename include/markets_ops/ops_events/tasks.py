@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from include.markets_ops.airflow import connections, outbox
+from include.markets_ops.airflow import connections, lineage, outbox
 from include.markets_ops.services import kafka, postgres
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ def relay_events() -> dict[str, Any]:
         postgres.WAREHOUSE_CONN_ID, connect_timeout=outbox.CONNECT_TIMEOUT_SECONDS, autocommit=True
     ) as connection:
         report = outbox.relay(connection, publish)
+    lineage.report_topics(written=report.topics)
     if report.locked_out:
         log.info("another relay is delivering the pending events: nothing done")
     else:

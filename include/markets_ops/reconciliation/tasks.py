@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from include.markets_ops.airflow import connections, dry_run, links
+from include.markets_ops.airflow import connections, dry_run, lineage, links
 from include.markets_ops.airflow.assets import RECON_BREAKS
 from include.markets_ops.airflow.business_date import parse_business_date, resolve_business_date
 from include.markets_ops.services import postgres
@@ -144,4 +144,5 @@ def publish_summary_event(summary: dict[str, Any], bucket: str, keys: list[str])
     from include.markets_ops.services.kafka import publish
 
     event = summary_event(summary, bucket, keys)
+    lineage.report_topics(written=(RECON_SUMMARY.name,))
     return publish(connections.kafka_config(), RECON_SUMMARY.name, [(summary["business_date"], event)])

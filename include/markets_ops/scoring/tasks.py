@@ -21,10 +21,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from settlement_model import contract
+from settlement_model import contract, lineage_names
 
 from include.markets_ops import calendars
-from include.markets_ops.airflow import connections, links
+from include.markets_ops.airflow import connections, lineage, links
 from include.markets_ops.airflow.assets import TRADE_SCORES
 from include.markets_ops.airflow.business_date import resolve_business_date
 from include.markets_ops.scoring import manifest, swap
@@ -140,6 +140,11 @@ def swap_scores(plan_xcom: dict[str, Any]) -> dict[str, Any]:
     plan = ScoringPlan.from_xcom(plan_xcom)
     if plan.dry_run:
         raise AirflowSkipException("dry run: the shards' work tables stay in staging for inspection")
+    # Attached by SQL functions the lineage parser cannot see into: the date's partitions.
+    swapped = (
+        (contract.TRADE_SCORES, contract.SHADOW_SCORES) if plan.shadow_version else (contract.TRADE_SCORES,)
+    )
+    lineage.report(outputs=tuple(lineage_names.table(f"ml.{name}") for name in swapped))
     return swap.swap_into_trade_scores(connections.postgres_url(), plan)
 
 

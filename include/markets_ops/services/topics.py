@@ -55,6 +55,11 @@ CUSTODIAN_STATEMENTS = Topic(
     "Custodian statement-ready announcements, per custodian and date",
     COMPACTED,
 )
+# Key: the run's root job (the DAG), so a DAG run's events stay in order (OpenLineage's Kafka
+# transport). Written by the Airflow tasks and the model jobs as the lineage user, read by a
+# lineage backend (Marquez, DataHub) or the tests (docs/lineage.md). Kept 7 days, not compacted:
+# every event of a run shares its key.
+LINEAGE_EVENTS = Topic("openlineage.events", 1, "OpenLineage run events of every task and model job")
 STACK_CHECKS = Topic("ops.stack.checks", 1, "Round trips of the stack smoke DAG and tests")
 
 ALL_TOPICS: tuple[Topic, ...] = (
@@ -64,5 +69,6 @@ ALL_TOPICS: tuple[Topic, ...] = (
     RECON_SUMMARY,
     AIRFLOW_EVENTS,
     CUSTODIAN_STATEMENTS,
+    LINEAGE_EVENTS,
     STACK_CHECKS,
 )

@@ -21,10 +21,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from include.markets_ops.airflow import connections
+from include.markets_ops.airflow import connections, lineage
 from include.markets_ops.custodians import CUSTODIANS, custodian
 from include.markets_ops.services import postgres
 from include.markets_ops.services.sql_files import read_sql
+from include.markets_ops.services.topics import CUSTODIAN_STATEMENTS
 from include.markets_ops.statements import messages
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ def receive(context: Mapping[str, Any]) -> list[dict[str, Any]]:
     of a date that is not a business day) quarantined with their rule, an announcement that a
     later one of the same custodian and date replaces marked superseded, the rest returned."""
     run_id = context["run_id"]
+    # The watcher consumed the topic; the announcements reach this task as asset events.
+    lineage.report_topics(read=(CUSTODIAN_STATEMENTS.name,))
     with connections.connect_postgres(postgres.WAREHOUSE_CONN_ID) as conn:
         sorted_out = sort_messages(unhandled(conn, candidate_payloads(context)))
         with conn.transaction():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -44,9 +45,20 @@ def test_the_kubernetes_runtime_without_the_cluster_is_refused_naming_both(
 def test_the_lane_settings_reach_airflow_whatever_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cluster, "read_deployment", lambda: dict(LANE))
     monkeypatch.setenv("JOB_RUNTIME", " Kubernetes ")
-    assert airflow.deployment_settings() == {"JOB_RUNTIME": "kubernetes", **LANE}
+    lineage_on = {"AIRFLOW__OPENLINEAGE__DISABLED": "False"}
+    assert airflow.deployment_settings() == {"JOB_RUNTIME": "kubernetes", **lineage_on, **LANE}
     monkeypatch.delenv("JOB_RUNTIME")
-    assert airflow.deployment_settings() == {"JOB_RUNTIME": "local", **LANE}
+    assert airflow.deployment_settings() == {"JOB_RUNTIME": "local", **lineage_on, **LANE}
+
+
+def test_lineage_is_on_unless_the_caller_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "read_deployment", lambda: {})
+    monkeypatch.delenv("JOB_RUNTIME", raising=False)
+    monkeypatch.setenv("LINEAGE", "off")
+    assert airflow.deployment_settings()["AIRFLOW__OPENLINEAGE__DISABLED"] == "True"
+    monkeypatch.setenv("LINEAGE", "sometimes")
+    with pytest.raises(StackError, match=r"LINEAGE='sometimes': on \(the default\) or off"):
+        airflow.deployment_settings()
 
 
 def test_the_lane_check_dags_are_a_bundle_only_while_the_cluster_is_up() -> None:
@@ -126,7 +138,28 @@ def test_the_event_producer_finds_its_kafka_connection_in_the_environment() -> N
     assert connection["extra"]["bootstrap.servers"].startswith("127.0.0.1:")
 
 
-def test_the_image_turns_the_event_producer_on_as_the_local_stack_does(stack: Stack) -> None:
+def test_lineage_goes_through_the_projects_transport_as_the_lineage_user() -> None:
+    """From the environment, as the event producer's: the scheduler looks it up for DAG runs."""
+    secrets = StackSecrets({"kafka_lineage_password": "pw-lineage", "pg_ops_events_writer": "pw-outbox"})
+    [(name, value)] = airflow.lineage_connection(Stack(secrets)).items()
+
+    transport = json.loads(value)["extra"]["transport"]
+    assert name == "AIRFLOW_CONN_OPENLINEAGE"
+    assert transport["type"] == "settlement_model.lineage_transport.KafkaWithOutboxTransport"
+    assert transport["topic"] == "openlineage.events"
+    assert (transport["config"]["sasl.username"], transport["config"]["sasl.password"]) == (
+        "lineage",
+        "pw-lineage",
+    )
+    outbox = urlsplit(transport["outbox_url"])
+    assert (outbox.username, outbox.password, outbox.hostname) == (
+        "ops_events_writer",
+        "pw-outbox",
+        "127.0.0.1",
+    )
+
+
+def test_the_image_turns_the_event_producer_and_lineage_on_as_the_local_stack_does(stack: Stack) -> None:
     import configparser
     import re
 
@@ -138,3 +171,8 @@ def test_the_image_turns_the_event_producer_on_as_the_local_stack_does(stack: St
         for key, value in re.findall(r"AIRFLOW__KAFKA_EVENT_PRODUCER__([A-Z_]+)=(\S+)", dockerfile)
     }
     assert in_image == dict(config["kafka_event_producer"])
+    lineage_in_image = {
+        key.lower(): value.strip("'")
+        for key, value in re.findall(r"AIRFLOW__OPENLINEAGE__([A-Z_]+)=(\S+)", dockerfile)
+    }
+    assert lineage_in_image == dict(config["openlineage"])

@@ -7,7 +7,7 @@ from confluent_kafka.admin import AclOperation, ResourcePatternType, ResourceTyp
 from devstack import kafka
 from devstack.config import Stack, StackSecrets, secret_names
 from include.markets_ops.services.kafka import READ_ONLY_GROUP_PREFIX
-from include.markets_ops.services.topics import ALL_TOPICS, STACK_CHECKS
+from include.markets_ops.services.topics import ALL_TOPICS, LINEAGE_EVENTS, STACK_CHECKS
 
 
 def properties() -> dict[str, str]:
@@ -62,3 +62,8 @@ def test_the_pipelines_write_and_the_reader_reads_each_topic_nothing_more() -> N
         ("User:reader", kafka.WATCHER_GROUP_PREFIX, ResourcePatternType.PREFIXED),
     }
     assert all(op != AclOperation.ALL and kind != ResourceType.BROKER for _, kind, _, op, _ in rights)
+    # The lineage transport's user writes (and describes) the lineage topic, nothing else.
+    assert {(kind, name, op) for p, kind, name, op, _ in rights if p == "User:lineage"} == {
+        (topic, LINEAGE_EVENTS.name, AclOperation.WRITE),
+        (topic, LINEAGE_EVENTS.name, AclOperation.DESCRIBE),
+    }

@@ -7,6 +7,7 @@ renders the pods themselves.
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -365,3 +366,68 @@ def test_the_deferral_uses_the_trigger_that_waits_before_its_first_event() -> No
 
     assert asyncio.run(first_event()) == ["event"]
     assert slept == [kubernetes_runtime.FIRST_EVENT_AFTER_SECONDS]
+
+
+# --- lineage ------------------------------------------------------------------------------------------
+
+LINEAGE_PARENTS = ("OPENLINEAGE_PARENT_ID", "OPENLINEAGE_ROOT_PARENT_ID")
+LINEAGE_ON = {"MODEL_POD_LINEAGE_SECRET": "settlement-model-lineage"}  # pragma: allowlist secret
+
+
+def _lineage_pod_operator(job: str, environ: dict[str, str]) -> ModelJobPodOperator:
+    settings = PodSettings.from_environ({"MODEL_POD_IMAGE": IMAGE, **environ})
+    return ModelJobPodOperator(
+        task_id="score_shard", arguments=["--business-date", "2026-11-27"], **pod_kwargs(JOBS[job], settings)
+    )
+
+
+def _rendered_lineage_variables(operator: ModelJobPodOperator, macros: Any) -> dict[str, str]:
+    import jinja2
+
+    # Airflow renders task templates with StrictUndefined: a missing macro would fail the task.
+    operator.render_template_fields(
+        {"macros": macros, "task_instance": "the-ti"},
+        jinja_env=jinja2.Environment(undefined=jinja2.StrictUndefined),
+    )
+    return {var.name: var.value for var in operator.env_vars if var.name in LINEAGE_PARENTS}
+
+
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_with_the_lineage_secret_every_pod_gets_the_transport_and_its_parents(job: str) -> None:
+    operator = _lineage_pod_operator(job, LINEAGE_ON)
+    secrets = {secret.deploy_target: (secret.secret, secret.key) for secret in operator.secrets}
+    assert secrets["OPENLINEAGE_CLIENT_CONFIG_JSON"] == ("settlement-model-lineage", "config-json")
+    # The provider's documented macros, rendered when the task runs.
+    templates = {var.name: var.value for var in operator.env_vars if var.name in LINEAGE_PARENTS}
+    assert (
+        "macros.OpenLineageProviderPlugin.lineage_parent_id(task_instance)"
+        in templates["OPENLINEAGE_PARENT_ID"]
+    )
+    assert (
+        "macros.OpenLineageProviderPlugin.lineage_root_parent_id(task_instance)"
+        in templates["OPENLINEAGE_ROOT_PARENT_ID"]
+    )
+    plugin = SimpleNamespace(
+        lineage_parent_id=lambda ti: f"markets-ops/dag.score_shard/{ti}",
+        lineage_root_parent_id=lambda ti: f"markets-ops/dag/{ti}",
+    )
+    assert _rendered_lineage_variables(operator, SimpleNamespace(OpenLineageProviderPlugin=plugin)) == {
+        "OPENLINEAGE_PARENT_ID": "markets-ops/dag.score_shard/the-ti",
+        "OPENLINEAGE_ROOT_PARENT_ID": "markets-ops/dag/the-ti",
+    }
+
+
+def test_a_disabled_openlineage_provider_leaves_the_parents_empty_instead_of_failing_the_task() -> None:
+    operator = _lineage_pod_operator("score", LINEAGE_ON)
+    # A disabled provider registers no macros: macros.OpenLineageProviderPlugin does not exist.
+    assert _rendered_lineage_variables(operator, SimpleNamespace()) == dict.fromkeys(LINEAGE_PARENTS, "")
+
+
+@pytest.mark.parametrize("value", [None, "none"])
+def test_without_the_lineage_secret_the_pods_get_no_lineage_variable(value: str | None) -> None:
+    environ = {} if value is None else {"MODEL_POD_LINEAGE_SECRET": value}
+    operator = _lineage_pod_operator("score", environ)
+    names = {var.name for var in operator.env_vars} | {secret.deploy_target for secret in operator.secrets}
+    assert "OPENLINEAGE_CLIENT_CONFIG_JSON" not in names
+    assert not set(LINEAGE_PARENTS) & names
+    assert "KAFKA_CONFIG_JSON" in names  # the other secrets are still there

@@ -3,8 +3,12 @@ streamed line by line into the task log, its exit code honoured."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -90,7 +94,7 @@ def test_the_job_gets_its_arguments_and_only_the_contract_environment(fake_model
     assert error is None
     assert 'args ["score", "--business-date", "2026-11-20", "0"]' in log.text()
     env_line = next(line for _, line in log.lines if line.startswith("env "))
-    names = set(__import__("json").loads(env_line[4:]))
+    names = set(json.loads(env_line[4:]))
     assert names >= {
         "DATABASE_URL",
         "S3_BUCKET",
@@ -154,3 +158,88 @@ def test_the_jobs_get_the_mlflow_user_of_the_connection(
     assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
     assert env["MLFLOW_TRACKING_USERNAME"] == "pipelines"
     assert env["MLFLOW_TRACKING_PASSWORD"] == "writer-password-123"  # pragma: allowlist secret
+
+
+# --- lineage: the job's own OpenLineage run is a child of this task's ----------------------------
+
+LINEAGE_TRANSPORT = {
+    "transport": {"type": "kafka", "topic": "openlineage.events", "config": {"bootstrap.servers": "k:1"}}
+}
+LINEAGE_VARIABLES = {"OPENLINEAGE_CLIENT_CONFIG_JSON", "OPENLINEAGE_PARENT_ID", "OPENLINEAGE_ROOT_PARENT_ID"}
+
+
+def _task_instance() -> Any:
+    """What the provider's macros read of the running task instance and its DAG run."""
+    dag_run = SimpleNamespace(
+        logical_date=dt.datetime(2026, 11, 20, 22, tzinfo=dt.UTC), run_after=None, clear_number=0, conf={}
+    )
+    return SimpleNamespace(
+        dag_id="settlement_risk_scoring",
+        task_id="score_shard",
+        try_number=1,
+        map_index=0,
+        dag_run=dag_run,
+        get_template_context=lambda: {"dag_run": dag_run},
+    )
+
+
+@pytest.fixture
+def lineage_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    connection = {"conn_type": "generic", "extra": LINEAGE_TRANSPORT}
+    monkeypatch.setenv("AIRFLOW_CONN_OPENLINEAGE", json.dumps(connection))
+    monkeypatch.setattr(local_runtime.lineage, "enabled", lambda: True)  # the provider's switch
+
+
+def test_with_lineage_switched_off_the_job_gets_no_lineage_variable(
+    lineage_connection: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_runtime.lineage, "enabled", lambda: False)  # LINEAGE=off make up
+    assert local_runtime.lineage_environment(_task_instance()) == {}
+
+
+def test_with_the_lineage_connection_the_job_gets_its_transport_and_parents(lineage_connection: None) -> None:
+    from settlement_model.lineage import RunReference
+
+    env = local_runtime.lineage_environment(_task_instance())
+    assert set(env) == LINEAGE_VARIABLES
+    assert json.loads(env["OPENLINEAGE_CLIENT_CONFIG_JSON"]) == LINEAGE_TRANSPORT
+    # The provider's own macros, in the format the job parses.
+    parent = RunReference.parse(env["OPENLINEAGE_PARENT_ID"])
+    assert parent.name == "settlement_risk_scoring.score_shard"
+    assert RunReference.parse(env["OPENLINEAGE_ROOT_PARENT_ID"]).name == "settlement_risk_scoring"
+
+
+def test_the_lineage_variables_reach_the_job_process(
+    fake_model_package: Path, lineage_connection: None
+) -> None:
+    operator = local_runtime.LocalJobOperator(task_id="score_shard", job="score", arguments=["0"])
+    log = RecordingLog()
+    with mock.patch.object(type(operator), "log", new_callable=mock.PropertyMock, return_value=log):
+        operator.execute({"ti": _task_instance()})
+    env_line = next(line for _, line in log.lines if line.startswith("env "))
+    assert set(json.loads(env_line[4:])) >= LINEAGE_VARIABLES
+
+
+def test_without_the_lineage_connection_the_job_gets_no_lineage_variable(
+    fake_model_package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_OPENLINEAGE", raising=False)
+    monkeypatch.setattr(local_runtime.lineage, "enabled", lambda: True)
+    assert local_runtime.lineage_environment(_task_instance()) == {}
+    log, error = run(["0"])
+    assert error is None
+    env_line = next(line for _, line in log.lines if line.startswith("env "))
+    assert not LINEAGE_VARIABLES & set(json.loads(env_line[4:]))
+
+
+def test_a_parent_that_cannot_be_worked_out_is_left_out_without_failing_the_task(
+    lineage_connection: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(task_instance: object) -> str:
+        raise RuntimeError("the DAG run is not readable")
+
+    monkeypatch.setattr("airflow.providers.openlineage.plugins.macros.lineage_parent_id", unavailable)
+    env = local_runtime.lineage_environment(_task_instance())
+    assert set(env) == {"OPENLINEAGE_CLIENT_CONFIG_JSON"}  # the job's run is then a root run
+    # No task instance at all (a test's execute({})): the same.
+    assert set(local_runtime.lineage_environment(None)) == {"OPENLINEAGE_CLIENT_CONFIG_JSON"}

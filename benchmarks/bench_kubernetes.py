@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from benchmarks import Result
+from benchmarks import Result, airflow_api, latest_scored_date
 
 NAME = "kubernetes"
 SCORING_DAG = "settlement_risk_scoring"
@@ -33,8 +33,8 @@ def run(stack: dict[str, str]) -> list[Result]:
 
     if not cluster.is_up():
         raise SystemExit("the local cluster is not up: run `make k8s-up` first")
-    api = _api(stack)
-    day, version = _scoring_date(stack), _champion(stack)
+    api = airflow_api(stack)
+    day, version = latest_scored_date(stack), _champion(stack)
     results: list[Result] = []
     try:
         scoring: dict[tuple[str, int], dict[str, Any]] = {}
@@ -50,12 +50,6 @@ def run(stack: dict[str, str]) -> list[Result]:
     finally:
         _switch("local")
     return results
-
-
-def _api(stack: dict[str, str]) -> Any:
-    from devstack.airflow_api import AirflowApi
-
-    return AirflowApi(stack["AIRFLOW_API_URL"], stack["AIRFLOW_USERNAME"], stack["AIRFLOW_PASSWORD"])
 
 
 def _switch(runtime: str) -> None:
@@ -75,17 +69,6 @@ def _champion(stack: dict[str, str]) -> str:
     if version is None:
         raise SystemExit("no champion model: run `make demo` first")
     return version
-
-
-def _scoring_date(stack: dict[str, str]) -> dt.date:
-    """The latest business date that has scores: its pending trades are the demo's volume."""
-    import psycopg
-
-    with psycopg.connect(stack["REPORTING_READER_URL"]) as reader:
-        row = reader.execute("SELECT max(business_date) FROM ml.trade_scores").fetchone()
-    if row is None or row[0] is None:
-        raise SystemExit("no scored business date: run `make demo` first")
-    return row[0]
 
 
 class PodWatch:

@@ -186,7 +186,10 @@ def print_where_to_look(stack: Stack) -> None:
     values = stack_env.stack_values(stack)
     topics = ", ".join(topic.name for topic in ALL_TOPICS)
     mlflow_reader = values["MLFLOW_READER_USERNAME"]
-    kafka_users = f"{values['KAFKA_READER_USERNAME']} (reads), {values['KAFKA_USERNAME']} (writes)"
+    kafka_users = (
+        f"{values['KAFKA_READER_USERNAME']} (reads), {values['KAFKA_USERNAME']} (writes), "
+        "lineage (openlineage.events: docs/lineage.md)"
+    )
     print(
         f"""
   Airflow UI     {stack.airflow_url}   login: {values["AIRFLOW_USERNAME"]} / {values["AIRFLOW_PASSWORD"]}

@@ -15,6 +15,7 @@ the node's private mount namespace, and the machine's sysctls are never written.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
@@ -491,10 +492,18 @@ def kubectl(
     return result.stdout
 
 
-def node_ready(bin_dir: Path, name: str) -> bool:
+def node_ready(bin_dir: Path, name: str, since: dt.datetime | None = None) -> bool:
+    """The node reports Ready; with ``since``, in a heartbeat after it (the node object outlives
+    its kubelet: a Ready of the previous start stays for ~40 s, until the controller sees it is
+    gone)."""
     node = json.loads(kubectl(bin_dir, "get", "node", name, "-o", "json", check=False) or "{}")
     conditions = node.get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    return any(
+        c["type"] == "Ready"
+        and c["status"] == "True"
+        and (since is None or dt.datetime.fromisoformat(c["lastHeartbeatTime"]) >= since)
+        for c in conditions
+    )
 
 
 # --- cgroups ------------------------------------------------------------------------------------------
@@ -574,10 +583,13 @@ def start_control_plane(stack: Stack, bin_dir: Path) -> None:
 
 def start_node(stack: Stack, bin_dir: Path) -> str:
     name = node_name()
+    since = None
     if recorded_pid(NODE) is None:
         create_cgroups()
+        # Heartbeats carry whole seconds: a second of margin.
+        since = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=1)
         start_detached(NODE, node_argv(bin_dir), env=process_env(bin_dir), cwd=K8S_DIR)
-    wait_until(NODE, lambda: node_ready(bin_dir, name), timeout=120, pid=recorded_pid(NODE))
+    wait_until(NODE, lambda: node_ready(bin_dir, name, since), timeout=120, pid=recorded_pid(NODE))
     return name
 
 

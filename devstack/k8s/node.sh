@@ -45,5 +45,18 @@ for _ in $(seq 1 100); do
   [ -S "$state/run/containerd.sock" ] && break
   sleep 0.1
 done
-exec "$bin/kubelet" --config="$state/kubelet-config.yaml" --kubeconfig="$state/kubelet.kubeconfig" \
-  --hostname-override="$(hostname)" --v=1
+# The socket exists before containerd's CRI service has initialised: a kubelet started then exits
+# at once ("server is not initialized yet"), longer on a busy machine. One that exits within 10 s
+# is started again (30 tries); one that ran longer exits the node with its status.
+for _ in $(seq 1 30); do
+  started=$(date +%s)
+  "$bin/kubelet" --config="$state/kubelet-config.yaml" --kubeconfig="$state/kubelet.kubeconfig" \
+    --hostname-override="$(hostname)" --v=1 &
+  kubelet=$!
+  status=0
+  wait "$kubelet" || status=$?
+  [ $(($(date +%s) - started)) -ge 10 ] && exit "$status"
+  echo "node.sh: the kubelet exited after $(($(date +%s) - started)) s (status $status): starting it again" >&2
+  sleep 1
+done
+exit "$status"

@@ -10,7 +10,6 @@ the topic once the relay runs after Kafka is back.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import psycopg
@@ -26,6 +25,7 @@ from include.markets_ops.services.topics import (
 )
 from tests.support.faults import service_paused
 from tests.support.kafka_messages import read_topic
+from tests.support.lineage_events import completed, dag_run_id, datasets, facet, lineage_events
 
 FEED, SCORING, RECON, ALERTS = (
     "ops_demo_feed",
@@ -77,32 +77,6 @@ def _edges(stack: dict[str, str]) -> list[tuple[str, str, str]]:
     ]
 
 
-def _datasets(event: dict[str, Any], side: str) -> set[str]:
-    return {f"{d['namespace']}/{d['name']}" for d in event.get(side) or []}
-
-
-def _facet(event: dict[str, Any], *path: str) -> Any:
-    value: Any = event["run"].get("facets") or {}
-    for step in path:
-        value = (value or {}).get(step)
-    return value
-
-
-def _dag_run_id(event: dict[str, Any]) -> str | None:
-    return _facet(event, "airflow", "dagRun", "run_id") or _facet(event, "airflowDagRun", "dagRun", "run_id")
-
-
-def _lineage_events(stack: dict[str, str]) -> list[dict[str, Any]]:
-    return [
-        value
-        for _, value in read_topic(kafka_client_of(stack, "reader"), LINEAGE_EVENTS.name, lambda _: True)
-    ]
-
-
-def _completed(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in events if e["eventType"] == "COMPLETE"]
-
-
 @pytest.fixture(scope="module")
 def night_lineage(stack: dict[str, str], nightly_pipeline: dict[str, Any]) -> dict[str, Any]:
     """The COMPLETE events of the night's task runs and of the model jobs they started, read once
@@ -111,13 +85,14 @@ def night_lineage(stack: dict[str, str], nightly_pipeline: dict[str, Any]) -> di
     publish_alerts = f"{ALERTS}.publish_alerts"
     deadline = time.monotonic() + 120
     while True:
-        events = _lineage_events(stack)
-        tasks = [e for e in _completed(events) if _dag_run_id(e) in run_ids]
-        if any(e["job"]["name"] == publish_alerts for e in tasks) or time.monotonic() > deadline:
+        events = lineage_events(stack)
+        tasks = [e for e in completed(events) if dag_run_id(e) in run_ids]
+        last = {publish_alerts, ALERTS}  # the alerts' last task, then their DAG run (the scheduler's)
+        if last <= {e["job"]["name"] for e in tasks} or time.monotonic() > deadline:
             break
         time.sleep(3)
     task_runs = {e["run"]["runId"]: e for e in tasks if "." in e["job"]["name"]}
-    jobs = [e for e in _completed(events) if _facet(e, "parent", "run", "runId") in task_runs]
+    jobs = [e for e in completed(events) if facet(e, "parent", "run", "runId") in task_runs]
     return {"tasks": tasks, "jobs": jobs, "task_runs": task_runs, "run_ids": run_ids}
 
 
@@ -125,8 +100,8 @@ def test_the_nights_graph_reads_from_the_events_edge_by_edge(stack, night_lineag
     found = {
         (source, event["job"]["name"], target)
         for event in night_lineage["tasks"] + night_lineage["jobs"]
-        for source in _datasets(event, "inputs")
-        for target in _datasets(event, "outputs")
+        for source in datasets(event, "inputs")
+        for target in datasets(event, "outputs")
     }
     edges = _edges(stack)
 
@@ -139,8 +114,8 @@ def test_the_graph_leads_from_the_landing_files_to_the_published_alerts(stack, n
     """Reachability over the events' edges alone: a file of the feed to the alerts' topic."""
     graph: dict[str, set[str]] = {}
     for event in night_lineage["tasks"] + night_lineage["jobs"]:
-        for source in _datasets(event, "inputs"):
-            graph.setdefault(source, set()).update(_datasets(event, "outputs"))
+        for source in datasets(event, "inputs"):
+            graph.setdefault(source, set()).update(datasets(event, "outputs"))
     reached, frontier = set(), [_s3(stack, "landing/trades")]
     while frontier:
         node = frontier.pop()
@@ -149,7 +124,7 @@ def test_the_graph_leads_from_the_landing_files_to_the_published_alerts(stack, n
             frontier.extend(graph.get(node, ()))
 
     assert {_table("reporting.alerts"), _topic(OPS_ALERTS.name), _s3(stack, "reports/alerts")} <= reached
-    assert _topic(RECON_SUMMARY.name) in {t for e in night_lineage["tasks"] for t in _datasets(e, "outputs")}
+    assert _topic(RECON_SUMMARY.name) in {t for e in night_lineage["tasks"] for t in datasets(e, "outputs")}
 
 
 def test_the_model_job_is_a_child_of_the_task_that_started_it(night_lineage):
@@ -157,17 +132,25 @@ def test_the_model_job_is_a_child_of_the_task_that_started_it(night_lineage):
     assert score_jobs, "no COMPLETE event of the scoring job joined to a task of the night"
 
     for job in score_jobs:
-        task = night_lineage["task_runs"][_facet(job, "parent", "run", "runId")]
+        task = night_lineage["task_runs"][facet(job, "parent", "run", "runId")]
         assert task["job"]["name"] == f"{SCORING}.score_shard"
-        assert _facet(job, "parent", "job", "name") == task["job"]["name"]
-        assert _facet(job, "parent", "root", "job", "name") == SCORING
-        assert _facet(job, "parent", "root", "run", "runId") == _facet(task, "parent", "run", "runId")
+        assert facet(job, "parent", "job", "name") == task["job"]["name"]
+        assert facet(job, "parent", "root", "job", "name") == SCORING
+        assert facet(job, "parent", "root", "run", "runId") == facet(task, "parent", "run", "runId")
 
 
 def test_every_task_of_the_night_reports_its_run_and_the_dag_runs_too(night_lineage):
-    tasks_by_dag = {e["job"]["name"].split(".")[0] for e in night_lineage["tasks"]}
+    jobs = {e["job"]["name"] for e in night_lineage["tasks"]}
+    dags = {FEED, SCORING, RECON, ALERTS}
 
-    assert tasks_by_dag >= {FEED, SCORING, RECON, ALERTS}
+    assert dags <= jobs  # each DAG run's own COMPLETE, from the scheduler
+    assert {name.split(".")[0] for name in jobs} == dags
+    assert {
+        f"{FEED}.load_trades",
+        f"{SCORING}.score_shard",
+        f"{RECON}.reconcile",
+        f"{ALERTS}.run_rule",
+    } <= jobs
     assert all(e["job"]["namespace"] == names.JOB_NAMESPACE for e in night_lineage["tasks"])
 
 
@@ -179,7 +162,7 @@ def _outbox_events(stack: dict[str, str], run_id: str) -> list[tuple[str, dict[s
             "WHERE o.topic = %s AND o.event_type = 'openlineage'",
             (LINEAGE_EVENTS.name,),
         ).fetchall()
-    return [row for row in rows if _dag_run_id(row[1]) == run_id]
+    return [row for row in rows if dag_run_id(row[1]) == run_id]
 
 
 def _kept_in_outbox(

@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 import pytest
-from settlement_model import contract
+from settlement_model import contract, lineage_names
 
 from devstack.stack_env import kafka_client_of
 from include.markets_ops.scoring.manifest import manifest_key
@@ -35,6 +36,7 @@ from tests.integration.pipeline_stack import (
 )
 from tests.kubernetes.conftest import Lane, use_runtime
 from tests.support.kafka_messages import end_offsets, read_from
+from tests.support.lineage_events import completed, dag_run_id, datasets, lineage_events, parent_run_id
 
 SHARDS = 2  # a pod per shard, each with a core of the lane's two
 SCORE_ROWS = (  # without scoring_run_id and scored_at: each run has its own
@@ -156,6 +158,27 @@ def test_every_shard_ran_in_its_own_labelled_pod(scored_as_pods: Any, scoring_da
         assert labels["business_date"] == scoring_day.isoformat()
         assert "Running" in entry["phases"] or "Succeeded" in entry["phases"]
     assert sorted(entry["labels"]["map_index"] for entry in pods.values()) == [str(i) for i in range(SHARDS)]
+
+
+def test_each_pods_lineage_joins_its_shards_task(scored_as_pods: Any, stack: dict[str, str]) -> None:
+    """The pods send their own OpenLineage runs (the Secret settlement-model-lineage), each a
+    child of the task run that started it: the shard's, as the provider named it."""
+    run_id = scored_as_pods["run"]["dag_run_id"]
+    task_name, job_name = f"{SCORING_DAG}.score_shard", f"{SCORING_DAG}.score_shard.score"
+    deadline = time.monotonic() + 60
+    while True:
+        events = completed(lineage_events(stack))
+        tasks = {
+            e["run"]["runId"] for e in events if e["job"]["name"] == task_name and dag_run_id(e) == run_id
+        }
+        jobs = [e for e in events if e["job"]["name"] == job_name and parent_run_id(e) in tasks]
+        if len(jobs) >= SHARDS or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert len(tasks) == SHARDS
+    assert sorted(parent_run_id(job) for job in jobs) == sorted(tasks)  # one pod's run per shard's
+    warehouse_scores = str(lineage_names.table("ml.trade_scores"))
+    assert all(warehouse_scores in datasets(job, "outputs") for job in jobs)
 
 
 def test_training_runs_its_three_jobs_as_pods(

@@ -33,9 +33,9 @@ def connect_postgres(conn_id: str = postgres.WAREHOUSE_CONN_ID, **connection_set
     extra (application_name) unless ``connection_settings`` override them."""
     conn = connection(conn_id)
     settings = {**postgres.settings(conn.extra_dejson), **connection_settings}
-    if lineage.collecting():  # its statements report their tables (airflow/lineage.py)
-        settings.setdefault("cursor_factory", lineage.lineage_cursor_factory())
-    return postgres.connect(postgres.url(conn), **settings)
+    connected = postgres.connect(postgres.url(conn), **settings)
+    # In a task, its statements report their tables (airflow/lineage.py).
+    return lineage.track_statements(connected) if lineage.collecting() else connected
 
 
 def s3_settings(conn_id: str = s3.S3_CONN_ID) -> s3.S3Settings:

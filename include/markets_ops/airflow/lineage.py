@@ -117,8 +117,10 @@ def report_statement(statement: Any, connection: Any) -> None:
         )
 
 
-def lineage_cursor_factory() -> type:
-    """A psycopg cursor class whose statements (execute, executemany, copy) report their tables."""
+@lru_cache(maxsize=1)
+def lineage_cursor_factories() -> tuple[type, type]:
+    """psycopg cursor classes (client-side, server-side) whose statements (execute,
+    executemany, copy) report their tables."""
     import psycopg
 
     class LineageCursor(psycopg.Cursor):
@@ -134,7 +136,18 @@ def lineage_cursor_factory() -> type:
             report_statement(statement, self.connection)
             return super().copy(statement, *args, **kwargs)
 
-    return LineageCursor
+    class LineageServerCursor(psycopg.ServerCursor):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            report_statement(query, self.connection)
+            return super().execute(query, *args, **kwargs)
+
+    return LineageCursor, LineageServerCursor
+
+
+def track_statements(connection: Any) -> Any:
+    """Make a psycopg connection's cursors report the tables of their statements."""
+    connection.cursor_factory, connection.server_cursor_factory = lineage_cursor_factories()
+    return connection
 
 
 def enabled() -> bool:

@@ -168,3 +168,18 @@ def test_an_s3_client_reports_what_it_gets_and_puts(collector):
 
 def test_outside_a_task_nothing_is_collected():
     assert lineage.in_task() is False
+
+
+def test_a_tracked_connection_reports_through_both_kinds_of_cursor():
+    import psycopg
+
+    class Connection:
+        cursor_factory: type = psycopg.Cursor
+        server_cursor_factory: type = psycopg.ServerCursor
+
+    connection = lineage.track_statements(Connection())
+
+    assert issubclass(connection.cursor_factory, psycopg.Cursor)
+    assert issubclass(connection.server_cursor_factory, psycopg.ServerCursor)
+    assert connection.cursor_factory is not psycopg.Cursor
+    assert connection.server_cursor_factory is not psycopg.ServerCursor

@@ -33,4 +33,5 @@ ENV AIRFLOW__KAFKA_EVENT_PRODUCER__DAG_RUN_EVENTS_ENABLED=True \
 # (AIRFLOW_CONN_OPENLINEAGE, from the deployment's secret): the scheduler looks it up too.
 ENV AIRFLOW__OPENLINEAGE__NAMESPACE=markets-ops \
     AIRFLOW__OPENLINEAGE__CONFIG_CONN_ID=openlineage \
+    AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD=True \
     AIRFLOW__OPENLINEAGE__EMISSION_POLICY='[{"scope":{},"controls":{"include_source_code":false}}]'

@@ -134,6 +134,9 @@ def airflow_cfg(stack: Stack, deployment: dict[str, str] | None = None) -> str:
         "openlineage": {
             "namespace": lineage_names.JOB_NAMESPACE,
             "config_conn_id": LINEAGE_CONN_ID,
+            # Emit from a thread of the task's process, not a forked child: the transport's
+            # producer (and its connection) then serves the task's START and COMPLETE both.
+            "execute_in_thread": "True",
             # The events carry what the tasks read and write, not their source code.
             "emission_policy": json.dumps(
                 [{"scope": {}, "controls": {"include_source_code": False}}], separators=(",", ":")

@@ -121,7 +121,11 @@ class KafkaWithOutboxTransport(Transport):
                 {
                     **self.config.config,
                     "acks": "all",
-                    "enable.idempotence": True,
+                    # Not idempotent: its handshake (InitProducerId) cost each new producer 0.5 s
+                    # here, and a task's process makes one. A retried send may duplicate an
+                    # event; the key names the event, and delivery is at least once anyway.
+                    "enable.idempotence": False,
+                    "linger.ms": 0,  # one event at a time: nothing to batch
                     # A message not acknowledged by then is failed (not retried forever): the
                     # outbox takes it. Connection setup within the same bound.
                     "message.timeout.ms": timeout_ms,

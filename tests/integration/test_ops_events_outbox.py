@@ -116,11 +116,13 @@ def test_a_failure_while_kafka_is_paused_is_stored_then_delivered_once_after_it_
     assert delivered_by is None
     assert outbox_rows(stack, key)[0][2] is None
 
+    # Counted on this topic: lineage events of whatever Airflow ran during the pause wait in the
+    # same outbox (docs/lineage.md) and go out with it.
     first = relay()
-    assert first["published"] == 1
+    assert first["by_topic"].get(AIRFLOW_EVENTS.name) == 1
     assert outbox_rows(stack, key)[0][2] == "relay"
     second = relay()
-    assert second["published"] == 0
+    assert AIRFLOW_EVENTS.name not in second["by_topic"]
 
     delivered = messages_with_key(key)
     assert len(delivered) == 1, delivered
@@ -134,7 +136,7 @@ def test_a_callback_fired_twice_stores_one_row_and_sends_one_message(stack: dict
 
     [(_, _, delivered_by)] = outbox_rows(stack, key)
     assert delivered_by == "callback"  # Kafka was up: the callback delivered it itself
-    assert relay()["published"] == 0
+    assert AIRFLOW_EVENTS.name not in relay()["by_topic"]
     assert len(messages_with_key(key)) == 1
 
 

@@ -150,7 +150,13 @@ def test_the_relay_delivers_pending_events_in_order_and_marks_them(db: FakeOutbo
     report = outbox.relay(connection, kafka.publish)
 
     assert kafka.keys() == ["dag/run/task/-1/0", "dag/run/task/-1/2"]  # the delivered one is not resent
-    assert report.as_dict() == {"published": 2, "batches": 1, "locked_out": False, "topics": [TOPIC]}
+    assert report.as_dict() == {
+        "published": 2,
+        "batches": 1,
+        "locked_out": False,
+        "topics": [TOPIC],
+        "by_topic": {TOPIC: 2},
+    }
     assert db.deliveries == {
         (TOPIC, "dag/run/task/-1/0"): "relay",
         (TOPIC, "dag/run/task/-1/1"): "callback",

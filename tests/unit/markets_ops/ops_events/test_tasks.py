@@ -28,7 +28,7 @@ def test_the_relay_task_publishes_with_a_bounded_idempotent_producer_as_the_writ
 
     def fake_relay(connection: Any, publish: outbox.Publish) -> outbox.RelayReport:
         publish("ops.airflow.events", [("k", {"event": "task_failed"})])
-        return outbox.RelayReport(published=1, batches=1, topics=("ops.airflow.events",))
+        return outbox.RelayReport(published=1, batches=1, by_topic={"ops.airflow.events": 1})
 
     def kafka_publish(config: dict, topic: str, messages: list, timeout_seconds: float) -> int:
         produced.append((config, topic, messages, timeout_seconds))
@@ -44,7 +44,13 @@ def test_the_relay_task_publishes_with_a_bounded_idempotent_producer_as_the_writ
     ):
         result = tasks.relay_events()
 
-    assert result == {"published": 1, "batches": 1, "locked_out": False, "topics": ["ops.airflow.events"]}
+    assert result == {
+        "published": 1,
+        "batches": 1,
+        "locked_out": False,
+        "topics": ["ops.airflow.events"],
+        "by_topic": {"ops.airflow.events": 1},
+    }
     assert opened == [
         (postgres.WAREHOUSE_CONN_ID, {"connect_timeout": outbox.CONNECT_TIMEOUT_SECONDS, "autocommit": True})
     ]

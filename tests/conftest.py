@@ -108,6 +108,44 @@ def nightly_pipeline(airflow_api, pipeline_history, pipeline_champion: str) -> d
     }
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if report.failed:
+        item.stash.setdefault(FAILED_PHASES, set()).add(report.when)
+        _say_now(item.config, f"{item.nodeid} failed in {report.when}: {_last_line(report)}")
+    return report
+
+
+def _last_line(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return crash.message.splitlines()[0][:300] if crash and crash.message else str(report.longrepr)[-300:]
+
+
+def _say_now(config: pytest.Config, line: str) -> None:
+    """Written as it happens, not in the summary at the end: a CI run stopped by its time limit
+    never prints that summary."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.write_line(f"\n  {line}", yellow=True)
+
+
+FAILED_PHASES = pytest.StashKey[set[str]]()
+
+
+@pytest.fixture(autouse=True)
+def stack_restored_after_a_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A stack test that fails may leave a service down or paused (a fault test stopped by its
+    timeout between the fault and the recovery): bring it back, so that one failure does not
+    become a failure of every test after it."""
+    yield
+    if request.node.get_closest_marker("integration") and request.node.stash.get(FAILED_PHASES, set()):
+        from tests.support.faults import restore_stack
+
+        if restored := restore_stack():
+            _say_now(request.config, f"stack restored after {request.node.nodeid}: {', '.join(restored)}")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Everything under tests/integration and tests/acceptance needs the stack; under
     # tests/kubernetes, the stack and the local cluster too.

@@ -148,9 +148,11 @@ def test_the_scheduler_killed_mid_run_never_turns_into_a_false_success(
     task_id = wait_for(a_task_is_running, 300, "a task of the run is running")
     os.killpg(service_pid("airflow-scheduler"), signal.SIGKILL)
     killed_at = dt.datetime.now(dt.UTC)
-    # SIGKILL is not instant: until the process is gone, `start` would take it for running.
-    wait_for(lambda: recorded_pid("airflow-scheduler") is None, 30, "the killed scheduler is gone")
-    airflow.start(Stack.load())  # as a supervisor would (systemd, the scheduler's Deployment)
+    try:
+        # SIGKILL is not instant: until the process is gone, `start` would take it for running.
+        wait_for(lambda: recorded_pid("airflow-scheduler") is None, 30, "the killed scheduler is gone")
+    finally:
+        airflow.start(Stack.load())  # as a supervisor would (systemd, the scheduler's Deployment)
 
     run = airflow_api.wait_for_run("trade_reconciliation", run_id, timeout=600)
     recovered = (dt.datetime.now(dt.UTC) - killed_at).total_seconds()

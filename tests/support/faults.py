@@ -5,12 +5,15 @@ with the stack's own start; and the timing of the call that meets the fault."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from devstack import kafka, mlflow, postgres, s3
+from devstack import airflow, kafka, mlflow, postgres, s3
 from devstack.config import Stack
 from devstack.process import paused, recorded_pid
 
@@ -72,7 +75,7 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         value = condition()
         if value:
             return value
-        time.sleep(0.5)
+        time.sleep(0.05)
     raise TimeoutError(f"not within {timeout:.0f} s: {what}")
 
 
@@ -80,3 +83,31 @@ def report(case: str, outcome: Outcome) -> None:
     """One line per fault (pytest -s), the figures of docs/operations.md's table."""
     error = f"{type(outcome.error).__name__}: {str(outcome.error)[:300]}" if outcome.error else "no error"
     print(f"\n  fault {case}: failed after {outcome.seconds:.1f} s: {error}", flush=True)
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
+
+
+def restore_stack() -> list[str]:
+    """Bring back whatever a test left down or paused (a fault test interrupted by its timeout
+    between the fault and the recovery), so that one failure does not fail every test after
+    it. Returns what it brought back; nothing when the stack is whole."""
+    restored = []
+    pids = {name: recorded_pid(name) for name in STARTS if name != "postgres"}
+    pids["postgres"] = postgres.server_pid()
+    for name, pid in pids.items():
+        if pid is not None and _stopped(pid):
+            os.killpg(pid, signal.SIGCONT)
+            restored.append(f"{name} (paused)")
+        elif pid is None:
+            STARTS[name](Stack.load())
+            restored.append(f"{name} (down)")
+    if missing := [c for c in airflow.COMPONENTS if recorded_pid(f"airflow-{c}") is None]:
+        airflow.start(Stack.load())
+        restored += [f"airflow-{c} (down)" for c in missing]
+    return restored

@@ -1,7 +1,8 @@
 """Fault injection in the reconciliation, on the real stack: PostgreSQL restarted while the
-reconciliation replaces a date's breaks, and Airflow's scheduler killed (its whole process
-group, as a pod or an OOM kill takes it, with the LocalExecutor's workers and their tasks) in
-the middle of a trade_reconciliation run.
+reconciliation replaces a date's breaks, and Airflow's scheduler killed (with every process
+under it, as a pod's end takes them: the LocalExecutor's workers, their task supervisors and
+the tasks, which Airflow puts in process groups of their own) in the middle of a
+trade_reconciliation run.
 
 Each asserts what the scoring faults assert (tests/integration/model/test_fault_injection.py):
 nothing a reader sees changes while the fault lasts, the faulted work never counts as a
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import signal
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -30,7 +29,7 @@ from devstack.stack_env import kafka_client_of
 from include.markets_ops.reconciliation.breaks import reconcile
 from include.markets_ops.services.topics import RECON_SUMMARY
 from tests.integration.pipeline_stack import s3_objects
-from tests.support.faults import report, service_pid, service_stopped, timed, wait_for
+from tests.support.faults import kill_process_tree, report, service_pid, service_stopped, timed, wait_for
 from tests.support.kafka_messages import read_topic
 from tests.support.warehouse_scenarios import DATE_RANGES, Scenario, Trade, clear_dates, connect
 
@@ -146,7 +145,7 @@ def test_the_scheduler_killed_mid_run_never_turns_into_a_false_success(
         return running[0] if running else None
 
     task_id = wait_for(a_task_is_running, 300, "a task of the run is running")
-    os.killpg(service_pid("airflow-scheduler"), signal.SIGKILL)
+    killed = kill_process_tree(service_pid("airflow-scheduler"))
     killed_at = dt.datetime.now(dt.UTC)
     try:
         # SIGKILL is not instant: until the process is gone, `start` would take it for running.
@@ -157,7 +156,8 @@ def test_the_scheduler_killed_mid_run_never_turns_into_a_false_success(
     run = airflow_api.wait_for_run("trade_reconciliation", run_id, timeout=600)
     recovered = (dt.datetime.now(dt.UTC) - killed_at).total_seconds()
     print(
-        f"\n  fault scheduler killed during {task_id}: the run ended {run['state']} after {recovered:.0f} s"
+        f"\n  fault scheduler killed during {task_id} ({killed} processes):"
+        f" the run ended {run['state']} after {recovered:.0f} s"
     )
     tries = airflow_api.task_tries("trade_reconciliation", run_id, task_id)
     # The try that was running when its worker died never counts as done: it failed or was reset

@@ -69,6 +69,24 @@ def service_stopped(name: str) -> Iterator[None]:
         STARTS[name](Stack.load())
 
 
+def kill_process_tree(pid: int) -> int:
+    """SIGKILL ``pid`` and every process under it at once, as a pod's end or a cgroup's OOM
+    kill takes them. Its process group alone is not enough: Airflow's task supervisors put
+    each task in a group of its own, and a task left running with its supervisor gone is not
+    what a real crash leaves. Returns how many processes were killed."""
+    import psutil
+
+    root = psutil.Process(pid)
+    tree = [root, *root.children(recursive=True)]
+    for process in tree:  # stopped first: none of them forks or reaps while the tree goes
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.suspend()
+    for process in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    return len(tree)
+
+
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -32,6 +32,7 @@ from include.markets_ops.services.model_registry import MODEL_NAME, Credentials
 NAME = "mlflow"
 AUTH_DATABASE = "mlflow_auth"
 AUTH_CONFIG_FILE = VAR / "mlflow" / "basic_auth.ini"
+AUTH_CACHE_SECONDS = 60
 ADMIN_USER = "admin"
 WRITER_USER = "pipelines"
 READER_USER = "reader"
@@ -92,6 +93,13 @@ def auth_config(stack: Stack) -> str:
         f"database_uri = {database_uri}\n"
         f"admin_username = {ADMIN_USER}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        # A login checked once is trusted for a minute (MLflow's cache, off by default, keyed
+        # by the user and an HMAC of the password). Without it each request hashes the password
+        # again (werkzeug's slow hash: 1.7 s a request on this busy 2-core machine, 0.3 s with
+        # it), which made MLflow the busiest process of a test run. A wrong password is never a
+        # hit; a password changed or a user removed is refused at once by the worker that made
+        # the change, by the others within the minute.
+        f"auth_cache_ttl_seconds = {AUTH_CACHE_SECONDS}\n"
     )
 
 

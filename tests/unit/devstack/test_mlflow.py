@@ -63,6 +63,8 @@ def test_the_auth_config_reads_all_by_default_and_keeps_users_in_their_own_datab
     assert section["database_uri"].endswith("/mlflow_auth")
     assert section["admin_username"] == "admin"
     assert "admin_password" not in section  # through the environment, read once
+    # Logins are cached (each request otherwise hashes the password again), for a short while.
+    assert 0 < int(section["auth_cache_ttl_seconds"]) <= 300
 
 
 class FakeAuthServer:

@@ -93,7 +93,7 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         value = condition()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(0.5)
     raise TimeoutError(f"not within {timeout:.0f} s: {what}")
 
 

@@ -60,12 +60,17 @@ def recorded_pid(name: str) -> int | None:
 
 
 def _is_zombie(pid: int) -> bool:
+    return process_state(pid) in ("Z", None)  # None: gone between the signal and the read
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's one-letter state of ``pid`` (S, R, T for stopped, Z, ...); None when gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
-        return True  # gone between the signal and the read
+        return None
     # The state follows the command name, which is in parentheses and may contain spaces.
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+    return stat.rsplit(")", 1)[1].split()[0]
 
 
 def start_detached(name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> int:

@@ -10,12 +10,11 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from devstack import airflow, kafka, mlflow, postgres, s3
 from devstack.config import Stack
-from devstack.process import paused, recorded_pid
+from devstack.process import paused, process_state, recorded_pid
 
 STARTS: dict[str, Callable[[Stack], None]] = {
     "kafka": kafka.start,
@@ -103,14 +102,6 @@ def report(case: str, outcome: Outcome) -> None:
     print(f"\n  fault {case}: failed after {outcome.seconds:.1f} s: {error}", flush=True)
 
 
-def _stopped(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] == "T"
-
-
 def restore_stack() -> list[str]:
     """Bring back whatever a test left down or paused (a fault test interrupted by its timeout
     between the fault and the recovery), so that one failure does not fail every test after
@@ -119,7 +110,7 @@ def restore_stack() -> list[str]:
     pids = {name: recorded_pid(name) for name in STARTS if name != "postgres"}
     pids["postgres"] = postgres.server_pid()
     for name, pid in pids.items():
-        if pid is not None and _stopped(pid):
+        if pid is not None and process_state(pid) == "T":
             os.killpg(pid, signal.SIGCONT)
             restored.append(f"{name} (paused)")
         elif pid is None:

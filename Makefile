@@ -44,7 +44,7 @@ demo: up  ## the nightly pipeline for one business date, end to end, and what it
 	@$(PY) -m devstack.demo
 
 test: up k8s-up  ## unit, integration, acceptance and Kubernetes tests against the running stack and cluster
-	@$(PY) -m pytest --durations=30
+	@scripts/test.sh
 
 test-unit: install
 	@$(PY) -m pytest -m "not integration"

@@ -111,6 +111,12 @@ def nightly_pipeline(airflow_api, pipeline_history, pipeline_champion: str) -> d
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
     report: pytest.TestReport = yield
+    phases = item.stash.setdefault(PHASE_SECONDS, {})
+    phases[report.when] = report.duration
+    if report.when == "teardown" and sum(phases.values()) >= SLOW_TEST_SECONDS:
+        # Where a CI run's time went, even when its time limit cuts off --durations' summary.
+        spent = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in phases.items())
+        _say_now(item.config, f"{item.nodeid} took {sum(phases.values()):.0f} s ({spent})")
     if report.failed:
         item.stash.setdefault(FAILED_PHASES, set()).add(report.when)
         _say_now(item.config, f"{item.nodeid} failed in {report.when}: {_last_line(report)}")
@@ -131,6 +137,8 @@ def _say_now(config: pytest.Config, line: str) -> None:
 
 
 FAILED_PHASES = pytest.StashKey[set[str]]()
+PHASE_SECONDS = pytest.StashKey[dict[str, float]]()
+SLOW_TEST_SECONDS = 30
 
 
 @pytest.fixture(autouse=True)

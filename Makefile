@@ -43,7 +43,7 @@ k8s-status:
 demo: up  ## the nightly pipeline for one business date, end to end, and what it produced
 	@$(PY) -m devstack.demo
 
-test: up k8s-up  ## unit, integration, acceptance and Kubernetes tests against the running stack and cluster
+test: up install-k8s  ## every test; the cluster is built beside the first tests, started before its own (scripts/test.sh)
 	@scripts/test.sh
 
 test-unit: install

@@ -1,4 +1,5 @@
-"""``python -m devstack.k8s up|down|status`` (make k8s-up, k8s-down, k8s-status)."""
+"""``python -m devstack.k8s up|down|status|build`` (make k8s-up, k8s-down, k8s-status; build: the
+binaries and images only, as make test does beside its first tests)."""
 
 from __future__ import annotations
 
@@ -43,11 +44,16 @@ def status(stack: Stack) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.k8s", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "build"])
     args = parser.parse_args(argv)
     try:
         if args.command == "down":
             print(f"  k8s: {'stopped' if cluster.down() else 'was not running'}", flush=True)
+            return 0
+        if args.command == "build":
+            started = time.monotonic()
+            cluster.build()
+            print(f"  k8s: binaries and images ready ({time.monotonic() - started:.0f}s)", flush=True)
             return 0
         stack = Stack.load()
         if args.command == "up":

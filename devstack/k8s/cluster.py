@@ -655,6 +655,13 @@ def up(stack: Stack) -> Images:
     return import_images(bin_dir, archives)
 
 
+def build() -> None:
+    """Build (or find in the machine's cache) the binaries and images, without starting anything:
+    ``up`` then reuses them. ``make test`` builds while the tests that need no cluster run."""
+    check_machine()
+    build_images(build_binaries())
+
+
 def read_deployment() -> dict[str, str]:
     """The lane's MODEL_POD_* settings (written by manifests.write_deployment) when the cluster is
     up, else nothing."""

@@ -52,14 +52,37 @@ class Lane:
         return list(self.json("get", "pods", "-n", self.namespace, "-l", selector)["items"])
 
 
+# Set by make test (scripts/test.sh): the cluster is built beside the first tests and started
+# here, when its tests are reached, rather than idling through the others.
+START_CLUSTER_VARIABLE = "MARKETS_OPS_START_CLUSTER"
+
+
 @pytest.fixture(scope="session")
 def lane() -> Lane:
+    if not cluster.is_up() and os.environ.get(START_CLUSTER_VARIABLE) == "1":
+        _start_cluster()
     if not cluster.is_up() or not cluster.DEPLOYMENT_ENV.exists():
         raise RuntimeError(
             "the local Kubernetes cluster is not up: start it with `make k8s-up` (make test does)"
         )
     deployment = json.loads(cluster.DEPLOYMENT_ENV.read_text())
     return Lane(cluster.BIN_LINK.resolve(), cluster.NAMESPACE, deployment["MODEL_POD_IMAGE"])
+
+
+def _start_cluster() -> None:
+    """make k8s-up, from the binaries and images make test built meanwhile (its build holds the
+    cache's lock until done: this waits for it, then reuses what it built)."""
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack.k8s", "up"],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"make k8s-up failed:\n{result.stdout}{result.stderr}")
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 1.0) -> Any:

@@ -90,8 +90,26 @@ def per_distinct(function: Callable[..., Any], *columns: np.ndarray, dtype: type
     """Apply a scalar function once per distinct row of ``columns`` and spread the results back.
 
     A day's trades have only a few dozen distinct (trade date, market) pairs, so calendar
-    arithmetic runs a few dozen times per day instead of once per trade."""
-    stacked = np.rec.fromarrays(columns)
-    distinct, inverse = np.unique(stacked, return_inverse=True)
-    values: np.ndarray = np.array([function(*(item.item() for item in row)) for row in distinct], dtype=dtype)
-    return values[inverse.reshape(-1)]
+    arithmetic runs a few dozen times per day instead of once per trade. The rows are told
+    apart by one integer key (each column's value codes, mixed radix): sorting a million
+    integers takes milliseconds, sorting records with a string field took seconds."""
+    uniques, codes = [], []
+    for column in columns:
+        values, code = np.unique(np.asarray(column), return_inverse=True)
+        uniques.append(values)
+        codes.append(code.reshape(-1))
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for values, code in zip(uniques, codes, strict=True):
+        key = key * len(values) + code
+    distinct, inverse = np.unique(key, return_inverse=True)
+    results = [function(*_decode(int(k), uniques)) for k in distinct]
+    return np.array(results, dtype=dtype)[inverse.reshape(-1)]
+
+
+def _decode(key: int, uniques: list[np.ndarray]) -> list[Any]:
+    """The column values a per_distinct key stands for."""
+    parts = []
+    for values in reversed(uniques):
+        key, index = divmod(key, len(values))
+        parts.append(values[index].item())
+    return parts[::-1]

@@ -624,7 +624,9 @@ def _create_topic(stack: dict[str, str], topic: str) -> None:
     admin = AdminClient(kafka_client_of(stack, "admin"))
     for future in admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)]).values():
         future.result(timeout=30)
-    kafka.ensure_acls(admin, [Topic(topic, 6, "the benchmark's high-risk topic")])
+    kafka.ensure_acls(
+        admin, [Topic(topic, 6, "the benchmark's high-risk topic")], writers=(kafka.SCORING_USER,)
+    )
 
 
 def _delete_topic(stack: dict[str, str], topic: str) -> None:

@@ -187,7 +187,8 @@ def print_where_to_look(stack: Stack) -> None:
     topics = ", ".join(topic.name for topic in ALL_TOPICS)
     mlflow_reader = values["MLFLOW_READER_USERNAME"]
     kafka_users = (
-        f"{values['KAFKA_READER_USERNAME']} (reads), {values['KAFKA_USERNAME']} (writes), "
+        f"{values['KAFKA_READER_USERNAME']} (reads), {values['KAFKA_USERNAME']} (writes the tasks' topics), "
+        f"{values['KAFKA_SCORING_USERNAME']} and {values['KAFKA_CUSTODIANS_USERNAME']} (their own), "
         "lineage (openlineage.events: docs/lineage.md)"
     )
     print(

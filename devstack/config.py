@@ -112,6 +112,8 @@ def secret_names() -> list[str]:
         "kafka_broker_password",
         "kafka_admin_password",
         "kafka_pipelines_password",
+        "kafka_scoring_password",
+        "kafka_custodians_password",
         "kafka_reader_password",
         "kafka_lineage_password",
     ]
@@ -181,9 +183,10 @@ class Stack:
         return f"{HOST}:{self.ports['kafka']}"
 
     def kafka_client(self, user: str) -> dict[str, Any]:
-        """A confluent-kafka configuration for one of the stack's Kafka users: ``pipelines``
-        (writes the product's topics), ``reader`` (reads them) on the clients' listener, or
-        ``admin`` (topics, ACLs, users) on the broker's own listener."""
+        """A confluent-kafka configuration for one of the stack's Kafka users: the producers
+        (``pipelines``, ``scoring``, ``custodians``, ``lineage``: each writes its own topics) and
+        ``reader`` (reads them) on the clients' listener, or ``admin`` (topics, ACLs, users) on
+        the broker's own listener (devstack/kafka.py)."""
         if user == "admin":
             server, mechanism = f"{HOST}:{self.ports['kafka_broker']}", "PLAIN"
         else:

@@ -20,7 +20,14 @@ from devstack.process import (
     write_private,
 )
 from include.markets_ops.services.kafka import READ_ONLY_GROUP_PREFIX
-from include.markets_ops.services.topics import ALL_TOPICS, LINEAGE_EVENTS, STACK_CHECKS, Topic
+from include.markets_ops.services.topics import (
+    ALL_TOPICS,
+    CUSTODIAN_STATEMENTS,
+    HIGH_RISK_TRADES,
+    LINEAGE_EVENTS,
+    STACK_CHECKS,
+    Topic,
+)
 
 NAME = "kafka"
 LIBS_DIR = CACHE_DIR / "kafka" / "libs"
@@ -33,10 +40,20 @@ HEAP = "-Xms512m -Xmx512m"  # below ~512 MB the log cleaner has failed to start 
 # The stack's Kafka users on the clients' listener (SASL/SCRAM-SHA-512) and what each may do.
 # The broker itself and ``admin`` (topics, ACLs, SCRAM users: this module) are super users on
 # the broker's own listener (SASL/PLAIN); no one else is let in, and no ACL means no access.
-PIPELINES_USER = "pipelines"  # the Airflow tasks, callbacks and model jobs: write the topics
-READER_USER = "reader"  # the dashboard, the demo's summary, operators and tests: read them
-LINEAGE_USER = "lineage"  # OpenLineage's transport (tasks and model jobs): writes only its topic
-KAFKA_USERS = (PIPELINES_USER, READER_USER, LINEAGE_USER)
+# Each producer writes only its own topics.
+PIPELINES_USER = "pipelines"  # the Airflow tasks and callbacks: the topics no one below owns
+SCORING_USER = "scoring"  # the scoring job (a pod or a local process): the high-risk trades only
+CUSTODIANS_USER = "custodians"  # the custodians (here simulated): their statements' announcements
+LINEAGE_USER = "lineage"  # OpenLineage's transport (tasks and model jobs): the lineage topic
+READER_USER = "reader"  # the dashboard, the demo's summary, operators and tests: read them all
+KAFKA_USERS = (PIPELINES_USER, SCORING_USER, CUSTODIANS_USER, LINEAGE_USER, READER_USER)
+# The topics a producer other than the pipelines owns. The events relay (a pipelines task)
+# also delivers the lineage events the outbox kept while Kafka was down.
+OWNED_TOPICS = {
+    HIGH_RISK_TRADES.name: (SCORING_USER,),
+    CUSTODIAN_STATEMENTS.name: (CUSTODIANS_USER,),
+    LINEAGE_EVENTS.name: (LINEAGE_USER, PIPELINES_USER),
+}
 SUPER_USERS = ("broker", "admin")
 WATCHER_GROUP_PREFIX = "markets-ops-watchers."
 SCRAM_MECHANISM = "SCRAM-SHA-512"
@@ -190,6 +207,7 @@ def ensure_topics(stack: Stack, topics: Sequence[Topic] = ALL_TOPICS) -> None:
                     raise StackError(f"could not create Kafka topic {topic}: {error}") from error
     _align_topic_configs(admin, [t for t in topics if t.name in existing and t.config])
     ensure_acls(admin, topics)
+    revoke_stale_acls(admin, topics)
 
 
 def topic_configs(admin: Any, names: list[str]) -> dict[str, dict[str, str]]:
@@ -252,23 +270,26 @@ def ensure_users(stack: Stack) -> None:
             raise StackError(f"could not set the Kafka credentials of {user!r}: {error}") from error
 
 
-def acl_bindings(topics: Sequence[Topic]) -> list[Any]:
-    """Least privilege on the clients' listener: the pipelines write the topics (and read back
-    the stack check's round trip; the events relay delivers lineage events from the outbox),
-    the lineage user writes the lineage topic only, the reader reads them all; the pipelines
-    and the reader consume only in read-back groups."""
+def acl_bindings(topics: Sequence[Topic], writers: Sequence[str] | None = None) -> list[Any]:
+    """Least privilege on the clients' listener: each topic is written by its producers
+    (``writers``, else OWNED_TOPICS, else the pipelines) and read by the reader; the pipelines
+    read back the stack check's round trip only; the pipelines and the reader consume only in
+    read-back groups."""
     from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType
     from confluent_kafka.admin import ResourceType as Resource
 
     def allow(user: str, resource: Any, name: str, operation: Any, pattern: Any) -> Any:
         return AclBinding(resource, name, pattern, f"User:{user}", "*", operation, AclPermissionType.ALLOW)
 
+    def producers(topic: Topic) -> Sequence[str]:
+        return writers or OWNED_TOPICS.get(topic.name, (PIPELINES_USER,))
+
     literal, prefixed = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
+    write, describe, read = AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.READ
     rights = [
-        *((PIPELINES_USER, t.name, op) for t in topics for op in (AclOperation.WRITE, AclOperation.DESCRIBE)),
-        *((LINEAGE_USER, LINEAGE_EVENTS.name, op) for op in (AclOperation.WRITE, AclOperation.DESCRIBE)),
-        *((READER_USER, t.name, op) for t in topics for op in (AclOperation.READ, AclOperation.DESCRIBE)),
-        (PIPELINES_USER, STACK_CHECKS.name, AclOperation.READ),
+        *((user, t.name, op) for t in topics for user in producers(t) for op in (write, describe)),
+        *((READER_USER, t.name, op) for t in topics for op in (read, describe)),
+        *((PIPELINES_USER, t.name, read) for t in topics if t.name == STACK_CHECKS.name),
     ]
     bindings = [allow(user, Resource.TOPIC, name, op, literal) for user, name, op in rights]
     groups = [
@@ -281,10 +302,50 @@ def acl_bindings(topics: Sequence[Topic]) -> list[Any]:
     return bindings + groups
 
 
-def ensure_acls(admin: Any, topics: Sequence[Topic]) -> None:
+def ensure_acls(admin: Any, topics: Sequence[Topic], writers: Sequence[str] | None = None) -> None:
     """Create the ACLs of acl_bindings (creating one that exists is a no-op for Kafka)."""
-    for binding, future in admin.create_acls(acl_bindings(topics), request_timeout=30).items():
+    for binding, future in admin.create_acls(acl_bindings(topics, writers), request_timeout=30).items():
         try:
             future.result()
         except Exception as error:
             raise StackError(f"could not create the Kafka ACL {binding}: {error}") from error
+
+
+def revoke_stale_acls(admin: Any, topics: Sequence[Topic]) -> None:
+    """Delete the ACLs on ``topics`` that acl_bindings no longer grants (a right an earlier
+    version of this module gave stays otherwise: creating ACLs never removes one)."""
+    from confluent_kafka.admin import (
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    wanted = set(acl_bindings(topics))
+    names = {t.name for t in topics}
+    any_value: Any = None  # a filter's None matches any name, principal or host (typed str)
+    every_topic_acl = AclBindingFilter(
+        ResourceType.TOPIC,
+        any_value,
+        ResourcePatternType.LITERAL,
+        any_value,
+        any_value,
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+    existing = admin.describe_acls(every_topic_acl, request_timeout=30).result()
+    stale = [
+        AclBindingFilter(
+            b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation, b.permission_type
+        )
+        for b in existing
+        if b.name in names and b not in wanted
+    ]
+    if not stale:
+        return
+    for binding, future in admin.delete_acls(stale, request_timeout=30).items():
+        try:
+            future.result()
+        except Exception as error:
+            raise StackError(f"could not delete the stale Kafka ACL {binding}: {error}") from error

@@ -15,7 +15,7 @@ from typing import Any
 from devstack import mlflow
 from devstack.airflow import ADMIN_USER, AIRFLOW_HOME, ROLE_USERS
 from devstack.config import HOST, REPO, S3_BUCKET, S3_REGION, STACK_ENV_FILE, Stack
-from devstack.kafka import PIPELINES_USER, READER_USER
+from devstack.kafka import CUSTODIANS_USER, PIPELINES_USER, READER_USER, SCORING_USER
 from devstack.process import write_private
 
 
@@ -67,17 +67,23 @@ def stack_values(stack: Stack) -> dict[str, str]:
 
 def kafka_values(stack: Stack) -> dict[str, str]:
     """Kafka's users: sourcing this file makes one the pipelines' producer (KAFKA_USERNAME),
-    as with MLflow; the reader and the admin have their own. KAFKA_CLIENT_SECURITY_JSON is the
-    producer's settings besides the address, as the model pods' Secret holds them."""
-    pipelines, reader, admin = (stack.kafka_client(user) for user in (PIPELINES_USER, READER_USER, "admin"))
-    security = {key: value for key, value in pipelines.items() if key != "bootstrap.servers"}
-    return {
+    as with MLflow; the other producers, the reader and the admin have their own.
+    KAFKA_CLIENT_SECURITY_JSON is the scoring job's settings besides the address, as the model
+    pods' Secret holds them."""
+    pipelines, admin = stack.kafka_client(PIPELINES_USER), stack.kafka_client("admin")
+    scoring = stack.kafka_client(SCORING_USER)
+    security = {key: value for key, value in scoring.items() if key != "bootstrap.servers"}
+    values = {
         "KAFKA_SECURITY_PROTOCOL": pipelines["security.protocol"],
         "KAFKA_SASL_MECHANISM": pipelines["sasl.mechanisms"],
         "KAFKA_USERNAME": pipelines["sasl.username"],
         "KAFKA_PASSWORD": pipelines["sasl.password"],
-        "KAFKA_READER_USERNAME": reader["sasl.username"],
-        "KAFKA_READER_PASSWORD": reader["sasl.password"],
+    }
+    for user in (SCORING_USER, CUSTODIANS_USER, READER_USER):
+        client = stack.kafka_client(user)
+        values[f"KAFKA_{user.upper()}_USERNAME"] = client["sasl.username"]
+        values[f"KAFKA_{user.upper()}_PASSWORD"] = client["sasl.password"]
+    return values | {
         "KAFKA_ADMIN_BOOTSTRAP_SERVERS": admin["bootstrap.servers"],
         "KAFKA_ADMIN_SASL_MECHANISM": admin["sasl.mechanisms"],
         "KAFKA_ADMIN_USERNAME": admin["sasl.username"],
@@ -88,8 +94,9 @@ def kafka_values(stack: Stack) -> dict[str, str]:
 
 def kafka_client_of(values: Mapping[str, str], user: str) -> dict[str, Any]:
     """A confluent-kafka configuration for one of the stack's Kafka users as var/stack.env ``values`` give it:
-    "pipelines" (writes the topics), "reader" (reads them) or "admin" (topics, ACLs)."""
-    prefix = {"pipelines": "KAFKA_", "reader": "KAFKA_READER_", "admin": "KAFKA_ADMIN_"}[user]
+    a producer ("pipelines", "scoring", "custodians": each writes its own topics), "reader"
+    (reads them) or "admin" (topics, ACLs)."""
+    prefix = "KAFKA_" if user == PIPELINES_USER else f"KAFKA_{user.upper()}_"
     admin = user == "admin"
     return {
         "bootstrap.servers": values["KAFKA_ADMIN_BOOTSTRAP_SERVERS" if admin else "KAFKA_BOOTSTRAP_SERVERS"],
@@ -124,6 +131,7 @@ def connection_env(stack: Stack) -> dict[str, str]:
     }
     kafka = {"conn_type": "kafka", "extra": stack.kafka_client(PIPELINES_USER)}
     kafka_reader = {"conn_type": "kafka", "extra": stack.kafka_client(READER_USER)}
+    kafka_scoring = {"conn_type": "kafka", "extra": stack.kafka_client(SCORING_USER)}
     mlflow_tracking = {
         "conn_type": "http",
         "host": stack.mlflow_uri,
@@ -144,6 +152,7 @@ def connection_env(stack: Stack) -> dict[str, str]:
         "AIRFLOW_CONN_S3_MARKETS": json.dumps(aws),
         "AIRFLOW_CONN_KAFKA_MARKETS": json.dumps(kafka),
         "AIRFLOW_CONN_KAFKA_MARKETS_READER": json.dumps(kafka_reader),
+        "AIRFLOW_CONN_KAFKA_SCORING": json.dumps(kafka_scoring),
         "AIRFLOW_CONN_MLFLOW_TRACKING": json.dumps(mlflow_tracking),
         "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(kubernetes),
     }

@@ -70,8 +70,18 @@ MLFLOW_BACKOFF_FACTOR_SECONDS = 1
 # Opening a connection (TCP, TLS, authentication, the startup answer): milliseconds when the
 # server is up; libpq waits forever by default (connect_timeout unset). What a connection does
 # once open is bounded on the server by each transaction's statement_timeout (set where the
-# SQL runs, sized to it); a server that stops answering mid-query is not detected client-side.
+# SQL runs, sized to it). A server whose host or network goes away mid-query is detected by
+# TCP: keepalive probes after 30 s idle (every 10 s, 3 unanswered: ~60 s) and data left
+# unacknowledged for 60 s (tcp_user_timeout) break the connection. A server process that hangs
+# on a live host is not detected client-side (its kernel still acknowledges).
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+POSTGRES_LIVENESS = {
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "60000",  # milliseconds
+}
 
 
 # --- The settings each client is made with -------------------------------------------------------
@@ -147,14 +157,20 @@ def apply_mlflow_timeouts() -> None:
     os.environ.update(MLFLOW_ENVIRONMENT)
 
 
-def with_postgres_connect_timeout(database_url: str) -> str:
-    """A libpq URL with ``connect_timeout`` added unless it has one (for ADBC, which takes
-    only a URL)."""
-    from urllib.parse import parse_qsl, urlsplit
+def postgres_timeouts() -> dict[str, str]:
+    """The libpq parameters every connection is opened with: connect_timeout and liveness."""
+    return {"connect_timeout": str(POSTGRES_CONNECT_TIMEOUT_SECONDS), **POSTGRES_LIVENESS}
+
+
+def with_postgres_timeouts(database_url: str) -> str:
+    """A libpq URL with the parameters of postgres_timeouts() it does not set itself (for
+    ADBC, which takes only a URL)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
 
     parts = urlsplit(database_url)
-    if any(name == "connect_timeout" for name, _ in parse_qsl(parts.query)):
+    given = {name for name, _ in parse_qsl(parts.query)}
+    missing = {name: value for name, value in postgres_timeouts().items() if name not in given}
+    if not missing:
         return database_url
     separator = "&" if parts.query else ""
-    query = f"{parts.query}{separator}connect_timeout={POSTGRES_CONNECT_TIMEOUT_SECONDS}"
-    return parts._replace(query=query).geturl()
+    return parts._replace(query=f"{parts.query}{separator}{urlencode(missing)}").geturl()

@@ -51,8 +51,9 @@ INGEST_SCHEMAS = (STAGING_SCHEMA, SCORES_SCHEMA)
 def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
     import adbc_driver_postgresql.dbapi as adbc
 
-    # A server that does not answer fails the connection in timeouts.POSTGRES_CONNECT_TIMEOUT_SECONDS.
-    conn = adbc.connect(timeouts.with_postgres_connect_timeout(database_url), autocommit=autocommit)
+    # A server that does not answer fails the connection in timeouts.POSTGRES_CONNECT_TIMEOUT_SECONDS;
+    # one whose host goes away later, within about a minute (TCP keepalives, tcp_user_timeout).
+    conn = adbc.connect(timeouts.with_postgres_timeouts(database_url), autocommit=autocommit)
     try:
         _set_session(
             conn,

@@ -75,7 +75,7 @@ def _deliver(stack: dict[str, str], business_date: dt.date, codes: Iterable[str]
         deliver_statements(
             upstream,
             S3Store(s3.client(settings), stack["S3_BUCKET"]),
-            kafka_client_of(stack, "pipelines"),
+            kafka_client_of(stack, "custodians"),
             business_date,
             codes,
             topic=CUSTODIAN_STATEMENTS.name,
@@ -204,7 +204,7 @@ def test_a_duplicate_loads_nothing_and_a_malformed_message_is_quarantined_withou
     runs_before = len(_runs(airflow_api))
     key = f"{OUT_OF_ORDER[0]}/{day.isoformat()}"
     handled_before = _handled(stack, key)
-    publish(kafka_client_of(stack, "pipelines"), CUSTODIAN_STATEMENTS.name, [(key, {"rows": "many"})])
+    publish(kafka_client_of(stack, "custodians"), CUSTODIAN_STATEMENTS.name, [(key, {"rows": "many"})])
     _deliver(stack, day, [OUT_OF_ORDER[0]])  # the same file announced again
 
     wait_for(lambda: _handled(stack, key) == handled_before + 2, 300, "both messages handled")

@@ -100,6 +100,8 @@ def test_postgres_restarted_while_the_reconciliation_replaces_the_dates_breaks(
         outcome = writing.result(timeout=timeouts.TRY_BUDGET_SECONDS)
     report("postgres restarted during the reconciliation write", outcome)
     assert isinstance(outcome.error, psycopg.OperationalError), repr(outcome.error)
+    assert "terminat" in str(outcome.error)  # "terminating connection due to administrator command"
+    assert outcome.seconds < timeouts.TRY_BUDGET_SECONDS
     assert breaks_checksum(stack["POSTGRES_URL"]) == before
 
     with psycopg.connect(stack["POSTGRES_URL"]) as rerun:

@@ -1,8 +1,9 @@
 """Kafka's SASL/SCRAM users and ACLs on the running broker: no anonymous client and no wrong
-password gets in; the pipelines' producer writes the topics but cannot read them, create
-topics or grant itself rights; the reader reads but cannot write; the admin works only on the
-broker's own listener. The product paths themselves (tasks, callbacks, model jobs, dashboard)
-are exercised through these users by the other integration tests."""
+password gets in; each producer (the pipelines, the scoring job, the custodians) writes only
+its own topics; the pipelines' producer cannot read them, create topics or grant itself
+rights; the reader reads but cannot write; the admin works only on the broker's own listener.
+The product paths themselves (tasks, callbacks, model jobs, dashboard) are exercised through
+these users by the other integration tests."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from devstack.stack_env import kafka_client_of
 from include.markets_ops.services import kafka
-from include.markets_ops.services.topics import RECON_SUMMARY, STACK_CHECKS
+from include.markets_ops.services.topics import (
+    CUSTODIAN_STATEMENTS,
+    HIGH_RISK_TRADES,
+    OPS_ALERTS,
+    RECON_SUMMARY,
+    STACK_CHECKS,
+)
 
 TIMEOUT = 15
 
@@ -61,6 +68,33 @@ def test_the_reader_cannot_write(stack: dict[str, str]) -> None:
     results: list[Any] = []
     producer = Producer({**kafka_client_of(stack, "reader"), "enable.idempotence": False})
     producer.produce(RECON_SUMMARY.name, key=b"x", value=b"{}", on_delivery=lambda e, _m: results.append(e))
+    assert producer.flush(20) == 0
+    (error,) = results
+    assert error is not None
+    assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+@pytest.mark.parametrize(
+    ("user", "topic"),
+    [
+        ("pipelines", HIGH_RISK_TRADES.name),  # only the scoring job writes the high-risk trades
+        ("pipelines", CUSTODIAN_STATEMENTS.name),  # only the custodians announce statements
+        ("scoring", OPS_ALERTS.name),
+        ("scoring", CUSTODIAN_STATEMENTS.name),
+        ("custodians", HIGH_RISK_TRADES.name),
+        ("custodians", RECON_SUMMARY.name),
+    ],
+)
+def test_a_producer_cannot_write_another_producers_topic(
+    stack: dict[str, str], user: str, topic: str
+) -> None:
+    """Each producer may write only its own topics (their successful writes are the scoring,
+    custodian statement and pipeline tests')."""
+    from confluent_kafka import Producer
+
+    results: list[Any] = []
+    producer = Producer({**kafka_client_of(stack, user), "enable.idempotence": False})
+    producer.produce(topic, key=b"x", value=b"{}", on_delivery=lambda e, _m: results.append(e))
     assert producer.flush(20) == 0
     (error,) = results
     assert error is not None

@@ -133,3 +133,27 @@ def test_seaweedfs_serves_no_one_but_through_s3(stack: dict[str, str]) -> None:
             except (ssl.SSLError, ConnectionResetError):
                 refused[name] = True
     assert refused == dict.fromkeys(SEAWEED_INTERNAL_PORTS, True)
+
+
+def test_seaweedfs_admin_port_serves_only_health_and_metrics() -> None:
+    """`weed mini` always runs its admin server; with its UI off (devstack/s3.py) the plain HTTP
+    port answers only /health and Prometheus' /metrics (counters, no object, key or setting), and
+    nothing that reads or changes the cluster. Unauthenticated like any scrape endpoint."""
+    import requests
+
+    from devstack.config import port
+
+    admin = f"http://127.0.0.1:{port('seaweed_admin')}"
+    assert requests.get(f"{admin}/health", timeout=10).status_code == 200
+    metrics = requests.get(f"{admin}/metrics", timeout=10)
+    assert metrics.status_code == 200
+    assert metrics.text.startswith("# HELP")
+    for method, path in (
+        ("GET", "/"),
+        ("GET", "/api/cluster/topology"),
+        ("GET", "/api/s3/buckets"),
+        ("POST", "/api/s3/buckets"),
+        ("DELETE", "/api/s3/buckets/markets-ops"),
+        ("GET", "/login"),
+    ):
+        assert requests.request(method, f"{admin}{path}", timeout=10).status_code in {404, 405}, path

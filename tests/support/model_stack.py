@@ -32,7 +32,7 @@ def job_environment(
         aws_region=stack["AWS_DEFAULT_REGION"],
         mlflow_tracking_uri=stack["MLFLOW_TRACKING_URI"],
         model_name=model_name,
-        kafka_config=kafka_config or kafka_client_of(stack, "pipelines"),
+        kafka_config=kafka_config or kafka_client_of(stack, "scoring"),
         work_dir=work_dir,
     )
 

@@ -27,6 +27,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 from include.markets_ops.airflow import connections, lineage
 from include.markets_ops.airflow.lineage import LINEAGE_CONN_ID
 from include.markets_ops.jobs.spec import JOBS, MODEL_POD_DIR, NO_RETRY_EXIT_CODES, JobContractError, Service
+from include.markets_ops.services.kafka import KAFKA_SCORING_CONN_ID
 
 KILL_GRACE_SECONDS = 30
 
@@ -70,7 +71,8 @@ def contract_environment(job: str, work_dir: Path, python: str) -> dict[str, str
         if mlflow_credentials is not None:
             env.update(mlflow_credentials.environment())
     if Service.KAFKA in spec.services:
-        kafka = connections.kafka_config()
+        # The scoring job's own producer, which may write only its topic (as a pod's Secret).
+        kafka = connections.kafka_config(KAFKA_SCORING_CONN_ID)
         env["KAFKA_BOOTSTRAP_SERVERS"] = str(kafka.pop("bootstrap.servers"))
         if kafka:
             env["KAFKA_CONFIG_JSON"] = json.dumps(kafka)

@@ -18,7 +18,8 @@ from typing import Any
 
 from settlement_model import timeouts
 
-KAFKA_CONN_ID = "kafka_markets"  # the pipelines' producer: may write the topics
+KAFKA_CONN_ID = "kafka_markets"  # the pipelines' producer: the tasks' and callbacks' topics
+KAFKA_SCORING_CONN_ID = "kafka_scoring"  # the scoring job's: the high-risk trades' topic only
 KAFKA_READER_CONN_ID = "kafka_markets_reader"  # the dashboard's: may only read them
 
 # Every read-back consumer's group starts with this: the only groups the brokers' ACLs let

@@ -41,10 +41,11 @@ def connect(database_url: str, **connection_settings: Any) -> Any:
     """An open psycopg 3 connection (not in autocommit); ``connection_settings`` are libpq
     parameters (``application_name``, ``options``, ``connect_timeout``) or psycopg's own
     (``row_factory``). A server that does not answer fails it within ``connect_timeout``
-    (settlement_model.timeouts unless given), with an error naming the server."""
+    (settlement_model.timeouts unless given), with an error naming the server; one whose host
+    goes away later breaks it within about a minute (TCP keepalives, ``tcp_user_timeout``)."""
     import psycopg
 
-    settings = {"connect_timeout": timeouts.POSTGRES_CONNECT_TIMEOUT_SECONDS, **connection_settings}
+    settings = {**timeouts.postgres_timeouts(), **connection_settings}
     try:
         return psycopg.connect(database_url, **settings)
     except psycopg.OperationalError as error:

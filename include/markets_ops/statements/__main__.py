@@ -5,8 +5,9 @@
 Each custodian named (all of them without ``--custodian``) writes its statement to the landing
 area and announces it on ``ops.custodian.statements`` (statements/upstream.py). Connections
 come from the environment (var/stack.env locally): UPSTREAM_FEED_URL (the generator's world),
-S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and S3_BUCKET, and the pipelines'
-Kafka identity (KAFKA_BOOTSTRAP_SERVERS, KAFKA_USERNAME, ...).
+S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and S3_BUCKET, and the custodians'
+Kafka identity, the only one that may write that topic (KAFKA_BOOTSTRAP_SERVERS,
+KAFKA_CUSTODIANS_USERNAME, KAFKA_CUSTODIANS_PASSWORD, ...).
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         "bootstrap.servers": _environ("KAFKA_BOOTSTRAP_SERVERS"),
         "security.protocol": _environ("KAFKA_SECURITY_PROTOCOL"),
         "sasl.mechanisms": _environ("KAFKA_SASL_MECHANISM"),
-        "sasl.username": _environ("KAFKA_USERNAME"),
-        "sasl.password": _environ("KAFKA_PASSWORD"),
+        "sasl.username": _environ("KAFKA_CUSTODIANS_USERNAME"),
+        "sasl.password": _environ("KAFKA_CUSTODIANS_PASSWORD"),
     }
     rate = DEFAULT_BAD_ROW_RATE if args.bad_row_rate is None else args.bad_row_rate
     with postgres.connect(_environ("UPSTREAM_FEED_URL"), application_name="simulated-custodians") as upstream:

@@ -91,8 +91,10 @@ def kafka_topic(stack: dict[str, str]) -> Iterator[str]:
     admin = AdminClient(kafka_client_of(stack, "admin"))
     for future in admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)]).values():
         future.result(timeout=30)
-    # The same rights as a declared topic's: the pipelines write it, the reader reads it.
-    kafka.ensure_acls(admin, [Topic(name, 3, "a test module's high-risk topic")])
+    # The same rights as the high-risk topic's: the scoring job writes it, the reader reads it.
+    kafka.ensure_acls(
+        admin, [Topic(name, 3, "a test module's high-risk topic")], writers=(kafka.SCORING_USER,)
+    )
     yield name
     admin.delete_topics([name])
 

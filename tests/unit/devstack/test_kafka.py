@@ -7,7 +7,13 @@ from confluent_kafka.admin import AclOperation, ResourcePatternType, ResourceTyp
 from devstack import kafka
 from devstack.config import Stack, StackSecrets, secret_names
 from include.markets_ops.services.kafka import READ_ONLY_GROUP_PREFIX
-from include.markets_ops.services.topics import ALL_TOPICS, LINEAGE_EVENTS, STACK_CHECKS
+from include.markets_ops.services.topics import (
+    ALL_TOPICS,
+    CUSTODIAN_STATEMENTS,
+    HIGH_RISK_TRADES,
+    LINEAGE_EVENTS,
+    STACK_CHECKS,
+)
 
 
 def properties() -> dict[str, str]:
@@ -38,14 +44,26 @@ def test_every_listener_authenticates_and_nothing_is_allowed_without_an_acl() ->
     assert "user_admin" not in settings["listener.name.controller.plain.sasl.jaas.config"]
 
 
-def test_the_pipelines_write_and_the_reader_reads_each_topic_nothing_more() -> None:
+def test_each_producer_writes_its_own_topics_and_the_reader_reads_each_topic_nothing_more() -> None:
     rights = {
         (b.principal, b.restype, b.name, b.operation, b.resource_pattern_type)
         for b in kafka.acl_bindings(ALL_TOPICS)
     }
     topic, literal = ResourceType.TOPIC, ResourcePatternType.LITERAL
+    writers = {t.name: set() for t in ALL_TOPICS}
+    for principal, _, name, op, _ in rights:
+        if op == AclOperation.WRITE:
+            writers[name].add(principal.removeprefix("User:"))
+    assert writers == {
+        t.name: {"pipelines"}
+        for t in ALL_TOPICS
+        if t.name not in {HIGH_RISK_TRADES.name, CUSTODIAN_STATEMENTS.name, LINEAGE_EVENTS.name}
+    } | {
+        HIGH_RISK_TRADES.name: {"scoring"},
+        CUSTODIAN_STATEMENTS.name: {"custodians"},
+        LINEAGE_EVENTS.name: {"lineage", "pipelines"},  # the pipelines relay what the outbox kept
+    }
     for t in ALL_TOPICS:
-        assert ("User:pipelines", topic, t.name, AclOperation.WRITE, literal) in rights
         assert ("User:reader", topic, t.name, AclOperation.READ, literal) in rights
         assert ("User:reader", topic, t.name, AclOperation.WRITE, literal) not in rights
     reads = {
@@ -62,6 +80,11 @@ def test_the_pipelines_write_and_the_reader_reads_each_topic_nothing_more() -> N
         ("User:reader", kafka.WATCHER_GROUP_PREFIX, ResourcePatternType.PREFIXED),
     }
     assert all(op != AclOperation.ALL and kind != ResourceType.BROKER for _, kind, _, op, _ in rights)
+    for user, owned in (("scoring", HIGH_RISK_TRADES), ("custodians", CUSTODIAN_STATEMENTS)):
+        assert {(kind, name, op) for p, kind, name, op, _ in rights if p == f"User:{user}"} == {
+            (topic, owned.name, AclOperation.WRITE),
+            (topic, owned.name, AclOperation.DESCRIBE),
+        }
     # The lineage transport's user writes (and describes) the lineage topic, nothing else.
     assert {(kind, name, op) for p, kind, name, op, _ in rights if p == "User:lineage"} == {
         (topic, LINEAGE_EVENTS.name, AclOperation.WRITE),

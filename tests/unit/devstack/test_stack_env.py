@@ -29,11 +29,12 @@ def test_sourcing_the_stack_env_makes_mlflows_client_the_writer_and_names_the_ot
     assert values["MLFLOW_ADMIN_USERNAME"] == "admin"
 
 
-def test_the_kafka_connections_are_the_pipelines_producer_and_the_dashboards_reader() -> None:
+def test_the_kafka_connections_are_the_producers_and_the_dashboards_reader() -> None:
     connections = stack_env.connection_env(stack())
     producer = json.loads(connections["AIRFLOW_CONN_KAFKA_MARKETS"])["extra"]
     reader = json.loads(connections["AIRFLOW_CONN_KAFKA_MARKETS_READER"])["extra"]
-    for extra, user in ((producer, "pipelines"), (reader, "reader")):
+    scoring = json.loads(connections["AIRFLOW_CONN_KAFKA_SCORING"])["extra"]
+    for extra, user in ((producer, "pipelines"), (reader, "reader"), (scoring, "scoring")):
         assert extra["bootstrap.servers"] == stack().kafka_bootstrap
         assert extra["security.protocol"] == "SASL_PLAINTEXT"
         assert extra["sasl.mechanisms"] == "SCRAM-SHA-512"
@@ -44,11 +45,9 @@ def test_every_kafka_client_of_the_stack_env_matches_the_stacks_own() -> None:
     """Tests and benchmarks build their clients from var/stack.env: the same settings as
     devstack's, the admin on the broker's own listener."""
     values = stack_env.stack_values(stack())
-    for user in ("pipelines", "reader", "admin"):
+    for user in ("pipelines", "scoring", "custodians", "reader", "admin"):
         assert stack_env.kafka_client_of(values, user) == stack().kafka_client(user)
     assert stack().kafka_client("admin")["sasl.mechanisms"] == "PLAIN"
     assert stack().kafka_client("admin")["bootstrap.servers"] != stack().kafka_bootstrap
-    security = json.loads(values["KAFKA_CLIENT_SECURITY_JSON"])
-    assert security == {
-        k: v for k, v in stack().kafka_client("pipelines").items() if k != "bootstrap.servers"
-    }
+    security = json.loads(values["KAFKA_CLIENT_SECURITY_JSON"])  # the scoring pods' Secret
+    assert security == {k: v for k, v in stack().kafka_client("scoring").items() if k != "bootstrap.servers"}

@@ -116,16 +116,22 @@ def test_mlflow_timeouts_are_set_in_the_environment_mlflow_reads(monkeypatch: py
     assert {name: os.environ[name] for name in timeouts.MLFLOW_ENVIRONMENT} == timeouts.MLFLOW_ENVIRONMENT
 
 
+LIVENESS = "keepalives=1&keepalives_idle=30&keepalives_interval=10&keepalives_count=3&tcp_user_timeout=60000"
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql://u:p@h:5432/db", "postgresql://u:p@h:5432/db?connect_timeout=10"),
+        ("postgresql://u:p@h:5432/db", f"postgresql://u:p@h:5432/db?connect_timeout=10&{LIVENESS}"),
         (
             "postgresql://u:p@h:5432/db?application_name=x",
-            "postgresql://u:p@h:5432/db?application_name=x&connect_timeout=10",
+            f"postgresql://u:p@h:5432/db?application_name=x&connect_timeout=10&{LIVENESS}",
         ),
-        ("postgresql://u:p@h:5432/db?connect_timeout=3", "postgresql://u:p@h:5432/db?connect_timeout=3"),
+        (
+            f"postgresql://u:p@h:5432/db?connect_timeout=3&{LIVENESS}",
+            f"postgresql://u:p@h:5432/db?connect_timeout=3&{LIVENESS}",
+        ),
     ],
 )
-def test_a_database_url_gets_a_connect_timeout_unless_it_has_one(url: str, expected: str) -> None:
-    assert timeouts.with_postgres_connect_timeout(url) == expected
+def test_a_database_url_gets_the_timeouts_it_does_not_set_itself(url: str, expected: str) -> None:
+    assert timeouts.with_postgres_timeouts(url) == expected

@@ -59,8 +59,13 @@ def fake_model_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         '{"conn_type": "aws", "login": "AKEXAMPLE", "password": "example-s3", '  # pragma: allowlist secret
         '"extra": {"endpoint_url": "http://s3:8333", "region_name": "us-east-1"}}',
     )
+    # The scoring job produces as its own Kafka user, not as the pipelines' (kafka_markets).
     monkeypatch.setenv(
-        "AIRFLOW_CONN_KAFKA_MARKETS", '{"conn_type": "kafka", "extra": {"bootstrap.servers": "k:9092"}}'
+        "AIRFLOW_CONN_KAFKA_SCORING",
+        '{"conn_type": "kafka", "extra": {"bootstrap.servers": "k:9092", "sasl.username": "scoring"}}',
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KAFKA_MARKETS", '{"conn_type": "kafka", "extra": {"bootstrap.servers": "other:9092"}}'
     )
     monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_TRACKING", '{"conn_type": "http", "host": "http://mlflow:5000"}')
     monkeypatch.setenv("AIRFLOW_VAR_S3_BUCKET", "markets-ops")
@@ -108,6 +113,13 @@ def test_the_job_gets_its_arguments_and_only_the_contract_environment(fake_model
     }
     assert not any(name.startswith("AIRFLOW") for name in names)
     assert "SOMETHING_SECRET_OF_THE_WORKER" not in names
+
+
+def test_the_scoring_job_produces_as_its_own_kafka_user(fake_model_package: Path, tmp_path: Path) -> None:
+    """Its topic is the only one the scoring user may write: not the pipelines' kafka_markets."""
+    env = local_runtime.contract_environment("score", tmp_path, "/usr/bin/python3")
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "k:9092"
+    assert json.loads(env["KAFKA_CONFIG_JSON"]) == {"sasl.username": "scoring"}
 
 
 def test_a_failing_job_fails_the_task_so_it_is_retried(fake_model_package: Path) -> None:

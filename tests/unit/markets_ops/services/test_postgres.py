@@ -21,14 +21,24 @@ def silent_server() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def test_the_connect_timeout_is_set_unless_the_caller_sets_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_timeouts_are_set_unless_the_caller_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
     import psycopg
 
     made: list[dict[str, Any]] = []
     monkeypatch.setattr(psycopg, "connect", lambda url, **settings: made.append(settings))
     postgres.connect("postgresql://u@h/db", application_name="x")
     postgres.connect("postgresql://u@h/db", connect_timeout=5)
-    assert made == [{"connect_timeout": 10, "application_name": "x"}, {"connect_timeout": 5}]
+    liveness = {
+        "keepalives": "1",
+        "keepalives_idle": "30",
+        "keepalives_interval": "10",
+        "keepalives_count": "3",
+        "tcp_user_timeout": "60000",
+    }
+    assert made == [
+        {"connect_timeout": "10", **liveness, "application_name": "x"},
+        {"connect_timeout": 5, **liveness},
+    ]
 
 
 def test_a_server_that_does_not_answer_fails_the_connection_naming_it(silent_server: int) -> None:

@@ -197,8 +197,9 @@ def test_the_writer_cannot_attach_detach_or_drop_partitions_itself(
 
 def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(warehouse: Warehouse) -> None:
     for role in ("reader", "upstream"):
-        with warehouse.connect(role) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT ml.prepare_scores_partition('trade_scores', %s)", (DAY,))
+        for function in ("prepare", "analyze", "attach"):
+            with warehouse.connect(role) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT ml.{function}_scores_partition('trade_scores', %s)", (DAY,))
     with warehouse.connect("owner") as owner:
         functions = owner.execute(
             """
@@ -210,7 +211,7 @@ def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(w
         ).fetchall()
     assert functions == [
         (name, True, ["search_path=pg_catalog, pg_temp"], "warehouse_owner", ["warehouse_writer"])
-        for name in ("attach_scores_partition", "prepare_scores_partition")
+        for name in ("analyze_scores_partition", "attach_scores_partition", "prepare_scores_partition")
     ]
     # Only the two scores tables: any other name is refused before anything is built.
     with (
@@ -218,6 +219,11 @@ def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(w
         pytest.raises(psycopg.errors.RaiseException, match=r"is not ml\.trade_scores or ml\.shadow_scores"),
     ):
         writer.execute("SELECT ml.prepare_scores_partition('model_promotions', %s)", (DAY,))
+    with (
+        warehouse.connect("writer") as writer,
+        pytest.raises(psycopg.errors.RaiseException, match=r"is not ml\.trade_scores or ml\.shadow_scores"),
+    ):
+        writer.execute("SELECT ml.analyze_scores_partition('model_promotions', %s)", (DAY,))
 
 
 def relations(plan: dict[str, Any]) -> set[str]:

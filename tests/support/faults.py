@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from devstack import airflow, kafka, mlflow, postgres, s3
@@ -62,10 +63,45 @@ def service_stopped(name: str) -> Iterator[None]:
     """``name`` stopped for the block, then started again as `make up` starts it (it is up
     and answering when the block's caller continues)."""
     assert STOPS[name](), f"{name} was not running"
+    stopped_at = datetime.now(UTC)
     try:
         yield
     finally:
         STARTS[name](Stack.load())
+        if name == "postgres":
+            airflow_back_after_its_database_restarted(stopped_at)
+
+
+def airflow_back_after_its_database_restarted(restarted_at: datetime, timeout: float = 60) -> list[str]:
+    """Airflow's scheduler, triggerer and dag processor exit when their loop or heartbeat meets
+    a restarted metadata database (sessions terminated), by design: a supervisor starts them
+    again (systemd, Kubernetes; here `make up`). Wait until each has either heartbeated since
+    the restart or exited, then start those that exited, as that supervisor would. Returns
+    the components started again."""
+    import requests
+
+    stack = Stack.load()
+    heartbeats = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
+
+    def settled() -> bool:
+        if recorded_pid("airflow-api-server") is None:
+            return True  # no one to ask: started again below with the rest
+        try:
+            health = requests.get(f"{stack.airflow_url}/api/v2/monitor/health", timeout=5).json()
+        except requests.RequestException:
+            return False
+        for component, key in heartbeats.items():
+            beat = health.get(key, {}).get(f"latest_{key}_heartbeat")
+            alive = recorded_pid(f"airflow-{component}") is not None
+            if alive and (beat is None or datetime.fromisoformat(beat) <= restarted_at):
+                return False
+        return True
+
+    wait_for(settled, timeout, "Airflow's components to heartbeat or exit after the database restart")
+    exited = [c for c in airflow.COMPONENTS if recorded_pid(f"airflow-{c}") is None]
+    if exited:
+        airflow.start(stack)
+    return exited
 
 
 def kill_process_tree(pid: int) -> int:

@@ -82,10 +82,11 @@ def trades_table(day: Bookings) -> pa.Table:
     ref = reference.of(day.config)
     instrument = day.instrument.astype(np.int64)
     market = day.market.astype(np.int64)
-    desks = np.array([reference.DESK_OF_MARKET[code] for code in reference.MARKET_CODES])[market]
-    book_prefix = np.array([reference.BOOK_PREFIX[code] for code in reference.MARKET_CODES])[market]
-    books = np.strings.add(np.strings.add(book_prefix, "-0"), day.book.astype(str))
-    currencies = np.array(reference.CURRENCY_CODES)[ref.instrument_currency[instrument]]
+    desks = [reference.DESK_OF_MARKET[code] for code in reference.MARKET_CODES]
+    # Books are <market's prefix>-0<book number 1-9>: one name per (market, book) pair.
+    books = [
+        f"{reference.BOOK_PREFIX[code]}-0{book}" for code in reference.MARKET_CODES for book in range(10)
+    ]
     n = len(day)
     return pa.table(
         {
@@ -93,22 +94,22 @@ def trades_table(day: Bookings) -> pa.Table:
             "business_date": tables.dates(np.full(n, timeline.day_number(day.business_date))),
             "trade_date": tables.dates(day.trade_day),
             "settle_date": tables.dates(day.settle_day),
-            "desk": tables.strings(desks),
-            "book": tables.strings(books),
-            "instrument_id": tables.strings(ref.instrument_id[instrument]),
-            "side": tables.strings(np.array(SIDES)[day.side]),
+            "desk": tables.labels(desks, market),
+            "book": tables.labels(books, market * 10 + day.book),
+            "instrument_id": tables.labels(ref.instrument_id, instrument),
+            "side": tables.labels(SIDES, day.side),
             "quantity": tables.decimals(day.quantity_units, QUANTITY_DIGITS),
             "price": tables.decimals(day.price_units, PRICE_DIGITS),
             "notional": tables.decimals(day.notional_cents, 2),
-            "currency": tables.strings(currencies),
-            "counterparty_id": tables.strings(ref.counterparty_id[day.counterparty]),
-            "settlement_location": tables.strings(ref.market_location[market]),
-            "ssi_status": tables.strings(np.array(fail_model.SSI_STATUSES)[day.ssi_status]),
+            "currency": tables.labels(reference.CURRENCY_CODES, ref.instrument_currency[instrument]),
+            "counterparty_id": tables.labels(ref.counterparty_id, day.counterparty),
+            "settlement_location": tables.labels(ref.market_location, market),
+            "ssi_status": tables.labels(fail_model.SSI_STATUSES, day.ssi_status),
             "booked_at": tables.timestamps(day.booked_at_us),
             "confirmed_at": tables.timestamps(day.confirmed_at_us),
             "allocated_at": tables.timestamps(day.allocated_at_us),
-            "status": tables.strings(
-                np.where(day.cancelled, booking_days.STATUS_CANCELLED, booking_days.STATUS_PENDING)
+            "status": tables.labels(
+                (booking_days.STATUS_PENDING, booking_days.STATUS_CANCELLED), day.cancelled
             ),
         }
     )
@@ -296,8 +297,7 @@ def _statement_table(
     n = len(merged["trade_ref"])
     instrument = merged["instrument"].astype(np.int64)
     market = merged["market"].astype(np.int64)
-    locations = ref.market_location[market]
-    custodians = np.array([CUSTODIAN_OF_LOCATION[str(loc)] for loc in ref.market_location])[market]
+    custodians = [CUSTODIAN_OF_LOCATION[str(location)] for location in ref.market_location]
     rng = rng_for(config.seed, "statement", timeline.day_number(business_date))
     midnight_us = timeline.day_number(business_date) * 86_400 * 10**6
     received = midnight_us + ((STATEMENT_HOUR_UTC + rng.random(n)) * 3600 * 10**6).astype(np.int64)
@@ -305,14 +305,14 @@ def _statement_table(
         {
             "business_date": tables.dates(np.full(n, timeline.day_number(business_date))),
             "trade_ref": tables.strings(merged["trade_ref"]),
-            "custodian": tables.strings(custodians),
-            "instrument_id": tables.strings(ref.instrument_id[instrument]),
-            "side": tables.strings(np.array(SIDES)[merged["side"].astype(np.int64)]),
+            "custodian": tables.labels(custodians, market),
+            "instrument_id": tables.labels(ref.instrument_id, instrument),
+            "side": tables.labels(SIDES, merged["side"]),
             "quantity": tables.decimals(merged["quantity_units"], QUANTITY_DIGITS),
             "price": tables.decimals(merged["price_units"], PRICE_DIGITS),
             "settle_date": tables.dates(merged["settle_day"]),
-            "counterparty_id": tables.strings(ref.counterparty_id[merged["counterparty"].astype(np.int64)]),
-            "settlement_location": tables.strings(locations),
+            "counterparty_id": tables.labels(ref.counterparty_id, merged["counterparty"]),
+            "settlement_location": tables.labels(ref.market_location, market),
             "received_at": tables.timestamps(received),
         }
     )

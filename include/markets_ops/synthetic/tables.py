@@ -38,3 +38,11 @@ def timestamps(microseconds: np.ndarray) -> pa.Array:
 
 def strings(values: np.ndarray | list[str]) -> pa.Array:
     return pa.array(np.asarray(values, dtype=str), type=pa.string())
+
+
+def labels(names: np.ndarray | list[str] | tuple[str, ...], codes: np.ndarray) -> pa.Array:
+    """``names[codes]`` as an Arrow string column, taken from the few distinct names: a million
+    rows in milliseconds, where converting a numpy array of a million strings takes ~0.3 s."""
+    return pa.array(np.asarray(names, dtype=str), type=pa.string()).take(
+        pa.array(np.asarray(codes, dtype=np.int64))
+    )

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=7,
         help="days between a window's last as-of date and the date its labels are read",
     )
+    build.add_argument(
+        "--max-settled-rows",
+        type=int,
+        default=contract.DEFAULT_MAX_SETTLED_ROWS,
+        help="at most this many settled rows of the train window, weighted (every failed row is kept)",
+    )
     build.add_argument("--run-id", default="manual", help="the orchestrator's run id (audit)")
 
     train = sub.add_parser("train", help="fit, log and register a new model version")
@@ -171,6 +177,7 @@ def _run_build(args: argparse.Namespace) -> Any:
         holdout_days=args.holdout_days,
         label_lag_days=args.label_lag_days,
         airflow_run_id=args.run_id,
+        max_settled_rows=args.max_settled_rows,
     )
 
 

@@ -129,6 +129,9 @@ def _kafka_extra(raw: str | None) -> dict[str, Any]:
 # --train-days / --holdout-days, and the training DAG's trigger form).
 DEFAULT_TRAIN_DAYS = 60
 DEFAULT_HOLDOUT_DAYS = 10
+# At most this many settled rows of the train window go into a snapshot, weighted; every failed
+# row does (sampling.py): ~1.5 GB as a model frame, so the train job stays under 6 GB.
+DEFAULT_MAX_SETTLED_ROWS = 3_000_000
 TRAINING_SET_MANIFEST = "manifest.json"
 
 

@@ -13,23 +13,24 @@ CALIBRATION_BINS = 10
 GATE_METRICS = {"roc_auc": True, "pr_auc": True, "brier": False, "calibration_error": False}
 
 
-def gate_metric(name: str, labels: Any, scores: Any) -> float:
+def gate_metric(name: str, labels: Any, scores: Any, weights: Any = None) -> float:
     """One of GATE_METRICS; NaN where one outcome only is given (MLflow tries each metric on the
-    first row alone before the whole set)."""
+    first row alone before the whole set). ``weights``: each row counts that many times (a
+    sampled training window's ``sample_weight``)."""
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
     labels = np.asarray(labels, dtype="int8")
     scores = np.asarray(scores, dtype="float64")
     if name == "brier":
-        return float(brier_score_loss(labels, scores))
+        return float(brier_score_loss(labels, scores, sample_weight=weights))
     if labels.min() == labels.max():
         return float("nan")
     if name == "roc_auc":
-        return float(roc_auc_score(labels, scores))
+        return float(roc_auc_score(labels, scores, sample_weight=weights))
     if name == "pr_auc":
-        return float(average_precision_score(labels, scores))
+        return float(average_precision_score(labels, scores, sample_weight=weights))
     if name == "calibration_error":
-        return expected_calibration_error(labels, scores)
+        return expected_calibration_error(labels, scores, weights=weights)
     raise ValueError(f"unknown gate metric {name!r}: one of {sorted(GATE_METRICS)}")
 
 
@@ -47,21 +48,40 @@ def mlflow_metrics() -> list[Any]:
     return [metric(name) for name in GATE_METRICS]
 
 
-def expected_calibration_error(labels: Any, scores: Any, bins: int = CALIBRATION_BINS) -> float:
+def expected_calibration_error(
+    labels: Any, scores: Any, bins: int = CALIBRATION_BINS, weights: Any = None
+) -> float:
     """Mean |observed fail rate - mean score| over equal-count score bins, weighted by size.
 
     Equal-count bins because scores concentrate near zero: equal-width bins would put
-    almost every trade in the first bin and say little.
+    almost every trade in the first bin and say little. With ``weights``, bins of equal total
+    weight and weighted means.
     """
     labels = np.asarray(labels, dtype="float64")
     scores = np.asarray(scores, dtype="float64")
     if labels.size == 0:
         raise ValueError("no rows to compute a calibration error on")
     order = np.argsort(scores, kind="stable")
+    if weights is not None:
+        return _weighted_calibration_error(labels[order], scores[order], np.asarray(weights)[order], bins)
     error = 0.0
     for part in np.array_split(order, min(bins, labels.size)):
         error += part.size * abs(labels[part].mean() - scores[part].mean())
     return float(error / labels.size)
+
+
+def _weighted_calibration_error(labels: Any, scores: Any, weights: Any, bins: int) -> float:
+    """The same over rows sorted by score, in bins of equal total weight."""
+    weights = np.asarray(weights, dtype="float64")
+    before = np.cumsum(weights) - weights  # each row's bin is where its weight starts
+    bin_of_row = np.minimum((before / weights.sum() * bins).astype(np.int64), bins - 1)
+    error = 0.0
+    for index in np.unique(bin_of_row):
+        part = bin_of_row == index
+        weight = weights[part].sum()
+        observed = np.average(labels[part], weights=weights[part])
+        error += weight * abs(observed - np.average(scores[part], weights=weights[part]))
+    return float(error / weights.sum())
 
 
 def calibration_curve(
@@ -78,10 +98,23 @@ def calibration_curve(
     )
 
 
-def top_k(labels: Any, scores: Any, fraction: float = DEFAULT_TOP_K_FRACTION) -> tuple[float, float, int]:
-    """(precision, recall, k) when the k = fraction x n highest-scored rows are flagged."""
+def top_k(
+    labels: Any, scores: Any, fraction: float = DEFAULT_TOP_K_FRACTION, weights: Any = None
+) -> tuple[float, float, float]:
+    """(precision, recall, k) when the k = fraction x n highest-scored rows are flagged. With
+    ``weights``, n and k count weight: the rows flagged are those whose weight starts within
+    the first fraction of the total."""
     labels = np.asarray(labels, dtype="float64")
     scores = np.asarray(scores, dtype="float64")
+    if weights is not None:
+        weights = np.asarray(weights, dtype="float64")
+        order = np.argsort(-scores, kind="stable")
+        before = np.cumsum(weights[order]) - weights[order]
+        flagged_rows = order[before < fraction * weights.sum()]
+        flagged = weights[flagged_rows].sum()
+        hits = (labels[flagged_rows] * weights[flagged_rows]).sum()
+        positives = (labels * weights).sum()
+        return float(hits / flagged), float(hits / positives) if positives else 0.0, float(flagged)
     k = max(1, round(fraction * labels.size))
     # Stable sort on the negated scores: ties keep row order, so the metric is reproducible.
     flagged = np.argsort(-scores, kind="stable")[:k]
@@ -90,21 +123,25 @@ def top_k(labels: Any, scores: Any, fraction: float = DEFAULT_TOP_K_FRACTION) ->
     return float(hits / k), float(hits / positives) if positives else 0.0, int(k)
 
 
-def quality(labels: Any, scores: Any, top_k_fraction: float = DEFAULT_TOP_K_FRACTION) -> dict[str, float]:
-    """Every metric the gate and the MLflow run report, for one set of predictions."""
+def quality(
+    labels: Any, scores: Any, top_k_fraction: float = DEFAULT_TOP_K_FRACTION, weights: Any = None
+) -> dict[str, float]:
+    """Every metric the gate and the MLflow run report, for one set of predictions. With
+    ``weights`` (a sampled window), estimates for the whole window: counts and rates weighted."""
     labels = np.asarray(labels, dtype="int8")
     scores = np.asarray(scores, dtype="float64")
     positives = int(labels.sum())
     if positives in (0, labels.size):
         raise ValueError(f"need both outcomes to measure quality: {positives} fails in {labels.size} rows")
-    precision, recall, k = top_k(labels, scores, top_k_fraction)
+    counts = np.ones(labels.size) if weights is None else np.asarray(weights, dtype="float64")
+    precision, recall, k = top_k(labels, scores, top_k_fraction, weights)
     return {
-        **{name: gate_metric(name, labels, scores) for name in GATE_METRICS},
+        **{name: gate_metric(name, labels, scores, weights) for name in GATE_METRICS},
         "precision_at_top_k": precision,
         "recall_at_top_k": recall,
         "top_k": float(k),
-        "rows": float(labels.size),
-        "positives": float(positives),
-        "fail_rate": float(positives / labels.size),
-        "mean_score": float(scores.mean()),
+        "rows": float(counts.sum()),
+        "positives": float(counts[labels == 1].sum()),
+        "fail_rate": float(np.average(labels, weights=counts)),
+        "mean_score": float(np.average(scores, weights=counts)),
     }

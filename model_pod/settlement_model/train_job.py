@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from settlement_model import compiled, features, metrics, registry, training_set
+from settlement_model import compiled, features, metrics, registry, sampling, training_set
 from settlement_model.contract import JobEnvironment
 
 log = logging.getLogger(__name__)
@@ -106,15 +106,21 @@ def train(
     x_train, y_train = train_frame[list(features.FEATURES)], train_frame[features.LABEL].astype("int8")
     x_eval, y_eval = eval_frame[list(features.FEATURES)], eval_frame[features.LABEL].astype("int8")
     x_train, x_eval = features.model_frame(x_train), features.model_frame(x_eval)
+    # A sampled train window's rows count 1 / tau times each (sampling.py); older snapshots,
+    # and windows small enough to keep whole, have no weights or weights of 1.
+    weighted = sampling.WEIGHT_COLUMN in train_frame
+    weights = train_frame[sampling.WEIGHT_COLUMN].to_numpy() if weighted else None
+    train_sampling = manifest["parts"]["train"].get("sampling")
     log.info(
-        "training on %d rows (%d failed), evaluating on %d rows",
+        "training on %d rows (%d failed; sampling %s), evaluating on %d rows",
         len(x_train),
         int(y_train.sum()),
+        json.dumps(train_sampling, sort_keys=True),
         len(x_eval),
     )
 
     pipeline = build_pipeline(params)
-    pipeline.fit(x_train, y_train)
+    pipeline.fit(x_train, y_train, classify__sample_weight=weights)
     eval_scores = pipeline.predict_proba(x_eval)[:, 1]
     holdout = metrics.quality(y_eval, eval_scores)
     log.info("holdout quality: %s", json.dumps(holdout, sort_keys=True))
@@ -132,9 +138,10 @@ def train(
         mlflow.log_param("model.iterations_used", int(pipeline.named_steps["classify"].n_iter_))
         mlflow.log_metrics({f"holdout_{key}": value for key, value in holdout.items()})
         train_scores = pipeline.predict_proba(x_train)[:, 1]
-        mlflow.log_metrics(
-            {f"train_{key}": value for key, value in metrics.quality(y_train, train_scores).items()}
-        )
+        train_quality = metrics.quality(y_train, train_scores, weights=weights)
+        mlflow.log_metrics({f"train_{key}": value for key, value in train_quality.items()})
+        if train_sampling is not None:
+            mlflow.log_params({f"train.sampling.{key}": value for key, value in train_sampling.items()})
         _log_plots(pipeline, x_eval, y_eval, eval_scores, params.seed)
         info = _log_model(
             pipeline,
@@ -149,6 +156,10 @@ def train(
     client.set_model_version_tag(env.model_name, version, "airflow_run_id", airflow_run_id)
     client.set_model_version_tag(env.model_name, version, "holdout_roc_auc", f"{holdout['roc_auc']:.6f}")
     client.set_model_version_tag(env.model_name, version, "training_params", fingerprint)
+    if train_sampling is not None:
+        client.set_model_version_tag(
+            env.model_name, version, "training_sampling", json.dumps(train_sampling, sort_keys=True)
+        )
     client.set_model_version_tag(env.model_name, version, registry.TRAINING_SET_TAG, snapshot_run_id)
     log.info("registered %s version %s from run %s", env.model_name, version, run_id)
     return {"model_version": version, "mlflow_run_id": run_id, "reused": False, "holdout": holdout}

@@ -22,14 +22,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from settlement_model import contract, features, registry, storage, timeouts, warehouse
+from settlement_model import contract, features, registry, sampling, storage, timeouts, warehouse
 from settlement_model.contract import JobEnvironment, RefusedError
 
 log = logging.getLogger(__name__)
+
+SAMPLED_CHUNK_ROWS = 100_000  # the kept rows' features are computed and written this many at a time
 
 
 @dataclass(frozen=True)
@@ -72,29 +75,49 @@ def _as_of_dates(conn: Any, start: dt.date, end: dt.date) -> list[dt.date]:
     return [row[0] for row in rows]
 
 
-def _write_window(conn: Any, dates: list[dt.date], known_by: dt.date, path: Path) -> dict[str, Any]:
-    """Stream one window's labelled rows into a Parquet file; return its row and fail counts."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
+def _write_window(
+    conn: Any, dates: list[dt.date], known_by: dt.date, path: Path, max_settled_rows: int | None
+) -> dict[str, Any]:
+    """Stream one window's labelled rows into a Parquet file; return its row and fail counts.
+    With ``max_settled_rows``, every failed row and a weighted sample of the settled ones
+    (sampling.py): the rows get a ``sample_weight`` column and the counts say what was kept."""
     warehouse.set_parameters(
         conn, {**features.feature_parameters(dates), "settlement_model.labels_known_by": known_by.isoformat()}
     )
     reference = features.Reference.read(lambda sql: warehouse.fetch_table(conn, sql))
+    labelled = warehouse.stream(conn, features.training_set_sql())
+    counts: dict[str, Any] = {"as_of_dates": [d.isoformat() for d in dates]}
+    if max_settled_rows is None:
+        return {**_write_features(labelled, reference, path), **counts}
+    sampler = sampling.SettledRowsSampler(max_settled_rows, features.LABEL)
+    for batch in labelled:
+        sampler.add(batch)
+    kept, sampled = sampler.result()
+    log.info("sampling of the window: %s", json.dumps(sampled.as_dict(), sort_keys=True))
+    chunks = kept.to_batches(max_chunksize=SAMPLED_CHUNK_ROWS) if kept is not None else []
+    return {**_write_features(chunks, reference, path), **counts, "sampling": sampled.as_dict()}
+
+
+def _write_features(labelled: Iterable[Any], reference: features.Reference, path: Path) -> dict[str, int]:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     writer = None
     rows = positives = 0
     try:
-        for labelled in warehouse.stream(conn, features.training_set_sql()):
-            batch = features.feature_table(labelled, reference)
+        for batch in labelled:
+            table = features.feature_table(batch, reference)
+            if sampling.WEIGHT_COLUMN in batch.schema.names:
+                table = table.append_column(sampling.WEIGHT_COLUMN, batch.column(sampling.WEIGHT_COLUMN))
             if writer is None:
-                writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
-            writer.write_table(batch)
-            rows += batch.num_rows
-            positives += int(pc.sum(batch.column(features.LABEL)).as_py() or 0)
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table)
+            rows += table.num_rows
+            positives += int(pc.sum(table.column(features.LABEL)).as_py() or 0)
     finally:
         if writer is not None:
             writer.close()
-    return {"rows": rows, "positives": positives, "as_of_dates": [d.isoformat() for d in dates]}
+    return {"rows": rows, "positives": positives}
 
 
 def build(
@@ -105,7 +128,10 @@ def build(
     holdout_days: int,
     label_lag_days: int,
     airflow_run_id: str,
+    max_settled_rows: int = contract.DEFAULT_MAX_SETTLED_ROWS,
 ) -> dict[str, Any]:
+    """The snapshot: the train window sampled (every failure, at most ``max_settled_rows``
+    settled rows, weighted), the evaluation window whole (the gate measures on every row)."""
     windows = Windows.for_training_date(training_date, train_days, holdout_days, label_lag_days)
     log.info("windows for training date %s: %s", training_date, windows)
     env.work_dir.mkdir(parents=True, exist_ok=True)
@@ -122,7 +148,7 @@ def build(
                     "or choose a later training date"
                 )
             path = env.work_dir / f"{name}.parquet"
-            counts = _write_window(conn, dates, known_by, path)
+            counts = _write_window(conn, dates, known_by, path, max_settled_rows if name == "train" else None)
             if counts["positives"] == 0:
                 raise RefusedError(f"the {name} window {start}..{end} has no failed trades to learn from")
             stored = storage.upload(
@@ -189,6 +215,8 @@ def _start_mlflow_run(
             )
             mlflow.log_input(dataset, context="training" if name == "train" else "evaluation")
             mlflow.log_metrics({f"{name}_rows": part["rows"], f"{name}_positives": part["positives"]})
+            for key, value in part.get("sampling", {}).items():
+                mlflow.log_param(f"{name}.sampling.{key}", value)
         mlflow.set_tag("mlflow.runName", f"train-{training_date:%Y-%m-%d}")
         return str(run.info.run_id)
 

@@ -8,7 +8,12 @@
 --
 -- Parameters (set_config): those of pending_trades.sql, and
 --   settlement_model.labels_known_by  the date whose knowledge of outcomes is used
-SELECT f.*, l.failed
+SELECT
+    f.*,
+    l.failed,
+    -- The row's sampling key (sampling.py): the same for the same trade and as-of date on
+    -- every rebuild, independent of the shard hash (another seed).
+    hashtextextended(f.trade_id || '|' || f.as_of_date::text, 1729) AS sample_hash
 FROM (
     /* pending_trades.sql */
 ) AS f

@@ -70,3 +70,22 @@ def test_a_gate_metric_on_one_outcome_only_is_nan_not_an_error() -> None:
     assert metrics.gate_metric("brier", [1], [0.3]) == pytest.approx(0.49)
     with pytest.raises(ValueError, match="unknown gate metric"):
         metrics.gate_metric("accuracy", [0, 1], [0.2, 0.8])
+
+
+def test_weights_count_each_row_that_many_times() -> None:
+    """A sampled window's metrics: a row of weight w counts as w copies of it."""
+    rng = np.random.default_rng(11)
+    scores = rng.random(4_000)
+    labels = (rng.random(4_000) < scores * 0.3).astype("int8")
+    weights = rng.integers(1, 6, 4_000)
+    repeated = np.repeat(np.arange(4_000), weights)
+
+    weighted = metrics.quality(labels, scores, weights=weights.astype("float64"))
+    copies = metrics.quality(labels[repeated], scores[repeated])
+
+    for name in ("roc_auc", "pr_auc", "brier", "rows", "positives", "fail_rate", "mean_score"):
+        assert weighted[name] == pytest.approx(copies[name], rel=1e-9), name
+    # Bins and the flagged share are cut at weights' edges, not between copies: near, not equal.
+    assert weighted["calibration_error"] == pytest.approx(copies["calibration_error"], abs=0.005)
+    assert weighted["precision_at_top_k"] == pytest.approx(copies["precision_at_top_k"], abs=0.02)
+    assert weighted["top_k"] == pytest.approx(copies["top_k"], abs=5)

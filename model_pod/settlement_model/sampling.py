@@ -53,6 +53,11 @@ class Sampling:
         return asdict(self)
 
 
+def was_sampled(recorded: dict[str, Any] | None) -> bool:
+    """Whether a snapshot's recorded sampling (its manifest's ``sampling``) left rows out."""
+    return recorded is not None and recorded["settled_rows_kept"] < recorded["settled_rows_seen"]
+
+
 def unit_keys(hashes: Any) -> np.ndarray:
     """Signed 64-bit hashes as numbers in [0, 1), in the hashes' order: their top 53 bits (a
     float64's precision; all 64 would round the largest up to 1.0)."""

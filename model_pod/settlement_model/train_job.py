@@ -106,11 +106,13 @@ def train(
     x_train, y_train = train_frame[list(features.FEATURES)], train_frame[features.LABEL].astype("int8")
     x_eval, y_eval = eval_frame[list(features.FEATURES)], eval_frame[features.LABEL].astype("int8")
     x_train, x_eval = features.model_frame(x_train), features.model_frame(x_eval)
-    # A sampled train window's rows count 1 / tau times each (sampling.py); older snapshots,
-    # and windows small enough to keep whole, have no weights or weights of 1.
-    weighted = sampling.WEIGHT_COLUMN in train_frame
-    weights = train_frame[sampling.WEIGHT_COLUMN].to_numpy() if weighted else None
+    # A sampled train window's rows count 1 / tau times each (sampling.py). A window kept
+    # whole (the demo's, the tests') trains without weights, exactly as before sampling.
     train_sampling = manifest["parts"]["train"].get("sampling")
+    sampled = (
+        bool(train_sampling) and train_sampling["settled_rows_kept"] < train_sampling["settled_rows_seen"]
+    )
+    weights = train_frame[sampling.WEIGHT_COLUMN].to_numpy() if sampled else None
     log.info(
         "training on %d rows (%d failed; sampling %s), evaluating on %d rows",
         len(x_train),

@@ -3,7 +3,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 import pytest
-from settlement_model.sampling import HASH_COLUMN, WEIGHT_COLUMN, SettledRowsSampler, unit_keys
+from settlement_model.sampling import HASH_COLUMN, WEIGHT_COLUMN, SettledRowsSampler, unit_keys, was_sampled
 
 
 def window(rows: int, fail_rate: float, seed: int = 0) -> pa.Table:
@@ -106,3 +106,9 @@ def test_a_window_without_failures_keeps_its_settled_sample_and_says_so() -> Non
 def test_a_budget_below_one_row_is_refused() -> None:
     with pytest.raises(ValueError, match="max_settled_rows must be at least 1"):
         SettledRowsSampler(0, "failed")
+
+
+def test_only_a_window_that_left_rows_out_was_sampled() -> None:
+    assert not was_sampled(None)  # a snapshot from before sampling
+    assert not was_sampled({"settled_rows_kept": 500, "settled_rows_seen": 500})
+    assert was_sampled({"settled_rows_kept": 100, "settled_rows_seen": 500})

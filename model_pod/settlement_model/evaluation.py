@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +74,22 @@ def evaluate(
     if baseline is not None and baseline.version == challenger.version:
         baseline, baseline_error = None, f"version {challenger.version} is already the {against_alias}"
 
-    frame = training_set.load_part(env, manifest, "evaluation")
-    labels = frame[features.LABEL].astype("int8").to_numpy()
-    model_input = features.model_frame(frame)
-    scores = {"challenger": registry.load(challenger).predict_proba(model_input)[:, 1]}
-    if baseline is not None:
-        scores["baseline"] = registry.load(baseline).predict_proba(model_input)[:, 1]
+    models = {"challenger": challenger} | ({"baseline": baseline} if baseline is not None else {})
+    predictors = {role: _fail_probability(registry.load(model)) for role, model in models.items()}
+    key = contract.predictions_key(training_date, challenger.version)
+    predictions = _PredictionsFile(env.work_dir / Path(key).name)
+    with predictions:
+        window = training_set.score_window(
+            training_set.part_file(env, manifest, "evaluation"), predictors, on_batch=predictions.write
+        )
+    labels, scores = window.labels, window.scores
     result = _result_document(
         env, training_date, manifest, labels, challenger, baseline, baseline_error
     )  # fmt: skip
     result["baseline_alias"] = against_alias if against_version is None else None
-    result["predictions"] = _store_predictions(env, training_date, challenger.version, frame, scores)
+    result["predictions"] = storage.upload(
+        env, predictions.path, key, len(labels), "application/vnd.apache.parquet"
+    ).uri
 
     model_id = getattr(client.get_model_version(env.model_name, challenger.version), "model_id", None)
     dataset = _evaluation_dataset(manifest, training_date)
@@ -179,23 +185,38 @@ def _measured(
     return measured
 
 
-def _store_predictions(
-    env: JobEnvironment, training_date: dt.date, version: str, frame: Any, scores: dict[str, Any]
-) -> str:
-    """The rows' scores next to the snapshot in S3 (for the ground-truth comparison); its URI."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _fail_probability(model: Any) -> Callable[[Any], Any]:
+    return lambda model_input: model.predict_proba(model_input)[:, 1]
 
-    columns = {
-        "as_of_date": frame["as_of_date"],
-        "trade_id": frame["trade_id"],
-        features.LABEL: frame[features.LABEL],
-        **{f"{role}_score": role_scores for role, role_scores in scores.items()},
-    }
-    key = contract.predictions_key(training_date, version)
-    local = env.work_dir / Path(key).name
-    pq.write_table(pa.table(columns), local, compression="zstd")
-    return storage.upload(env, local, key, len(frame), "application/vnd.apache.parquet").uri
+
+class _PredictionsFile:
+    """The rows' scores next to the snapshot (for the ground-truth comparison), written batch by
+    batch as the window is scored: as-of date, trade, label and each model's score."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: Any = None
+
+    def write(self, frame: Any, scores: dict[str, Any]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({
+            "as_of_date": frame["as_of_date"],
+            "trade_id": frame["trade_id"],
+            features.LABEL: frame[features.LABEL],
+            **{f"{role}_score": role_scores for role, role_scores in scores.items()},
+        })  # fmt: skip
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table)
+
+    def __enter__(self) -> _PredictionsFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _tag_version(client: Any, model_name: str, version: str, result: dict[str, Any]) -> None:

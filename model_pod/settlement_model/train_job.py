@@ -102,10 +102,7 @@ def train(
         return {"model_version": str(version.version), "mlflow_run_id": version.run_id, "reused": True}
 
     train_frame = training_set.load_part(env, manifest, "train")
-    eval_frame = training_set.load_part(env, manifest, "evaluation")
-    x_train, y_train = train_frame[list(features.FEATURES)], train_frame[features.LABEL].astype("int8")
-    x_eval, y_eval = eval_frame[list(features.FEATURES)], eval_frame[features.LABEL].astype("int8")
-    x_train, x_eval = features.model_frame(x_train), features.model_frame(x_eval)
+    x_train, y_train = features.model_frame(train_frame), train_frame[features.LABEL].astype("int8")
     # A sampled train window's rows count 1 / tau times each (sampling.py). A window kept
     # whole (the demo's, the tests') trains without weights, exactly as before sampling.
     train_sampling = manifest["parts"]["train"].get("sampling")
@@ -118,12 +115,19 @@ def train(
         len(x_train),
         int(y_train.sum()),
         json.dumps(train_sampling, sort_keys=True),
-        len(x_eval),
+        manifest["parts"]["evaluation"]["rows"],
     )
 
     pipeline = build_pipeline(params)
     pipeline.fit(x_train, y_train, classify__sample_weight=weights)
-    eval_scores = pipeline.predict_proba(x_eval)[:, 1]
+    # The evaluation window is whole (never sampled): scored in batches, not held as a frame.
+    evaluation = training_set.score_window(
+        training_set.part_file(env, manifest, "evaluation"),
+        {"model": lambda model_input: pipeline.predict_proba(model_input)[:, 1]},
+        sample_rows=PERMUTATION_SAMPLE_ROWS,
+        seed=params.seed,
+    )
+    y_eval, eval_scores = evaluation.labels, evaluation.scores["model"]
     holdout = metrics.quality(y_eval, eval_scores)
     log.info("holdout quality: %s", json.dumps(holdout, sort_keys=True))
 
@@ -135,7 +139,7 @@ def train(
         tags={"mlflow.parentRunId": snapshot_run_id, "airflow_run_id": airflow_run_id},
     ) as run:
         run_id = run.info.run_id
-        _log_datasets(manifest, train_frame, eval_frame, training_date)
+        _log_datasets(manifest, train_frame, evaluation.sample, training_date)
         mlflow.log_params({f"model.{key}": value for key, value in asdict(params).items()})
         mlflow.log_param("model.iterations_used", int(pipeline.named_steps["classify"].n_iter_))
         mlflow.log_metrics({f"holdout_{key}": value for key, value in holdout.items()})
@@ -144,7 +148,7 @@ def train(
         mlflow.log_metrics({f"train_{key}": value for key, value in train_quality.items()})
         if train_sampling is not None:
             mlflow.log_params({f"train.sampling.{key}": value for key, value in train_sampling.items()})
-        _log_plots(pipeline, x_eval, y_eval, eval_scores, params.seed)
+        _log_plots(pipeline, y_eval, eval_scores, evaluation.sample, params.seed)
         info = _log_model(
             pipeline,
             x_train,
@@ -243,7 +247,9 @@ def _compiled_trees(pipeline: Any, folder: Path) -> list[str]:
     return [str(path)]
 
 
-def _log_plots(pipeline: Any, x_eval: Any, y_eval: Any, scores: Any, seed: int) -> None:
+def _log_plots(pipeline: Any, y_eval: Any, scores: Any, eval_sample: Any, seed: int) -> None:
+    """The calibration curve on the whole evaluation window; the features' permutation
+    importance on a random sample of it (``eval_sample``, PERMUTATION_SAMPLE_ROWS rows)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display in a pod
@@ -262,9 +268,13 @@ def _log_plots(pipeline: Any, x_eval: Any, y_eval: Any, scores: Any, seed: int) 
     mlflow.log_figure(figure, "plots/calibration.png")
     plt.close(figure)
 
-    sample = x_eval.sample(n=min(PERMUTATION_SAMPLE_ROWS, len(x_eval)), random_state=seed)
     importance = permutation_importance(
-        pipeline, sample, y_eval.loc[sample.index], scoring="roc_auc", n_repeats=2, random_state=seed
+        pipeline,
+        features.model_frame(eval_sample),
+        eval_sample[features.LABEL].astype("int8"),
+        scoring="roc_auc",
+        n_repeats=2,
+        random_state=seed,
     )
     ranked = sorted(
         zip(features.FEATURES, importance.importances_mean, strict=True), key=lambda item: item[1]

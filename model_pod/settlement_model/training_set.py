@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from settlement_model.contract import JobEnvironment, RefusedError
 log = logging.getLogger(__name__)
 
 SAMPLED_CHUNK_ROWS = 100_000  # the kept rows' features are computed and written this many at a time
+EVALUATION_BATCH_ROWS = 250_000  # rows of a window scored at a time (score_window)
 
 
 @dataclass(frozen=True)
@@ -235,14 +236,66 @@ def read_manifest(env: JobEnvironment, training_date: dt.date) -> dict[str, Any]
     return dict(json.loads(path.read_text()))
 
 
-def load_part(env: JobEnvironment, manifest: dict[str, Any], name: str) -> Any:
-    """One window of the snapshot as a pandas frame (verified against the manifest's checksum)."""
-    import pandas as pd
-
+def part_file(env: JobEnvironment, manifest: dict[str, Any], name: str) -> Path:
+    """One window of the snapshot as a local Parquet file, verified against the manifest's checksum."""
     part = manifest["parts"][name]
     path = storage.download(env, part["key"], env.work_dir / f"{name}.parquet")
     if storage.sha256_of(path) != part["sha256"]:
         raise RefusedError(
             f"{part['uri']} does not match the checksum in its manifest: rebuild the training set"
         )
-    return pd.read_parquet(path)
+    return path
+
+
+def load_part(env: JobEnvironment, manifest: dict[str, Any], name: str) -> Any:
+    """One window of the snapshot as a pandas frame: the train window, sampled to fit."""
+    import pandas as pd
+
+    return pd.read_parquet(part_file(env, manifest, name))
+
+
+@dataclass(frozen=True)
+class ScoredWindow:
+    """A window's labels and each model's scores, in the file's row order."""
+
+    labels: Any  # int8 array
+    scores: dict[str, Any]  # role -> float64 array
+    sample: Any  # a frame of at most sample_rows rows of the window (plots, the dataset's profile)
+
+
+def score_window(
+    path: Path,
+    predictors: dict[str, Callable[[Any], Any]],
+    *,
+    sample_rows: int = 0,
+    seed: int = 0,
+    on_batch: Callable[[Any, dict[str, Any]], None] | None = None,
+) -> ScoredWindow:
+    """Score a window (the evaluation's: never sampled, 17M rows at a million trades a day) in
+    batches of EVALUATION_BATCH_ROWS, so memory holds one batch's frame, not the window's.
+    ``on_batch(frame, scores)`` sees each batch (the evaluation's predictions file)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    keep_share = min(1.0, sample_rows / max(parquet.metadata.num_rows, 1))
+    rng = np.random.default_rng(seed)
+    labels, samples = [], []
+    scores: dict[str, list[Any]] = {role: [] for role in predictors}
+    for batch in parquet.iter_batches(batch_size=EVALUATION_BATCH_ROWS):
+        frame = batch.to_pandas()
+        model_input = features.model_frame(frame)
+        batch_scores = {role: predict(model_input) for role, predict in predictors.items()}
+        for role, values in batch_scores.items():
+            scores[role].append(np.asarray(values, dtype="float64"))
+        labels.append(frame[features.LABEL].to_numpy(dtype="int8"))
+        if keep_share > 0:
+            samples.append(frame[rng.random(len(frame)) < keep_share])
+        if on_batch is not None:
+            on_batch(frame, batch_scores)
+    return ScoredWindow(
+        labels=np.concatenate(labels) if labels else np.zeros(0, dtype="int8"),
+        scores={role: np.concatenate(parts) if parts else np.zeros(0) for role, parts in scores.items()},
+        sample=pd.concat(samples, ignore_index=True) if samples else None,
+    )

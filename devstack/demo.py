@@ -83,7 +83,8 @@ def settings_from_environment() -> tuple[dt.date, int, int]:
 
 
 def seed_history(demo: Demo) -> None:
-    """Seed the business days before the demo date: ops.* as the writer, truth as upstream_feed."""
+    """Seed the business days before the demo date: a new stretch in bulk as the warehouse's
+    owner, else through the feed's loader as the writer (truth as upstream_feed)."""
     from include.markets_ops.services import postgres
     from include.markets_ops.synthetic import seed, truth
 
@@ -102,7 +103,10 @@ def seed_history(demo: Demo) -> None:
         print(
             f"  world: {truth.describe(world)}; seeding {len(dates)} business days {dates[0]} .. {dates[-1]}"
         )
-        report = seed.seed_history(writer, upstream, world, dates, progress=_every_fifth_day())
+        # In bulk as the owner (synthetic/bulk.py) when the dates follow every loaded one.
+        report = seed.seed_history(
+            writer, upstream, world, dates, progress=_every_fifth_day(), owner_url=demo.url("warehouse_owner")
+        )
     demo.facts["world"] = world
     demo.facts["history"] = (dates[0], dates[-1], len(dates))
     print(

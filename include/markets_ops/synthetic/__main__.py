@@ -6,7 +6,8 @@
   reset      delete the synthetic world and everything generated from it
 
 Database URLs come from POSTGRES_URL (the writer role) and UPSTREAM_FEED_URL (source
-var/stack.env locally).
+var/stack.env locally); with WAREHOUSE_OWNER_URL too, seed writes dates after every loaded
+one in bulk (synthetic/bulk.py: several times faster, the same rows).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
         "--start", type=_date, required=True, help="first business date (the world's epoch if new)"
     )
     seed.add_argument("--business-days", type=int, required=True)
+    seed.add_argument(
+        "--through-loader", action="store_true", help="every day through the feed's loader (no bulk seed)"
+    )
     _world_arguments(seed)
 
     show = commands.add_parser("show", help="the stored world and row counts")
@@ -115,7 +119,10 @@ def _seed(args: argparse.Namespace) -> int:
         config = config.with_break_rates(**dict(args.break_rate))
         print(f"seeding {len(dates)} business days {dates[0]} .. {dates[-1]} ({truth.describe(config)})")
         try:
-            report = seed.seed_history(writer, upstream, config, dates)
+            # Dates after every loaded one go in bulk as the owner (synthetic/bulk.py) when
+            # WAREHOUSE_OWNER_URL is set, unless --through-loader; others through the loader.
+            owner_url = None if args.through_loader else os.environ.get("WAREHOUSE_OWNER_URL")
+            report = seed.seed_history(writer, upstream, config, dates, owner_url=owner_url)
         except (truth.WorldMismatchError, ValueError) as error:
             print(f"ERROR: {error}", file=sys.stderr)
             return 2

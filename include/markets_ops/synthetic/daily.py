@@ -35,6 +35,7 @@ from include.markets_ops.synthetic.random_streams import rng_for
 
 QUANTITY_DIGITS = 4  # ops.trades.quantity numeric(20, 4)
 PRICE_DIGITS = 8
+OUTCOME_SETTLED, OUTCOME_FAILED = "settled", "failed"
 STATEMENT_HOUR_UTC = 22  # custodian statements arrive after the close, 22:00-23:00 UTC
 
 
@@ -115,6 +116,18 @@ def trades_table(day: Bookings) -> pa.Table:
     )
 
 
+def status_once_reported(day: Bookings, reported_days: np.ndarray) -> pa.Array:
+    """Each trade's status of ``day`` once the settlement events of the operations days
+    ``reported_days`` are loaded, as the loader leaves it (the outcome of its latest event:
+    refresh_loaded_status.sql): cancelled stays cancelled; a 'settled' event comes after the
+    'failed' one of the same trade, so it wins; with no event reported, pending."""
+    settled = ~day.cancelled & np.isin(day.settle_report_index, reported_days)
+    failed = ~day.cancelled & ~settled & day.failed & np.isin(day.fail_report_index, reported_days)
+    codes = np.select([day.cancelled, settled, failed], [1, 2, 3], default=0)
+    names = (booking_days.STATUS_PENDING, booking_days.STATUS_CANCELLED, OUTCOME_SETTLED, OUTCOME_FAILED)
+    return tables.labels(names, codes)
+
+
 def _fail_truth(day: Bookings) -> pa.Table:
     """p_fail and the drawn outcome of every trade that can settle (cancelled ones cannot)."""
     keep = np.flatnonzero(~day.cancelled)
@@ -138,7 +151,7 @@ def _outcomes(business_date: dt.date, window: list[Bookings]) -> pa.Table:
         failing = np.flatnonzero(day.failed & (day.fail_report_index == index))
         settling = np.flatnonzero(~day.cancelled & (day.settle_report_index == index))
         ids += [day.trade_ids(failing), day.trade_ids(settling)]
-        outcome += [np.full(len(failing), "failed"), np.full(len(settling), "settled")]
+        outcome += [np.full(len(failing), OUTCOME_FAILED), np.full(len(settling), OUTCOME_SETTLED)]
         settled += [np.full(len(failing), -1), day.settled_day[settling]]
         days_late += [np.zeros(len(failing), dtype=np.int16), day.days_late[settling].astype(np.int16)]
         reason += [np.array(fail_model.FAIL_REASONS)[day.fail_reason[failing]], np.full(len(settling), "")]

@@ -5,6 +5,9 @@ The pipeline's tables (ops.*) are loaded as the writer role through the feed's o
 seeded day holds exactly what the feed DAG would have loaded from clean files; the truth goes
 to synthetic.* as the upstream_feed role. Memory is bounded by one day (and the bookings of
 the lifecycle window, which are cached). Reseeding a date replaces it: the same rows.
+
+Given the owner's URL, a stretch after every loaded date is seeded in bulk instead
+(synthetic/bulk.py: the same rows, several times faster); the demo and the benchmarks do so.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from include.markets_ops import calendars
 from include.markets_ops.calendars import OPERATIONS_CALENDAR
 from include.markets_ops.feed import landing, loader, sources
-from include.markets_ops.synthetic import daily, reference, truth
+from include.markets_ops.synthetic import bulk, daily, reference, truth
 from include.markets_ops.synthetic.bookings import BookingsCache
 from include.markets_ops.synthetic.config import GeneratorConfig
 
@@ -71,9 +74,13 @@ def seed_history(
     upstream: Any,
     config: GeneratorConfig,
     dates: list[dt.date],
+    *,
     progress: Callable[[str], None] = print,
+    owner_url: str | None = None,
 ) -> SeedReport:
-    """Seed ``dates`` (business dates of the world, in order) with clean data."""
+    """Seed ``dates`` (business dates of the world, in order) with clean data: in bulk when
+    ``owner_url`` (the warehouse owner's) is given and no date on or after the first is loaded,
+    else day by day through the loader."""
     started = time.monotonic()
     world = truth.ensure_world(upstream, config)
     if dates and dates[0] < world.epoch:
@@ -81,18 +88,25 @@ def seed_history(
     report = SeedReport(start=dates[0], end=dates[-1]) if dates else SeedReport(world.epoch, world.epoch)
     truth.write_profiles(upstream, world)
     report.add(load_reference(writer, world))
-    cache = BookingsCache(world)
-    for business_date in dates:
-        day_started = time.monotonic()
-        counts = seed_day(writer, upstream, world, business_date, cache)
+
+    def seeded(business_date: dt.date, counts: dict[str, int], seconds: float) -> None:
         report.add(counts)
         report.days += 1
         progress(
             f"  {business_date}  trades {counts['trades']:>8,}"
             f"  statement {counts['custodian_confirmations']:>8,}"
             f"  outcomes {counts['settlement_outcomes']:>8,}  breaks {counts['injected_breaks']:>6,}"
-            f"  ({time.monotonic() - day_started:.1f}s)"
+            f"  ({seconds:.1f}s)"
         )
+
+    if dates and owner_url is not None and bulk.is_fresh(owner_url, dates[0]):
+        bulk.seed_days(owner_url, world, dates, seeded)
+    else:
+        cache = BookingsCache(world)
+        for business_date in dates:
+            day_started = time.monotonic()
+            counts = seed_day(writer, upstream, world, business_date, cache)
+            seeded(business_date, counts, time.monotonic() - day_started)
     report.seconds = time.monotonic() - started
     return report
 

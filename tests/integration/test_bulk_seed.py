@@ -1,0 +1,136 @@
+"""The bulk seed (synthetic/bulk.py) on the stack's PostgreSQL: the same rows as the loader's
+seed, for a new world and for a stretch after loaded days; a failure part-way leaves the
+warehouse as it was, its foreign keys included; reseeding loaded dates goes through the loader
+and changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from include.markets_ops.synthetic import bulk, seed
+from include.markets_ops.synthetic.config import GeneratorConfig
+from tests.integration.conftest import Warehouse, drop_database, scratch_database
+
+pytestmark = pytest.mark.integration
+
+WORLD = GeneratorConfig(seed=13, epoch=dt.date(2026, 9, 1), trades_per_day=2_000)
+DATES = seed.business_dates(WORLD.epoch, 9)
+SEEDED_TABLES = (
+    "ops.trades",
+    "ops.custodian_confirmations",
+    "ops.settlement_outcomes",
+    "synthetic.trade_fail_probability",
+    "synthetic.injected_breaks",
+    "synthetic.injected_bad_rows",
+    "reporting.quarantine",
+)
+
+
+def _fingerprint(warehouse: Warehouse) -> dict[str, Any]:
+    """Each seeded table's row count and a digest of its rows (in no particular order), and the
+    warehouse's foreign keys as the catalog defines them."""
+    with psycopg.connect(warehouse.owner) as owner:
+        tables = {
+            table: owner.execute(
+                f"SELECT count(*), md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))) FROM {table} AS x"
+            ).fetchone()
+            for table in SEEDED_TABLES
+        }
+        foreign_keys = owner.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
+            " FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2"
+        ).fetchall()
+    return {"tables": tables, "foreign_keys": foreign_keys}
+
+
+def _seed(warehouse: Warehouse, dates: list[dt.date], *, in_bulk: bool) -> None:
+    with psycopg.connect(warehouse.writer) as writer, psycopg.connect(warehouse.upstream) as upstream:
+        owner_url = warehouse.owner if in_bulk else None
+        seed.seed_history(writer, upstream, WORLD, dates, progress=lambda line: None, owner_url=owner_url)
+
+
+@pytest.fixture(scope="module")
+def warehouses(stack: dict[str, str]) -> Iterator[dict[str, Warehouse]]:
+    from include.markets_ops.warehouse.migrate import upgrade_to_head
+
+    created = {}
+    try:
+        for name in ("loader", "bulk", "continued"):
+            created[name] = scratch_database(stack, f"warehouse_seed_{name}")
+            upgrade_to_head(created[name].owner)
+        yield created
+    finally:
+        for warehouse in created.values():
+            drop_database(warehouse.name)
+
+
+@pytest.fixture(scope="module")
+def loader_seeded(warehouses: dict[str, Warehouse]) -> dict[str, Any]:
+    _seed(warehouses["loader"], DATES, in_bulk=False)
+    return _fingerprint(warehouses["loader"])
+
+
+@pytest.fixture(scope="module")
+def bulk_seeded(warehouses: dict[str, Warehouse]) -> dict[str, Any]:
+    _seed(warehouses["bulk"], DATES, in_bulk=True)
+    return _fingerprint(warehouses["bulk"])
+
+
+def test_a_new_world_seeded_in_bulk_has_the_loaders_rows(
+    bulk_seeded: dict[str, Any], loader_seeded: dict[str, Any]
+) -> None:
+    assert bulk_seeded == loader_seeded
+    assert loader_seeded["tables"]["ops.trades"][0] == len(DATES) * WORLD.trades_per_day
+    assert len(loader_seeded["foreign_keys"]) >= 7  # trades' three, the outcomes' one, the others'
+
+
+def test_a_stretch_after_loaded_days_seeded_in_bulk_has_the_loaders_rows(
+    warehouses: dict[str, Warehouse], loader_seeded: dict[str, Any]
+) -> None:
+    """The first days through the loader, the rest in bulk: the stretch's settlement events
+    settle or fail trades booked before it (refresh_earlier_status.sql)."""
+    continued = warehouses["continued"]
+    _seed(continued, DATES[:4], in_bulk=False)
+    assert bulk.is_fresh(continued.owner, DATES[4])
+
+    _seed(continued, DATES[4:], in_bulk=True)
+
+    assert _fingerprint(continued) == loader_seeded
+
+
+def test_reseeding_loaded_dates_changes_nothing(
+    warehouses: dict[str, Warehouse], bulk_seeded: dict[str, Any], loader_seeded: dict[str, Any]
+) -> None:
+    warehouse = warehouses["bulk"]
+    assert not bulk.is_fresh(warehouse.owner, DATES[2])  # so seed_history takes the loader
+
+    _seed(warehouse, DATES[2:5], in_bulk=True)
+
+    assert _fingerprint(warehouse) == loader_seeded
+
+
+def test_a_bulk_seed_that_fails_part_way_leaves_the_warehouse_as_it_was(stack: dict[str, str]) -> None:
+    from include.markets_ops.warehouse.migrate import upgrade_to_head
+
+    warehouse = scratch_database(stack, "warehouse_seed_failed")
+    try:
+        upgrade_to_head(warehouse.owner)
+        _seed(warehouse, DATES[:2], in_bulk=False)
+        before = _fingerprint(warehouse)
+
+        def fail_after_the_second_day(date: dt.date, counts: dict[str, int], seconds: float) -> None:
+            if date == DATES[3]:
+                raise RuntimeError("injected: the seed stops here")
+
+        with pytest.raises(RuntimeError, match="injected"):
+            bulk.seed_days(warehouse.owner, WORLD, DATES[2:6], fail_after_the_second_day)
+
+        assert _fingerprint(warehouse) == before
+        assert bulk.is_fresh(warehouse.owner, DATES[2])
+    finally:
+        drop_database(warehouse.name)

@@ -50,6 +50,9 @@ DAYS_AHEAD = 1
 # A generated day takes seconds; a generator silent this long has died or hung.
 GENERATOR_TIMEOUT_SECONDS = 600
 POLL_SECONDS = 1.0
+# ADBC encodes a batch, then sends it: a day's table as one batch of a million rows would keep
+# the database idle while the whole of it is encoded. Smaller batches overlap the two.
+INGEST_BATCH_ROWS = 65_536
 TRUTH_TABLES = (
     ("synthetic", "trade_fail_probability"),
     ("synthetic", "injected_breaks"),
@@ -222,7 +225,8 @@ def _ingest(connection: Any, schema: str, table: str, rows: pa.Table) -> int:
     """Append ``rows`` with binary COPY (ADBC names the table's columns after the Arrow schema's)."""
     cursor = connection.cursor()
     try:
-        cursor.adbc_ingest(table, rows, mode="append", db_schema_name=schema)
+        batches = rows.to_reader(max_chunksize=INGEST_BATCH_ROWS)
+        cursor.adbc_ingest(table, batches, mode="append", db_schema_name=schema)
     finally:
         cursor.close()
     return int(rows.num_rows)

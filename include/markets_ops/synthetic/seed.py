@@ -7,7 +7,7 @@ to synthetic.* as the upstream_feed role. Memory is bounded by one day (and the 
 the lifecycle window, which are cached). Reseeding a date replaces it: the same rows.
 
 Given the owner's URL, a stretch after every loaded date is seeded in bulk instead
-(synthetic/bulk.py: the same rows, several times faster); the demo and the benchmarks do so.
+(synthetic/bulk.py: the same rows, several times faster); `make demo` and the CLI do so.
 """
 
 from __future__ import annotations

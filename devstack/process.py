@@ -131,11 +131,24 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group is still running. Exited members can linger as zombies
+    (the leader when this process started it, until reaped here; orphans, when the machine's
+    init is slow to reap them), and a zombie is no service."""
+    _reap(pgid)
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    return True
+    return any(group == pgid and state != "Z" for state, group in _process_groups())
+
+
+def _process_groups() -> Iterator[tuple[str, int]]:
+    """(state, process group) of every process, from /proc/<pid>/stat."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            yield fields[0], int(fields[2])
 
 
 def port_is_free(port_number: int) -> bool:
@@ -175,3 +188,12 @@ def tail(path: Path, lines: int = 15) -> str:
         return ""
     content = path.read_text(errors="replace").splitlines()[-lines:]
     return "\n".join(f"    | {line}" for line in content)
+
+
+def _reap(pid: int) -> None:
+    """Collect ``pid``'s exit status if this process started it (a restart from within a
+    command or a test; `make up` hands its services to init): until then it stays a zombie,
+    and stop_group waited out its whole timeout on a service already gone (45 s for each
+    Airflow component when a test switched the job runtime)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)

@@ -114,6 +114,23 @@ def test_reseeding_loaded_dates_changes_nothing(
     assert _fingerprint(warehouse) == loader_seeded
 
 
+def test_a_stretch_loaded_after_the_freshness_check_is_left_to_the_loader(
+    warehouses: dict[str, Warehouse], bulk_seeded: dict[str, Any]
+) -> None:
+    """A feed load can land between seed_history's check and the seed's transaction: the seed
+    checks again under the feed's lock, writes nothing and says so (seed_history then takes
+    the loader), instead of colliding with the loaded rows."""
+    warehouse = warehouses["bulk"]
+    before = _fingerprint(warehouse)
+
+    def never(date: dt.date, counts: dict[str, int], seconds: float) -> None:
+        raise AssertionError(f"{date} was written in bulk over loaded rows")
+
+    assert bulk.seed_days(warehouse.owner, WORLD, DATES[5:7], never) is False
+
+    assert _fingerprint(warehouse) == before
+
+
 def test_a_bulk_seed_that_fails_part_way_leaves_the_warehouse_as_it_was(stack: dict[str, str]) -> None:
     from include.markets_ops.warehouse.migrate import upgrade_to_head
 

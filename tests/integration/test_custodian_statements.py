@@ -58,6 +58,7 @@ def day(stack: dict[str, str], airflow_api: Any, nightly_schedule_switched_off: 
     for dag_id in (DAG, RECONCILIATION):
         airflow_api.wait_for_dag(dag_id)
         airflow_api.unpause(dag_id)
+    airflow_api.reparse(DAG)  # its watcher starts now, not at the next periodic parse
     yield business_date
     with psycopg.connect(stack["WAREHOUSE_OWNER_URL"]) as owner:
         owner.execute(

@@ -73,13 +73,19 @@ def seed_days(
     config: GeneratorConfig,
     dates: list[dt.date],
     on_day: Callable[[dt.date, dict[str, int], float], None],
-) -> None:
-    """Seed ``dates`` (business dates after every loaded one, in order) in one transaction.
+) -> bool:
+    """Seed ``dates`` (business dates after every loaded one, in order) in one transaction;
+    False, with nothing written, when a row on or after the first date is loaded by then.
 
     ``on_day`` is called after each day is written (its date, row counts and seconds); the
     rows become visible only when every day is written and the foreign keys hold."""
     with connect(owner_url) as connection:
         _execute(connection, read_sql("seed/begin_bulk_seed.sql"))
+        # Checked again under the feed's lock: a load may have landed since is_fresh.
+        ((loaded,),) = _fetch_all(connection, read_sql("seed/loaded_on_or_after.sql"), (dates[0],))
+        if loaded:
+            connection.rollback()
+            return False
         _execute(connection, read_sql("seed/remember_foreign_keys.sql"))
         _execute(connection, read_sql("seed/drop_foreign_keys.sql"))
         ((earlier_trades,),) = _fetch_all(connection, read_sql("seed/trades_booked_before.sql"), (dates[0],))
@@ -89,6 +95,7 @@ def seed_days(
             on_day(day.business_date, counts, time.monotonic() - started)
         _execute(connection, read_sql("seed/restore_foreign_keys.sql"))
         connection.commit()
+    return True
 
 
 def write_day(connection: Any, day: DayData, first_date: dt.date | None) -> dict[str, int]:

@@ -99,9 +99,7 @@ def seed_history(
             f"  ({seconds:.1f}s)"
         )
 
-    if dates and owner_url is not None and bulk.is_fresh(owner_url, dates[0]):
-        bulk.seed_days(owner_url, world, dates, seeded)
-    else:
+    if not _seeded_in_bulk(owner_url, world, dates, seeded):
         cache = BookingsCache(world)
         for business_date in dates:
             day_started = time.monotonic()
@@ -109,6 +107,19 @@ def seed_history(
             seeded(business_date, counts, time.monotonic() - day_started)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _seeded_in_bulk(
+    owner_url: str | None,
+    config: GeneratorConfig,
+    dates: list[dt.date],
+    on_day: Callable[[dt.date, dict[str, int], float], None],
+) -> bool:
+    """Whether ``dates`` were seeded in bulk: only with the owner's URL and nothing loaded on or
+    after the first date (checked here, and again under the feed's lock by bulk.seed_days)."""
+    if not dates or owner_url is None or not bulk.is_fresh(owner_url, dates[0]):
+        return False
+    return bulk.seed_days(owner_url, config, dates, on_day)
 
 
 def seed_day(

@@ -70,13 +70,14 @@ class ReliablePublisher:
 
         self.topic = topic
         self.flush_timeout_seconds = flush_timeout_seconds
-        # Timeouts last, like the reliability settings: no configuration may lift the bounds.
+        # Timeouts last, like the reliability settings: no configuration may lift the bounds
+        # (a tighter one is kept).
         self._report = _Report()
         self._producer = Producer(
             {
                 **config,
                 **RELIABLE_PRODUCER,
-                **timeouts.kafka_producer_timeouts(),
+                **timeouts.kafka_producer_timeouts(config),
                 "error_cb": self._report.client_error,
             }
         )

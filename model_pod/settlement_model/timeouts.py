@@ -18,6 +18,7 @@ makes (an upload, a flush, a registry lookup, a connection), retries included.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 TRY_BUDGET_SECONDS = 90  # the most a call of the product may wait for a hung service
@@ -125,21 +126,35 @@ def name_s3_failures(s3_client: Any) -> Any:
     return s3_client
 
 
-def kafka_client_timeouts() -> dict[str, Any]:
-    """librdkafka settings of every Kafka client (producers and consumers)."""
-    return {
-        "socket.timeout.ms": KAFKA_SOCKET_TIMEOUT_MS,
-        "socket.connection.setup.timeout.ms": KAFKA_CONNECTION_SETUP_TIMEOUT_MS,
-    }
+def kafka_client_timeouts(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """librdkafka settings of every Kafka client (producers and consumers), to go after
+    ``config`` (the client's own settings): see _within_bounds."""
+    return _within_bounds(
+        {
+            "socket.timeout.ms": KAFKA_SOCKET_TIMEOUT_MS,
+            "socket.connection.setup.timeout.ms": KAFKA_CONNECTION_SETUP_TIMEOUT_MS,
+        },
+        config,
+    )
 
 
-def kafka_producer_timeouts() -> dict[str, Any]:
+def kafka_producer_timeouts(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """librdkafka settings of every producer: the client's, plus the delivery bounds."""
     return {
-        **kafka_client_timeouts(),
-        "message.timeout.ms": KAFKA_MESSAGE_TIMEOUT_MS,
-        "request.timeout.ms": KAFKA_REQUEST_TIMEOUT_MS,
+        **kafka_client_timeouts(config),
+        **_within_bounds(
+            {"message.timeout.ms": KAFKA_MESSAGE_TIMEOUT_MS, "request.timeout.ms": KAFKA_REQUEST_TIMEOUT_MS},
+            config,
+        ),
     }
+
+
+def _within_bounds(bounds: dict[str, int], config: Mapping[str, Any] | None) -> dict[str, int]:
+    """Each bound, or the tighter value ``config`` already sets: no setting may lift a bound,
+    but one may lower it (the events relay gives up sooner; a check against a broker that is
+    not there need not wait 45 s)."""
+    config = config or {}
+    return {name: min(bound, int(config.get(name, bound))) for name, bound in bounds.items()}
 
 
 MLFLOW_ENVIRONMENT = {

@@ -56,7 +56,7 @@ def consumer(config: dict[str, Any], group_prefix: str) -> Any:
     return Consumer(
         {
             **config,
-            **timeouts.kafka_client_timeouts(),
+            **timeouts.kafka_client_timeouts(config),
             "group.id": f"{READ_ONLY_GROUP_PREFIX}{group_prefix}-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
         }
@@ -110,9 +110,10 @@ def publish(
     """
     from confluent_kafka import Producer
 
-    # Timeouts last, like the reliability settings: no connection extra may lift the bounds.
+    # Timeouts last, like the reliability settings: no connection extra may lift the bounds
+    # (a tighter one is kept: the events relay's, outbox.bounded_delivery).
     report = DeliveryReport()
-    settings = {**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts()}
+    settings = {**config, **RELIABLE_PRODUCER, **timeouts.kafka_producer_timeouts(config)}
     producer = Producer({**settings, "error_cb": report.client_error})
     sent = 0
     for key, value in messages:

@@ -100,6 +100,22 @@ def test_kafka_producers_and_consumers_get_librdkafkas_own_setting_names() -> No
     ).close()
 
 
+def test_a_client_may_tighten_a_kafka_bound_but_never_lift_it() -> None:
+    settings = timeouts.kafka_producer_timeouts(
+        {"message.timeout.ms": "15000", "socket.timeout.ms": 600_000, "bootstrap.servers": "b:9092"}
+    )
+    assert settings == {
+        "socket.timeout.ms": 10_000,  # lifted in the client's settings: the bound
+        "socket.connection.setup.timeout.ms": 10_000,
+        "message.timeout.ms": 15_000,  # tightened (a connection extra's string): kept
+        "request.timeout.ms": 15_000,
+    }
+    assert timeouts.kafka_client_timeouts({"socket.connection.setup.timeout.ms": 2_000}) == {
+        "socket.timeout.ms": 10_000,
+        "socket.connection.setup.timeout.ms": 2_000,
+    }
+
+
 def test_mlflow_timeouts_are_set_in_the_environment_mlflow_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     from mlflow.environment_variables import (
         MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR,

@@ -9,17 +9,19 @@ keys, 74k without them). In bulk:
 - a second process generates day N+1 while day N is written (both cores busy);
 - each day's Arrow tables go into their tables with binary COPY (ADBC), no CSV, no work table;
 - the foreign keys among the seeded tables are dropped for the stretch and added back at its
-  end, each checked once by one query over the table instead of a lookup per row;
+  end, each checked once by one query over the table instead of a lookup per row; in a new
+  world (no day loaded before the stretch), so are the tables' secondary indexes, each built
+  once at the end instead of updated row by row;
 - a trade booked in the stretch is written with the status the stretch's settlement events
   leave it in (daily.status_once_reported), instead of being updated by each day's events: an
   update of a million trades a day rewrote each row and its four index entries (21 s a day);
   only a trade booked before the stretch is updated by them, as the loader would.
 
-All in one transaction as the warehouse's owner (dropping a constraint is the owner's): a
-failure leaves the warehouse as it was, constraints included. Only a stretch after every date
-already loaded is seeded in bulk; seed.seed_history sends any other through the loader, which
-replaces a date's rows, so that reseeding stays idempotent. The same rows either way
-(tests/integration/test_bulk_seed.py).
+All in one transaction as the warehouse's owner (dropping a constraint or an index is the
+owner's): a failure leaves the warehouse as it was, constraints and indexes included. Only a
+stretch after every date already loaded is seeded in bulk; seed.seed_history sends any other
+through the loader, which replaces a date's rows, so that reseeding stays idempotent. The
+same rows either way (tests/integration/test_bulk_seed.py).
 """
 
 from __future__ import annotations
@@ -89,10 +91,16 @@ def seed_days(
         _execute(connection, read_sql("seed/remember_foreign_keys.sql"))
         _execute(connection, read_sql("seed/drop_foreign_keys.sql"))
         ((earlier_trades,),) = _fetch_all(connection, read_sql("seed/trades_booked_before.sql"), (dates[0],))
+        new_world = not earlier_trades
+        if new_world:
+            _execute(connection, read_sql("seed/remember_indexes.sql"))
+            _execute(connection, read_sql("seed/drop_indexes.sql"))
         for day in generated_days(config, dates):
             started = time.monotonic()
-            counts = write_day(connection, day, dates[0] if earlier_trades else None)
+            counts = write_day(connection, day, None if new_world else dates[0])
             on_day(day.business_date, counts, time.monotonic() - started)
+        if new_world:
+            _execute(connection, read_sql("seed/restore_indexes.sql"))
         _execute(connection, read_sql("seed/restore_foreign_keys.sql"))
         connection.commit()
     return True

@@ -49,6 +49,7 @@ ALLOWED = {
     # The data generator: it writes the truth, as the upstream_feed role.
     "include/markets_ops/synthetic/*": "the synthetic data generator writes the ground truth",
     "include/sql/synthetic/*": "the generator's SQL (COPY and DELETE of the truth, its world config)",
+    "include/sql/seed/remember_indexes.sql": "the bulk seed lists the tables it writes, the truth's too",
     # The feed DAG stands in for the bank's upstream systems: its first task simulates each
     # day's delivery, writing that day's truth (synthetic/upstream.py, synthetic/tasks.py, both
     # under the generator's entry above), then the feed loads only the delivered files.

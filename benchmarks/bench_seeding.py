@@ -6,9 +6,9 @@ dropped for the stretch and rebuilt at its end. Reported: the whole seed's wall 
 issue's target: 30 business days of 1,000,000 trades in at most 10 minutes on 2 cores), its
 rows/s, the slowest and median day, and the peak RSS of this process and of the generator.
 
-Volume from the environment, so one run can be small: BENCH_SEED_TRADES_PER_DAY (default
-1,000,000) and BENCH_SEED_DAYS (default 30). The database is dropped afterwards unless
-BENCH_SEED_KEEP=1 (to look at its plans or sizes).
+Volume from the project's volume settings, so one run can be small: DEMO_TRADES_PER_DAY (here
+default 1,000,000, the issue's volume) and DEMO_HISTORY_DAYS (default 30). The database is
+dropped afterwards unless BENCH_SEED_KEEP=1 (to look at its plans or sizes).
 """
 
 from __future__ import annotations
@@ -24,32 +24,26 @@ from benchmarks import Result
 
 DATABASE = "warehouse_bench_seed"
 TARGET_SECONDS = 600
+DEFAULT_TRADES_PER_DAY = 1_000_000  # the benchmarks' volume; make demo's is 10,000
 
 
 def run(stack: dict[str, str]) -> list[Result]:
     from devstack import postgres
     from include.markets_ops.synthetic import seed
-    from include.markets_ops.synthetic.config import GeneratorConfig
+    from include.markets_ops.synthetic.config import DEFAULT_HISTORY_BUSINESS_DAYS, GeneratorConfig
     from include.markets_ops.warehouse.migrate import upgrade_to_head
 
-    trades_per_day = int(os.environ.get("BENCH_SEED_TRADES_PER_DAY", "1000000"))
-    days = int(os.environ.get("BENCH_SEED_DAYS", "30"))
+    trades_per_day = int(os.environ.get("DEMO_TRADES_PER_DAY") or DEFAULT_TRADES_PER_DAY)
+    days = int(os.environ.get("DEMO_HISTORY_DAYS") or DEFAULT_HISTORY_BUSINESS_DAYS)
     os.environ["STACK_POSTGRES_PORT"] = stack["POSTGRES_PORT"]
-    urls = {
-        role: _with_database(stack[variable], DATABASE)
-        for role, variable in (
-            ("owner", "WAREHOUSE_OWNER_URL"),
-            ("writer", "POSTGRES_URL"),
-            ("upstream", "UPSTREAM_FEED_URL"),
-        )
-    }
+    urls = database_urls(stack, DATABASE)
     config = GeneratorConfig(seed=7, epoch=dt.date(2026, 9, 1), trades_per_day=trades_per_day)
     dates = seed.business_dates(config.epoch, days)
     postgres.create_scratch_database(DATABASE)
     try:
         upgrade_to_head(urls["owner"])
         day_seconds: list[float] = []
-        report = _seed(urls, config, dates, day_seconds)
+        report = seed_world(urls, config, dates, day_seconds)
     finally:
         if os.environ.get("BENCH_SEED_KEEP") != "1":
             postgres.drop_scratch_database(DATABASE)
@@ -68,7 +62,8 @@ def run(stack: dict[str, str]) -> list[Result]:
     ]
 
 
-def _seed(urls: dict[str, str], config: Any, dates: list[dt.date], day_seconds: list[float]) -> Any:
+def seed_world(urls: dict[str, str], config: Any, dates: list[dt.date], day_seconds: list[float]) -> Any:
+    """Seed ``dates`` of ``config``'s world in bulk; each day's seconds appended to ``day_seconds``."""
     import psycopg
 
     from include.markets_ops.synthetic import seed
@@ -89,6 +84,18 @@ def _seed(urls: dict[str, str], config: Any, dates: list[dt.date], day_seconds: 
         )
     print(f"    seeded in {time.monotonic() - started:.0f}s", flush=True)
     return report
+
+
+def database_urls(stack: dict[str, str], database: str) -> dict[str, str]:
+    """The owner's, writer's and upstream feed's URLs of another database of the stack."""
+    return {
+        role: _with_database(stack[variable], database)
+        for role, variable in (
+            ("owner", "WAREHOUSE_OWNER_URL"),
+            ("writer", "POSTGRES_URL"),
+            ("upstream", "UPSTREAM_FEED_URL"),
+        )
+    }
 
 
 def _with_database(url: str, database: str) -> str:

@@ -143,7 +143,13 @@ def _validated(factory: Callable[..., Any], **kwargs: Any) -> Any:
 # --- Each job and what it reads and writes (its OpenLineage datasets, lineage.py) --------------
 # The warehouse tables the features are read from (features.py, sql/): scoring and the training
 # set read the same ones. A test compares them with the tables the SQL files name.
-FEATURE_TABLES = ("ops.counterparties", "ops.instruments", "ops.settlement_outcomes", "ops.trades")
+FEATURE_TABLES = (
+    "ops.counterparties",
+    "ops.counterparty_settlement_days",
+    "ops.instruments",
+    "ops.settlement_outcomes",
+    "ops.trades",
+)
 
 
 def _feature_tables() -> tuple[DatasetName, ...]:

@@ -16,6 +16,7 @@ MIRRORED = {
     "model_pod": REPO / "model_pod" / "settlement_model",
     "plugins": REPO / "plugins",
     "devstack": REPO / "devstack",
+    "benchmarks": REPO / "benchmarks",
 }
 CROSS_MODULE = {
     "markets_ops/test_job_contract_agreement.py": "both sides of the job contract agree (DAG side and pod)",

@@ -24,6 +24,7 @@ SEEDED_TABLES = (
     "ops.trades",
     "ops.custodian_confirmations",
     "ops.settlement_outcomes",
+    "ops.counterparty_settlement_days",
     "synthetic.trade_fail_probability",
     "synthetic.injected_breaks",
     "synthetic.injected_bad_rows",
@@ -93,6 +94,30 @@ def test_a_new_world_seeded_in_bulk_has_the_loaders_rows(
     assert bulk_seeded == loader_seeded
     assert loader_seeded["tables"]["ops.trades"][0] == len(DATES) * WORLD.trades_per_day
     assert len(loader_seeded["foreign_keys"]) >= 7  # trades' three, the outcomes' one, the others'
+
+
+def test_the_counterparties_record_per_date_is_the_outcomes_joined_to_their_trades(
+    warehouses: dict[str, Warehouse], loader_seeded: dict[str, Any], bulk_seeded: dict[str, Any]
+) -> None:
+    """ops.counterparty_settlement_days (written with each date's outcomes by the loader, once
+    for the stretch by the bulk seed; the same rows: the fingerprints above) is the join the
+    model's counterparty history used to make every night."""
+    direct = """
+        SELECT o.business_date, t.counterparty_id,
+               count(*) FILTER (WHERE o.outcome = 'failed' OR o.days_late = 0),
+               count(*) FILTER (WHERE o.outcome = 'failed')
+        FROM ops.settlement_outcomes AS o JOIN ops.trades AS t USING (trade_id)
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """
+    stored = (
+        "SELECT reported_on, counterparty_id, attempts, fails"
+        " FROM ops.counterparty_settlement_days ORDER BY 1, 2"
+    )
+    with psycopg.connect(warehouses["loader"].owner) as owner:
+        expected = owner.execute(direct).fetchall()
+        assert owner.execute(stored).fetchall() == expected
+    assert len({row[0] for row in expected}) >= len(DATES) - 3  # outcomes from the first settle dates on
+    assert sum(row[3] for row in expected) > 0  # fails among them
 
 
 def test_a_stretch_after_loaded_days_seeded_in_bulk_has_the_loaders_rows(

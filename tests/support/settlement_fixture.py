@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from include.markets_ops.feed import sources
+from include.markets_ops.services.sql_files import read_sql
 
 PREFIX = "TST"
 COUNTRIES = ("US", "GB", "DE")
@@ -225,6 +226,10 @@ def load(database_url: str, fixture: Fixture) -> None:
         with cur.copy(f"COPY ops.settlement_outcomes ({', '.join(OUTCOME_COLUMNS)}) FROM STDIN") as copy:
             for outcome in fixture.outcomes:
                 copy.write_row(tuple(outcome[c] for c in OUTCOME_COLUMNS))
+        # The counterparties' record per reporting date, as the feed's outcome load writes it.
+        for day in sorted({outcome["business_date"] for outcome in fixture.outcomes}):
+            for step in ("delete_counterparty_days.sql", "insert_counterparty_days.sql"):
+                cur.execute(read_sql(f"feed/settlement_outcomes/{step}"), {"business_date": day})
 
 
 def remove_rows(cur: Any) -> None:
@@ -232,6 +237,7 @@ def remove_rows(cur: Any) -> None:
     like = f"{PREFIX}%"
     cur.execute("DELETE FROM ml.trade_scores WHERE trade_id LIKE %s", (like,))
     cur.execute("DELETE FROM ops.settlement_outcomes WHERE trade_id LIKE %s", (like,))
+    cur.execute("DELETE FROM ops.counterparty_settlement_days WHERE counterparty_id LIKE %s", (like,))
     cur.execute("DELETE FROM ops.trades WHERE trade_id LIKE %s", (like,))
     cur.execute("DELETE FROM ops.instruments WHERE instrument_id LIKE %s", (f"__{PREFIX}%",))
     cur.execute("DELETE FROM ops.counterparties WHERE counterparty_id LIKE %s", (like,))

@@ -200,7 +200,13 @@ SETTLEMENT_OUTCOMES = Source(
         "outcome_inconsistent",
     ),
     merge_steps=_merge(
-        "delete_day", COPY_GOOD_ROWS, "find_later_events", "refresh_loaded_status", "refresh_other_status"
+        "delete_day",
+        COPY_GOOD_ROWS,
+        "find_later_events",
+        "refresh_loaded_status",
+        "refresh_other_status",
+        "delete_counterparty_days",
+        "insert_counterparty_days",
     ),
     daily=True,
 )

@@ -15,7 +15,11 @@ keys, 74k without them). In bulk:
 - a trade booked in the stretch is written with the status the stretch's settlement events
   leave it in (daily.status_once_reported), instead of being updated by each day's events: an
   update of a million trades a day rewrote each row and its four index entries (21 s a day);
-  only a trade booked before the stretch is updated by them, as the loader would.
+  only a trade booked before the stretch is updated by them, as the loader would;
+- the counterparties' settlement record per date (ops.counterparty_settlement_days, which the
+  loader writes with each date's outcomes) is aggregated once for the whole stretch;
+- the seeded tables are analyzed before the transaction commits, so the first queries on
+  them are planned with statistics.
 
 All in one transaction as the warehouse's owner (dropping a constraint or an index is the
 owner's): a failure leaves the warehouse as it was, constraints and indexes included. Only a
@@ -99,9 +103,11 @@ def seed_days(
             started = time.monotonic()
             counts = write_day(connection, day, None if new_world else dates[0])
             on_day(day.business_date, counts, time.monotonic() - started)
+        _execute(connection, read_sql("seed/insert_counterparty_days.sql"), (dates[0], dates[-1]))
         if new_world:
             _execute(connection, read_sql("seed/restore_indexes.sql"))
         _execute(connection, read_sql("seed/restore_foreign_keys.sql"))
+        _execute(connection, read_sql("seed/analyze_seeded_tables.sql"))
         connection.commit()
     return True
 

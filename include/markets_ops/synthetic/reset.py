@@ -11,6 +11,7 @@ from typing import Any
 
 # Children before parents (foreign keys). A fixed allow-list: the only identifiers used.
 OPS_TABLES = (
+    ("ops", "counterparty_settlement_days"),
     ("ops", "settlement_outcomes"),
     ("ops", "custodian_confirmations"),
     ("ops", "trades"),

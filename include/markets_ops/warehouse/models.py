@@ -328,6 +328,25 @@ class SettlementOutcome(Base):
     fail_reason: Mapped[str | None] = mapped_column(String(32))
 
 
+class CounterpartySettlementDay(Base):
+    """Derived from ops.settlement_outcomes joined to ops.trades, one row per counterparty and
+    reporting date, written with each date's outcomes (feed and bulk seed): the model's 90-day
+    counterparty history reads 90 x counterparties rows instead of joining 90 days of outcomes
+    to their trades on every scoring night (93 s at 1M trades a day)."""
+
+    __tablename__ = "counterparty_settlement_days"
+    __table_args__ = {
+        "schema": "ops",
+        "comment": "Per counterparty and reporting date: settlement attempts (a 'failed' or an on-time "
+        "'settled' event) and fails, from ops.settlement_outcomes; replaced with each date's outcomes",
+    }
+
+    reported_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    counterparty_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    attempts: Mapped[int] = mapped_column(BigInteger)
+    fails: Mapped[int] = mapped_column(BigInteger)
+
+
 # --------------------------------------------------------------------------- ml
 
 

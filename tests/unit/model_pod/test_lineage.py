@@ -155,6 +155,10 @@ def test_a_job_emits_start_then_complete_as_a_child_of_its_task_with_its_dataset
             (table("ops.instruments").namespace, "warehouse.ops.instruments"),
             (table("ops.counterparties").namespace, "warehouse.ops.counterparties"),
             (table("ops.settlement_outcomes").namespace, "warehouse.ops.settlement_outcomes"),
+            (
+                table("ops.counterparty_settlement_days").namespace,
+                "warehouse.ops.counterparty_settlement_days",
+            ),
             (lineage_names.MLFLOW_NAMESPACE, contract.DEFAULT_MODEL_NAME),
         }
         assert {(d["namespace"], d["name"]) for d in event["outputs"]} == {

@@ -3,13 +3,16 @@
 -- outcomes just merged: the 90-day history the model reads
 -- (settlement_model/sql/counterparty_history.sql) sums these rows instead of joining 90 days of
 -- outcomes to their trades every night.
+-- Each outcome's counterparty is looked up on the trades' primary key (a subquery per row:
+-- the planner would rather hash every trade of the history, 17.3 s at 1M trades a day against
+-- 3.7 s this way: docs/bench/counterparty_days_insert.plan.txt). The foreign key guarantees the
+-- trade; a NULL counterparty would break the primary key, loudly.
 INSERT INTO ops.counterparty_settlement_days (reported_on, counterparty_id, attempts, fails)
 SELECT
     o.business_date,
-    t.counterparty_id,
+    (SELECT t.counterparty_id FROM ops.trades AS t WHERE t.trade_id = o.trade_id) AS counterparty_id,
     count(*) FILTER (WHERE o.outcome = 'failed' OR o.days_late = 0),
     count(*) FILTER (WHERE o.outcome = 'failed')
 FROM ops.settlement_outcomes AS o
-JOIN ops.trades AS t ON t.trade_id = o.trade_id
 WHERE o.business_date = %(business_date)s
-GROUP BY o.business_date, t.counterparty_id
+GROUP BY 1, 2

@@ -598,7 +598,7 @@ def _naive(bench: Bench, day: dt.date) -> None:
         contract.part_key(day, plan.attempt, 0, 1),
         ExtraArgs={"Metadata": {"sha256": "naive", "rows": str(len(out))}},
     )
-    producer = Producer({**kafka_client_of(stack, "pipelines"), "enable.idempotence": True, "acks": "all"})
+    producer = Producer({**kafka_client_of(stack, "scoring"), "enable.idempotence": True, "acks": "all"})
     for row in out[out.risk_band == "high"].itertuples():
         value = {
             "schema_version": 1,

@@ -47,6 +47,9 @@ class DayData:
     settlement_outcomes: pa.Table
     trade_fail_probability: pa.Table
     injected_breaks: pa.Table
+    # Derived, not delivered: what the feed's outcome load aggregates into
+    # ops.counterparty_settlement_days, for the bulk seed to write directly.
+    counterparty_settlement_days: pa.Table
 
     def row_counts(self) -> dict[str, int]:
         return {
@@ -73,6 +76,7 @@ def build_day(config: GeneratorConfig, business_date: dt.date, cache: BookingsCa
         settlement_outcomes=_outcomes(business_date, window),
         trade_fail_probability=_fail_truth(today),
         injected_breaks=breaks,
+        counterparty_settlement_days=_counterparty_days(config, business_date, window),
     )
 
 
@@ -165,6 +169,31 @@ def _outcomes(business_date: dt.date, window: list[Bookings]) -> pa.Table:
             "settled_date": pa.array(settled_days.astype(np.int32), type=pa.date32(), mask=settled_days < 0),
             "days_late": pa.array(np.concatenate(days_late) if days_late else [], type=pa.int16()),
             "fail_reason": pa.array(reasons.astype(str), type=pa.string(), mask=reasons == ""),
+        }
+    )
+
+
+def _counterparty_days(config: GeneratorConfig, business_date: dt.date, window: list[Bookings]) -> pa.Table:
+    """The day's outcomes per counterparty, as feed/settlement_outcomes/insert_counterparty_days.sql
+    counts them: attempts (a failure, or an on-time settlement) and fails, for each counterparty
+    with an outcome reported today (the same events as _outcomes)."""
+    index = timeline.operations_index(business_date)
+    ref = reference.of(config)
+    outcomes, attempts, fails = (np.zeros(ref.counterparty_count, np.int64) for _ in range(3))
+    for day in window:
+        failing = day.failed & (day.fail_report_index == index)
+        settling = ~day.cancelled & (day.settle_report_index == index)
+        on_time = settling & (day.days_late == 0)
+        outcomes += np.bincount(day.counterparty[failing | settling], minlength=ref.counterparty_count)
+        attempts += np.bincount(day.counterparty[failing | on_time], minlength=ref.counterparty_count)
+        fails += np.bincount(day.counterparty[failing], minlength=ref.counterparty_count)
+    reported = np.flatnonzero(outcomes)
+    return pa.table(
+        {
+            "reported_on": tables.dates(np.full(len(reported), timeline.day_number(business_date))),
+            "counterparty_id": tables.labels(ref.counterparty_id, reported),
+            "attempts": pa.array(attempts[reported], type=pa.int64()),
+            "fails": pa.array(fails[reported], type=pa.int64()),
         }
     )
 

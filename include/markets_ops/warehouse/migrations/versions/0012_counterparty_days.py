@@ -5,7 +5,10 @@ reads it instead of joining 90 days of outcomes to their trades on every scoring
 trades a day that join took 93 s of the scoring job's 107 s (python -m benchmarks night).
 
 A new table (grants from 0002's default privileges on ops: writer read and write, reader
-read), filled from the outcomes already loaded; nothing existing is locked but for reading.
+read), filled from the outcomes already loaded; nothing existing is locked but for reading (the
+fill reads the outcomes and their trades: about a minute at 30 M outcomes). Apply it before the
+code that reads the table, as every revision; a date whose outcomes an older loader writes while
+it runs gets its rows when that date's feed is rerun.
 
 Revision ID: 0012_counterparty_days
 Revises: 0011_analyze_scores_partitions

@@ -50,6 +50,7 @@ ALLOWED = {
     "include/markets_ops/synthetic/*": "the synthetic data generator writes the ground truth",
     "include/sql/synthetic/*": "the generator's SQL (COPY and DELETE of the truth, its world config)",
     "include/sql/seed/remember_indexes.sql": "the bulk seed lists the tables it writes, the truth's too",
+    "include/sql/seed/analyze_seeded_tables.sql": "the bulk seed analyzes what it wrote, the truth too",
     # The feed DAG stands in for the bank's upstream systems: its first task simulates each
     # day's delivery, writing that day's truth (synthetic/upstream.py, synthetic/tasks.py, both
     # under the generator's entry above), then the feed loads only the delivered files.

@@ -114,16 +114,17 @@ def _task_owner(processes: dict[int, tuple[int, str, str]]) -> dict[int, str]:
 
 def _status_field(pid: int, name: str) -> float:
     """A ``/proc/<pid>/status`` size in MiB (0 if the process ended)."""
-    try:
-        lines = (PROC / str(pid) / "status").read_text().splitlines()
-    except OSError:
-        return 0.0
-    return _kib_field(lines, name)
+    return _proc_field(pid, "status", name)
 
 
 def _smaps_field(pid: int, name: str) -> float:
+    """A ``/proc/<pid>/smaps_rollup`` size in MiB (0 if the process ended)."""
+    return _proc_field(pid, "smaps_rollup", name)
+
+
+def _proc_field(pid: int, file: str, name: str) -> float:
     try:
-        lines = (PROC / str(pid) / "smaps_rollup").read_text().splitlines()
+        lines = (PROC / str(pid) / file).read_text().splitlines()
     except OSError:
         return 0.0
     return _kib_field(lines, name)

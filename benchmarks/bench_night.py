@@ -2,12 +2,14 @@
 
 A world of DEMO_HISTORY_DAYS business days (default 30) at DEMO_TRADES_PER_DAY trades a day
 (default here 1,000,000: the benchmark's point; ``make demo``'s default is 10,000) is seeded in
-bulk into its own database, ``warehouse_bench_night``, kept between runs (a second run with the
-same volume seeds nothing). For the night, Airflow's four warehouse connections point at that
-database; the feed DAG is triggered for the business date after the history and the rest
-follows as it does every night: the feed's asset events start scoring and reconciliation, theirs
-start the alerts. Afterwards the connections point at ``warehouse`` again (``make up`` also
-restores them from airflow_settings.yaml if the benchmark is interrupted).
+bulk into its own database, ``warehouse_bench_night``, dropped afterwards unless
+BENCH_NIGHT_KEEP=1 (it takes 28 GB at 1M trades a day, and the seeding benchmark as much again;
+kept, a second run at the same volume seeds nothing). For the night, Airflow's four warehouse
+connections point at that database; the feed DAG is triggered for the business date after the
+history and the rest follows as it does every night: the feed's asset events start scoring and
+reconciliation, theirs start the alerts. Afterwards the connections point at ``warehouse``
+again (``make up`` also restores them from airflow_settings.yaml if the benchmark is
+interrupted).
 
 Reported, and written to var/bench/night-<trades a day>.json and .md: per DAG run and per task instance
 the wall time, the time queued, the model job's own peak RSS and the task's; PostgreSQL's peak
@@ -78,15 +80,21 @@ def run(stack: dict[str, str]) -> list[Result]:
     trades_per_day = int(os.environ.get("DEMO_TRADES_PER_DAY") or DEFAULT_TRADES_PER_DAY)
     history_days = int(os.environ.get("DEMO_HISTORY_DAYS") or DEFAULT_HISTORY_BUSINESS_DAYS)
     world = GeneratorConfig(seed=DEFAULT_SEED, epoch=EPOCH, trades_per_day=trades_per_day)
-    night = _seeded_world(stack, world, history_days)
     api = airflow_api(stack)
     _check_ready(api, SWITCH_VARIABLE)
-    with _warehouse_connections_on(api, DATABASE):
-        sampler = MemorySampler()
-        sampler.start()
-        wait_for_samples(sampler)
-        runs = _night(api, night)
-        peaks = sampler.stop()
+    night = _seeded_world(stack, world, history_days)
+    try:
+        with _warehouse_connections_on(api, DATABASE):
+            sampler = MemorySampler()
+            sampler.start()
+            wait_for_samples(sampler)
+            runs = _night(api, night)
+            peaks = sampler.stop()
+    finally:
+        if os.environ.get("BENCH_NIGHT_KEEP") != "1":
+            from devstack import postgres
+
+            postgres.drop_scratch_database(DATABASE)
     report = _report(api, runs, peaks, world, night)
     report["memory_growth"] = _memory_growth(report, _smaller_volume_report(trades_per_day))
     OUT.mkdir(parents=True, exist_ok=True)

@@ -254,3 +254,35 @@ def test_breaks_persist_over_consecutive_business_days_then_resolve(sample: Samp
     assert (followed["quantity"] == followed["quantity_bank"]).all()
     assert (followed["counterparty_id"] == followed["counterparty_id_bank"]).all()
     assert (followed["settle_date"] == followed["settle_date_bank"]).all()
+
+
+# --------------------------------------------------------------------------- derived
+
+
+def test_the_counterparties_record_per_date_counts_the_days_outcomes(sample: Sample) -> None:
+    """What the feed's outcome load aggregates with SQL (insert_counterparty_days.sql), the bulk
+    seed takes from the generator: the same counts from the same outcomes and trades."""
+    counterparty_of = sample.trades.set_index("trade_id")["counterparty_id"]
+    outcomes = sample.outcomes.assign(counterparty_id=sample.outcomes["trade_id"].map(counterparty_of))
+    assert outcomes["counterparty_id"].notna().all()  # every outcome's trade was booked in the sample
+    outcomes["attempt"] = (outcomes["outcome"] == "failed") | (outcomes["days_late"] == 0)
+    outcomes["fail"] = outcomes["outcome"] == "failed"
+    expected = (
+        outcomes.groupby(["business_date", "counterparty_id"])[["attempt", "fail"]]
+        .sum()
+        .rename(columns={"attempt": "attempts", "fail": "fails"})
+        .reset_index()
+        .rename(columns={"business_date": "reported_on"})
+    )
+    counted = pd.concat(
+        [day.counterparty_settlement_days.to_pandas() for day in sample.days], ignore_index=True
+    )
+
+    def ordered(frame: pd.DataFrame) -> pd.DataFrame:
+        rows = frame[["reported_on", "counterparty_id", "attempts", "fails"]].astype(
+            {"attempts": "int64", "fails": "int64"}
+        )
+        return rows.sort_values(["reported_on", "counterparty_id"]).reset_index(drop=True)
+
+    assert len(expected) > 0
+    pd.testing.assert_frame_equal(ordered(counted), ordered(expected))

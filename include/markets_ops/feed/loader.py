@@ -36,7 +36,8 @@ DEFAULT_MAX_BAD_SHARE = 0.05
 DEFAULT_STATEMENT_TIMEOUT = "15min"
 # The good rows between COPY out and COPY in: beyond this, a temp file (in the page cache). Small,
 # so a load task's memory stays flat as the volume grows (64 MiB made the outcomes' load grow 21%
-# from 250k to 1M trades a day in `python -m benchmarks night`; the copy back is no slower).
+# from 250k to 1M trades a day in `python -m benchmarks night`; with 16 MiB, `benchmarks loading`
+# still loads at 58% of a plain COPY, as with 64).
 SPOOL_MEMORY_BYTES = 16 << 20
 COPY_CHUNK_BYTES = 1 << 20
 

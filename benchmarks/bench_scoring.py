@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import Result
+from benchmarks.process_memory import wait_with_peak_rss
 from devstack.stack_env import kafka_client_of
 
 DATABASE = "warehouse_bench_scoring"
@@ -407,29 +408,6 @@ def _print_split(split: dict[str, Any], label: str) -> None:
     )
 
 
-def _finish(process: subprocess.Popen) -> int:
-    """Wait for the job; its peak resident set in bytes, or the error it died with.
-
-    The peak is the process's own high-water mark (VmHWM), polled until it exits: the
-    resource usage wait4 returns would count this (large) benchmark process too, whose
-    memory a child shares between fork and exec.
-    """
-    peak = 0
-    status = Path(f"/proc/{process.pid}/status")
-    while process.poll() is None:
-        try:
-            hwm = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
-            peak = max(peak, int(hwm.split()[1]) * 1024)
-        except (OSError, StopIteration):
-            pass  # exiting
-        time.sleep(0.1)
-    if process.returncode != 0:
-        raise RuntimeError(
-            f"the scoring job failed ({process.returncode}): see its stderr log in the work dir"
-        )
-    return peak
-
-
 def _job(bench: Bench, day: dt.date, shards: int, shadow_version: str | None = None) -> list[dict[str, Any]]:
     """One scoring run as the DAG's tasks run it; the shards' time splits."""
     import boto3
@@ -442,7 +420,7 @@ def _job(bench: Bench, day: dt.date, shards: int, shadow_version: str | None = N
     swap.prepare_partition(bench.urls["writer"], plan)  # the DAG's plan_shards does it (and the shadow's)
     prepared = time.perf_counter()
     for process in [_start_job(bench, plan, shard) for shard in range(shards)]:  # in parallel
-        _finish(process)
+        wait_with_peak_rss(process)
     shards_done = time.perf_counter()
     swapped = swap.swap_into_trade_scores(bench.urls["writer"], plan)
     swap_done = time.perf_counter()
@@ -477,7 +455,7 @@ def _peak_memory(bench: Bench, day: dt.date) -> tuple[int, float]:
     plan = _plan(day, bench.version, "bench__memory")
     swap.prepare_partition(bench.urls["writer"], plan)  # the shard writes into it (never swapped)
     started = time.perf_counter()
-    peak = _finish(_start_job(bench, plan))
+    peak = int(wait_with_peak_rss(_start_job(bench, plan)) * 2**20)  # bytes
     _print_split(_time_split(bench, 0), "one shard")
     return peak, time.perf_counter() - started
 

@@ -15,6 +15,7 @@ Run as root (make bench is) to read other users' processes, PostgreSQL's include
 from __future__ import annotations
 
 import re
+import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -154,3 +155,16 @@ def wait_for_samples(sampler: MemorySampler, count: int = 2) -> None:
     """Block until the sampler has taken ``count`` samples (a baseline before the night)."""
     while len(sampler.peaks.load_1m) < count:
         time.sleep(sampler.interval / 2)
+
+
+def wait_with_peak_rss(process: subprocess.Popen, poll_seconds: float = 0.1) -> float:
+    """Wait for a child process; its peak resident set in MiB (its own VmHWM, polled until it
+    exits: the resource usage wait4 returns would count the parent's memory too, which a child
+    shares between fork and exec). Raises when it exits with an error."""
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, _status_field(process.pid, "VmHWM"))
+        time.sleep(poll_seconds)
+    if process.returncode != 0:
+        raise RuntimeError(f"{process.args!r} failed with exit code {process.returncode}: see its log")
+    return peak

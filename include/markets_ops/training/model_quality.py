@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from include.markets_ops.services import postgres
@@ -22,45 +23,119 @@ from include.markets_ops.services.sql_files import read_sql
 MAX_SETTLEMENT_HORIZON_DAYS = 31  # the features' own bound: a pending trade was booked within it
 
 
+class NoGroundTruthError(ValueError):
+    """No evaluated row has a ground-truth probability (the window's trades are not the world's)."""
+
+
+TRUTH_BLOCK_BYTES = 64 * 2**20  # CSV parsed per block: about 1.5 million truth rows at a time
+TRUTH_COLUMN_TYPES = {"trade_id": "string", "p_fail": "float64", "failed": "bool"}
+
+
 def ground_truth_report(
-    predictions: Any, truth: Any, labels_column: str = "failed", score_column: str = "challenger_score"
+    predictions: Any,
+    truth_batches: Iterable[Any],
+    labels_column: str = "failed",
+    score_column: str = "challenger_score",
 ) -> dict[str, float]:
-    """ROC AUC of the model and of the true probabilities on the rows both cover."""
+    """ROC AUC of the model and of the true probabilities on the rows both cover.
+
+    ``predictions``: an Arrow table (trade_id, the label, the score), a row per evaluated (as-of
+    date, trade); ``truth_batches``: Arrow record batches of (trade_id, p_fail, failed), read
+    one at a time, so that memory grows with the evaluation window only, never with the truth's
+    range (at a million trades a day, tens of millions of rows)."""
+    import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    # The truth's own outcome column, named apart whatever the predictions' label is called.
-    truth = truth[["trade_id", "p_fail", "failed"]].rename(columns={"failed": "failed_truth"})
-    joined = predictions.merge(truth, on="trade_id", how="inner")
-    if joined.empty:
-        raise ValueError("no evaluation row has a ground-truth probability")
-    model_auc = float(roc_auc_score(joined[labels_column], joined[score_column]))
-    bayes_auc = float(roc_auc_score(joined[labels_column], joined["p_fail"]))
+    p_fail, truth_failed, covered = truth_of(predictions.column("trade_id"), truth_batches)
+    if not covered.any():
+        raise NoGroundTruthError("no evaluation row has a ground-truth probability")
+    labels = np.asarray(predictions.column(labels_column).to_numpy(zero_copy_only=False), dtype=bool)[covered]
+    scores = predictions.column(score_column).to_numpy(zero_copy_only=False)[covered]
+    model_auc = float(roc_auc_score(labels, scores))
+    bayes_auc = float(roc_auc_score(labels, p_fail[covered]))
     return {
-        "ground_truth_rows": float(len(joined)),
-        "ground_truth_coverage": float(len(joined) / len(predictions)),
-        "ground_truth_label_agreement": float((joined[labels_column] == joined["failed_truth"]).mean()),
+        "ground_truth_rows": float(covered.sum()),
+        "ground_truth_coverage": float(covered.mean()),
+        "ground_truth_label_agreement": float((labels == truth_failed[covered]).mean()),
         "ground_truth_model_roc_auc": model_auc,
         "ground_truth_bayes_roc_auc": bayes_auc,
         "ground_truth_auc_gap": bayes_auc - model_auc,
     }
 
 
-def read_truth(upstream_database_url: str, first: dt.date, last: dt.date) -> Any:
-    import pandas as pd
+def truth_of(trade_ids: Any, truth_batches: Iterable[Any]) -> tuple[Any, Any, Any]:
+    """For each prediction row: the truth's p_fail and drawn outcome of its trade, and whether
+    the truth has the trade at all. Each truth batch is looked up in turn (a hash of the batch's
+    trade ids, probed by every prediction row) and then let go."""
+    import numpy as np
+    import pyarrow.compute as pc
 
-    buffer = io.BytesIO()
+    rows = len(trade_ids)
+    p_fail = np.full(rows, np.nan)
+    failed = np.zeros(rows, dtype=bool)
+    covered = np.zeros(rows, dtype=bool)
+    for batch in truth_batches:
+        positions = pc.index_in(trade_ids, value_set=batch.column("trade_id").cast(trade_ids.type))
+        found = positions.is_valid().to_numpy(zero_copy_only=False)
+        at = positions.fill_null(0).to_numpy()[found]
+        p_fail[found] = batch.column("p_fail").to_numpy(zero_copy_only=False)[at]
+        failed[found] = batch.column("failed").to_numpy(zero_copy_only=False)[at]
+        covered |= found
+    return p_fail, failed, covered
+
+
+def read_truth(
+    upstream_database_url: str, first: dt.date, last: dt.date, block_bytes: int = TRUTH_BLOCK_BYTES
+) -> Iterator[Any]:
+    """The truth of the trades booked in [first, last], as Arrow record batches, parsed block by
+    block as PostgreSQL sends it (never the whole range in memory)."""
     with postgres.connect(upstream_database_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT set_config('statement_timeout', '10min', true)")
         # COPY takes no server-side parameters: psycopg binds these client-side, quoting them.
         truth_sql = read_sql("synthetic/trade_fail_probability_between.sql")
         query = f"COPY ({truth_sql}) TO STDOUT WITH (FORMAT csv, HEADER true)"
         with cur.copy(query, {"first_booking_date": first, "last_booking_date": last}) as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-    buffer.seek(0)
-    truth = pd.read_csv(buffer, dtype={"trade_id": "string"})
-    truth["failed"] = truth["failed"].map({"t": True, "f": False})
-    return truth
+            yield from parse_truth_csv(copy, block_bytes)
+
+
+def parse_truth_csv(chunks: Iterable[bytes], block_bytes: int = TRUTH_BLOCK_BYTES) -> Iterator[Any]:
+    """Record batches of the truth's CSV (a header, then trade_id, p_fail, failed as t/f), parsed
+    a block at a time from the chunks as they arrive."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    reader = csv.open_csv(
+        io.BufferedReader(_ChunkStream(chunks), buffer_size=block_bytes),
+        read_options=csv.ReadOptions(block_size=block_bytes),
+        convert_options=csv.ConvertOptions(
+            column_types={name: pa.type_for_alias(alias) for name, alias in TRUTH_COLUMN_TYPES.items()},
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    yield from reader
+
+
+class _ChunkStream(io.RawIOBase):
+    """Byte chunks (a COPY TO STDOUT's data) as a readable binary stream, for Arrow's CSV reader."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(bytes(chunk))
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
 
 def report_for_version(
@@ -75,16 +150,18 @@ def report_for_version(
     predictions_key: str,
 ) -> dict[str, Any]:
     """Compute the report for an evaluated version, log it on its MLflow run and tag the version."""
-    import pandas as pd
+    import pyarrow.parquet as pq
 
     body = s3.get_object(Bucket=bucket, Key=predictions_key)["Body"].read()
-    predictions = pd.read_parquet(io.BytesIO(body))
+    predictions = pq.read_table(io.BytesIO(body), columns=["trade_id", "failed", "challenger_score"])
+    del body
     window = evaluation["window"]
     first = dt.date.fromisoformat(window["start"]) - dt.timedelta(days=MAX_SETTLEMENT_HORIZON_DAYS)
     truth = read_truth(upstream_database_url, first, dt.date.fromisoformat(window["end"]))
-    if not predictions["trade_id"].isin(truth["trade_id"]).any():
+    try:
+        report = ground_truth_report(predictions, truth)
+    except NoGroundTruthError:
         return {"available": False, "reason": "no ground truth for the evaluation window's trades"}
-    report = ground_truth_report(predictions, truth)
     run_id = mlflow_client.get_model_version(model_name, version).run_id
     for key, value in report.items():
         mlflow_client.log_metric(run_id, key, value)

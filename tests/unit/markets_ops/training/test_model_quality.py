@@ -6,9 +6,17 @@ from __future__ import annotations
 import itertools
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from include.markets_ops.training.model_quality import ground_truth_report
+from include.markets_ops.training import model_quality
+
+
+def ground_truth_report(predictions: pd.DataFrame, truth: pd.DataFrame, **columns: str) -> dict[str, float]:
+    """The report of frames as the task reads them: the predictions as one Arrow table, the
+    truth in batches of three rows (so a trade's truth can be in any batch)."""
+    batches = pa.Table.from_pandas(truth, preserve_index=False).to_batches(max_chunksize=3)
+    return model_quality.ground_truth_report(pa.Table.from_pandas(predictions), batches, **columns)
 
 
 def pairwise_auc(labels: list[bool], scores: list[float]) -> float:
@@ -93,3 +101,29 @@ def test_no_overlap_with_the_truth_is_an_error() -> None:
     elsewhere = TRUTH.assign(trade_id=[f"X{i}" for i in range(len(TRUTH))])
     with pytest.raises(ValueError, match="no evaluation row has a ground-truth probability"):
         ground_truth_report(PREDICTIONS, elsewhere)
+
+
+def test_a_trade_evaluated_on_several_dates_gets_its_truth_on_each() -> None:
+    twice = pd.concat([PREDICTIONS, PREDICTIONS.iloc[[0, 1]]], ignore_index=True)
+    p_fail, failed, covered = model_quality.truth_of(
+        pa.array(twice["trade_id"]), pa.Table.from_pandas(TRUTH).to_batches(max_chunksize=2)
+    )
+    assert covered.tolist() == [True] * 8 + [False, False] + [True, True]
+    assert p_fail[[0, 10]].tolist() == [0.30, 0.30]
+    assert p_fail[[1, 11]].tolist() == [0.02, 0.02]
+    assert failed[:8].tolist() == TRUTH["failed"].iloc[:8].tolist()
+
+
+def test_the_truths_csv_is_parsed_block_by_block_from_chunks_cut_anywhere() -> None:
+    rows = [f"T{i},{i / 1000},{'t' if i % 7 == 0 else 'f'}\n" for i in range(2000)]
+    data = ("trade_id,p_fail,failed\n" + "".join(rows)).encode()
+    chunks = [data[start : start + 37] for start in range(0, len(data), 37)]  # mid-line, mid-field
+
+    batches = list(model_quality.parse_truth_csv(chunks, block_bytes=4096))
+
+    assert len(batches) > 1  # several blocks: never the whole CSV at once
+    table = pa.Table.from_batches(batches)
+    assert table.schema.names == ["trade_id", "p_fail", "failed"]
+    assert table.column("trade_id").to_pylist() == [f"T{i}" for i in range(2000)]
+    assert table.column("p_fail").to_pylist() == [i / 1000 for i in range(2000)]
+    assert table.column("failed").to_pylist() == [i % 7 == 0 for i in range(2000)]

@@ -29,22 +29,37 @@ SELECT
     t.booked_at,
     t.confirmed_at,
     t.allocated_at
-FROM unnest(current_setting('settlement_model.as_of_dates')::date[]) AS d (as_of_date)
-JOIN ops.trades AS t
-    ON t.business_date <= d.as_of_date
-    -- Settlement cycles are at most T+5 business days (ops.instruments check), so a trade
-    -- booked more than 31 days before D has settled: the bound lets the scan use the
-    -- business_date index.
-    AND t.business_date > d.as_of_date - 31
-    AND t.settle_date > d.as_of_date
+FROM ops.trades AS t
+-- The as-of dates on which the trade is pending, found in the sorted dates by binary search
+-- (width_bucket counts the dates up to a value): from the first on or after its booking to the
+-- last before its settle date, and within 31 days of its booking (settlement cycles are at
+-- most T+5 business days, ops.instruments check: a trade booked longer ago has settled). One
+-- scan of the trades gives every (date, trade) pair without comparing each trade with each
+-- date: with the 42 dates of a training window, those comparisons cost more than the scan.
+-- The dates are read once per query (scalar subqueries: InitPlans); read directly,
+-- current_setting and the array's cast ran for every trade.
+CROSS JOIN LATERAL (
+    SELECT (SELECT current_setting('settlement_model.as_of_dates')::date[])[i] AS as_of_date
+    FROM generate_series(
+        width_bucket(t.business_date - 1, (SELECT current_setting('settlement_model.as_of_dates')::date[])) + 1,
+        least(
+            width_bucket(t.settle_date - 1, (SELECT current_setting('settlement_model.as_of_dates')::date[])),
+            width_bucket(t.business_date + 30, (SELECT current_setting('settlement_model.as_of_dates')::date[]))
+        )
+    ) AS i
+) AS d
 WHERE t.status <> 'cancelled'
-    -- The same window over all the dates at once (the first and the last: the dates come
-    -- sorted), as plain expressions: the range the index scan reads when the trades drive the
-    -- join, as they do when scoring reads them in index order (below).
-    AND t.business_date > (current_setting('settlement_model.as_of_dates')::date[])[1] - 31
-    AND t.business_date <= (current_setting('settlement_model.as_of_dates')::date[])[
-        array_upper(current_setting('settlement_model.as_of_dates')::date[], 1)
-    ]
+    -- The window of all the dates (the first and the last: the dates come sorted): the range
+    -- the index scan reads, in the order of the ORDER BY when one date is scored.
+    AND t.business_date > (SELECT (current_setting('settlement_model.as_of_dates')::date[])[1] - 31)
+    AND t.business_date <= (
+        SELECT (current_setting('settlement_model.as_of_dates')::date[])[
+            array_upper(current_setting('settlement_model.as_of_dates')::date[], 1)
+        ]
+    )
+    -- Pending on no date, as most trades of the window are when one date is scored: filtered
+    -- out here, before the dates are looked for.
+    AND t.settle_date > (SELECT (current_setting('settlement_model.as_of_dates')::date[])[1])
     AND abs(hashtextextended(t.trade_id, 0) % (SELECT current_setting('settlement_model.shard_count')::int))
         = (SELECT current_setting('settlement_model.shard_index')::int)
 -- A stable order: the same rows always give the same Parquet bytes and messages. It is the

@@ -21,7 +21,11 @@ JOIN (
     SELECT o.trade_id, bool_or(o.outcome = 'failed') AS failed
     FROM ops.settlement_outcomes AS o
     WHERE o.business_date <= current_setting('settlement_model.labels_known_by')::date
+      -- Only the outcomes of trades the rows can have: booked within 31 days before the first
+      -- as-of date or later, so reported after that (a warehouse's years of history are not
+      -- grouped for a window of a few months).
+      AND o.business_date > (SELECT (current_setting('settlement_model.as_of_dates')::date[])[1] - 31)
     GROUP BY o.trade_id
 ) AS l ON l.trade_id = f.trade_id
-WHERE f.settle_date <= current_setting('settlement_model.labels_known_by')::date
+WHERE f.settle_date <= (SELECT current_setting('settlement_model.labels_known_by')::date)
 ORDER BY f.as_of_date, f.trade_id

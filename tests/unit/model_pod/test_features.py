@@ -19,10 +19,14 @@ def test_every_session_parameter_the_sql_reads_is_on_the_allow_list() -> None:
     assert read == set(features.SQL_PARAMETERS)
 
 
-def test_the_training_sql_inlines_the_pending_trades_sql() -> None:
+def test_the_training_sql_inlines_the_pending_trades_sql_without_its_order() -> None:
     sql = features.training_set_sql()
+    pending = features.pending_trades_sql()
     assert "/* pending_trades.sql */" not in sql
-    assert features.pending_trades_sql() in sql
+    assert pending.rstrip().endswith(features.PENDING_TRADES_ORDER)
+    assert pending.rstrip().removesuffix(features.PENDING_TRADES_ORDER) in sql
+    assert features.PENDING_TRADES_ORDER not in sql
+    assert sql.rstrip().endswith("ORDER BY f.as_of_date, f.trade_id")
 
 
 @pytest.mark.parametrize(("index", "count"), [(-1, 2), (2, 2), (0, 0)])

@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +35,13 @@ from typing import Any
 
 from benchmarks import Result, airflow_api
 from benchmarks.night_timeline import TaskRun, critical_path, overhead
-from benchmarks.process_memory import MemorySampler, Peaks, wait_for_samples
+from benchmarks.process_memory import (
+    MemorySampler,
+    Peaks,
+    describe_machine,
+    machine_summary,
+    wait_for_samples,
+)
 
 NAME = "night"
 DATABASE = "warehouse_bench_night"
@@ -294,13 +299,7 @@ def _report(
             for task in sorted(every_task, key=lambda task: task.started)
         ],
         "postgres_peak_pss_mib": peaks.postgres_pss,
-        "machine": {
-            "cores": os.cpu_count(),
-            "load_1m_max": max(peaks.load_1m),
-            "load_1m_mean": statistics.fmean(peaks.load_1m),
-            "cpu_busy_mean": statistics.fmean(peaks.cpu_busy) if peaks.cpu_busy else 0.0,
-            "lowest_available_mib": peaks.lowest_available,
-        },
+        "machine": machine_summary(peaks),
     }
 
 
@@ -336,9 +335,7 @@ def _markdown(report: dict[str, Any]) -> str:
         f"critical path in tasks {chain['critical_path_task_seconds']:.1f} s; "
         f"orchestration overhead **{chain['overhead_seconds']:.1f} s = {chain['overhead_share']:.1%}** "
         f"(target {OVERHEAD_TARGET_SHARE:.0%}).",
-        f"Machine: {machine['cores']} cores, load (1 min) max {machine['load_1m_max']:.2f}, "
-        f"mean {machine['load_1m_mean']:.2f}; CPU busy {machine['cpu_busy_mean']:.0%} on average; "
-        f"lowest available memory {machine['lowest_available_mib']:,.0f} MiB. "
+        f"{describe_machine(machine)} "
         f"PostgreSQL peak memory (PSS) {report['postgres_peak_pss_mib']:,.0f} MiB.",
         "",
         "| DAG run | queued s | wall s |",

@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import Result
-from benchmarks.process_memory import wait_with_peak_rss
+from benchmarks.process_memory import (
+    MemorySampler,
+    describe_machine,
+    machine_summary,
+    wait_for_samples,
+    wait_with_peak_rss,
+)
 
 NAME = "training"
 DATABASE = "warehouse_bench_training"
@@ -109,9 +115,13 @@ def run(stack: dict[str, str]) -> list[Result]:
     os.environ["STACK_POSTGRES_PORT"] = stack["POSTGRES_PORT"]
     urls = _seeded_world(stack, world, dates)
     work = OUT / "training-work"
+    sampler = MemorySampler()  # the machine's load and PostgreSQL's memory during the night
+    sampler.start()
+    wait_for_samples(sampler)
     try:
         steps = _night(stack, urls, day, work)
     finally:
+        peaks = sampler.stop()
         _remove_snapshot(stack, day)
         if os.environ.get("BENCH_TRAINING_KEEP") != "1":
             postgres.drop_scratch_database(DATABASE)
@@ -119,6 +129,8 @@ def run(stack: dict[str, str]) -> list[Result]:
         "volume": {"trades_per_day": trades_per_day, "business_days": len(dates), "training_date": str(day)},
         "steps": steps,
         "night_seconds": sum(step["seconds"] for step in steps),
+        "postgres_peak_pss_mib": peaks.postgres_pss,
+        "machine": machine_summary(peaks),
         "targets": {
             "night_seconds": NIGHT_TARGET_SECONDS,
             "peak_rss_mib": PEAK_RSS_TARGET_MIB,
@@ -282,6 +294,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"# The weekly training night: {volume['trades_per_day']:,} trades a day",
         "",
         f"World: {volume['business_days']} business days to the training date {volume['training_date']}.",
+        f"{describe_machine(report['machine'])} "
+        f"PostgreSQL peak memory (PSS) {report['postgres_peak_pss_mib']:,.0f} MiB.",
         "",
         "| step | wall (s) | peak RSS (MiB) |",
         "|---|---:|---:|",

@@ -14,7 +14,9 @@ Run as root (make bench is) to read other users' processes, PostgreSQL's include
 
 from __future__ import annotations
 
+import os
 import re
+import statistics
 import subprocess
 import threading
 import time
@@ -168,3 +170,23 @@ def wait_with_peak_rss(process: subprocess.Popen, poll_seconds: float = 0.1) -> 
     if process.returncode != 0:
         raise RuntimeError(f"{process.args!r} failed with exit code {process.returncode}: see its log")
     return peak
+
+
+def machine_summary(peaks: Peaks) -> dict[str, float]:
+    """The machine's load while the sampler ran: 1-minute load average (max, mean), the mean
+    share of the cores busy, the lowest available memory."""
+    return {
+        "cores": float(os.cpu_count() or 0),
+        "load_1m_max": max(peaks.load_1m),
+        "load_1m_mean": statistics.fmean(peaks.load_1m),
+        "cpu_busy_mean": statistics.fmean(peaks.cpu_busy) if peaks.cpu_busy else 0.0,
+        "lowest_available_mib": peaks.lowest_available,
+    }
+
+
+def describe_machine(machine: dict[str, float]) -> str:
+    return (
+        f"Machine: {machine['cores']:.0f} cores, load (1 min) max {machine['load_1m_max']:.2f}, "
+        f"mean {machine['load_1m_mean']:.2f}; CPU busy {machine['cpu_busy_mean']:.0%} on average; "
+        f"lowest available memory {machine['lowest_available_mib']:,.0f} MiB."
+    )

@@ -64,10 +64,20 @@ def test_the_report_names_each_step_the_night_and_the_auc_gap() -> None:
             },
         ],
         "night_seconds": 39.0,
+        "postgres_peak_pss_mib": 900.0,
+        "machine": {
+            "cores": 2.0,
+            "load_1m_max": 2.5,
+            "load_1m_mean": 1.9,
+            "cpu_busy_mean": 0.8,
+            "lowest_available_mib": 15000.0,
+        },
     }
     text = bench_training.markdown(report)
     assert "| **the night** | **39.0** | **1,800** (largest) |" in text
     assert "gap 0.0100" in text
+    assert "load (1 min) max 2.50, mean 1.90; CPU busy 80%" in text
+    assert "PostgreSQL peak memory (PSS) 900 MiB" in text
     results = {result.metric: result.value for result in bench_training.results(report)}
     assert results["the night: build + train + evaluate + ground truth"] == 39.0
     assert results["train: peak RSS"] == 1800.0

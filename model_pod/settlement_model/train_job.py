@@ -22,6 +22,7 @@ from settlement_model.contract import JobEnvironment
 log = logging.getLogger(__name__)
 
 PERMUTATION_SAMPLE_ROWS = 20_000
+DATASET_SAMPLE_ROWS = 10_000  # the rows logged with each snapshot file as its dataset (the schema)
 MODEL_RUNTIME_PACKAGES = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
 SKOPS_TRUSTED_TYPES = (
     "settlement_model.encoding.FeatureMatrix",
@@ -101,7 +102,10 @@ def train(
         log.info("version %s was already trained on this snapshot with these parameters", version.version)
         return {"model_version": str(version.version), "mlflow_run_id": version.run_id, "reused": True}
 
-    train_frame = training_set.load_part(env, manifest, "train")
+    # Only what the fit needs: the trade ids and dates are most of the file's bytes in pandas.
+    train_frame = training_set.load_part(
+        env, manifest, "train", columns=(*features.FEATURES, features.LABEL, sampling.WEIGHT_COLUMN)
+    )
     x_train, y_train = features.model_frame(train_frame), train_frame[features.LABEL].astype("int8")
     # A sampled train window's rows count 1 / tau times each (sampling.py). A window kept
     # whole (the demo's, the tests') trains without weights, exactly as before sampling.
@@ -110,6 +114,7 @@ def train(
         bool(train_sampling) and train_sampling["settled_rows_kept"] < train_sampling["settled_rows_seen"]
     )
     weights = train_frame[sampling.WEIGHT_COLUMN].to_numpy() if sampled else None
+    del train_frame  # x_train has the features: the loaded frame is not kept through the fit
     log.info(
         "training on %d rows (%d failed; sampling %s), evaluating on %d rows",
         len(x_train),
@@ -139,7 +144,8 @@ def train(
         tags={"mlflow.parentRunId": snapshot_run_id, "airflow_run_id": airflow_run_id},
     ) as run:
         run_id = run.info.run_id
-        _log_datasets(manifest, train_frame, evaluation.sample, training_date)
+        train_sample = training_set.head_of_part(env, manifest, "train", DATASET_SAMPLE_ROWS)
+        _log_datasets(manifest, train_sample, evaluation.sample, training_date)
         mlflow.log_params({f"model.{key}": value for key, value in asdict(params).items()})
         mlflow.log_param("model.iterations_used", int(pipeline.named_steps["classify"].n_iter_))
         mlflow.log_metrics({f"holdout_{key}": value for key, value in holdout.items()})
@@ -184,7 +190,7 @@ def _log_datasets(
     ):
         part = manifest["parts"][name]
         dataset = from_pandas(
-            frame.head(10_000),
+            frame.head(DATASET_SAMPLE_ROWS),
             source=part["uri"],
             targets=features.LABEL,
             name=f"settlement-{name}-{training_date}",

@@ -247,11 +247,27 @@ def part_file(env: JobEnvironment, manifest: dict[str, Any], name: str) -> Path:
     return path
 
 
-def load_part(env: JobEnvironment, manifest: dict[str, Any], name: str) -> Any:
-    """One window of the snapshot as a pandas frame: the train window, sampled to fit."""
+def load_part(
+    env: JobEnvironment, manifest: dict[str, Any], name: str, columns: tuple[str, ...] | None = None
+) -> Any:
+    """One window of the snapshot as a pandas frame (the train window, sampled to fit): every
+    column, or those of ``columns`` the file has (a window kept whole has no weights)."""
     import pandas as pd
+    import pyarrow.parquet as pq
 
-    return pd.read_parquet(part_file(env, manifest, name))
+    path = part_file(env, manifest, name)
+    if columns is not None:
+        present = set(pq.read_schema(path).names)
+        columns = tuple(column for column in columns if column in present)
+    return pd.read_parquet(path, columns=list(columns) if columns is not None else None)
+
+
+def head_of_part(env: JobEnvironment, manifest: dict[str, Any], name: str, rows: int) -> Any:
+    """The first ``rows`` rows of a window, every column (a sample of its schema)."""
+    import pyarrow.parquet as pq
+
+    batches = pq.ParquetFile(part_file(env, manifest, name)).iter_batches(batch_size=rows)
+    return next(batches).to_pandas()
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import Result
+from benchmarks.model_jobs import model_job_environment
 from benchmarks.process_memory import wait_with_peak_rss
 from devstack.stack_env import kafka_client_of
 
@@ -345,28 +346,6 @@ def _train_challenger(bench: Bench, training_date: dt.date) -> str:
 # --------------------------------------------------------------------------- the three ways
 
 
-def _job_environment(stack: dict[str, str], database_url: str, work: Path) -> dict[str, str]:
-    """The contract's environment, as the embedded runtime builds it."""
-    work.mkdir(parents=True, exist_ok=True)
-    return {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath]),
-        "PYTHONPATH": str(REPO / "model_pod"),
-        "PYTHONUNBUFFERED": "1",
-        "OMP_NUM_THREADS": "1",  # as jobs/spec.py sets it for score: one core per shard
-        "HOME": str(work), "TMPDIR": str(work), "WORK_DIR": str(work),
-        "DATABASE_URL": database_url,
-        "S3_BUCKET": stack["S3_BUCKET"], "S3_ENDPOINT_URL": stack["S3_ENDPOINT_URL"],
-        "AWS_ACCESS_KEY_ID": stack["AWS_ACCESS_KEY_ID"],
-        "AWS_SECRET_ACCESS_KEY": stack["AWS_SECRET_ACCESS_KEY"],
-        "AWS_DEFAULT_REGION": stack["AWS_DEFAULT_REGION"],
-        "MLFLOW_TRACKING_URI": stack["MLFLOW_TRACKING_URI"], "MLFLOW_MODEL_NAME": MODEL_NAME,
-        "MLFLOW_TRACKING_USERNAME": stack["MLFLOW_TRACKING_USERNAME"],
-        "MLFLOW_TRACKING_PASSWORD": stack["MLFLOW_TRACKING_PASSWORD"],
-        "KAFKA_BOOTSTRAP_SERVERS": stack["KAFKA_BOOTSTRAP_SERVERS"], "NO_PROXY": "*",
-        "KAFKA_CONFIG_JSON": stack["KAFKA_CLIENT_SECURITY_JSON"],
-    }  # fmt: skip
-
-
 def _plan(day: dt.date, version: str, run_id: str, shards: int = 1, shadow_version: str | None = None) -> Any:
     from include.markets_ops.scoring.plan import ScoringPlan, new_attempt
 
@@ -388,7 +367,15 @@ def _start_job(bench: Bench, plan: Any, shard: int = 0) -> subprocess.Popen:
     arguments = plan.shard_arguments()[shard]
     return subprocess.Popen(
         [sys.executable, "-m", "settlement_model", "score", *arguments, "--topic", bench.topic],
-        env=_job_environment(bench.stack, bench.urls["writer"], work),
+        # One thread: as jobs/spec.py sets it for score (one core per shard).
+        env=model_job_environment(
+            bench.stack,
+            database_url=bench.urls["writer"],
+            work=work,
+            model_name=MODEL_NAME,
+            threads=1,
+            kafka=True,
+        ),
         stdout=(work / "stdout.log").open("wb"),  # the job's log: its time split is read back
         stderr=(work / "stderr.log").open("wb"),
     )

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import Result
+from benchmarks.model_jobs import REPO, model_job_environment
 from benchmarks.process_memory import (
     MemorySampler,
     describe_machine,
@@ -55,7 +56,6 @@ JOBS = ("build-training-set", "train", "evaluate")
 NIGHT_TARGET_SECONDS = 20 * 60
 PEAK_RSS_TARGET_MIB = 6 * 1024
 AUC_GAP_TARGET = 0.03
-REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "var" / "bench"
 
 
@@ -216,28 +216,18 @@ def _step(name: str, command: list[str], env: dict[str, str], work: Path) -> dic
 
 
 def _job_env(stack: dict[str, str], urls: dict[str, str], job: str, work: Path) -> dict[str, str]:
-    """The job contract's environment, as the embedded runtime builds it (jobs/local_runtime.py),
-    on the benchmark's database and model name."""
+    """The job's contract environment on the benchmark's database (the reader's role, as the DAG's
+    build-training-set) and model name, with the job's thread count (jobs/spec.py)."""
     from include.markets_ops.jobs.spec import JOBS as SPECS
 
-    tmp = work / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    return {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath]),
-        "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
-        "OMP_NUM_THREADS": str(SPECS[job].threads),
-        "PYTHONPATH": str(REPO / "model_pod"),
-        "HOME": str(tmp), "TMPDIR": str(tmp), "MPLCONFIGDIR": str(tmp / "matplotlib"),
-        "WORK_DIR": str(work / job),
-        "DATABASE_URL": urls["reader"],
-        "S3_BUCKET": stack["S3_BUCKET"], "S3_ENDPOINT_URL": stack["S3_ENDPOINT_URL"],
-        "AWS_ACCESS_KEY_ID": stack["AWS_ACCESS_KEY_ID"],
-        "AWS_SECRET_ACCESS_KEY": stack["AWS_SECRET_ACCESS_KEY"],
-        "AWS_DEFAULT_REGION": stack["AWS_DEFAULT_REGION"],
-        "MLFLOW_TRACKING_URI": stack["MLFLOW_TRACKING_URI"], "MLFLOW_MODEL_NAME": MODEL_NAME,
-        "MLFLOW_TRACKING_USERNAME": stack["MLFLOW_TRACKING_USERNAME"],
-        "MLFLOW_TRACKING_PASSWORD": stack["MLFLOW_TRACKING_PASSWORD"],
-    }  # fmt: skip
+    return model_job_environment(
+        stack,
+        database_url=urls["reader"],
+        work=work / job,
+        model_name=MODEL_NAME,
+        threads=SPECS[job].threads,
+        kafka=False,
+    )
 
 
 def _remove_snapshot(stack: dict[str, str], day: dt.date) -> None:

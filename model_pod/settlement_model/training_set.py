@@ -138,6 +138,7 @@ def build(
     env.work_dir.mkdir(parents=True, exist_ok=True)
     parts: dict[str, Any] = {}
     with warehouse.connect(env.database_url) as conn:
+        warehouse.join_windows_by_hash(conn)
         for name, start, end, known_by in (
             ("train", windows.train_start, windows.train_end, windows.train_labels_known_by),
             ("evaluation", windows.eval_start, windows.eval_end, windows.eval_labels_known_by),

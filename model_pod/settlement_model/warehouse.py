@@ -38,6 +38,13 @@ WORK_MEM = "256MB"
 # every row is sorted (and spilled) before the first one is sent. With sorting priced out it
 # reads ix_trades_business_date_trade_id in the query's ORDER BY and streams as it scans.
 READ_IN_INDEX_ORDER = (("enable_sort", "off"), ("enable_incremental_sort", "off"))
+# A training window's session. Its query's bounds are session settings read once (InitPlans),
+# which the planner cannot see: it estimated a single pending trade and joined the labels to
+# it in a nested loop, comparing every trade with every label (a test world's build went from
+# seconds to minutes). With nested loops priced out the join is hashed; the lateral listing
+# each trade's as-of dates stays the nested loop it has to be, and JIT, which the pricing
+# would switch on, stays off.
+JOIN_WINDOWS_BY_HASH = (("enable_nestloop", "off"), ("jit", "off"))
 APPLICATION_NAME = "settlement-model"
 STAGING_SCHEMA = "staging"
 SCORES_SCHEMA = "ml"
@@ -90,6 +97,11 @@ def read_in_index_order(conn: Any) -> None:
     """This session's queries read their ORDER BY from an index instead of sorting (see
     READ_IN_INDEX_ORDER). For a connection that runs only such queries: the scoring reader."""
     _set_session(conn, READ_IN_INDEX_ORDER)
+
+
+def join_windows_by_hash(conn: Any) -> None:
+    """This session's joins are hashed (see JOIN_WINDOWS_BY_HASH): the training set's builder."""
+    _set_session(conn, JOIN_WINDOWS_BY_HASH)
 
 
 def set_parameters(conn: Any, parameters: dict[str, str]) -> None:

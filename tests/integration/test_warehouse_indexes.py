@@ -123,3 +123,29 @@ def test_scoring_streams_the_pending_trades_in_index_order_without_a_sort(
     plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
     assert "ix_trades_business_date_trade_id" in index_names(plan), json.dumps(plan, indent=1)
     assert not {"Sort", "Incremental Sort"} & node_types(plan), json.dumps(plan, indent=1)
+
+
+def test_a_training_window_never_joins_its_labels_in_a_nested_loop(
+    seeded_scratch_warehouse: Warehouse,
+) -> None:
+    """In the builder's session (warehouse.JOIN_WINDOWS_BY_HASH) the window's pending trades are
+    joined with their labels by hash (or merge): the planner cannot see the window's bounds and,
+    left to itself, compared every trade with every label in a nested loop (minutes on a test
+    world)."""
+    from settlement_model import features, warehouse
+
+    dates = [DAY - dt.timedelta(days=n) for n in range(5)]
+    parameters = {**features.feature_parameters(dates), "settlement_model.labels_known_by": str(DAY)}
+    with seeded_scratch_warehouse.connect("reader") as reader:
+        for name, value in (*parameters.items(), *warehouse.JOIN_WINDOWS_BY_HASH):
+            reader.execute("SELECT set_config(%s, %s, false)", (name, value))
+        (plan,) = reader.execute("EXPLAIN (FORMAT JSON) " + features.training_set_sql()).fetchone()
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    assert {"Hash Join", "Merge Join"} & node_types(plan), json.dumps(plan, indent=1)
+    assert not nested_loops_over(plan, "Aggregate"), json.dumps(plan, indent=1)
+
+
+def nested_loops_over(plan: dict[str, Any], node_type: str) -> list[dict[str, Any]]:
+    """The nested loops that have a node of ``node_type`` below them."""
+    found = [plan] if plan["Node Type"] == "Nested Loop" and node_type in node_types(plan) else []
+    return found + [loop for child in plan.get("Plans", []) for loop in nested_loops_over(child, node_type)]

@@ -10,11 +10,11 @@ STACK = {
     "S3_BUCKET": "bucket",
     "S3_ENDPOINT_URL": "http://127.0.0.1:1",
     "AWS_ACCESS_KEY_ID": "key",
-    "AWS_SECRET_ACCESS_KEY": "secret",
+    "AWS_SECRET_ACCESS_KEY": "test-key",  # pragma: allowlist secret
     "AWS_DEFAULT_REGION": "us-east-1",
     "MLFLOW_TRACKING_URI": "http://127.0.0.1:2",
     "MLFLOW_TRACKING_USERNAME": "pipelines",
-    "MLFLOW_TRACKING_PASSWORD": "password",
+    "MLFLOW_TRACKING_PASSWORD": "test-password",  # pragma: allowlist secret
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:3",
     "KAFKA_CLIENT_SECURITY_JSON": "{}",
 }

@@ -151,7 +151,7 @@ def _seeded_world(stack: dict[str, str], world: Any, history_days: int) -> dt.da
     night = calendars.add_business_days(dates[-1], 1, OPERATIONS_CALENDAR)
     os.environ["STACK_POSTGRES_PORT"] = stack["POSTGRES_PORT"]
     urls = database_urls(stack, DATABASE)
-    if _holds(urls, world, dates[-1]):
+    if holds_world(urls, world, dates[-1]):
         print(f"    {DATABASE} holds the world already ({world.trades_per_day:,} trades a day)", flush=True)
         upgrade_to_head(urls["owner"])  # a world seeded by an earlier revision
     else:
@@ -159,11 +159,11 @@ def _seeded_world(stack: dict[str, str], world: Any, history_days: int) -> dt.da
         postgres.create_scratch_database(DATABASE)
         upgrade_to_head(urls["owner"])
         seed_world(urls, world, dates, [])
-    _settle(urls["owner"])
+    settle_world(urls["owner"])
     return night
 
 
-def _settle(owner_url: str) -> None:
+def settle_world(owner_url: str) -> None:
     """Vacuum the world's big tables before the night, as a warehouse that has been running for
     a while would be: in a freshly seeded one, autovacuum's first pass over tens of GB would
     compete with the night (on a vacuumed table it skips every page: seconds)."""
@@ -177,7 +177,7 @@ def _settle(owner_url: str) -> None:
     print(f"    vacuumed the world's tables in {time.monotonic() - started:.0f}s", flush=True)
 
 
-def _holds(urls: dict[str, str], world: Any, last_day: dt.date) -> bool:
+def holds_world(urls: dict[str, str], world: Any, last_day: dt.date) -> bool:
     import psycopg
 
     from include.markets_ops.synthetic import truth

@@ -87,12 +87,13 @@ def seed_world(urls: dict[str, str], config: Any, dates: list[dt.date], day_seco
 
 
 def database_urls(stack: dict[str, str], database: str) -> dict[str, str]:
-    """The owner's, writer's and upstream feed's URLs of another database of the stack."""
+    """The owner's, writer's, reader's and upstream feed's URLs of another database of the stack."""
     return {
         role: _with_database(stack[variable], database)
         for role, variable in (
             ("owner", "WAREHOUSE_OWNER_URL"),
             ("writer", "POSTGRES_URL"),
+            ("reader", "REPORTING_READER_URL"),
             ("upstream", "UPSTREAM_FEED_URL"),
         )
     }

@@ -149,16 +149,13 @@ def run(stack: dict[str, str]) -> list[Result]:
 
 def _seeded_world(stack: dict[str, str], world: Any, dates: list[dt.date]) -> dict[str, str]:
     """The world's database, seeded unless it holds the world already; the roles' URLs."""
-    from benchmarks.bench_night import _holds, _settle
+    from benchmarks.bench_night import holds_world, settle_world
     from benchmarks.bench_seeding import database_urls, seed_world
     from devstack import postgres
     from include.markets_ops.warehouse.migrate import upgrade_to_head
 
-    urls = {
-        **database_urls(stack, DATABASE),
-        "reader": _with_database(stack["REPORTING_READER_URL"], DATABASE),
-    }
-    if _holds(urls, world, dates[-1]):
+    urls = database_urls(stack, DATABASE)
+    if holds_world(urls, world, dates[-1]):
         print(f"    {DATABASE} holds the world already ({world.trades_per_day:,} trades a day)", flush=True)
         upgrade_to_head(urls["owner"])
     else:
@@ -166,14 +163,8 @@ def _seeded_world(stack: dict[str, str], world: Any, dates: list[dt.date]) -> di
         postgres.create_scratch_database(DATABASE)
         upgrade_to_head(urls["owner"])
         seed_world(urls, world, dates, [])
-    _settle(urls["owner"])
+    settle_world(urls["owner"])
     return urls
-
-
-def _with_database(url: str, database: str) -> str:
-    from benchmarks.bench_seeding import _with_database
-
-    return _with_database(url, database)
 
 
 # --------------------------------------------------------------------------- the night

@@ -9,6 +9,7 @@ what lets the feed generate any single day.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -64,11 +65,13 @@ STATUS_PENDING, STATUS_CANCELLED = "pending", "cancelled"
 
 @dataclass(frozen=True)
 class Bookings:
-    """The trades booked on ``business_date``; arrays indexed by the trade's position that day."""
+    """Trades booked on ``business_date``: all of them, or those still live on a later day
+    (``live_on``); one row per trade in every array, in the order they were booked."""
 
     config: GeneratorConfig
     business_date: dt.date
     booking_index: int  # operations-day number of the business date
+    position: np.ndarray  # the trade's position among the day's bookings (its id's sequence - 1)
     # what the bank books
     instrument: np.ndarray
     counterparty: np.ndarray
@@ -106,11 +109,20 @@ class Bookings:
     def __len__(self) -> int:
         return len(self.instrument)
 
-    def trade_ids(self, positions: np.ndarray | None = None) -> np.ndarray:
-        """Trade ids (T + booking date + 7-digit sequence), for all or some positions."""
-        if positions is None:
-            positions = np.arange(len(self))
-        return trade_ids(self.business_date, positions)
+    def trade_ids(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Trade ids (T + booking date + 7-digit sequence), for all or some rows."""
+        return trade_ids(self.business_date, self.position if rows is None else self.position[rows])
+
+    def live_on(self, index: int) -> Bookings:
+        """The trades that can still have an event on operations day ``index`` or later (after
+        the booking day): the ones not cancelled whose settlement is not yet reported. Every
+        statement and outcome from that day on is built from these rows alone; most of a day's
+        trades settle within two or three days, so a window of past days shrinks to a few days'
+        worth of rows (the simulator's memory, not its output)."""
+        if index <= self.booking_index:
+            raise ValueError(f"live_on({index}) is not after the booking day {self.booking_index}")
+        keep = np.flatnonzero(~self.cancelled & (self.settle_report_index >= index))
+        return dataclasses.replace(self, **{name: getattr(self, name)[keep] for name in _TRADE_COLUMNS})
 
     def on_statement(self, index: int) -> np.ndarray:
         """Which trades are open (on the custodian's statement) on operations day ``index``:
@@ -119,6 +131,14 @@ class Bookings:
 
     def break_active(self, index: int) -> np.ndarray:
         return (self.break_type >= 0) & (index < self.booking_index + self.break_days.astype(np.int32))
+
+
+# Every per-trade array of Bookings.
+_TRADE_COLUMNS = tuple(
+    field.name
+    for field in dataclasses.fields(Bookings)
+    if field.name not in ("config", "business_date", "booking_index")
+)
 
 
 def trade_ids(business_date: dt.date, positions: np.ndarray) -> np.ndarray:
@@ -219,6 +239,7 @@ def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
         config=config,
         business_date=business_date,
         booking_index=booking_index,
+        position=np.arange(n, dtype=np.int32),
         instrument=instrument.astype(np.int16),
         counterparty=counterparty,
         market=market.astype(np.int8),
@@ -357,25 +378,40 @@ def _custodian_settle_day(settle: int, trade_day: int, market: str, later: bool)
 
 
 class BookingsCache:
-    """Keeps the last few booking days generated (a pure function, so caching is only speed)."""
+    """The booking days a window needs, each kept as the trades still live on the latest day
+    asked for (a pure function, so caching is only speed; pruning bounds its memory)."""
 
     def __init__(self, config: GeneratorConfig, capacity: int = LIFECYCLE_WINDOW + 2) -> None:
         self.config = config
         self.capacity = capacity
-        self._days: OrderedDict[dt.date, Bookings] = OrderedDict()
+        # booking date -> (the first operations day it is complete for, its trades);
+        # a whole day is complete for every day from its booking on.
+        self._days: OrderedDict[dt.date, tuple[int, Bookings]] = OrderedDict()
 
     def get(self, business_date: dt.date) -> Bookings:
-        if business_date in self._days:
-            self._days.move_to_end(business_date)
-            return self._days[business_date]
-        bookings = generate(self.config, business_date)
-        self._days[business_date] = bookings
+        """Every trade booked on ``business_date``."""
+        return self._live(business_date, None)
+
+    def window(self, business_date: dt.date) -> list[Bookings]:
+        """The bookings of every day whose trades can still have events on ``business_date``:
+        that day's whole, each earlier day's as its trades still live then (``Bookings.live_on``)."""
+        index = timeline.operations_index(business_date)
+        earlier = [timeline.operations_date(i) for i in range(index - LIFECYCLE_WINDOW, index)]
+        live = [self._live(day, index) for day in earlier if day >= self.config.epoch]
+        return [*live, self.get(business_date)]
+
+    def _live(self, business_date: dt.date, index: int | None) -> Bookings:
+        """The trades of ``business_date`` live on operations day ``index`` (None: all of them)."""
+        needed_from = timeline.operations_index(business_date) if index is None else index
+        cached = self._days.pop(business_date, None)
+        if cached is None or cached[0] > needed_from:  # not kept, or pruned past what is asked
+            bookings = generate(self.config, business_date)
+            complete_from = bookings.booking_index
+        else:
+            complete_from, bookings = cached
+        if needed_from > complete_from:
+            bookings, complete_from = bookings.live_on(needed_from), needed_from
+        self._days[business_date] = (complete_from, bookings)  # the most recently used, last
         while len(self._days) > self.capacity:
             self._days.popitem(last=False)
         return bookings
-
-    def window(self, business_date: dt.date) -> list[Bookings]:
-        """The bookings of every day whose trades can still have events on ``business_date``."""
-        index = timeline.operations_index(business_date)
-        days = [timeline.operations_date(i) for i in range(index - LIFECYCLE_WINDOW, index + 1)]
-        return [self.get(day) for day in days if day >= self.config.epoch]

@@ -65,3 +65,11 @@ def test_injection_is_deterministic_and_off_at_rate_zero(day: daily.DayData) -> 
     none = bad_rows.inject(CONFIG.seed, DAY, "trades", day.trades, rate=0.0)
     assert none.bad_rows.num_rows == 0
     assert none.table.equals(day.trades)
+
+
+def test_the_file_with_bad_rows_shares_the_clean_rows_memory(day: daily.DayData) -> None:
+    # A day's file at volume is hundreds of MB: the bad rows are chained in, the clean rows not copied.
+    before = pa.total_allocated_bytes()
+    injected = bad_rows.inject(CONFIG.seed, DAY, "trades", day.trades, rate=0.02)
+    assert injected.bad_rows.num_rows > 0
+    assert pa.total_allocated_bytes() - before < day.trades.nbytes / 10

@@ -62,10 +62,18 @@ def run(stack: dict[str, str]) -> list[Result]:
     ]
 
 
-def seed_world(urls: dict[str, str], config: Any, dates: list[dt.date], day_seconds: list[float]) -> Any:
-    """Seed ``dates`` of ``config``'s world in bulk; each day's seconds appended to ``day_seconds``."""
+def seed_world(
+    urls: dict[str, str],
+    config: Any,
+    dates: list[dt.date],
+    day_seconds: list[float],
+    daily_sources: tuple[Any, ...] | None = None,
+) -> Any:
+    """Seed ``dates`` of ``config``'s world in bulk; each day's seconds appended to ``day_seconds``.
+    ``daily_sources``: the daily files seeded (default all)."""
     import psycopg
 
+    from include.markets_ops.feed import sources
     from include.markets_ops.synthetic import seed
 
     last = time.monotonic()
@@ -80,7 +88,13 @@ def seed_world(urls: dict[str, str], config: Any, dates: list[dt.date], day_seco
     started = time.monotonic()
     with psycopg.connect(urls["writer"]) as writer, psycopg.connect(urls["upstream"]) as upstream:
         report = seed.seed_history(
-            writer, upstream, config, dates, progress=progress, owner_url=urls["owner"]
+            writer,
+            upstream,
+            config,
+            dates,
+            progress=progress,
+            owner_url=urls["owner"],
+            daily_sources=daily_sources or sources.DAILY_SOURCES,
         )
     print(f"    seeded in {time.monotonic() - started:.0f}s", flush=True)
     return report

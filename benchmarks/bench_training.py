@@ -4,9 +4,9 @@ The world: DEMO_TRADES_PER_DAY trades a day (default here 1,000,000; ``make demo
 every business day a training run on TRAINING_DATE reads with the DAG's default windows (60
 calendar days of training as-of dates, 10 of evaluation, labels read 7 days after each window,
 and the week before the first as-of date, whose bookings are still pending on it): 63 business
-days, seeded in bulk into a database of its own, ``warehouse_bench_training`` (about 60 GB at 1M
-trades a day; dropped afterwards unless BENCH_TRAINING_KEEP=1, and then a rerun at the same volume
-seeds nothing).
+days, seeded in bulk into a database of its own, ``warehouse_bench_training``, without the
+custodians' statements, which training never reads (dropped afterwards unless BENCH_TRAINING_KEEP=1,
+and then a rerun at the same volume seeds nothing).
 
 The night: the training DAG's three model jobs one after the other, each started exactly as the
 DAG's embedded runtime starts it (``python -m settlement_model <job>`` with the arguments
@@ -162,9 +162,18 @@ def _seeded_world(stack: dict[str, str], world: Any, dates: list[dt.date]) -> di
         print(f"    seeding {DATABASE}: {len(dates)} days x {world.trades_per_day:,} trades", flush=True)
         postgres.create_scratch_database(DATABASE)
         upgrade_to_head(urls["owner"])
-        seed_world(urls, world, dates, [])
+        seed_world(urls, world, dates, [], daily_sources=_training_sources())
     settle_world(urls["owner"])
     return urls
+
+
+def _training_sources() -> tuple[Any, ...]:
+    """The daily files the world is seeded with: all but the custodians' statements, which no
+    training job or report reads and which are the largest of them (their rows outnumber the
+    trades: a 1M-a-day world with them does not fit this machine's disk)."""
+    from include.markets_ops.feed import sources
+
+    return tuple(source for source in sources.DAILY_SOURCES if source is not sources.CUSTODIAN_CONFIRMATIONS)
 
 
 # --------------------------------------------------------------------------- the night

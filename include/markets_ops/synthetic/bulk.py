@@ -82,6 +82,7 @@ def seed_days(
     config: GeneratorConfig,
     dates: list[dt.date],
     on_day: Callable[[dt.date, dict[str, int], float], None],
+    daily_sources: tuple[sources.Source, ...] = sources.DAILY_SOURCES,
 ) -> bool:
     """Seed ``dates`` (business dates after every loaded one, in order) in one transaction;
     False, with nothing written, when a row on or after the first date is loaded by then.
@@ -104,7 +105,7 @@ def seed_days(
             _execute(connection, read_sql("seed/drop_indexes.sql"))
         for day in generated_days(config, dates):
             started = time.monotonic()
-            counts = write_day(connection, day, None if new_world else dates[0])
+            counts = write_day(connection, day, None if new_world else dates[0], daily_sources)
             on_day(day.business_date, counts, time.monotonic() - started)
         if new_world:
             _execute(connection, read_sql("seed/restore_indexes.sql"))
@@ -114,15 +115,21 @@ def seed_days(
     return True
 
 
-def write_day(connection: Any, day: DayData, first_date: dt.date | None) -> dict[str, int]:
-    """One generated day into ops.* and its truth into synthetic.*, in the caller's transaction
-    (its trades with the status the stretch leaves them in). ``first_date``: the stretch's, when
-    trades booked before it exist (their status follows the day's settlement events), else None."""
+def write_day(
+    connection: Any,
+    day: DayData,
+    first_date: dt.date | None,
+    daily_sources: tuple[sources.Source, ...] = sources.DAILY_SOURCES,
+) -> dict[str, int]:
+    """One generated day into ops.* (the files of ``daily_sources``) and its truth into
+    synthetic.*, in the caller's transaction (its trades with the status the stretch leaves them
+    in). ``first_date``: the stretch's, when trades booked before it exist (their status follows
+    the day's settlement events), else None."""
     date = (day.business_date,)
     _execute(connection, read_sql("synthetic/delete_day_truth.sql"), date)
     _execute(connection, read_sql("seed/delete_quarantine.sql"), date)
     counts = {}
-    for source in sources.DAILY_SOURCES:
+    for source in daily_sources:
         schema, table = source.target_table.split(".")
         counts[source.name] = _ingest(connection, schema, table, typed_for(source, getattr(day, source.name)))
     if first_date is not None:

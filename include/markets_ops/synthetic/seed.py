@@ -77,10 +77,12 @@ def seed_history(
     *,
     progress: Callable[[str], None] = print,
     owner_url: str | None = None,
+    daily_sources: tuple[sources.Source, ...] = sources.DAILY_SOURCES,
 ) -> SeedReport:
     """Seed ``dates`` (business dates of the world, in order) with clean data: in bulk when
     ``owner_url`` (the warehouse owner's) is given and no date on or after the first is loaded,
-    else day by day through the loader."""
+    else day by day through the loader. ``daily_sources``: the daily files seeded (all; a
+    benchmark whose jobs never read the custodians' statements leaves them out)."""
     started = time.monotonic()
     world = truth.ensure_world(upstream, config)
     if dates and dates[0] < world.epoch:
@@ -94,16 +96,16 @@ def seed_history(
         report.days += 1
         progress(
             f"  {business_date}  trades {counts['trades']:>8,}"
-            f"  statement {counts['custodian_confirmations']:>8,}"
+            f"  statement {counts.get('custodian_confirmations', 0):>8,}"
             f"  outcomes {counts['settlement_outcomes']:>8,}  breaks {counts['injected_breaks']:>6,}"
             f"  ({seconds:.1f}s)"
         )
 
-    if not _seeded_in_bulk(owner_url, world, dates, seeded):
+    if not _seeded_in_bulk(owner_url, world, dates, seeded, daily_sources):
         cache = BookingsCache(world)
         for business_date in dates:
             day_started = time.monotonic()
-            counts = seed_day(writer, upstream, world, business_date, cache)
+            counts = seed_day(writer, upstream, world, business_date, cache, daily_sources=daily_sources)
             seeded(business_date, counts, time.monotonic() - day_started)
     report.seconds = time.monotonic() - started
     return report
@@ -114,20 +116,27 @@ def _seeded_in_bulk(
     config: GeneratorConfig,
     dates: list[dt.date],
     on_day: Callable[[dt.date, dict[str, int], float], None],
+    daily_sources: tuple[sources.Source, ...],
 ) -> bool:
     """Whether ``dates`` were seeded in bulk: only with the owner's URL and nothing loaded on or
     after the first date (checked here, and again under the feed's lock by bulk.seed_days)."""
     if not dates or owner_url is None or not bulk.is_fresh(owner_url, dates[0]):
         return False
-    return bulk.seed_days(owner_url, config, dates, on_day)
+    return bulk.seed_days(owner_url, config, dates, on_day, daily_sources)
 
 
 def seed_day(
-    writer: Any, upstream: Any, config: GeneratorConfig, business_date: dt.date, cache: BookingsCache
+    writer: Any,
+    upstream: Any,
+    config: GeneratorConfig,
+    business_date: dt.date,
+    cache: BookingsCache,
+    *,
+    daily_sources: tuple[sources.Source, ...] = sources.DAILY_SOURCES,
 ) -> dict[str, int]:
     day = daily.build_day(config, business_date, cache)
     counts = truth.write_day(upstream, business_date, day.trade_fail_probability, day.injected_breaks, None)
-    for source in sources.DAILY_SOURCES:
+    for source in daily_sources:
         table = getattr(day, source.name)
         report = loader.load_file(
             writer,

@@ -90,3 +90,44 @@ def test_the_files_decimals_become_numbers_of_their_columns_precision_and_scale(
     assert typed.schema.field("price").type == pa.decimal128(20, 8)
     assert typed.column("price")[0].as_py() == Decimal("101.12345678")
     assert typed.column("quantity")[0].as_py() == Decimal("2500.0000")
+
+
+class _RecordingCursor:
+    """Stands in for an ADBC cursor: records the tables ingested, accepts any statement."""
+
+    def __init__(self, ingested: list[str]) -> None:
+        self.ingested = ingested
+
+    def execute(self, statement: str, parameters: object = None) -> None:
+        pass
+
+    def adbc_ingest(self, table: str, data: object, mode: str, db_schema_name: str) -> None:
+        self.ingested.append(f"{db_schema_name}.{table}")
+
+    def close(self) -> None:
+        pass
+
+
+class _RecordingConnection:
+    def __init__(self) -> None:
+        self.ingested: list[str] = []
+
+    def cursor(self) -> _RecordingCursor:
+        return _RecordingCursor(self.ingested)
+
+
+def test_a_day_is_written_with_the_daily_files_asked_for_and_all_its_truth() -> None:
+    day = daily.build_day(CONFIG, dt.date(2026, 9, 2))
+    everything, without_statements = _RecordingConnection(), _RecordingConnection()
+    bulk.write_day(everything, day, None)
+    counts = bulk.write_day(
+        without_statements,
+        day,
+        None,
+        tuple(source for source in sources.DAILY_SOURCES if source is not sources.CUSTODIAN_CONFIRMATIONS),
+    )
+    assert set(everything.ingested) - set(without_statements.ingested) == {"ops.custodian_confirmations"}
+    assert "custodian_confirmations" not in counts
+    assert {"ops.trades", "synthetic.trade_fail_probability", "synthetic.injected_breaks"} <= set(
+        without_statements.ingested
+    )

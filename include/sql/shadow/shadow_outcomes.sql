@@ -19,6 +19,8 @@ JOIN ml.trade_scores AS c
 -- A trade scored on a date was pending on it (model_pod/settlement_model/sql/pending_trades.sql):
 -- booked in the 31 days up to it and settling after it. So bounded, the join reads those trades
 -- from an index instead of hashing every trade of the warehouse (31 M rows at 1M trades a day).
+-- The rule reads the trade as it stands now, as the training labels do (training_set.sql): a
+-- trade whose settle date were amended to on or before the date would leave both, alike.
 JOIN ops.trades AS t
     ON t.trade_id = s.trade_id
     AND t.business_date > %(business_date)s::date - 31

@@ -103,7 +103,7 @@ def test_the_feeds_status_refresh_looks_outcomes_up_by_trade_and_date(
 
 
 def node_types(plan: dict[str, Any]) -> set[str]:
-    return {plan["Node Type"]}.union(*(node_types(child) for child in plan.get("Plans", [])))
+    return {node["Node Type"] for node in nodes(plan)}
 
 
 @pytest.mark.parametrize("shard_count", [1, 2])

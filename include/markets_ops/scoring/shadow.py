@@ -17,13 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from settlement_model.metrics import GATE_METRICS, gate_metric
 
-from include.markets_ops.services import postgres
+from include.markets_ops.services import copy_csv, postgres
 from include.markets_ops.services.sql_files import read_sql
 
 log = logging.getLogger(__name__)
@@ -34,41 +33,73 @@ STATEMENT_TIMEOUT = "5min"
 
 
 Pair = tuple[str, str, str]  # (model name, champion version, challenger version)
+PAIR_COLUMNS = ("model_name", "champion_version", "challenger_version")
+# shadow_outcomes.sql's columns, as Arrow reads them (services/copy_csv.py).
+OUTCOME_COLUMN_TYPES = {
+    "model_name": "string",
+    "champion_version": "string",
+    "challenger_version": "string",
+    "champion_score": "float64",
+    "challenger_score": "float64",
+    "failed": "bool",
+}
 UNKNOWN = -1  # a trade's outcome not known yet (else 1 failed, 0 settled)
 
 
 class _Columns:
-    """A pair's trades as compact columns (8 bytes per score, 1 per outcome): a date of a million
-    trades holds some 17 MB, where the rows as Python objects held hundreds."""
+    """A pair's trades as compact columns (8 bytes per score, 1 per outcome), a block of rows at
+    a time: a date of a million trades holds some 17 MB."""
 
     def __init__(self) -> None:
-        self.champion, self.challenger, self.outcome = array("d"), array("d"), array("b")
+        self.champion: list[Any] = []
+        self.challenger: list[Any] = []
+        self.outcome: list[Any] = []
 
-    def add(self, champion: float, challenger: float, failed: bool | None) -> None:
-        self.champion.append(champion)
-        self.challenger.append(challenger)
-        self.outcome.append(UNKNOWN if failed is None else int(failed))
+    def extend(self, rows: Any) -> None:
+        """Add a record batch of shadow_outcomes.sql's rows (all of this pair)."""
+        import numpy as np
+
+        failed = rows.column("failed")
+        outcome = failed.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int8)
+        outcome[failed.is_null().to_numpy(zero_copy_only=False)] = UNKNOWN
+        self.champion.append(rows.column("champion_score").to_numpy(zero_copy_only=False))
+        self.challenger.append(rows.column("challenger_score").to_numpy(zero_copy_only=False))
+        self.outcome.append(outcome)
 
 
-def comparison(
-    rows: Iterable[Sequence[Any]], business_date: dt.date, known_by: dt.date
-) -> list[dict[str, Any]]:
-    """One row per (champion, challenger) pair scored on the date, from the rows of
-    shadow_outcomes.sql (in its column order): counts, and each model's metrics on the realised
-    trades (None where they are undefined: no outcome known yet, or outcomes of one kind only)."""
+def comparison(batches: Iterable[Any], business_date: dt.date, known_by: dt.date) -> list[dict[str, Any]]:
+    """One row per (champion, challenger) pair scored on the date, from record batches of
+    shadow_outcomes.sql's rows (OUTCOME_COLUMN_TYPES): counts, and each model's metrics on the
+    realised trades (None where they are undefined: no outcome known yet, or outcomes of one
+    kind only)."""
     pairs: dict[Pair, _Columns] = {}
-    for model_name, champion, challenger, champion_score, challenger_score, failed in rows:
-        pairs.setdefault((model_name, champion, challenger), _Columns()).add(
-            champion_score, challenger_score, failed
-        )
+    for batch in batches:
+        for pair, rows in _by_pair(batch):
+            pairs.setdefault(pair, _Columns()).extend(rows)
     return [_compared(pair, columns, business_date, known_by) for pair, columns in sorted(pairs.items())]
+
+
+def _by_pair(batch: Any) -> Iterator[tuple[Pair, Any]]:
+    """The batch's rows of each (model, champion, challenger) pair: nearly always one pair, the
+    whole batch (a date's scoring run shadows one challenger)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pairs = pa.Table.from_batches([batch]).select(PAIR_COLUMNS).group_by(list(PAIR_COLUMNS)).aggregate([])
+    if pairs.num_rows == 1:
+        yield tuple(pairs.column(name)[0].as_py() for name in PAIR_COLUMNS), batch
+        return
+    for values in pairs.to_pylist():
+        pair = tuple(values[name] for name in PAIR_COLUMNS)
+        selected = [pc.equal(batch.column(name), values[name]) for name in PAIR_COLUMNS]
+        yield pair, batch.filter(pc.and_(pc.and_(selected[0], selected[1]), selected[2]))
 
 
 def _compared(pair: Pair, columns: _Columns, business_date: dt.date, known_by: dt.date) -> dict[str, Any]:
     import numpy as np
 
     model_name, champion, challenger = pair
-    outcome = np.frombuffer(columns.outcome, dtype=np.int8)
+    outcome = np.concatenate(columns.outcome)
     realised = outcome != UNKNOWN
     labels = outcome[realised]
     compared: dict[str, Any] = {
@@ -82,7 +113,7 @@ def _compared(pair: Pair, columns: _Columns, business_date: dt.date, known_by: d
         "outcomes_known_by": known_by,
     }
     for model, scores in (("champion", columns.champion), ("challenger", columns.challenger)):
-        realised_scores = np.frombuffer(scores, dtype=np.float64)[realised]
+        realised_scores = np.concatenate(scores)[realised]
         for metric in GATE_METRICS:
             compared[f"{model}_{metric}"] = _defined(metric, labels, realised_scores)
     return compared
@@ -116,7 +147,7 @@ def compare(
             )
         ]
         for business_date in dates:
-            for row in comparison(_outcome_rows(conn, business_date, known_by), business_date, known_by):
+            for row in comparison(_outcome_batches(conn, business_date, known_by), business_date, known_by):
                 if conn.execute(read_sql("shadow/upsert_shadow_comparison.sql"), row).fetchone():
                     written.append(row)
     log.info(
@@ -125,15 +156,13 @@ def compare(
     return written
 
 
-def _outcome_rows(conn: Any, business_date: dt.date, known_by: dt.date) -> Iterable[Sequence[Any]]:
-    """The date's rows of shadow_outcomes.sql as tuples, streamed from a server-side cursor."""
-    from psycopg.rows import tuple_row
-
+def _outcome_batches(conn: Any, business_date: dt.date, known_by: dt.date) -> Iterator[Any]:
+    """The date's rows of shadow_outcomes.sql as Arrow record batches, streamed by COPY."""
     params = {"business_date": business_date, "known_by": known_by}
-    with conn.cursor(name=f"shadow_outcomes_{business_date:%Y%m%d}", row_factory=tuple_row) as cursor:
-        cursor.itersize = 50_000
-        cursor.execute(read_sql("shadow/shadow_outcomes.sql"), params)
-        yield from cursor
+    with conn.cursor() as cursor:
+        yield from copy_csv.copy_batches(
+            cursor, read_sql("shadow/shadow_outcomes.sql"), params, OUTCOME_COLUMN_TYPES
+        )
 
 
 def evidence(

@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from include.markets_ops.services import postgres
+from include.markets_ops.services import copy_csv, postgres
 from include.markets_ops.services.sql_files import read_sql
 
 MAX_SETTLEMENT_HORIZON_DAYS = 31  # the features' own bound: a pending trade was booked within it
@@ -91,51 +91,15 @@ def read_truth(
     block as PostgreSQL sends it (never the whole range in memory)."""
     with postgres.connect(upstream_database_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT set_config('statement_timeout', '10min', true)")
-        # COPY takes no server-side parameters: psycopg binds these client-side, quoting them.
         truth_sql = read_sql("synthetic/trade_fail_probability_between.sql")
-        query = f"COPY ({truth_sql}) TO STDOUT WITH (FORMAT csv, HEADER true)"
-        with cur.copy(query, {"first_booking_date": first, "last_booking_date": last}) as copy:
-            yield from parse_truth_csv(copy, block_bytes)
+        parameters = {"first_booking_date": first, "last_booking_date": last}
+        yield from copy_csv.copy_batches(cur, truth_sql, parameters, TRUTH_COLUMN_TYPES, block_bytes)
 
 
 def parse_truth_csv(chunks: Iterable[bytes], block_bytes: int = TRUTH_BLOCK_BYTES) -> Iterator[Any]:
     """Record batches of the truth's CSV (a header, then trade_id, p_fail, failed as t/f), parsed
     a block at a time from the chunks as they arrive."""
-    import pyarrow as pa
-    from pyarrow import csv
-
-    reader = csv.open_csv(
-        io.BufferedReader(_ChunkStream(chunks), buffer_size=block_bytes),
-        read_options=csv.ReadOptions(block_size=block_bytes),
-        convert_options=csv.ConvertOptions(
-            column_types={name: pa.type_for_alias(alias) for name, alias in TRUTH_COLUMN_TYPES.items()},
-            true_values=["t"],
-            false_values=["f"],
-        ),
-    )
-    yield from reader
-
-
-class _ChunkStream(io.RawIOBase):
-    """Byte chunks (a COPY TO STDOUT's data) as a readable binary stream, for Arrow's CSV reader."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = memoryview(bytes(chunk))
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+    return copy_csv.csv_batches(chunks, TRUTH_COLUMN_TYPES, block_bytes)
 
 
 def report_for_version(

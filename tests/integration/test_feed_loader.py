@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,23 @@ def _csv(source: sources.Source, rows: list[Row | dict[str, None]]) -> bytes:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue().encode()
+
+
+def new_transaction_id(writer: Any) -> int:
+    """A transaction id assigned now (committed at once): those of later transactions are larger."""
+    with writer.transaction():
+        return writer.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
+
+
+def recorded_load(warehouse: Warehouse, source: str, day: dt.date) -> tuple[tuple[int, ...], str, int] | None:
+    """ops.feed_loads' row of the source and date: (received, loaded, quarantined), run, transaction."""
+    with warehouse.connect("reader") as reader:
+        row = reader.execute(
+            "SELECT received_rows, loaded_rows, quarantined_rows, dag_run_id, load_xact_id "
+            "FROM ops.feed_loads WHERE source = %s AND business_date = %s",
+            (source, day),
+        ).fetchone()
+    return None if row is None else (tuple(row[:3]), row[3], row[4])
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +231,8 @@ def test_a_rerun_gives_the_same_rows_and_does_not_duplicate_the_quarantine(
     where = f"business_date = '{NEW_DAY}'" if source.daily else "true"
     for attempt in range(2):
         with seeded_scratch_warehouse.connect("writer") as writer:
-            loader.load_file(
+            before = new_transaction_id(writer)
+            report = loader.load_file(
                 writer,
                 source,
                 NEW_DAY,
@@ -221,6 +240,11 @@ def test_a_rerun_gives_the_same_rows_and_does_not_duplicate_the_quarantine(
                 dag_run_id=f"run-{attempt}",
                 max_bad_share=0.5,
             )
+            after = new_transaction_id(writer)
+        # Each load is recorded as the date's last of its source, by its own transaction.
+        (counts, run, transaction_id) = recorded_load(seeded_scratch_warehouse, name, NEW_DAY)
+        assert (counts, run) == ((report.received, report.loaded, report.quarantined), f"run-{attempt}")
+        assert before < transaction_id < after
         state = (
             fingerprint(seeded_scratch_warehouse, source.target_table, where),
             sorted((key, rule) for key, rule, _ in quarantined(seeded_scratch_warehouse, name)),
@@ -256,6 +280,7 @@ def test_a_mostly_bad_file_is_refused_with_rule_count_and_example(
             (later_day,),
         ).fetchone()
     assert count == 5  # but the rejected rows are kept for triage
+    assert recorded_load(seeded_scratch_warehouse, "trades", later_day) is None  # no load of the date
 
 
 def test_reseeding_a_day_changes_nothing(seeded_scratch_warehouse: Warehouse) -> None:

@@ -13,7 +13,7 @@ import pytest
 from tests.integration.conftest import Warehouse, drop_database, scratch_database
 
 PROJECT_SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic", "events")
-HEAD = "0012_counterparty_days"  # the latest revision
+HEAD = "0013_feed_loads"  # the latest revision
 
 CATALOG_QUERIES = {
     "columns": """

@@ -13,6 +13,8 @@ before it ends (include/sql/feed/prepare_load.sql):
   4. the merge steps: good rows into ops.*, idempotently (a rerun gives the same rows); the
      rows go in with COPY (copy_out.sql + copy_in.sql), not INSERT ... SELECT, which writes
      row by row: a first load is as fast as a plain COPY, a rerun falls back to an upsert.
+  5. the load recorded in ops.feed_loads (record_load.sql): the date's last merged file of
+     the source, with its transaction id.
 If the rejected share exceeds ``max_bad_share`` the quarantine is still recorded (so the
 rows can be inspected) but nothing is merged, and TooManyBadRowsError is raised after commit.
 """
@@ -153,6 +155,7 @@ def load_file(
             report.written = _merge(connection, cursor, source, parameters)
             report.loaded = report.received - report.quarantined
             report.merged = True
+            cursor.execute(read_sql("feed/record_load.sql"), {**parameters, **_load_counts(report)})
             if after_merge is not None:
                 after_merge(cursor, report)
         cursor.execute(read_sql("feed/drop_work_tables.sql"))
@@ -177,6 +180,14 @@ def load_file(
         report.quarantined,
     )
     return report
+
+
+def _load_counts(report: LoadReport) -> dict[str, int]:
+    return {
+        "received_rows": report.received,
+        "loaded_rows": report.loaded,
+        "quarantined_rows": report.quarantined,
+    }
 
 
 def _land(

@@ -7,7 +7,8 @@ by that date, and writes one row per date and model pair to ml.shadow_comparison
 PR AUC, Brier score and calibration error of each model (settlement_model.metrics, the
 evaluation's own), the trades scored, realised and failed. A date's row improves night after
 night as its trades settle; one computed with fewer known outcomes (a backfill of an earlier
-night) never replaces it. The promotion gate reads these rows (training/promotion.py).
+night) never replaces it. A date whose row is final (every trade realised, its scores and inputs
+unchanged since) is not read again. The promotion gate reads these rows (training/promotion.py).
 
 One date at a time: memory holds one date's scores, whatever the lookback.
 """
@@ -18,6 +19,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from settlement_model.metrics import GATE_METRICS, gate_metric
@@ -128,16 +130,23 @@ def _defined(metric: str, labels: Any, scores: Any) -> float | None:
     return None if math.isnan(value) else value  # NaN: one outcome only
 
 
-def compare(
-    database_url: str, known_by: dt.date, lookback_days: int = DEFAULT_LOOKBACK_DAYS
-) -> list[dict[str, Any]]:
-    """Recompute the comparisons of every shadow date in (known_by - lookback_days, known_by],
-    with the outcomes known by ``known_by``, in one transaction. Returns the rows written (a row
-    that knows fewer outcomes than the stored one is not)."""
+@dataclass
+class Comparisons:
+    """What one ``compare`` did: the rows it wrote, and the dates it left alone as final."""
+
+    written: list[dict[str, Any]] = field(default_factory=list)
+    final_dates: list[dt.date] = field(default_factory=list)
+
+
+def compare(database_url: str, known_by: dt.date, lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> Comparisons:
+    """Recompute the comparisons of the shadow dates in (known_by - lookback_days, known_by],
+    with the outcomes known by ``known_by``, in one transaction; a date whose stored comparison
+    is final (comparison_is_final.sql: every trade realised, the same scores, no input reloaded
+    since) is not read again. A row that knows fewer outcomes than the stored one is not written."""
     from psycopg.rows import dict_row
 
     since = known_by - dt.timedelta(days=lookback_days)
-    written = []
+    done = Comparisons()
     with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         conn.execute("SELECT set_config('statement_timeout', %s, true)", (STATEMENT_TIMEOUT,))
         dates = [
@@ -147,13 +156,23 @@ def compare(
             )
         ]
         for business_date in dates:
+            day = {"business_date": business_date}
+            if conn.execute(read_sql("shadow/comparison_is_final.sql"), day).fetchone()["final"]:
+                done.final_dates.append(business_date)
+                continue
+            inputs = conn.execute(read_sql("shadow/comparison_inputs.sql"), day).fetchone()
             for row in comparison(_outcome_batches(conn, business_date, known_by), business_date, known_by):
-                if conn.execute(read_sql("shadow/upsert_shadow_comparison.sql"), row).fetchone():
-                    written.append(row)
+                upsert = conn.execute(read_sql("shadow/upsert_shadow_comparison.sql"), {**row, **inputs})
+                if upsert.fetchone():
+                    done.written.append(row)
     log.info(
-        "shadow comparisons of %d dates, outcomes known by %s: %d written", len(dates), known_by, len(written)
+        "shadow comparisons of %d dates, outcomes known by %s: %d written, %d dates final (not read again)",
+        len(dates),
+        known_by,
+        len(done.written),
+        len(done.final_dates),
     )
-    return written
+    return done
 
 
 def _outcome_batches(conn: Any, business_date: dt.date, known_by: dt.date) -> Iterator[Any]:

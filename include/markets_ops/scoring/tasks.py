@@ -156,11 +156,12 @@ def compare_shadow(plan_xcom: dict[str, Any]) -> dict[str, Any]:
 
     plan = ScoringPlan.from_xcom(plan_xcom)
     lookback = int(Variable.get(shadow.LOOKBACK_VARIABLE, default=shadow.DEFAULT_LOOKBACK_DAYS))
-    written = shadow.compare(connections.postgres_url(), plan.business_date, lookback)
+    done = shadow.compare(connections.postgres_url(), plan.business_date, lookback)
     return {
         "outcomes_known_by": plan.business_date.isoformat(),
-        "dates": [row["business_date"].isoformat() for row in written],
-        "comparisons": len(written),
+        "dates": [row["business_date"].isoformat() for row in done.written],
+        "comparisons": len(done.written),
+        "final_dates": [day.isoformat() for day in done.final_dates],
     }
 
 

@@ -347,6 +347,32 @@ class CounterpartySettlementDay(Base):
     fails: Mapped[int] = mapped_column(BigInteger)
 
 
+class FeedLoad(Base):
+    """The last load of each source's file of a business date that changed the warehouse, written
+    by the feed's loader in the load's transaction. Its transaction id tells a reader that
+    recorded its own snapshot (a shadow comparison) whether the load may be missing from what it
+    read."""
+
+    __tablename__ = "feed_loads"
+    __table_args__ = {
+        "schema": "ops",
+        "comment": "Each source's file of a business date as last loaded into the warehouse (merged)",
+    }
+
+    source: Mapped[str] = mapped_column(
+        String(64), primary_key=True, comment="the file's source, as quarantined"
+    )
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    received_rows: Mapped[int] = mapped_column(BigInteger)
+    loaded_rows: Mapped[int] = mapped_column(BigInteger)
+    quarantined_rows: Mapped[int] = mapped_column(BigInteger)
+    dag_run_id: Mapped[str | None] = mapped_column(String(250))
+    load_xact_id: Mapped[int] = mapped_column(
+        BigInteger, comment="the load's transaction (pg_current_xact_id)"
+    )
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 # --------------------------------------------------------------------------- ml
 
 
@@ -427,6 +453,12 @@ class ShadowComparison(Base):
     challenger_calibration_error: Mapped[float | None] = mapped_column(Double)
     outcomes_known_by: Mapped[dt.date] = mapped_column(Date, comment="the outcomes read: up to this date")
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    scoring_run_id: Mapped[str | None] = mapped_column(
+        String(250), comment="the scoring run whose scores it compared"
+    )
+    inputs_xmin: Mapped[int | None] = mapped_column(
+        BigInteger, comment="oldest transaction running when its inputs were read: later loads may be missing"
+    )
 
 
 class ModelPromotion(Base):

@@ -9,6 +9,7 @@ computed here from the rows themselves."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections import Counter
 from typing import Any
@@ -108,10 +109,8 @@ def test_the_comparison_is_both_models_metrics_on_the_same_realised_trades(
     known_by = fixture_data.last_day
 
     first = shadow.compare(setup.database_url, known_by, lookback_days=3650)
-    again = shadow.compare(setup.database_url, known_by, lookback_days=3650)  # a rerun: the same row
 
-    (compared,) = [c for c in first if c["business_date"] == BUSINESS_DATE]
-    assert [c for c in again if c["business_date"] == BUSINESS_DATE] == [compared]
+    (compared,) = [c for c in first.written if c["business_date"] == BUSINESS_DATE]
     failed = {o["trade_id"] for o in fixture_data.outcomes if o["outcome"] == "failed"}
     pending = {t["trade_id"]: t for t in fixture_data.pending_on(BUSINESS_DATE)}
     champion_scores = {r[1]: r[4] for r in date_rows(setup.database_url)}
@@ -145,6 +144,75 @@ def test_the_comparison_is_both_models_metrics_on_the_same_realised_trades(
     assert [(e["business_date"], e["outcomes_known_by"]) for e in evidence] == [
         (BUSINESS_DATE.isoformat(), known_by.isoformat())
     ]
+
+
+def test_a_final_comparison_is_read_again_only_when_its_scores_or_inputs_change(
+    setup: Setup, challenger: str, fixture_data: Any
+) -> None:
+    """Every trade realised: the next night leaves the date alone, until its scoring is rerun or
+    a file of its outcomes is loaded again (recorded as the feed's loader records it)."""
+    from include.markets_ops.services.sql_files import read_sql
+
+    run = dataclasses.replace(
+        plan(setup.model_name, setup.champion, "pytest__final"), shadow_version=challenger
+    )
+    score_date(setup.env, setup.s3, setup.bucket, run, setup.topic)
+    known_by = fixture_data.last_day
+
+    def compared_now(night: dt.date) -> tuple[list[dict[str, Any]], bool]:
+        done = shadow.compare(setup.database_url, night, lookback_days=3650)
+        written = [c for c in done.written if c["business_date"] == BUSINESS_DATE]
+        return written, BUSINESS_DATE in done.final_dates
+
+    (first,), final = compared_now(known_by)
+    assert first["realised_trades"] == first["scored_trades"] > 0
+    assert not final
+    stored = stored_comparison(setup)
+    assert stored["scoring_run_id"] == "pytest__final"
+
+    assert compared_now(known_by) == ([], True)  # the same night again
+    assert compared_now(known_by + dt.timedelta(days=1)) == ([], True)  # the next night
+    assert stored_comparison(setup) == stored  # not written again
+
+    # A file of outcomes the row read (reported after the date, by its known_by) loaded again.
+    reloaded = BUSINESS_DATE + dt.timedelta(days=1)
+    load = {"source": "settlement_outcomes", "business_date": reloaded, "dag_run_id": "pytest__reload"}
+    counts = {"received_rows": 0, "loaded_rows": 0, "quarantined_rows": 0}
+    with psycopg.connect(setup.database_url) as conn:
+        conn.execute(read_sql("feed/record_load.sql"), {**load, **counts})
+    try:
+        (again,), final = compared_now(known_by)
+        assert not final
+        assert again == pytest.approx(first)  # the same outcomes: the same row
+        assert compared_now(known_by) == ([], True)  # and final again
+    finally:
+        with psycopg.connect(setup.database_url) as conn:
+            conn.execute(
+                "DELETE FROM ops.feed_loads WHERE source = %(source)s AND business_date = %(business_date)s",
+                load,
+            )
+
+    # The date scored again: the new run's scores are compared.
+    rerun = dataclasses.replace(
+        run, scoring_run_id="pytest__final_rescored", attempt="pytest__final_rescored-0001"
+    )
+    score_date(setup.env, setup.s3, setup.bucket, rerun, setup.topic)
+    (rescored,), final = compared_now(known_by)
+    assert not final
+    assert rescored["scored_trades"] == first["scored_trades"]
+    assert stored_comparison(setup)["scoring_run_id"] == "pytest__final_rescored"
+
+
+def stored_comparison(setup: Setup) -> dict[str, Any]:
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(setup.stack["REPORTING_READER_URL"], row_factory=dict_row) as reader:
+        row = reader.execute(
+            "SELECT * FROM ml.shadow_comparisons WHERE business_date = %s AND model_name = %s",
+            (BUSINESS_DATE, setup.model_name),
+        ).fetchone()
+    assert row is not None
+    return row
 
 
 def test_the_plan_leaves_out_a_challenger_the_job_would_refuse(setup: Setup, challenger: str) -> None:

@@ -6,9 +6,9 @@
 -- The outcomes are looked up per trade whose settle date has come (the primary key of
 -- ops.settlement_outcomes, trade_id first), not grouped for every trade reported in the range:
 -- for a date 20 business days back that range is 20 days of outcomes (4.7 M trades at 250k a
--- day, a hash spilled to disk: 6.0 s), against the 0.37 M lookups of the date's trades (2.9 s
+-- day, a hash spilled to disk: 5.8 s), against the 0.37 M lookups of the date's trades (2.7 s
 -- in all; docs/bench/shadow_outcomes_lookback_before.plan.txt / _after.plan.txt). The
--- comparison recomputes every date of its lookback each night.
+-- comparison reads every date of its lookback that is not final yet (comparison_is_final.sql).
 SELECT
     s.model_name::text AS model_name,
     c.model_version::text AS champion_version,

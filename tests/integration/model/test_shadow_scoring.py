@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -146,8 +147,33 @@ def test_the_comparison_is_both_models_metrics_on_the_same_realised_trades(
     ]
 
 
+@pytest.fixture
+def every_outcome_reported(setup: Setup, fixture_data: Any) -> Iterator[dt.date]:
+    """The fixture's outcomes stop at its last day: the business date's trades that settle after
+    it get an on-time settlement on their settle date, removed afterwards. Yields the last of
+    those dates, by which every trade of the business date is realised."""
+    pending = fixture_data.pending_on(BUSINESS_DATE)
+    unreported = [t for t in pending if t["settle_date"] > fixture_data.last_day]
+    columns = "trade_id, business_date, outcome, settled_date, days_late"
+    with (
+        psycopg.connect(setup.database_url) as conn,
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY ops.settlement_outcomes ({columns}) FROM STDIN") as copy,
+    ):
+        for trade in unreported:
+            copy.write_row((trade["trade_id"], trade["settle_date"], "settled", trade["settle_date"], 0))
+    try:
+        yield max(t["settle_date"] for t in pending)
+    finally:
+        with psycopg.connect(setup.database_url) as conn:
+            conn.execute(
+                "DELETE FROM ops.settlement_outcomes WHERE trade_id = ANY(%s) AND business_date > %s",
+                ([t["trade_id"] for t in unreported], fixture_data.last_day),
+            )
+
+
 def test_a_final_comparison_is_read_again_only_when_its_scores_or_inputs_change(
-    setup: Setup, challenger: str, fixture_data: Any
+    setup: Setup, challenger: str, every_outcome_reported: dt.date
 ) -> None:
     """Every trade realised: the next night leaves the date alone, until its scoring is rerun or
     a file of its outcomes is loaded again (recorded as the feed's loader records it)."""
@@ -157,7 +183,7 @@ def test_a_final_comparison_is_read_again_only_when_its_scores_or_inputs_change(
         plan(setup.model_name, setup.champion, "pytest__final"), shadow_version=challenger
     )
     score_date(setup.env, setup.s3, setup.bucket, run, setup.topic)
-    known_by = fixture_data.last_day
+    known_by = every_outcome_reported
 
     def compared_now(night: dt.date) -> tuple[list[dict[str, Any]], bool]:
         done = shadow.compare(setup.database_url, night, lookback_days=3650)

@@ -185,9 +185,11 @@ def shadow_comparisons(story: Story, stack: dict[str, str]) -> None:
         ).fetchall()
     assert [c["business_date"] for c in compared] == story.shadow_nights
     last_night = story.shadow_nights[-1]
-    assert {(c["champion_version"], c["outcomes_known_by"]) for c in compared} == {
-        (story.first_champion, last_night)
-    }
+    assert {c["champion_version"] for c in compared} == {story.first_champion}
+    # Each date compared again on the last night, unless its comparison was final already (every
+    # trade realised: not read again).
+    for c in compared:
+        assert c["outcomes_known_by"] == last_night or c["realised_trades"] == c["scored_trades"], c
     realised = [c for c in compared if c["realised_trades"] > 0 and c["fails"] > 0]
     assert len(realised) >= 2, compared
     assert all(0.5 < c["challenger_roc_auc"] < 1 and 0.5 < c["champion_roc_auc"] < 1 for c in realised)

@@ -42,15 +42,18 @@ def new_transaction_id(writer: Any) -> int:
         return writer.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()[0]
 
 
-def recorded_load(warehouse: Warehouse, source: str, day: dt.date) -> tuple[tuple[int, ...], str, int] | None:
-    """ops.feed_loads' row of the source and date: (received, loaded, quarantined), run, transaction."""
+def recorded_load(
+    warehouse: Warehouse, source: str, day: dt.date
+) -> tuple[tuple[int, ...], str, bool, int] | None:
+    """ops.feed_loads' row of the source and date: (received, loaded, quarantined), run, upserted,
+    transaction."""
     with warehouse.connect("reader") as reader:
         row = reader.execute(
-            "SELECT received_rows, loaded_rows, quarantined_rows, dag_run_id, load_xact_id "
+            "SELECT received_rows, loaded_rows, quarantined_rows, dag_run_id, upserted, load_xact_id "
             "FROM ops.feed_loads WHERE source = %s AND business_date = %s",
             (source, day),
         ).fetchone()
-    return None if row is None else (tuple(row[:3]), row[3], row[4])
+    return None if row is None else (tuple(row[:3]), row[3], row[4], row[5])
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +113,8 @@ BREAKERS: dict[str, dict[str, Callable[[Row], Row]]] = {
         "trade_unknown": lambda r: r,  # its fresh key names no trade
         "value_not_allowed": _set(outcome="lost"),
         "outcome_inconsistent": _set(outcome="failed", settled_date="", fail_reason=""),
+        # its key names a trade that settled on a seeded day (FRESH_KEYS)
+        "failed_after_settlement": _set(outcome="failed", settled_date="", fail_reason="securities_shortage"),
     },
     "currencies": {"malformed_value": _set(minor_units="two")},
     "counterparties": {"malformed_value": _set(lei="not-a-lei")},
@@ -241,9 +246,12 @@ def test_a_rerun_gives_the_same_rows_and_does_not_duplicate_the_quarantine(
                 max_bad_share=0.5,
             )
             after = new_transaction_id(writer)
-        # Each load is recorded as the date's last of its source, by its own transaction.
-        (counts, run, transaction_id) = recorded_load(seeded_scratch_warehouse, name, NEW_DAY)
+        # Each load is recorded as the date's last of its source, by its own transaction; a rerun
+        # says whether it rewrote loaded rows by upsert (they may be of any date) or replaced the
+        # date's own (delete + COPY).
+        (counts, run, upserted, transaction_id) = recorded_load(seeded_scratch_warehouse, name, NEW_DAY)
         assert (counts, run) == ((report.received, report.loaded, report.quarantined), f"run-{attempt}")
+        assert upserted == report.upserted
         assert before < transaction_id < after
         state = (
             fingerprint(seeded_scratch_warehouse, source.target_table, where),
@@ -253,6 +261,8 @@ def test_a_rerun_gives_the_same_rows_and_does_not_duplicate_the_quarantine(
             first = state
     assert state == first
     assert len(state[1]) == len(expected)
+    # The rerun: trades and reference data by upsert; a date's statement and outcomes replaced.
+    assert report.upserted == (name not in {"custodian_confirmations", "settlement_outcomes"})
 
 
 def test_a_mostly_bad_file_is_refused_with_rule_count_and_example(

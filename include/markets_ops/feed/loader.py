@@ -59,6 +59,9 @@ class LoadReport:
     received: int = 0
     loaded: int = 0  # good rows merged (inserted, updated or already identical)
     written: int = 0  # rows the merge actually inserted or changed
+    # The good rows went in by the source's upsert, not a plain COPY of new keys: the target held
+    # some of their keys already (a rerun, or a file re-sending loaded rows of any date).
+    upserted: bool = False
     rejected: list[RuleCount] = field(default_factory=list)
     merged: bool = False
     parse_error: str | None = None  # the first unparseable value, when the text fallback ran
@@ -84,6 +87,7 @@ class LoadReport:
             "quarantined": self.quarantined,
             "quarantined_by_rule": self.quarantined_by_rule(),
             "merged": self.merged,
+            "upserted": self.upserted,
             "parse_error": self.parse_error,
         }
 
@@ -152,7 +156,7 @@ def load_file(
         cursor.execute(read_sql("feed/delete_quarantine.sql"), parameters)
         cursor.execute(read_sql("feed/insert_quarantine.sql"), parameters)
         if report.rejected_share <= max_bad_share:
-            report.written = _merge(connection, cursor, source, parameters)
+            report.written, report.upserted = _merge(connection, cursor, source, parameters)
             report.loaded = report.received - report.quarantined
             report.merged = True
             cursor.execute(read_sql("feed/record_load.sql"), {**parameters, **_load_counts(report)})
@@ -182,11 +186,12 @@ def load_file(
     return report
 
 
-def _load_counts(report: LoadReport) -> dict[str, int]:
+def _load_counts(report: LoadReport) -> dict[str, int | bool]:
     return {
         "received_rows": report.received,
         "loaded_rows": report.loaded,
         "quarantined_rows": report.quarantined,
+        "upserted": report.upserted,
     }
 
 
@@ -215,24 +220,27 @@ def _land(
     return received
 
 
-def _merge(connection: Any, cursor: Any, source: Source, parameters: dict[str, Any]) -> int:
-    """Run the source's merge steps; returns the rows written to the target."""
-    written = 0
+def _merge(connection: Any, cursor: Any, source: Source, parameters: dict[str, Any]) -> tuple[int, bool]:
+    """Run the source's merge steps; returns the rows written to the target, and whether they
+    went in by an upsert (LoadReport.upserted)."""
+    written, upserted = 0, False
     for step in source.merge_steps:
         if step == COPY_GOOD_ROWS:
-            written = _copy_good_rows(connection, cursor, source, parameters)
+            written, upserted = _copy_good_rows(connection, cursor, source, parameters)
         else:
             cursor.execute(source.sql(step), parameters)
             if step == "merge.sql":
-                written = max(cursor.rowcount, 0)
-    return written
+                written, upserted = max(cursor.rowcount, 0), True
+    return written, upserted
 
 
-def _copy_good_rows(connection: Any, cursor: Any, source: Source, parameters: dict[str, Any]) -> int:
+def _copy_good_rows(
+    connection: Any, cursor: Any, source: Source, parameters: dict[str, Any]
+) -> tuple[int, bool]:
     """The good rows into the target with COPY (written in batches, unlike INSERT ... SELECT):
     out of the work table in binary into a spool (memory, then disk), and back in. If a key
     is in the target already (a rerun), the savepoint is rolled back and the source's
-    on_existing_keys merge runs instead."""
+    on_existing_keys merge runs instead. Returns the rows written, and whether by that merge."""
     import tempfile
 
     from psycopg import errors
@@ -244,14 +252,13 @@ def _copy_good_rows(connection: Any, cursor: Any, source: Source, parameters: di
         spool.seek(0)
         try:
             with connection.transaction():
-                return _copy(
-                    cursor, source.sql("copy_in.sql"), iter(partial(spool.read, COPY_CHUNK_BYTES), b"")
-                )
+                chunks = iter(partial(spool.read, COPY_CHUNK_BYTES), b"")
+                return _copy(cursor, source.sql("copy_in.sql"), chunks), False
         except errors.UniqueViolation:
             if source.on_existing_keys is None:
                 raise
     cursor.execute(source.sql(source.on_existing_keys), parameters)
-    return max(cursor.rowcount, 0)
+    return max(cursor.rowcount, 0), True
 
 
 def _copy(cursor: Any, statement: str, chunks: Iterable[bytes]) -> int:

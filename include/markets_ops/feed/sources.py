@@ -198,6 +198,7 @@ SETTLEMENT_OUTCOMES = Source(
         "trade_unknown",
         "value_not_allowed",
         "outcome_inconsistent",
+        "failed_after_settlement",
     ),
     merge_steps=_merge(
         "delete_day",

@@ -366,6 +366,9 @@ class FeedLoad(Base):
     received_rows: Mapped[int] = mapped_column(BigInteger)
     loaded_rows: Mapped[int] = mapped_column(BigInteger)
     quarantined_rows: Mapped[int] = mapped_column(BigInteger)
+    upserted: Mapped[bool] = mapped_column(
+        Boolean, comment="went in by upsert over loaded rows: may have rewritten other dates' rows"
+    )
     dag_run_id: Mapped[str | None] = mapped_column(String(250))
     load_xact_id: Mapped[int] = mapped_column(
         BigInteger, comment="the load's transaction (pg_current_xact_id)"
@@ -456,8 +459,11 @@ class ShadowComparison(Base):
     scoring_run_id: Mapped[str | None] = mapped_column(
         String(250), comment="the scoring run whose scores it compared"
     )
-    inputs_xmin: Mapped[int | None] = mapped_column(
-        BigInteger, comment="oldest transaction running when its inputs were read: later loads may be missing"
+    scores_tables: Mapped[str | None] = mapped_column(
+        String(32), comment="the date's two scores partitions it compared (OIDs): each swap attaches new ones"
+    )
+    inputs_snapshot: Mapped[str | None] = mapped_column(
+        Text, comment="the snapshot its inputs were read in: a load not visible in it may be missing"
     )
 
 

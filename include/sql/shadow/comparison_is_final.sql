@@ -2,47 +2,57 @@
 -- row, so the night skips the date instead of reading its trades again (a few seconds a date at
 -- 1M trades a day, some 20 dates in the lookback; most are final after a few days). Final when
 -- the row of the date's current challenger:
---   * knows every trade's outcome (realised = scored: later outcomes change nothing; the rule
---     of shadow_outcomes.sql counts a trade once its settle date passed and an outcome came);
---   * compared the scores the date holds now: both partitions are still of the row's scoring
---     run (a rerun of the date's scoring replaces them);
---   * read every load of its inputs: no file of the trades the date can have scored (booked in
---     the 31 days up to it) nor of the outcomes it read (reported after it, up to the row's
---     outcomes_known_by) was merged by a transaction from the row's inputs_xmin on
---     (ops.feed_loads, include/sql/feed/record_load.sql): a corrected file reloaded since is
---     read again. Loads below that transaction id had ended when the row read its inputs.
--- A row written before migration 0013 has no scoring run nor xmin: not final.
+--   * knows every trade's outcome (realised = scored). A label is whether any outcome reported
+--     by then was 'failed' (shadow_outcomes.sql): events reported later only settle a failed
+--     trade late; a trade that settled does not fail afterwards (the generator never reports
+--     one, and the feed has no rule for it: such a file would leave this row as it is);
+--   * compared the date's partitions as they are now (scores_tables, comparison_inputs.sql):
+--     any rescoring of the date swaps in new ones;
+--   * read every load that can have changed its inputs (ops.feed_loads, written by the feed's
+--     loader with its transaction id, include/sql/feed/record_load.sql): none that is not
+--     visible in the snapshot the row read in (inputs_snapshot: still running then, or later) of
+--     the outcomes it read (reported after the date, up to its outcomes_known_by: an outcome is
+--     only ever written by its reporting date's file), nor of a trades file that went in by
+--     upsert over loaded trades (a rerun, or trades re-sent: they can be of any date; a plain
+--     COPY of new trades changes no scored one).
+-- A row written before migration 0013 has none of these columns: not final.
 WITH current_shadow AS (
-    SELECT s.model_name, s.model_version, s.scoring_run_id
+    SELECT s.model_name, s.model_version
     FROM ml.shadow_scores AS s
     WHERE s.business_date = %(business_date)s
     LIMIT 1
 ),
-current_champion AS (
-    SELECT c.scoring_run_id
-    FROM ml.trade_scores AS c
-    WHERE c.business_date = %(business_date)s
-    LIMIT 1
+current_tables AS (
+    SELECT
+        (SELECT c.tableoid FROM ml.trade_scores AS c WHERE c.business_date = %(business_date)s LIMIT 1)::text
+            || '/'
+            || (SELECT s.tableoid FROM ml.shadow_scores AS s WHERE s.business_date = %(business_date)s LIMIT 1)::text
+            AS scores_tables
 )
 SELECT EXISTS (
     SELECT
     FROM current_shadow AS s
-    JOIN current_champion AS c ON c.scoring_run_id = s.scoring_run_id
+    CROSS JOIN current_tables AS tables
     JOIN ml.shadow_comparisons AS r
         ON r.business_date = %(business_date)s
         AND r.model_name = s.model_name
         AND r.challenger_version = s.model_version
-        AND r.scoring_run_id = s.scoring_run_id
+        AND r.scores_tables = tables.scores_tables
     WHERE r.realised_trades = r.scored_trades
-      AND r.inputs_xmin IS NOT NULL
+      AND r.inputs_snapshot IS NOT NULL
       AND NOT EXISTS (
           SELECT
           FROM ops.feed_loads AS l
-          WHERE l.load_xact_id >= r.inputs_xmin
+          WHERE (
+                NOT pg_visible_in_snapshot(l.load_xact_id::text::xid8, r.inputs_snapshot::pg_snapshot)
+                -- or later than the row: in a warehouse restored from a dump, transaction ids
+                -- start again, and a new load's could look older than the row's snapshot
+                OR l.loaded_at > r.computed_at
+            )
             AND (
-                (l.source = 'trades' AND l.business_date > r.business_date - 31 AND l.business_date <= r.business_date)
-                OR (l.source = 'settlement_outcomes'
+                (l.source = 'settlement_outcomes'
                     AND l.business_date > r.business_date AND l.business_date <= r.outcomes_known_by)
+                OR (l.source = 'trades' AND l.upserted)
             )
       )
 ) AS final

@@ -8,11 +8,12 @@ computed here from the rows themselves."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -110,8 +111,11 @@ def test_the_comparison_is_both_models_metrics_on_the_same_realised_trades(
     known_by = fixture_data.last_day
 
     first = shadow.compare(setup.database_url, known_by, lookback_days=3650)
+    again = shadow.compare(setup.database_url, known_by, lookback_days=3650)  # a rerun: the same row
 
     (compared,) = [c for c in first.written if c["business_date"] == BUSINESS_DATE]
+    assert compared["realised_trades"] < compared["scored_trades"]  # not final: computed again
+    assert [c for c in again.written if c["business_date"] == BUSINESS_DATE] == [pytest.approx(compared)]
     failed = {o["trade_id"] for o in fixture_data.outcomes if o["outcome"] == "failed"}
     pending = {t["trade_id"]: t for t in fixture_data.pending_on(BUSINESS_DATE)}
     champion_scores = {r[1]: r[4] for r in date_rows(setup.database_url)}
@@ -175,58 +179,93 @@ def every_outcome_reported(setup: Setup, fixture_data: Any) -> Iterator[dt.date]
 def test_a_final_comparison_is_read_again_only_when_its_scores_or_inputs_change(
     setup: Setup, challenger: str, every_outcome_reported: dt.date
 ) -> None:
-    """Every trade realised: the next night leaves the date alone, until its scoring is rerun or
-    a file of its outcomes is loaded again (recorded as the feed's loader records it)."""
-    from include.markets_ops.services.sql_files import read_sql
-
+    """Every trade realised: the next night leaves the date alone, until the date is scored
+    again (even by a cleared run, under the same run id) or a file it read may have changed
+    (loads recorded as the feed's loader records them: record_load.sql)."""
     run = dataclasses.replace(
         plan(setup.model_name, setup.champion, "pytest__final"), shadow_version=challenger
     )
     score_date(setup.env, setup.s3, setup.bucket, run, setup.topic)
     known_by = every_outcome_reported
 
-    def compared_now(night: dt.date) -> tuple[list[dict[str, Any]], bool]:
+    def compared_now(night: dt.date = known_by) -> tuple[list[dict[str, Any]], bool]:
         done = shadow.compare(setup.database_url, night, lookback_days=3650)
         written = [c for c in done.written if c["business_date"] == BUSINESS_DATE]
         return written, BUSINESS_DATE in done.final_dates
 
-    (first,), final = compared_now(known_by)
+    (first,), final = compared_now()
     assert first["realised_trades"] == first["scored_trades"] > 0
     assert not final
     stored = stored_comparison(setup)
     assert stored["scoring_run_id"] == "pytest__final"
 
-    assert compared_now(known_by) == ([], True)  # the same night again
+    assert compared_now() == ([], True)  # the same night again
     assert compared_now(known_by + dt.timedelta(days=1)) == ([], True)  # the next night
     assert stored_comparison(setup) == stored  # not written again
 
-    # A file of outcomes the row read (reported after the date, by its known_by) loaded again.
-    reloaded = BUSINESS_DATE + dt.timedelta(days=1)
-    load = {"source": "settlement_outcomes", "business_date": reloaded, "dag_run_id": "pytest__reload"}
-    counts = {"received_rows": 0, "loaded_rows": 0, "quarantined_rows": 0}
-    with psycopg.connect(setup.database_url) as conn:
-        conn.execute(read_sql("feed/record_load.sql"), {**load, **counts})
-    try:
-        (again,), final = compared_now(known_by)
+    # Files of outcomes the row read (reported after the date, by its known_by) loaded again:
+    # one committed (read again: the same outcomes, the same row), and one still running while
+    # that comparison reads, so its outcomes may be missing from it: read again once committed.
+    day_after = {"source": "settlement_outcomes", "business_date": BUSINESS_DATE + dt.timedelta(days=1)}
+    two_days_after = {**day_after, "business_date": BUSINESS_DATE + dt.timedelta(days=2)}
+    with (
+        recorded_loads(setup, day_after) as record_running,
+        recorded_loads(setup, two_days_after) as record_committed,
+    ):
+        with psycopg.connect(setup.database_url) as running:
+            record_running(running, upserted=False)
+            with psycopg.connect(setup.database_url) as committed:
+                record_committed(committed, upserted=False)
+            (again,), final = compared_now()
+            assert not final
+            assert again == pytest.approx(first)
+        (after_commit,), final = compared_now()
         assert not final
-        assert again == pytest.approx(first)  # the same outcomes: the same row
-        assert compared_now(known_by) == ([], True)  # and final again
-    finally:
-        with psycopg.connect(setup.database_url) as conn:
-            conn.execute(
-                "DELETE FROM ops.feed_loads WHERE source = %(source)s AND business_date = %(business_date)s",
-                load,
-            )
+        assert after_commit == pytest.approx(first)
+        assert compared_now() == ([], True)  # and final again
 
-    # The date scored again: the new run's scores are compared.
-    rerun = dataclasses.replace(
-        run, scoring_run_id="pytest__final_rescored", attempt="pytest__final_rescored-0001"
-    )
-    score_date(setup.env, setup.s3, setup.bucket, rerun, setup.topic)
-    (rescored,), final = compared_now(known_by)
+    # Trades loaded again: a plain COPY of new trades changes no scored one; an upsert over
+    # loaded trades (a rerun, or trades re-sent) can have changed any date's.
+    trades = {"source": "trades", "business_date": known_by + dt.timedelta(days=3)}
+    with recorded_loads(setup, trades) as record:
+        with psycopg.connect(setup.database_url) as loading:
+            record(loading, upserted=False)
+        assert compared_now() == ([], True)
+        with psycopg.connect(setup.database_url) as loading:
+            record(loading, upserted=True)
+        (_,), final = compared_now()
+        assert not final
+
+    # The date scored again by a cleared run: the same run id, new partitions.
+    cleared = dataclasses.replace(run, attempt="pytest__final-cleared")
+    score_date(setup.env, setup.s3, setup.bucket, cleared, setup.topic)
+    (rescored,), final = compared_now()
     assert not final
     assert rescored["scored_trades"] == first["scored_trades"]
-    assert stored_comparison(setup)["scoring_run_id"] == "pytest__final_rescored"
+    assert stored_comparison(setup)["scores_tables"] != stored["scores_tables"]
+    assert compared_now() == ([], True)
+
+
+@contextlib.contextmanager
+def recorded_loads(setup: Setup, load: dict[str, Any]) -> Iterator[Callable[..., None]]:
+    """Record loads of a source and date in ops.feed_loads as the loader does (its own SQL),
+    on a connection of the caller's (committed when it closes); removed afterwards. The date
+    has no load of its own: the fixture is written without the feed."""
+    from include.markets_ops.services.sql_files import read_sql
+
+    key = "source = %(source)s AND business_date = %(business_date)s"
+    with psycopg.connect(setup.database_url) as conn:
+        assert conn.execute(f"SELECT FROM ops.feed_loads WHERE {key}", load).fetchone() is None
+
+    def record(connection: Any, *, upserted: bool) -> None:
+        counts = {"received_rows": 1, "loaded_rows": 1, "quarantined_rows": 0, "upserted": upserted}
+        connection.execute(read_sql("feed/record_load.sql"), {**load, **counts, "dag_run_id": "pytest"})
+
+    try:
+        yield record
+    finally:
+        with psycopg.connect(setup.database_url) as conn:
+            conn.execute(f"DELETE FROM ops.feed_loads WHERE {key}", load)
 
 
 def stored_comparison(setup: Setup) -> dict[str, Any]:

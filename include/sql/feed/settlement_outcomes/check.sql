@@ -21,6 +21,16 @@ FROM (
             WHEN l.outcome NOT IN ('settled', 'failed') THEN 'value_not_allowed'
             WHEN (l.outcome = 'failed') <> (l.fail_reason IS NOT NULL)
                 OR (l.outcome = 'settled') <> (l.settled_date IS NOT NULL) THEN 'outcome_inconsistent'
+            -- A trade that settled does not fail afterwards (a fail is reported on the settle date,
+            -- its late settlement after it): a training label, and a shadow comparison left as
+            -- final, would otherwise change with a later file. Looked up for the fails only.
+            WHEN l.outcome = 'failed' AND EXISTS (
+                SELECT
+                FROM ops.settlement_outcomes AS settled
+                WHERE settled.trade_id = l.trade_id
+                  AND settled.outcome = 'settled'
+                  AND settled.business_date < l.business_date
+            ) THEN 'failed_after_settlement'
         END AS broken_rule
     FROM landed_rows AS l
     LEFT JOIN (

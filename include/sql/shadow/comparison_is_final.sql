@@ -4,8 +4,8 @@
 -- the row of the date's current challenger:
 --   * knows every trade's outcome (realised = scored). A label is whether any outcome reported
 --     by then was 'failed' (shadow_outcomes.sql): events reported later only settle a failed
---     trade late; a trade that settled does not fail afterwards (the generator never reports
---     one, and the feed has no rule for it: such a file would leave this row as it is);
+--     trade late; a trade that settled does not fail afterwards (the feed quarantines such an
+--     event: failed_after_settlement, include/sql/feed/settlement_outcomes/check.sql);
 --   * compared the date's partitions as they are now (scores_tables, comparison_inputs.sql):
 --     any rescoring of the date swaps in new ones;
 --   * read every load that can have changed its inputs (ops.feed_loads, written by the feed's

@@ -151,6 +151,11 @@ def test_the_comparison_is_both_models_metrics_on_the_same_realised_trades(
     ]
 
 
+COPY_OUTCOMES = (
+    "COPY ops.settlement_outcomes (trade_id, business_date, outcome, settled_date, days_late) FROM STDIN"
+)
+
+
 @pytest.fixture
 def every_outcome_reported(setup: Setup, fixture_data: Any) -> Iterator[dt.date]:
     """The fixture's outcomes stop at its last day: the business date's trades that settle after
@@ -158,11 +163,10 @@ def every_outcome_reported(setup: Setup, fixture_data: Any) -> Iterator[dt.date]
     those dates, by which every trade of the business date is realised."""
     pending = fixture_data.pending_on(BUSINESS_DATE)
     unreported = [t for t in pending if t["settle_date"] > fixture_data.last_day]
-    columns = "trade_id, business_date, outcome, settled_date, days_late"
     with (
         psycopg.connect(setup.database_url) as conn,
         conn.cursor() as cursor,
-        cursor.copy(f"COPY ops.settlement_outcomes ({columns}) FROM STDIN") as copy,
+        cursor.copy(COPY_OUTCOMES) as copy,
     ):
         for trade in unreported:
             copy.write_row((trade["trade_id"], trade["settle_date"], "settled", trade["settle_date"], 0))
@@ -246,6 +250,12 @@ def test_a_final_comparison_is_read_again_only_when_its_scores_or_inputs_change(
     assert compared_now() == ([], True)
 
 
+RECORDED_LOAD = "SELECT FROM ops.feed_loads WHERE source = %(source)s AND business_date = %(business_date)s"
+DELETE_RECORDED_LOAD = (
+    "DELETE FROM ops.feed_loads WHERE source = %(source)s AND business_date = %(business_date)s"
+)
+
+
 @contextlib.contextmanager
 def recorded_loads(setup: Setup, load: dict[str, Any]) -> Iterator[Callable[..., None]]:
     """Record loads of a source and date in ops.feed_loads as the loader does (its own SQL),
@@ -253,9 +263,8 @@ def recorded_loads(setup: Setup, load: dict[str, Any]) -> Iterator[Callable[...,
     has no load of its own: the fixture is written without the feed."""
     from include.markets_ops.services.sql_files import read_sql
 
-    key = "source = %(source)s AND business_date = %(business_date)s"
     with psycopg.connect(setup.database_url) as conn:
-        assert conn.execute(f"SELECT FROM ops.feed_loads WHERE {key}", load).fetchone() is None
+        assert conn.execute(RECORDED_LOAD, load).fetchone() is None
 
     def record(connection: Any, *, upserted: bool) -> None:
         counts = {"received_rows": 1, "loaded_rows": 1, "quarantined_rows": 0, "upserted": upserted}
@@ -265,7 +274,7 @@ def recorded_loads(setup: Setup, load: dict[str, Any]) -> Iterator[Callable[...,
         yield record
     finally:
         with psycopg.connect(setup.database_url) as conn:
-            conn.execute(f"DELETE FROM ops.feed_loads WHERE {key}", load)
+            conn.execute(DELETE_RECORDED_LOAD, load)
 
 
 def stored_comparison(setup: Setup) -> dict[str, Any]:

@@ -168,17 +168,24 @@ def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
     counterparty = rng.choice(
         ref.counterparty_count, size=n, p=ref.counterparty_weight / ref.counterparty_weight.sum()
     ).astype(np.int16)
-    market_codes = np.array(reference.MARKET_CODES)[market]
 
     late = rng.random(n) < config.late_booking_share
     lag = np.where(late, np.where(rng.random(n) < 0.8, 1, 2), 0)
+    # Calendar arithmetic once per distinct (dates, market) row; markets passed as their index.
+    codes = reference.MARKET_CODES
     trade_day = timeline.per_distinct(
-        lambda lag_days, code: timeline.shift_business_days(day, -lag_days, code) if lag_days else day,
+        lambda lag_days, m: timeline.shift_business_days(day, -lag_days, codes[m]) if lag_days else day,
         lag,
-        market_codes,
+        market,
     )
-    settle = timeline.per_distinct(timeline.settle_day, trade_day, market_codes)
-    holiday = timeline.per_distinct(timeline.holiday_between, trade_day, settle, market_codes, dtype=bool)
+    settle = timeline.per_distinct(lambda trade, m: timeline.settle_day(trade, codes[m]), trade_day, market)
+    holiday = timeline.per_distinct(
+        lambda trade, settles, m: timeline.holiday_between(trade, settles, codes[m]),
+        trade_day,
+        settle,
+        market,
+        dtype=bool,
+    )
 
     side = (rng.random(n) < 0.5).astype(np.int8)
     quantity_units, lot_units = _draw_quantities(rng, asset_class)
@@ -214,7 +221,10 @@ def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
     fail_reason = np.where(failed, reasons, -1).astype(np.int8)
     days_late = np.where(failed, np.minimum(rng.geometric(0.5, size=n), MAX_DAYS_LATE), 0).astype(np.int8)
     settled_day = timeline.per_distinct(
-        timeline.shift_business_days, settle, days_late.astype(np.int64), market_codes
+        lambda settles, late_days, m: timeline.shift_business_days(settles, late_days, codes[m]),
+        settle,
+        days_late.astype(np.int64),
+        market,
     )
     fail_report = np.maximum(timeline.reporting_index(settle), booking_index)
     settle_report = np.maximum(timeline.reporting_index(settled_day), booking_index)
@@ -233,7 +243,11 @@ def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
         counterparty=counterparty,
     )
     custodian_settle = timeline.per_distinct(
-        _custodian_settle_day, settle, trade_day, market_codes, rng.random(n) < 0.5
+        lambda settles, trade, m, later: _custodian_settle_day(settles, trade, codes[m], later),
+        settle,
+        trade_day,
+        market,
+        rng.random(n) < 0.5,
     )
     return Bookings(
         config=config,

@@ -289,7 +289,6 @@ def phantom_episodes(config: GeneratorConfig, start: dt.date) -> dict[str, np.nd
         ref.instrument_count, size=count, p=ref.instrument_weight / ref.instrument_weight.sum()
     )
     market = ref.instrument_market[instrument]
-    codes = np.array(reference.MARKET_CODES)[market]
     start_day = timeline.day_number(start)
     quantity = (np.round(rng.lognormal(np.log(2000.0), 1.0, count) / 100) + 1) * 100 * QUANTITY_SCALE
     price = ref.instrument_base_price[instrument] * np.exp(0.01 * rng.standard_normal(count))
@@ -299,7 +298,9 @@ def phantom_episodes(config: GeneratorConfig, start: dt.date) -> dict[str, np.nd
         "side": (rng.random(count) < 0.5).astype(np.int8),
         "quantity_units": quantity.astype(np.int64),
         "price_units": np.round(price * PRICE_SCALE).astype(np.int64),
-        "settle_day": timeline.per_distinct(lambda code: timeline.settle_day(start_day, code), codes)
+        "settle_day": timeline.per_distinct(
+            lambda m: timeline.settle_day(start_day, reference.MARKET_CODES[m]), market
+        )
         if count
         else np.array([], dtype=np.int64),
         "counterparty": rng.integers(ref.counterparty_count, size=count),

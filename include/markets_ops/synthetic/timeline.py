@@ -91,19 +91,40 @@ def per_distinct(function: Callable[..., Any], *columns: np.ndarray, dtype: type
 
     A day's trades have only a few dozen distinct (trade date, market) pairs, so calendar
     arithmetic runs a few dozen times per day instead of once per trade. The rows are told
-    apart by one integer key (each column's value codes, mixed radix): sorting a million
-    integers takes milliseconds, sorting records with a string field took seconds."""
+    apart by one integer key (each column's value codes, mixed radix). Integer and boolean
+    columns (day numbers, market indexes) are coded by counting, in one pass: sorting a
+    million values per column was most of a booking day's generation time."""
     uniques, codes = [], []
     for column in columns:
-        values, code = np.unique(np.asarray(column), return_inverse=True)
+        values, code = _distinct(np.asarray(column))
         uniques.append(values)
-        codes.append(code.reshape(-1))
+        codes.append(code)
     key = np.zeros(len(codes[0]), dtype=np.int64)
     for values, code in zip(uniques, codes, strict=True):
         key = key * len(values) + code
-    distinct, inverse = np.unique(key, return_inverse=True)
+    distinct, inverse = _distinct(key)
     results = [function(*_decode(int(k), uniques)) for k in distinct]
-    return np.array(results, dtype=dtype)[inverse.reshape(-1)]
+    return np.array(results, dtype=dtype)[inverse]
+
+
+# Widest range of integers _distinct codes by counting (a table of this many entries).
+_COUNTING_SPAN = 1 << 22
+
+
+def _distinct(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values of ``column`` and each row's index among them, as
+    ``np.unique(column, return_inverse=True)`` gives them; by counting for integers in a
+    narrow range, by sorting otherwise."""
+    if column.dtype.kind in "biu" and len(column):
+        low, high = int(column.min()), int(column.max())
+        if high - low < _COUNTING_SPAN:
+            offsets = column.astype(np.int64) - low
+            present = np.bincount(offsets, minlength=high - low + 1) > 0
+            code_of_offset = np.cumsum(present) - 1
+            values = (np.flatnonzero(present) + low).astype(column.dtype)
+            return values, code_of_offset[offsets]
+    values, code = np.unique(column, return_inverse=True)
+    return values, code.reshape(-1)
 
 
 def _decode(key: int, uniques: list[np.ndarray]) -> list[Any]:

@@ -160,14 +160,17 @@ class PrefixedStore:
         return self.store.open(self.prefix + key)
 
 
-def csv_chunks(table: pa.Table, batch_rows: int = CSV_BATCH_ROWS) -> Iterator[bytes]:
-    """The table as CSV with a header, in chunks of ``batch_rows`` rows (bounded memory)."""
+def csv_chunks(
+    table: pa.Table, batch_rows: int = CSV_BATCH_ROWS, *, include_header: bool = True
+) -> Iterator[bytes]:
+    """The table as CSV, with a header unless told not, in chunks of ``batch_rows`` rows
+    (bounded memory). An empty table gives its header alone (or nothing)."""
     if table.num_rows == 0:
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer)
-        yield buffer.getvalue()
+        if include_header:
+            buffer = io.BytesIO()
+            pacsv.write_csv(table, buffer)
+            yield buffer.getvalue()
         return
-    include_header = True
     for batch in table.to_batches(max_chunksize=batch_rows):
         buffer = io.BytesIO()
         pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=include_header))
@@ -179,28 +182,62 @@ def csv_bytes(table: pa.Table) -> bytes:
     return b"".join(csv_chunks(table))
 
 
-def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.Table) -> Manifest:
-    """Write the table as the source's file of the date, then its manifest."""
-    with tempfile.TemporaryDirectory(prefix="landing-") as scratch:
-        path = Path(scratch) / file_name(source)
-        digest = hashlib.sha256()
-        with (
-            path.open("wb") as raw,
-            _HashingWriter(raw, digest) as hashed,
-            gzip.GzipFile(filename="", mode="wb", fileobj=hashed, mtime=0, compresslevel=GZIP_LEVEL) as gz,
-        ):
-            for chunk in csv_chunks(table):
-                gz.write(chunk)
-        manifest = Manifest(
+class FileWriter:
+    """A source's file written as its rows arrive (CSV with one header, gzip), counted and
+    hashed for its manifest: a file of any size is written holding one piece at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._digest = hashlib.sha256()
+        self._raw = path.open("wb")
+        self._hashed = _HashingWriter(self._raw, self._digest)
+        self._gzip = gzip.GzipFile(
+            filename="", mode="wb", fileobj=self._hashed, mtime=0, compresslevel=GZIP_LEVEL
+        )
+        self._header_written = False
+
+    def write(self, table: pa.Table) -> None:
+        """Append the table's rows (the first table written gives the header, even if empty)."""
+        for chunk in csv_chunks(table, include_header=not self._header_written):
+            self._gzip.write(chunk)
+        self._header_written = True
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        self._gzip.close()
+        self._hashed.flush()
+        self._raw.close()
+
+    def manifest(self, source: str, business_date: dt.date) -> Manifest:
+        """The closed file's manifest."""
+        return Manifest(
             source=source,
             business_date=business_date.isoformat(),
             object_key=object_key(source, business_date),
-            rows=table.num_rows,
-            size_bytes=path.stat().st_size,
-            sha256=digest.hexdigest(),
+            rows=self.rows,
+            size_bytes=self.path.stat().st_size,
+            sha256=self._digest.hexdigest(),
         )
-        store.put_file(manifest.object_key, path)
-    store.put_bytes(manifest_key(source, business_date), manifest.to_json())
+
+
+def publish(store: ObjectStore, source: str, business_date: dt.date, table: pa.Table) -> Manifest:
+    """Write the table as the source's file of the date, then its manifest."""
+    with tempfile.TemporaryDirectory(prefix="landing-") as scratch:
+        writer = FileWriter(Path(scratch) / file_name(source))
+        try:
+            writer.write(table)
+        finally:
+            writer.close()
+        return publish_file(store, writer.path, writer.manifest(source, business_date))
+
+
+def publish_file(store: ObjectStore, path: Path, manifest: Manifest) -> Manifest:
+    """Upload a written file, then its manifest (a file counts as delivered once that exists)."""
+    store.put_file(manifest.object_key, path)
+    store.put_bytes(
+        manifest_key(manifest.source, dt.date.fromisoformat(manifest.business_date)), manifest.to_json()
+    )
     return manifest
 
 

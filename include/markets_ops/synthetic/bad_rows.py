@@ -5,12 +5,17 @@ of its own (``<key>-B<n>``, or no key at all): the clean rows stay complete, so 
 piece of ground truth (fail probabilities, injected breaks) stays exact whether or not the
 feed quarantines correctly. Each bad row is recorded with the rule it breaks; the rule names
 are those of the feed's validation (include/markets_ops/feed/sources.py).
+
+A file is corrupted in chunks of CHUNK_ROWS rows as its rows arrive (``FileCorrupter``), each
+chunk with its own draws, so a file of any size is written holding one chunk. Chunk 0 draws
+from the file's original stream: a file of at most CHUNK_ROWS rows gets the bad rows it got
+before files were chunked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +26,7 @@ from include.markets_ops.synthetic import tables, timeline
 from include.markets_ops.synthetic.random_streams import rng_for
 
 Row = dict[str, Any]
+CHUNK_ROWS = 1 << 17
 
 
 def _null(field: str) -> Callable[[Row, str], None]:
@@ -82,39 +88,102 @@ class Injected:
 
 
 def inject(seed: int, business_date: dt.date, source: str, table: pa.Table, rate: float) -> Injected:
-    """Insert about ``rate`` x rows bad rows at random positions.
+    """Insert about ``rate`` x rows bad rows at random positions of a whole file.
 
     Deterministic per (seed, date, source, rate): a rerun delivers the same file."""
-    key_column, corruptions = CORRUPTIONS[source]
-    rng = rng_for(seed, f"bad_rows:{source}", timeline.day_number(business_date), round(rate * 1e9))
-    good = table.num_rows
-    count = int(rng.binomial(good, rate)) if good and rate > 0 else 0
-    rules = list(corruptions)
-    chosen_rules = [rules[i % len(rules)] for i in rng.permutation(count)] if count else []
-    sources = rng.integers(good, size=count) if count else np.array([], dtype=np.int64)
-    bad: list[Row] = []
-    keys: list[str | None] = []
-    for number, (rule, position) in enumerate(zip(chosen_rules, sources, strict=True), start=1):
-        row = table.slice(int(position), 1).to_pylist()[0]
-        key = f"{row[key_column]}-B{number:04d}"
-        row[key_column] = key
-        corruptions[rule](row, key)
-        bad.append(row)
-        keys.append(row[key_column])
-    insert_at = np.sort(rng.integers(good + 1, size=count)) if count else np.array([], dtype=np.int64)
-    combined = _interleaved(table, pa.Table.from_pylist(bad, schema=table.schema), insert_at)
-    lines = insert_at + np.arange(count) + 1  # 1-based data line of bad row 0, 1, ...
-    record_keys = [key if key is not None else f"line:{line}" for key, line in zip(keys, lines, strict=True)]
-    return Injected(
-        table=combined,
-        bad_rows=pa.table(
-            {
-                "business_date": tables.dates(np.full(count, timeline.day_number(business_date))),
-                "source": tables.strings(np.full(count, source)),
-                "record_key": tables.strings(record_keys),
-                "rule": tables.strings(chosen_rules),
-            }
-        ),
+    corrupter = FileCorrupter(seed, business_date, source, rate)
+    pieces = [*corrupter.feed(table), *corrupter.finish()]
+    return Injected(table=pa.concat_tables(pieces), bad_rows=corrupter.bad_rows())
+
+
+class FileCorrupter:
+    """A file's bad rows, injected as its good rows arrive: ``feed`` and then ``finish`` give the
+    file's rows (bad ones interleaved) in chunks; ``bad_rows`` records them all."""
+
+    def __init__(self, seed: int, business_date: dt.date, source: str, rate: float) -> None:
+        self.seed, self.business_date, self.source, self.rate = seed, business_date, source, rate
+        self._waiting: list[pa.Table] = []
+        self._waiting_rows = 0
+        self._chunks = 0
+        self._lines = 0  # data lines given out so far, bad ones included
+        self._bad: list[pa.Table] = []
+
+    def feed(self, rows: pa.Table) -> Iterator[pa.Table]:
+        self._waiting.append(rows)
+        self._waiting_rows += rows.num_rows
+        while self._waiting_rows >= CHUNK_ROWS:
+            yield self._next_chunk(CHUNK_ROWS)
+
+    def finish(self) -> Iterator[pa.Table]:
+        """The rows still waiting (the file's only chunk, even if empty, when it is small)."""
+        if self._waiting_rows or not self._chunks:
+            yield self._next_chunk(self._waiting_rows)
+
+    def bad_rows(self) -> pa.Table:
+        return (
+            pa.concat_tables(self._bad)
+            if self._bad
+            else _bad_rows_table(self.business_date, self.source, [], [])
+        )
+
+    def _next_chunk(self, size: int) -> pa.Table:
+        waiting = pa.concat_tables(self._waiting)
+        chunk, rest = waiting.slice(0, size), waiting.slice(size)
+        self._waiting, self._waiting_rows = [rest], rest.num_rows
+        combined, bad = self._corrupted(chunk)
+        self._chunks += 1
+        self._lines += combined.num_rows
+        self._bad.append(bad)
+        return combined
+
+    def _corrupted(self, table: pa.Table) -> tuple[pa.Table, pa.Table]:
+        key_column, corruptions = CORRUPTIONS[self.source]
+        chunk_keys = (self._chunks,) if self._chunks else ()
+        rng = rng_for(
+            self.seed,
+            f"bad_rows:{self.source}",
+            timeline.day_number(self.business_date),
+            round(self.rate * 1e9),
+            *chunk_keys,
+        )
+        good = table.num_rows
+        count = int(rng.binomial(good, self.rate)) if good and self.rate > 0 else 0
+        rules = list(corruptions)
+        chosen_rules = [rules[i % len(rules)] for i in rng.permutation(count)] if count else []
+        sources = rng.integers(good, size=count) if count else np.array([], dtype=np.int64)
+        bad: list[Row] = []
+        keys: list[str | None] = []
+        numbered = enumerate(zip(chosen_rules, sources, strict=True), start=self._bad_count() + 1)
+        for number, (rule, position) in numbered:
+            row = table.slice(int(position), 1).to_pylist()[0]
+            key = f"{row[key_column]}-B{number:04d}"
+            row[key_column] = key
+            corruptions[rule](row, key)
+            bad.append(row)
+            keys.append(row[key_column])
+        insert_at = np.sort(rng.integers(good + 1, size=count)) if count else np.array([], dtype=np.int64)
+        combined = _interleaved(table, pa.Table.from_pylist(bad, schema=table.schema), insert_at)
+        lines = self._lines + insert_at + np.arange(count) + 1  # the file's 1-based data line of each
+        record_keys = [
+            key if key is not None else f"line:{line}" for key, line in zip(keys, lines, strict=True)
+        ]
+        return combined, _bad_rows_table(self.business_date, self.source, record_keys, chosen_rules)
+
+    def _bad_count(self) -> int:
+        return sum(table.num_rows for table in self._bad)
+
+
+def _bad_rows_table(
+    business_date: dt.date, source: str, record_keys: list[str], rules: list[str]
+) -> pa.Table:
+    count = len(record_keys)
+    return pa.table(
+        {
+            "business_date": tables.dates(np.full(count, timeline.day_number(business_date))),
+            "source": tables.strings(np.full(count, source)),
+            "record_key": tables.strings(record_keys),
+            "rule": tables.strings(rules),
+        }
     )
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +27,11 @@ from include.markets_ops.synthetic.config import (
 )
 from include.markets_ops.synthetic.random_streams import rng_for
 
+# A booking day is drawn in blocks of this many trades, each block from its own random stream,
+# so the simulator holds one block at a time whatever the volume (its memory stays flat as the
+# volume grows). Block 0 draws from the day's original stream: a world of at most this many
+# trades a day (the demo's, the tests') is the one it was before blocks.
+BLOCK_TRADES = 1 << 17
 # Operations days from booking to the last event of any trade (settlement reported after the
 # longest fail). Checked for every trade generated: a day's statement and outcomes are built
 # from the bookings of this many previous days.
@@ -152,14 +159,44 @@ def prefixed_sequence(prefix: str, numbers: np.ndarray, width: int) -> np.ndarra
     return np.strings.add(prefix, np.strings.zfill(np.asarray(numbers).astype(str), width))
 
 
+def block_count(config: GeneratorConfig) -> int:
+    return max(1, -(-config.trades_per_day // BLOCK_TRADES))
+
+
 def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
-    """The trades booked on ``business_date``: a pure function of the config and the date."""
+    """Every trade booked on ``business_date``: its blocks, joined."""
+    blocks = [generate_block(config, business_date, block) for block in range(block_count(config))]
+    return blocks[0] if len(blocks) == 1 else joined(blocks)
+
+
+def joined(blocks: list[Bookings]) -> Bookings:
+    """Bookings of one day (blocks, or parts of them) as one, in the order given."""
+    columns: dict[str, Any] = {
+        name: np.concatenate([getattr(b, name) for b in blocks]) for name in _TRADE_COLUMNS
+    }
+    return dataclasses.replace(blocks[0], **columns)
+
+
+def generate_block(config: GeneratorConfig, business_date: dt.date, block: int) -> Bookings:
+    """Block ``block`` of the trades booked on ``business_date`` (positions BLOCK_TRADES x block
+    onwards): a pure function of the config, the date and the block."""
     if business_date < config.epoch:
         raise ValueError(f"{business_date} is before the world's epoch {config.epoch}: nothing is booked")
+    first = block * BLOCK_TRADES
+    if not 0 <= first < max(config.trades_per_day, 1):
+        raise ValueError(f"block {block} is outside a day of {config.trades_per_day} trades")
+    day = timeline.day_number(business_date)
+    stream_keys = (day,) if block == 0 else (day, block)
+    rng = rng_for(config.seed, "bookings", *stream_keys)
+    n = min(BLOCK_TRADES, config.trades_per_day - first)
+    return _draw_bookings(config, business_date, rng, n, first)
+
+
+def _draw_bookings(
+    config: GeneratorConfig, business_date: dt.date, rng: np.random.Generator, n: int, first: int
+) -> Bookings:
     booking_index = timeline.operations_index(business_date)
     ref = reference.of(config)
-    rng = rng_for(config.seed, "bookings", timeline.day_number(business_date))
-    n = config.trades_per_day
     day = timeline.day_number(business_date)
 
     instrument = _draw_instruments(rng, ref, business_date, n)
@@ -253,7 +290,7 @@ def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
         config=config,
         business_date=business_date,
         booking_index=booking_index,
-        position=np.arange(n, dtype=np.int32),
+        position=np.arange(first, first + n, dtype=np.int32),
         instrument=instrument.astype(np.int16),
         counterparty=counterparty,
         market=market.astype(np.int8),
@@ -392,40 +429,48 @@ def _custodian_settle_day(settle: int, trade_day: int, market: str, later: bool)
 
 
 class BookingsCache:
-    """The booking days a window needs, each kept as the trades still live on the latest day
-    asked for (a pure function, so caching is only speed; pruning bounds its memory)."""
+    """The booking blocks a window needs, each kept as its trades still live on the latest day
+    asked for (a pure function, so caching is only speed; pruning bounds its memory).
 
-    def __init__(self, config: GeneratorConfig, capacity: int = LIFECYCLE_WINDOW + 2) -> None:
+    ``capacity`` counts blocks; 0 keeps none: each block is generated when the window reaches it
+    and dropped once used, so a day is built holding one block at a time (the simulator's night).
+    A cache kept across consecutive days (the bulk seed) generates each booking day once."""
+
+    def __init__(self, config: GeneratorConfig, capacity: int | None = None) -> None:
         self.config = config
-        self.capacity = capacity
-        # booking date -> (the first operations day it is complete for, its trades);
-        # a whole day is complete for every day from its booking on.
-        self._days: OrderedDict[dt.date, tuple[int, Bookings]] = OrderedDict()
+        self.capacity = (LIFECYCLE_WINDOW + 2) * block_count(config) if capacity is None else capacity
+        # (booking date, block) -> (the first operations day it is complete for, its trades);
+        # a whole block is complete for every day from its booking on.
+        self._blocks: OrderedDict[tuple[dt.date, int], tuple[int, Bookings]] = OrderedDict()
 
     def get(self, business_date: dt.date) -> Bookings:
         """Every trade booked on ``business_date``."""
-        return self._live(business_date, None)
+        return joined([self._live(business_date, block, None) for block in range(block_count(self.config))])
 
-    def window(self, business_date: dt.date) -> list[Bookings]:
-        """The bookings of every day whose trades can still have events on ``business_date``:
-        that day's whole, each earlier day's as its trades still live then (``Bookings.live_on``)."""
+    def window(self, business_date: dt.date) -> Iterator[Bookings]:
+        """The blocks of every day whose trades can still have events on ``business_date``,
+        oldest day first: each earlier day's as its trades still live then
+        (``Bookings.live_on``), then that day's whole. Generated as the iteration reaches them."""
         index = timeline.operations_index(business_date)
         earlier = [timeline.operations_date(i) for i in range(index - LIFECYCLE_WINDOW, index)]
-        live = [self._live(day, index) for day in earlier if day >= self.config.epoch]
-        return [*live, self.get(business_date)]
+        blocks = range(block_count(self.config))
+        for day in earlier:
+            if day >= self.config.epoch:
+                yield from (self._live(day, block, index) for block in blocks)
+        yield from (self._live(business_date, block, None) for block in blocks)
 
-    def _live(self, business_date: dt.date, index: int | None) -> Bookings:
-        """The trades of ``business_date`` live on operations day ``index`` (None: all of them)."""
+    def _live(self, business_date: dt.date, block: int, index: int | None) -> Bookings:
+        """Block ``block`` of ``business_date``'s trades live on operations day ``index`` (None: all)."""
         needed_from = timeline.operations_index(business_date) if index is None else index
-        cached = self._days.pop(business_date, None)
+        cached = self._blocks.pop((business_date, block), None)
         if cached is None or cached[0] > needed_from:  # not kept, or pruned past what is asked
-            bookings = generate(self.config, business_date)
+            bookings = generate_block(self.config, business_date, block)
             complete_from = bookings.booking_index
         else:
             complete_from, bookings = cached
         if needed_from > complete_from:
             bookings, complete_from = bookings.live_on(needed_from), needed_from
-        self._days[business_date] = (complete_from, bookings)  # the most recently used, last
-        while len(self._days) > self.capacity:
-            self._days.popitem(last=False)
+        self._blocks[(business_date, block)] = (complete_from, bookings)  # the most recently used, last
+        while len(self._blocks) > self.capacity:
+            self._blocks.popitem(last=False)
         return bookings

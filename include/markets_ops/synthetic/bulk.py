@@ -211,7 +211,7 @@ def _generate(config: GeneratorConfig, dates: list[dt.date], days: Any) -> None:
         reported_days = np.array([timeline.operations_index(date) for date in dates])
         for business_date in dates:
             day = daily.build_day(config, business_date, cache)
-            status = daily.status_once_reported(cache.window(business_date)[-1], reported_days)
+            status = daily.status_once_reported(cache.get(business_date), reported_days)
             trades = day.trades.set_column(day.trades.schema.get_field_index("status"), "status", status)
             days.put(("day", dataclasses.replace(day, trades=trades)))
         days.put((_FINISHED, None))

@@ -8,13 +8,18 @@
   'settled' on time or days later).
 - trade_fail_probability, injected_breaks: the truth for the synthetic schema.
 
-All of it is rebuilt from the bookings of the last LIFECYCLE_WINDOW days (a pure function).
+All of it is rebuilt from the bookings of the last LIFECYCLE_WINDOW days (a pure function),
+block by block (``stream_day``): each booking block's rows of every output are written to a
+sink before the next block is generated, so the simulator's memory is one block's whatever the
+volume; ``build_day`` collects the pieces into whole tables (the bulk seed, the tests).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -61,23 +66,68 @@ class DayData:
         }
 
 
+class DaySink(Protocol):
+    """Receives a day's rows as ``stream_day`` makes them: ``name`` is a DayData table's name."""
+
+    def write(self, name: str, rows: pa.Table) -> None: ...
+
+
+class _Collected:
+    def __init__(self) -> None:
+        self.pieces: defaultdict[str, list[pa.Table]] = defaultdict(list)
+
+    def write(self, name: str, rows: pa.Table) -> None:
+        self.pieces[name].append(rows)
+
+    def table(self, name: str) -> pa.Table:
+        return pa.concat_tables(self.pieces[name])
+
+
 def build_day(config: GeneratorConfig, business_date: dt.date, cache: BookingsCache | None = None) -> DayData:
-    """Everything the upstream systems deliver for ``business_date``, and its truth."""
-    cache = cache or BookingsCache(config)
-    if cache.config != config:
-        raise ValueError("the bookings cache belongs to another world")
-    window = cache.window(business_date)
-    today = window[-1]
-    statement, breaks = _statement(config, business_date, window)
+    """Everything the upstream systems deliver for ``business_date``, and its truth, as whole tables."""
+    collected = _Collected()
+    counterparty_days = stream_day(config, business_date, collected, cache or BookingsCache(config))
     return DayData(
         business_date=business_date,
-        trades=trades_table(today),
-        custodian_confirmations=statement,
-        settlement_outcomes=_outcomes(business_date, window),
-        trade_fail_probability=_fail_truth(today),
-        injected_breaks=breaks,
-        counterparty_settlement_days=_counterparty_days(config, business_date, window),
+        trades=collected.table("trades"),
+        custodian_confirmations=collected.table("custodian_confirmations"),
+        settlement_outcomes=collected.table("settlement_outcomes"),
+        trade_fail_probability=collected.table("trade_fail_probability"),
+        injected_breaks=collected.table("injected_breaks"),
+        counterparty_settlement_days=counterparty_days,
     )
+
+
+def stream_day(
+    config: GeneratorConfig, business_date: dt.date, sink: DaySink, cache: BookingsCache
+) -> pa.Table:
+    """Write ``business_date``'s rows to ``sink``, one booking block at a time, oldest day first
+    (each output's rows in the order ``build_day`` joins them); returns the day's outcomes per
+    counterparty (counted over every block)."""
+    if cache.config != config:
+        raise ValueError("the bookings cache belongs to another world")
+    index = timeline.operations_index(business_date)
+    # One stream for the statement's arrival times, drawn row after row across the blocks.
+    statement_rng = rng_for(config.seed, "statement", timeline.day_number(business_date))
+    counts = _CounterpartyCounts(config)
+    for bookings in cache.window(business_date):
+        if bookings.business_date == business_date:
+            sink.write("trades", trades_table(bookings))
+            sink.write("trade_fail_probability", _fail_truth(bookings))
+        part, break_refs, break_names = _open_trades(bookings, index)
+        sink.write("custodian_confirmations", _statement_table(config, business_date, part, statement_rng))
+        sink.write("injected_breaks", _breaks_table(business_date, break_refs, break_names))
+        sink.write("settlement_outcomes", _outcomes(business_date, bookings))
+        counts.add(bookings, index)
+    phantoms = _phantom_rows(config, business_date)
+    sink.write("custodian_confirmations", _statement_table(config, business_date, phantoms, statement_rng))
+    sink.write(
+        "injected_breaks",
+        _breaks_table(
+            business_date, phantoms.trade_ref, np.full(len(phantoms.trade_ref), "missing_internal")
+        ),
+    )
+    return counts.table(business_date)
 
 
 # --------------------------------------------------------------------------- trades
@@ -148,54 +198,61 @@ def _fail_truth(day: Bookings) -> pa.Table:
 # --------------------------------------------------------------------------- outcomes
 
 
-def _outcomes(business_date: dt.date, window: list[Bookings]) -> pa.Table:
+def _outcomes(business_date: dt.date, day: Bookings) -> pa.Table:
+    """The settlement events of ``day``'s trades reported on ``business_date``: fails, then settlements."""
     index = timeline.operations_index(business_date)
-    ids, outcome, settled, days_late, reason = [], [], [], [], []
-    for day in window:
-        failing = np.flatnonzero(day.failed & (day.fail_report_index == index))
-        settling = np.flatnonzero(~day.cancelled & (day.settle_report_index == index))
-        ids += [day.trade_ids(failing), day.trade_ids(settling)]
-        outcome += [np.full(len(failing), OUTCOME_FAILED), np.full(len(settling), OUTCOME_SETTLED)]
-        settled += [np.full(len(failing), -1), day.settled_day[settling]]
-        days_late += [np.zeros(len(failing), dtype=np.int16), day.days_late[settling].astype(np.int16)]
-        reason += [np.array(fail_model.FAIL_REASONS)[day.fail_reason[failing]], np.full(len(settling), "")]
-    settled_days = np.concatenate(settled) if settled else np.array([], dtype=np.int64)
-    reasons = np.concatenate(reason) if reason else np.array([], dtype=str)
+    failing = np.flatnonzero(day.failed & (day.fail_report_index == index))
+    settling = np.flatnonzero(~day.cancelled & (day.settle_report_index == index))
+    settled_days = np.concatenate([np.full(len(failing), -1), day.settled_day[settling]])
+    reasons = np.concatenate(
+        [np.array(fail_model.FAIL_REASONS)[day.fail_reason[failing]], np.full(len(settling), "")]
+    ).astype(str)
+    outcome = np.concatenate([np.full(len(failing), OUTCOME_FAILED), np.full(len(settling), OUTCOME_SETTLED)])
     return pa.table(
         {
-            "trade_id": tables.strings(np.concatenate(ids) if ids else []),
+            "trade_id": tables.strings(np.concatenate([day.trade_ids(failing), day.trade_ids(settling)])),
             "business_date": tables.dates(np.full(len(settled_days), timeline.day_number(business_date))),
-            "outcome": tables.strings(np.concatenate(outcome) if outcome else []),
+            "outcome": tables.strings(outcome),
             "settled_date": pa.array(settled_days.astype(np.int32), type=pa.date32(), mask=settled_days < 0),
-            "days_late": pa.array(np.concatenate(days_late) if days_late else [], type=pa.int16()),
-            "fail_reason": pa.array(reasons.astype(str), type=pa.string(), mask=reasons == ""),
+            "days_late": pa.array(
+                np.concatenate([np.zeros(len(failing), np.int16), day.days_late[settling].astype(np.int16)]),
+                type=pa.int16(),
+            ),
+            "fail_reason": pa.array(reasons, type=pa.string(), mask=reasons == ""),
         }
     )
 
 
-def _counterparty_days(config: GeneratorConfig, business_date: dt.date, window: list[Bookings]) -> pa.Table:
+class _CounterpartyCounts:
     """The day's outcomes per counterparty, as feed/settlement_outcomes/insert_counterparty_days.sql
     counts them: attempts (a failure, or an on-time settlement) and fails, for each counterparty
-    with an outcome reported today (the same events as _outcomes)."""
-    index = timeline.operations_index(business_date)
-    ref = reference.of(config)
-    outcomes, attempts, fails = (np.zeros(ref.counterparty_count, np.int64) for _ in range(3))
-    for day in window:
+    with an outcome reported today (the same events as _outcomes), summed over the blocks."""
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        self.ref = reference.of(config)
+        self.outcomes, self.attempts, self.fails = (
+            np.zeros(self.ref.counterparty_count, np.int64) for _ in range(3)
+        )
+
+    def add(self, day: Bookings, index: int) -> None:
         failing = day.failed & (day.fail_report_index == index)
         settling = ~day.cancelled & (day.settle_report_index == index)
         on_time = settling & (day.days_late == 0)
-        outcomes += np.bincount(day.counterparty[failing | settling], minlength=ref.counterparty_count)
-        attempts += np.bincount(day.counterparty[failing | on_time], minlength=ref.counterparty_count)
-        fails += np.bincount(day.counterparty[failing], minlength=ref.counterparty_count)
-    reported = np.flatnonzero(outcomes)
-    return pa.table(
-        {
-            "reported_on": tables.dates(np.full(len(reported), timeline.day_number(business_date))),
-            "counterparty_id": tables.labels(ref.counterparty_id, reported),
-            "attempts": pa.array(attempts[reported], type=pa.int64()),
-            "fails": pa.array(fails[reported], type=pa.int64()),
-        }
-    )
+        size = self.ref.counterparty_count
+        self.outcomes += np.bincount(day.counterparty[failing | settling], minlength=size)
+        self.attempts += np.bincount(day.counterparty[failing | on_time], minlength=size)
+        self.fails += np.bincount(day.counterparty[failing], minlength=size)
+
+    def table(self, business_date: dt.date) -> pa.Table:
+        reported = np.flatnonzero(self.outcomes)
+        return pa.table(
+            {
+                "reported_on": tables.dates(np.full(len(reported), timeline.day_number(business_date))),
+                "counterparty_id": tables.labels(self.ref.counterparty_id, reported),
+                "attempts": pa.array(self.attempts[reported], type=pa.int64()),
+                "fails": pa.array(self.fails[reported], type=pa.int64()),
+            }
+        )
 
 
 # --------------------------------------------------------------------------- custodian statement
@@ -211,27 +268,6 @@ class _StatementPart:
     settle_day: np.ndarray
     counterparty: np.ndarray
     market: np.ndarray
-
-
-def _statement(
-    config: GeneratorConfig, business_date: dt.date, window: list[Bookings]
-) -> tuple[pa.Table, pa.Table]:
-    index = timeline.operations_index(business_date)
-    parts: list[_StatementPart] = []
-    break_refs: list[np.ndarray] = []
-    break_names: list[np.ndarray] = []
-    for day in window:
-        part, refs, names = _open_trades(day, index)
-        parts.append(part)
-        break_refs.append(refs)
-        break_names.append(names)
-    phantom_part = _phantom_rows(config, business_date)
-    parts.append(phantom_part)
-    break_refs.append(phantom_part.trade_ref)
-    break_names.append(np.full(len(phantom_part.trade_ref), "missing_internal"))
-    return _statement_table(config, business_date, parts), _breaks_table(
-        business_date, break_refs, break_names
-    )
 
 
 def _open_trades(day: Bookings, index: int) -> tuple[_StatementPart, np.ndarray, np.ndarray]:
@@ -330,43 +366,37 @@ def _phantom_rows(config: GeneratorConfig, business_date: dt.date) -> _Statement
 
 
 def _statement_table(
-    config: GeneratorConfig, business_date: dt.date, parts: list[_StatementPart]
+    config: GeneratorConfig, business_date: dt.date, part: _StatementPart, rng: np.random.Generator
 ) -> pa.Table:
     ref = reference.of(config)
-    merged = {
-        field: np.concatenate([getattr(p, field) for p in parts])
-        for field in _StatementPart.__dataclass_fields__
-    }
-    n = len(merged["trade_ref"])
-    instrument = merged["instrument"].astype(np.int64)
-    market = merged["market"].astype(np.int64)
+    n = len(part.trade_ref)
+    instrument = part.instrument.astype(np.int64)
+    market = part.market.astype(np.int64)
     custodians = [CUSTODIAN_OF_LOCATION[str(location)] for location in ref.market_location]
-    rng = rng_for(config.seed, "statement", timeline.day_number(business_date))
     midnight_us = timeline.day_number(business_date) * 86_400 * 10**6
     received = midnight_us + ((STATEMENT_HOUR_UTC + rng.random(n)) * 3600 * 10**6).astype(np.int64)
     return pa.table(
         {
             "business_date": tables.dates(np.full(n, timeline.day_number(business_date))),
-            "trade_ref": tables.strings(merged["trade_ref"]),
+            "trade_ref": tables.strings(part.trade_ref),
             "custodian": tables.labels(custodians, market),
             "instrument_id": tables.labels(ref.instrument_id, instrument),
-            "side": tables.labels(SIDES, merged["side"]),
-            "quantity": tables.decimals(merged["quantity_units"], QUANTITY_DIGITS),
-            "price": tables.decimals(merged["price_units"], PRICE_DIGITS),
-            "settle_date": tables.dates(merged["settle_day"]),
-            "counterparty_id": tables.labels(ref.counterparty_id, merged["counterparty"]),
+            "side": tables.labels(SIDES, part.side),
+            "quantity": tables.decimals(part.quantity_units, QUANTITY_DIGITS),
+            "price": tables.decimals(part.price_units, PRICE_DIGITS),
+            "settle_date": tables.dates(part.settle_day),
+            "counterparty_id": tables.labels(ref.counterparty_id, part.counterparty),
             "settlement_location": tables.labels(ref.market_location, market),
             "received_at": tables.timestamps(received),
         }
     )
 
 
-def _breaks_table(business_date: dt.date, refs: list[np.ndarray], names: list[np.ndarray]) -> pa.Table:
-    all_refs = np.concatenate(refs)
+def _breaks_table(business_date: dt.date, refs: np.ndarray, names: np.ndarray) -> pa.Table:
     return pa.table(
         {
-            "business_date": tables.dates(np.full(len(all_refs), timeline.day_number(business_date))),
-            "trade_ref": tables.strings(all_refs),
-            "break_type": tables.strings(np.concatenate(names)),
+            "business_date": tables.dates(np.full(len(refs), timeline.day_number(business_date))),
+            "trade_ref": tables.strings(refs),
+            "break_type": tables.strings(names),
         }
     )

@@ -49,7 +49,7 @@ def test_a_day_is_not_pruned_on_its_own_booking_day() -> None:
 def test_the_window_keeps_past_days_pruned_and_gives_every_day_whole_when_asked() -> None:
     cache = bookings.BookingsCache(CONFIG)
     later = dt.date(2026, 10, 20)
-    window = cache.window(later)
+    window = list(cache.window(later))
     assert window[-1].business_date == later
     assert len(window[-1]) == CONFIG.trades_per_day
     assert all(len(day) < CONFIG.trades_per_day for day in window[:-1])

@@ -50,7 +50,7 @@ def test_a_trade_is_written_with_the_status_the_stretchs_events_leave_it_in(skip
 
     written: dict[str, str] = {}
     for date in dates:
-        bookings = cache.window(date)[-1]
+        bookings = cache.get(date)
         status = daily.status_once_reported(bookings, reported)
         written.update(zip(bookings.trade_ids().tolist(), status.to_pylist(), strict=True))
 

@@ -45,28 +45,29 @@ OUTCOME_COLUMN_TYPES = {
     "challenger_score": "float64",
     "failed": "bool",
 }
-UNKNOWN = -1  # a trade's outcome not known yet (else 1 failed, 0 settled)
 
 
 class _Columns:
-    """A pair's trades as compact columns (8 bytes per score, 1 per outcome), a block of rows at
-    a time: a date of a million trades holds some 17 MB."""
+    """A pair's trades, kept as the metrics need them: how many were scored, and the realised
+    ones' scores (8 bytes each) and outcomes (1 byte), a block of rows at a time. The date's
+    unrealised trades (on its first night, nearly all) are only counted."""
 
     def __init__(self) -> None:
+        self.scored = 0
         self.champion: list[Any] = []
         self.challenger: list[Any] = []
-        self.outcome: list[Any] = []
+        self.failed: list[Any] = []
 
     def extend(self, rows: Any) -> None:
         """Add a record batch of shadow_outcomes.sql's rows (all of this pair)."""
         import numpy as np
 
-        failed = rows.column("failed")
-        outcome = failed.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int8)
-        outcome[failed.is_null().to_numpy(zero_copy_only=False)] = UNKNOWN
-        self.champion.append(rows.column("champion_score").to_numpy(zero_copy_only=False))
-        self.challenger.append(rows.column("challenger_score").to_numpy(zero_copy_only=False))
-        self.outcome.append(outcome)
+        realised = rows.column("failed").is_valid()
+        known = rows.filter(realised)
+        self.scored += rows.num_rows
+        self.champion.append(known.column("champion_score").to_numpy(zero_copy_only=False))
+        self.challenger.append(known.column("challenger_score").to_numpy(zero_copy_only=False))
+        self.failed.append(known.column("failed").to_numpy(zero_copy_only=False).astype(np.int8))
 
 
 def comparison(batches: Iterable[Any], business_date: dt.date, known_by: dt.date) -> list[dict[str, Any]]:
@@ -101,21 +102,19 @@ def _compared(pair: Pair, columns: _Columns, business_date: dt.date, known_by: d
     import numpy as np
 
     model_name, champion, challenger = pair
-    outcome = np.concatenate(columns.outcome)
-    realised = outcome != UNKNOWN
-    labels = outcome[realised]
+    labels = np.concatenate(columns.failed)
     compared: dict[str, Any] = {
         "business_date": business_date,
         "model_name": model_name,
         "champion_version": champion,
         "challenger_version": challenger,
-        "scored_trades": int(outcome.size),
+        "scored_trades": columns.scored,
         "realised_trades": int(labels.size),
         "fails": int(labels.sum()),
         "outcomes_known_by": known_by,
     }
     for model, scores in (("champion", columns.champion), ("challenger", columns.challenger)):
-        realised_scores = np.concatenate(scores)[realised]
+        realised_scores = np.concatenate(scores)
         for metric in GATE_METRICS:
             compared[f"{model}_{metric}"] = _defined(metric, labels, realised_scores)
     return compared

@@ -3,7 +3,8 @@
 
 **Owner:** ops-reporting (break investigation: settlement-ops)
 
-**When it runs.** When the feed has loaded the day's trades and consolidated statement, or
+**When it runs.** When the feed has loaded the day's trades, settlement outcomes and
+consolidated statement (the outcomes decide which trades are still open), or
 when the last custodian's own statement of D is in (`custodian_statements`, which reconciles
 each custodian's part as it lands; a statement that comes late starts this run again), and at
 the safety-net time on every business day.
@@ -53,6 +54,7 @@ from include.markets_ops.airflow import links, params, schedules
 from include.markets_ops.airflow.assets import (
     CUSTODIAN_CONFIRMATIONS,
     RECON_BREAKS,
+    SETTLEMENT_OUTCOMES,
     STATEMENT_DELIVERIES,
     TRADES,
 )
@@ -62,11 +64,14 @@ from include.markets_ops.airflow.switch import nightly_switch
 
 
 @dag(
-    # As soon as the day's trades and consolidated statement have landed (the feed), or every
-    # custodian's own statement has (custodian_statements); the timetable is a safety net.
+    # As soon as the day's trades, outcomes and consolidated statement have landed (the feed), or
+    # every custodian's own statement has (custodian_statements); the timetable is a safety net.
+    # The outcomes too: a trade whose settlement is reported on D is off D's statement, so run
+    # before they are loaded, every trade settling on D is a missing_at_custodian break (the
+    # feed's loads finish in any order: seen at 1M trades a day, python -m benchmarks night).
     schedule=AssetOrTimeSchedule(
         timetable=BusinessDayTimetable(run_time=schedules.SCORING_AND_RECON_SAFETY_NET),
-        assets=((TRADES & CUSTODIAN_CONFIRMATIONS) | STATEMENT_DELIVERIES),
+        assets=((TRADES & SETTLEMENT_OUTCOMES & CUSTODIAN_CONFIRMATIONS) | STATEMENT_DELIVERIES),
     ),
     start_date=schedules.START_DATE,
     catchup=False,

@@ -49,7 +49,10 @@ def _condition(condition: Any) -> Any:
             (
                 "any",
                 {
-                    ("all", frozenset({"ops.trades", "ops.custodian_confirmations"})),
+                    (
+                        "all",
+                        frozenset({"ops.trades", "ops.settlement_outcomes", "ops.custodian_confirmations"}),
+                    ),
                     "ops.statement_deliveries",
                 },
             ),

@@ -46,8 +46,8 @@ def test_an_asset_triggered_run_skips_itself_while_the_schedule_is_off(airflow_a
         before = reader.execute(
             "SELECT count(*) FROM reporting.recon_breaks WHERE business_date = %s", [BUSINESS_DATE]
         ).fetchone()
-    # Both inputs of the reconciliation's asset condition, as the feed would emit them.
-    for name in ("ops.trades", "ops.custodian_confirmations"):
+    # Every input of the reconciliation's asset condition, as the feed would emit them.
+    for name in ("ops.trades", "ops.settlement_outcomes", "ops.custodian_confirmations"):
         airflow_api.request(
             "POST",
             "/assets/events",

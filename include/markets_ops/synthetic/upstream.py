@@ -61,12 +61,6 @@ def upstream_day(
     return UpstreamDay(business_date, files, pa.concat_tables(injected), day)
 
 
-def deliver(store: landing.ObjectStore, upstream: UpstreamDay) -> list[landing.Manifest]:
-    """Publish every file of the day (reference first, as the feed loads them)."""
-    order = [source.name for source in sources.REFERENCE_SOURCES + sources.DAILY_SOURCES]
-    return [landing.publish(store, name, upstream.business_date, upstream.files[name]) for name in order]
-
-
 @dataclass(frozen=True)
 class WrittenDay:
     """A day's files written to a scratch folder, not yet published, and the day's truth."""

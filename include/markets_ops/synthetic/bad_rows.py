@@ -107,6 +107,7 @@ class FileCorrupter:
         self._chunks = 0
         self._lines = 0  # data lines given out so far, bad ones included
         self._bad: list[pa.Table] = []
+        self._bad_count = 0
 
     def feed(self, rows: pa.Table) -> Iterator[pa.Table]:
         self._waiting.append(rows)
@@ -134,6 +135,7 @@ class FileCorrupter:
         self._chunks += 1
         self._lines += combined.num_rows
         self._bad.append(bad)
+        self._bad_count += bad.num_rows
         return combined
 
     def _corrupted(self, table: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -153,7 +155,7 @@ class FileCorrupter:
         sources = rng.integers(good, size=count) if count else np.array([], dtype=np.int64)
         bad: list[Row] = []
         keys: list[str | None] = []
-        numbered = enumerate(zip(chosen_rules, sources, strict=True), start=self._bad_count() + 1)
+        numbered = enumerate(zip(chosen_rules, sources, strict=True), start=self._bad_count + 1)
         for number, (rule, position) in numbered:
             row = table.slice(int(position), 1).to_pylist()[0]
             key = f"{row[key_column]}-B{number:04d}"
@@ -168,9 +170,6 @@ class FileCorrupter:
             key if key is not None else f"line:{line}" for key, line in zip(keys, lines, strict=True)
         ]
         return combined, _bad_rows_table(self.business_date, self.source, record_keys, chosen_rules)
-
-    def _bad_count(self) -> int:
-        return sum(table.num_rows for table in self._bad)
 
 
 def _bad_rows_table(

@@ -165,12 +165,13 @@ def block_count(config: GeneratorConfig) -> int:
 
 def generate(config: GeneratorConfig, business_date: dt.date) -> Bookings:
     """Every trade booked on ``business_date``: its blocks, joined."""
-    blocks = [generate_block(config, business_date, block) for block in range(block_count(config))]
-    return blocks[0] if len(blocks) == 1 else joined(blocks)
+    return joined([generate_block(config, business_date, block) for block in range(block_count(config))])
 
 
 def joined(blocks: list[Bookings]) -> Bookings:
     """Bookings of one day (blocks, or parts of them) as one, in the order given."""
+    if len(blocks) == 1:
+        return blocks[0]
     columns: dict[str, Any] = {
         name: np.concatenate([getattr(b, name) for b in blocks]) for name in _TRADE_COLUMNS
     }

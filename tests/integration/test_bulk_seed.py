@@ -34,8 +34,8 @@ SEEDED_TABLES = (
 
 def _fingerprint(warehouse: Warehouse) -> dict[str, Any]:
     """Each seeded table's row count and a digest of its rows (in no particular order), and the
-    warehouse's foreign keys and indexes as the catalog defines them (a new world's seed drops
-    the secondary indexes and builds them again at its end)."""
+    warehouse's primary and foreign keys and indexes as the catalog defines them (a new world's
+    seed drops the indexes, primary keys included, and builds them again at its end)."""
     with psycopg.connect(warehouse.owner) as owner:
         tables = {
             table: owner.execute(
@@ -43,16 +43,16 @@ def _fingerprint(warehouse: Warehouse) -> dict[str, Any]:
             ).fetchone()
             for table in SEEDED_TABLES
         }
-        foreign_keys = owner.execute(
+        keys = owner.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
-            " FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2"
+            " FROM pg_constraint WHERE contype IN ('p', 'f') ORDER BY 1, 2"
         ).fetchall()
         indexes = owner.execute(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), i.indisvalid"
             " FROM pg_index AS i JOIN pg_class AS t ON t.oid = i.indrelid"
             " WHERE t.relnamespace::regnamespace::text IN ('ops', 'synthetic', 'reporting') ORDER BY 1"
         ).fetchall()
-    return {"tables": tables, "foreign_keys": foreign_keys, "indexes": indexes}
+    return {"tables": tables, "keys": keys, "indexes": indexes}
 
 
 def _seed(warehouse: Warehouse, dates: list[dt.date], *, in_bulk: bool) -> None:
@@ -93,7 +93,9 @@ def test_a_new_world_seeded_in_bulk_has_the_loaders_rows(
 ) -> None:
     assert bulk_seeded == loader_seeded
     assert loader_seeded["tables"]["ops.trades"][0] == len(DATES) * WORLD.trades_per_day
-    assert len(loader_seeded["foreign_keys"]) >= 7  # trades' three, the outcomes' one, the others'
+    foreign_keys = [key for key in loader_seeded["keys"] if key[2].startswith("FOREIGN KEY")]
+    assert len(foreign_keys) >= 7  # trades' three, the outcomes' one, the others'
+    assert ("ops.trades", "pk_trades", "PRIMARY KEY (trade_id)", True) in loader_seeded["keys"]
 
 
 def test_the_counterparties_record_per_date_is_the_outcomes_joined_to_their_trades(
@@ -185,5 +187,38 @@ def test_a_bulk_seed_that_fails_part_way_leaves_the_warehouse_as_it_was(
 
         assert _fingerprint(warehouse) == before
         assert bulk.is_fresh(warehouse.owner, DATES[2])
+    finally:
+        drop_database(warehouse.name)
+
+
+def test_a_duplicate_key_in_a_new_worlds_stretch_fails_the_seed_when_the_key_is_added_back(
+    stack: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a new world the primary keys are dropped for the stretch: a trade written twice is
+    caught when ops.trades' key is added back at the end, and nothing of the stretch is kept."""
+    from adbc_driver_manager import IntegrityError
+
+    from include.markets_ops.feed import sources
+    from include.markets_ops.warehouse.migrate import upgrade_to_head
+
+    write_day = bulk.write_day
+
+    def write_the_second_days_trades_twice(connection: Any, day: Any, *args: Any) -> dict[str, int]:
+        if day.business_date == DATES[1]:
+            bulk._ingest(connection, "ops", "trades", bulk.typed_for(sources.TRADES, day.trades))
+        return write_day(connection, day, *args)
+
+    warehouse = scratch_database(stack, "warehouse_seed_duplicated")
+    try:
+        upgrade_to_head(warehouse.owner)
+        _seed(warehouse, [], in_bulk=False)  # the reference data only
+        before = _fingerprint(warehouse)
+        monkeypatch.setattr(bulk, "write_day", write_the_second_days_trades_twice)
+
+        with pytest.raises(IntegrityError, match='could not create unique index "pk_trades"'):
+            bulk.seed_days(warehouse.owner, WORLD, DATES[:3], lambda *day: None)
+
+        assert _fingerprint(warehouse) == before
+        assert bulk.is_fresh(warehouse.owner, DATES[0])
     finally:
         drop_database(warehouse.name)

@@ -10,8 +10,9 @@ keys, 74k without them). In bulk:
 - each day's Arrow tables go into their tables with binary COPY (ADBC), no CSV, no work table;
 - the foreign keys among the seeded tables are dropped for the stretch and added back at its
   end, each checked once by one query over the table instead of a lookup per row; in a new
-  world (no day loaded before the stretch), so are the tables' secondary indexes, each built
-  once at the end instead of updated row by row;
+  world (no day loaded before the stretch), so are the tables' indexes, primary keys included,
+  each built once at the end instead of updated row by row (a duplicate key fails the seed
+  there);
 - a trade booked in the stretch is written with the status the stretch's settlement events
   leave it in (daily.status_once_reported), instead of being updated by each day's events: an
   update of a million trades a day rewrote each row and its four index entries (21 s a day);
@@ -96,6 +97,7 @@ def seed_days(
         if loaded:
             connection.rollback()
             return False
+        _clear_truth_and_quarantine(connection, dates)
         _execute(connection, read_sql("seed/remember_foreign_keys.sql"))
         _execute(connection, read_sql("seed/drop_foreign_keys.sql"))
         ((earlier_trades,),) = _fetch_all(connection, read_sql("seed/trades_booked_before.sql"), (dates[0],))
@@ -123,11 +125,9 @@ def write_day(
 ) -> dict[str, int]:
     """One generated day into ops.* (the files of ``daily_sources``) and its truth into
     synthetic.*, in the caller's transaction (its trades with the status the stretch leaves them
-    in). ``first_date``: the stretch's, when trades booked before it exist (their status follows
-    the day's settlement events), else None."""
-    date = (day.business_date,)
-    _execute(connection, read_sql("synthetic/delete_day_truth.sql"), date)
-    _execute(connection, read_sql("seed/delete_quarantine.sql"), date)
+    in; the date's earlier truth and quarantined rows already deleted). ``first_date``: the
+    stretch's, when trades booked before it exist (their status follows the day's settlement
+    events), else None."""
     counts = {}
     for source in daily_sources:
         schema, table = source.target_table.split(".")
@@ -140,6 +140,16 @@ def write_day(
     counts["injected_breaks"] = day.injected_breaks.num_rows
     counts["injected_bad_rows"] = 0
     return counts
+
+
+def _clear_truth_and_quarantine(connection: Any, dates: list[dt.date]) -> None:
+    """The stretch's dates' truth and quarantined rows deleted, as the loader's seed replaces
+    them (the simulator may have written a date's truth before its files were loaded). Done
+    before the indexes are dropped: with them, each date's delete reads only its rows; after,
+    each day's would scan everything seeded before it."""
+    for date in dates:
+        _execute(connection, read_sql("synthetic/delete_day_truth.sql"), (date,))
+        _execute(connection, read_sql("seed/delete_quarantine.sql"), (date,))
 
 
 def typed_for(source: sources.Source, table: pa.Table) -> pa.Table:

@@ -1,12 +1,25 @@
--- The secondary indexes of the tables a new world's bulk seed writes (every index that backs
--- no constraint: the primary keys stay), as the catalog defines them, kept until the
--- transaction ends: dropped for the seed (drop_indexes.sql) and built again from here at its
--- end (restore_indexes.sql), so they come back exactly as the migrations made them.
+-- The indexes of the tables a new world's bulk seed writes, primary keys included, as the
+-- catalog defines them, kept until the transaction ends: dropped for the seed
+-- (drop_indexes.sql) and built again from here at its end (restore_indexes.sql), so they come
+-- back exactly as the migrations made them. A primary key is dropped and added back as the
+-- constraint (the foreign key that references ops.trades' is dropped first, remember_foreign_keys.sql);
+-- a duplicate key among the seeded rows then fails the seed when the key is added back, and
+-- nothing is kept.
 CREATE TEMPORARY TABLE seeded_indexes ON COMMIT DROP AS
 SELECT
     i.indexrelid::regclass::text AS index_name,
-    pg_get_indexdef(i.indexrelid) AS definition
+    CASE
+        WHEN c.contype = 'p' THEN format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname)
+        ELSE format('DROP INDEX %s', i.indexrelid::regclass)
+    END AS drop_statement,
+    CASE
+        WHEN c.contype = 'p' THEN format(
+            'ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname, pg_get_constraintdef(c.oid)
+        )
+        ELSE pg_get_indexdef(i.indexrelid)
+    END AS create_statement
 FROM pg_index AS i
+LEFT JOIN pg_constraint AS c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
 WHERE i.indrelid IN (
         'ops.trades'::regclass,
         'ops.custodian_confirmations'::regclass,
@@ -14,4 +27,5 @@ WHERE i.indrelid IN (
         'synthetic.trade_fail_probability'::regclass,
         'synthetic.injected_breaks'::regclass
     )
-  AND NOT EXISTS (SELECT FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
+  -- Only primary keys among the indexes that back a constraint (the tables have no other).
+  AND (c.oid IS NULL OR c.contype = 'p')

@@ -1,13 +1,12 @@
 -- The indexes of the tables a new world's bulk seed writes, primary keys included, as the
 -- catalog defines them, kept until the transaction ends: dropped for the seed
 -- (drop_indexes.sql) and built again from here at its end (restore_indexes.sql), so they come
--- back exactly as the migrations made them. A primary key is dropped and added back as the
--- constraint (the foreign key that references ops.trades' is dropped first, remember_foreign_keys.sql);
--- a duplicate key among the seeded rows then fails the seed when the key is added back, and
--- nothing is kept.
+-- back exactly as the migrations made them. A primary key is dropped and added back as its
+-- constraint (the one foreign key that references a seeded table, the outcomes' to ops.trades,
+-- is dropped before: remember_foreign_keys.sql); a duplicate key among the seeded rows then
+-- fails the seed when its key is added back, and nothing is kept.
 CREATE TEMPORARY TABLE seeded_indexes ON COMMIT DROP AS
 SELECT
-    i.indexrelid::regclass::text AS index_name,
     CASE
         WHEN c.contype = 'p' THEN format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname)
         ELSE format('DROP INDEX %s', i.indexrelid::regclass)
@@ -27,5 +26,5 @@ WHERE i.indrelid IN (
         'synthetic.trade_fail_probability'::regclass,
         'synthetic.injected_breaks'::regclass
     )
-  -- Only primary keys among the indexes that back a constraint (the tables have no other).
+  -- The index of a unique or exclusion constraint would stay (the tables have none).
   AND (c.oid IS NULL OR c.contype = 'p')

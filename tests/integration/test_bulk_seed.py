@@ -198,22 +198,21 @@ def test_a_duplicate_key_in_a_new_worlds_stretch_fails_the_seed_when_the_key_is_
     caught when ops.trades' key is added back at the end, and nothing of the stretch is kept."""
     from adbc_driver_manager import IntegrityError
 
-    from include.markets_ops.feed import sources
     from include.markets_ops.warehouse.migrate import upgrade_to_head
 
-    write_day = bulk.write_day
+    write_piece = bulk.write_piece
 
-    def write_the_second_days_trades_twice(connection: Any, day: Any, *args: Any) -> dict[str, int]:
-        if day.business_date == DATES[1]:
-            bulk._ingest(connection, "ops", "trades", bulk.typed_for(sources.TRADES, day.trades))
-        return write_day(connection, day, *args)
+    def write_the_second_days_trades_twice(connection: Any, piece: bulk.Piece, targets: Any) -> int:
+        if piece.business_date == DATES[1] and piece.table == "trades":
+            write_piece(connection, piece, targets)
+        return write_piece(connection, piece, targets)
 
     warehouse = scratch_database(stack, "warehouse_seed_duplicated")
     try:
         upgrade_to_head(warehouse.owner)
         _seed(warehouse, [], in_bulk=False)  # the reference data only
         before = _fingerprint(warehouse)
-        monkeypatch.setattr(bulk, "write_day", write_the_second_days_trades_twice)
+        monkeypatch.setattr(bulk, "write_piece", write_the_second_days_trades_twice)
 
         with pytest.raises(IntegrityError, match='could not create unique index "pk_trades"'):
             bulk.seed_days(warehouse.owner, WORLD, DATES[:3], lambda *day: None)

@@ -14,6 +14,7 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -429,20 +430,39 @@ def _custodian_settle_day(settle: int, trade_day: int, market: str, later: bool)
     return earlier
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A cached block: complete for every operations day from ``complete_from`` (its trades
+    live then), held in memory or in a file; ``rows``: its trades."""
+
+    complete_from: int
+    held: Bookings | Path
+    rows: int
+
+
 class BookingsCache:
     """The booking blocks a window needs, each kept as its trades still live on the latest day
-    asked for (a pure function, so caching is only speed; pruning bounds its memory).
+    asked for (a pure function, so caching is only speed; pruning bounds its size).
 
     ``capacity`` counts blocks; 0 keeps none: each block is generated when the window reaches it
     and dropped once used, so a day is built holding one block at a time (the simulator's night).
-    A cache kept across consecutive days (the bulk seed) generates each booking day once."""
+    A cache kept across consecutive days (the bulk seed) generates each booking day once.
 
-    def __init__(self, config: GeneratorConfig, capacity: int | None = None) -> None:
+    With ``spill_to`` (a private scratch folder) the blocks are kept there, a file each, and only
+    the block in use is held: the memory stays flat whatever the volume (the window's live
+    trades are a few days' worth, ~130 bytes a trade). Made for consecutive days: a block is
+    written as it will be needed the next day (a day asked again is generated again), and
+    written again only once pruning has halved it (a file is written at ~250 MB/s here; at 1M
+    trades a day, rewriting every block every day cost the generator 1.4 s a day)."""
+
+    def __init__(
+        self, config: GeneratorConfig, capacity: int | None = None, spill_to: Path | None = None
+    ) -> None:
         self.config = config
         self.capacity = (LIFECYCLE_WINDOW + 2) * block_count(config) if capacity is None else capacity
-        # (booking date, block) -> (the first operations day it is complete for, its trades);
-        # a whole block is complete for every day from its booking on.
-        self._blocks: OrderedDict[tuple[dt.date, int], tuple[int, Bookings]] = OrderedDict()
+        self.spill_to = spill_to
+        # (booking date, block) -> the block kept; a whole block is complete from its booking day.
+        self._blocks: OrderedDict[tuple[dt.date, int], _Kept] = OrderedDict()
 
     def get(self, business_date: dt.date) -> Bookings:
         """Every trade booked on ``business_date``."""
@@ -463,15 +483,48 @@ class BookingsCache:
     def _live(self, business_date: dt.date, block: int, index: int | None) -> Bookings:
         """Block ``block`` of ``business_date``'s trades live on operations day ``index`` (None: all)."""
         needed_from = timeline.operations_index(business_date) if index is None else index
-        cached = self._blocks.pop((business_date, block), None)
-        if cached is None or cached[0] > needed_from:  # not kept, or pruned past what is asked
+        key = (business_date, block)
+        kept = self._blocks.pop(key, None)
+        if kept is None or kept.complete_from > needed_from:  # not kept, or pruned past what is asked
+            kept = None
             bookings = generate_block(self.config, business_date, block)
             complete_from = bookings.booking_index
         else:
-            complete_from, bookings = cached
+            bookings, complete_from = self._read(key, kept), kept.complete_from
         if needed_from > complete_from:
-            bookings, complete_from = bookings.live_on(needed_from), needed_from
-        self._blocks[(business_date, block)] = (complete_from, bookings)  # the most recently used, last
+            bookings = bookings.live_on(needed_from)
+        self._blocks[key] = self._keep(key, bookings, needed_from, kept)  # the most recently used, last
         while len(self._blocks) > self.capacity:
-            self._blocks.popitem(last=False)
+            _, evicted = self._blocks.popitem(last=False)
+            if isinstance(evicted.held, Path):
+                evicted.held.unlink()
         return bookings
+
+    def _keep(
+        self, key: tuple[dt.date, int], bookings: Bookings, needed_from: int, kept: _Kept | None
+    ) -> _Kept:
+        """What the cache keeps of ``bookings`` (live on ``needed_from``; ``kept``: what it had)."""
+        if self.spill_to is None:
+            return _Kept(needed_from, bookings, len(bookings))
+        tomorrow = bookings.live_on(needed_from + 1)
+        if kept is not None and isinstance(kept.held, Path) and 2 * len(tomorrow) >= kept.rows:
+            return kept  # still complete for tomorrow, and not much larger than needed
+        business_date, block = key
+        path = self.spill_to / f"{business_date:%Y%m%d}-{block}.npy"
+        with path.open("wb") as file:
+            for name in _TRADE_COLUMNS:
+                np.save(file, getattr(tomorrow, name))
+        return _Kept(needed_from + 1, path, len(tomorrow))
+
+    def _read(self, key: tuple[dt.date, int], kept: _Kept) -> Bookings:
+        if isinstance(kept.held, Bookings):
+            return kept.held
+        business_date, _ = key
+        with kept.held.open("rb") as file:
+            columns = {name: np.load(file, allow_pickle=False) for name in _TRADE_COLUMNS}
+        return Bookings(
+            config=self.config,
+            business_date=business_date,
+            booking_index=timeline.operations_index(business_date),
+            **columns,
+        )

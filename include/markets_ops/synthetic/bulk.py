@@ -6,8 +6,12 @@ find nothing, and most of the time goes elsewhere: rendering CSV, and the foreig
 triggers (a COPY of 1,000,000 trades into ops.trades: 17-23k rows/s with its three foreign
 keys, 74k without them). In bulk:
 
-- a second process generates day N+1 while day N is written (both cores busy);
-- each day's Arrow tables go into their tables with binary COPY (ADBC), no CSV, no work table;
+- a second process generates the rows while they are written (both cores busy), and sends
+  them in pieces of at most a booking block's rows of one table, as it makes them block by
+  block (daily.stream_day), its cache of the window's bookings kept in files: neither process
+  ever holds a whole day, so their memory stays flat as the volume grows;
+- each piece goes into its table with binary COPY (ADBC), typed by the generator: no CSV, no
+  work table;
 - the foreign keys among the seeded tables are dropped for the stretch and added back at its
   end, each checked once by one query over the table instead of a lookup per row; in a new
   world (no day loaded before the stretch), so are the tables' indexes, primary keys included,
@@ -34,10 +38,14 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import queue
+import tempfile
 import time
 import traceback
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,25 +57,39 @@ from include.markets_ops.synthetic.config import GeneratorConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from include.markets_ops.synthetic.daily import DayData
+    from include.markets_ops.synthetic.bookings import Bookings
 
-# Days generated ahead of the one being written: one keeps both cores busy; more would only
-# hold more days in memory.
-DAYS_AHEAD = 1
+# A table's rows are sent to the writer in pieces of at most this many (or one booking block's
+# rows, when more): a booking block's worth, so that a piece is the same size at any volume
+# (with twice as many, the processes' peaks grew by a quarter from 250k to 1M trades a day, the
+# last pieces of a day being smaller at 250k); a COPY's overhead is small beside them.
+PIECE_ROWS = 131_072
+# Pieces made ahead of the one being written: enough to keep both cores busy; more would only
+# hold more rows in memory.
+PIECES_AHEAD = 4
 # A generated day takes seconds; a generator silent this long has died or hung.
 GENERATOR_TIMEOUT_SECONDS = 600
 POLL_SECONDS = 1.0
 # ADBC encodes a batch, then sends it: a day's table as one batch of a million rows would keep
 # the database idle while the whole of it is encoded. Smaller batches overlap the two.
 INGEST_BATCH_ROWS = 65_536
-TRUTH_TABLES = (
-    ("synthetic", "trade_fail_probability"),
-    ("synthetic", "injected_breaks"),
-)
+TRUTH_TABLES = ("synthetic.trade_fail_probability", "synthetic.injected_breaks")
 # Derived from the day's outcomes, which the loader aggregates with SQL; the generator counts
 # them as it makes the outcomes (a join of a stretch's 30 M outcomes to their trades took 91 s).
-DERIVED_TABLES = (("ops", "counterparty_settlement_days"),)
+# A day's last piece: once it is written, the day is whole.
+DERIVED_TABLE = "ops.counterparty_settlement_days"
 _FINISHED = "finished"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Rows of one seeded table (``table``: its name, as DayData's) made for ``business_date``,
+    typed for the table; ``ends_day``: the day's last piece."""
+
+    business_date: dt.date
+    table: str
+    rows: pa.Table
+    ends_day: bool = False
 
 
 def is_fresh(owner_url: str, first_date: dt.date) -> bool:
@@ -105,10 +127,10 @@ def seed_days(
         if new_world:
             _execute(connection, read_sql("seed/remember_indexes.sql"))
             _execute(connection, read_sql("seed/drop_indexes.sql"))
-        for day in generated_days(config, dates):
-            started = time.monotonic()
-            counts = write_day(connection, day, None if new_world else dates[0], daily_sources)
-            on_day(day.business_date, counts, time.monotonic() - started)
+        earlier_than = None if new_world else dates[0]
+        _write_days(
+            connection, config, dates, earlier_than=earlier_than, on_day=on_day, daily_sources=daily_sources
+        )
         if new_world:
             _execute(connection, read_sql("seed/restore_indexes.sql"))
         _execute(connection, read_sql("seed/restore_foreign_keys.sql"))
@@ -117,29 +139,48 @@ def seed_days(
     return True
 
 
-def write_day(
+def _write_days(
     connection: Any,
-    day: DayData,
-    first_date: dt.date | None,
-    daily_sources: tuple[sources.Source, ...] = sources.DAILY_SOURCES,
-) -> dict[str, int]:
-    """One generated day into ops.* (the files of ``daily_sources``) and its truth into
-    synthetic.*, in the caller's transaction (its trades with the status the stretch leaves them
-    in; the date's earlier truth and quarantined rows already deleted). ``first_date``: the
-    stretch's, when trades booked before it exist (their status follows the day's settlement
-    events), else None."""
-    counts = {}
-    for source in daily_sources:
-        schema, table = source.target_table.split(".")
-        counts[source.name] = _ingest(connection, schema, table, typed_for(source, getattr(day, source.name)))
-    if first_date is not None:
-        _execute(connection, read_sql("seed/refresh_earlier_status.sql"), (day.business_date, first_date))
-    for schema, table in TRUTH_TABLES + DERIVED_TABLES:
-        _ingest(connection, schema, table, getattr(day, table))
-    counts["trade_fail_probability"] = day.trade_fail_probability.num_rows
-    counts["injected_breaks"] = day.injected_breaks.num_rows
-    counts["injected_bad_rows"] = 0
-    return counts
+    config: GeneratorConfig,
+    dates: list[dt.date],
+    *,
+    earlier_than: dt.date | None,
+    on_day: Callable[[dt.date, dict[str, int], float], None],
+    daily_sources: tuple[sources.Source, ...],
+) -> None:
+    """The generator's pieces of ``dates`` written as they come; ``earlier_than``: the stretch's
+    first date when trades booked before it exist (their status follows each day's events)."""
+    targets = seeded_tables(daily_sources)
+    counts: Counter[str] = Counter()
+    day_started = time.monotonic()
+    for piece in generated_pieces(config, dates, tuple(targets)):
+        counts[piece.table] += write_piece(connection, piece, targets)
+        if piece.ends_day:
+            if earlier_than is not None:
+                status_statement = read_sql("seed/refresh_earlier_status.sql")
+                _execute(connection, status_statement, (piece.business_date, earlier_than))
+            on_day(piece.business_date, _day_counts(counts, daily_sources), time.monotonic() - day_started)
+            counts, day_started = Counter(), time.monotonic()
+
+
+def seeded_tables(daily_sources: tuple[sources.Source, ...] = sources.DAILY_SOURCES) -> dict[str, str]:
+    """The tables a day is written to, by DayData's names of them: the daily files asked for,
+    the truth, and the counterparties' record (last: it ends the day)."""
+    files = {source.name: source.target_table for source in daily_sources}
+    derived = {DERIVED_TABLE.split(".")[1]: DERIVED_TABLE}
+    return files | {table.split(".")[1]: table for table in TRUTH_TABLES} | derived
+
+
+def write_piece(connection: Any, piece: Piece, targets: dict[str, str]) -> int:
+    """``piece``'s rows appended to their table, in the caller's transaction."""
+    schema, table = targets[piece.table].split(".")
+    return _ingest(connection, schema, table, piece.rows)
+
+
+def _day_counts(written: Counter[str], daily_sources: tuple[sources.Source, ...]) -> dict[str, int]:
+    """A day's rows per daily file and truth table, as the loader's seed reports them."""
+    names = [source.name for source in daily_sources] + [table.split(".")[1] for table in TRUTH_TABLES]
+    return {name: written[name] for name in names} | {"injected_bad_rows": 0}
 
 
 def _clear_truth_and_quarantine(connection: Any, dates: list[dt.date]) -> None:
@@ -174,17 +215,30 @@ def _arrow_type(sql_type: str) -> pa.DataType:
 # --------------------------------------------------------------------------- the generator
 
 
-def generated_days(config: GeneratorConfig, dates: list[dt.date]) -> Iterator[DayData]:
-    """The days of ``dates``, each built in a second process while the previous one is used."""
+def generated_pieces(
+    config: GeneratorConfig, dates: list[dt.date], tables: tuple[str, ...]
+) -> Iterator[Piece]:
+    """The rows of ``tables`` (seeded_tables' names) for ``dates``, made in a second process
+    while the previous pieces are written; each day's last piece ends it. The generator keeps
+    the window's bookings in a scratch folder, removed here once it has stopped."""
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
-    days: Any = context.Queue(maxsize=DAYS_AHEAD)
-    generator = context.Process(
-        target=_generate, args=(config, dates, days), name="seed-generator", daemon=True
-    )
+    pieces: Any = context.Queue(maxsize=PIECES_AHEAD)
+    with tempfile.TemporaryDirectory(prefix="seed-window-") as window:
+        generator = context.Process(
+            target=_generate,
+            args=(config, dates, tables, pieces, Path(window)),
+            name="seed-generator",
+            daemon=True,
+        )
+        yield from _received(pieces, generator)
+
+
+def _received(pieces: Any, generator: Any) -> Iterator[Piece]:
+    """The generator's pieces until its last; it is stopped however the iteration ends."""
     generator.start()
     try:
         while True:
-            kind, value = _next_message(days, generator)
+            kind, value = _next_message(pieces, generator)
             if kind == _FINISHED:
                 return
             if kind == "error":
@@ -195,38 +249,79 @@ def generated_days(config: GeneratorConfig, dates: list[dt.date]) -> Iterator[Da
         generator.join(timeout=10)
 
 
-def _next_message(days: Any, generator: Any) -> tuple[str, Any]:
+def _next_message(pieces: Any, generator: Any) -> tuple[str, Any]:
     """The generator's next message; an error if it died or went silent."""
     deadline = time.monotonic() + GENERATOR_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         try:
-            return days.get(timeout=POLL_SECONDS)
+            return pieces.get(timeout=POLL_SECONDS)
         except queue.Empty:
             if not generator.is_alive():
                 raise RuntimeError(
                     f"the seed's generator process exited (code {generator.exitcode}) before its last day"
                 ) from None
-    raise RuntimeError(f"the seed's generator process sent no day for {GENERATOR_TIMEOUT_SECONDS} s")
+    raise RuntimeError(f"the seed's generator process sent no rows for {GENERATOR_TIMEOUT_SECONDS} s")
 
 
-def _generate(config: GeneratorConfig, dates: list[dt.date], days: Any) -> None:
-    """In the generator process: build each day in order (the bookings cache carries over)."""
-    import dataclasses
-
+def _generate(
+    config: GeneratorConfig, dates: list[dt.date], tables: tuple[str, ...], out: Any, window: Path
+) -> None:
+    """In the generator process: each day in order, block by block (the bookings cache carries
+    over, its blocks in the folder ``window``), its rows sent in pieces; its trades with the
+    status the stretch leaves them in."""
     from include.markets_ops.synthetic import daily, timeline
     from include.markets_ops.synthetic.bookings import BookingsCache
 
     try:
-        cache = BookingsCache(config)
+        cache = BookingsCache(config, spill_to=window)
         reported_days = np.array([timeline.operations_index(date) for date in dates])
+
+        def trades_once_reported(bookings: Bookings) -> pa.Table:
+            trades = daily.trades_table(bookings)
+            status = daily.status_once_reported(bookings, reported_days)
+            return trades.set_column(trades.schema.get_field_index("status"), "status", status)
+
         for business_date in dates:
-            day = daily.build_day(config, business_date, cache)
-            status = daily.status_once_reported(cache.get(business_date), reported_days)
-            trades = day.trades.set_column(day.trades.schema.get_field_index("status"), "status", status)
-            days.put(("day", dataclasses.replace(day, trades=trades)))
-        days.put((_FINISHED, None))
+            sink = _PieceSink(business_date, tables, out)
+            counterparty_days = daily.stream_day(config, business_date, sink, cache, trades_once_reported)
+            sink.close(counterparty_days)
+        out.put((_FINISHED, None))
     except Exception:  # noqa: BLE001 - any failure is sent to the parent, which raises it with this traceback
-        days.put(("error", traceback.format_exc()))
+        out.put(("error", traceback.format_exc()))
+
+
+class _PieceSink:
+    """daily.stream_day's sink in the generator: each table's rows gathered up to PIECE_ROWS
+    (or one block's rows, when more), then typed and sent; tables not seeded are dropped."""
+
+    def __init__(self, business_date: dt.date, tables: tuple[str, ...], out: Any) -> None:
+        self.business_date, self.tables, self.out = business_date, tables, out
+        self.gathered: defaultdict[str, list[pa.Table]] = defaultdict(list)
+        self.gathered_rows: Counter[str] = Counter()
+
+    def write(self, name: str, rows: pa.Table) -> None:
+        if name not in self.tables:
+            return
+        if self.gathered[name] and self.gathered_rows[name] + rows.num_rows > PIECE_ROWS:
+            self._send(name)
+        self.gathered[name].append(rows)
+        self.gathered_rows[name] += rows.num_rows
+
+    def close(self, counterparty_days: pa.Table) -> None:
+        """The rest of each table, then the counterparties' record, which ends the day."""
+        for name in list(self.gathered):
+            self._send(name)
+        table = DERIVED_TABLE.split(".")[1]
+        self.out.put(("piece", Piece(self.business_date, table, counterparty_days, ends_day=True)))
+
+    def _send(self, name: str) -> None:
+        import pyarrow as pa
+
+        rows = pa.concat_tables(self.gathered.pop(name))
+        self.gathered_rows[name] = 0
+        source = sources.SOURCES.get(name)
+        typed = typed_for(source, rows) if source else rows  # the truth is made in its types
+        self.out.put(("piece", Piece(self.business_date, name, typed)))
 
 
 # --------------------------------------------------------------------------- ADBC

@@ -11,13 +11,15 @@
 All of it is rebuilt from the bookings of the last LIFECYCLE_WINDOW days (a pure function),
 block by block (``stream_day``): each booking block's rows of every output are written to a
 sink before the next block is generated, so the simulator's memory is one block's whatever the
-volume; ``build_day`` collects the pieces into whole tables (the bulk seed, the tests).
+volume (the feed's simulator, the bulk seed); ``build_day`` collects them into whole tables (the
+loader's seed, the tests).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -99,11 +101,16 @@ def build_day(config: GeneratorConfig, business_date: dt.date, cache: BookingsCa
 
 
 def stream_day(
-    config: GeneratorConfig, business_date: dt.date, sink: DaySink, cache: BookingsCache
+    config: GeneratorConfig,
+    business_date: dt.date,
+    sink: DaySink,
+    cache: BookingsCache,
+    trades_of: Callable[[Bookings], pa.Table] | None = None,
 ) -> pa.Table:
     """Write ``business_date``'s rows to ``sink``, one booking block at a time, oldest day first
     (each output's rows in the order ``build_day`` joins them); returns the day's outcomes per
-    counterparty (counted over every block)."""
+    counterparty (counted over every block). ``trades_of``: the trades' rows of a block booked
+    that day (default ``trades_table``: as the upstream file has them)."""
     if cache.config != config:
         raise ValueError("the bookings cache belongs to another world")
     index = timeline.operations_index(business_date)
@@ -112,7 +119,7 @@ def stream_day(
     counts = _CounterpartyCounts(config)
     for bookings in cache.window(business_date):
         if bookings.business_date == business_date:
-            sink.write("trades", trades_table(bookings))
+            sink.write("trades", (trades_of or trades_table)(bookings))
             sink.write("trade_fail_probability", _fail_truth(bookings))
         part, break_refs, break_names = _open_trades(bookings, index)
         sink.write("custodian_confirmations", _statement_table(config, business_date, part, statement_rng))

@@ -4,6 +4,7 @@ keeps the window's past days pruned: the same statements and outcomes as whole d
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,3 +67,37 @@ def test_a_day_built_after_a_later_one_equals_the_day_built_alone() -> None:
     for name in ("custodian_confirmations", "settlement_outcomes", "injected_breaks", "trades"):
         assert getattr(after_later, name).equals(getattr(alone, name)), name
     assert timeline.operations_index(earlier) < timeline.operations_index(later)
+
+
+def _file_positions(path: Path) -> list[int]:
+    with path.open("rb") as file:
+        return np.load(file, allow_pickle=False).tolist()  # the first column: position
+
+
+def test_a_cache_spilled_to_a_folder_builds_the_same_days_and_holds_one_file_per_block(
+    tmp_path: Path,
+) -> None:
+    """The bulk seed's cache keeps its blocks in files, not in memory: the days it builds are
+    the same, each block is kept as the next day needs it, and a block evicted leaves no file."""
+    assert bookings._TRADE_COLUMNS[0] == "position"
+    dates = [timeline.operations_date(timeline.operations_index(BOOKED) + i) for i in range(6)]
+    spilled = bookings.BookingsCache(CONFIG, capacity=4 * bookings.block_count(CONFIG), spill_to=tmp_path)
+    in_memory = bookings.BookingsCache(CONFIG)
+    for date in dates:
+        from_files, held = daily.build_day(CONFIG, date, spilled), daily.build_day(CONFIG, date, in_memory)
+        for name in ("trades", "custodian_confirmations", "settlement_outcomes", "injected_breaks"):
+            assert getattr(from_files, name).equals(getattr(held, name)), (date, name)
+        # the blocks kept (a block a day here): the last four booking days' of the window, as files
+        booking_days = range(timeline.operations_index(CONFIG.epoch), timeline.operations_index(date) + 1)
+        kept = [timeline.operations_date(index) for index in booking_days][-4:]
+        assert sorted(path.name for path in tmp_path.iterdir()) == [f"{day:%Y%m%d}-0.npy" for day in kept]
+    # The latest day's file: its trades still live the next day, not the whole day.
+    next_day = timeline.operations_index(dates[-1]) + 1
+    latest = _file_positions(tmp_path / f"{dates[-1]:%Y%m%d}-0.npy")
+    assert latest == bookings.generate(CONFIG, dates[-1]).live_on(next_day).position.tolist()
+    assert len(latest) < CONFIG.trades_per_day
+    # An earlier day's file holds at least those live the next day, at most twice as many.
+    earlier = _file_positions(tmp_path / f"{dates[-3]:%Y%m%d}-0.npy")
+    live = bookings.generate(CONFIG, dates[-3]).live_on(next_day).position.tolist()
+    assert set(live) <= set(earlier)
+    assert len(earlier) <= 2 * len(live)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -92,42 +93,67 @@ def test_the_files_decimals_become_numbers_of_their_columns_precision_and_scale(
     assert typed.column("quantity")[0].as_py() == Decimal("2500.0000")
 
 
-class _RecordingCursor:
-    """Stands in for an ADBC cursor: records the tables ingested, accepts any statement."""
+class _Pieces:
+    """Stands in for the queue to the writer: keeps what the generator sends."""
 
-    def __init__(self, ingested: list[str]) -> None:
-        self.ingested = ingested
-
-    def execute(self, statement: str, parameters: object = None) -> None:
-        pass
-
-    def adbc_ingest(self, table: str, data: object, mode: str, db_schema_name: str) -> None:
-        self.ingested.append(f"{db_schema_name}.{table}")
-
-    def close(self) -> None:
-        pass
-
-
-class _RecordingConnection:
     def __init__(self) -> None:
-        self.ingested: list[str] = []
+        self.messages: list[tuple[str, object]] = []
 
-    def cursor(self) -> _RecordingCursor:
-        return _RecordingCursor(self.ingested)
+    def put(self, message: tuple[str, object]) -> None:
+        self.messages.append(message)
 
 
-def test_a_day_is_written_with_the_daily_files_asked_for_and_all_its_truth() -> None:
-    day = daily.build_day(CONFIG, dt.date(2026, 9, 2))
-    everything, without_statements = _RecordingConnection(), _RecordingConnection()
-    bulk.write_day(everything, day, None)
-    counts = bulk.write_day(
-        without_statements,
-        day,
-        None,
-        tuple(source for source in sources.DAILY_SOURCES if source is not sources.CUSTODIAN_CONFIRMATIONS),
+def _generated(dates: list[dt.date], tables: tuple[str, ...], window: Path) -> list[bulk.Piece]:
+    pieces = _Pieces()
+    bulk._generate(CONFIG, dates, tables, pieces, window)
+    kinds = [kind for kind, _ in pieces.messages]
+    assert kinds == ["piece"] * (len(kinds) - 1) + ["finished"], pieces.messages[-1]
+    return [piece for kind, piece in pieces.messages if isinstance(piece, bulk.Piece)]
+
+
+def test_the_generators_pieces_are_the_days_tables_typed_and_in_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Sent in pieces of about PIECE_ROWS rows (small here, so that a table takes several), a
+    day's rows are build_day's tables, in the types of their tables, the trades with the
+    status the stretch leaves them in; the counterparties' record comes last and ends the day."""
+    monkeypatch.setattr(bulk, "PIECE_ROWS", 1_000)
+    dates = seed.business_dates(CONFIG.epoch, 4)
+    targets = bulk.seeded_tables()
+    pieces = _generated(dates, tuple(targets), tmp_path)
+
+    cache = BookingsCache(CONFIG)
+    reported = [timeline.operations_index(date) for date in dates]
+    for date in dates:
+        day = daily.build_day(CONFIG, date, cache)
+        of_day = [piece for piece in pieces if piece.business_date == date]
+        assert [piece.ends_day for piece in of_day] == [False] * (len(of_day) - 1) + [True]
+        assert of_day[-1].table == "counterparty_settlement_days"
+        assert of_day[-1].rows.equals(day.counterparty_settlement_days)
+        # a piece gathers blocks' rows up to PIECE_ROWS; one block's are never split
+        gathered = [piece.rows.num_rows for piece in of_day if piece.rows.column(0).num_chunks > 1]
+        assert gathered
+        assert max(gathered) <= bulk.PIECE_ROWS
+        for name in targets:
+            sent = pa.concat_tables([piece.rows for piece in of_day if piece.table == name])
+            expected = getattr(day, name)
+            if name == "trades":
+                status = daily.status_once_reported(cache.get(date), reported)
+                expected = expected.set_column(expected.schema.get_field_index("status"), "status", status)
+            source = sources.SOURCES.get(name)
+            assert sent.equals(bulk.typed_for(source, expected) if source else expected), (date, name)
+    assert sum(piece.table == "custodian_confirmations" for piece in pieces) > len(dates)  # split
+    assert {path.suffix for path in tmp_path.iterdir()} == {".npy"}  # the window's blocks, kept in files
+
+
+def test_a_day_is_sent_with_the_daily_files_asked_for_and_all_its_truth(tmp_path: Path) -> None:
+    without_statements = bulk.seeded_tables(
+        tuple(source for source in sources.DAILY_SOURCES if source is not sources.CUSTODIAN_CONFIRMATIONS)
     )
-    assert set(everything.ingested) - set(without_statements.ingested) == {"ops.custodian_confirmations"}
-    assert "custodian_confirmations" not in counts
-    assert {"ops.trades", "synthetic.trade_fail_probability", "synthetic.injected_breaks"} <= set(
-        without_statements.ingested
-    )
+    assert set(bulk.seeded_tables()) - set(without_statements) == {"custodian_confirmations"}
+    assert without_statements["trade_fail_probability"] == "synthetic.trade_fail_probability"
+
+    pieces = _generated([dt.date(2026, 9, 2)], tuple(without_statements), tmp_path)
+
+    assert {piece.table for piece in pieces} == set(without_statements)
+    assert all(piece.rows.num_rows for piece in pieces if piece.table != "injected_breaks")

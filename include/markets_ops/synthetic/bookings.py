@@ -127,10 +127,17 @@ class Bookings:
         statement and outcome from that day on is built from these rows alone; most of a day's
         trades settle within two or three days, so a window of past days shrinks to a few days'
         worth of rows (the simulator's memory, not its output)."""
+        keep = np.flatnonzero(self._live_mask(index))
+        return dataclasses.replace(self, **{name: getattr(self, name)[keep] for name in _TRADE_COLUMNS})
+
+    def live_count(self, index: int) -> int:
+        """How many trades ``live_on(index)`` keeps, without copying them."""
+        return int(np.count_nonzero(self._live_mask(index)))
+
+    def _live_mask(self, index: int) -> np.ndarray:
         if index <= self.booking_index:
             raise ValueError(f"live_on({index}) is not after the booking day {self.booking_index}")
-        keep = np.flatnonzero(~self.cancelled & (self.settle_report_index >= index))
-        return dataclasses.replace(self, **{name: getattr(self, name)[keep] for name in _TRADE_COLUMNS})
+        return ~self.cancelled & (self.settle_report_index >= index)
 
     def on_statement(self, index: int) -> np.ndarray:
         """Which trades are open (on the custodian's statement) on operations day ``index``:
@@ -506,9 +513,10 @@ class BookingsCache:
         """What the cache keeps of ``bookings`` (live on ``needed_from``; ``kept``: what it had)."""
         if self.spill_to is None:
             return _Kept(needed_from, bookings, len(bookings))
-        tomorrow = bookings.live_on(needed_from + 1)
-        if kept is not None and isinstance(kept.held, Path) and 2 * len(tomorrow) >= kept.rows:
+        live_tomorrow = bookings.live_count(needed_from + 1)
+        if kept is not None and isinstance(kept.held, Path) and 2 * live_tomorrow >= kept.rows:
             return kept  # still complete for tomorrow, and not much larger than needed
+        tomorrow = bookings.live_on(needed_from + 1)
         business_date, block = key
         path = self.spill_to / f"{business_date:%Y%m%d}-{block}.npy"
         with path.open("wb") as file:

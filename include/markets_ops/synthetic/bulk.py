@@ -73,11 +73,16 @@ POLL_SECONDS = 1.0
 # ADBC encodes a batch, then sends it: a day's table as one batch of a million rows would keep
 # the database idle while the whole of it is encoded. Smaller batches overlap the two.
 INGEST_BATCH_ROWS = 65_536
-TRUTH_TABLES = ("synthetic.trade_fail_probability", "synthetic.injected_breaks")
+# The tables by DayData's names of them.
+TRUTH_TABLES = {
+    "trade_fail_probability": "synthetic.trade_fail_probability",
+    "injected_breaks": "synthetic.injected_breaks",
+}
 # Derived from the day's outcomes, which the loader aggregates with SQL; the generator counts
 # them as it makes the outcomes (a join of a stretch's 30 M outcomes to their trades took 91 s).
 # A day's last piece: once it is written, the day is whole.
-DERIVED_TABLE = "ops.counterparty_settlement_days"
+DERIVED_TABLE = "counterparty_settlement_days"
+DERIVED_TABLES = {DERIVED_TABLE: "ops.counterparty_settlement_days"}
 _FINISHED = "finished"
 
 
@@ -166,9 +171,7 @@ def _write_days(
 def seeded_tables(daily_sources: tuple[sources.Source, ...] = sources.DAILY_SOURCES) -> dict[str, str]:
     """The tables a day is written to, by DayData's names of them: the daily files asked for,
     the truth, and the counterparties' record (last: it ends the day)."""
-    files = {source.name: source.target_table for source in daily_sources}
-    derived = {DERIVED_TABLE.split(".")[1]: DERIVED_TABLE}
-    return files | {table.split(".")[1]: table for table in TRUTH_TABLES} | derived
+    return {source.name: source.target_table for source in daily_sources} | TRUTH_TABLES | DERIVED_TABLES
 
 
 def write_piece(connection: Any, piece: Piece, targets: dict[str, str]) -> int:
@@ -179,7 +182,7 @@ def write_piece(connection: Any, piece: Piece, targets: dict[str, str]) -> int:
 
 def _day_counts(written: Counter[str], daily_sources: tuple[sources.Source, ...]) -> dict[str, int]:
     """A day's rows per daily file and truth table, as the loader's seed reports them."""
-    names = [source.name for source in daily_sources] + [table.split(".")[1] for table in TRUTH_TABLES]
+    names = [source.name for source in daily_sources] + list(TRUTH_TABLES)
     return {name: written[name] for name in names} | {"injected_bad_rows": 0}
 
 
@@ -311,8 +314,7 @@ class _PieceSink:
         """The rest of each table, then the counterparties' record, which ends the day."""
         for name in list(self.gathered):
             self._send(name)
-        table = DERIVED_TABLE.split(".")[1]
-        self.out.put(("piece", Piece(self.business_date, table, counterparty_days, ends_day=True)))
+        self.out.put(("piece", Piece(self.business_date, DERIVED_TABLE, counterparty_days, ends_day=True)))
 
     def _send(self, name: str) -> None:
         import pyarrow as pa

@@ -118,7 +118,6 @@ REFERENCE = features.Reference(
             "counterparty_id": ["CP1"],
             "attempts": [70.0],
             "fails": [7.0],
-            "key": ["2026-11-24|CP1"],
         }
     ),
 )
@@ -251,3 +250,25 @@ def test_unknown_reference_data_gives_missing_values_not_an_error() -> None:
     row = features_of(instrument_id="ZZ9999999999")
     assert row["asset_class"] is None
     assert math.isnan(row["settlement_cycle_days"])
+
+
+def test_each_trade_gets_the_history_of_its_own_date_and_counterparty() -> None:
+    """Several as-of dates (a training window) and counterparties: each (date, counterparty)
+    finds its own row, whatever the order; a pair without history finds none."""
+    day_1, day_2 = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
+    reference = features.Reference(
+        instruments=REFERENCE.instruments,
+        counterparties=REFERENCE.counterparties,
+        history=pa.table(
+            {
+                "as_of_date": pa.array([day_2, day_1, day_1], pa.date32()),
+                "counterparty_id": ["CP1", "CP2", "CP1"],
+                "attempts": [30.0, 20.0, 10.0],
+                "fails": [3.0, 2.0, 1.0],
+            }
+        ),
+    )
+    as_of = pa.array([day_1, day_2, day_1, day_2, day_1], pa.date32())
+    counterparty = pa.array(["CP1", "CP1", "CP2", "CP2", "CP9"])
+    found = reference.history_of(as_of, counterparty)
+    assert found.column("attempts").to_pylist() == [10.0, 30.0, 20.0, None, None]

@@ -116,6 +116,60 @@ def test_the_writer_replaces_a_date_by_attaching_a_new_partition(warehouse: Ware
         assert grants == (True, False, True)
 
 
+def index_next(conn: Any, day: dt.date, index_kind: str) -> None:
+    conn.execute(
+        read_sql("scoring/index_scores_partition.sql"),
+        {"scores_table": "trade_scores", "business_date": day, "index_kind": index_kind},
+    )
+
+
+def test_indexes_built_before_the_attach_become_the_partitions_own(warehouse: Warehouse) -> None:
+    """The swap builds the next partition's indexes first (ml.index_scores_partition, each in a
+    transaction of its own; again, nothing is built twice); the attach makes the primary key
+    from the unique index instead of sorting the rows again."""
+    index_oids = (
+        "SELECT relname, oid FROM pg_class WHERE oid IN "
+        "(SELECT indexrelid FROM pg_index WHERE indrelid = %s::regclass) ORDER BY 1"
+    )
+    with warehouse.connect("writer") as writer:
+        writer.autocommit = True
+        writer.execute("SELECT ml.prepare_scores_partition('trade_scores', %s)", (OTHER_DAY,))
+        next_table = "ml.trade_scores_p20261125_next"
+        insert(writer, next_table, OTHER_DAY, version="4", run="indexed", rows=300)
+        for index_kind in ("primary_key", "trade_id", "primary_key", "trade_id"):
+            index_next(writer, OTHER_DAY, index_kind)
+        built = writer.execute(index_oids, (next_table,)).fetchall()
+        assert [name for name, _ in built] == [
+            "trade_scores_p20261125_next_pkey",
+            "trade_scores_p20261125_next_trade_id_idx",
+        ]
+        with writer.transaction():
+            writer.execute("SELECT ml.attach_scores_partition('trade_scores', %s)", (OTHER_DAY,))
+        attached = writer.execute(index_oids, ("ml.trade_scores_p20261125",)).fetchall()
+        assert [oid for _, oid in attached] == [oid for _, oid in built]  # the same indexes, renamed
+        assert writer.execute(DATE_ROWS, (OTHER_DAY,)).fetchall() == [("4", "indexed", 300)]
+    with warehouse.connect("owner") as owner:
+        primary_key = owner.execute(
+            "SELECT conindid::regclass::text FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'p'",
+            ("ml.trade_scores_p20261125",),
+        ).fetchone()
+        assert primary_key == ("ml.trade_scores_p20261125_pkey",)
+
+
+def test_a_duplicate_score_fails_the_index_build_and_nothing_is_attached(warehouse: Warehouse) -> None:
+    with warehouse.connect("writer") as writer:
+        replace_date(writer, LATER_DAY, version="5", run="before", rows=20)
+        writer.commit()
+        writer.autocommit = True
+        writer.execute("SELECT ml.prepare_scores_partition('trade_scores', %s)", (LATER_DAY,))
+        for _ in range(2):
+            insert(writer, "ml.trade_scores_p20261203_next", LATER_DAY, version="6", run="twice", rows=5)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            index_next(writer, LATER_DAY, "primary_key")
+        assert writer.execute(DATE_ROWS, (LATER_DAY,)).fetchall() == [("5", "before", 20)]
+
+
 def test_a_failing_attach_leaves_the_previous_partition(warehouse: Warehouse) -> None:
     with warehouse.connect("writer") as writer:
         writer.autocommit = True
@@ -200,6 +254,8 @@ def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(w
         for function in ("prepare", "analyze", "attach"):
             with warehouse.connect(role) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"SELECT ml.{function}_scores_partition('trade_scores', %s)", (DAY,))
+        with warehouse.connect(role) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT ml.index_scores_partition('trade_scores', %s, 'trade_id')", (DAY,))
     with warehouse.connect("owner") as owner:
         functions = owner.execute(
             """
@@ -209,9 +265,16 @@ def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(w
             FROM pg_proc p WHERE p.pronamespace = 'ml'::regnamespace ORDER BY 1
             """
         ).fetchall()
+    pinned = ["search_path=pg_catalog, pg_temp"]
     assert functions == [
-        (name, True, ["search_path=pg_catalog, pg_temp"], "warehouse_owner", ["warehouse_writer"])
-        for name in ("analyze_scores_partition", "attach_scores_partition", "prepare_scores_partition")
+        (name, True, config, "warehouse_owner", ["warehouse_writer"])
+        for name, config in (
+            ("analyze_scores_partition", pinned),
+            ("attach_scores_partition", pinned),
+            # Built two at a time: no parallel workers competing for the same cores.
+            ("index_scores_partition", [*pinned, "max_parallel_maintenance_workers=0"]),
+            ("prepare_scores_partition", pinned),
+        )
     ]
     # Only the two scores tables: any other name is refused before anything is built.
     with (
@@ -224,6 +287,16 @@ def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(w
         pytest.raises(psycopg.errors.RaiseException, match=r"is not ml\.trade_scores or ml\.shadow_scores"),
     ):
         writer.execute("SELECT ml.analyze_scores_partition('model_promotions', %s)", (DAY,))
+    with (
+        warehouse.connect("writer") as writer,
+        pytest.raises(psycopg.errors.RaiseException, match=r"is not ml\.trade_scores or ml\.shadow_scores"),
+    ):
+        writer.execute("SELECT ml.index_scores_partition('model_promotions', %s, 'trade_id')", (DAY,))
+    with (
+        warehouse.connect("writer") as writer,
+        pytest.raises(psycopg.errors.RaiseException, match="is not primary_key or trade_id"),
+    ):
+        writer.execute("SELECT ml.index_scores_partition('trade_scores', %s, 'risk_band')", (DAY,))
 
 
 def relations(plan: dict[str, Any]) -> set[str]:

@@ -13,7 +13,7 @@ import pytest
 from tests.integration.conftest import Warehouse, drop_database, scratch_database
 
 PROJECT_SCHEMAS = ("ops", "ml", "reporting", "staging", "synthetic", "events")
-HEAD = "0013_feed_loads"  # the latest revision
+HEAD = "0014_index_scores_partitions"  # the latest revision
 
 CATALOG_QUERIES = {
     "columns": """

@@ -3,7 +3,8 @@
 ``prepare_partition``: the date's empty next partition, ml.trade_scores_pYYYYMMDD_next, which the
 shards write into directly (each replacing its own slice, in one transaction per shard); when the
 plan shadows a challenger, ml.shadow_scores_pYYYYMMDD_next beside it.
-``swap_into_trade_scores``: the next partition is attached in place of the date's previous one
+``swap_into_trade_scores``: the next partitions' indexes are built first, two at a time, each on
+its own connection; then the next partition is attached in place of the date's previous one
 in one transaction, after checks (it exists, written by this run with the pinned model, not
 empty while trades are pending); the shadow partition in the same transaction, checked to hold
 the challenger's score of every trade the champion scored. A failure leaves the previous rows
@@ -24,6 +25,10 @@ from include.markets_ops.services.sql_files import read_sql
 
 STAGING_SCHEMA = "staging"
 SWAP_STATEMENT_TIMEOUT = "15min"
+# A next partition's indexes (ml.index_scores_partition), built side by side: two sorts of a
+# million trade ids take 0.41-0.45 s at once, 0.82 s one after the other (2 cores).
+INDEXES = ("primary_key", "trade_id")
+INDEX_BUILDS_AT_ONCE = 2
 
 
 class SwapError(RuntimeError):
@@ -84,18 +89,20 @@ def prepare_partition(database_url: str, plan: ScoringPlan) -> list[str]:
 def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, Any]:
     """Attach the date's next partition, which the shards filled, in place of the previous one.
 
-    One transaction: the next partition is indexed and attached, then checked (this run's
-    rows, the pinned model, not empty while trades are pending); a failed check rolls the
-    attach back. Readers see the previous partition until the commit, then the new one.
+    Its indexes first (``build_indexes``); then one transaction: the next partition is attached,
+    then checked (this run's rows, the pinned model, not empty while trades are pending); a
+    failed check rolls the attach back. Readers see the previous partition until the commit,
+    then the new one.
     """
     from psycopg.rows import dict_row
 
+    build_indexes(database_url, plan)
     with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
         params = _begin(conn, plan)
         shadow = None
         if plan.shadow_version:
-            # First: its indexes are built (and its rows counted) before the champion's attach
-            # locks ml.trade_scores, whose readers then wait only for catalog changes.
+            # First: its rows are counted before the champion's attach locks ml.trade_scores,
+            # whose readers then wait only for catalog changes.
             _attach(conn, plan, SHADOW_SCORES, params)
             shadow = conn.execute(read_sql("scoring/shadow_scores_summary.sql"), params).fetchone()
         _attach(conn, plan, TRADE_SCORES, params)
@@ -117,6 +124,30 @@ def swap_into_trade_scores(database_url: str, plan: ScoringPlan) -> dict[str, An
         "shadow_version": plan.shadow_version,
         "shadow_row_count": shadow["row_count"] if shadow else 0,
     }
+
+
+def build_indexes(database_url: str, plan: ScoringPlan) -> None:
+    """Every index of the plan's next partitions, ``INDEX_BUILDS_AT_ONCE`` at a time, each on its
+    own connection and committed on its own: the tables are no reader's until they are attached,
+    and ml.attach_scores_partition then makes the primary key from the unique index instead of
+    sorting the rows again. A swap run again finds them built (the function skips them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    builds = [(scores_table, index) for scores_table in _scores_tables(plan) for index in INDEXES]
+    with ThreadPoolExecutor(INDEX_BUILDS_AT_ONCE, thread_name_prefix="index-build") as pool:
+        list(pool.map(lambda build: _build_index(database_url, plan, *build), builds))
+
+
+def _build_index(database_url: str, plan: ScoringPlan, scores_table: str, index: str) -> None:
+    from psycopg.rows import dict_row
+
+    with postgres.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (SWAP_STATEMENT_TIMEOUT,))
+        _check_prepared(conn, plan, scores_table)
+        conn.execute(
+            read_sql("scoring/index_scores_partition.sql"),
+            {"business_date": plan.business_date, "scores_table": scores_table, "index_kind": index},
+        )
 
 
 def _attach(conn: Any, plan: ScoringPlan, scores_table: str, params: dict[str, Any]) -> None:

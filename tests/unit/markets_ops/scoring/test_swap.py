@@ -126,9 +126,11 @@ def test_the_swap_attaches_the_next_partition_checks_it_and_drops_leftover_work_
     recorder = Recorder()
     swapped = swap(recorder)
 
+    builds = recorder.position("index_scores_partition")
     (lock,) = recorder.position("pg_advisory_xact_lock")
-    (exists,) = recorder.position("to_regclass")
+    *_, exists = recorder.position("to_regclass")  # the builders' checks first
     (attach,) = recorder.position("attach_scores_partition")
+    assert max(builds) < lock
     (summary,) = recorder.position("FILTER (WHERE risk_band")
     drops = recorder.position("DROP TABLE IF EXISTS")
     assert lock < exists < attach < summary < min(drops)
@@ -153,7 +155,7 @@ def test_the_challengers_partition_is_attached_in_the_same_transaction_and_check
     # The shadow partition first: its indexes are built before the champion's attach locks
     # ml.trade_scores (its readers then wait for catalog changes only), and counted then too.
     assert [recorder.parameters[i]["scores_table"] for i in attaches] == ["shadow_scores", "trade_scores"]
-    assert [recorder.parameters[i]["table"] for i in recorder.position("to_regclass")] == [
+    assert [recorder.parameters[i]["table"] for i in recorder.position("to_regclass")[-2:]] == [
         "ml.shadow_scores_p20261127_next",
         "ml.trade_scores_p20261127_next",
     ]
@@ -188,7 +190,28 @@ def test_a_missing_next_partition_stops_the_swap_before_the_attach() -> None:
     recorder = Recorder(next_exists=False)
     with pytest.raises(SwapError, match=r"ml\.trade_scores_p20261127_next is missing.*rerun the whole run"):
         swap(recorder)
-    assert not recorder.position("attach_scores_partition")
+    for fragment in ("index_scores_partition", "attach_scores_partition"):
+        assert not recorder.position(fragment), fragment
+
+
+@pytest.mark.parametrize(
+    ("plan", "tables"), [(PLAN, ["trade_scores"]), (SHADOW_PLAN, ["shadow_scores", "trade_scores"])]
+)
+def test_every_index_of_the_next_partitions_is_built_before_the_swaps_transaction(
+    plan: ScoringPlan, tables: list[str]
+) -> None:
+    """Each index by itself (its own connection, checked and bounded like the swap), all of them
+    before the transaction that attaches the tables."""
+    recorder = Recorder()
+    swap(recorder, plan)
+    builds = recorder.position("index_scores_partition")
+    built = sorted(
+        (recorder.parameters[i]["scores_table"], recorder.parameters[i]["index_kind"]) for i in builds
+    )
+    assert built == [(table, index) for table in tables for index in ("primary_key", "trade_id")]
+    assert max(builds) < min(recorder.position("pg_advisory_xact_lock"))
+    assert len(recorder.position("statement_timeout")) == len(builds) + 1
+    assert len(recorder.position("to_regclass")) == len(builds) + len(tables)
 
 
 @pytest.mark.parametrize(

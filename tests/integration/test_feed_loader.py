@@ -319,3 +319,35 @@ def test_reseeding_a_day_changes_nothing(seeded_scratch_warehouse: Warehouse) ->
             "SELECT status FROM ops.trades WHERE trade_id = %s", settled_later
         ).fetchone()
     assert status == "settled"
+
+
+def test_a_load_runs_bounded_and_without_jit_inside_its_transaction_only(
+    seeded_scratch_warehouse: Warehouse, new_day: daily.DayData
+) -> None:
+    """prepare_load.sql's settings hold while the rows are merged, and end with the load."""
+    source = sources.CURRENCIES
+    good = good_rows(source.name, new_day)
+    seen: list[tuple[str, str, str]] = []
+
+    def settings(cursor: Any) -> tuple[str, str, str]:
+        names = ("jit", "statement_timeout", "search_path")
+        cursor.execute("SELECT current_setting(%s), current_setting(%s), current_setting(%s)", names)
+        return cursor.fetchone()
+
+    with seeded_scratch_warehouse.connect("writer") as writer:
+        with writer.cursor() as cursor:
+            before = settings(cursor)
+        writer.commit()
+        loader.load_file(
+            writer,
+            source,
+            NEW_DAY,
+            lambda: [_csv(source, good)],
+            statement_timeout="47s",
+            after_merge=lambda cursor, _report: seen.append(settings(cursor)),
+        )
+        with writer.cursor() as cursor:
+            after = settings(cursor)
+    assert seen == [("off", "47s", "staging")]
+    assert after == before
+    assert before[0] == "on"  # the server's default, which the load switched off for itself

@@ -276,27 +276,24 @@ def test_only_the_writer_may_call_the_functions_and_they_pin_their_search_path(w
             ("prepare_scores_partition", pinned),
         )
     ]
-    # Only the two scores tables: any other name is refused before anything is built.
-    with (
-        warehouse.connect("writer") as writer,
-        pytest.raises(psycopg.errors.RaiseException, match=r"is not ml\.trade_scores or ml\.shadow_scores"),
-    ):
-        writer.execute("SELECT ml.prepare_scores_partition('model_promotions', %s)", (DAY,))
-    with (
-        warehouse.connect("writer") as writer,
-        pytest.raises(psycopg.errors.RaiseException, match=r"is not ml\.trade_scores or ml\.shadow_scores"),
-    ):
-        writer.execute("SELECT ml.analyze_scores_partition('model_promotions', %s)", (DAY,))
-    with (
-        warehouse.connect("writer") as writer,
-        pytest.raises(psycopg.errors.RaiseException, match=r"is not ml\.trade_scores or ml\.shadow_scores"),
-    ):
-        writer.execute("SELECT ml.index_scores_partition('model_promotions', %s, 'trade_id')", (DAY,))
-    with (
-        warehouse.connect("writer") as writer,
-        pytest.raises(psycopg.errors.RaiseException, match="is not primary_key or trade_id"),
-    ):
-        writer.execute("SELECT ml.index_scores_partition('trade_scores', %s, 'risk_band')", (DAY,))
+    # Only the two scores tables (any other name is refused before anything is built), and only
+    # the two indexes a partition has.
+    not_a_scores_table = r"is not ml\.trade_scores or ml\.shadow_scores"
+    refused = [
+        ("SELECT ml.prepare_scores_partition('model_promotions', %s)", not_a_scores_table),
+        ("SELECT ml.analyze_scores_partition('model_promotions', %s)", not_a_scores_table),
+        ("SELECT ml.index_scores_partition('model_promotions', %s, 'trade_id')", not_a_scores_table),
+        (
+            "SELECT ml.index_scores_partition('trade_scores', %s, 'risk_band')",
+            "is not primary_key or trade_id",
+        ),
+    ]
+    for call, message in refused:
+        with (
+            warehouse.connect("writer") as writer,
+            pytest.raises(psycopg.errors.RaiseException, match=message),
+        ):
+            writer.execute(call, (DAY,))
 
 
 def relations(plan: dict[str, Any]) -> set[str]:

@@ -577,7 +577,7 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         # the pending trades only once it is in: scoring cannot start without it, and both
         # reads at once only slowed it down (the index scan of every pending trade competed with
         # it for the cores). Nothing is written before the model is checked.
-        query = warehouse.stream(reader, features.pending_trades_sql())
+        query = warehouse.stream(reader, features.pending_trades_sql(one_as_of_date=True))
         read_reference = partial(features.Reference.read, partial(warehouse.fetch_table, writer))
         with warehouse.in_background(read_reference) as reference:
             with split.phase("resolve model"):

@@ -23,7 +23,9 @@ SELECT
     -- function scan a LATERAL join would restart for every trade (a tenth of the read's time:
     -- no row when the range is empty, as in the join). The dates are read once per query
     -- (scalar subqueries: InitPlans); read directly, current_setting and the array's cast ran
-    -- for every trade.
+    -- for every trade. With one as-of date (scoring), features.pending_trades_sql puts that date
+    -- in place of this search (between the markers).
+    /* each trade's as-of dates */
     (SELECT current_setting('settlement_model.as_of_dates')::date[])[
         generate_series(
             width_bucket(t.business_date - 1, (SELECT current_setting('settlement_model.as_of_dates')::date[])) + 1,
@@ -32,7 +34,8 @@ SELECT
                 width_bucket(t.business_date + 30, (SELECT current_setting('settlement_model.as_of_dates')::date[]))
             )
         )
-    ] AS as_of_date,
+    ]
+    /* end of each trade's as-of dates */ AS as_of_date,
     t.trade_id::text AS trade_id,
     t.business_date,
     t.trade_date,

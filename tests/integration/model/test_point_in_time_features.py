@@ -51,3 +51,28 @@ def test_counterparty_history_counts_only_outcomes_reported_by_each_as_of_date(
     expected = _expected_history(fixture_data, days)
     assert {day for day, _ in expected} == set(days) - {days[2]}  # outcomes before the others
     assert found == expected
+
+
+def test_scorings_one_date_read_gives_the_rows_the_search_for_each_trades_dates_gives(
+    stack: dict[str, str], fixture_data: settlement_fixture.Fixture
+) -> None:
+    """The scoring job's read (one as-of date: the date read once) returns, for each date, the
+    rows of the general query (each trade's dates searched for) run with that date alone, and
+    the rows of that date in the general query run with all the dates at once."""
+    days = fixture_data.days
+    ours = {trade["trade_id"] for trade in fixture_data.trades}
+
+    def pending(sql: str, dates: list[dt.date]) -> list[dict[str, Any]]:
+        with warehouse.connect(stack["REPORTING_READER_URL"]) as conn:
+            warehouse.set_parameters(conn, features.feature_parameters(dates))
+            rows = warehouse.fetch_table(conn, sql).to_pylist()
+        return [row for row in rows if row["trade_id"] in ours]
+
+    every_date = pending(features.pending_trades_sql(), days)
+    for day in days:
+        one_date = pending(features.pending_trades_sql(one_as_of_date=True), [day])
+        assert one_date, f"no trade of the fixture pending on {day}: the check would be empty"
+        assert one_date == pending(features.pending_trades_sql(), [day])
+        assert sorted(one_date, key=lambda row: row["trade_id"]) == sorted(
+            (row for row in every_date if row["as_of_date"] == day), key=lambda row: row["trade_id"]
+        )

@@ -29,6 +29,18 @@ def test_the_training_sql_inlines_the_pending_trades_sql_without_its_order() -> 
     assert sql.rstrip().endswith("ORDER BY f.as_of_date, f.trade_id")
 
 
+def test_one_as_of_dates_sql_reads_the_date_once_instead_of_searching_each_trades_dates() -> None:
+    general = features.pending_trades_sql()
+    one_date = features.pending_trades_sql(one_as_of_date=True)
+    search = ("generate_series(", "width_bucket(t.")
+    assert all(call in general for call in search)
+    assert not any(call in one_date for call in search)
+    the_date = "(SELECT (current_setting('settlement_model.as_of_dates')::date[])[1])"
+    assert f"    {the_date} AS as_of_date,\n" in one_date
+    # Only the select list's date changes: the WHERE clause (which makes the date right) and the order stay.
+    assert general.split("FROM ops.trades AS t", 1)[1] == one_date.split("FROM ops.trades AS t", 1)[1]
+
+
 @pytest.mark.parametrize(("index", "count"), [(-1, 2), (2, 2), (0, 0)])
 def test_an_impossible_shard_is_refused(index: int, count: int) -> None:
     with pytest.raises(ValueError, match="not a valid shard"):

@@ -39,7 +39,10 @@ def batch(n: int, offset: int = 0) -> pa.RecordBatch:
 
 def test_risk_bands_are_strictly_above_their_thresholds() -> None:
     bands = score_job.risk_bands(np.array([0.05, 0.1, 0.1001, 0.3, 0.31]), medium=0.1, high=0.3)
-    assert bands.tolist() == ["low", "low", "medium", "medium", "high"]
+    assert bands.type == pa.string()
+    assert bands.to_pylist() == ["low", "low", "medium", "medium", "high"]
+    # Equal thresholds: no medium band.
+    assert score_job.risk_bands(np.array([0.2, 0.2001]), medium=0.2, high=0.2).to_pylist() == ["low", "high"]
 
 
 def test_names_are_deterministic_per_date_and_shard() -> None:

@@ -6,7 +6,8 @@
    the previous date's open breaks to age), against the anchor measured in the same run: a bare
    FULL OUTER JOIN of the date's trades and confirmations on the trade reference. Target: the
    whole reconciliation (population, classification, aging, the date replaced in one
-   transaction) within 2x the anchor. The breaks found are checked against the injected ones.
+   transaction) within 1.25x the anchor (issue 17; 2x before it). The breaks found are checked
+   against the injected ones.
 2. The whole alert suite (every rule file, query and merge) for the last of 60 business days of
    200,000 trades each (12,000,000 trades, scores and outcomes).
 
@@ -51,6 +52,7 @@ COUNTERPARTIES = 200
 INSTRUMENTS = 500
 BIG_TABLES = ("trades", "custodian_confirmations", "settlement_outcomes", "trade_scores", "recon_breaks")
 REPEATS = 5
+RECON_TARGET = "(target <= 1.25x, issue 17; 2x before it)"
 # The rules' session, as runner.reporting_settings sets it.
 READER_OPTIONS = "-c jit=off -c random_page_cost=1.1"
 
@@ -592,7 +594,7 @@ def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
             "recon: full reconciliation of 1M x 1M, classify + age + replace (wall)",
             recon_timing.median_wall,
             "s",
-            f"{recon_timing.median_wall / anchor_timing.median_wall:.2f}x the anchor (target <= 2x); "
+            f"{recon_timing.median_wall / anchor_timing.median_wall:.2f}x the anchor {RECON_TARGET}; "
             f"seq scans of big tables: {', '.join(scans) or 'none'}",
         ),
     ]
@@ -610,7 +612,7 @@ def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
                 "recon: full reconciliation of 1M x 1M (database CPU)",
                 recon_timing.median_cpu,
                 "s",
-                f"{recon_timing.median_cpu / anchor_timing.median_cpu:.2f}x the anchor (target <= 2x)",
+                f"{recon_timing.median_cpu / anchor_timing.median_cpu:.2f}x the anchor {RECON_TARGET}",
             ),
         ]
     return [

@@ -31,10 +31,23 @@ class ArrowEncoder:
             (table.num_rows, len(self.categorical) + len(self.numeric)), dtype="float64", order="F"
         )
         for position, (name, categories) in enumerate(zip(self.categorical, self.categories, strict=True)):
-            values = pc.cast(table.column(name), pa.string())
-            found = pc.index_in(values, value_set=pa.array(categories, pa.string()))
+            found = _codes(table.column(name), pa.array(categories, pa.string()))
             matrix[:, position] = found.to_numpy(zero_copy_only=False)  # nulls come out as NaN
         for position, name in enumerate(self.numeric, start=len(self.categorical)):
             column = pc.cast(table.column(name), pa.float64())
             matrix[:, position] = column.to_numpy(zero_copy_only=False)  # nulls come out as NaN
         return matrix
+
+
+def _codes(column: Any, categories: Any) -> Any:
+    """Each value's position among ``categories`` (null when not among them or missing). A
+    dictionary column's dictionary is looked up once, then its indices pick the codes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([_codes(chunk, categories) for chunk in column.chunks], pa.int32())
+    if pa.types.is_dictionary(column.type):
+        dictionary_codes = pc.index_in(pc.cast(column.dictionary, pa.string()), value_set=categories)
+        return pc.take(dictionary_codes, column.indices)
+    return pc.index_in(pc.cast(column, pa.string()), value_set=categories)

@@ -63,6 +63,8 @@ PRIOR_FAIL_RATE = 0.03
 PRIOR_ATTEMPTS = 30.0
 # Payment-versus-payment settlement (CLS) has no cross-border leg.
 PVP_LOCATIONS = ("CLS",)
+# The values of the cross_border feature.
+CROSS_BORDER = ("pvp", "domestic", "cross_border")
 
 # MLflow signature types of the features (mlflow.types.DataType names).
 SIGNATURE_TYPES: dict[str, str] = {
@@ -161,13 +163,35 @@ class Reference:
             history=fetch(read_sql("counterparty_history.sql")),
         )
 
-    def history_of(self, as_of: Any, counterparty: Any) -> pa.Table:
-        """The history row of each (as-of date, counterparty) pair; nulls where there is none."""
+    def history_positions(self, as_of: Any, counterparty: Any) -> Any:
+        """The history's row of each (as-of date, counterparty) pair; null where there is none."""
+        counterparties, keys = self._history_keys
+        return _positions(_history_key(as_of, counterparty, counterparties), keys)
+
+    def domestic(self, instrument: Any, counterparty: Any) -> Any:
+        """Whether each trade's counterparty is in its instrument's country (the instrument id's
+        first two letters), from their rows here (``instrument``, ``counterparty``: positions,
+        null when unknown: not domestic). Compared as positions in one list of countries, made
+        once per job: no string of a million trades is cut or compared."""
+        instrument_country, counterparty_country = self._country_positions
+        return instrument_country[_filled(instrument, -1)] == counterparty_country[_filled(counterparty, -1)]
+
+    @cached_property
+    def _country_positions(self) -> tuple[Any, Any]:
+        """Each instrument's and each counterparty's country as a position among the
+        counterparties' countries, then one more entry for an unknown row; -1 for an instrument
+        and -2 for a counterparty whose country is unknown, so that they never match."""
+        import numpy as np
         import pyarrow.compute as pc
 
-        counterparties, keys = self._history_keys
-        wanted = _history_key(as_of, counterparty, counterparties)
-        return self.history.take(pc.index_in(wanted, value_set=keys))
+        countries = pc.unique(self.counterparties.column("country_code").combine_chunks().drop_null())
+        prefixes = pc.utf8_slice_codeunits(self.instruments.column("instrument_id"), 0, 2)
+
+        def positions(values: Any, unknown: int) -> Any:
+            found = pc.fill_null(pc.index_in(values, value_set=countries), unknown).to_numpy()
+            return np.append(np.asarray(found, dtype=np.int64), unknown)
+
+        return positions(prefixes, -1), positions(self.counterparties.column("country_code"), -2)
 
     @cached_property
     def _history_keys(self) -> tuple[pa.Array, pa.Array]:
@@ -192,11 +216,34 @@ def _history_key(as_of: Any, counterparty: Any, counterparties: pa.Array) -> Any
     return pc.add(pc.multiply(pc.cast(days, pa.int64()), len(counterparties) + 1), position)
 
 
-def _lookup(keys: Any, table: pa.Table, key: str) -> pa.Table:
-    """The rows of ``table`` matching ``keys`` one for one (nulls where none matches)."""
+def _positions(keys: Any, values: Any) -> Any:
+    """The position in ``values`` of each of ``keys`` (null where none matches): a row number."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    return table.take(pc.index_in(keys, value_set=table.column(key)))
+    positions = pc.index_in(keys, value_set=values)
+    return positions.combine_chunks() if isinstance(positions, pa.ChunkedArray) else positions
+
+
+def _looked_up(table: pa.Table, positions: Any, column: str) -> Any:
+    """``table``'s ``column`` at ``positions`` (null where a position is). A string column comes
+    as a dictionary of the reference's own values: a million trades share a few thousand
+    instruments' values, which are neither copied per trade nor hashed again per trade when the
+    model encodes them (encoding the dictionary is enough)."""
+    import pyarrow as pa
+
+    values = table.column(column).combine_chunks()
+    if pa.types.is_string(values.type):
+        return pa.DictionaryArray.from_arrays(positions, values)
+    return values.take(positions)
+
+
+def _filled(positions: Any, unknown: int) -> Any:
+    """Positions as a numpy index, ``unknown`` where null."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.fill_null(positions, unknown).to_numpy(zero_copy_only=False), dtype=np.intp)
 
 
 def _days(values: Any) -> Any:
@@ -212,14 +259,16 @@ def _instants(values: Any) -> Any:
 
 
 def feature_table(rows: pa.RecordBatch | pa.Table, reference: Reference) -> pa.Table:
-    """The identifiers and features of a batch of pending-trade rows (pending_trades.sql)."""
+    """The identifiers and features of a batch of pending-trade rows (pending_trades.sql). The
+    categorical features from the reference data are dictionary columns of its values."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    instrument = _lookup(rows.column("instrument_id"), reference.instruments, "instrument_id")
-    counterparty = _lookup(rows.column("counterparty_id"), reference.counterparties, "counterparty_id")
-    history = reference.history_of(rows.column("as_of_date"), rows.column("counterparty_id"))
+    instruments, counterparties = reference.instruments, reference.counterparties
+    instrument = _positions(rows.column("instrument_id"), instruments.column("instrument_id"))
+    counterparty = _positions(rows.column("counterparty_id"), counterparties.column("counterparty_id"))
+    history = reference.history_positions(rows.column("as_of_date"), rows.column("counterparty_id"))
     as_of, booked_on = _days(rows.column("as_of_date")), _days(rows.column("business_date"))
     trade_date, settle = _days(rows.column("trade_date")), _days(rows.column("settle_date"))
     end_of_booking_day = (booked_on + 1).astype("datetime64[us]")
@@ -233,20 +282,22 @@ def feature_table(rows: pa.RecordBatch | pa.Table, reference: Reference) -> pa.T
         hours = np.where(at < end_of_as_of, (at - booked_at) / np.timedelta64(1, "h"), np.nan)
         return happened.astype("float64"), hours
 
+    def numbers(table: pa.Table, positions: Any, column: str) -> Any:
+        return np.asarray(_looked_up(table, positions, column).to_numpy(zero_copy_only=False), "float64")
+
     confirmed, confirmation_hours = known_by("confirmed_at", end_of_booking_day)
     allocated, allocation_hours = known_by("allocated_at", end_of_booking_day)
-    cycle = np.asarray(instrument.column("settlement_cycle_days").to_numpy(zero_copy_only=False), "float64")
+    cycle = numbers(instruments, instrument, "settlement_cycle_days")
     # Weekdays strictly between trade and settle date beyond cycle - 1 are market holidays.
     weekdays_between = np.busday_count(trade_date + 1, settle)
-    attempts = np.nan_to_num(np.asarray(history.column("attempts").to_numpy(zero_copy_only=False), "float64"))
-    fails = np.nan_to_num(np.asarray(history.column("fails").to_numpy(zero_copy_only=False), "float64"))
-    country = counterparty.column("country_code")
-    domestic = pc.equal(country, pc.utf8_slice_codeunits(rows.column("instrument_id"), 0, 2))
-    cross_border = pc.if_else(
-        pc.is_in(rows.column("settlement_location"), value_set=pa.array(PVP_LOCATIONS)),
-        "pvp",
-        pc.if_else(pc.fill_null(domestic, False), "domestic", "cross_border"),
+    attempts = np.nan_to_num(numbers(reference.history, history, "attempts"))
+    fails = np.nan_to_num(numbers(reference.history, history, "fails"))
+    pvp = pc.is_in(rows.column("settlement_location"), value_set=pa.array(PVP_LOCATIONS)).to_numpy(
+        zero_copy_only=False
     )
+    # 0 = pvp, 1 = domestic, 2 = cross_border: positions in CROSS_BORDER.
+    domestic = reference.domestic(instrument, counterparty)
+    cross_border = np.where(pvp, 0, np.where(domestic, 1, 2)).astype(np.int8)
     notional = np.asarray(rows.column("notional").to_numpy(zero_copy_only=False), "float64")
     columns: dict[str, Any] = {
         "as_of_date": rows.column("as_of_date"),
@@ -254,17 +305,17 @@ def feature_table(rows: pa.RecordBatch | pa.Table, reference: Reference) -> pa.T
         "counterparty_id": rows.column("counterparty_id"),
         "instrument_id": rows.column("instrument_id"),
         "settle_date": rows.column("settle_date"),
-        "asset_class": instrument.column("asset_class"),
-        "market": instrument.column("market"),
+        "asset_class": _looked_up(instruments, instrument, "asset_class"),
+        "market": _looked_up(instruments, instrument, "market"),
         "settlement_location": rows.column("settlement_location"),
         "currency": rows.column("currency"),
         "side": rows.column("side"),
         "desk": rows.column("desk"),
         "ssi_status": rows.column("ssi_status"),
-        "counterparty_sector": counterparty.column("sector"),
-        "counterparty_country": country,
-        "cross_border": cross_border,
-        "liquidity_tier": pc.cast(instrument.column("liquidity_tier"), pa.float64()),
+        "counterparty_sector": _looked_up(counterparties, counterparty, "sector"),
+        "counterparty_country": _looked_up(counterparties, counterparty, "country_code"),
+        "cross_border": pa.DictionaryArray.from_arrays(pa.array(cross_border), pa.array(CROSS_BORDER)),
+        "liquidity_tier": numbers(instruments, instrument, "liquidity_tier"),
         "settlement_cycle_days": cycle,
         "log_notional": np.log(np.maximum(notional, 1.0)),
         "days_to_settle": (settle - as_of).astype("float64"),
@@ -293,9 +344,22 @@ def _arrow(value: Any) -> Any:
     return value
 
 
-def model_input(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
+def model_input(table: pa.Table) -> pd.DataFrame:
     """The model's input frame from an Arrow batch of feature rows."""
-    return model_frame(table.select(list(FEATURES)).to_pandas())
+    return model_frame(decoded(table.select(list(FEATURES))).to_pandas())
+
+
+def decoded(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary columns as plain strings: what the training snapshots hold
+    and the pandas frames take (missing values stay missing, as in a string column)."""
+    import pyarrow as pa
+
+    for position, column in enumerate(table.schema):
+        if pa.types.is_dictionary(column.type):
+            table = table.set_column(
+                position, column.name, table.column(position).cast(column.type.value_type)
+            )
+    return table
 
 
 def model_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -107,7 +107,8 @@ def _write_features(labelled: Iterable[Any], reference: features.Reference, path
     rows = positives = 0
     try:
         for batch in labelled:
-            table = features.feature_table(batch, reference)
+            # Plain strings in the snapshot: its readers (training, evaluation) take pandas frames.
+            table = features.decoded(features.feature_table(batch, reference))
             if sampling.WEIGHT_COLUMN in batch.schema.names:
                 table = table.append_column(sampling.WEIGHT_COLUMN, batch.column(sampling.WEIGHT_COLUMN))
             if writer is None:

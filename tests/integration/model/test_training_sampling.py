@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from settlement_model import storage, train_job, training_set
+from settlement_model import features, storage, train_job, training_set
 from settlement_model.sampling import WEIGHT_COLUMN
 
 from tests.support.model_stack import TRAINING_DATE, WINDOWS
@@ -38,6 +39,9 @@ def test_a_sampled_train_window_keeps_every_failure_weights_the_rest_and_is_reco
     assert evaluation["rows"] == snapshot["parts"]["evaluation"]["rows"]
 
     rows = pq.read_table(storage.download(reader_env, part["key"], reader_env.work_dir / "sampled.parquet"))
+    # Plain strings in the snapshot (the features' dictionary columns decoded): what its
+    # pandas readers, training and evaluation, take.
+    assert {rows.schema.field(name).type for name in features.CATEGORICAL} == {pa.string()}
     weights = rows.column(WEIGHT_COLUMN).to_numpy()
     failed = rows.column("failed").to_numpy(zero_copy_only=False)
     assert set(weights[failed]) == {1.0}

@@ -61,6 +61,35 @@ def test_the_arrow_matrix_is_the_pandas_one(pipeline: Pipeline) -> None:
     )
 
 
+def test_dictionary_columns_encode_as_their_values(pipeline: Pipeline) -> None:
+    """The reference data's categoricals reach the encoder as dictionary columns (features.py):
+    the codes are those of the same values as plain strings, whatever the dictionary holds
+    (values repeated, values never seen in training) and where an index is null."""
+    scoring = _world(500, seed=5)
+    scoring.loc[:20, "market"] = "a market never seen in training"
+    scoring.loc[20:40, "market"] = None
+    plain = pa.Table.from_pandas(scoring[list(features.FEATURES)], preserve_index=False)
+    values = pa.array(
+        [
+            "market_3",
+            "a market never seen in training",
+            "market_0",
+            *sorted(set(scoring["market"].dropna())),
+            "market_0",
+        ]
+    )
+    positions = {value: index for index, value in reversed(list(enumerate(values.to_pylist())))}
+    indices = pa.array(
+        [positions.get(value) for value in scoring["market"].where(scoring["market"].notna(), None)],
+        pa.int32(),
+    )
+    dictionary = pa.DictionaryArray.from_arrays(indices, values)
+    assert dictionary.to_pylist() == plain.column("market").to_pylist()
+    encoded = plain.set_column(plain.schema.get_field_index("market"), "market", dictionary)
+    encoder = pipeline.steps[0][1]
+    np.testing.assert_array_equal(encoder.transform_arrow(encoded), encoder.transform_arrow(plain))
+
+
 def test_other_pipelines_are_not_compiled() -> None:
     assert compiled.compile_pipeline(Pipeline([("scale", StandardScaler())])) is None
     assert compiled.compile_pipeline(object()) is None

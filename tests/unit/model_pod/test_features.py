@@ -264,6 +264,37 @@ def test_unknown_reference_data_gives_missing_values_not_an_error() -> None:
     assert math.isnan(row["settlement_cycle_days"])
 
 
+def test_an_unknown_counterparty_has_no_country_and_is_not_domestic() -> None:
+    row = features_of(counterparty_id="CP9")
+    assert (row["counterparty_sector"], row["counterparty_country"]) == (None, None)
+    assert row["cross_border"] == "cross_border"
+
+
+def test_an_instrument_unknown_to_the_reference_data_has_no_country() -> None:
+    """Its country, like its other attributes, comes from the reference data: the trade's id
+    starting with the counterparty's country does not make an unknown instrument domestic
+    (ops.trades' foreign key keeps every booked instrument in the reference data)."""
+    assert features_of(instrument_id="US9999999999")["cross_border"] == "cross_border"
+
+
+def test_reference_categoricals_are_dictionaries_of_the_reference_values() -> None:
+    """A million trades share a few thousand instruments: their values are not copied per trade.
+    ``decoded`` makes them plain strings (the training snapshot's type), missing values kept."""
+    table = features.feature_table(
+        pa.concat_tables([rows(), rows(trade_id="T2", counterparty_id="CP9", instrument_id="XS0000000002")]),
+        REFERENCE,
+    )
+    for name in ("asset_class", "market", "counterparty_sector", "counterparty_country", "cross_border"):
+        assert pa.types.is_dictionary(table.schema.field(name).type), name
+    assert table.column("counterparty_country").to_pylist() == ["US", None]
+    plain = features.decoded(table)
+    assert not any(pa.types.is_dictionary(field.type) for field in plain.schema)
+    assert plain.column("counterparty_country").to_pylist() == ["US", None]
+    assert plain.column("market").to_pylist() == ["XNYS", "XICSD"]
+    assert plain.column("cross_border").to_pylist() == ["domestic", "cross_border"]
+    assert plain.to_pylist() == table.to_pylist()
+
+
 def test_each_trade_gets_the_history_of_its_own_date_and_counterparty() -> None:
     """Several as-of dates (a training window) and counterparties: each (date, counterparty)
     finds its own row, whatever the order; a pair without history finds none."""
@@ -282,5 +313,6 @@ def test_each_trade_gets_the_history_of_its_own_date_and_counterparty() -> None:
     )
     as_of = pa.array([day_1, day_2, day_1, day_2, day_1], pa.date32())
     counterparty = pa.array(["CP1", "CP1", "CP2", "CP2", "CP9"])
-    found = reference.history_of(as_of, counterparty)
-    assert found.column("attempts").to_pylist() == [10.0, 30.0, 20.0, None, None]
+    found = reference.history_positions(as_of, counterparty)
+    assert found.to_pylist() == [2, 0, 1, None, None]
+    assert reference.history.column("attempts").take(found).to_pylist() == [10.0, 30.0, 20.0, None, None]

@@ -354,11 +354,10 @@ def decoded(table: pa.Table) -> pa.Table:
     and the pandas frames take (missing values stay missing, as in a string column)."""
     import pyarrow as pa
 
-    for position, column in enumerate(table.schema):
-        if pa.types.is_dictionary(column.type):
-            table = table.set_column(
-                position, column.name, table.column(position).cast(column.type.value_type)
-            )
+    for position, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            plain = table.column(position).cast(field.type.value_type)
+            table = table.set_column(position, field.name, plain)
     return table
 
 

@@ -5,6 +5,7 @@ bad file is refused, and reseeding a day changes nothing."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Callable
@@ -351,3 +352,173 @@ def test_a_load_runs_bounded_and_without_jit_inside_its_transaction_only(
     assert seen == [("off", "47s", "staging")]
     assert after == before
     assert before[0] == "on"  # the server's default, which the load switched off for itself
+
+
+# --------------------------------------------------------------------------- copied straight
+
+# A date no other test loads: a clean trades file of it finds the date empty in the target.
+STRAIGHT_DAY = seed.business_dates(NEW_DAY, 3)[2]
+# What a daily load writes: its target; the outcomes also each trade's status and the
+# counterparties' record of the day.
+WRITTEN_BY = {
+    "trades": ("ops.trades",),
+    "custodian_confirmations": ("ops.custodian_confirmations",),
+    "settlement_outcomes": ("ops.settlement_outcomes", "ops.trades", "ops.counterparty_settlement_days"),
+}
+DAILY = [source.name for source in sources.DAILY_SOURCES]
+CLEAN_ROWS = GOOD_ROWS - 10
+
+
+def clean_file(name: str, day: daily.DayData) -> tuple[dt.date, list[Row]]:
+    """A clean file of the source and its date (the trades': new trades of STRAIGHT_DAY). Fewer
+    rows than the crafted files of the tests above, which may have loaded the same date: this
+    file's load then still changes the date."""
+    rows = good_rows(name, day)[:CLEAN_ROWS]
+    if name != "trades":
+        return NEW_DAY, rows
+    return STRAIGHT_DAY, [
+        {**row, "business_date": STRAIGHT_DAY.isoformat(), "trade_id": "S" + row["trade_id"][1:]}
+        for row in rows
+    ]
+
+
+def written_state(connection: Any, name: str) -> dict[str, tuple[int, str]]:
+    """Each table the source's load writes, as ``connection`` sees it (uncommitted rows too)."""
+    return {
+        table: connection.execute(
+            f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
+        ).fetchone()
+        for table in WRITTEN_BY[name]
+    }
+
+
+def test_only_daily_sources_whose_date_is_the_files_are_copied_straight() -> None:
+    assert [s.name for s in sources.SOURCES.values() if s.copied_straight] == DAILY
+    assert not sources.CUSTODIAN_STATEMENT.copied_straight  # the date keeps other custodians' rows
+
+
+def _as_formatted(work_type: str) -> str:
+    """A work table's type (sources.WORK_TABLE_TYPE) as PostgreSQL's format_type writes it."""
+    for short, formatted in (("varchar", "character varying"), ("timestamptz", "timestamp with time zone")):
+        work_type = work_type.replace(short, formatted)
+    return work_type.replace(", ", ",")
+
+
+@pytest.mark.parametrize("name", DAILY)
+def test_the_targets_refuse_what_the_work_table_refuses(
+    seeded_scratch_warehouse: Warehouse, name: str
+) -> None:
+    """A value the work table refuses (too long, another scale) would be changed or kept by a
+    looser target: each target column is of the work table's type, or varchar where the work
+    table has text (stricter: its refusal sends the file through the work table). No deferred
+    constraint, no trigger: every refusal comes during the COPY, inside its savepoint."""
+    source = sources.source(name)
+    with seeded_scratch_warehouse.connect("owner") as owner:
+        types = dict(
+            owner.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (source.target_table,),
+            ).fetchall()
+        )
+        deferred_or_triggered = owner.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %(t)s::regclass AND condeferrable "
+            "UNION ALL SELECT tgname FROM pg_trigger WHERE tgrelid = %(t)s::regclass AND NOT tgisinternal",
+            {"t": source.target_table},
+        ).fetchall()
+    for column, work_type in source.column_types.items():
+        target_type = types[column]
+        assert target_type == _as_formatted(work_type) or (
+            work_type == "text" and target_type.startswith("character varying(")
+        ), (column, work_type, target_type)
+    assert deferred_or_triggered == []
+
+
+@pytest.mark.parametrize("name", DAILY)
+def test_a_clean_daily_file_is_copied_straight_and_writes_what_the_work_table_writes(
+    seeded_scratch_warehouse: Warehouse, new_day: daily.DayData, name: str
+) -> None:
+    source = sources.source(name)
+    day, rows = clean_file(name, new_day)
+    with seeded_scratch_warehouse.connect("writer") as writer:
+        before = written_state(writer, name)
+    states, reports = {}, {}
+    for straight in (True, False):  # each load rolled back: both start from the same warehouse
+        with seeded_scratch_warehouse.connect("writer") as writer, writer.transaction(force_rollback=True):
+            report = loader.load_file(
+                writer,
+                dataclasses.replace(source, copied_straight=straight),
+                day,
+                lambda: [_csv(source, rows)],
+                dag_run_id="test",
+            )
+            states[straight], reports[straight] = written_state(writer, name), report.as_dict()
+    assert reports[True].pop("copied_straight") is True
+    assert reports[False].pop("copied_straight") is False
+    assert reports[True] == reports[False]
+    assert reports[True]["loaded"] == reports[True]["written"] == len(rows)
+    assert states[True] == states[False] != before
+
+
+def _refused_row(name: str, rule: str, template: Row, day: dt.date) -> Row:
+    """A row of the clean file's shape that breaks ``rule`` only."""
+    if name == "trades":
+        key = {"trade_id": f"S{day:%Y%m%d}-BAD"}
+        if rule == "malformed_value":  # NaN: a numeric, and larger than 0 for PostgreSQL's checks
+            return {**template, **key, "quantity": "NaN"}
+        if rule == "business_date_mismatch":
+            return {**template, **key, "business_date": NEW_DAY.isoformat()}
+    if name == "settlement_outcomes":  # a trade booked on the first seeded day, settled since
+        return BREAKERS[name][rule]({**template, "trade_id": _known_trade(1, rule)})
+    return BREAKERS[name][rule]({**template, source_key(name): f"{template[source_key(name)][:14]}-BAD"})
+
+
+def source_key(name: str) -> str:
+    return sources.source(name).key_column
+
+
+# (source, rule, why the straight copy gives the file up)
+REFUSED_STRAIGHT = [
+    ("trades", "malformed_value", "1 row(s) break its rules"),  # no constraint refuses it: check.sql does
+    ("trades", "business_date_mismatch", "1 row(s) of another business date"),  # copied elsewhere
+    ("trades", "counterparty_unknown", "foreign key"),  # the target's key refuses the COPY
+    ("custodian_confirmations", "quantity_not_positive", "1 row(s) break its rules"),
+    ("settlement_outcomes", "failed_after_settlement", "1 row(s) break its rules"),
+]
+
+
+@pytest.mark.parametrize("refusal", REFUSED_STRAIGHT, ids=lambda refusal: f"{refusal[0]}-{refusal[1]}")
+def test_a_file_with_a_bad_row_is_not_copied_straight_and_the_work_table_quarantines_the_row(
+    seeded_scratch_warehouse: Warehouse,
+    new_day: daily.DayData,
+    caplog: pytest.LogCaptureFixture,
+    refusal: tuple[str, str, str],
+) -> None:
+    name, rule, reason = refusal
+    source = sources.source(name)
+    day, good = clean_file(name, new_day)
+    bad = _refused_row(name, rule, good[3], day)
+    rows = [*good[:10], bad, *good[10:]]
+    key = bad[source.key_column]
+    with (
+        seeded_scratch_warehouse.connect("writer") as writer,
+        writer.transaction(force_rollback=True),
+        caplog.at_level("INFO", logger=loader.__name__),
+    ):
+        report = loader.load_file(writer, source, day, lambda: [_csv(source, rows)], max_bad_share=0.5)
+        recorded = writer.execute(
+            "SELECT record_key, rule FROM reporting.quarantine WHERE business_date = %s AND source = %s",
+            (day, name),
+        ).fetchall()
+        (copied,) = writer.execute(
+            f"SELECT count(*) FROM {source.target_table} "
+            f"WHERE {source.key_column} = %s AND business_date = %s",
+            (key, bad["business_date"]),
+        ).fetchone()
+    assert f"not copied straight into {source.target_table}" in caplog.text
+    assert reason in caplog.text
+    assert not report.copied_straight
+    assert report.quarantined_by_rule() == {rule: 1}
+    assert report.loaded == len(good)
+    assert recorded == [(key, rule)]
+    assert copied == 0  # the attempt's copy of the bad row was rolled back

@@ -1,7 +1,19 @@
 """Loading one upstream file: COPY into a work table, validate in SQL, quarantine, merge.
 
 All in one transaction per file, with work tables in the staging schema that are dropped
-before it ends (include/sql/feed/prepare_load.sql):
+before it ends (include/sql/feed/prepare_load.sql).
+
+A daily source's file is first tried straight into its target (``Source.copied_straight``,
+``_load_straight``), in a savepoint: the steps that replace the date's rows, one COPY of the
+file into the target, the same check.sql over the rows just copied (read back as the work
+table, land_from_target.sql), the merge steps after the copy. That is a clean file's whole
+load: a plain COPY, the rows read back once and checked. If the target refuses a value or a
+row (a type, a key, a foreign key), the date held rows already, or a rule rejects a row, the
+savepoint is rolled back and the file is loaded as below, which quarantines the bad rows with
+their line numbers: the rules are the same SQL both ways; a file with bad rows pays for the
+attempt.
+
+Through the work table:
   1. land.sql + copy.sql   the file streamed with COPY into a work table with the target's
      types (chunks from S3 or memory: bounded memory). If a value cannot be parsed, that COPY
      is rolled back to a savepoint and the file is read again as text (land_text.sql,
@@ -62,6 +74,8 @@ class LoadReport:
     # The good rows went in by the source's upsert, not a plain COPY of new keys: the target held
     # some of their keys already (a rerun, or a file re-sending loaded rows of any date).
     upserted: bool = False
+    # The file went straight into the target (_load_straight), not through the work table.
+    copied_straight: bool = False
     rejected: list[RuleCount] = field(default_factory=list)
     merged: bool = False
     parse_error: str | None = None  # the first unparseable value, when the text fallback ran
@@ -88,6 +102,7 @@ class LoadReport:
             "quarantined_by_rule": self.quarantined_by_rule(),
             "merged": self.merged,
             "upserted": self.upserted,
+            "copied_straight": self.copied_straight,
             "parse_error": self.parse_error,
         }
 
@@ -130,11 +145,12 @@ def load_file(
 ) -> LoadReport:
     """Load one file of ``source`` for ``business_date`` (a psycopg 3 connection, autocommit off).
 
-    ``open_file`` returns the file's CSV bytes in chunks; it is called a second time only if
-    a value of the file cannot be parsed (the fallback reads it again as text). ``scope``
-    adds bind parameters of the source's own statements (a custodian's statement: its
-    ``custodian``, and ``source``, the quarantine's name for the file); ``after_merge`` runs
-    with the cursor in the same transaction once the rows are merged (recording a delivery).
+    ``open_file`` returns the file's CSV bytes in chunks; it is called again when the file was
+    not copied straight into the target, and when a value cannot be parsed (the fallback reads
+    it again as text). ``scope`` adds bind parameters of the source's own statements (a
+    custodian's statement: its ``custodian``, and ``source``, the quarantine's name for the
+    file); ``after_merge`` runs with the cursor in the same transaction once the rows are
+    merged (recording a delivery).
     """
     parameters = {
         "business_date": business_date,
@@ -147,16 +163,18 @@ def load_file(
     with connection.transaction(), connection.cursor() as cursor:
         cursor.execute(read_sql("feed/prepare_load.sql"), parameters)
         cursor.execute(read_sql("feed/create_rejected_rows.sql"))
-        report.received = _land(connection, cursor, source, open_file, report)
-        cursor.execute(source.sql("check.sql"), parameters)
-        for check in source.extra_checks:
-            cursor.execute(source.sql(check), parameters)
-        cursor.execute(read_sql("feed/rule_counts.sql"))
-        report.rejected = [RuleCount(*row) for row in cursor.fetchall()]
+        copied_straight = _load_straight(connection, cursor, source, parameters, open_file)
+        if copied_straight is None:
+            report.received = _land(connection, cursor, source, open_file, report)
+            report.rejected = _check(cursor, source, parameters)
+        else:
+            report.received = report.written = copied_straight
+            report.copied_straight = True
         cursor.execute(read_sql("feed/delete_quarantine.sql"), parameters)
         cursor.execute(read_sql("feed/insert_quarantine.sql"), parameters)
-        if report.rejected_share <= max_bad_share:
-            report.written, report.upserted = _merge(connection, cursor, source, parameters)
+        if copied_straight is not None or report.rejected_share <= max_bad_share:
+            if copied_straight is None:
+                report.written, report.upserted = _merge(connection, cursor, source, parameters)
             report.loaded = report.received - report.quarantined
             report.merged = True
             cursor.execute(read_sql("feed/record_load.sql"), {**parameters, **_load_counts(report)})
@@ -193,6 +211,62 @@ def _load_counts(report: LoadReport) -> dict[str, int | bool]:
         "quarantined_rows": report.quarantined,
         "upserted": report.upserted,
     }
+
+
+class _NotCleanError(Exception):
+    """The file cannot be loaded straight into its target (see ``_load_straight``)."""
+
+
+def _load_straight(
+    connection: Any,
+    cursor: Any,
+    source: Source,
+    parameters: dict[str, Any],
+    open_file: Callable[[], Iterable[bytes]],
+) -> int | None:
+    """Load a clean file straight into the target, in a savepoint, and return its row count;
+    None (nothing changed) when the source is not copied straight, the file is not clean or the
+    date holds rows already: it is then loaded through the work table. The steps before
+    COPY_GOOD_ROWS, the COPY, the checks over the copied rows (read back into the work table),
+    the steps after it."""
+    from psycopg import errors
+
+    if not source.copied_straight:
+        return None
+    copy_step = source.merge_steps.index(COPY_GOOD_ROWS)
+    try:
+        with connection.transaction():
+            for step in source.merge_steps[:copy_step]:
+                cursor.execute(source.sql(step), parameters)
+            if cursor.execute(source.sql("date_rows_exist.sql"), parameters).fetchone()[0]:
+                raise _NotCleanError("the date has rows in the target already")
+            received = _copy(cursor, source.sql("copy_straight.sql"), open_file())
+            cursor.execute(source.sql("land_from_target.sql"), parameters)
+            if cursor.rowcount != received:  # the others went to other dates, unchecked
+                raise _NotCleanError(f"{received - cursor.rowcount} row(s) of another business date")
+            rejected = _check(cursor, source, parameters)
+            if rejected:
+                raise _NotCleanError(f"{sum(count.rejected for count in rejected)} row(s) break its rules")
+            for step in source.merge_steps[copy_step + 1 :]:
+                cursor.execute(source.sql(step), parameters)
+    except (errors.DataError, errors.IntegrityError, _NotCleanError) as reason:
+        log.info(
+            "%s: not copied straight into %s (%s); through the work table",
+            source.name,
+            source.target_table,
+            str(reason).splitlines()[0],
+        )
+        return None
+    return received
+
+
+def _check(cursor: Any, source: Source, parameters: dict[str, Any]) -> list[RuleCount]:
+    """The source's rules over landed_rows: the rejected rows into rejected_rows, counted by rule."""
+    cursor.execute(source.sql("check.sql"), parameters)
+    for check in source.extra_checks:
+        cursor.execute(source.sql(check), parameters)
+    cursor.execute(read_sql("feed/rule_counts.sql"))
+    return [RuleCount(*row) for row in cursor.fetchall()]
 
 
 def _land(

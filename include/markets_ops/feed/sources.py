@@ -48,6 +48,12 @@ class Source:
     merged_apart: tuple[str, ...] = ()
     # Checks run after check.sql, each adding the rows it rejects that no earlier rule did.
     extra_checks: tuple[str, ...] = ()
+    # A file is first copied straight into the target and checked there (loader._load_straight):
+    # for a daily source whose file is the date's whole set of rows in the target (the steps
+    # before COPY_GOOD_ROWS replace the date's rows, or the date has none yet), and whose
+    # target's column types are its work table's or stricter (text in the work table, varchar
+    # in the target: a value the target refuses sends the file through the work table).
+    copied_straight: bool = False
 
     def __post_init__(self) -> None:
         names = [self.name, self.key_column, *self.column_types, *self.merged_apart]
@@ -55,6 +61,10 @@ class Source:
         bad += [t for t in self.column_types.values() if not WORK_TABLE_TYPE.match(t)]
         if bad or not TABLE.match(self.target_table) or self.key_column not in self.column_types:
             raise ValueError(f"source {self.name!r}: not a name, type or key this feed accepts: {bad}")
+        if self.copied_straight and not (self.daily and COPY_GOOD_ROWS in self.merge_steps):
+            raise ValueError(
+                f"source {self.name!r}: only a daily source copied in by COPY_GOOD_ROWS is copied straight"
+            )
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -84,6 +94,7 @@ class Source:
             "typed_columns": ",\n    ".join(f"{c} {t}" for c, t in self.column_types.items()),
             "text_columns": ",\n    ".join(f"{c} text" for c in names),
             "text_as_typed": ", ".join(_from_text(c, t) for c, t in self.column_types.items()),
+            "target_as_landed": ",\n    ".join(f"t.{c}::{t} AS {c}" for c, t in self.column_types.items()),
             "updated_columns": ", ".join(updated),
             "target_updated_columns": ", ".join(f"t.{c}" for c in updated),
             "excluded_updated_columns": ", ".join(f"excluded.{c}" for c in updated),
@@ -144,6 +155,7 @@ TRADES = Source(
     merge_steps=_merge(COPY_GOOD_ROWS),
     on_existing_keys="merge.sql",  # its own upsert, keyed by trade_id: the status is not the file's
     daily=True,
+    copied_straight=True,
     merged_apart=("status",),
 )
 
@@ -176,6 +188,7 @@ CUSTODIAN_CONFIRMATIONS = Source(
     ),
     merge_steps=_merge("delete_day", COPY_GOOD_ROWS),
     daily=True,
+    copied_straight=True,
 )
 
 SETTLEMENT_OUTCOMES = Source(
@@ -210,6 +223,7 @@ SETTLEMENT_OUTCOMES = Source(
         "insert_counterparty_days",
     ),
     daily=True,
+    copied_straight=True,
 )
 
 CURRENCIES = Source(
@@ -276,6 +290,9 @@ CUSTODIAN_STATEMENT = replace(
     rules=(*CUSTODIAN_CONFIRMATIONS.rules, "custodian_mismatch"),
     extra_checks=("check_custodian.sql",),
     merge_steps=_merge("delete_custodian_day", COPY_GOOD_ROWS),
+    # The date keeps the other custodians' rows: the date's rows after a COPY are not only the
+    # file's (and a row of another custodian would be copied, not rejected).
+    copied_straight=False,
 )
 
 SETTLEMENT_INSTRUCTIONS = Source(

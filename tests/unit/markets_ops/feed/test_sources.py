@@ -143,6 +143,8 @@ def test_adding_a_column_to_a_source_is_one_line_of_its_declaration() -> None:
         "copy_out.sql": ", l.trader_id",
         "copy_in.sql": ", trader_id",
         "merge.sql": "excluded.trader_id",
+        "copy_straight.sql": ", trader_id",
+        "land_from_target.sql": "t.trader_id::varchar(16) AS trader_id",
     }
     for step, fragment in expected.items():
         assert fragment in trades.sql(step), step
@@ -162,3 +164,35 @@ def test_adding_a_column_to_a_source_is_one_line_of_its_declaration() -> None:
 def test_only_plain_names_and_known_types_can_be_declared(column_types: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="not a name, type or key this feed accepts"):
         dataclasses.replace(sources.TRADES, column_types=column_types)
+
+
+STRAIGHT = [s.name for s in sources.SOURCES.values() if s.copied_straight]
+STRAIGHT_STEPS = ("date_rows_exist.sql", "copy_straight.sql", "land_from_target.sql")
+
+
+@pytest.mark.parametrize("name", STRAIGHT)
+def test_a_file_copied_straight_lands_back_as_the_work_table_with_its_columns_and_types(name: str) -> None:
+    source = sources.source(name)
+    target = re.search(
+        rf"COPY {source.target_table} \((.*?)\)", source.sql("copy_straight.sql"), flags=re.DOTALL
+    )
+    assert target is not None
+    assert tuple(c.strip() for c in target.group(1).split(",")) == source.columns
+    assert "FORMAT csv, HEADER match" in source.sql("copy_straight.sql")  # as copy.sql reads the file
+    landed = source.sql("land_from_target.sql")
+    assert "CREATE UNLOGGED TABLE landed_rows AS" in landed
+    assert re.findall(r"t\.(\w+)::(.+?) AS (\w+)", landed) == [
+        (c, t, c) for c, t in source.column_types.items()
+    ]
+    assert f"FROM {source.target_table} AS t" in landed
+    for step in STRAIGHT_STEPS:
+        text = source.sql(step)
+        assert not re.search(r"\{[a-z_]+\}", text)
+        assert set(re.findall(r"%\((\w+)\)s", text)) <= {"business_date"}
+
+
+def test_only_a_daily_source_copied_in_by_copy_good_rows_can_be_copied_straight() -> None:
+    with pytest.raises(ValueError, match="only a daily source copied in by COPY_GOOD_ROWS"):
+        dataclasses.replace(sources.CURRENCIES, copied_straight=True)  # no date whose rows are the file's
+    with pytest.raises(ValueError, match="only a daily source copied in by COPY_GOOD_ROWS"):
+        dataclasses.replace(sources.CUSTODIAN_CONFIRMATIONS, merge_steps=("delete_day.sql",))  # no COPY

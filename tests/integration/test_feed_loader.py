@@ -392,6 +392,12 @@ def written_state(connection: Any, name: str) -> dict[str, tuple[int, str]]:
     }
 
 
+def latest_load_quarantined(connection: Any, name: str, rows: int) -> None:
+    """Make the source's loads look as if they had quarantined ``rows`` (the tests above leave
+    quarantined rows: their files break every rule), in the caller's rolled-back transaction."""
+    connection.execute("UPDATE ops.feed_loads SET quarantined_rows = %s WHERE source = %s", (rows, name))
+
+
 def test_only_daily_sources_whose_date_is_the_files_are_copied_straight() -> None:
     assert [s.name for s in sources.SOURCES.values() if s.copied_straight] == DAILY
     assert not sources.CUSTODIAN_STATEMENT.copied_straight  # the date keeps other custodians' rows
@@ -445,6 +451,7 @@ def test_a_clean_daily_file_is_copied_straight_and_writes_what_the_work_table_wr
     states, reports = {}, {}
     for straight in (True, False):  # each load rolled back: both start from the same warehouse
         with seeded_scratch_warehouse.connect("writer") as writer, writer.transaction(force_rollback=True):
+            latest_load_quarantined(writer, name, 0)
             report = loader.load_file(
                 writer,
                 dataclasses.replace(source, copied_straight=straight),
@@ -505,6 +512,7 @@ def test_a_file_with_a_bad_row_is_not_copied_straight_and_the_work_table_quarant
         writer.transaction(force_rollback=True),
         caplog.at_level("INFO", logger=loader.__name__),
     ):
+        latest_load_quarantined(writer, name, 0)
         report = loader.load_file(writer, source, day, lambda: [_csv(source, rows)], max_bad_share=0.5)
         recorded = writer.execute(
             "SELECT record_key, rule FROM reporting.quarantine WHERE business_date = %s AND source = %s",
@@ -522,3 +530,25 @@ def test_a_file_with_a_bad_row_is_not_copied_straight_and_the_work_table_quarant
     assert report.loaded == len(good)
     assert recorded == [(key, rule)]
     assert copied == 0  # the attempt's copy of the bad row was rolled back
+
+
+@pytest.mark.parametrize("name", DAILY)
+def test_after_a_file_with_bad_rows_the_next_goes_through_the_work_table_at_once(
+    seeded_scratch_warehouse: Warehouse,
+    new_day: daily.DayData,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+) -> None:
+    """A feed that keeps sending bad rows would pay for a failed straight COPY with every file."""
+    source = sources.source(name)
+    day, rows = clean_file(name, new_day)
+    with (
+        seeded_scratch_warehouse.connect("writer") as writer,
+        writer.transaction(force_rollback=True),
+        caplog.at_level("INFO", logger=loader.__name__),
+    ):
+        latest_load_quarantined(writer, name, 3)
+        report = loader.load_file(writer, source, day, lambda: [_csv(source, rows)])
+    assert "the source's latest file had rows quarantined); through the work table" in caplog.text
+    assert not report.copied_straight
+    assert (report.loaded, report.quarantined) == (len(rows), 0)

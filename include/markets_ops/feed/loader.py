@@ -10,8 +10,9 @@ table, land_from_target.sql), the merge steps after the copy. That is a clean fi
 load: a plain COPY, the rows read back once and checked. If the target refuses a value or a
 row (a type, a key, a foreign key), the date held rows already, or a rule rejects a row, the
 savepoint is rolled back and the file is loaded as below, which quarantines the bad rows with
-their line numbers: the rules are the same SQL both ways; a file with bad rows pays for the
-attempt.
+their line numbers: the rules are the same SQL both ways. A file with bad rows pays for the
+attempt, so the attempt is made only when the source's latest file was clean
+(latest_load_was_clean.sql): a feed that keeps sending bad rows goes through the work table.
 
 Through the work table:
   1. land.sql + copy.sql   the file streamed with COPY into a work table with the target's
@@ -225,16 +226,18 @@ def _load_straight(
     open_file: Callable[[], Iterable[bytes]],
 ) -> int | None:
     """Load a clean file straight into the target, in a savepoint, and return its row count;
-    None (nothing changed) when the source is not copied straight, the file is not clean or the
-    date holds rows already: it is then loaded through the work table. The steps before
-    COPY_GOOD_ROWS, the COPY, the checks over the copied rows (read back into the work table),
-    the steps after it."""
+    None (nothing changed) when the source is not copied straight, its latest file had bad rows,
+    this file is not clean or the date holds rows already: it is then loaded through the work
+    table. The steps before COPY_GOOD_ROWS, the COPY, the checks over the copied rows (read
+    back into the work table), the steps after it."""
     from psycopg import errors
 
     if not source.copied_straight:
         return None
     copy_step = source.merge_steps.index(COPY_GOOD_ROWS)
     try:
+        if not cursor.execute(read_sql("feed/latest_load_was_clean.sql"), parameters).fetchone()[0]:
+            raise _NotCleanError("the source's latest file had rows quarantined")
         with connection.transaction():
             for step in source.merge_steps[:copy_step]:
                 cursor.execute(source.sql(step), parameters)

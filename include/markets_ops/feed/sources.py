@@ -51,8 +51,9 @@ class Source:
     # A file is first copied straight into the target and checked there (loader._load_straight):
     # for a daily source whose file is the date's whole set of rows in the target (the steps
     # before COPY_GOOD_ROWS replace the date's rows, or the date has none yet), and whose
-    # target's column types are its work table's or stricter (text in the work table, varchar
-    # in the target: a value the target refuses sends the file through the work table).
+    # target's column types are its work table's, or varchar where the work table has text: a
+    # value the target refuses sends the file through the work table, and so does a value
+    # ending in a space, which varchar(n) would cut to n instead of refusing.
     copied_straight: bool = False
 
     def __post_init__(self) -> None:

@@ -534,7 +534,9 @@ def test_a_file_with_a_bad_row_is_not_copied_straight_and_the_work_table_quarant
         caplog.at_level("INFO", logger=loader.__name__),
     ):
         latest_load_quarantined(writer, name, 0)
-        report = loader.load_file(writer, source, day, lambda: [_csv(source, rows)], max_bad_share=0.5)
+        # A chunk per line: a refusal mid-file comes after rows were sent (the COPY is cancelled).
+        lines = _csv(source, rows).splitlines(keepends=True)
+        report = loader.load_file(writer, source, day, lambda: lines, max_bad_share=0.5)
         recorded = writer.execute(
             "SELECT record_key, rule FROM reporting.quarantine WHERE business_date = %s AND source = %s",
             (day, name),

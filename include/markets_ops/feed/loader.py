@@ -4,7 +4,7 @@ All in one transaction per file, with work tables in the staging schema that are
 before it ends (include/sql/feed/prepare_load.sql).
 
 A daily source's file is first tried straight into its target (``Source.copied_straight``,
-``_load_straight``), in a savepoint: the steps that replace the date's rows, one COPY of the
+``_copy_straight``), in a savepoint: the steps that replace the date's rows, one COPY of the
 file into the target, the same check.sql over the rows just copied (read back as the work
 table, land_from_target.sql), the merge steps after the copy. That is a clean file's whole
 load: a plain COPY, the rows read back once and checked. If the target refuses a value or a
@@ -81,7 +81,7 @@ class LoadReport:
     # The good rows went in by the source's upsert, not a plain COPY of new keys: the target held
     # some of their keys already (a rerun, or a file re-sending loaded rows of any date).
     upserted: bool = False
-    # The file went straight into the target (_load_straight), not through the work table.
+    # The file went straight into the target (_copy_straight), not through the work table.
     copied_straight: bool = False
     rejected: list[RuleCount] = field(default_factory=list)
     merged: bool = False
@@ -170,13 +170,22 @@ def load_file(
     with connection.transaction(), connection.cursor() as cursor:
         cursor.execute(read_sql("feed/prepare_load.sql"), parameters)
         cursor.execute(read_sql("feed/create_rejected_rows.sql"))
-        straight_rows = _load_straight(connection, cursor, source, parameters, open_file)
-        if straight_rows is None:
+        if source.copied_straight:
+            try:  # copied, checked and merged: nothing rejected
+                report.received = report.written = _copy_straight(
+                    connection, cursor, source, parameters, open_file
+                )
+                report.copied_straight = True
+            except _NotCleanError as reason:
+                log.info(
+                    "%s: not copied straight into %s (%s); through the work table",
+                    source.name,
+                    source.target_table,
+                    reason,
+                )
+        if not report.copied_straight:
             report.received = _land(connection, cursor, source, open_file, report)
             report.rejected = _check(cursor, source, parameters)
-        else:  # copied, checked and merged: nothing rejected
-            report.received = report.written = straight_rows
-            report.copied_straight = True
         cursor.execute(read_sql("feed/delete_quarantine.sql"), parameters)
         cursor.execute(read_sql("feed/insert_quarantine.sql"), parameters)
         if report.copied_straight or report.rejected_share <= max_bad_share:
@@ -221,30 +230,8 @@ def _load_counts(report: LoadReport) -> dict[str, int | bool]:
 
 
 class _NotCleanError(Exception):
-    """The file cannot be loaded straight into its target (see ``_load_straight``)."""
-
-
-def _load_straight(
-    connection: Any,
-    cursor: Any,
-    source: Source,
-    parameters: dict[str, Any],
-    open_file: Callable[[], Iterable[bytes]],
-) -> int | None:
-    """The file's row count when it went straight into the target (``_copy_straight``); None,
-    with nothing changed, when it is to go through the work table."""
-    if not source.copied_straight:
-        return None
-    try:
-        return _copy_straight(connection, cursor, source, parameters, open_file)
-    except _NotCleanError as reason:
-        log.info(
-            "%s: not copied straight into %s (%s); through the work table",
-            source.name,
-            source.target_table,
-            reason,
-        )
-        return None
+    """The file cannot be loaded straight into its target (see ``_copy_straight``): it goes
+    through the work table, which knows its line numbers and quarantines."""
 
 
 def _copy_straight(

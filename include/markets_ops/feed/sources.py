@@ -48,7 +48,7 @@ class Source:
     merged_apart: tuple[str, ...] = ()
     # Checks run after check.sql, each adding the rows it rejects that no earlier rule did.
     extra_checks: tuple[str, ...] = ()
-    # A file is first copied straight into the target and checked there (loader._load_straight):
+    # A file is first copied straight into the target and checked there (loader._copy_straight):
     # for a daily source whose file is the date's whole set of rows in the target (the steps
     # before COPY_GOOD_ROWS replace the date's rows, or the date has none yet), and whose
     # target's column types are its work table's, or varchar where the work table has text: a

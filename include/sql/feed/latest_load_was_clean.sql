@@ -1,5 +1,5 @@
 -- Whether the source's latest merged file quarantined nothing (ops.feed_loads, one row per date):
--- only then is the next file tried straight into the target (loader._load_straight). A row the
+-- only then is the next file tried straight into the target (loader._copy_straight). A row the
 -- target refuses fails the whole COPY, so a feed whose files carry bad rows goes through the
 -- work table at once instead of paying for a failed attempt every time. A source never loaded
 -- counts as clean.

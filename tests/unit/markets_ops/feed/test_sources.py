@@ -191,6 +191,14 @@ def test_a_file_copied_straight_lands_back_as_the_work_table_with_its_columns_an
         assert set(re.findall(r"%\((\w+)\)s", text)) <= {"business_date"}
 
 
+def test_the_straight_copy_is_tried_after_a_clean_file_of_the_same_source() -> None:
+    predictor = read_sql("feed/latest_load_was_clean.sql")
+    assert set(re.findall(r"%\((\w+)\)s", predictor)) == {"source"}
+    assert not re.search(r"\{[a-z_]+\}", predictor)
+    assert "quarantined_rows = 0" in predictor
+    assert "ORDER BY loaded_at DESC" in predictor
+
+
 def test_only_a_daily_source_copied_in_by_copy_good_rows_can_be_copied_straight() -> None:
     with pytest.raises(ValueError, match="only a daily source copied in by COPY_GOOD_ROWS"):
         dataclasses.replace(sources.CURRENCIES, copied_straight=True)  # no date whose rows are the file's

@@ -213,8 +213,9 @@ def test_each_rule_quarantines_its_bad_row_and_good_rows_load_untouched(
     assert report.loaded == len(good)
     recorded = quarantined(seeded_scratch_warehouse, name)
     assert {key: rule for key, rule, _ in recorded} == expected
-    for _, rule, raw in recorded:  # the row is kept whole, as received (text values)
+    for key, rule, raw in recorded:  # the row is kept whole, as received (text values)
         assert set(raw) == set(source.columns), rule
+        assert raw[source.key_column] == key or key.startswith("line:"), rule  # its own line's values
     # Good rows are loaded exactly as sent (timestamps aside: their text form differs).
     compared = [c for c in source.columns if not c.endswith("_at")]
     selected = ", ".join(f"{column}::text" for column in compared)
@@ -226,6 +227,41 @@ def test_each_rule_quarantines_its_bad_row_and_good_rows_load_untouched(
         ).fetchall()
     sent = {tuple(row[c] or None for c in compared) for row in good}
     assert set(loaded) == sent
+
+
+def test_a_custodians_statement_quarantines_the_rows_of_another_custodian_with_their_values(
+    seeded_scratch_warehouse: Warehouse, new_day: daily.DayData
+) -> None:
+    """check_custodian.sql, the statement's extra rule: after check.sql, one rule per row."""
+    source = sources.CUSTODIAN_STATEMENT
+    rows = _rows(new_day.custodian_confirmations)
+    custodian = rows[0]["custodian"]
+    own = [r for r in rows if r["custodian"] == custodian][:GOOD_ROWS]
+    mismatched, also_bad = [r for r in rows if r["custodian"] != custodian][:2]
+    also_bad = {**also_bad, "side": "X"}  # an earlier rule names it
+    with seeded_scratch_warehouse.connect("writer") as writer, writer.transaction(force_rollback=True):
+        report = loader.load_file(
+            writer,
+            source,
+            NEW_DAY,
+            lambda: [_csv(source, [*own, mismatched, also_bad])],
+            dag_run_id="test",
+            scope={"custodian": custodian, "source": "statement/TEST"},
+            max_bad_share=0.5,
+        )
+        recorded = writer.execute(
+            "SELECT record_key, rule, raw_record FROM reporting.quarantine "
+            "WHERE business_date = %s AND source = 'statement/TEST' ORDER BY quarantine_id",
+            (NEW_DAY,),
+        ).fetchall()
+    assert report.quarantined_by_rule() == {"custodian_mismatch": 1, "value_not_allowed": 1}
+    assert report.loaded == len(own)
+    assert [(key, rule) for key, rule, _ in recorded] == [
+        (mismatched["trade_ref"], "custodian_mismatch"),
+        (also_bad["trade_ref"], "value_not_allowed"),
+    ]
+    assert recorded[0][2]["custodian"] == mismatched["custodian"]
+    assert recorded[1][2]["side"] == "X"
 
 
 @pytest.mark.parametrize("name", LOAD_ORDER)
@@ -512,6 +548,8 @@ REFUSED_STRAIGHT = [
     ("custodian_confirmations", "quantity_not_positive", "1 row(s) break its rules"),
     ("custodian_confirmations", "malformed_value", "invalid input syntax"),  # the COPY's parse refuses it
     ("settlement_outcomes", "failed_after_settlement", "1 row(s) break its rules"),
+    # check.sql does not look the trade up for rows copied straight: the target's key refuses it
+    ("settlement_outcomes", "trade_unknown", "foreign key"),
 ]
 
 
@@ -553,6 +591,32 @@ def test_a_file_with_a_bad_row_is_not_copied_straight_and_the_work_table_quarant
     assert report.loaded == len(good)
     assert recorded == [(key, rule)]
     assert copied == 0  # the attempt's copy of the bad row was rolled back
+
+
+@pytest.mark.parametrize("name", DAILY)
+def test_a_file_with_a_duplicated_key_is_not_copied_straight_and_the_second_row_is_quarantined(
+    seeded_scratch_warehouse: Warehouse,
+    new_day: daily.DayData,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+) -> None:
+    """check.sql does not look for duplicates among rows copied straight: the target's primary
+    key refuses the COPY, and the work table's rule names the later row."""
+    source = sources.source(name)
+    day, good = clean_file(name, new_day)
+    with (
+        seeded_scratch_warehouse.connect("writer") as writer,
+        writer.transaction(force_rollback=True),
+        caplog.at_level("INFO", logger=loader.__name__),
+    ):
+        latest_load_quarantined(writer, name, 0)
+        report = loader.load_file(
+            writer, source, day, lambda: [_csv(source, [*good, good[3]])], max_bad_share=0.5
+        )
+    assert "duplicate key value violates unique constraint" in caplog.text
+    assert not report.copied_straight
+    assert report.quarantined_by_rule() == {f"{source_key(name)}_duplicated": 1}
+    assert report.loaded == len(good)
 
 
 @pytest.mark.parametrize("name", DAILY)

@@ -164,6 +164,7 @@ def load_file(
         "source": source.name,
         "dag_run_id": dag_run_id,
         "statement_timeout": statement_timeout,
+        "copied_straight": False,
         **(scope or {}),
     }
     report = LoadReport(source=parameters["source"], business_date=business_date)
@@ -263,7 +264,7 @@ def _copy_straight(
         cursor.execute(source.sql("land_from_target.sql"), parameters)
         if cursor.rowcount != received:  # the others went to other dates, unchecked
             raise _NotCleanError(f"{received - cursor.rowcount} row(s) of another business date")
-        rejected = _check(cursor, source, parameters)
+        rejected = _check(cursor, source, {**parameters, "copied_straight": True})
         if rejected:
             raise _NotCleanError(f"{sum(count.rejected for count in rejected)} row(s) break its rules")
         for step in source.merge_steps[copy_step + 1 :]:
@@ -288,10 +289,13 @@ def _refusing_trailing_spaces(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def _check(cursor: Any, source: Source, parameters: dict[str, Any]) -> list[RuleCount]:
-    """The source's rules over landed_rows: the rejected rows into rejected_rows, counted by rule."""
+    """The source's rules over landed_rows: the rejected rows into rejected_rows, with their
+    values, counted by rule. ``copied_straight`` in ``parameters``: the rows are the target's,
+    which refused a duplicate key already."""
     cursor.execute(source.sql("check.sql"), parameters)
     for check in source.extra_checks:
         cursor.execute(source.sql(check), parameters)
+    cursor.execute(read_sql("feed/record_rejected_values.sql"))
     cursor.execute(read_sql("feed/rule_counts.sql"))
     return [RuleCount(*row) for row in cursor.fetchall()]
 

@@ -1,14 +1,9 @@
 -- Validation of the currency reference file, rules in order (see trades/check.sql).
-INSERT INTO rejected_rows (line_no, record_key, broken_rule, raw_record)
-SELECT
-    checked.line_no,
-    checked.record_key,
-    checked.broken_rule,
-    (SELECT jsonb_object_agg(key, value) FROM jsonb_each_text(to_jsonb(checked.l) - 'line_no'))
+INSERT INTO rejected_rows (line_no, record_key, broken_rule)
+SELECT checked.line_no, checked.record_key, checked.broken_rule
 FROM (
     SELECT
         l.line_no,
-        l,
         coalesce(nullif(l.currency_code, ''), 'line:' || l.line_no) AS record_key,
         CASE
             WHEN nullif(l.currency_code, '') IS NULL THEN 'currency_code_missing'

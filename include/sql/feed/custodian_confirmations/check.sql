@@ -1,16 +1,11 @@
 -- Validation of the custodian statement, rules in order (see trades/check.sql). A trade_ref
 -- the bank does not know is NOT a validation failure: it is a reconciliation break
 -- (missing_internal), so it is loaded for the reconciliation to find.
-INSERT INTO rejected_rows (line_no, record_key, broken_rule, raw_record)
-SELECT
-    checked.line_no,
-    checked.record_key,
-    checked.broken_rule,
-    (SELECT jsonb_object_agg(key, value) FROM jsonb_each_text(to_jsonb(checked.l) - 'line_no'))
+INSERT INTO rejected_rows (line_no, record_key, broken_rule)
+SELECT checked.line_no, checked.record_key, checked.broken_rule
 FROM (
     SELECT
         l.line_no,
-        l,
         coalesce(nullif(l.trade_ref, ''), 'line:' || l.line_no) AS record_key,
         CASE
             WHEN nullif(l.trade_ref, '') IS NULL THEN 'trade_ref_missing'
@@ -31,6 +26,8 @@ FROM (
     LEFT JOIN (
         SELECT trade_ref, min(line_no) AS first_line
         FROM landed_rows
+        -- Rows copied straight passed the target's primary key: none is a duplicate.
+        WHERE NOT %(copied_straight)s
         GROUP BY trade_ref
         HAVING count(*) > 1
     ) AS duplicate ON duplicate.trade_ref = l.trade_ref

@@ -2,16 +2,11 @@
 -- is rejected under the first rule it breaks (CASE evaluates its branches in order). The
 -- values are typed already (land.sql), so malformed_value here is a missing required value
 -- or a non-finite one; unparseable values were caught by the COPY (see check_text.sql).
-INSERT INTO rejected_rows (line_no, record_key, broken_rule, raw_record)
-SELECT
-    checked.line_no,
-    checked.record_key,
-    checked.broken_rule,
-    (SELECT jsonb_object_agg(key, value) FROM jsonb_each_text(to_jsonb(checked.l) - 'line_no'))
+INSERT INTO rejected_rows (line_no, record_key, broken_rule)
+SELECT checked.line_no, checked.record_key, checked.broken_rule
 FROM (
     SELECT
         l.line_no,
-        l,
         coalesce(nullif(l.trade_id, ''), 'line:' || l.line_no) AS record_key,
         CASE
             WHEN nullif(l.trade_id, '') IS NULL THEN 'trade_id_missing'
@@ -41,6 +36,8 @@ FROM (
     LEFT JOIN (
         SELECT trade_id, min(line_no) AS first_line
         FROM landed_rows
+        -- Rows copied straight passed the target's primary key: none is a duplicate.
+        WHERE NOT %(copied_straight)s
         GROUP BY trade_id
         HAVING count(*) > 1
     ) AS duplicate ON duplicate.trade_id = l.trade_id

@@ -10,11 +10,11 @@ throwaway warehouse (all indexes, constraints and foreign keys in place), altern
             COPY into a staging work table, the validation rules, quarantine, idempotent merge.
 
 Each is run twice (after a TRUNCATE) and the better time kept: the machine is shared, so the
-best of two is the fairer estimate of each. A first round, not timed, loads the files once
-before: whichever path ran first loaded its trades 4-5 s faster than in any later round
-(6 December: the ceiling's trades 19.5-21.0 s first, 24.2-25.6 s after; the loader's 24.1 s
-first, 25.7-28.0 s after), so the ceiling, which always ran first, had a round the loader never
-had. Rows/s counts every row of the three sources (trades + statement rows + outcome events).
+best of two is the fairer estimate of each. A first round, printed but not counted, loads the
+files once before: whichever path ran first loaded its trades 2-6 s faster than in any later
+round (6 December: the ceiling's trades 19.5-21.0 s first, 24.2-25.6 s after; the loader's
+24.1 s first, 25.7-28.0 s after), so the ceiling, which always ran first, had a round the
+loader never had. Rows/s counts every row of the three sources (trades + statement rows + outcome events).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import pytest
 
 from include.markets_ops.feed import loader, sources
 from include.markets_ops.feed.landing import csv_bytes
+from include.markets_ops.services.sql_files import read_sql
 from include.markets_ops.synthetic import daily, reference, seed
 from include.markets_ops.synthetic.bookings import BookingsCache
 from tests.integration.conftest import SCRATCH_CONFIG, SCRATCH_DAYS, Warehouse
@@ -215,7 +216,8 @@ def test_each_rule_quarantines_its_bad_row_and_good_rows_load_untouched(
     assert {key: rule for key, rule, _ in recorded} == expected
     for key, rule, raw in recorded:  # the row is kept whole, as received (text values)
         assert set(raw) == set(source.columns), rule
-        assert raw[source.key_column] == key or key.startswith("line:"), rule  # its own line's values
+        named = None if key.startswith("line:") else key  # a row without a key is named by its line
+        assert (raw[source.key_column] or None) == named, rule  # its own line's values
     # Good rows are loaded exactly as sent (timestamps aside: their text form differs).
     compared = [c for c in source.columns if not c.endswith("_at")]
     selected = ", ".join(f"{column}::text" for column in compared)
@@ -591,6 +593,44 @@ def test_a_file_with_a_bad_row_is_not_copied_straight_and_the_work_table_quarant
     assert report.loaded == len(good)
     assert recorded == [(key, rule)]
     assert copied == 0  # the attempt's copy of the bad row was rolled back
+
+
+def _plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for child in node.get("Plans", []) for n in _plan_nodes(child))]
+
+
+def test_the_outcome_check_reads_ops_trades_only_for_rows_not_copied_straight(
+    seeded_scratch_warehouse: Warehouse, new_day: daily.DayData
+) -> None:
+    """For rows copied straight, the target's foreign key found their trades already: no scan of
+    ops.trades runs. The work table's rows are looked up."""
+    source = sources.source("settlement_outcomes")
+    day, rows = clean_file(source.name, new_day)
+    parameters = {
+        "business_date": day,
+        "source": source.name,
+        "dag_run_id": "test",
+        "statement_timeout": "1min",
+    }
+    loops = {}
+    with (
+        seeded_scratch_warehouse.connect("writer") as writer,
+        writer.transaction(force_rollback=True),
+        writer.cursor() as cursor,
+    ):
+        cursor.execute(read_sql("feed/prepare_load.sql"), parameters)
+        cursor.execute(read_sql("feed/create_rejected_rows.sql"))
+        cursor.execute(source.sql("land.sql"))
+        loader._copy(cursor, source.sql("copy.sql"), [_csv(source, rows)])
+        for straight in (True, False):
+            (plan,) = cursor.execute(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + source.sql("check.sql"),
+                {**parameters, "copied_straight": straight},
+            ).fetchone()
+            nodes = _plan_nodes(plan[0]["Plan"])
+            loops[straight] = [n["Actual Loops"] for n in nodes if n.get("Relation Name") == "trades"]
+    assert not any(loops[True])  # not planned, or never run
+    assert any(loops[False])
 
 
 @pytest.mark.parametrize("name", DAILY)

@@ -11,9 +11,11 @@ load: a plain COPY, the rows read back once and checked. If the target refuses a
 row (a type, a key, a foreign key), a value ends in a space (which varchar would cut), the
 date held rows already, or a rule rejects a row, the savepoint is rolled back and the file is
 loaded as below, which quarantines the bad rows with their line numbers: the rules are the
-same SQL both ways. A file with bad rows pays for the attempt, so the attempt is made only
-when the source's latest file was clean (latest_load_was_clean.sql): a feed that keeps
-sending bad rows goes through the work table.
+same SQL both ways, except those the target's keys enforced already (a duplicate key, an
+outcome's unknown trade), which check.sql skips for rows copied straight. A file with bad
+rows pays for the attempt, so the attempt is made only when the source's latest file was
+clean (latest_load_was_clean.sql): a feed that keeps sending bad rows goes through the work
+table.
 
 Through the work table:
   1. land.sql + copy.sql   the file streamed with COPY into a work table with the target's
@@ -291,7 +293,7 @@ def _refusing_trailing_spaces(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def _check(cursor: Any, source: Source, parameters: dict[str, Any]) -> list[RuleCount]:
     """The source's rules over landed_rows: the rejected rows into rejected_rows, with their
     values, counted by rule. ``copied_straight`` in ``parameters``: the rows are the target's,
-    which refused a duplicate key already."""
+    whose keys refused a duplicate key and an unknown trade already (check.sql skips those)."""
     cursor.execute(source.sql("check.sql"), parameters)
     for check in source.extra_checks:
         cursor.execute(source.sql(check), parameters)

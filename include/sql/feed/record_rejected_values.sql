@@ -1,6 +1,6 @@
--- The values of the rows the rules rejected (check.sql names them): each row as received,
--- every value as text, keyed by column. Nothing to read for a clean file: the join stops at
--- its empty side.
+-- The values of the rows the rules rejected (check.sql and the source's extra checks name
+-- them; check_text.sql records its own): each row's typed values as text, keyed by column.
+-- Nothing to read for a clean file: the join stops at its empty side.
 UPDATE rejected_rows AS r
 SET raw_record = (SELECT jsonb_object_agg(key, value) FROM jsonb_each_text(to_jsonb(l) - 'line_no'))
 FROM landed_rows AS l

@@ -37,7 +37,9 @@ FROM (
         HAVING count(*) > 1
     ) AS duplicate ON duplicate.trade_id = l.trade_id
     -- Rows copied straight passed the target's foreign key: their trades exist, and the one
-    -- big table this check reads is not looked up for them.
-    LEFT JOIN ops.trades AS trade ON trade.trade_id = l.trade_id AND NOT %(copied_straight)s
+    -- big table this check reads is not looked up for them (a condition of the subquery, not
+    -- of the join, so that a generic plan skips it too).
+    LEFT JOIN (SELECT trade_id FROM ops.trades WHERE NOT %(copied_straight)s) AS trade
+        ON trade.trade_id = l.trade_id
 ) AS checked
 WHERE checked.broken_rule IS NOT NULL

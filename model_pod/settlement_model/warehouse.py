@@ -54,13 +54,102 @@ _NEXT_PARTITION = re.compile(r"^(trade|shadow)_scores_p[0-9]{8}_next$")
 INGEST_SCHEMAS = (STAGING_SCHEMA, SCORES_SCHEMA)
 
 
-@contextmanager
-def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
-    import adbc_driver_postgresql.dbapi as adbc
+class Connection:
+    """A session of ADBC's PostgreSQL driver, through the driver manager's own API (database,
+    connection, statement), not its DB-API module: that one imports pyarrow.dataset, which
+    imports pandas: 0.3 s of every job's start, before its first query could be sent."""
 
+    def __init__(self, database_url: str, *, autocommit: bool) -> None:
+        import adbc_driver_manager
+        import adbc_driver_postgresql
+
+        self._database = adbc_driver_postgresql.connect(database_url)
+        try:
+            self._connection = adbc_driver_manager.AdbcConnection(self._database)
+            if not autocommit:
+                self._connection.set_autocommit(False)
+        except BaseException:
+            self._database.close()
+            raise
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def close(self) -> None:
+        try:
+            self._connection.close()
+        finally:
+            self._database.close()
+
+    @contextmanager
+    def statement(self, sql: str | None = None, options: dict[str, str] | None = None) -> Iterator[Any]:
+        """A statement (of ``sql``, its options set), closed when the block ends."""
+        import adbc_driver_manager
+
+        statement = adbc_driver_manager.AdbcStatement(self._connection)
+        try:
+            if options:
+                statement.set_options(**options)
+            if sql is not None:
+                statement.set_sql_query(sql)
+            yield statement
+        finally:
+            statement.close()
+
+    @contextmanager
+    def reading(
+        self, sql: str, parameters: tuple[Any, ...] = (), options: dict[str, str] | None = None
+    ) -> Iterator[pa.RecordBatchReader]:
+        """The result of ``sql`` as an Arrow reader, streamed (a query without bind parameters
+        is read with COPY, a batch at a time); closed when the block ends."""
+        import pyarrow as pa
+
+        with self.statement(sql, options) as statement:
+            if parameters:
+                statement.prepare()  # the parameters' types, from the server
+                statement.bind(_parameter_row(parameters))
+            handle, _ = statement.execute_query()
+            reader = pa.RecordBatchReader.from_stream(handle)
+            try:
+                yield reader
+            finally:
+                reader.close()  # before its statement
+
+    def update(self, sql: str) -> int:
+        """Run ``sql``; the rows it changed."""
+        with self.statement(sql) as statement:
+            return int(statement.execute_update())
+
+
+def _parameter_row(parameters: tuple[Any, ...]) -> pa.RecordBatch:
+    """Bind parameters $1, $2, ... as the one Arrow row ADBC binds. A string is laid out in
+    Arrow's buffers directly: pyarrow's conversion of any Python value imports pandas first
+    (0.3 s), and every session's settings are strings, bound before a job's first query."""
+    import pyarrow as pa
+
+    columns = [_string_array(value) if isinstance(value, str) else pa.array([value]) for value in parameters]
+    return pa.RecordBatch.from_arrays(columns, names=[str(number) for number in range(len(columns))])
+
+
+def _string_array(value: str) -> pa.Array:
+    """A one-value Arrow string array: offsets 0 and the UTF-8 length, then the bytes."""
+    import struct
+
+    import pyarrow as pa
+
+    data = value.encode()
+    offsets = struct.pack("<ii", 0, len(data))
+    return pa.StringArray.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+@contextmanager
+def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Connection]:
     # A server that does not answer fails the connection in timeouts.POSTGRES_CONNECT_TIMEOUT_SECONDS;
     # one whose host goes away later, within about a minute (TCP keepalives, tcp_user_timeout).
-    conn = adbc.connect(timeouts.with_postgres_timeouts(database_url), autocommit=autocommit)
+    conn = Connection(timeouts.with_postgres_timeouts(database_url), autocommit=autocommit)
     try:
         _set_session(
             conn,
@@ -82,15 +171,10 @@ def connect(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
         conn.close()
 
 
-def _set_session(conn: Any, settings: Any) -> None:
+def _set_session(conn: Connection, settings: Any) -> None:
     """(name, value) pairs as settings of the session (set_config with bind parameters)."""
-    cursor = conn.cursor()
-    try:
-        for name, value in settings:
-            cursor.execute("SELECT set_config($1, $2, false)", parameters=(name, value))
-            cursor.fetchall()
-    finally:
-        cursor.close()
+    for name, value in settings:
+        fetch_all(conn, "SELECT set_config($1, $2, false)", (name, value))
 
 
 def read_in_index_order(conn: Any) -> None:
@@ -112,16 +196,10 @@ def set_parameters(conn: Any, parameters: dict[str, str]) -> None:
     _set_session(conn, parameters.items())
 
 
-def stream(conn: Any, sql: str, batch_bytes: int = BATCH_BYTES) -> Iterator[pa.RecordBatch]:
+def stream(conn: Connection, sql: str, batch_bytes: int = BATCH_BYTES) -> Iterator[pa.RecordBatch]:
     """The query's rows as Arrow record batches, read with COPY, a batch at a time."""
-    cursor = conn.cursor()
-    try:
-        cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)})
-        cursor.execute(sql)
-        reader = cursor.fetch_record_batch()
+    with conn.reading(sql, options={"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)}) as reader:
         yield from reader
-    finally:
-        cursor.close()
 
 
 @contextmanager
@@ -235,24 +313,17 @@ def _drain(ahead: Any, finished: object) -> Iterator[Any]:
         yield item
 
 
-def fetch_table(conn: Any, sql: str) -> pa.Table:
+def fetch_table(conn: Connection, sql: str) -> pa.Table:
     """A small query's whole result as an Arrow table (read with COPY too)."""
-    cursor = conn.cursor()
-    try:
-        cursor.execute(sql)
-        return cursor.fetch_arrow_table()
-    finally:
-        cursor.close()
+    with conn.reading(sql) as reader:
+        return reader.read_all()
 
 
-def fetch_all(conn: Any, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def fetch_all(conn: Connection, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """A small query's rows (bind parameters allowed: the result is small)."""
-    cursor = conn.cursor()
-    try:
-        cursor.execute(sql, parameters=parameters or None)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    with conn.reading(sql, parameters) as reader:
+        result = reader.read_all()
+    return list(zip(*(column.to_pylist() for column in result.columns), strict=True))
 
 
 def staging_table_ddl(table: str, like: str) -> tuple[str, str]:
@@ -273,15 +344,23 @@ def staging_table_ddl(table: str, like: str) -> tuple[str, str]:
     )
 
 
-def ingest(conn: Any, table: str, data: pa.Table | pa.RecordBatch, *, schema: str) -> int:
+def ingest(conn: Connection, table: str, data: pa.Table | pa.RecordBatch, *, schema: str) -> int:
     """Append rows to <schema>.<table> with COPY (binary); returns the row count."""
+    import adbc_driver_manager
+
     if schema not in INGEST_SCHEMAS:
         raise ValueError(f"{schema!r} is not a schema jobs write into ({', '.join(INGEST_SCHEMAS)})")
-    cursor = conn.cursor()
-    try:
-        return int(cursor.adbc_ingest(table, data, mode="append", db_schema_name=schema))
-    finally:
-        cursor.close()
+    options = {
+        adbc_driver_manager.INGEST_OPTION_TARGET_TABLE: table,
+        adbc_driver_manager.INGEST_OPTION_MODE: adbc_driver_manager.INGEST_OPTION_MODE_APPEND,
+        adbc_driver_manager.StatementOptions.INGEST_TARGET_DB_SCHEMA.value: schema,
+    }
+    with conn.statement(options=options) as statement:
+        if hasattr(data, "__arrow_c_array__"):  # a record batch
+            statement.bind(data)
+        else:
+            statement.bind_stream(data)
+        return int(statement.execute_update())
 
 
 def table_exists(conn: Any, schema: str, table: str) -> bool:
@@ -307,17 +386,8 @@ def delete_shard_slice(conn: Any, table: str) -> int:
     """Delete this session's shard of the next partition ``table`` (the shard parameters set with
     set_parameters); returns the rows deleted. In the caller's transaction."""
     statement = read_sql("delete_shard_slice.sql").replace("{scores_table}", next_partition_identifier(table))
-    cursor = conn.cursor()
-    try:
-        cursor.execute(statement)
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
+    return conn.update(statement)
 
 
-def execute(conn: Any, sql: str) -> None:
-    cursor = conn.cursor()
-    try:
-        cursor.execute(sql)
-    finally:
-        cursor.close()
+def execute(conn: Connection, sql: str) -> None:
+    conn.update(sql)

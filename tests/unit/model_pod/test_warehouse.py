@@ -155,3 +155,56 @@ def test_a_server_that_does_not_answer_fails_the_connection_within_its_timeout()
         ):
             pass
         assert time.monotonic() - started < 10
+
+
+def test_bind_parameters_are_one_arrow_row_of_their_own_types() -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    row = warehouse._parameter_row(("statement_timeout", "naïve ü", "", 7, dt.date(2026, 12, 1)))
+    assert row.num_rows == 1
+    assert [field.type for field in row.schema] == [pa.string()] * 3 + [pa.int64(), pa.date32()]
+    assert [column[0].as_py() for column in row.columns] == [
+        "statement_timeout",
+        "naïve ü",
+        "",
+        7,
+        dt.date(2026, 12, 1),
+    ]
+
+
+OPEN_A_SESSION = """
+import sys
+from settlement_model import warehouse
+row = warehouse._parameter_row(("application_name", "settlement-model"))
+try:
+    with warehouse.connect("postgresql://job:secret@127.0.0.1:1/warehouse"):  # nothing listens
+        pass
+except Exception as refused:
+    print(type(refused).__module__)
+heavy = ("pandas", "pyarrow.dataset", "adbc_driver_manager.dbapi")
+print(sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_a_session_imports_neither_adbcs_db_api_nor_pandas() -> None:
+    """Every job opens its sessions first: pandas (0.3 s, through ADBC's DB-API module and
+    pyarrow's conversion of Python values) would come before its first query."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    model_pod = Path(__file__).resolve().parents[3] / "model_pod"
+    completed = subprocess.run(
+        [sys.executable, "-c", OPEN_A_SESSION],
+        cwd=model_pod,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert completed.stdout.splitlines() == [
+        "adbc_driver_manager",
+        "[]",
+    ]  # refused by the driver; nothing imported

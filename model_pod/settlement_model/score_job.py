@@ -1,7 +1,8 @@
 """``score``: one shard of a business date's pending trades, scored by a pinned model version.
 
 Per shard, streamed in Arrow batches (memory does not grow with the shard), in four threads:
-  read ahead: the pending trades, in index order, with COPY (warehouse.prefetched);
+  read ahead: the pending trades, in index order, with COPY (warehouse.prefetched), from the
+              start: while the model is resolved and loaded;
   this one:   point-in-time features -> predict (and, in shadow, the challenger's predict on the
               same features: reading and building them is the expensive part, done once);
   write behind, each in batch order (warehouse.written_behind):
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 HIGH_RISK_TOPIC = "settlement-risk.high"
 MESSAGE_SCHEMA_VERSION = 1
 PARQUET_ROW_GROUP_ROWS = 262_144  # fixed row groups: the same rows always give the same bytes
+# Batches of pending trades (~6 MB each, warehouse.BATCH_BYTES) read ahead of scoring: room for
+# what the read gets through while the shard loads its model and opens its outputs (about half
+# a second), which it would otherwise wait for. A fixed bound: memory stays flat.
+READ_AHEAD_BATCHES = 8
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,20 @@ def risk_bands(scores: Any, medium: float, high: float) -> pa.Array:
 
     band = (scores > medium).astype(np.int8) + (scores > high).astype(np.int8)
     return pa.DictionaryArray.from_arrays(pa.array(band), pa.array(RISK_BANDS)).cast(pa.string())
+
+
+# The scores part's columns with few distinct values, dictionary-encoded. Not trade_id nor score,
+# distinct in every row: their dictionaries were built, then given up, in every row group (the
+# part's encoding 0.37 -> 0.24 s per 1,000,000 scores without them, and 12% smaller).
+PARQUET_DICTIONARY_COLUMNS = (
+    "business_date",
+    "counterparty_id",
+    "instrument_id",
+    "settle_date",
+    "model_name",
+    "model_version",
+    "risk_band",
+)
 
 
 def parquet_schema() -> pa.Schema:
@@ -288,12 +307,21 @@ def _json_numbers(column: Any) -> list[str]:
 
 
 class RowGroupWriter:
-    """A Parquet file written in fixed-size row groups, whatever the input batch sizes."""
+    """A Parquet file written in fixed-size row groups, whatever the input batch sizes.
+    Dictionary-encoded: the columns with few distinct values (``dictionary_columns``, by
+    default all)."""
 
-    def __init__(self, path: Path, schema: pa.Schema, row_group_rows: int = PARQUET_ROW_GROUP_ROWS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        schema: pa.Schema,
+        row_group_rows: int = PARQUET_ROW_GROUP_ROWS,
+        dictionary_columns: tuple[str, ...] | None = None,
+    ) -> None:
         import pyarrow.parquet as pq
 
-        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+        use_dictionary = True if dictionary_columns is None else list(dictionary_columns)
+        self._writer = pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=use_dictionary)
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._row_group_rows = row_group_rows
@@ -578,14 +606,18 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
         warehouse.set_parameters(reader, parameters)
         warehouse.read_in_index_order(reader)  # rows stream from the index as it is scanned
         warehouse.set_parameters(writer, parameters)
-        # The reference data (above all the counterparties' history, a second of database work)
-        # is read in a thread started now, while this one resolves, checks and loads the model;
-        # the pending trades only once it is in: scoring cannot start without it, and both
-        # reads at once only slowed it down (the index scan of every pending trade competed with
-        # it for the cores). Nothing is written before the model is checked.
+        # Both reads start now, in threads, while this one resolves, checks and loads the model
+        # and opens the outputs (the registry's round trips, the clients' imports): the
+        # reference data (above all the counterparties' history) on the writer's session, the
+        # pending trades on the reader's, up to READ_AHEAD_BATCHES ahead, so that scoring starts
+        # on rows already read. Nothing is written before the model is checked; a refused model
+        # stops the read (the block is left).
         query = warehouse.stream(reader, features.pending_trades_sql(one_as_of_date=True))
         read_reference = partial(features.Reference.read, partial(warehouse.fetch_table, writer))
-        with warehouse.in_background(read_reference) as reference:
+        with (
+            warehouse.in_background(read_reference) as reference,
+            warehouse.prefetched(query, depth=READ_AHEAD_BATCHES) as batches,
+        ):
             with split.phase("resolve model"):
                 model, described = _checked_model(env, request.model_alias, request.model_version)
             log.info(
@@ -600,7 +632,9 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 champion = _loaded_model(env, model, described)
                 shadow = _shadow_model(env, request)
             with split.phase("outputs"):  # their libraries load while the reference data is read
-                parquet = RowGroupWriter(part_path, parquet_schema())
+                parquet = RowGroupWriter(
+                    part_path, parquet_schema(), dictionary_columns=PARQUET_DICTIONARY_COLUMNS
+                )
                 s3 = None if request.dry_run else storage.client(env)
                 publisher = None if request.dry_run else ReliablePublisher(env.kafka_config, request.topic)
             with split.phase("reference data"):
@@ -622,14 +656,11 @@ def score_shard(env: JobEnvironment, request: ScoreRequest) -> ShardResult:
                 publisher=publisher,
                 split=split,
             )
-            # Reading ahead and writing behind in threads: the database's work (the scan, the
-            # COPY into the scores table) and the Parquet encoding overlap this thread's scoring,
-            # and each other: the COPY in one thread, the Parquet part and Kafka in another.
+            # Writing behind in threads (the read ahead started above): the database's work (the
+            # scan, the COPY into the scores table) and the Parquet encoding overlap this thread's
+            # scoring, and each other: the COPY in one thread, the Parquet part and Kafka in another.
             stored = None
-            with (
-                warehouse.prefetched(query) as batches,
-                warehouse.written_behind(out.copy_scores) as to_scores_table,
-            ):
+            with warehouse.written_behind(out.copy_scores) as to_scores_table:
                 with warehouse.written_behind(out.write_outputs) as to_outputs:
                     for pending in split.timed("wait for rows", batches):
                         out.score(pending, (to_scores_table, to_outputs))

@@ -132,6 +132,24 @@ def test_the_same_rows_give_the_same_parquet_bytes_whatever_the_batch_sizes(tmp_
     assert len(set(digests)) == 1
 
 
+def test_the_part_keeps_dictionaries_for_the_columns_with_few_values_only(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    rows = score_job.scored_rows(batch(2500), np.linspace(0, 1, 2500), REQUEST, MODEL)
+    path = tmp_path / "part.parquet"
+    writer = score_job.RowGroupWriter(
+        path, score_job.parquet_schema(), dictionary_columns=score_job.PARQUET_DICTIONARY_COLUMNS
+    )
+    writer.write(rows)
+    writer.close()
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    columns = [group.column(index) for index in range(group.num_columns)]
+    dictionary = {column.path_in_schema for column in columns if column.has_dictionary_page}
+    assert dictionary == set(score_job.PARQUET_DICTIONARY_COLUMNS)
+    assert {"trade_id", "score"}.isdisjoint(dictionary)  # a value per row: no dictionary
+    assert pq.read_table(path).equals(rows)
+
+
 def test_an_empty_shard_still_writes_a_valid_part(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 

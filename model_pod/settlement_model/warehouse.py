@@ -57,12 +57,21 @@ INGEST_SCHEMAS = (STAGING_SCHEMA, SCORES_SCHEMA)
 class Connection:
     """A session of ADBC's PostgreSQL driver, through the driver manager's own API (database,
     connection, statement), not its DB-API module: that one imports pyarrow.dataset, which
-    imports pandas: 0.3 s of every job's start, before its first query could be sent."""
+    imports pandas: 0.3 s of every job's start, before its first query could be sent.
+
+    What the DB-API module added and this does not: a failed read raises pyarrow's error (its
+    message is the server's: the SQLSTATE's text, e.g. the statement timeout), not the driver
+    manager's; and Ctrl-C waits for the statement running (a job stops on SIGTERM at once:
+    cli._stop_on_sigterm). Closing the session closes what it still has open first, readers
+    before their statements, as the DB-API's cursors were: an error that left a read half done
+    then reaches the caller as it is.
+    """
 
     def __init__(self, database_url: str, *, autocommit: bool) -> None:
         import adbc_driver_manager
         import adbc_driver_postgresql
 
+        self._open: list[Any] = []  # statements and readers not closed yet, in opening order
         self._database = adbc_driver_postgresql.connect(database_url)
         try:
             self._connection = adbc_driver_manager.AdbcConnection(self._database)
@@ -73,13 +82,18 @@ class Connection:
             raise
 
     def commit(self) -> None:
+        """Commit the session's transaction (a new one begins: autocommit is off)."""
         self._connection.commit()
 
     def rollback(self) -> None:
+        """Roll the session's transaction back."""
         self._connection.rollback()
 
     def close(self) -> None:
+        """Close what is still open (the latest first), then the connection and the database."""
         try:
+            while self._open:
+                self._open.pop().close()
             self._connection.close()
         finally:
             self._database.close()
@@ -90,14 +104,12 @@ class Connection:
         import adbc_driver_manager
 
         statement = adbc_driver_manager.AdbcStatement(self._connection)
-        try:
+        with self._closed_at_the_end(statement):
             if options:
                 statement.set_options(**options)
             if sql is not None:
                 statement.set_sql_query(sql)
             yield statement
-        finally:
-            statement.close()
 
     @contextmanager
     def reading(
@@ -109,19 +121,34 @@ class Connection:
 
         with self.statement(sql, options) as statement:
             if parameters:
-                statement.prepare()  # the parameters' types, from the server
+                statement.prepare()  # as the DB-API module does before it binds
                 statement.bind(_parameter_row(parameters))
             handle, _ = statement.execute_query()
-            reader = pa.RecordBatchReader.from_stream(handle)
             try:
+                reader = pa.RecordBatchReader.from_stream(handle)
+            except BaseException:
+                handle.release()
+                raise
+            with self._closed_at_the_end(reader):
                 yield reader
-            finally:
-                reader.close()  # before its statement
 
     def update(self, sql: str) -> int:
         """Run ``sql``; the rows it changed."""
         with self.statement(sql) as statement:
             return int(statement.execute_update())
+
+    @contextmanager
+    def _closed_at_the_end(self, resource: Any) -> Iterator[None]:
+        """``resource`` closed when the block ends, or by ``close`` if the block is never left
+        (a generator reading it, abandoned by an error)."""
+        self._open.append(resource)
+        try:
+            yield
+        finally:
+            still_open = [position for position, item in enumerate(self._open) if item is resource]
+            if still_open:  # not closed by ``close`` already
+                del self._open[still_open[0]]
+                resource.close()
 
 
 def _parameter_row(parameters: tuple[Any, ...]) -> pa.RecordBatch:
@@ -177,18 +204,18 @@ def _set_session(conn: Connection, settings: Any) -> None:
         fetch_all(conn, "SELECT set_config($1, $2, false)", (name, value))
 
 
-def read_in_index_order(conn: Any) -> None:
+def read_in_index_order(conn: Connection) -> None:
     """This session's queries read their ORDER BY from an index instead of sorting (see
     READ_IN_INDEX_ORDER). For a connection that runs only such queries: the scoring reader."""
     _set_session(conn, READ_IN_INDEX_ORDER)
 
 
-def join_windows_by_hash(conn: Any) -> None:
+def join_windows_by_hash(conn: Connection) -> None:
     """This session's joins are hashed (see JOIN_WINDOWS_BY_HASH): the training set's builder."""
     _set_session(conn, JOIN_WINDOWS_BY_HASH)
 
 
-def set_parameters(conn: Any, parameters: dict[str, str]) -> None:
+def set_parameters(conn: Connection, parameters: dict[str, str]) -> None:
     """Session settings the SQL files read with current_setting(); names from a fixed list."""
     unknown = set(parameters) - set(SQL_PARAMETERS)
     if unknown:
@@ -206,7 +233,8 @@ def stream(conn: Connection, sql: str, batch_bytes: int = BATCH_BYTES) -> Iterat
 def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Iterator[Any]]:
     """The same batches, read ``depth`` ahead in a thread started now: the database runs the
     query and sends the next batch while the caller prepares and scores (Arrow's reader
-    releases the GIL). Memory: ``depth`` more batches.
+    releases the GIL). Memory: ``depth`` + 2 batches at most (queued, one waiting for room,
+    one being read).
 
     Leaving the block, even on an error, stops the thread and waits for it, so the connection
     it reads from is never closed under it.
@@ -363,7 +391,7 @@ def ingest(conn: Connection, table: str, data: pa.Table | pa.RecordBatch, *, sch
         return int(statement.execute_update())
 
 
-def table_exists(conn: Any, schema: str, table: str) -> bool:
+def table_exists(conn: Connection, schema: str, table: str) -> bool:
     """Whether <schema>.<table> exists (and the session may see it)."""
     ((found,),) = fetch_all(
         conn, "SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL", (schema, table)
@@ -382,7 +410,7 @@ def next_partition_identifier(table: str) -> str:
     return f'{SCORES_SCHEMA}."{table}"'
 
 
-def delete_shard_slice(conn: Any, table: str) -> int:
+def delete_shard_slice(conn: Connection, table: str) -> int:
     """Delete this session's shard of the next partition ``table`` (the shard parameters set with
     set_parameters); returns the rows deleted. In the caller's transaction."""
     statement = read_sql("delete_shard_slice.sql").replace("{scores_table}", next_partition_identifier(table))
@@ -390,4 +418,5 @@ def delete_shard_slice(conn: Any, table: str) -> int:
 
 
 def execute(conn: Connection, sql: str) -> None:
+    """Run a statement whose result is not needed (DDL, a work table's DROP + CREATE)."""
     conn.update(sql)

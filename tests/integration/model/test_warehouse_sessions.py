@@ -5,12 +5,18 @@ whole, bulk ingestion and row counts, inside the caller's transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from settlement_model import warehouse
 
 from tests.integration.conftest import Warehouse
+
+MODEL_POD = Path(__file__).resolve().parents[3] / "model_pod"
 
 
 def test_a_session_has_the_jobs_settings_and_binds_each_parameter_type(scratch_warehouse: Warehouse) -> None:
@@ -66,3 +72,48 @@ def test_ingest_counts_and_the_transaction_decides_what_stays(scratch_warehouse:
             conn.rollback()
             warehouse.execute(conn, f'DROP TABLE {warehouse.STAGING_SCHEMA}."{table}"')
             conn.commit()
+
+
+def test_a_failure_in_the_middle_of_a_read_reaches_the_caller_as_it_is(scratch_warehouse: Warehouse) -> None:
+    """A read abandoned by an error (its generator paused, its statement open) is closed with
+    the session: the caller sees its own error, not one of the closing."""
+
+    def read_one_batch_then_fail() -> None:
+        with warehouse.connect(scratch_warehouse.reader) as conn:
+            batches = warehouse.stream(conn, "SELECT n FROM generate_series(1, 500000) AS n", 1 << 16)
+            assert next(batches).num_rows > 0
+            raise ValueError("scoring failed")  # the read is still open: its generator is paused
+
+    with pytest.raises(ValueError, match="scoring failed"):
+        read_one_batch_then_fail()
+
+
+OPEN_AND_READ = """
+import sys
+import datetime as dt
+from settlement_model import features, warehouse
+with warehouse.connect(sys.argv[1]) as conn:
+    warehouse.set_parameters(conn, features.feature_parameters([dt.date(2026, 11, 2)], 0, 1))
+    assert warehouse.table_exists(conn, "ops", "trades")
+    batches = warehouse.stream(conn, "SELECT n FROM generate_series(1, 1000) AS n")
+    assert sum(batch.num_rows for batch in batches) == 1000
+heavy = ("pandas", "pyarrow.dataset", "adbc_driver_manager.dbapi")
+print(sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_a_session_opened_and_read_from_imports_neither_adbcs_db_api_nor_pandas(
+    scratch_warehouse: Warehouse,
+) -> None:
+    """Every job opens its sessions and sets them up before its first query: pandas (0.3 s,
+    through ADBC's DB-API module or pyarrow's conversion of Python values) would come first."""
+    completed = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_READ, scratch_warehouse.reader],
+        cwd=MODEL_POD,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

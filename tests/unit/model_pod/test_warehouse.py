@@ -179,7 +179,7 @@ import sys
 from settlement_model import warehouse
 row = warehouse._parameter_row(("application_name", "settlement-model"))
 try:
-    with warehouse.connect("postgresql://job:secret@127.0.0.1:1/warehouse"):  # nothing listens
+    with warehouse.connect("postgresql://job@127.0.0.1:1/warehouse"):  # nothing listens
         pass
 except Exception as refused:
     print(type(refused).__module__)

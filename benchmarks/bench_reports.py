@@ -559,6 +559,7 @@ def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
             "previous_date": bd(RECON_DAY, -1),
             "business_days_since_previous": 1,
             "recent_since": RECON_DAY - dt.timedelta(days=31),
+            "due_by": RECON_DAY + dt.timedelta(days=31),
             "price_tolerance_bp": 1,
             "quantity_tolerance": 0,
             "custodian": None,

@@ -24,8 +24,8 @@ from include.markets_ops.warehouse.models import BREAK_TYPES
 # A trade due this many operations business days before the business date, or earlier, is only
 # in the open population when a fail was reported for it (see insert_breaks.sql).
 DEFAULT_OUTCOME_LAG_BUSINESS_DAYS = 1
-# A trade due after the business date was booked within this many days (settlement cycles are
-# at most T+5 business days, ops.instruments), and a fail older than this is the buy-in
+# A trade due after the business date is due within this many days of it (settlement cycles
+# are at most T+5 business days, ops.instruments), and a fail older than this is the buy-in
 # process's: bounds the index ranges the population reads (insert_breaks.sql).
 RECENT_DAYS = 31
 DEFAULT_STATEMENT_TIMEOUT = "15min"
@@ -166,6 +166,7 @@ def reconcile(
                     business_date, -outcome_lag_business_days, OPERATIONS_CALENDAR
                 ),
                 "recent_since": business_date - dt.timedelta(days=RECENT_DAYS),
+                "due_by": business_date + dt.timedelta(days=RECENT_DAYS),
                 "previous_date": previous_date,
                 "business_days_since_previous": gap,
                 "price_tolerance_bp": tolerances.price_bp,

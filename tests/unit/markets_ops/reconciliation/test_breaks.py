@@ -53,6 +53,7 @@ def test_the_classification_sql_binds_every_tolerance_and_formats_nothing() -> N
         "previous_date",
         "due_after",
         "recent_since",
+        "due_by",
         "custodian",
         "settlement_locations",
     ):

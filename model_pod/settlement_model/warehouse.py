@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from settlement_model import timeouts
@@ -71,7 +71,8 @@ class Connection:
         import adbc_driver_manager
         import adbc_driver_postgresql
 
-        self._open: list[Any] = []  # statements and readers not closed yet, in opening order
+        # Statements and readers not closed yet, by identity, in opening order.
+        self._open: dict[int, Any] = {}
         self._database = adbc_driver_postgresql.connect(database_url)
         try:
             self._connection = adbc_driver_manager.AdbcConnection(self._database)
@@ -90,13 +91,15 @@ class Connection:
         self._connection.rollback()
 
     def close(self) -> None:
-        """Close what is still open (the latest first), then the connection and the database."""
-        try:
-            while self._open:
-                self._open.pop().close()
-            self._connection.close()
-        finally:
-            self._database.close()
+        """Close what is still open (the latest first), then the connection and the database.
+        Each close is tried even if one before it failed; a failure is raised after them all
+        (an earlier one as its ``__context__``)."""
+        with ExitStack() as closing:  # runs its callbacks last registered first
+            closing.callback(self._database.close)
+            closing.callback(self._connection.close)
+            for resource in self._open.values():
+                closing.callback(resource.close)
+            self._open.clear()
 
     @contextmanager
     def statement(self, sql: str | None = None, options: dict[str, str] | None = None) -> Iterator[Any]:
@@ -141,13 +144,11 @@ class Connection:
     def _closed_at_the_end(self, resource: Any) -> Iterator[None]:
         """``resource`` closed when the block ends, or by ``close`` if the block is never left
         (a generator reading it, abandoned by an error)."""
-        self._open.append(resource)
+        self._open[id(resource)] = resource
         try:
             yield
         finally:
-            still_open = [position for position, item in enumerate(self._open) if item is resource]
-            if still_open:  # not closed by ``close`` already
-                del self._open[still_open[0]]
+            if self._open.pop(id(resource), None) is not None:  # not closed by ``close`` already
                 resource.close()
 
 

@@ -208,3 +208,37 @@ def test_a_session_imports_neither_adbcs_db_api_nor_pandas() -> None:
         "adbc_driver_manager",
         "[]",
     ]  # refused by the driver; nothing imported
+
+
+class _Closable:
+    def __init__(self, name: str, closed: list[str], fails: bool = False) -> None:
+        self.name, self.closed, self.fails = name, closed, fails
+
+    def close(self) -> None:
+        self.closed.append(self.name)
+        if self.fails:
+            raise RuntimeError(f"{self.name} cannot close")
+
+
+def _session_of(closed: list[str], *leftovers: _Closable) -> warehouse.Connection:
+    """A session without a server: its database, connection and leftovers record their closes."""
+    session = object.__new__(warehouse.Connection)
+    session._database = _Closable("database", closed)
+    session._connection = _Closable("connection", closed)
+    session._open = {id(resource): resource for resource in leftovers}
+    return session
+
+
+def test_closing_a_session_closes_its_leftovers_latest_first_then_the_connection() -> None:
+    closed: list[str] = []
+    session = _session_of(closed, _Closable("statement", closed), _Closable("reader", closed))
+    session.close()
+    assert closed == ["reader", "statement", "connection", "database"]
+
+
+def test_a_leftover_that_cannot_close_still_lets_the_connection_and_database_close() -> None:
+    closed: list[str] = []
+    session = _session_of(closed, _Closable("statement", closed), _Closable("reader", closed, fails=True))
+    with pytest.raises(RuntimeError, match="reader cannot close"):
+        session.close()
+    assert closed == ["reader", "statement", "connection", "database"]

@@ -13,8 +13,8 @@ staging work table, or into the date's next partition of ml.trade_scores.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from settlement_model import timeouts
@@ -92,14 +92,12 @@ class Connection:
 
     def close(self) -> None:
         """Close what is still open (the latest first), then the connection and the database.
-        Each close is tried even if one before it failed; a failure is raised after them all
-        (an earlier one as its ``__context__``)."""
-        with ExitStack() as closing:  # runs its callbacks last registered first
-            closing.callback(self._database.close)
-            closing.callback(self._connection.close)
-            for resource in self._open.values():
-                closing.callback(resource.close)
-            self._open.clear()
+        Each close is tried even if one before it failed; the last failure is raised, the ones
+        before it (and an error already in flight, when a block's exit closes the session) in
+        its ``__context__`` chain."""
+        leftovers = [resource.close for resource in reversed(self._open.values())]
+        self._open.clear()
+        _close_each([*leftovers, self._connection.close, self._database.close])
 
     @contextmanager
     def statement(self, sql: str | None = None, options: dict[str, str] | None = None) -> Iterator[Any]:
@@ -150,6 +148,17 @@ class Connection:
         finally:
             if self._open.pop(id(resource), None) is not None:  # not closed by ``close`` already
                 resource.close()
+
+
+def _close_each(closes: list[Callable[[], object]]) -> None:
+    """Call every one of ``closes``, in order, even after one fails. Nested ``finally`` blocks,
+    not an ExitStack: its exit rewrites ``__context__`` and loses all but the last failure, and
+    the error in flight (python/cpython#102201)."""
+    if closes:
+        try:
+            closes[0]()
+        finally:
+            _close_each(closes[1:])
 
 
 def _parameter_row(parameters: tuple[Any, ...]) -> pa.RecordBatch:

@@ -220,13 +220,25 @@ class _Closable:
             raise RuntimeError(f"{self.name} cannot close")
 
 
-def _session_of(closed: list[str], *leftovers: _Closable) -> warehouse.Connection:
-    """A session without a server: its database, connection and leftovers record their closes."""
+def _session_of(
+    closed: list[str], *leftovers: _Closable, connection_fails: bool = False
+) -> warehouse.Connection:
+    """A session without a server: its database, connection and leftovers (still open, as a
+    generator abandoned mid-read leaves them) record their closes."""
     session = object.__new__(warehouse.Connection)
     session._database = _Closable("database", closed)
-    session._connection = _Closable("connection", closed)
+    session._connection = _Closable("connection", closed, fails=connection_fails)
     session._open = {id(resource): resource for resource in leftovers}
     return session
+
+
+def _chain(error: BaseException | None) -> list[str]:
+    """The error, then its __context__, and so on."""
+    messages = []
+    while error is not None:
+        messages.append(str(error))
+        error = error.__context__
+    return messages
 
 
 def test_closing_a_session_closes_its_leftovers_latest_first_then_the_connection() -> None:
@@ -242,3 +254,21 @@ def test_a_leftover_that_cannot_close_still_lets_the_connection_and_database_clo
     with pytest.raises(RuntimeError, match="reader cannot close"):
         session.close()
     assert closed == ["reader", "statement", "connection", "database"]
+
+
+def _fail_a_read_then_close(session: warehouse.Connection) -> None:
+    try:
+        raise ValueError("the read failed")
+    finally:
+        session.close()
+
+
+def test_every_failure_to_close_and_the_error_in_flight_stay_in_the_chain() -> None:
+    """A session closed while a read's error propagates: that error must still reach the caller,
+    behind the failures of the closes."""
+    closed: list[str] = []
+    session = _session_of(closed, _Closable("reader", closed, fails=True), connection_fails=True)
+    with pytest.raises(RuntimeError) as raised:
+        _fail_a_read_then_close(session)
+    assert _chain(raised.value) == ["connection cannot close", "reader cannot close", "the read failed"]
+    assert closed == ["reader", "connection", "database"]

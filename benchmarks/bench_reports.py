@@ -524,6 +524,7 @@ def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
 
     from include.markets_ops.reconciliation.breaks import (
         PLANNER_SETTINGS,
+        RECENT_DAYS,
         apply_planner_settings,
         reconcile,
         summarize,
@@ -558,8 +559,8 @@ def bench_reconciliation(url: str, owner_url: str) -> list[Result]:
             "due_after": bd(RECON_DAY, -1),
             "previous_date": bd(RECON_DAY, -1),
             "business_days_since_previous": 1,
-            "recent_since": RECON_DAY - dt.timedelta(days=31),
-            "due_by": RECON_DAY + dt.timedelta(days=31),
+            "recent_since": RECON_DAY - dt.timedelta(days=RECENT_DAYS),
+            "due_by": RECON_DAY + dt.timedelta(days=RECENT_DAYS),
             "price_tolerance_bp": 1,
             "quantity_tolerance": 0,
             "custodian": None,

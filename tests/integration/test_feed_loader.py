@@ -94,6 +94,11 @@ BREAKERS: dict[str, dict[str, Callable[[Row], Row]]] = {
             "settle_date": YESTERDAY,
             "trade_date": r["business_date"],
         },
+        "settlement_cycle_too_long": lambda r: {
+            **r,
+            "trade_date": r["business_date"],
+            "settle_date": (NEW_DAY + dt.timedelta(days=32)).isoformat(),
+        },
         "trade_date_after_business_date": lambda r: {
             **r,
             "trade_date": (NEW_DAY + dt.timedelta(days=1)).isoformat(),

@@ -150,6 +150,7 @@ TRADES = Source(
         "counterparty_unknown",
         "instrument_unknown",
         "settle_date_before_trade_date",
+        "settlement_cycle_too_long",
         "trade_date_after_business_date",
         "value_not_allowed",
     ),

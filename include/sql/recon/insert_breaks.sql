@@ -29,14 +29,17 @@
 --   due after D: open. Settlement never happens before the intended settlement date (a CSD
 --     settles on or after it), so no settlement can have been reported yet
 --     (ix_trades_settle_date: about a day or two of bookings). Settlement cycles are at most
---     T+5 business days (ops.instruments), so such a trade is due within 31 days of D: that
---     bound keeps a backfill of an old date to a month of the settle_date index. The bound is
---     on the settle date, the column the index reads, and not on the booking date (booked
+--     T+5 business days (ops.instruments), and the feed quarantines a settle date more than 31
+--     days after the trade date (settlement_cycle_too_long), so such a trade is due within 31
+--     days of D: that bound keeps a backfill of an old date to a month of the settle_date index
+--     (the rows of a month of settle dates read, those booked after D filtered out). The bound
+--     is on the settle date, the column the index reads, and not on the booking date (booked
 --     within 31 days, as true): the planner takes the two dates' ranges as independent, so at
---     volume, with a month of bookings in the table, it estimated a sixth of the rows, and with
---     some statistics ANDed the business_date index's two million entries into the scan and
---     probed the outcomes' primary key for each trade due on D (the benchmark's 1M x 1M after a
---     VACUUM ANALYZE: this statement 2.1 -> 1.7 s; docs/bench/recon_insert_breaks_before.plan.txt).
+--     volume, with months of bookings in the table, it estimated a seventh of the rows, and
+--     with some statistics ANDed the business_date index's two million entries into the scan
+--     and probed the outcomes' primary key for each trade due on D (the benchmark's 1M x 1M
+--     after a VACUUM ANALYZE, timed in a lab: this statement 2.1 -> 1.7 s;
+--     docs/bench/recon_insert_breaks_before.plan.txt).
 --   due after the previous operations business day and on or before D: open unless a
 --     'settled' outcome was reported since that day (ix_trades_settle_date, and
 --     ix_settlement_outcomes_business_date for one day of outcomes).

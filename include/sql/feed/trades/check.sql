@@ -27,6 +27,10 @@ FROM (
             WHEN counterparty.counterparty_id IS NULL THEN 'counterparty_unknown'
             WHEN instrument.instrument_id IS NULL THEN 'instrument_unknown'
             WHEN l.settle_date < l.trade_date THEN 'settle_date_before_trade_date'
+            -- Settlement cycles are at most T+5 business days (ops.instruments); the
+            -- reconciliation looks for a trade not yet due within 31 days of its date
+            -- (recon/insert_breaks.sql), so a settle date further out is a typo, not a trade.
+            WHEN l.settle_date > l.trade_date + 31 THEN 'settlement_cycle_too_long'
             WHEN l.trade_date > l.business_date THEN 'trade_date_after_business_date'
             WHEN l.side NOT IN ('BUY', 'SELL')
                 OR l.ssi_status NOT IN ('matched', 'mismatched', 'missing')

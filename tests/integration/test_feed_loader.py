@@ -8,7 +8,8 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -452,6 +453,21 @@ def latest_load_quarantined(connection: Any, name: str, rows: int) -> None:
     connection.execute("UPDATE ops.feed_loads SET quarantined_rows = %s WHERE source = %s", (rows, name))
 
 
+@contextmanager
+def loading_after(
+    warehouse: Warehouse, caplog: pytest.LogCaptureFixture, name: str, quarantined: int
+) -> Iterator[Any]:
+    """The writer, in a transaction rolled back at the end, after a load of ``name`` that
+    quarantined ``quarantined`` rows; the loader's log captured."""
+    with (
+        warehouse.connect("writer") as writer,
+        writer.transaction(force_rollback=True),
+        caplog.at_level("INFO", logger=loader.__name__),
+    ):
+        latest_load_quarantined(writer, name, quarantined)
+        yield writer
+
+
 def test_only_daily_sources_whose_date_is_the_files_are_copied_straight() -> None:
     assert [s.name for s in sources.SOURCES.values() if s.copied_straight] == DAILY
     assert not sources.CUSTODIAN_STATEMENT.copied_straight  # the date keeps other custodians' rows
@@ -573,12 +589,7 @@ def test_a_file_with_a_bad_row_is_not_copied_straight_and_the_work_table_quarant
     bad = _refused_row(name, rule, good[3], day)
     rows = [*good[:10], bad, *good[10:]]
     key = bad[source.key_column]
-    with (
-        seeded_scratch_warehouse.connect("writer") as writer,
-        writer.transaction(force_rollback=True),
-        caplog.at_level("INFO", logger=loader.__name__),
-    ):
-        latest_load_quarantined(writer, name, 0)
+    with loading_after(seeded_scratch_warehouse, caplog, name, quarantined=0) as writer:
         # A chunk per line: a refusal mid-file comes after rows were sent (the COPY is cancelled).
         lines = _csv(source, rows).splitlines(keepends=True)
         report = loader.load_file(writer, source, day, lambda: lines, max_bad_share=0.5)
@@ -649,12 +660,7 @@ def test_a_file_with_a_duplicated_key_is_not_copied_straight_and_the_second_row_
     key refuses the COPY, and the work table's rule names the later row."""
     source = sources.source(name)
     day, good = clean_file(name, new_day)
-    with (
-        seeded_scratch_warehouse.connect("writer") as writer,
-        writer.transaction(force_rollback=True),
-        caplog.at_level("INFO", logger=loader.__name__),
-    ):
-        latest_load_quarantined(writer, name, 0)
+    with loading_after(seeded_scratch_warehouse, caplog, name, quarantined=0) as writer:
         report = loader.load_file(
             writer, source, day, lambda: [_csv(source, [*good, good[3]])], max_bad_share=0.5
         )
@@ -674,12 +680,7 @@ def test_after_a_file_with_bad_rows_the_next_goes_through_the_work_table_at_once
     """A feed that keeps sending bad rows would pay for a failed straight COPY with every file."""
     source = sources.source(name)
     day, rows = clean_file(name, new_day)
-    with (
-        seeded_scratch_warehouse.connect("writer") as writer,
-        writer.transaction(force_rollback=True),
-        caplog.at_level("INFO", logger=loader.__name__),
-    ):
-        latest_load_quarantined(writer, name, 3)
+    with loading_after(seeded_scratch_warehouse, caplog, name, quarantined=3) as writer:
         report = loader.load_file(writer, source, day, lambda: [_csv(source, rows)])
     assert "the source's latest file had rows quarantined); through the work table" in caplog.text
     assert not report.copied_straight

@@ -76,6 +76,11 @@ MLFLOW_BACKOFF_FACTOR_SECONDS = 1
 # unacknowledged for 60 s (tcp_user_timeout) break the connection. A server process that hangs
 # on a live host is not detected client-side (its kernel still acknowledges).
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+# Every session's statement_timeout until its SQL sets one sized to it (set_config in the
+# transaction, or the session's own options): no statement of a session that forgot to can wait
+# on a lock or run for ever. The longest statements of a night (a bulk job's read or COPY at 1M
+# trades a day, a seeding's) take minutes.
+POSTGRES_STATEMENT_TIMEOUT = "30min"
 POSTGRES_LIVENESS = {
     "keepalives": "1",
     "keepalives_idle": "30",
@@ -177,15 +182,36 @@ def postgres_timeouts() -> dict[str, str]:
     return {"connect_timeout": str(POSTGRES_CONNECT_TIMEOUT_SECONDS), **POSTGRES_LIVENESS}
 
 
+def postgres_options(options: str | None = None) -> str:
+    """libpq ``options`` (server settings for the session, ``-c name=value``): ``options`` with
+    the default statement_timeout added unless they set one."""
+    if options and "statement_timeout" in options:
+        return options
+    default = f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT}"
+    return f"{options} {default}" if options else default
+
+
+def postgres_connect_timeout(requested: Any = None) -> str:
+    """``connect_timeout`` in seconds: the requested one when it is tighter than the bound; a
+    missing, zero or negative one (libpq: wait for ever) is the bound."""
+    bound = POSTGRES_CONNECT_TIMEOUT_SECONDS
+    seconds = int(requested) if requested is not None else bound
+    return str(min(bound, seconds) if seconds > 0 else bound)
+
+
 def with_postgres_timeouts(database_url: str) -> str:
-    """A libpq URL with the parameters of postgres_timeouts() it does not set itself (for
-    ADBC, which takes only a URL)."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit
+    """A libpq URL with the parameters of postgres_timeouts() it does not set itself, and the
+    default statement_timeout (postgres_options) when it sets no options (for ADBC, which takes
+    only a URL)."""
+    from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
     parts = urlsplit(database_url)
     given = {name for name, _ in parse_qsl(parts.query)}
-    missing = {name: value for name, value in postgres_timeouts().items() if name not in given}
+    wanted = {**postgres_timeouts(), "options": postgres_options()}
+    missing = {name: value for name, value in wanted.items() if name not in given}
     if not missing:
         return database_url
     separator = "&" if parts.query else ""
-    return parts._replace(query=f"{parts.query}{separator}{urlencode(missing)}").geturl()
+    # Spaces as %20: libpq decodes percent escapes in a URL, not "+".
+    query = urlencode(missing, quote_via=quote)
+    return parts._replace(query=f"{parts.query}{separator}{query}").geturl()

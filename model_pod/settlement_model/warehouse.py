@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # start and finish sooner (16 MB ones cost ~0.5 s more per 1,000,000 trades); per-batch
 # overheads stay small. Memory stays flat whatever the volume.
 BATCH_BYTES = 6 << 20
-STATEMENT_TIMEOUT = "30min"
+STATEMENT_TIMEOUT = timeouts.POSTGRES_STATEMENT_TIMEOUT
 # Sorts and hashes of the job's queries (e.g. the counterparties' history): a batch job's
 # one session may use more than the default 4 MB.
 WORK_MEM = "256MB"

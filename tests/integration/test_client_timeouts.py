@@ -222,3 +222,27 @@ def test_a_paused_postgres_fails_new_connections_naming_the_server(
     assert f'"{host}", port {port}' in str(outcomes["job connect (ADBC)"].error)
     with connections.connect_postgres() as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_session_whose_sql_sets_no_statement_timeout_is_still_bounded(stack: dict[str, str]) -> None:
+    """The default statement_timeout is in force on the real server from a session's first
+    statement: the Airflow side's psycopg sessions, the bulk seeder's and the jobs' ADBC ones;
+    a session's own options keep theirs."""
+    from include.markets_ops.alerting import runner
+    from include.markets_ops.synthetic import bulk
+
+    default = timeouts.POSTGRES_STATEMENT_TIMEOUT
+    query = "SELECT current_setting('statement_timeout')"
+    with connections.connect_postgres() as conn:
+        assert conn.execute(query).fetchone() == (default,)
+    with connections.connect_postgres(**runner.reporting_settings(statement_timeout_ms=4321)) as conn:
+        assert conn.execute(query).fetchone() == ("4321ms",)
+    with bulk.connect(stack["POSTGRES_URL"]) as seeding:
+        cursor = seeding.cursor()
+        try:
+            cursor.execute(query)
+            assert cursor.fetchone() == (default,)
+        finally:
+            cursor.close()
+    with warehouse.connect(stack["POSTGRES_URL"]) as job:
+        assert warehouse.fetch_all(job, query) == [(default,)]

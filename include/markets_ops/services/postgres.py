@@ -41,11 +41,18 @@ def connect(database_url: str, **connection_settings: Any) -> Any:
     """An open psycopg 3 connection (not in autocommit); ``connection_settings`` are libpq
     parameters (``application_name``, ``options``, ``connect_timeout``) or psycopg's own
     (``row_factory``). A server that does not answer fails it within ``connect_timeout``
-    (settlement_model.timeouts unless given), with an error naming the server; one whose host
-    goes away later breaks it within about a minute (TCP keepalives, ``tcp_user_timeout``)."""
+    (settlement_model.timeouts, or a tighter one given), with an error naming the server; one
+    whose host goes away later breaks it within about a minute (TCP keepalives,
+    ``tcp_user_timeout``). Its statements are bounded by the default statement_timeout unless
+    ``options`` set one or their transaction does (set_config)."""
     import psycopg
 
-    settings = {**timeouts.postgres_timeouts(), **connection_settings}
+    settings = {
+        **timeouts.postgres_timeouts(),
+        **connection_settings,
+        "connect_timeout": timeouts.postgres_connect_timeout(connection_settings.get("connect_timeout")),
+        "options": timeouts.postgres_options(connection_settings.get("options")),
+    }
     try:
         return psycopg.connect(database_url, **settings)
     except psycopg.OperationalError as error:

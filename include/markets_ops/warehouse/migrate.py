@@ -42,9 +42,11 @@ def downgrade(url: str, revision: str) -> None:
 
 def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
+    from settlement_model.timeouts import postgres_options, postgres_timeouts
     from sqlalchemy import create_engine
 
-    engine = create_engine(sqlalchemy_url(url))
+    connect_args = {**postgres_timeouts(), "options": postgres_options()}
+    engine = create_engine(sqlalchemy_url(url), connect_args=connect_args)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -40,3 +40,21 @@ def test_the_project_sets_the_scoring_shard_count() -> None:
     from include.markets_ops.scoring.plan import SHARDS_VARIABLE
 
     assert int(settings.variable(SHARDS_VARIABLE)) >= 1
+
+
+def test_the_statement_watchers_kafka_connection_carries_the_client_timeouts() -> None:
+    """The Kafka provider builds the watcher's consumer from the connection's extra alone (the
+    project's own clients add the timeouts themselves: settlement_model/timeouts.py)."""
+    import yaml
+    from settlement_model import timeouts
+
+    from include.markets_ops.airflow.watchers import STATEMENT_WATCHER_CONN_ID
+
+    document = yaml.safe_load(settings.SETTINGS_FILE.read_text())
+    (extra,) = [
+        item["conn_extra"]
+        for item in document["airflow"]["connections"]
+        if item["conn_id"] == STATEMENT_WATCHER_CONN_ID
+    ]
+    bounds = timeouts.kafka_client_timeouts()
+    assert {name: int(extra[name]) for name in bounds} == bounds

@@ -133,21 +133,47 @@ def test_mlflow_timeouts_are_set_in_the_environment_mlflow_reads(monkeypatch: py
 
 
 LIVENESS = "keepalives=1&keepalives_idle=30&keepalives_interval=10&keepalives_count=3&tcp_user_timeout=60000"
+STATEMENT_TIMEOUT = "options=-c%20statement_timeout%3D30min"
 
 
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql://u:p@h:5432/db", f"postgresql://u:p@h:5432/db?connect_timeout=10&{LIVENESS}"),
         (
-            "postgresql://u:p@h:5432/db?application_name=x",
-            f"postgresql://u:p@h:5432/db?application_name=x&connect_timeout=10&{LIVENESS}",
+            "postgresql://u:p@h:5432/db",
+            f"postgresql://u:p@h:5432/db?connect_timeout=10&{LIVENESS}&{STATEMENT_TIMEOUT}",
         ),
         (
-            f"postgresql://u:p@h:5432/db?connect_timeout=3&{LIVENESS}",
-            f"postgresql://u:p@h:5432/db?connect_timeout=3&{LIVENESS}",
+            "postgresql://u:p@h:5432/db?application_name=x",
+            f"postgresql://u:p@h:5432/db?application_name=x&connect_timeout=10&{LIVENESS}&{STATEMENT_TIMEOUT}",
+        ),
+        (
+            f"postgresql://u:p@h:5432/db?connect_timeout=3&{LIVENESS}&options=-c%20work_mem%3D8MB",
+            f"postgresql://u:p@h:5432/db?connect_timeout=3&{LIVENESS}&options=-c%20work_mem%3D8MB",
         ),
     ],
 )
 def test_a_database_url_gets_the_timeouts_it_does_not_set_itself(url: str, expected: str) -> None:
     assert timeouts.with_postgres_timeouts(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (None, "-c statement_timeout=30min"),
+        ("", "-c statement_timeout=30min"),
+        ("-c work_mem=8MB", "-c work_mem=8MB -c statement_timeout=30min"),
+        ("-c statement_timeout=15s", "-c statement_timeout=15s"),  # the caller's own bound stays
+    ],
+)
+def test_every_session_has_a_statement_timeout_unless_its_options_set_one(
+    options: str | None, expected: str
+) -> None:
+    assert timeouts.postgres_options(options) == expected
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"), [(None, "10"), (3, "3"), ("30", "10"), (0, "10"), (-1, "10")]
+)
+def test_a_connect_timeout_may_be_tightened_never_lifted(requested: object, expected: str) -> None:
+    assert timeouts.postgres_connect_timeout(requested) == expected

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
+from settlement_model.timeouts import postgres_timeouts
 from sqlalchemy import create_engine, pool
 
 from include.markets_ops.warehouse.migration_timeouts import from_environment
@@ -36,8 +37,10 @@ def run_migrations_online() -> None:
         raise RuntimeError("sqlalchemy.url is not set: run migrations through warehouse.migrate")
     timeouts = from_environment()
     # Session settings given at connect time: in force from the first statement, for the
-    # statements of autocommit blocks too, and not undone when a transaction rolls back.
-    engine = create_engine(url, poolclass=pool.NullPool, connect_args={"options": timeouts.libpq_options()})
+    # statements of autocommit blocks too, and not undone when a transaction rolls back. The
+    # connection itself is bounded like every other (connect timeout, liveness).
+    connect_args = {**postgres_timeouts(), "options": timeouts.libpq_options()}
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     with engine.connect() as connection:
         context.configure(connection=connection, **COMMON_OPTIONS)
         with context.begin_transaction():

@@ -27,7 +27,9 @@ def test_the_timeouts_are_set_unless_the_caller_sets_them(monkeypatch: pytest.Mo
     made: list[dict[str, Any]] = []
     monkeypatch.setattr(psycopg, "connect", lambda url, **settings: made.append(settings))
     postgres.connect("postgresql://u@h/db", application_name="x")
-    postgres.connect("postgresql://u@h/db", connect_timeout=5)
+    postgres.connect("postgresql://u@h/db", connect_timeout=5, options="-c work_mem=8MB")
+    postgres.connect("postgresql://u@h/db", connect_timeout=60, options="-c statement_timeout=4s")
+    postgres.connect("postgresql://u@h/db", connect_timeout=0)
     liveness = {
         "keepalives": "1",
         "keepalives_idle": "30",
@@ -35,9 +37,13 @@ def test_the_timeouts_are_set_unless_the_caller_sets_them(monkeypatch: pytest.Mo
         "keepalives_count": "3",
         "tcp_user_timeout": "60000",
     }
+    bounded = "-c statement_timeout=30min"
     assert made == [
-        {"connect_timeout": "10", **liveness, "application_name": "x"},
-        {"connect_timeout": 5, **liveness},
+        {"connect_timeout": "10", **liveness, "application_name": "x", "options": bounded},
+        {"connect_timeout": "5", **liveness, "options": f"-c work_mem=8MB {bounded}"},
+        # No setting lifts a bound: a longer connect timeout, or 0 (libpq: for ever), is the bound.
+        {"connect_timeout": "10", **liveness, "options": "-c statement_timeout=4s"},
+        {"connect_timeout": "10", **liveness, "options": bounded},
     ]
 
 
